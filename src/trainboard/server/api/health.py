@@ -1,0 +1,23 @@
+"""Liveness and version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from trainboard._version import __version__
+from trainboard.server.state import AppState, get_state
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+def health(state: AppState = Depends(get_state)) -> dict[str, Any]:
+    """``{"status": "ok"}`` once the server accepts requests, with the database kind."""
+    return {"status": "ok", "database": state.engines.writer.dialect.name}
+
+
+@router.get("/api/version")
+def version() -> dict[str, str]:
+    return {"version": __version__, "api": "1"}

@@ -1,0 +1,118 @@
+"""Runs: list, create (idempotent by id), read, update, delete, heartbeat, events."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from trainboard.server.api.errors import not_found
+from trainboard.server.api.schemas import EventList, EventOut, RunCreate, RunList, RunPublic, RunUpdate, iso
+from trainboard.server.state import AppState, get_state
+from trainboard.server.store import events as events_store
+from trainboard.server.store import runs as store
+from trainboard.server.stream import topics
+from trainboard.wire import ID_PATTERN
+
+router = APIRouter(prefix="/api/runs", tags=["runs"])
+
+
+def publish_status(state: AppState, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Tell dashboards about a status change (no-op when the status did not change)."""
+    if old["status"] == new["status"]:
+        return
+    message = {"type": "status_change", "run_id": new["id"], "old_status": old["status"],
+               "new_status": new["status"], "exit_code": new["exit_code"],
+               "run": RunPublic.from_row(new).model_dump()}
+    state.broker.publish(topics.RUNS, message)  # every dashboard socket gets run-list changes
+    if new["status"] != "running":
+        state.broker.publish(topics.run_log(new["id"]), ("done", new["exit_code"]))
+
+
+@router.get("", response_model=RunList)
+def list_runs(
+    state: AppState = Depends(get_state),
+    status: Annotated[str | None, Query(pattern=r"^(running|completed|failed|interrupted)"
+                                        r"(,(running|completed|failed|interrupted))*$")] = None,
+    project: str | None = None,
+    name: str | None = None,
+    search: Annotated[str | None, Query(max_length=200, description="Substring of name, project or id")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> RunList:
+    """Runs, newest first."""
+    with state.engines.reader.connect() as conn:
+        rows, total = store.list_runs(conn, status=status, project=project, name=name, search=search,
+                                      limit=limit, offset=offset)
+    return RunList(runs=[RunPublic.from_row(r) for r in rows], total=total)
+
+
+@router.post("", response_model=RunPublic, status_code=201)
+async def create_run(body: RunCreate, response: Response, state: AppState = Depends(get_state)) -> RunPublic:
+    """Create a run. With a client-made ``id`` that exists already, returns that run with 200."""
+    run_id = body.id or secrets.token_hex(8)
+    name = body.name or f"run-{run_id[:8]}"
+    start = body.start_time.timestamp() if body.start_time else None
+    row, created = await state.writer.run(lambda c: store.create_run(
+        c, run_id=run_id, name=name, project=body.project, config=body.config, start_time=start,
+        status=body.status))
+    if created:
+        state.broker.publish(topics.RUNS, {"type": "run_created", "run": RunPublic.from_row(row).model_dump()})
+    else:
+        response.status_code = 200
+    return RunPublic.from_row(row)
+
+
+@router.get("/{run_id}", response_model=RunPublic)
+def get_run(run_id: str, state: AppState = Depends(get_state)) -> RunPublic:
+    with state.engines.reader.connect() as conn:
+        row = store.get_run(conn, run_id=run_id)
+    if row is None:
+        not_found("run", run_id)
+    return RunPublic.from_row(row)
+
+
+@router.put("/{run_id}", response_model=RunPublic)
+async def update_run(run_id: str, body: RunUpdate, state: AppState = Depends(get_state)) -> RunPublic:
+    """Change name, project, config, status or exit code. A status change is recorded as an event."""
+    changes = body.model_dump(exclude_unset=True)
+    changes = {k: v for k, v in changes.items() if v is not None or k == "exit_code"}
+    result = await state.writer.run(lambda c: store.update_run(c, run_id=run_id, changes=changes))
+    if result is None:
+        not_found("run", run_id)
+    old, new = result
+    publish_status(state, old, new)
+    return RunPublic.from_row(new)
+
+
+@router.delete("/{run_id}")
+async def delete_run(run_id: str, state: AppState = Depends(get_state)) -> dict[str, Any]:
+    """Delete the run and everything stored for it (metrics, logs, checkpoint records, events)."""
+    removed = await state.writer.run(lambda c: store.delete_run(c, run_id=run_id))
+    if removed is None:
+        not_found("run", run_id)
+    state.writer.cache.clear()
+    state.broker.publish(topics.RUNS, {"type": "run_deleted", "run_id": run_id})
+    return {"deleted": run_id, "removed": removed}
+
+
+@router.post("/{run_id}/heartbeat", status_code=204)
+async def heartbeat(run_id: str, state: AppState = Depends(get_state)) -> Response:
+    """The SDK's sign of life; a running run without one for ``heartbeat_timeout`` turns interrupted."""
+    if not await state.writer.run(lambda c: store.touch(c, run_id=run_id)):
+        not_found("run", run_id)
+    return Response(status_code=204)
+
+
+@router.get("/{run_id}/events", response_model=EventList)
+def list_events(
+    run_id: str, state: AppState = Depends(get_state),
+    after_id: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+) -> EventList:
+    """The run's event log in time order."""
+    with state.engines.reader.connect() as conn:
+        if store.get_run(conn, run_id=run_id) is None:
+            not_found("run", run_id)
+        rows = events_store.list_events(conn, run_id=run_id, after_id=after_id, limit=limit)
+    return EventList(events=[EventOut(**{**r, "time": iso(r["time"])}) for r in rows])

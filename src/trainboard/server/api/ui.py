@@ -1,0 +1,38 @@
+"""The built web UI at ``/``: static assets, and index.html for client-side routes (``/runs/<id>``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse, HTMLResponse
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+_MISSING = """<!doctype html><meta charset="utf-8"><title>trainboard</title>
+<body style="background:#000;color:#FFD700;font-family:monospace;padding:2em">
+<h1>trainboard</h1><p>The web UI is not built in this installation. Install with
+<code>pip install .</code> from a clone (Node.js needed), or use the API at <a href="/docs"
+style="color:#0ff">/docs</a>.</p></body>"""
+
+
+def make_router(static_dir: Path = STATIC_DIR) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    root = static_dir.resolve()
+
+    @router.get("/{path:path}", response_model=None)
+    def spa(path: str) -> FileResponse | HTMLResponse:
+        if path.startswith(("api/", "ws")) or path in {"health", "docs", "openapi.json"}:
+            raise HTTPException(status_code=404, detail="not found")
+        index = root / "index.html"
+        if path:
+            candidate = (root / path).resolve()
+            if candidate.is_relative_to(root) and candidate.is_file():
+                return FileResponse(candidate)
+            if path.startswith("assets/"):
+                raise HTTPException(status_code=404, detail="not found")
+        if index.is_file():
+            return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        return HTMLResponse(_MISSING)
+
+    return router

@@ -1,0 +1,91 @@
+"""Dashboard WebSocket ``/ws`` (protocol in CONTRACT.md).
+
+Client -> server: ``subscribe``/``unsubscribe`` ``{run_id}``, ``ping``. Server -> client: ``subscribed``,
+``unsubscribed``, ``metric_update``, ``status_change``, ``checkpoint_saved``, ``event``, ``error``,
+``pong``, and for every connection the run-list messages ``run_created``/``status_change``/``run_deleted``.
+A server ``heartbeat`` goes out every 30 s. Malformed messages get ``error``; the socket stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
+
+from trainboard.server.state import get_state
+from trainboard.server.store import runs as runs_store
+from trainboard.server.stream import topics
+from trainboard.server.stream.broker import Subscription
+
+router = APIRouter()
+
+HEARTBEAT_SECONDS = 30.0
+_QUEUE_SIZE = 4096
+
+
+@router.websocket("/ws")
+async def dashboard_socket(websocket: WebSocket) -> None:
+    state = get_state(websocket)
+    await websocket.accept()
+    queue: asyncio.Queue[Any] = asyncio.Queue(_QUEUE_SIZE)
+    subs: dict[str, Subscription] = {}
+    global_sub = state.broker.subscribe(topics.RUNS, queue=queue)
+
+    def run_exists(run_id: str) -> bool:
+        with state.engines.reader.connect() as conn:
+            return runs_store.get_run(conn, run_id=run_id) is not None
+
+    async def handle(raw: str) -> dict[str, Any] | None:
+        try:
+            msg = json.loads(raw)
+        except ValueError:
+            return {"type": "error", "message": "malformed message: not valid JSON"}
+        if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
+            return {"type": "error", "message": "malformed message: expected an object with a \"type\""}
+        kind = msg["type"]
+        if kind == "ping":
+            return {"type": "pong"}
+        if kind in ("subscribe", "unsubscribe"):
+            run_id = msg.get("run_id")
+            if not isinstance(run_id, str) or not run_id:
+                return {"type": "error", "message": f"{kind} needs a \"run_id\" string"}
+            if kind == "unsubscribe":
+                sub = subs.pop(run_id, None)
+                if sub:
+                    sub.close()
+                return {"type": "unsubscribed", "run_id": run_id}
+            if not await run_in_threadpool(run_exists, run_id):
+                return {"type": "error", "message": f"unknown run {run_id!r}", "run_id": run_id}
+            if run_id not in subs:
+                subs[run_id] = state.broker.subscribe(topics.run_events(run_id), queue=queue)
+            return {"type": "subscribed", "run_id": run_id}
+        return {"type": "error", "message": f"unknown message type {kind[:40]!r}"}
+
+    async def pump() -> None:
+        while True:
+            try:
+                message = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+            except TimeoutError:
+                message = {"type": "heartbeat"}
+            await websocket.send_json(message)
+
+    sender = asyncio.create_task(pump())
+    try:
+        while True:
+            raw = await websocket.receive_text()
+            reply = await handle(raw)
+            if reply is not None:
+                await websocket.send_json(reply)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
+        global_sub.close()
+        for sub in subs.values():
+            sub.close()

@@ -1,0 +1,65 @@
+"""``create_app(settings)``: the FastAPI application, its routers and its lifespan.
+
+Nothing connects at import time: engines, the writer thread and the broker are made when the app
+starts, from the injected settings, so tests build as many independent apps as they like.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from trainboard._version import __version__
+from trainboard.server import background
+from trainboard.server.api import health, metrics, runs, ui, ws
+from trainboard.server.guard import RequestGuard
+from trainboard.server.settings import Settings
+from trainboard.server.state import AppState
+from trainboard.server.store.engine import make_engines, upgrade
+from trainboard.server.store.writer import Writer
+from trainboard.server.stream.broker import Broker
+from trainboard.wire import MAX_BODY_BYTES
+
+DESCRIPTION = f"""Self-hosted real-time dashboard for ML training runs.
+
+Non-finite floats travel as the strings `"NaN"`, `"Infinity"`, `"-Infinity"` in both directions.
+Request bodies are JSON (`application/json`, else 415) of at most {MAX_BODY_BYTES} bytes (else 413).
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app for ``settings``; the database is migrated when the app starts."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engines = make_engines(settings)
+        await asyncio.to_thread(upgrade, engines.writer)
+        writer = Writer(engines.writer)
+        writer.start()
+        broker = Broker()
+        broker.bind(asyncio.get_running_loop())
+        state = AppState(settings=settings, engines=engines, writer=writer, broker=broker)
+        app.state.trainboard = state
+        tasks = background.start(state)
+        try:
+            yield
+        finally:
+            broker.shutdown()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.to_thread(writer.close)
+            engines.dispose()
+
+    app = FastAPI(title="trainboard", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.include_router(health.router)
+    app.include_router(runs.router)
+    app.include_router(metrics.router)
+    app.include_router(ws.router)
+    if settings.serve_ui:
+        app.include_router(ui.make_router())
+    app.add_middleware(RequestGuard, max_body=MAX_BODY_BYTES)
+    return app

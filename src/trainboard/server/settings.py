@@ -1,0 +1,42 @@
+"""The server's settings: one object, built by the caller (CLI or test), never read at import time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``create_app`` needs. Paths are absolute."""
+
+    data_dir: Path
+    #: SQLAlchemy URL; ``None`` means SQLite ``trainboard.db`` in ``data_dir``.
+    db_url: str | None = None
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Directories whose checkpoint files may be downloaded or deleted through the API.
+    checkpoint_roots: tuple[Path, ...] = field(default_factory=tuple)
+    #: A running run with no heartbeat for this long is marked interrupted (seconds).
+    heartbeat_timeout: float = 60.0
+    #: Log retention: bytes kept per run and in total (oldest bytes trimmed first); 0 = unlimited.
+    log_limit_per_run: int = 0
+    log_limit_total: int = 0
+    #: Host system sampling for /api/system/*: interval and retention (seconds).
+    system_interval: float = 5.0
+    system_retention: float = 24 * 3600.0
+    #: Serve the built web UI at / when present.
+    serve_ui: bool = True
+
+    @property
+    def database_url(self) -> str:
+        """The effective database URL."""
+        if self.db_url:
+            url = self.db_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://") :]
+            elif url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url[len("postgres://") :]
+            return url
+        return f"sqlite:///{self.data_dir / 'trainboard.db'}"

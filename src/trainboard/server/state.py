@@ -1,0 +1,29 @@
+"""What the app holds while it runs: engines, the writer, the broker. Built by ``create_app``'s lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import HTTPConnection
+
+from trainboard.server.settings import Settings
+from trainboard.server.store.engine import Engines
+from trainboard.server.store.writer import Writer
+from trainboard.server.stream.broker import Broker
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engines: Engines
+    writer: Writer
+    broker: Broker
+    #: Per-run live log indexers and other per-process helpers keyed by name.
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def get_state(conn: HTTPConnection) -> AppState:
+    """FastAPI dependency: the running app's state (works for HTTP and WebSocket routes)."""
+    state: AppState = conn.app.state.trainboard
+    return state

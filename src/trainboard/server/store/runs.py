@@ -1,0 +1,140 @@
+"""Run records: create (idempotent by client-made id), read, list, update, delete."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
+
+from trainboard.server.store.events import add_event
+from trainboard.server.store.tables import (
+    checkpoints,
+    events,
+    ingest_cursors,
+    log_chunks,
+    log_lines,
+    metric_points,
+    runs,
+    series,
+)
+
+STATUSES = ("running", "completed", "failed", "interrupted")
+FINISHED = frozenset({"completed", "failed", "interrupted"})
+
+
+def _public(row: Any) -> dict[str, Any]:
+    out = dict(row)
+    out["config"] = json.loads(out["config"] or "{}")
+    return out
+
+
+def get_run(conn: Connection, *, run_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
+    return _public(row) if row else None
+
+
+def create_run(
+    conn: Connection, *, run_id: str, name: str, project: str, config: dict[str, Any],
+    start_time: float | None = None, status: str = "running",
+) -> tuple[dict[str, Any], bool]:
+    """Create the run unless a run with this id exists; returns (run, created)."""
+    existing = get_run(conn, run_id=run_id)
+    if existing is not None:
+        return existing, False
+    now = time.time()
+    conn.execute(insert(runs).values(
+        id=run_id, name=name, project=project, status=status, config=json.dumps(config),
+        start_time=start_time or now, created_at=now, heartbeat_time=now,
+        end_time=now if status in FINISHED else None,
+    ))
+    add_event(conn, run_id=run_id, kind="run_created", message=f"run {name!r} created ({status})")
+    run = get_run(conn, run_id=run_id)
+    assert run is not None
+    return run, True
+
+
+def list_runs(
+    conn: Connection, *, status: str | None = None, project: str | None = None, search: str | None = None,
+    name: str | None = None, limit: int = 100, offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """Runs, newest start first, with the total matching count."""
+    conds = []
+    if status:
+        conds.append(runs.c.status.in_(status.split(",")))
+    if project:
+        conds.append(runs.c.project == project)
+    if name:
+        conds.append(runs.c.name == name)
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conds.append(or_(runs.c.name.ilike(pattern, escape="\\"), runs.c.project.ilike(pattern, escape="\\"),
+                         runs.c.id.ilike(pattern, escape="\\")))
+    total = conn.execute(select(func.count()).select_from(runs).where(*conds)).scalar_one()
+    rows = conn.execute(
+        select(runs).where(*conds).order_by(runs.c.start_time.desc(), runs.c.id).limit(limit).offset(offset)
+    ).mappings()
+    return [_public(r) for r in rows], total
+
+
+def update_run(
+    conn: Connection, *, run_id: str, changes: dict[str, Any], reason: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Apply ``changes`` (name, project, config, status, exit_code, end_time); returns (old, new)."""
+    old = get_run(conn, run_id=run_id)
+    if old is None:
+        return None
+    values = dict(changes)
+    if "config" in values:
+        values["config"] = json.dumps(values["config"])
+    new_status = values.get("status")
+    if new_status and new_status != old["status"]:
+        if new_status in FINISHED:
+            values.setdefault("end_time", time.time())
+        else:
+            values["end_time"] = None
+            values["exit_code"] = None
+            values["heartbeat_time"] = time.time()
+        suffix = f" ({reason})" if reason else ""
+        add_event(conn, run_id=run_id, kind="status_change",
+                  message=f"status {old['status']} -> {new_status}{suffix}",
+                  data={"old_status": old["status"], "new_status": new_status,
+                        "exit_code": values.get("exit_code")})
+    if values:
+        conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+    new = get_run(conn, run_id=run_id)
+    assert new is not None
+    return old, new
+
+
+def touch(conn: Connection, *, run_id: str, at: float | None = None) -> bool:
+    """Record a heartbeat; returns False for an unknown run."""
+    result = conn.execute(update(runs).where(runs.c.id == run_id).values(heartbeat_time=at or time.time()))
+    return bool(result.rowcount)
+
+
+def delete_run(conn: Connection, *, run_id: str) -> dict[str, int] | None:
+    """Delete a run and everything stored for it; returns row counts removed."""
+    if get_run(conn, run_id=run_id) is None:
+        return None
+    series_ids = select(series.c.id).where(series.c.run_id == run_id).scalar_subquery()
+    removed = {
+        "metric_points": conn.execute(delete(metric_points).where(metric_points.c.series_id.in_(series_ids))).rowcount,
+        "series": conn.execute(delete(series).where(series.c.run_id == run_id)).rowcount,
+        "log_chunks": conn.execute(delete(log_chunks).where(log_chunks.c.run_id == run_id)).rowcount,
+        "log_lines": conn.execute(delete(log_lines).where(log_lines.c.run_id == run_id)).rowcount,
+        "checkpoints": conn.execute(delete(checkpoints).where(checkpoints.c.run_id == run_id)).rowcount,
+        "events": conn.execute(delete(events).where(events.c.run_id == run_id)).rowcount,
+    }
+    conn.execute(delete(ingest_cursors).where(ingest_cursors.c.run_id == run_id))
+    conn.execute(delete(runs).where(runs.c.id == run_id))
+    return removed
+
+
+def stale_running(conn: Connection, *, older_than: float) -> list[dict[str, Any]]:
+    """Running runs whose last heartbeat is before ``older_than`` (epoch seconds)."""
+    rows = conn.execute(
+        select(runs).where(runs.c.status == "running", runs.c.heartbeat_time < older_than)
+    ).mappings()
+    return [_public(r) for r in rows]
