@@ -1,4 +1,61 @@
-"""trainboard: a self-hosted, real-time dashboard for ML training runs."""
+"""trainboard: a self-hosted, real-time dashboard for ML training runs.
+
+The public SDK is small::
+
+    from trainboard import TrainingMonitor
+
+    with TrainingMonitor(run_name="exp", config={"lr": 1e-3}) as monitor:
+        monitor.log_metrics({"loss": 0.42}, step=1)
+
+or, module-level: ``trainboard.init(...)``, ``trainboard.log(metrics, step=None)``,
+``trainboard.finish(status="completed")``. Importing ``trainboard`` loads nothing heavy: the
+monitor (and httpx) load on first use, and the server is never imported by the SDK.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from trainboard._version import __version__
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from trainboard.sdk.monitor import TrainingMonitor
+
+__all__ = ["TrainingMonitor", "__version__", "finish", "init", "log"]
+
+_current: TrainingMonitor | None = None
+
+
+def __getattr__(name: str) -> Any:
+    if name == "TrainingMonitor":
+        from trainboard.sdk.monitor import TrainingMonitor
+
+        return TrainingMonitor
+    raise AttributeError(f"module 'trainboard' has no attribute {name!r}")
+
+
+def init(run_name: str | None = None, config: dict[str, Any] | None = None, **kwargs: Any) -> TrainingMonitor:
+    """Start a run and make it the current one for ``log``/``finish``; arguments as ``TrainingMonitor``."""
+    global _current
+    from trainboard.sdk.monitor import TrainingMonitor
+
+    if _current is not None:
+        _current.finish()
+    _current = TrainingMonitor(run_name, config, **kwargs)
+    return _current
+
+
+def log(metrics: dict[str, Any], step: int | None = None) -> None:
+    """Log metrics to the current run (see ``TrainingMonitor.log_metrics``)."""
+    if _current is None:
+        raise RuntimeError("trainboard.log() called before trainboard.init()")
+    _current.log_metrics(metrics, step=step)
+
+
+def finish(status: str = "completed") -> bool:
+    """Finish the current run with ``status``; returns whether all data was uploaded."""
+    global _current
+    if _current is None:
+        return True
+    monitor, _current = _current, None
+    return monitor.finish(status)

@@ -24,12 +24,12 @@ async def watch_heartbeats(state: AppState) -> None:
         await asyncio.sleep(min(5.0, max(0.2, timeout / 4)))
         cutoff = time.time() - timeout
 
-        def sweep(conn: Connection) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        def sweep(conn: Connection, cutoff: float = cutoff) -> list[tuple[dict[str, Any], dict[str, Any]]]:
             changed = []
             for run in runs_store.stale_running(conn, older_than=cutoff):
                 result = runs_store.update_run(
-                    conn, run_id=run["id"], changes={"status": "interrupted"},
-                    reason=f"no heartbeat for {timeout:g} s")
+                    conn, run_id=run["id"], changes={"status": "interrupted"}, reason=f"no heartbeat for {timeout:g} s"
+                )
                 if result:
                     changed.append(result)
             return changed
@@ -43,4 +43,3 @@ async def watch_heartbeats(state: AppState) -> None:
 
 def start(state: AppState) -> list[asyncio.Task[None]]:
     return [asyncio.create_task(watch_heartbeats(state), name="heartbeats")]
-

@@ -13,8 +13,13 @@ GRACEFUL_SHUTDOWN_SECONDS = 3
 
 def make_server(settings: Settings, *, log_level: str = "warning") -> uvicorn.Server:
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port, log_level=log_level,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, ws_ping_interval=20, ws_ping_timeout=20,
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
         access_log=False,
     )
     return uvicorn.Server(config)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from trainboard.server.settings import Settings
@@ -27,3 +28,7 @@ def get_state(conn: HTTPConnection) -> AppState:
     """FastAPI dependency: the running app's state (works for HTTP and WebSocket routes)."""
     state: AppState = conn.app.state.trainboard
     return state
+
+
+#: Route parameter type: ``state: State``.
+State = Annotated[AppState, Depends(get_state)]

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from trainboard._version import __version__
-from trainboard.server.state import AppState, get_state
+from trainboard.server.state import State
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-def health(state: AppState = Depends(get_state)) -> dict[str, Any]:
+def health(state: State) -> dict[str, Any]:
     """``{"status": "ok"}`` once the server accepts requests, with the database kind."""
     return {"status": "ok", "database": state.engines.writer.dialect.name}
 

@@ -49,8 +49,9 @@ def parse_batch(body: bytes) -> tuple[str | None, list[Point]]:
         raw_points = [doc]
         prefix = []
     else:
-        raise BatchError([{"loc": ["body", "points"], "msg": "field required (or a single point with "
-                           "\"metrics\")", "type": "missing"}])
+        raise BatchError(
+            [{"loc": ["body", "points"], "msg": 'field required (or a single point with "metrics")', "type": "missing"}]
+        )
     now = time.time()
     points: list[Point] = []
     for i, p in enumerate(raw_points):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -18,7 +18,7 @@ from trainboard.server.api.schemas import (
     MetricLatest,
     SeriesOut,
 )
-from trainboard.server.state import AppState, get_state
+from trainboard.server.state import State
 from trainboard.server.store import metrics as store
 from trainboard.server.store import runs as runs_store
 from trainboard.server.stream import topics
@@ -34,12 +34,20 @@ _MAX_LIVE_STEPS = 200
 @router.post(
     "",
     response_model=MetricBatchResult,
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": MetricBatchIn.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": MetricBatchIn.model_json_schema(ref_template="#/components/schemas/{model}")
+                }
+            },
+        }
+    },
     description="Append a batch of points. " + NONFINITE_DOC + " The response comes after the batch is "
     "committed to the database (with SQLite: synchronous=FULL, durable across a power loss).",
 )
-async def post_metrics(run_id: str, request: Request, state: AppState = Depends(get_state)) -> MetricBatchResult:
+async def post_metrics(run_id: str, request: Request, state: State) -> MetricBatchResult:
     body = await request.body()
     try:
         stream, points = await run_in_threadpool(parse_batch, body)
@@ -48,26 +56,41 @@ async def post_metrics(run_id: str, request: Request, state: AppState = Depends(
     live = state.broker.has_subscribers(topics.run_events(run_id))
     cache = state.writer.cache
     result = await state.writer.run(
-        lambda c: store.ingest(c, run_id=run_id, stream=stream, points=points, cache=cache, want_updates=live))
+        lambda c: store.ingest(c, run_id=run_id, stream=stream, points=points, cache=cache, want_updates=live)
+    )
     if result is None:
         not_found("run", run_id)
     for step, values in result.updates[-_MAX_LIVE_STEPS:]:
-        state.broker.publish(topics.run_events(run_id), {
-            "type": "metric_update", "run_id": run_id, "step": step,
-            "metrics": {k: encode_float(v) for k, v in values.items()}})
+        state.broker.publish(
+            topics.run_events(run_id),
+            {
+                "type": "metric_update",
+                "run_id": run_id,
+                "step": step,
+                "metrics": {k: encode_float(v) for k, v in values.items()},
+            },
+        )
     return MetricBatchResult(accepted=result.accepted, duplicates=result.duplicates, last_step=result.last_step)
 
 
 @router.get("", response_model=MetricHistory, description="Columnar history per key. " + NONFINITE_DOC)
 def get_metrics(
     run_id: str,
-    state: AppState = Depends(get_state),
+    state: State,
     keys: Annotated[str | None, Query(description="Comma-separated keys; all keys when omitted")] = None,
     start: Annotated[int | None, Query(ge=0, le=MAX_STEP, description="First step (inclusive)")] = None,
     end: Annotated[int | None, Query(ge=0, le=MAX_STEP, description="Last step (inclusive)")] = None,
-    max_points: Annotated[int | None, Query(ge=4, le=1_000_000, description=(
-        "At most this many points per key: per step bucket the min, max, last and first-NaN points "
-        "are kept (spikes survive), recomputed for every range; `count` is the true number stored."))] = None,
+    max_points: Annotated[
+        int | None,
+        Query(
+            ge=4,
+            le=1_000_000,
+            description=(
+                "At most this many points per key: per step bucket the min, max, last and first-NaN points "
+                "are kept (spikes survive), recomputed for every range; `count` is the true number stored."
+            ),
+        ),
+    ] = None,
 ) -> MetricHistory:
     if start is not None and end is not None and end < start:
         invalid(["query", "end"], "end must not be before start")
@@ -80,13 +103,12 @@ def get_metrics(
         for key in wanted:
             if key not in ids:
                 continue
-            out[key] = SeriesOut(**store.history(conn, series_id=ids[key], start=start, end=end,
-                                                 max_points=max_points))
+            out[key] = SeriesOut(**store.history(conn, series_id=ids[key], start=start, end=end, max_points=max_points))
     return MetricHistory(run_id=run_id, metrics=out)
 
 
 @router.get("/latest", response_model=MetricLatest)
-def get_latest(run_id: str, state: AppState = Depends(get_state)) -> MetricLatest:
+def get_latest(run_id: str, state: State) -> MetricLatest:
     """The value at the highest step of every key (also the list of keys)."""
     with state.engines.reader.connect() as conn:
         if runs_store.get_run(conn, run_id=run_id) is None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from trainboard.server.api.errors import not_found
 from trainboard.server.api.schemas import EventList, EventOut, RunCreate, RunList, RunPublic, RunUpdate, iso
-from trainboard.server.state import AppState, get_state
+from trainboard.server.state import AppState, State
 from trainboard.server.store import events as events_store
 from trainboard.server.store import runs as store
 from trainboard.server.stream import topics
-from trainboard.wire import ID_PATTERN
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
@@ -22,9 +21,14 @@ def publish_status(state: AppState, old: dict[str, Any], new: dict[str, Any]) ->
     """Tell dashboards about a status change (no-op when the status did not change)."""
     if old["status"] == new["status"]:
         return
-    message = {"type": "status_change", "run_id": new["id"], "old_status": old["status"],
-               "new_status": new["status"], "exit_code": new["exit_code"],
-               "run": RunPublic.from_row(new).model_dump()}
+    message = {
+        "type": "status_change",
+        "run_id": new["id"],
+        "old_status": old["status"],
+        "new_status": new["status"],
+        "exit_code": new["exit_code"],
+        "run": RunPublic.from_row(new).model_dump(),
+    }
     state.broker.publish(topics.RUNS, message)  # every dashboard socket gets run-list changes
     if new["status"] != "running":
         state.broker.publish(topics.run_log(new["id"]), ("done", new["exit_code"]))
@@ -32,9 +36,14 @@ def publish_status(state: AppState, old: dict[str, Any], new: dict[str, Any]) ->
 
 @router.get("", response_model=RunList)
 def list_runs(
-    state: AppState = Depends(get_state),
-    status: Annotated[str | None, Query(pattern=r"^(running|completed|failed|interrupted)"
-                                        r"(,(running|completed|failed|interrupted))*$")] = None,
+    state: State,
+    status: Annotated[
+        str | None,
+        Query(
+            pattern=r"^(running|completed|failed|interrupted)"
+            r"(,(running|completed|failed|interrupted))*$"
+        ),
+    ] = None,
     project: str | None = None,
     name: str | None = None,
     search: Annotated[str | None, Query(max_length=200, description="Substring of name, project or id")] = None,
@@ -43,20 +52,23 @@ def list_runs(
 ) -> RunList:
     """Runs, newest first."""
     with state.engines.reader.connect() as conn:
-        rows, total = store.list_runs(conn, status=status, project=project, name=name, search=search,
-                                      limit=limit, offset=offset)
+        rows, total = store.list_runs(
+            conn, status=status, project=project, name=name, search=search, limit=limit, offset=offset
+        )
     return RunList(runs=[RunPublic.from_row(r) for r in rows], total=total)
 
 
 @router.post("", response_model=RunPublic, status_code=201)
-async def create_run(body: RunCreate, response: Response, state: AppState = Depends(get_state)) -> RunPublic:
+async def create_run(body: RunCreate, response: Response, state: State) -> RunPublic:
     """Create a run. With a client-made ``id`` that exists already, returns that run with 200."""
     run_id = body.id or secrets.token_hex(8)
     name = body.name or f"run-{run_id[:8]}"
     start = body.start_time.timestamp() if body.start_time else None
-    row, created = await state.writer.run(lambda c: store.create_run(
-        c, run_id=run_id, name=name, project=body.project, config=body.config, start_time=start,
-        status=body.status))
+    row, created = await state.writer.run(
+        lambda c: store.create_run(
+            c, run_id=run_id, name=name, project=body.project, config=body.config, start_time=start, status=body.status
+        )
+    )
     if created:
         state.broker.publish(topics.RUNS, {"type": "run_created", "run": RunPublic.from_row(row).model_dump()})
     else:
@@ -65,7 +77,7 @@ async def create_run(body: RunCreate, response: Response, state: AppState = Depe
 
 
 @router.get("/{run_id}", response_model=RunPublic)
-def get_run(run_id: str, state: AppState = Depends(get_state)) -> RunPublic:
+def get_run(run_id: str, state: State) -> RunPublic:
     with state.engines.reader.connect() as conn:
         row = store.get_run(conn, run_id=run_id)
     if row is None:
@@ -74,7 +86,7 @@ def get_run(run_id: str, state: AppState = Depends(get_state)) -> RunPublic:
 
 
 @router.put("/{run_id}", response_model=RunPublic)
-async def update_run(run_id: str, body: RunUpdate, state: AppState = Depends(get_state)) -> RunPublic:
+async def update_run(run_id: str, body: RunUpdate, state: State) -> RunPublic:
     """Change name, project, config, status or exit code. A status change is recorded as an event."""
     changes = body.model_dump(exclude_unset=True)
     changes = {k: v for k, v in changes.items() if v is not None or k == "exit_code"}
@@ -87,7 +99,7 @@ async def update_run(run_id: str, body: RunUpdate, state: AppState = Depends(get
 
 
 @router.delete("/{run_id}")
-async def delete_run(run_id: str, state: AppState = Depends(get_state)) -> dict[str, Any]:
+async def delete_run(run_id: str, state: State) -> dict[str, Any]:
     """Delete the run and everything stored for it (metrics, logs, checkpoint records, events)."""
     removed = await state.writer.run(lambda c: store.delete_run(c, run_id=run_id))
     if removed is None:
@@ -98,7 +110,7 @@ async def delete_run(run_id: str, state: AppState = Depends(get_state)) -> dict[
 
 
 @router.post("/{run_id}/heartbeat", status_code=204)
-async def heartbeat(run_id: str, state: AppState = Depends(get_state)) -> Response:
+async def heartbeat(run_id: str, state: State) -> Response:
     """The SDK's sign of life; a running run without one for ``heartbeat_timeout`` turns interrupted."""
     if not await state.writer.run(lambda c: store.touch(c, run_id=run_id)):
         not_found("run", run_id)
@@ -107,8 +119,10 @@ async def heartbeat(run_id: str, state: AppState = Depends(get_state)) -> Respon
 
 @router.get("/{run_id}/events", response_model=EventList)
 def list_events(
-    run_id: str, state: AppState = Depends(get_state),
-    after_id: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    run_id: str,
+    state: State,
+    after_id: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> EventList:
     """The run's event log in time order."""
     with state.engines.reader.connect() as conn:

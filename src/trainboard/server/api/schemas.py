@@ -25,8 +25,11 @@ def iso(ts: float | None) -> str | None:
 class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str | None = Field(None, pattern=ID_PATTERN, description="Client-made id (the SDK makes one); "
-                           "creating a run whose id exists returns the existing run.")
+    id: str | None = Field(
+        None,
+        pattern=ID_PATTERN,
+        description="Client-made id (the SDK makes one); creating a run whose id exists returns the existing run.",
+    )
     name: str | None = Field(None, min_length=1, max_length=512)
     project: str = Field("default", min_length=1, max_length=256)
     config: dict[str, Any] = Field(default_factory=dict)
@@ -60,9 +63,16 @@ class RunPublic(BaseModel):
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> RunPublic:
         return cls(
-            id=row["id"], name=row["name"], project=row["project"], status=row["status"],
-            config=row["config"], start_time=iso(row["start_time"]), end_time=iso(row["end_time"]),
-            exit_code=row["exit_code"], heartbeat_time=iso(row["heartbeat_time"]), last_step=row["last_step"],
+            id=row["id"],
+            name=row["name"],
+            project=row["project"],
+            status=row["status"],
+            config=row["config"],
+            start_time=iso(row["start_time"]),
+            end_time=iso(row["end_time"]),
+            exit_code=row["exit_code"],
+            heartbeat_time=iso(row["heartbeat_time"]),
+            last_step=row["last_step"],
             log_size=row["log_size"],
         )
 
@@ -75,11 +85,20 @@ class RunList(BaseModel):
 class MetricPointIn(BaseModel):
     """One step's values. (Documentation model: the server parses batches with a faster hand parser.)"""
 
-    seq: int | None = Field(None, ge=0, description="Per-stream sequence number; a point whose seq the "
-                            "stream already committed is ignored, so re-sending a batch never duplicates.")
-    step: int | None = Field(None, ge=0, le=MAX_STEP, description="Integer in [0, 2**53-1]. Omitted: the "
-                             "run's last logged step + 1. A repeated step replaces the earlier value "
-                             "(last write wins, as a resumed run needs); a decreasing step is accepted.")
+    seq: int | None = Field(
+        None,
+        ge=0,
+        description="Per-stream sequence number; a point whose seq the "
+        "stream already committed is ignored, so re-sending a batch never duplicates.",
+    )
+    step: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_STEP,
+        description="Integer in [0, 2**53-1]. Omitted: the "
+        "run's last logged step + 1. A repeated step replaces the earlier value "
+        "(last write wins, as a resumed run needs); a decreasing step is accepted.",
+    )
     timestamp: float | None = Field(None, description="Epoch seconds; the server's time when omitted.")
     metrics: dict[str, float | Literal["NaN", "Infinity", "-Infinity"]] = Field(description=NONFINITE_DOC)
 

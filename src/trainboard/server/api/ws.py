@@ -45,14 +45,14 @@ async def dashboard_socket(websocket: WebSocket) -> None:
         except ValueError:
             return {"type": "error", "message": "malformed message: not valid JSON"}
         if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
-            return {"type": "error", "message": "malformed message: expected an object with a \"type\""}
+            return {"type": "error", "message": 'malformed message: expected an object with a "type"'}
         kind = msg["type"]
         if kind == "ping":
             return {"type": "pong"}
         if kind in ("subscribe", "unsubscribe"):
             run_id = msg.get("run_id")
             if not isinstance(run_id, str) or not run_id:
-                return {"type": "error", "message": f"{kind} needs a \"run_id\" string"}
+                return {"type": "error", "message": f'{kind} needs a "run_id" string'}
             if kind == "unsubscribe":
                 sub = subs.pop(run_id, None)
                 if sub:

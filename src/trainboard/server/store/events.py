@@ -12,12 +12,22 @@ from trainboard.server.store.tables import events
 
 
 def add_event(
-    conn: Connection, *, run_id: str, kind: str, message: str, data: dict[str, Any] | None = None,
+    conn: Connection,
+    *,
+    run_id: str,
+    kind: str,
+    message: str,
+    data: dict[str, Any] | None = None,
     at: float | None = None,
 ) -> dict[str, Any]:
     """Record one event and return it as stored."""
-    row = {"run_id": run_id, "time": time.time() if at is None else at, "kind": kind, "message": message,
-           "data": json.dumps(data or {})}
+    row = {
+        "run_id": run_id,
+        "time": time.time() if at is None else at,
+        "kind": kind,
+        "message": message,
+        "data": json.dumps(data or {}),
+    }
     result = conn.execute(insert(events).values(**row))
     pk = result.inserted_primary_key
     return {"id": pk[0] if pk else None, **row, "data": data or {}}
@@ -26,7 +36,9 @@ def add_event(
 def list_events(conn: Connection, *, run_id: str, after_id: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
     """Events of one run in time order (insertion order breaks ties)."""
     rows = conn.execute(
-        select(events).where(events.c.run_id == run_id, events.c.id > after_id)
-        .order_by(events.c.time, events.c.id).limit(limit)
+        select(events)
+        .where(events.c.run_id == run_id, events.c.id > after_id)
+        .order_by(events.c.time, events.c.id)
+        .limit(limit)
     ).mappings()
     return [{**r, "data": json.loads(r["data"])} for r in rows]

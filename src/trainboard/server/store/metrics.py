@@ -14,13 +14,17 @@ Semantics (also in the OpenAPI description and README):
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from trainboard.server.store.sql import placeholder, placeholders
 from trainboard.wire import encode_float
+
+#: Keys of system samples (stepped by epoch milliseconds, not by training step).
+SYSTEM_PREFIX = "sys/"
 
 #: A parsed point: (seq or None, step or None, wall time, {key: value}).
 Point = tuple[int | None, int | None, float, dict[str, float]]
@@ -56,7 +60,12 @@ def _series_ids(conn: Connection, cache: dict[str, Any], run_id: str, keys: set[
 
 
 def ingest(
-    conn: Connection, *, run_id: str, stream: str | None, points: list[Point], cache: dict[str, Any],
+    conn: Connection,
+    *,
+    run_id: str,
+    stream: str | None,
+    points: list[Point],
+    cache: dict[str, Any],
     want_updates: bool = False,
 ) -> IngestResult | None:
     """Write points of one run in one transaction. Returns ``None`` for an unknown run."""
@@ -84,7 +93,8 @@ def ingest(
                 new_max = seq
         if step is None:
             step = 0 if last_step is None else last_step + 1
-        last_step = step
+        if not all(k.startswith(SYSTEM_PREFIX) for k in values):
+            last_step = step  # system samples are stepped by wall-clock ms: not the training step
         kept.append((step, wall, values))
         keys.update(values)
     if kept:
@@ -102,7 +112,7 @@ def ingest(
         result.accepted = sum(len(v) for _s, _w, v in kept)
         conn.exec_driver_sql(
             f"UPDATE runs SET last_step = {ph}, heartbeat_time = {ph} WHERE id = {ph}",
-            (last_step, kept[-1][1], run_id),
+            (last_step, time.time(), run_id),
         )
         if want_updates:
             result.updates = [(step, values) for step, _w, values in kept]
@@ -131,9 +141,9 @@ def _wire(value: float | None) -> float | str:
 
 def list_keys(conn: Connection, *, run_id: str) -> dict[str, int]:
     ph = placeholder(conn)
-    return {k: i for k, i in conn.exec_driver_sql(
-        f"SELECT key, id FROM series WHERE run_id = {ph} ORDER BY key", (run_id,)
-    )}
+    return {
+        k: i for k, i in conn.exec_driver_sql(f"SELECT key, id FROM series WHERE run_id = {ph} ORDER BY key", (run_id,))
+    }
 
 
 def latest(conn: Connection, *, run_id: str) -> dict[str, dict[str, Any]]:
@@ -153,7 +163,12 @@ def _empty() -> dict[str, Any]:
 
 
 def history(
-    conn: Connection, *, series_id: int, start: int | None, end: int | None, max_points: int | None,
+    conn: Connection,
+    *,
+    series_id: int,
+    start: int | None,
+    end: int | None,
+    max_points: int | None,
 ) -> dict[str, Any]:
     """Points of one series in [start, end]; at most ``max_points`` of them when given.
 
@@ -166,7 +181,8 @@ def history(
     hi = (2**63 - 1) if end is None else end
     bounds = conn.exec_driver_sql(
         f"SELECT COUNT(*), MIN(step), MAX(step) FROM metric_points WHERE series_id = {ph} "
-        f"AND step >= {ph} AND step <= {ph}", (series_id, lo, hi),
+        f"AND step >= {ph} AND step <= {ph}",
+        (series_id, lo, hi),
     ).first()
     count, first, last = bounds if bounds else (0, None, None)
     if not count:
@@ -174,7 +190,8 @@ def history(
     if max_points is None or count <= max_points:
         rows = conn.exec_driver_sql(
             f"SELECT step, value, wall_time FROM metric_points WHERE series_id = {ph} AND step >= {ph} "
-            f"AND step <= {ph} ORDER BY step", (series_id, lo, hi),
+            f"AND step <= {ph} ORDER BY step",
+            (series_id, lo, hi),
         ).all()
         downsampled = False
     else:
@@ -224,12 +241,14 @@ def _downsample_sqlite(conn: Connection, series_id: int, first: int, last: int, 
             picked[row[0]] = (row[0], row[1], row[2])
     for row in conn.exec_driver_sql(
         "SELECT MAX(step), value, wall_time, (step - ?) / ? AS b FROM metric_points "
-        "WHERE series_id = ? AND step >= ? AND step <= ? GROUP BY b", args
+        "WHERE series_id = ? AND step >= ? AND step <= ? GROUP BY b",
+        args,
     ):
         picked[row[0]] = (row[0], row[1], row[2])
     for row in conn.exec_driver_sql(
         "SELECT MIN(step), value, wall_time, (step - ?) / ? AS b FROM metric_points "
-        "WHERE series_id = ? AND step >= ? AND step <= ? AND value IS NULL GROUP BY b", args
+        "WHERE series_id = ? AND step >= ? AND step <= ? AND value IS NULL GROUP BY b",
+        args,
     ):
         picked[row[0]] = (row[0], row[1], row[2])
     return [picked[s] for s in sorted(picked)]

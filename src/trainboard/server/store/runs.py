@@ -36,19 +36,33 @@ def get_run(conn: Connection, *, run_id: str) -> dict[str, Any] | None:
 
 
 def create_run(
-    conn: Connection, *, run_id: str, name: str, project: str, config: dict[str, Any],
-    start_time: float | None = None, status: str = "running",
+    conn: Connection,
+    *,
+    run_id: str,
+    name: str,
+    project: str,
+    config: dict[str, Any],
+    start_time: float | None = None,
+    status: str = "running",
 ) -> tuple[dict[str, Any], bool]:
     """Create the run unless a run with this id exists; returns (run, created)."""
     existing = get_run(conn, run_id=run_id)
     if existing is not None:
         return existing, False
     now = time.time()
-    conn.execute(insert(runs).values(
-        id=run_id, name=name, project=project, status=status, config=json.dumps(config),
-        start_time=start_time or now, created_at=now, heartbeat_time=now,
-        end_time=now if status in FINISHED else None,
-    ))
+    conn.execute(
+        insert(runs).values(
+            id=run_id,
+            name=name,
+            project=project,
+            status=status,
+            config=json.dumps(config),
+            start_time=start_time or now,
+            created_at=now,
+            heartbeat_time=now,
+            end_time=now if status in FINISHED else None,
+        )
+    )
     add_event(conn, run_id=run_id, kind="run_created", message=f"run {name!r} created ({status})")
     run = get_run(conn, run_id=run_id)
     assert run is not None
@@ -56,8 +70,14 @@ def create_run(
 
 
 def list_runs(
-    conn: Connection, *, status: str | None = None, project: str | None = None, search: str | None = None,
-    name: str | None = None, limit: int = 100, offset: int = 0,
+    conn: Connection,
+    *,
+    status: str | None = None,
+    project: str | None = None,
+    search: str | None = None,
+    name: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
     """Runs, newest start first, with the total matching count."""
     conds = []
@@ -69,8 +89,13 @@ def list_runs(
         conds.append(runs.c.name == name)
     if search:
         pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conds.append(or_(runs.c.name.ilike(pattern, escape="\\"), runs.c.project.ilike(pattern, escape="\\"),
-                         runs.c.id.ilike(pattern, escape="\\")))
+        conds.append(
+            or_(
+                runs.c.name.ilike(pattern, escape="\\"),
+                runs.c.project.ilike(pattern, escape="\\"),
+                runs.c.id.ilike(pattern, escape="\\"),
+            )
+        )
     total = conn.execute(select(func.count()).select_from(runs).where(*conds)).scalar_one()
     rows = conn.execute(
         select(runs).where(*conds).order_by(runs.c.start_time.desc(), runs.c.id).limit(limit).offset(offset)
@@ -79,7 +104,11 @@ def list_runs(
 
 
 def update_run(
-    conn: Connection, *, run_id: str, changes: dict[str, Any], reason: str | None = None,
+    conn: Connection,
+    *,
+    run_id: str,
+    changes: dict[str, Any],
+    reason: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """Apply ``changes`` (name, project, config, status, exit_code, end_time); returns (old, new)."""
     old = get_run(conn, run_id=run_id)
@@ -97,10 +126,13 @@ def update_run(
             values["exit_code"] = None
             values["heartbeat_time"] = time.time()
         suffix = f" ({reason})" if reason else ""
-        add_event(conn, run_id=run_id, kind="status_change",
-                  message=f"status {old['status']} -> {new_status}{suffix}",
-                  data={"old_status": old["status"], "new_status": new_status,
-                        "exit_code": values.get("exit_code")})
+        add_event(
+            conn,
+            run_id=run_id,
+            kind="status_change",
+            message=f"status {old['status']} -> {new_status}{suffix}",
+            data={"old_status": old["status"], "new_status": new_status, "exit_code": values.get("exit_code")},
+        )
     if values:
         conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
     new = get_run(conn, run_id=run_id)
@@ -134,7 +166,5 @@ def delete_run(conn: Connection, *, run_id: str) -> dict[str, int] | None:
 
 def stale_running(conn: Connection, *, older_than: float) -> list[dict[str, Any]]:
     """Running runs whose last heartbeat is before ``older_than`` (epoch seconds)."""
-    rows = conn.execute(
-        select(runs).where(runs.c.status == "running", runs.c.heartbeat_time < older_than)
-    ).mappings()
+    rows = conn.execute(select(runs).where(runs.c.status == "running", runs.c.heartbeat_time < older_than)).mappings()
     return [_public(r) for r in rows]

@@ -109,7 +109,7 @@ class Writer:
             self.cache.clear()
             for fut, ok, value in outcomes:
                 fut.set_exception(value if not ok else exc)
-            for _fn, fut in group[len(outcomes):]:
+            for _fn, fut in group[len(outcomes) :]:
                 if not fut.done():
                     fut.set_exception(exc)
             return

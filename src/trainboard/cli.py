@@ -1,0 +1,306 @@
+"""The ``trainboard`` command line (Typer + Rich). The server is imported lazily, only by the
+commands that run it, so client commands start fast."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from trainboard import paths
+
+app = typer.Typer(
+    name="trainboard",
+    help="A self-hosted, real-time dashboard for ML training runs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console()
+err = Console(stderr=True)
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help="Data directory [default: $TRAINBOARD_DATA or ~/.trainboard]", show_default=False),
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="TRAINBOARD_DB",
+        help="Database URL, e.g. postgresql://user@host/db [default: SQLite in the data dir]",
+    ),
+]
+UrlOpt = Annotated[
+    str | None, typer.Option("--url", envvar="TRAINBOARD_URL", help="Server URL [default: http://127.0.0.1:8000]")
+]
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _settings(data: Path | None, db: str | None, **kw: Any) -> Any:
+    from trainboard.server.settings import Settings
+
+    return Settings(data_dir=paths.data_dir(data), db_url=db, **kw)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind (use 0.0.0.0 to expose it)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    redis: Annotated[
+        str | None,
+        typer.Option("--redis", envvar="TRAINBOARD_REDIS", help="Redis URL for live fan-out between server processes"),
+    ] = None,
+    heartbeat_timeout: Annotated[
+        float, typer.Option(help="Seconds without a heartbeat before a running run is marked interrupted")
+    ] = 60.0,
+    checkpoint_root: Annotated[
+        list[Path] | None,
+        typer.Option(help="Directory whose checkpoint files may be downloaded/deleted through the API (repeatable)"),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
+) -> None:
+    """Run the server and web UI."""
+    settings = _settings(
+        data,
+        db,
+        redis_url=redis,
+        host=host,
+        port=port,
+        heartbeat_timeout=heartbeat_timeout,
+        checkpoint_roots=tuple(p.resolve() for p in checkpoint_root or ()),
+    )
+    from trainboard.server.serve import serve as run_server
+
+    err.print(
+        f"trainboard {_version()} serving on http://{host}:{port}  (data: {settings.data_dir}, "
+        f"db: {_safe_db(settings.database_url)})",
+        highlight=False,
+    )
+    run_server(settings, log_level=log_level)
+
+
+def _version() -> str:
+    from trainboard._version import __version__
+
+    return __version__
+
+
+def _safe_db(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data: DataOpt = None, db: DbOpt = None) -> None:
+    """Apply pending database migrations (the server also does this at start)."""
+    settings = _settings(data, db)
+    from trainboard.server.store.engine import current_revision, make_engines, upgrade
+
+    engines = make_engines(settings)
+    try:
+        before = current_revision(engines.writer)
+        upgrade(engines.writer)
+        after = current_revision(engines.writer)
+    except Exception as exc:
+        raise fail(f"cannot migrate {_safe_db(settings.database_url)}: {exc}") from None
+    finally:
+        engines.dispose()
+    if before == after:
+        console.print(f"database is up to date (revision {after})")
+    else:
+        console.print(f"migrated {before or 'empty database'} -> {after}")
+
+
+def _client(url: str | None) -> Any:
+    import httpx
+
+    return httpx.Client(base_url=paths.server_url(url), timeout=30.0)
+
+
+def _get(url: str | None, path: str, **params: Any) -> Any:
+    import httpx
+
+    base = paths.server_url(url)
+    try:
+        with _client(url) as c:
+            resp = c.get(path, params={k: v for k, v in params.items() if v is not None})
+    except httpx.HTTPError as exc:
+        raise fail(f"cannot reach the trainboard server at {base} ({exc}); start it with `trainboard serve`") from None
+    if resp.status_code == 404:
+        raise fail(resp.json().get("detail", "not found"))
+    if resp.status_code >= 400:
+        raise fail(f"{path}: HTTP {resp.status_code}: {resp.text[:300]}")
+    return resp.json()
+
+
+STATUS_STYLE = {
+    "running": ("● RUNNING", "green"),
+    "completed": ("✓ COMPLETED", "green"),
+    "failed": ("✗ FAILED", "red"),
+    "interrupted": ("◌ INTERRUPTED", "yellow"),
+}
+
+
+@app.command("ls")
+def list_runs(
+    url: UrlOpt = None,
+    status: Annotated[str | None, typer.Option(help="running, completed, failed or interrupted")] = None,
+    project: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
+) -> None:
+    """List runs, newest first."""
+    from rich.table import Table
+    from rich.text import Text
+
+    data = _get(url, "/api/runs", status=status, project=project, limit=limit)
+    if as_json:
+        console.print_json(json.dumps(data))
+        return
+    if not data["runs"]:
+        console.print("no runs yet — start one with `trainboard demo` or the SDK (see the README)")
+        return
+    table = Table(title=f"{data['total']} runs", title_justify="left", header_style="bold")
+    for col in ("ID", "NAME", "PROJECT", "STATUS", "STEP", "STARTED", "EXIT"):
+        table.add_column(col, no_wrap=col in ("ID", "STATUS"))
+    for r in data["runs"]:
+        label, style = STATUS_STYLE.get(r["status"], (r["status"], "white"))
+        started = (r["start_time"] or "")[:19].replace("T", " ")
+        table.add_row(
+            Text(r["id"]),
+            Text(r["name"]),
+            Text(r["project"]),
+            Text(f"[{label}]", style=style),
+            "" if r["last_step"] is None else str(r["last_step"]),
+            started,
+            "" if r["exit_code"] is None else str(r["exit_code"]),
+        )
+    console.print(table)
+
+
+@app.command()
+def sync(
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A spool directory, a run's spool folder or one journal [default: the data directory's spool]"
+        ),
+    ] = None,
+    url: UrlOpt = None,
+    data: DataOpt = None,
+) -> None:
+    """Upload runs spooled while the server was unreachable."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from trainboard.sdk.replay import replay
+    from trainboard.sdk.spool import SUFFIX, Journal, Record, find_journals
+    from trainboard.sdk.transport import Outcome, Reply, Transport
+
+    root = path.resolve() if path else paths.spool_dir(paths.data_dir(data))
+    if root.is_file() and root.name.endswith(SUFFIX):
+        journals = [root]
+    elif root.is_dir():
+        journals = list(find_journals(root)) or sorted(root.glob(f"*{SUFFIX}"))
+    else:
+        raise fail(f"{root} does not exist")
+    if not journals:
+        console.print(f"nothing to sync in {root}")
+        return
+    transport = Transport(paths.server_url(url))
+    opened: list[Journal] = []
+    busy = 0
+    for jp in journals:
+        try:
+            opened.append(Journal(jp))
+        except OSError:
+            busy += 1  # locked: a live training process is still uploading it itself
+    total = sum(j.size - j.acked for j in opened)
+    rejected: list[str] = []
+    failed_reply = None
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=err
+    ) as progress:
+        task = progress.add_task("uploading", total=total or 1)
+        for journal in opened:
+            progress.update(task, description=f"run {journal.path.parent.name}")
+            last = journal.acked
+
+            def on_sent(record: Record, reply: Reply) -> None:
+                nonlocal last
+                progress.advance(task, record.end - last)
+                last = record.end
+                if reply.outcome is Outcome.REJECTED:
+                    rejected.append(f"{record.method} {record.path}: HTTP {reply.status} {reply.detail[:200]}")
+
+            failed_reply = replay(journal, transport, on_sent=on_sent)
+            journal.close()
+            if failed_reply is not None:
+                break
+    transport.close()
+    if failed_reply is not None:
+        raise fail(
+            f"cannot reach {transport.base_url}: {failed_reply.detail}; nothing was lost, run "
+            "`trainboard sync` again once the server is up"
+        )
+    for line in rejected:
+        err.print(f"[yellow]rejected by the server:[/yellow] {line}", highlight=False)
+    note = f" ({busy} journal(s) skipped: still in use by a running process)" if busy else ""
+    console.print(f"synced {len(opened)} journal(s), {total} bytes{note}")
+
+
+@app.command()
+def export(
+    run: Annotated[str, typer.Argument(help="Run id")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write [default: stdout]")] = None,
+    url: UrlOpt = None,
+) -> None:
+    """Write a run's metrics (every point, no downsampling) as CSV (step,key,value,timestamp) or JSON."""
+    import csv
+
+    if fmt not in ("csv", "json"):
+        raise fail(f"--format must be csv or json, got {fmt!r}", code=2)
+    data = _get(url, f"/api/runs/{run}/metrics")
+    out = open(output, "w", newline="") if output else sys.stdout  # noqa: SIM115
+    try:
+        if fmt == "json":
+            json.dump(data, out)
+            out.write("\n")
+        else:
+            writer = csv.writer(out)
+            writer.writerow(["step", "key", "value", "timestamp"])
+            for key, series in data["metrics"].items():
+                for step, value, ts in zip(series["step"], series["value"], series["timestamp"], strict=True):
+                    writer.writerow([step, key, value, ts])
+    finally:
+        if output:
+            out.close()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

@@ -1,0 +1,248 @@
+"""``TrainingMonitor``: the SDK's public class.
+
+``log_metrics`` only validates and appends to an in-memory queue; a background thread spools to disk
+and uploads (see ``pipeline``). Nothing here raises into the training loop for bad values or an
+unreachable server: problems are reported once on stderr and training goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from trainboard import paths
+from trainboard.sdk.pipeline import Pipeline
+from trainboard.sdk.spool import Journal
+from trainboard.sdk.transport import Transport
+from trainboard.wire import ID_RE, check_key, check_step
+
+#: Environment variables set by ``trainboard run`` for the child process.
+ENV_RUN_ID = "TRAINBOARD_RUN_ID"
+ENV_CAPTURED = "TRAINBOARD_CAPTURED"
+
+STATUSES = ("running", "completed", "failed", "interrupted")
+
+
+def _new_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+class TrainingMonitor:
+    """Records one training run: metrics, terminal output, status (and checkpoints).
+
+    Args:
+        run_name: display name (default: the script's name).
+        config: hyper-parameters etc., stored with the run (must be JSON-serialisable).
+        dashboard_url: server URL (http(s):// or ws(s)://); default ``$TRAINBOARD_URL`` or
+            ``http://127.0.0.1:8000``.
+        project: groups runs (default ``"default"``).
+        run_id: attach to this run id (default ``$TRAINBOARD_RUN_ID`` set by ``trainboard run``, else new).
+        capture_output: capture this process's stdout/stderr at the file-descriptor level (the output
+            still reaches the terminal unchanged). Off when running under ``trainboard run``, which
+            captures through its pseudo-terminal instead.
+        system_metrics: sample CPU/RAM/disk/network/GPU every ``system_interval`` seconds as ``sys/*`` keys.
+        data_dir: where the journal is spooled (default ``$TRAINBOARD_DATA`` or ``~/.trainboard``).
+        flush_timeout: how long ``finish()`` waits at most for the upload to complete (seconds);
+            whatever is left stays spooled for ``trainboard sync``.
+    """
+
+    def __init__(
+        self,
+        run_name: str | None = None,
+        config: dict[str, Any] | None = None,
+        dashboard_url: str | None = None,
+        *,
+        project: str | None = None,
+        run_id: str | None = None,
+        capture_output: bool = True,
+        system_metrics: bool = True,
+        system_interval: float = 5.0,
+        data_dir: str | os.PathLike[str] | None = None,
+        flush_timeout: float = 10.0,
+        heartbeat_interval: float = 10.0,
+    ) -> None:
+        attach_id = run_id or os.environ.get(ENV_RUN_ID) or None
+        self.run_id: str = attach_id or _new_id()
+        if not ID_RE.match(self.run_id):
+            raise ValueError(f"run_id must be 1-64 characters of A-Z a-z 0-9 _ -, got {self.run_id!r}")
+        self.run_name = run_name or Path(sys.argv[0] or "run").stem or "run"
+        self.project = project or "default"
+        self.config = dict(config or {})
+        self.url = paths.server_url(dashboard_url)
+        self.flush_timeout = flush_timeout
+        self.is_resumed = False
+        self._next_step = 0
+        self._status: str | None = None
+        self._finished = False
+        self._warned_keys: set[str] = set()
+        self._stream = secrets.token_hex(8)
+        spool_root = paths.spool_dir(paths.data_dir(data_dir))
+        self._journal = Journal.create(spool_root, self.run_id, self._stream)
+        self._pipeline = Pipeline(
+            run_id=self.run_id,
+            stream=self._stream,
+            journal=self._journal,
+            transport=Transport(self.url),
+            heartbeat_interval=heartbeat_interval,
+        )
+        self._pipeline.op(
+            "POST",
+            "/api/runs",
+            {
+                "id": self.run_id,
+                "name": self.run_name,
+                "project": self.project,
+                "config": self.config,
+                "start_time": time.time(),
+            },
+        )
+        self._capture: Any = None
+        if capture_output and not os.environ.get(ENV_CAPTURED):
+            self._start_capture()
+        self._sampler: Any = None
+        if system_metrics:
+            self._start_sampler(system_interval)
+
+    # ---- metrics ----
+    def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
+        """Record ``metrics`` (key -> number) at ``step`` (default: previous step + 1).
+
+        Values may be ints, floats (NaN and +/-Inf included) or anything with ``__float__`` (numpy
+        scalars, 0-d tensors). A repeated step replaces that step's earlier values on the server.
+        Invalid keys, values or steps are reported once on stderr and skipped; this never raises.
+        """
+        if step is None:
+            step = self._next_step
+        elif type(step) is not int or step < 0 or step > 9007199254740991:
+            self._bad_step(step)
+            return
+        self._next_step = step + 1
+        values = dict(metrics)
+        for k, v in values.items():
+            if (type(v) is not float and type(v) is not int) or type(k) is not str:
+                values = self._clean(values)
+                break
+        if values:
+            self._pipeline.metrics(step, time.time(), values)
+
+    def _bad_step(self, step: object) -> None:
+        why = check_step(step) if not isinstance(step, bool) else "step must be an integer, got bool"
+        if "step" not in self._warned_keys:
+            self._warned_keys.add("step")
+            print(f"trainboard: log_metrics ignored a call: {why}", file=sys.stderr, flush=True)
+
+    def _clean(self, values: dict[Any, Any]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for k, v in values.items():
+            why = check_key(k)
+            if why is None:
+                try:
+                    if type(v) is float or type(v) is int:
+                        out[k] = v
+                        continue
+                    if isinstance(v, str | bytes) or not hasattr(v, "__float__"):
+                        raise TypeError(f"expected a number, got {type(v).__name__}")
+                    out[k] = float(v)
+                    continue
+                except (TypeError, ValueError) as exc:
+                    why = f"value of {k!r} skipped: {exc}"
+            name = str(k)[:64]
+            if name not in self._warned_keys:
+                self._warned_keys.add(name)
+                print(f"trainboard: log_metrics: {why}", file=sys.stderr, flush=True)
+        return out
+
+    # ---- status and lifecycle ----
+    def set_status(self, status: str, exit_code: int | None = None) -> None:
+        """Set the run's status: ``running``, ``completed``, ``failed`` or ``interrupted``."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        self._status = status
+        body: dict[str, Any] = {"status": status}
+        if exit_code is not None:
+            body["exit_code"] = exit_code
+        self._pipeline.op("PUT", f"/api/runs/{self.run_id}", body)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything logged so far is stored by the server; False on timeout."""
+        return self._pipeline.flush(self.flush_timeout if timeout is None else timeout)
+
+    def finish(self, status: str | None = None, timeout: float | None = None) -> bool:
+        """Mark the run ``status`` (default: completed unless a status was set), flush and stop.
+
+        Waits at most ``timeout`` (default ``flush_timeout``) seconds for the upload; what is not
+        uploaded by then stays spooled on disk for ``trainboard sync``. Returns whether all was uploaded.
+        """
+        if self._finished:
+            return True
+        self._finished = True
+        self._stop_helpers()
+        if status is not None or self._status is None:
+            self.set_status(status or "completed")
+        ok = self._pipeline.close(self.flush_timeout if timeout is None else timeout)
+        if not ok:
+            print(
+                f"trainboard: {self._pipeline.unacked_bytes} bytes of run {self.run_id} are not uploaded yet; "
+                f"they are spooled in {self._journal.path.parent} — run `trainboard sync` when the server "
+                "is reachable",
+                file=sys.stderr,
+                flush=True,
+            )
+        return ok
+
+    def __enter__(self) -> TrainingMonitor:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.finish()
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.finish("interrupted")
+        else:
+            self.finish("failed")
+
+    # ---- helpers started with the monitor ----
+    def _on_output(self, source: str, data: bytes) -> None:
+        self._pipeline.log_bytes(source, data, time.time())
+
+    def _start_capture(self) -> None:
+        try:
+            from trainboard.sdk.capture import OutputCapture
+        except ImportError:  # pragma: no cover - capture module missing in a partial install
+            return
+        try:
+            self._capture = OutputCapture(self._on_output)
+            self._capture.start()
+        except OSError as exc:
+            print(f"trainboard: output capture is off: {exc}", file=sys.stderr, flush=True)
+            self._capture = None
+
+    def _on_system_sample(self, sample: dict[str, float]) -> None:
+        # System series are stepped by wall-clock milliseconds, independent of the training step.
+        self._pipeline.metrics(int(time.time() * 1000), time.time(), sample)
+
+    def _start_sampler(self, interval: float) -> None:
+        try:
+            from trainboard.sdk.system import SystemSampler
+        except ImportError:  # pragma: no cover
+            return
+        self._sampler = SystemSampler(interval=interval, on_sample=self._on_system_sample)
+        self._sampler.start()
+
+    def _stop_helpers(self) -> None:
+        if self._sampler is not None:
+            self._sampler.stop()
+            self._sampler = None
+        if self._capture is not None:
+            self._capture.stop()
+            self._capture = None
+
+    def __repr__(self) -> str:
+        return f"TrainingMonitor(run_id={self.run_id!r}, run_name={self.run_name!r}, url={self.url!r})"

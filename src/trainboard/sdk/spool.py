@@ -1,0 +1,128 @@
+"""The on-disk journal: every operation is written here before it is sent, and dropped only after
+the server acknowledged it (the server acknowledges after its commit).
+
+One journal per client stream: ``<data>/spool/<run_id>/<stream>.journal`` holds one operation per line,
+``METHOD PATH<TAB>JSON-BODY``; ``<stream>.ack`` holds the byte offset up to which the server has
+acknowledged. A process that ends before the server came back leaves both behind, and
+``trainboard sync`` replays them later; the server ignores what it already has (per-point sequence
+numbers), so replaying is always safe. The live process holds an exclusive ``flock`` on its journal so
+that ``sync`` never replays a journal that is still being written.
+
+Durability: lines are written and flushed to the OS (surviving a crash of the training process), not
+fsynced per batch (a power loss may lose the last lines not yet uploaded).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+SUFFIX = ".journal"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One journal line, parsed lazily: the body is sent as it is."""
+
+    end: int  # byte offset just past this line
+    method: str
+    path: str
+    body: bytes
+
+
+def encode(method: str, path: str, body: bytes) -> bytes:
+    return f"{method} {path}\t".encode() + body + b"\n"
+
+
+class Journal:
+    """Append-only journal of one client stream, with its acknowledgement cursor."""
+
+    def __init__(self, path: Path, *, lock: bool = True) -> None:
+        self.path = path
+        self.ack_path = path.with_suffix(".ack")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(path, "ab")  # noqa: SIM115 - held for the journal's lifetime
+        self.locked = False
+        if lock:
+            try:
+                fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.locked = True
+            except OSError:
+                self._fh.close()
+                raise
+        self.size = self._fh.seek(0, os.SEEK_END)
+        self.acked = self._read_ack()
+
+    @classmethod
+    def create(cls, root: Path, run_id: str, stream: str) -> Journal:
+        return cls(root / run_id / f"{stream}{SUFFIX}")
+
+    def _read_ack(self) -> int:
+        try:
+            return min(int(self.ack_path.read_text().strip() or 0), self.size)
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    def append(self, lines: list[bytes]) -> int:
+        """Append encoded lines; returns the new end offset."""
+        if lines:
+            data = b"".join(lines)
+            self._fh.write(data)
+            self._fh.flush()
+            self.size += len(data)
+        return self.size
+
+    def pending(self, max_bytes: int = 8 << 20) -> list[Record]:
+        """Unacknowledged records from the ack cursor, at least one, about ``max_bytes`` in all."""
+        if self.acked >= self.size:
+            return []
+        records = []
+        with open(self.path, "rb") as fh:
+            fh.seek(self.acked)
+            data = fh.read(max(max_bytes, 1))
+            while not data.endswith(b"\n") and self.acked + len(data) < self.size:
+                more = fh.read(1 << 20)
+                if not more:
+                    break
+                data += more
+        pos = self.acked
+        for line in data.split(b"\n")[:-1]:
+            pos += len(line) + 1
+            head, _, body = line.partition(b"\t")
+            method, _, path = head.decode().partition(" ")
+            records.append(Record(end=pos, method=method, path=path, body=body))
+        return records
+
+    def ack(self, offset: int) -> None:
+        """Record that the server has everything up to ``offset``."""
+        self.acked = offset
+        tmp = self.ack_path.with_suffix(".ack.tmp")
+        tmp.write_text(str(offset))
+        os.replace(tmp, self.ack_path)
+
+    @property
+    def done(self) -> bool:
+        return self.acked >= self.size
+
+    def close(self, *, remove_if_done: bool = True) -> None:
+        """Release the lock; delete the files when everything was acknowledged."""
+        if self._fh.closed:
+            return
+        if remove_if_done and self.done:
+            for p in (self.path, self.ack_path):
+                p.unlink(missing_ok=True)
+            try:
+                self.path.parent.rmdir()
+            except OSError:
+                pass
+        self._fh.close()
+
+
+def find_journals(root: Path) -> Iterator[Path]:
+    """All journals under a spool root, oldest first."""
+    if not root.is_dir():
+        return iter(())
+    return iter(sorted(root.glob(f"*/*{SUFFIX}"), key=lambda p: p.stat().st_mtime))
