@@ -25,7 +25,7 @@ from trainboard.wire import ID_RE, check_key, check_step
 ENV_RUN_ID = "TRAINBOARD_RUN_ID"
 ENV_CAPTURED = "TRAINBOARD_CAPTURED"
 
-STATUSES = ("running", "completed", "failed", "interrupted")
+STATUSES: tuple[str, ...] = ("running", "completed", "failed", "interrupted")
 
 
 def _new_id() -> str:

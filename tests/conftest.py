@@ -1,0 +1,55 @@
+"""Shared fixtures: database backends, real server processes, in-process apps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.support.servers import ServerProcess, postgres_database
+from trainboard.server.app import create_app
+from trainboard.server.settings import Settings
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Each test using this runs on SQLite (``None``: the default) and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+    else:
+        with postgres_database() as url:
+            yield url
+
+
+@pytest.fixture
+def make_server(tmp_path: Path, db_url: str | None) -> Iterator[Callable[..., ServerProcess]]:
+    """Factory: ``make_server(*extra_args)`` starts a real ``trainboard serve`` on a free port."""
+    servers: list[ServerProcess] = []
+
+    def make(*extra_args: str, start: bool = True) -> ServerProcess:
+        server = ServerProcess(data_dir=tmp_path / f"data{len(servers)}", db_url=db_url, extra_args=list(extra_args))
+        servers.append(server)
+        return server.start() if start else server
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def server(make_server: Callable[..., ServerProcess]) -> ServerProcess:
+    return make_server()
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path, db_url: str | None) -> Settings:
+    return Settings(data_dir=tmp_path / "appdata", db_url=db_url, serve_ui=False)
+
+
+@pytest.fixture
+def client(app_settings: Settings) -> Iterator[TestClient]:
+    """An in-process app (lifespan run) on the current backend."""
+    with TestClient(create_app(app_settings)) as c:
+        yield c
