@@ -6,14 +6,13 @@ import math
 import os
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-
 from tests.support.servers import ServerProcess
+
 from trainboard import TrainingMonitor
 
 
@@ -84,15 +83,19 @@ def test_server_sigkilled_mid_run_loses_nothing(make_server: Callable[..., Serve
     script = tmp_path / "train.py"
     script.write_text(TRAIN)
     steps = 8_000
-    proc = subprocess.Popen([sys.executable, str(script), server.url, str(tmp_path / "client"), str(steps), "60"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), server.url, str(tmp_path / "client"), str(steps), "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     run_id = proc.stdout.readline().strip()
     time.sleep(1.0)  # a part is committed
     server.kill()  # SIGKILL: no shutdown, no flush
     time.sleep(1.5)  # the SDK keeps training and spooling meanwhile
     server.start()
-    out, err = proc.communicate(timeout=120)
+    _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert "cannot reach" in err and err.count("cannot reach") == 1  # warned once
     series = history(server, run_id, "step_sq")
@@ -106,21 +109,34 @@ def test_offline_run_is_uploaded_by_sync(make_server: Callable[..., ServerProces
     script = tmp_path / "train.py"
     script.write_text(TRAIN)
     env = dict(os.environ)
-    done = subprocess.run([sys.executable, str(script), server.url, str(client_dir), "3000", "1"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(script), server.url, str(client_dir), "3000", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     run_id = done.stdout.strip()
     assert done.returncode == 0
     assert "trainboard sync" in done.stderr  # told the user what to do
     assert list((client_dir / "spool").glob("*/*.journal"))
     server.start()
-    synced = subprocess.run([sys.executable, "-m", "trainboard.cli", "sync", "--data", str(client_dir),
-                             "--url", server.url], capture_output=True, text=True, timeout=120)
+    synced = subprocess.run(
+        [sys.executable, "-m", "trainboard.cli", "sync", "--data", str(client_dir), "--url", server.url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert synced.returncode == 0, synced.stderr
     assert "synced 1 journal" in synced.stdout
     series = history(server, run_id, "loss")
     assert series["step"] == list(range(3000))
     run = httpx.get(f"{server.url}/api/runs/{run_id}").json()
     assert run["status"] == "completed" and run["name"] == "killed-server"
-    again = subprocess.run([sys.executable, "-m", "trainboard.cli", "sync", "--data", str(client_dir),
-                            "--url", server.url], capture_output=True, text=True, timeout=60)
+    again = subprocess.run(
+        [sys.executable, "-m", "trainboard.cli", "sync", "--data", str(client_dir), "--url", server.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "nothing to sync" in again.stdout

@@ -85,8 +85,17 @@ class ServerProcess:
     def start(self, timeout: float = 30.0) -> ServerProcess:
         self.log_path = self.data_dir / f"server-{self.port}.log"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        args = [sys.executable, "-m", "trainboard.cli", "serve", "--port", str(self.port),
-                "--data", str(self.data_dir), *self.extra_args]
+        args = [
+            sys.executable,
+            "-m",
+            "trainboard.cli",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data",
+            str(self.data_dir),
+            *self.extra_args,
+        ]
         if self.db_url:
             args += ["--db", self.db_url]
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child

@@ -16,6 +16,7 @@ import math
 import sys
 import threading
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +26,7 @@ from trainboard.sdk.spool import Journal, Record, encode
 from trainboard.sdk.transport import Outcome, Reply, Transport
 
 #: Points per metrics request at most (keeps each request well under the server's body limit).
-MAX_POINTS_PER_OP = 20_000
+MAX_POINTS_PER_OP = 200_000
 #: Raw log bytes per request at most.
 MAX_LOG_BYTES_PER_OP = 4 << 20
 BACKOFF_START = 1.0
@@ -34,21 +35,58 @@ BACKOFF_MAX = 30.0
 _FLUSH = "flush"
 
 
-def _nonfinite_to_tokens(points: list[dict[str, Any]]) -> None:
-    for p in points:
-        values = p["metrics"]
-        for k, v in values.items():
-            if not math.isfinite(v):
-                values[k] = "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
+class _BlockBuilder:
+    """Accumulates metric rows sharing one key set into the columnar block encoding (see the server's
+    ``metric_parse``): int64 steps, float64 timestamps, a row-major float64 value matrix, base64'd.
+    Appending a row costs a few array appends instead of JSON-formatting every float."""
+
+    def __init__(self) -> None:
+        self.blocks: list[dict[str, Any]] = []
+        self.points = 0
+        self._keys: tuple[str, ...] | None = None
+        self._seq0 = 0
+        self._steps = array("q")
+        self._times = array("d")
+        self._values = array("d")
+
+    def add(self, seq: int, step: int, ts: float, values: dict[str, float]) -> None:
+        keys = tuple(values)
+        if keys != self._keys:
+            self.close()
+            self._keys, self._seq0 = keys, seq
+        self._steps.append(step)
+        self._times.append(ts)
+        try:
+            self._values.extend(values.values())
+        except OverflowError:  # an int beyond float range: store it as +/-inf rather than lose the row
+            self._values.extend(v if abs(v) < 1e308 else math.copysign(math.inf, v) for v in values.values())
+        self.points += len(keys)
+
+    def close(self) -> None:
+        if self._keys is not None and self._steps:
+            self.blocks.append(
+                {
+                    "keys": list(self._keys),
+                    "seq0": self._seq0,
+                    "steps": _b64(self._steps),
+                    "timestamps": _b64(self._times),
+                    "values": _b64(self._values),
+                }
+            )
+        self._keys = None
+        self._steps, self._times, self._values = array("q"), array("d"), array("d")
+
+    def take(self) -> list[dict[str, Any]]:
+        self.close()
+        blocks, self.blocks, self.points = self.blocks, [], 0
+        return blocks
 
 
-def encode_points(stream: str, points: list[dict[str, Any]]) -> bytes:
-    """JSON body of a metrics batch; non-finite floats become their token strings."""
-    body = json.dumps({"stream": stream, "points": points}, separators=(",", ":"))
-    if "NaN" in body or "Infinity" in body:  # rare: re-encode with tokens (a key may contain the text)
-        _nonfinite_to_tokens(points)
-        body = json.dumps({"stream": stream, "points": points}, separators=(",", ":"), allow_nan=False)
-    return body.encode()
+def _b64(arr: array[Any]) -> str:
+    if sys.byteorder != "little":
+        arr = array(arr.typecode, arr)
+        arr.byteswap()
+    return base64.b64encode(arr.tobytes()).decode("ascii")
 
 
 class Pipeline:
@@ -150,15 +188,15 @@ class Pipeline:
         q = self._queue
         lines: list[bytes] = []
         flushes: list[threading.Event] = []
-        points: list[dict[str, Any]] = []
+        builder = _BlockBuilder()
         chunks: list[dict[str, Any]] = []
         chunk_bytes = 0
         base = f"/api/runs/{self.run_id}"
 
         def emit_points() -> None:
-            if points:
-                lines.append(encode("POST", f"{base}/metrics", encode_points(self.stream, points)))
-                points.clear()
+            if builder.points:
+                body = json.dumps({"stream": self.stream, "blocks": builder.take()}, separators=(",", ":"))
+                lines.append(encode("POST", f"{base}/metrics", body.encode()))
 
         def emit_chunks() -> None:
             nonlocal chunk_bytes
@@ -175,10 +213,11 @@ class Pipeline:
                 break
             kind = item[0]
             if kind == "m":
-                emit_chunks()
+                if chunks:
+                    emit_chunks()
                 self._seq += 1
-                points.append({"seq": self._seq, "step": item[1], "timestamp": item[2], "metrics": item[3]})
-                if len(points) >= MAX_POINTS_PER_OP:
+                builder.add(self._seq, item[1], item[2], item[3])
+                if builder.points >= MAX_POINTS_PER_OP:
                     emit_points()
             elif kind == "l":
                 emit_points()

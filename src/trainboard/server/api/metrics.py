@@ -50,13 +50,12 @@ _MAX_LIVE_STEPS = 200
 async def post_metrics(run_id: str, request: Request, state: State) -> MetricBatchResult:
     body = await request.body()
     try:
-        stream, points = await run_in_threadpool(parse_batch, body)
+        stream, points, blocks = await run_in_threadpool(parse_batch, body)
     except BatchError as exc:
         raise RequestValidationError(exc.errors) from None
     live = state.broker.has_subscribers(topics.run_events(run_id))
-    cache = state.writer.cache
     result = await state.writer.run(
-        lambda c: store.ingest(c, run_id=run_id, stream=stream, points=points, cache=cache, want_updates=live)
+        lambda c: store.ingest(c, run_id=run_id, stream=stream, points=points, blocks=blocks, want_updates=live)
     )
     if result is None:
         not_found("run", run_id)

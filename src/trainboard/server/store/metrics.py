@@ -5,26 +5,29 @@ Semantics (also in the OpenAPI description and README):
 - A repeated step for a key replaces the earlier value (last write wins). This is what a resumed run
   needs: it re-logs the steps after its last checkpoint, and the history then reads as one run.
   A decreasing step is accepted and lands at its step.
-- A point without a step gets the run's last logged step + 1 (0 for the first).
+- A point without a step gets the run's last logged training step + 1 (0 for the first).
 - Points carrying a ``seq`` from a client stream are ignored when that stream already committed a seq
   at least as high, so a re-sent batch never duplicates.
-- NaN is stored as NULL; +/-Infinity as themselves.
+- Storage is columnar (``segments``): one segment per key per batch, small tails extended in place.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection
 
+from trainboard.server.store.segments import F64, I64, FloatArray, IntArray, Points, downsample, merge
 from trainboard.server.store.sql import placeholder, placeholders
 from trainboard.wire import encode_float
 
 #: Keys of system samples (stepped by epoch milliseconds, not by training step).
 SYSTEM_PREFIX = "sys/"
+#: A segment holding fewer points than this stays open: later appends extend it in place.
+SEAL_POINTS = 256
 
 #: A parsed point: (seq or None, step or None, wall time, {key: value}).
 Point = tuple[int | None, int | None, float, dict[str, float]]
@@ -32,31 +35,91 @@ Point = tuple[int | None, int | None, float, dict[str, float]]
 
 @dataclass
 class IngestResult:
-    accepted: int = 0  # points written
-    duplicates: int = 0  # points ignored because their seq was already committed
+    accepted: int = 0  # values written
+    duplicates: int = 0  # values ignored because their seq was already committed
     last_step: int | None = None
     #: (step, {key: value}) per accepted step, in order, for live fan-out.
     updates: list[tuple[int, dict[str, float]]] = field(default_factory=list)
 
 
-def _series_ids(conn: Connection, cache: dict[str, Any], run_id: str, keys: set[str]) -> dict[str, int]:
-    ids: dict[tuple[str, str], int] = cache.setdefault("series", {})
-    missing = [k for k in keys if (run_id, k) not in ids]
-    if missing:
-        ph = placeholder(conn)
-        conn.exec_driver_sql(
-            f"INSERT INTO series (run_id, key) VALUES ({ph}, {ph}) ON CONFLICT (run_id, key) DO NOTHING",
-            [(run_id, k) for k in missing],
+@dataclass
+class _Series:
+    id: int
+    max_step: int | None
+    tail_id: int | None
+
+
+def _series(conn: Connection, run_id: str, keys: set[str]) -> dict[str, _Series]:
+    ph = placeholder(conn)
+    conn.exec_driver_sql(
+        f"INSERT INTO series (run_id, key) VALUES ({ph}, {ph}) ON CONFLICT (run_id, key) DO NOTHING",
+        [(run_id, k) for k in keys],
+    )
+    out: dict[str, _Series] = {}
+    keys_list = list(keys)
+    for start in range(0, len(keys_list), 500):
+        part = keys_list[start : start + 500]
+        rows = conn.exec_driver_sql(
+            f"SELECT key, id, max_step, tail_id FROM series WHERE run_id = {ph} "
+            f"AND key IN ({placeholders(conn, len(part))})",
+            (run_id, *part),
         )
-        for start in range(0, len(missing), 500):
-            part = missing[start : start + 500]
-            rows = conn.exec_driver_sql(
-                f"SELECT key, id FROM series WHERE run_id = {ph} AND key IN ({placeholders(conn, len(part))})",
-                (run_id, *part),
+        for key, sid, max_step, tail_id in rows:
+            out[key] = _Series(sid, max_step, tail_id)
+    return out
+
+
+def _write_series(conn: Connection, s: _Series, steps: IntArray, values: FloatArray, times: FloatArray) -> None:
+    ph = placeholder(conn)
+    if len(steps) > 1 and not bool(np.all(steps[1:] > steps[:-1])):
+        merged = merge([(steps.tobytes(), values.tobytes(), times.tobytes())])  # unsorted/repeated in batch
+        steps, values, times = merged.steps, merged.values, merged.times
+    first, last, count = int(steps[0]), int(steps[-1]), len(steps)
+    st, va, ti = steps.astype(I64).tobytes(), values.astype(F64).tobytes(), times.astype(F64).tobytes()
+    appends = s.max_step is None or first > s.max_step
+    if appends and s.tail_id is not None:
+        row = conn.exec_driver_sql(
+            f"SELECT steps, vals, times, n FROM metric_segments WHERE id = {ph}", (s.tail_id,)
+        ).first()
+        if row is not None and row[3] + count <= 4 * SEAL_POINTS:
+            n = row[3] + count
+            conn.exec_driver_sql(
+                f"UPDATE metric_segments SET steps = {ph}, vals = {ph}, times = {ph}, n = {ph}, last_step = {ph} "
+                f"WHERE id = {ph}",
+                (bytes(row[0]) + st, bytes(row[1]) + va, bytes(row[2]) + ti, n, last, s.tail_id),
             )
-            for key, sid in rows:
-                ids[(run_id, key)] = sid
-    return {k: ids[(run_id, k)] for k in keys}
+            _update_series(conn, s, last, s.tail_id if n < SEAL_POINTS else None)
+            return
+    result = conn.exec_driver_sql(
+        "INSERT INTO metric_segments (series_id, first_step, last_step, n, steps, vals, times) "
+        f"VALUES ({placeholders(conn, 7)}) RETURNING id",
+        (s.id, first, last, count, st, va, ti),
+    )
+    seg_id = result.scalar_one()
+    # only an appending segment may become the open tail (an overwrite segment must stay as written)
+    if appends:
+        tail = seg_id if count < SEAL_POINTS else None
+    else:
+        tail = s.tail_id
+    _update_series(conn, s, last, tail)
+
+
+def _update_series(conn: Connection, s: _Series, last: int, tail: int | None) -> None:
+    ph = placeholder(conn)
+    top = last if s.max_step is None else max(last, s.max_step)
+    conn.exec_driver_sql(f"UPDATE series SET max_step = {ph}, tail_id = {ph} WHERE id = {ph}", (top, tail, s.id))
+    s.max_step, s.tail_id = top, tail
+
+
+@dataclass
+class Block:
+    """Rows of points sharing one key set (the SDK's columnar encoding): values[row, key]."""
+
+    keys: list[str]
+    seqs: IntArray | None
+    steps: IntArray
+    times: FloatArray
+    values: FloatArray
 
 
 def ingest(
@@ -64,11 +127,11 @@ def ingest(
     *,
     run_id: str,
     stream: str | None,
-    points: list[Point],
-    cache: dict[str, Any],
+    points: list[Point] | None = None,
+    blocks: list[Block] | None = None,
     want_updates: bool = False,
 ) -> IngestResult | None:
-    """Write points of one run in one transaction. Returns ``None`` for an unknown run."""
+    """Write points of one run in the caller's transaction. Returns ``None`` for an unknown run."""
     ph = placeholder(conn)
     row = conn.exec_driver_sql(f"SELECT last_step FROM runs WHERE id = {ph}", (run_id,)).first()
     if row is None:
@@ -81,47 +144,75 @@ def ingest(
             f"SELECT max_seq FROM ingest_cursors WHERE run_id = {ph} AND stream = {ph}", (run_id, stream)
         ).first()
         max_seq = cur[0] if cur else -1
-    keys: set[str] = set()
-    kept: list[tuple[int, float, dict[str, float]]] = []
     new_max = max_seq
-    for seq, step, wall, values in points:
-        if max_seq is not None and seq is not None:
-            if seq <= max_seq:
-                result.duplicates += len(values)
-                continue
-            if new_max is None or seq > new_max:
-                new_max = seq
-        if step is None:
-            step = 0 if last_step is None else last_step + 1
-        if not all(k.startswith(SYSTEM_PREFIX) for k in values):
-            last_step = step  # system samples are stepped by wall-clock ms: not the training step
-        kept.append((step, wall, values))
-        keys.update(values)
-    if kept:
-        ids = _series_ids(conn, cache, run_id, keys)
-        rows: dict[tuple[int, int], tuple[int, int, float | None, float]] = {}
-        for step, wall, values in kept:
+    pieces: dict[str, list[tuple[IntArray, FloatArray, FloatArray]]] = {}
+    updates: list[tuple[int, dict[str, float]]] = []
+    if points:
+        columns: dict[str, tuple[list[int], list[float], list[float]]] = {}
+        for seq, step, wall, values in points:
+            if max_seq is not None and seq is not None:
+                if seq <= max_seq:
+                    result.duplicates += len(values)
+                    continue
+                new_max = seq if new_max is None else max(new_max, seq)
+            if step is None:
+                step = 0 if last_step is None else last_step + 1
+            if not all(k.startswith(SYSTEM_PREFIX) for k in values):
+                last_step = step  # system samples are stepped by wall-clock ms: not the training step
             for key, value in values.items():
-                sid = ids[key]
-                rows[(sid, step)] = (sid, step, None if value != value else value, wall)
-        conn.exec_driver_sql(
-            f"INSERT INTO metric_points (series_id, step, value, wall_time) VALUES ({placeholders(conn, 4)}) "
-            "ON CONFLICT (series_id, step) DO UPDATE SET value = excluded.value, wall_time = excluded.wall_time",
-            list(rows.values()),
-        )
-        result.accepted = sum(len(v) for _s, _w, v in kept)
+                col = columns.get(key)
+                if col is None:
+                    col = columns[key] = ([], [], [])
+                col[0].append(step)
+                col[1].append(value)
+                col[2].append(wall)
+            result.accepted += len(values)
+            if want_updates:
+                updates.append((step, values))
+        for key, (st, va, ti) in columns.items():
+            pieces.setdefault(key, []).append((np.array(st, I64), np.array(va, F64), np.array(ti, F64)))
+    for block in blocks or ():
+        steps, times, values = block.steps, block.times, block.values
+        if max_seq is not None and block.seqs is not None:
+            fresh = block.seqs > max_seq
+            result.duplicates += int(np.count_nonzero(~fresh)) * len(block.keys)
+            if not fresh.all():
+                steps, times, values = steps[fresh], times[fresh], values[fresh]
+            if fresh.any():
+                top = int(block.seqs[fresh].max())
+                new_max = top if new_max is None else max(new_max, top)
+        if not len(steps):
+            continue
+        if not all(k.startswith(SYSTEM_PREFIX) for k in block.keys):
+            last_step = int(steps[-1])
+        for j, key in enumerate(block.keys):
+            pieces.setdefault(key, []).append((steps, np.ascontiguousarray(values[:, j]), times))
+        result.accepted += values.size
+        if want_updates:
+            tail = max(0, len(steps) - 200)
+            for i in range(tail, len(steps)):
+                updates.append((int(steps[i]), dict(zip(block.keys, values[i].tolist(), strict=True))))
+    if pieces:
+        series = _series(conn, run_id, set(pieces))
+        for key, parts in pieces.items():
+            if len(parts) == 1:
+                st, va, ti = parts[0]
+            else:
+                st = np.concatenate([p[0] for p in parts])
+                va = np.concatenate([p[1] for p in parts])
+                ti = np.concatenate([p[2] for p in parts])
+            _write_series(conn, series[key], st, va, ti)
         conn.exec_driver_sql(
             f"UPDATE runs SET last_step = {ph}, heartbeat_time = {ph} WHERE id = {ph}",
             (last_step, time.time(), run_id),
         )
-        if want_updates:
-            result.updates = [(step, values) for step, _w, values in kept]
     if stream is not None and new_max is not None and new_max != max_seq:
         conn.exec_driver_sql(
             f"INSERT INTO ingest_cursors (run_id, stream, max_seq) VALUES ({ph}, {ph}, {ph}) "
             "ON CONFLICT (run_id, stream) DO UPDATE SET max_seq = excluded.max_seq",
             (run_id, stream, new_max),
         )
+    result.updates = updates
     result.last_step = last_step
     return result
 
@@ -135,40 +226,32 @@ def stream_cursor(conn: Connection, *, run_id: str, stream: str) -> int:
     return int(row[0]) if row else -1
 
 
-def _wire(value: float | None) -> float | str:
-    return "NaN" if value is None else encode_float(value)
-
-
 def list_keys(conn: Connection, *, run_id: str) -> dict[str, int]:
     ph = placeholder(conn)
-    return {
-        k: i for k, i in conn.exec_driver_sql(f"SELECT key, id FROM series WHERE run_id = {ph} ORDER BY key", (run_id,))
-    }
+    rows = conn.exec_driver_sql(f"SELECT key, id FROM series WHERE run_id = {ph} ORDER BY key", (run_id,))
+    return {k: i for k, i in rows}
 
 
-def latest(conn: Connection, *, run_id: str) -> dict[str, dict[str, Any]]:
-    """The point at the highest step of every key."""
+def load(conn: Connection, *, series_id: int, start: int | None = None, end: int | None = None) -> Points:
+    """All points of a series within [start, end], merged (index range scan over its segments)."""
     ph = placeholder(conn)
+    lo = 0 if start is None else start
+    hi = (2**63 - 1) if end is None else end
     rows = conn.exec_driver_sql(
-        "SELECT s.key, p.step, p.value, p.wall_time FROM series s JOIN metric_points p ON p.series_id = s.id "
-        f"WHERE s.run_id = {ph} AND p.step = (SELECT MAX(step) FROM metric_points WHERE series_id = s.id) "
-        "ORDER BY s.key",
-        (run_id,),
-    )
-    return {k: {"step": step, "value": _wire(v), "timestamp": t} for k, step, v, t in rows}
+        f"SELECT steps, vals, times FROM metric_segments WHERE series_id = {ph} AND last_step >= {ph} "
+        f"AND first_step <= {ph} ORDER BY id",
+        (series_id, lo, hi),
+    ).all()
+    points = merge([(bytes(s), bytes(v), bytes(t)) for s, v, t in rows])
+    return points if start is None and end is None else points.slice_steps(lo, hi)
 
 
-def _empty() -> dict[str, Any]:
-    return {"count": 0, "step": [], "value": [], "timestamp": [], "downsampled": False}
+def _wire(values: list[float]) -> list[float | str]:
+    return [v if v - v == 0 else encode_float(v) for v in values]
 
 
 def history(
-    conn: Connection,
-    *,
-    series_id: int,
-    start: int | None,
-    end: int | None,
-    max_points: int | None,
+    conn: Connection, *, series_id: int, start: int | None, end: int | None, max_points: int | None
 ) -> dict[str, Any]:
     """Points of one series in [start, end]; at most ``max_points`` of them when given.
 
@@ -176,79 +259,30 @@ def history(
     minimum and the maximum value, the last point, and the first NaN: spikes and divergence survive
     any zoom level, and every range is recomputed from the raw points (a zoomed view is exact).
     """
-    ph = placeholder(conn)
-    lo = 0 if start is None else start
-    hi = (2**63 - 1) if end is None else end
-    bounds = conn.exec_driver_sql(
-        f"SELECT COUNT(*), MIN(step), MAX(step) FROM metric_points WHERE series_id = {ph} "
-        f"AND step >= {ph} AND step <= {ph}",
-        (series_id, lo, hi),
-    ).first()
-    count, first, last = bounds if bounds else (0, None, None)
-    if not count:
-        return _empty()
-    if max_points is None or count <= max_points:
-        rows = conn.exec_driver_sql(
-            f"SELECT step, value, wall_time FROM metric_points WHERE series_id = {ph} AND step >= {ph} "
-            f"AND step <= {ph} ORDER BY step",
-            (series_id, lo, hi),
-        ).all()
-        downsampled = False
-    else:
-        rows = _downsample(conn, series_id=series_id, first=first, last=last, max_points=max_points)
-        downsampled = True
+    points = load(conn, series_id=series_id, start=start, end=end)
+    count = len(points)
+    shown = downsample(points, max_points) if max_points is not None else points
     return {
         "count": count,
-        "step": [r[0] for r in rows],
-        "value": [_wire(r[1]) for r in rows],
-        "timestamp": [r[2] for r in rows],
-        "downsampled": downsampled,
+        "step": shown.steps.tolist(),
+        "value": _wire(shown.values.tolist()),
+        "timestamp": shown.times.tolist(),
+        "downsampled": len(shown) < count,
     }
 
 
-def _downsample(conn: Connection, *, series_id: int, first: int, last: int, max_points: int) -> list[Any]:
-    buckets = max(1, max_points // 4)  # up to 4 points per bucket: min, max, last, first NaN
-    width = max(1, math.ceil((last - first + 1) / buckets))
+def latest(conn: Connection, *, run_id: str) -> dict[str, dict[str, Any]]:
+    """The point at the highest step of every key."""
     ph = placeholder(conn)
-    if conn.dialect.name == "sqlite":
-        return _downsample_sqlite(conn, series_id, first, last, width)
-    sql = f"""
-        SELECT step, value, wall_time FROM (
-          SELECT step, value, wall_time,
-            row_number() OVER (PARTITION BY b ORDER BY value ASC NULLS LAST, step) AS rmin,
-            row_number() OVER (PARTITION BY b ORDER BY value DESC NULLS LAST, step) AS rmax,
-            row_number() OVER (PARTITION BY b ORDER BY step DESC) AS rlast,
-            row_number() OVER (PARTITION BY b, (value IS NULL) ORDER BY step) AS rnan
-          FROM (SELECT step, value, wall_time, (step - {ph}) / {ph} AS b FROM metric_points
-                WHERE series_id = {ph} AND step >= {ph} AND step <= {ph}) p
-        ) q
-        WHERE (rmin = 1 AND value IS NOT NULL) OR (rmax = 1 AND value IS NOT NULL) OR rlast = 1
-           OR (rnan = 1 AND value IS NULL)
-        ORDER BY step"""
-    return conn.exec_driver_sql(sql, (first, width, series_id, first, last)).all()
-
-
-def _downsample_sqlite(conn: Connection, series_id: int, first: int, last: int, width: int) -> list[Any]:
-    # SQLite's "bare column" rule: with a single MIN() or MAX() aggregate, the other columns come from
-    # the row holding that minimum/maximum. Two grouped scans give the min and max rows per bucket.
-    base = "FROM metric_points WHERE series_id = ? AND step >= ? AND step <= ? AND value IS NOT NULL"
-    args = (first, width, series_id, first, last)
-    picked: dict[int, Any] = {}
-    for agg in ("MIN", "MAX"):
-        for row in conn.exec_driver_sql(
-            f"SELECT step, {agg}(value), wall_time, (step - ?) / ? AS b {base} GROUP BY b", args
-        ):
-            picked[row[0]] = (row[0], row[1], row[2])
-    for row in conn.exec_driver_sql(
-        "SELECT MAX(step), value, wall_time, (step - ?) / ? AS b FROM metric_points "
-        "WHERE series_id = ? AND step >= ? AND step <= ? GROUP BY b",
-        args,
-    ):
-        picked[row[0]] = (row[0], row[1], row[2])
-    for row in conn.exec_driver_sql(
-        "SELECT MIN(step), value, wall_time, (step - ?) / ? AS b FROM metric_points "
-        "WHERE series_id = ? AND step >= ? AND step <= ? AND value IS NULL GROUP BY b",
-        args,
-    ):
-        picked[row[0]] = (row[0], row[1], row[2])
-    return [picked[s] for s in sorted(picked)]
+    out: dict[str, dict[str, Any]] = {}
+    for key, sid, max_step in conn.exec_driver_sql(
+        f"SELECT key, id, max_step FROM series WHERE run_id = {ph} AND max_step IS NOT NULL ORDER BY key", (run_id,)
+    ).all():
+        points = load(conn, series_id=sid, start=max_step, end=max_step)
+        if len(points):
+            out[key] = {
+                "step": int(points.steps[-1]),
+                "value": _wire([float(points.values[-1])])[0],
+                "timestamp": float(points.times[-1]),
+            }
+    return out

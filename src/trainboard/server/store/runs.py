@@ -15,7 +15,7 @@ from trainboard.server.store.tables import (
     ingest_cursors,
     log_chunks,
     log_lines,
-    metric_points,
+    metric_segments,
     runs,
     series,
 )
@@ -151,8 +151,12 @@ def delete_run(conn: Connection, *, run_id: str) -> dict[str, int] | None:
     if get_run(conn, run_id=run_id) is None:
         return None
     series_ids = select(series.c.id).where(series.c.run_id == run_id).scalar_subquery()
+    points = conn.execute(
+        select(func.coalesce(func.sum(metric_segments.c.n), 0)).where(metric_segments.c.series_id.in_(series_ids))
+    ).scalar_one()
+    conn.execute(delete(metric_segments).where(metric_segments.c.series_id.in_(series_ids)))
     removed = {
-        "metric_points": conn.execute(delete(metric_points).where(metric_points.c.series_id.in_(series_ids))).rowcount,
+        "metric_points": int(points),
         "series": conn.execute(delete(series).where(series.c.run_id == run_id)).rowcount,
         "log_chunks": conn.execute(delete(log_chunks).where(log_chunks.c.run_id == run_id)).rowcount,
         "log_lines": conn.execute(delete(log_lines).where(log_lines.c.run_id == run_id)).rowcount,

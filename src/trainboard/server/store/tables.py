@@ -43,25 +43,34 @@ runs = Table(
     Index("ix_runs_name_status", "name", "status"),
 )
 
-# One row per (run, metric key): points reference it by a small integer.
+# One row per (run, metric key): segments reference it by a small integer.
 series = Table(
     "series",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", String(64), nullable=False),
     Column("key", String(256), nullable=False),
+    Column("max_step", BigInteger),  # highest step stored
+    Column("tail_id", Integer),  # the open (small, still appendable) segment, if any
     UniqueConstraint("run_id", "key", name="uq_series_run_key"),
 )
 
-# Every point, one row each; reading one key is a primary-key range scan. NaN is stored as NULL.
-metric_points = Table(
-    "metric_points",
+# Every point, stored columnar in segments: little-endian int64 steps, float64 values (NaN and +/-Inf
+# as IEEE values) and float64 wall times. A batch's points of one key become one segment (a small tail
+# segment is extended by later appends until it holds SEAL_POINTS). Reading one key of one run is an
+# index range scan over (series_id, last_step); later segments win for a repeated step.
+metric_segments = Table(
+    "metric_segments",
     metadata,
-    Column("series_id", Integer, primary_key=True, autoincrement=False),
-    Column("step", BigInteger, primary_key=True, autoincrement=False),
-    Column("value", Float),
-    Column("wall_time", Float, nullable=False),
-    sqlite_with_rowid=False,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("series_id", Integer, nullable=False),
+    Column("first_step", BigInteger, nullable=False),
+    Column("last_step", BigInteger, nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("steps", LargeBinary, nullable=False),
+    Column("vals", LargeBinary, nullable=False),
+    Column("times", LargeBinary, nullable=False),
+    Index("ix_metric_segments_series_last", "series_id", "last_step"),
 )
 
 # Per client stream, the highest sequence number committed: a re-sent point is ignored.

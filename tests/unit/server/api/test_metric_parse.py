@@ -11,8 +11,16 @@ def body(doc: object) -> bytes:
 
 
 def test_batch_with_tokens_parses_to_floats() -> None:
-    stream, points = parse_batch(body({"stream": "s1", "points": [
-        {"seq": 1, "step": 3, "timestamp": 10.0, "metrics": {"loss": "NaN", "up": "Infinity", "lr": 1}}]}))
+    stream, points, _ = parse_batch(
+        body(
+            {
+                "stream": "s1",
+                "points": [
+                    {"seq": 1, "step": 3, "timestamp": 10.0, "metrics": {"loss": "NaN", "up": "Infinity", "lr": 1}}
+                ],
+            }
+        )
+    )
     assert stream == "s1"
     seq, step, ts, values = points[0]
     assert (seq, step, ts) == (1, 3, 10.0)
@@ -20,7 +28,7 @@ def test_batch_with_tokens_parses_to_floats() -> None:
 
 
 def test_single_point_form() -> None:
-    _, points = parse_batch(body({"step": 100, "metrics": {"loss": 0.5}}))
+    _, points, _ = parse_batch(body({"step": 100, "metrics": {"loss": 0.5}}))
     assert points[0][1] == 100 and points[0][3] == {"loss": 0.5}
 
 

@@ -33,9 +33,13 @@ def test_list_filter_update_delete(client: TestClient) -> None:
 
 
 def test_unknown_run_is_404_with_detail(client: TestClient) -> None:
-    for resp in (client.get("/api/runs/nope"), client.get("/api/runs/nope/metrics"),
-                 client.post("/api/runs/nope/metrics", json={"metrics": {"a": 1}}),
-                 client.put("/api/runs/nope", json={"status": "completed"}), client.delete("/api/runs/nope")):
+    for resp in (
+        client.get("/api/runs/nope"),
+        client.get("/api/runs/nope/metrics"),
+        client.post("/api/runs/nope/metrics", json={"metrics": {"a": 1}}),
+        client.put("/api/runs/nope", json={"status": "completed"}),
+        client.delete("/api/runs/nope"),
+    ):
         assert resp.status_code == 404, resp.text
         assert "nope" in resp.json()["detail"]
 
@@ -54,8 +58,11 @@ def test_validation_errors_name_the_field(client: TestClient) -> None:
 
 
 def test_writes_must_be_json(client: TestClient) -> None:
-    for ctype, payload in [("application/x-www-form-urlencoded", b"name=x"), ("text/plain", b'{"name": "x"}'),
-                           ("multipart/form-data; boundary=x", b"--x--")]:
+    for ctype, payload in [
+        ("application/x-www-form-urlencoded", b"name=x"),
+        ("text/plain", b'{"name": "x"}'),
+        ("multipart/form-data; boundary=x", b"--x--"),
+    ]:
         resp = client.post("/api/runs", content=payload, headers={"content-type": ctype})
         assert resp.status_code == 415, ctype
         assert "application/json" in resp.json()["detail"]
@@ -71,8 +78,12 @@ def test_body_over_the_limit_is_413(client: TestClient) -> None:
 
 def test_metrics_round_trip_non_finite_and_missing(client: TestClient) -> None:
     client.post("/api/runs", json={"id": "m"})
-    points = [{"step": 0, "metrics": {"loss": 1.0, "acc": 0.5}}, {"step": 1, "metrics": {"loss": "NaN"}},
-              {"step": 2, "metrics": {"loss": "Infinity"}}, {"step": 3, "metrics": {"loss": "-Infinity"}}]
+    points = [
+        {"step": 0, "metrics": {"loss": 1.0, "acc": 0.5}},
+        {"step": 1, "metrics": {"loss": "NaN"}},
+        {"step": 2, "metrics": {"loss": "Infinity"}},
+        {"step": 3, "metrics": {"loss": "-Infinity"}},
+    ]
     assert client.post("/api/runs/m/metrics", json={"points": points}).json()["accepted"] == 5
     hist = client.get("/api/runs/m/metrics").json()["metrics"]
     assert hist["loss"]["value"] == [1.0, "NaN", "Infinity", "-Infinity"]

@@ -1,4 +1,4 @@
-"""Initial schema: runs, metric series and points, ingest cursors, raw logs, log lines, checkpoints,
+"""Initial schema: runs, metric series and columnar point segments, ingest cursors, raw logs, log lines, checkpoints,
 events, host system metrics.
 
 Revision ID: 0001
@@ -40,16 +40,22 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("run_id", sa.String(64), nullable=False),
         sa.Column("key", sa.String(256), nullable=False),
+        sa.Column("max_step", sa.BigInteger),
+        sa.Column("tail_id", sa.Integer),
         sa.UniqueConstraint("run_id", "key", name="uq_series_run_key"),
     )
     op.create_table(
-        "metric_points",
-        sa.Column("series_id", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("step", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("value", sa.Float),
-        sa.Column("wall_time", sa.Float, nullable=False),
-        sqlite_with_rowid=False,
+        "metric_segments",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("series_id", sa.Integer, nullable=False),
+        sa.Column("first_step", sa.BigInteger, nullable=False),
+        sa.Column("last_step", sa.BigInteger, nullable=False),
+        sa.Column("n", sa.Integer, nullable=False),
+        sa.Column("steps", sa.LargeBinary, nullable=False),
+        sa.Column("vals", sa.LargeBinary, nullable=False),
+        sa.Column("times", sa.LargeBinary, nullable=False),
     )
+    op.create_index("ix_metric_segments_series_last", "metric_segments", ["series_id", "last_step"])
     op.create_table(
         "ingest_cursors",
         sa.Column("run_id", sa.String(64), primary_key=True),
@@ -117,7 +123,7 @@ def downgrade() -> None:
         "log_lines",
         "log_chunks",
         "ingest_cursors",
-        "metric_points",
+        "metric_segments",
         "series",
         "runs",
     ):
