@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -41,6 +42,13 @@ def make_server(tmp_path: Path, db_url: str | None) -> Iterator[Callable[..., Se
 @pytest.fixture
 def server(make_server: Callable[..., ServerProcess]) -> ServerProcess:
     return make_server()
+
+
+@pytest.fixture
+def http(server: ServerProcess) -> Iterator[httpx.Client]:
+    """An HTTP client for ``server``."""
+    with server.client() as c:
+        yield c
 
 
 @pytest.fixture

@@ -293,6 +293,89 @@ def export(
             out.close()
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Option("--name", help="Run name [default: the command's name]")] = None,
+    project: Annotated[str | None, typer.Option("--project", help="Project [default: default]")] = None,
+    url: UrlOpt = None,
+    data: DataOpt = None,
+    flush_timeout: Annotated[float, typer.Option(help="Seconds to wait at the end for the upload")] = 30.0,
+) -> None:
+    """Run CMD under a pseudo-terminal, mirror its output unchanged and record it as a run.
+
+    Usage: trainboard run [--name N] [--project P] -- CMD [ARGS...]. Exits with CMD's exit code.
+    """
+    argv = list(ctx.args)
+    if argv[:1] == ["--"]:
+        argv = argv[1:]
+    if not argv:
+        raise fail("no command given: trainboard run [--name N] -- CMD [ARGS...]", code=2)
+    from trainboard.sdk.monitor import ENV_CAPTURED, ENV_RUN_ID, TrainingMonitor, new_run_id
+    from trainboard.server.launch.pty_runner import run_under_pty
+
+    mon = TrainingMonitor(
+        run_name=name or Path(argv[0]).name,
+        config={"command": argv, "cwd": os.getcwd()},
+        dashboard_url=url,
+        project=project,
+        run_id=new_run_id(),  # never attach to an outer run through $TRAINBOARD_RUN_ID
+        capture_output=False,
+        system_metrics=False,
+        data_dir=data,
+        flush_timeout=flush_timeout,
+    )
+    env = dict(os.environ)
+    env[ENV_RUN_ID] = mon.run_id
+    env[ENV_CAPTURED] = "1"
+    env["TRAINBOARD_URL"] = mon.url
+    if data is not None:
+        env["TRAINBOARD_DATA"] = str(paths.data_dir(data))
+    try:
+        result = run_under_pty(argv, on_output=lambda source, chunk: mon.log_output(chunk, source), env=env)
+    except OSError as exc:
+        mon.set_status("failed", exit_code=127)
+        mon.finish()
+        raise fail(f"cannot start {argv[0]!r}: {exc.strerror or exc}", code=127) from None
+    if result.interrupted:
+        status = "interrupted"
+    else:
+        status = "completed" if result.exit_code == 0 else "failed"
+    mon.set_status(status, exit_code=result.exit_code)
+    mon.finish()
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def logs(
+    run_id: Annotated[str, typer.Argument(metavar="RUN", help="Run id")],
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Stream live output until the run ends, then "
+                                         "exit with its exit code")] = False,
+    level: Annotated[str | None, typer.Option(help="Print indexed lines at this level or above instead of "
+                                              "raw bytes (debug, info, warning, error, critical)")] = None,
+    grep: Annotated[str | None, typer.Option(help="Print indexed lines containing TEXT (case-insensitive)")] = None,
+    source: Annotated[str | None, typer.Option(help="With --level/--grep: stdout, stderr, sdk or user")] = None,
+    url: UrlOpt = None,
+) -> None:
+    """Print a run's raw terminal output (bars render as they did), or its matching lines."""
+    import httpx
+
+    from trainboard.cli_logs import follow_raw, print_lines, print_raw
+
+    base = paths.server_url(url)
+    try:
+        with httpx.Client(base_url=base, timeout=httpx.Timeout(30.0, read=None)) as client:
+            if level or grep or source:
+                print_lines(client, run_id, level=level, grep=grep, source=source, fail=fail)
+                return
+            if follow:
+                raise typer.Exit(follow_raw(client, run_id, fail=fail))
+            print_raw(client, run_id, fail=fail)
+    except httpx.HTTPError as exc:
+        raise fail(f"cannot reach the trainboard server at {base} ({exc}); start it with `trainboard serve`"
+                   ) from None
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

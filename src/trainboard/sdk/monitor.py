@@ -28,7 +28,8 @@ ENV_CAPTURED = "TRAINBOARD_CAPTURED"
 STATUSES: tuple[str, ...] = ("running", "completed", "failed", "interrupted")
 
 
-def _new_id() -> str:
+def new_run_id() -> str:
+    """A fresh run id: sortable by creation time, unique enough across machines."""
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
 
@@ -67,7 +68,7 @@ class TrainingMonitor:
         heartbeat_interval: float = 10.0,
     ) -> None:
         attach_id = run_id or os.environ.get(ENV_RUN_ID) or None
-        self.run_id: str = attach_id or _new_id()
+        self.run_id: str = attach_id or new_run_id()
         if not ID_RE.match(self.run_id):
             raise ValueError(f"run_id must be 1-64 characters of A-Z a-z 0-9 _ -, got {self.run_id!r}")
         self.run_name = run_name or Path(sys.argv[0] or "run").stem or "run"
@@ -207,6 +208,17 @@ class TrainingMonitor:
             self.finish("interrupted")
         else:
             self.finish("failed")
+
+    def log_output(self, data: bytes, source: str = "stdout") -> None:
+        """Record raw terminal bytes (``source`` ``"stdout"`` or ``"stderr"``) as if the script printed them.
+
+        ``capture_output=True`` does this for everything the process writes; use it to forward a
+        subprocess's output captured some other way.
+        """
+        if source not in ("stdout", "stderr"):
+            raise ValueError(f"source must be 'stdout' or 'stderr', got {source!r}")
+        if data:
+            self._pipeline.log_bytes(source, bytes(data), time.time())
 
     # ---- helpers started with the monitor ----
     def _on_output(self, source: str, data: bytes) -> None:

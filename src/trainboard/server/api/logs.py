@@ -1,0 +1,146 @@
+"""Raw terminal log: upload (the SDK/CLI), paged history bytes, and the live SSE stream."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from trainboard.server.api.errors import invalid, not_found
+from trainboard.server.state import State
+from trainboard.server.store import logs as store
+from trainboard.server.store import runs as runs_store
+from trainboard.server.stream import topics
+from trainboard.server.stream.sse import log_stream
+from trainboard.wire import ID_PATTERN
+
+router = APIRouter(prefix="/api/runs/{run_id}/logs", tags=["logs"])
+
+MAX_PAGE = 16 * 1024 * 1024
+
+
+class RawChunkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seq: int | None = Field(None, ge=0)
+    source: Literal["stdout", "stderr"]
+    time: float | None = None
+    data: str = Field(description="base64 of the raw bytes")
+
+
+class RawLogIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stream: str | None = Field(None, pattern=ID_PATTERN)
+    chunks: list[RawChunkIn]
+
+
+class RawLogResult(BaseModel):
+    appended: int = Field(description="Bytes stored")
+    duplicates: int = Field(description="Chunks ignored: their seq was already committed")
+    size: int = Field(description="Total bytes of the log")
+
+
+@router.post("/raw", response_model=RawLogResult)
+async def append_raw(run_id: str, body: RawLogIn, request: Request, state: State) -> RawLogResult:
+    """Append raw terminal bytes (what ``trainboard run`` and the SDK's capture send)."""
+    chunks: list[store.Chunk] = []
+    now = time.time()
+    for i, c in enumerate(body.chunks):
+        try:
+            data = base64.b64decode(c.data, validate=True)
+        except (binascii.Error, ValueError):
+            invalid(["body", "chunks", i, "data"], "is not valid base64")
+        chunks.append((c.seq, c.source, c.time or now, data))
+    result = await state.writer.run(lambda conn: store.append(conn, run_id=run_id, stream=body.stream, chunks=chunks))
+    if result is None:
+        not_found("run", run_id)
+    hooks = state.extras.get("on_log_appended")
+    if hooks is not None:
+        await hooks(run_id, result.stored)
+    topic = topics.run_log(run_id)
+    if state.broker.has_subscribers(topic):
+        for end, source, _at, data in result.stored:
+            state.broker.publish(topic, (end, source, data))
+    return RawLogResult(appended=result.appended, duplicates=result.duplicates, size=result.size)
+
+
+@router.get(
+    "",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "The raw bytes. Header "
+                     "`X-Log-Size`: total bytes; `X-Log-Start`: first stored offset (after retention)."}},
+)
+def get_raw(
+    run_id: str,
+    state: State,
+    offset: Annotated[int | None, Query(ge=0, description="First byte (default 0, or see `tail`)")] = None,
+    limit: Annotated[int, Query(ge=0, le=MAX_PAGE, description="Bytes at most")] = MAX_PAGE,
+    tail: Annotated[int | None, Query(ge=0, le=MAX_PAGE, description="The last N bytes instead of `offset`")] = None,
+    source: Annotated[Literal["stdout", "stderr"] | None, Query(description="Only this source's bytes "
+                                                                 "within the range")] = None,
+) -> Response:
+    """The raw terminal bytes exactly as produced, paged by byte offset."""
+    if offset is not None and tail is not None:
+        invalid(["query", "tail"], "give either offset or tail, not both")
+    with state.engines.reader.connect() as conn:
+        ext = store.extent(conn, run_id=run_id)
+        if ext is None:
+            not_found("run", run_id)
+        start = max(ext.start, ext.size - tail) if tail is not None else max(offset or 0, ext.start)
+        count = tail if tail is not None else limit
+        data = store.read(conn, run_id=run_id, offset=start, limit=count, source=source) if start < ext.size else b""
+    return Response(
+        content=data,
+        media_type="application/octet-stream",
+        headers={"X-Log-Size": str(ext.size), "X-Log-Start": str(ext.start), "X-Log-Offset": str(start),
+                 "Cache-Control": "no-store"},
+    )
+
+
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "`event: log` (id = byte offset "
+                     "after the chunk, data = base64), then `event: done` with the exit code."}},
+)
+def stream_raw(
+    run_id: str,
+    state: State,
+    offset: Annotated[int | None, Query(ge=0, description="Resume after this byte offset")] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> StreamingResponse:
+    """Live raw log: history from ``offset`` (or ``Last-Event-ID``), then new bytes as they arrive."""
+    start = offset or 0
+    if last_event_id is not None and offset is None:
+        if not last_event_id.strip().isdigit():
+            invalid(["header", "Last-Event-ID"], "must be a byte offset (a non-negative integer)")
+        start = int(last_event_id)
+    with state.engines.reader.connect() as conn:
+        ext = store.extent(conn, run_id=run_id)
+    if ext is None:
+        not_found("run", run_id)
+    start = max(start, ext.start)
+
+    def read(at: int, limit: int) -> bytes:
+        with state.engines.reader.connect() as conn:
+            return store.read(conn, run_id=run_id, offset=at, limit=limit)
+
+    def finished() -> tuple[bool, int | None, int]:
+        with state.engines.reader.connect() as conn:
+            run: dict[str, Any] | None = runs_store.get_run(conn, run_id=run_id)
+        if run is None:
+            return True, None, 0
+        return run["status"] != "running", run["exit_code"], int(run["log_size"])
+
+    return StreamingResponse(
+        log_stream(broker=state.broker, topic=topics.run_log(run_id), offset=start, read=read, finished=finished),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

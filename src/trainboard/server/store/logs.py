@@ -1,0 +1,123 @@
+"""Raw terminal bytes: append-only chunks per run with byte offsets, source and arrival time.
+
+Offsets count over both sources of a run in arrival order (the order a terminal showed them).
+Appending is one INSERT per chunk, never a rewrite. Bytes are stored exactly (BLOB / bytea).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+
+from trainboard.server.store.sql import placeholder
+
+#: (seq or None, source, time, data)
+Chunk = tuple[int | None, str, float, bytes]
+
+
+@dataclass
+class AppendResult:
+    appended: int = 0  # bytes
+    duplicates: int = 0  # chunks ignored: their seq was already committed
+    size: int = 0  # the log's end offset after the append
+    #: (end offset, source, time, data) of each stored chunk, for live fan-out and line indexing.
+    stored: list[tuple[int, str, float, bytes]] = field(default_factory=list)
+
+
+def append(conn: Connection, *, run_id: str, stream: str | None, chunks: list[Chunk]) -> AppendResult | None:
+    """Append chunks in order; ``None`` for an unknown run."""
+    ph = placeholder(conn)
+    row = conn.exec_driver_sql(f"SELECT log_size FROM runs WHERE id = {ph}", (run_id,)).first()
+    if row is None:
+        return None
+    size = int(row[0])
+    result = AppendResult(size=size)
+    max_seq = None
+    if stream is not None:
+        cur = conn.exec_driver_sql(
+            f"SELECT max_seq FROM ingest_cursors WHERE run_id = {ph} AND stream = {ph}", (run_id, stream)
+        ).first()
+        max_seq = cur[0] if cur else -1
+    new_max = max_seq
+    rows = []
+    for seq, source, at, data in chunks:
+        if max_seq is not None and seq is not None:
+            if seq <= max_seq:
+                result.duplicates += 1
+                continue
+            new_max = seq if new_max is None else max(new_max, seq)
+        if not data:
+            continue
+        rows.append((run_id, size, source, at, data))
+        size += len(data)
+        result.stored.append((size, source, at, data))
+    if rows:
+        conn.exec_driver_sql(
+            f"INSERT INTO log_chunks (run_id, \"offset\", source, time, data) VALUES ({ph}, {ph}, {ph}, {ph}, {ph})",
+            rows,
+        )
+        conn.exec_driver_sql(f"UPDATE runs SET log_size = {ph} WHERE id = {ph}", (size, run_id))
+        result.appended = size - result.size
+    if stream is not None and new_max is not None and new_max != max_seq:
+        conn.exec_driver_sql(
+            f"INSERT INTO ingest_cursors (run_id, stream, max_seq) VALUES ({ph}, {ph}, {ph}) "
+            "ON CONFLICT (run_id, stream) DO UPDATE SET max_seq = excluded.max_seq",
+            (run_id, stream, new_max),
+        )
+    result.size = size
+    return result
+
+
+@dataclass
+class LogExtent:
+    size: int  # end offset
+    start: int  # first offset still stored (after retention trimming)
+
+
+def extent(conn: Connection, *, run_id: str) -> LogExtent | None:
+    ph = placeholder(conn)
+    row = conn.exec_driver_sql(f"SELECT log_size, log_trimmed FROM runs WHERE id = {ph}", (run_id,)).first()
+    return None if row is None else LogExtent(size=int(row[0]), start=int(row[1]))
+
+
+def iter_range(
+    conn: Connection, *, run_id: str, offset: int, limit: int | None = None, batch: int = 256,
+    source: str | None = None,
+) -> Iterator[tuple[int, str, float, bytes]]:
+    """Yield (chunk offset, source, time, bytes) covering [offset, offset + limit), the first and last
+    cut to the range, in order; only chunks of ``source`` when given."""
+    ph = placeholder(conn)
+    end = None if limit is None else offset + limit
+    row = conn.exec_driver_sql(
+        f'SELECT "offset" FROM log_chunks WHERE run_id = {ph} AND "offset" <= {ph} ORDER BY "offset" DESC LIMIT 1',
+        (run_id, offset),
+    ).first()
+    pos = int(row[0]) if row else offset
+    while True:
+        rows = conn.exec_driver_sql(
+            f'SELECT "offset", source, time, data FROM log_chunks WHERE run_id = {ph} AND "offset" >= {ph} '
+            f'ORDER BY "offset" LIMIT {int(batch)}',
+            (run_id, pos),
+        ).all()
+        if not rows:
+            return
+        for off, src, at, data in rows:
+            off = int(off)
+            data = bytes(data)
+            if end is not None and off >= end:
+                return
+            if source is not None and src != source:
+                continue
+            lo = max(0, offset - off)
+            hi = len(data) if end is None else min(len(data), end - off)
+            if lo < hi:
+                yield off + lo, src, at, data[lo:hi]
+        pos = int(rows[-1][0]) + 1
+
+
+def read(conn: Connection, *, run_id: str, offset: int, limit: int, source: str | None = None) -> bytes:
+    """Bytes [offset, offset + limit) of the log (fewer at its end); of one source when given."""
+    parts = iter_range(conn, run_id=run_id, offset=offset, limit=limit, source=source)
+    return b"".join(part for _o, _s, _t, part in parts)
