@@ -9,8 +9,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from trainboard.server.log_indexer import indexer_of
 from trainboard.server.state import AppState
 from trainboard.server.store import runs as runs_store
+from trainboard.server.store.log_lines import LineRow
 
 log = logging.getLogger(__name__)
 
@@ -41,5 +43,28 @@ async def watch_heartbeats(state: AppState) -> None:
             log.exception("heartbeat sweep failed")
 
 
+async def flush_idle_lines(state: AppState) -> None:
+    """Make open log lines final once their run has been quiet for a while (a live view then shows the
+    last printed line even when nothing follows it)."""
+    from trainboard.server.api.logs import publish_lines
+
+    cache = state.writer.cache
+
+    def job(conn: Connection) -> dict[str, list[LineRow]]:
+        indexer = indexer_of(cache)
+        return {run_id: indexer.flush(conn, run_id) for run_id in indexer.idle_runs()}
+
+    while True:
+        await asyncio.sleep(0.5)
+        try:
+            for run_id, lines in (await state.writer.run(job)).items():
+                publish_lines(state, run_id, lines)
+        except Exception:
+            log.exception("idle line flush failed")
+
+
 def start(state: AppState) -> list[asyncio.Task[None]]:
-    return [asyncio.create_task(watch_heartbeats(state), name="heartbeats")]
+    return [
+        asyncio.create_task(watch_heartbeats(state), name="heartbeats"),
+        asyncio.create_task(flush_idle_lines(state), name="idle-lines"),
+    ]

@@ -10,12 +10,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy import Connection
 
 from trainboard.server.api.errors import invalid, not_found
-from trainboard.server.state import State
+from trainboard.server.log_indexer import indexer_of
+from trainboard.server.state import AppState, State
 from trainboard.server.store import logs as store
 from trainboard.server.store import runs as runs_store
+from trainboard.server.store.log_lines import LineRow, public
 from trainboard.server.stream import topics
 from trainboard.server.stream.sse import log_stream
 from trainboard.wire import ID_PATTERN
@@ -47,6 +49,13 @@ class RawLogResult(BaseModel):
     size: int = Field(description="Total bytes of the log")
 
 
+def publish_lines(state: AppState, run_id: str, lines: list[LineRow]) -> None:
+    """Offer newly indexed lines to the run's line WebSocket subscribers."""
+    topic = topics.run_lines(run_id)
+    if lines and state.broker.has_subscribers(topic):
+        state.broker.publish(topic, [public(r) for r in lines])
+
+
 @router.post("/raw", response_model=RawLogResult)
 async def append_raw(run_id: str, body: RawLogIn, request: Request, state: State) -> RawLogResult:
     """Append raw terminal bytes (what ``trainboard run`` and the SDK's capture send)."""
@@ -58,12 +67,18 @@ async def append_raw(run_id: str, body: RawLogIn, request: Request, state: State
         except (binascii.Error, ValueError):
             invalid(["body", "chunks", i, "data"], "is not valid base64")
         chunks.append((c.seq, c.source, c.time or now, data))
-    result = await state.writer.run(lambda conn: store.append(conn, run_id=run_id, stream=body.stream, chunks=chunks))
+    cache = state.writer.cache
+
+    def job(conn: Connection) -> tuple[store.AppendResult | None, list[LineRow]]:
+        result = store.append(conn, run_id=run_id, stream=body.stream, chunks=chunks)
+        if result is None:
+            return None, []
+        return result, indexer_of(cache).feed(conn, run_id, result.stored)
+
+    result, lines = await state.writer.run(job)
     if result is None:
         not_found("run", run_id)
-    hooks = state.extras.get("on_log_appended")
-    if hooks is not None:
-        await hooks(run_id, result.stored)
+    publish_lines(state, run_id, lines)
     topic = topics.run_log(run_id)
     if state.broker.has_subscribers(topic):
         for end, source, _at, data in result.stored:
@@ -74,8 +89,13 @@ async def append_raw(run_id: str, body: RawLogIn, request: Request, state: State
 @router.get(
     "",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "The raw bytes. Header "
-                     "`X-Log-Size`: total bytes; `X-Log-Start`: first stored offset (after retention)."}},
+    responses={
+        200: {
+            "content": {"application/octet-stream": {}},
+            "description": "The raw bytes. Header "
+            "`X-Log-Size`: total bytes; `X-Log-Start`: first stored offset (after retention).",
+        }
+    },
 )
 def get_raw(
     run_id: str,
@@ -83,8 +103,9 @@ def get_raw(
     offset: Annotated[int | None, Query(ge=0, description="First byte (default 0, or see `tail`)")] = None,
     limit: Annotated[int, Query(ge=0, le=MAX_PAGE, description="Bytes at most")] = MAX_PAGE,
     tail: Annotated[int | None, Query(ge=0, le=MAX_PAGE, description="The last N bytes instead of `offset`")] = None,
-    source: Annotated[Literal["stdout", "stderr"] | None, Query(description="Only this source's bytes "
-                                                                 "within the range")] = None,
+    source: Annotated[
+        Literal["stdout", "stderr"] | None, Query(description="Only this source's bytes within the range")
+    ] = None,
 ) -> Response:
     """The raw terminal bytes exactly as produced, paged by byte offset."""
     if offset is not None and tail is not None:
@@ -99,16 +120,25 @@ def get_raw(
     return Response(
         content=data,
         media_type="application/octet-stream",
-        headers={"X-Log-Size": str(ext.size), "X-Log-Start": str(ext.start), "X-Log-Offset": str(start),
-                 "Cache-Control": "no-store"},
+        headers={
+            "X-Log-Size": str(ext.size),
+            "X-Log-Start": str(ext.start),
+            "X-Log-Offset": str(start),
+            "Cache-Control": "no-store",
+        },
     )
 
 
 @router.get(
     "/stream",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "`event: log` (id = byte offset "
-                     "after the chunk, data = base64), then `event: done` with the exit code."}},
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "`event: log` (id = byte offset "
+            "after the chunk, data = base64), then `event: done` with the exit code.",
+        }
+    },
 )
 def stream_raw(
     run_id: str,

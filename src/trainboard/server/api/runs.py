@@ -6,15 +6,24 @@ import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy import Connection
 
 from trainboard.server.api.errors import not_found
 from trainboard.server.api.schemas import EventList, EventOut, RunCreate, RunList, RunPublic, RunUpdate, iso
+from trainboard.server.log_indexer import indexer_of
 from trainboard.server.state import AppState, State
 from trainboard.server.store import events as events_store
 from trainboard.server.store import runs as store
+from trainboard.server.store.log_lines import LineRow
 from trainboard.server.stream import topics
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
+
+
+def publish_lines(state: AppState, run_id: str, lines: list[LineRow]) -> None:
+    from trainboard.server.api.logs import publish_lines as publish
+
+    publish(state, run_id, lines)
 
 
 def publish_status(state: AppState, old: dict[str, Any], new: dict[str, Any]) -> None:
@@ -90,10 +99,19 @@ async def update_run(run_id: str, body: RunUpdate, state: State) -> RunPublic:
     """Change name, project, config, status or exit code. A status change is recorded as an event."""
     changes = body.model_dump(exclude_unset=True)
     changes = {k: v for k, v in changes.items() if v is not None or k == "exit_code"}
-    result = await state.writer.run(lambda c: store.update_run(c, run_id=run_id, changes=changes))
+    cache = state.writer.cache
+
+    def job(conn: Connection) -> tuple[tuple[dict[str, Any], dict[str, Any]] | None, list[LineRow]]:
+        result = store.update_run(conn, run_id=run_id, changes=changes)
+        if result is None or result[1]["status"] == "running":
+            return result, []
+        return result, indexer_of(cache).flush(conn, run_id)  # the run ended: its open lines are final
+
+    result, lines = await state.writer.run(job)
     if result is None:
         not_found("run", run_id)
     old, new = result
+    publish_lines(state, run_id, lines)
     publish_status(state, old, new)
     return RunPublic.from_row(new)
 

@@ -1,0 +1,405 @@
+"""Log lines: structured posts, filtered listing, latest, summary, download, clear, and the line
+WebSocket. Lines are derived from the same stored raw bytes (terminal semantics: a ``\\r``-redrawn bar is
+one line in its final state) plus lines clients post (source ``sdk`` or ``user``).
+
+Level rules: see ``trainboard.server.loglines.levels`` (and the README).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import json
+import re
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
+
+from trainboard.server.api.errors import invalid, not_found
+from trainboard.server.api.logs import publish_lines
+from trainboard.server.log_indexer import indexer_of
+from trainboard.server.state import AppState, State, get_state
+from trainboard.server.store import log_lines as store
+from trainboard.server.store import runs as runs_store
+from trainboard.server.stream import topics
+
+router = APIRouter(prefix="/api/runs/{run_id}/logs", tags=["log lines"])
+
+LevelName = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "debug", "info", "warning", "error", "critical"]
+
+
+class LogLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: str = Field(max_length=1_000_000)
+    level: LevelName = "INFO"
+    source: Literal["sdk", "user"] = "user"
+    logger: str | None = Field(None, max_length=200)
+    timestamp: float | None = None
+
+
+class LogBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lines: list[LogLineIn] = Field(max_length=100_000)
+
+
+class LogLineOut(BaseModel):
+    line_number: int
+    timestamp: float
+    source: str
+    level: str
+    message: str = Field(description="Plain text, escape sequences removed (what search matches)")
+    display: str = Field(description="The text with its ANSI colour sequences, for display")
+
+
+class LogLineList(BaseModel):
+    lines: list[LogLineOut]
+    total: int | None = Field(description="Matching lines in all (omitted with count=false)")
+    next_cursor: int | None = Field(description="Pass as `after` for the next page; null at the end")
+
+
+class LogSummary(BaseModel):
+    total: int
+    levels: dict[str, int]
+    sources: dict[str, int]
+
+
+def _filter(
+    level: str | None,
+    source: str | None,
+    search: str | None,
+    regex: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> store.LineFilter:
+    flt = store.LineFilter(search=search or None)
+    if level:
+        names = [p.strip().upper() for p in level.split(",") if p.strip()]
+        unknown = [n for n in names if n not in store.LEVELS]
+        if unknown or not names:
+            invalid(
+                ["query", "level"],
+                f"unknown level {', '.join(unknown) or level!r}: use one of "
+                "debug, info, warning, error, critical (one = that level and above; a comma list = exactly those)",
+            )
+        if len(names) == 1:
+            flt.min_level = store.LEVELS[names[0]]
+        else:
+            flt.levels = [store.LEVELS[n] for n in names]
+    if source:
+        sources = [p.strip() for p in source.split(",") if p.strip()]
+        bad = [s for s in sources if s not in store.SOURCES]
+        if bad or not sources:
+            invalid(["query", "source"], f"unknown source {', '.join(bad) or source!r}: use stdout, stderr, sdk, user")
+        flt.sources = sources
+    if regex:
+        try:
+            flt.regex = re.compile(regex)
+        except re.error as exc:
+            invalid(["query", "regex"], f"invalid regular expression: {exc}")
+    flt.since = since.timestamp() if since else None
+    flt.until = until.timestamp() if until else None
+    return flt
+
+
+def _run_or_404(conn: Connection, run_id: str) -> None:
+    if runs_store.get_run(conn, run_id=run_id) is None:
+        not_found("run", run_id)
+
+
+@router.get("/lines", response_model=LogLineList)
+def list_lines(
+    run_id: str,
+    state: State,
+    level: Annotated[
+        str | None, Query(description="Minimum level (`warning`), or an exact set (`error,critical`)")
+    ] = None,
+    source: Annotated[str | None, Query(description="stdout, stderr, sdk, user (comma-separated)")] = None,
+    search: Annotated[str | None, Query(max_length=1000, description="Case-insensitive substring")] = None,
+    regex: Annotated[str | None, Query(max_length=1000, description="Python regular expression")] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601 time or epoch seconds")] = None,
+    until: Annotated[datetime | None, Query(description="ISO 8601 time or epoch seconds")] = None,
+    after: Annotated[int, Query(ge=-1, description="Cursor: lines after this line number")] = -1,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Skip this many matches")] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+    count: Annotated[bool, Query(description="Also count all matches")] = True,
+) -> LogLineList:
+    """Lines matching every given filter, in line order."""
+    flt = _filter(level, source, search, regex, since, until)
+    with state.engines.reader.connect() as conn:
+        _run_or_404(conn, run_id)
+        rows = []
+        for i, row in enumerate(
+            store.iter_lines(conn, run_id=run_id, flt=flt, after=after, page=min(2000, limit + offset + 1))
+        ):
+            if i < offset:
+                continue
+            rows.append(row)
+            if len(rows) > limit:
+                break
+        total = store.count(conn, run_id=run_id, flt=flt) if count else None
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return LogLineList(
+        lines=[LogLineOut(**store.public(r)) for r in rows], total=total, next_cursor=rows[-1][0] if more else None
+    )
+
+
+@router.get("/latest", response_model=LogLineList)
+def latest_lines(run_id: str, state: State, n: Annotated[int, Query(ge=1, le=10_000)] = 100) -> LogLineList:
+    """The last ``n`` lines, in line order."""
+    with state.engines.reader.connect() as conn:
+        _run_or_404(conn, run_id)
+        rows = []
+        for row in store.iter_lines(conn, run_id=run_id, flt=store.LineFilter(), descending=True, page=n):
+            rows.append(row)
+            if len(rows) >= n:
+                break
+    rows.reverse()
+    return LogLineList(lines=[LogLineOut(**store.public(r)) for r in rows], total=None, next_cursor=None)
+
+
+@router.get("/summary", response_model=LogSummary)
+def lines_summary(run_id: str, state: State) -> LogSummary:
+    """Line counts in all, per level and per source."""
+    with state.engines.reader.connect() as conn:
+        _run_or_404(conn, run_id)
+        return LogSummary(**store.summary(conn, run_id=run_id))
+
+
+def _format_rows(rows: Iterator[store.LineRow], fmt: str) -> Iterator[str]:
+    if fmt == "json":
+        yield "["
+        first = True
+        for r in rows:
+            line = store.public(r)
+            del line["display"]
+            yield ("" if first else ",") + json.dumps(line)
+            first = False
+        yield "]\n"
+        return
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["line_number", "timestamp", "source", "level", "message"])
+        for i, r in enumerate(rows):
+            writer.writerow(
+                [
+                    r[0],
+                    datetime.fromtimestamp(r[1]).astimezone().isoformat(),
+                    r[2],
+                    store.LEVEL_NAMES.get(r[3], r[3]),
+                    r[4],
+                ]
+            )
+            if i % 500 == 0:
+                yield buf.getvalue()
+                buf.seek(0)
+                buf.truncate()
+        yield buf.getvalue()
+        return
+    for r in rows:
+        stamp = datetime.fromtimestamp(r[1]).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        yield f"{stamp} [{store.LEVEL_NAMES.get(r[3], r[3])}] [{r[2]}] {r[4]}\n"
+
+
+@router.get(
+    "/download",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/plain": {}, "text/csv": {}, "application/json": {}}}},
+)
+def download_lines(
+    run_id: str,
+    state: State,
+    format: Annotated[Literal["txt", "json", "csv"], Query(description="txt, json or csv")] = "txt",
+    level: str | None = None,
+    source: str | None = None,
+    search: Annotated[str | None, Query(max_length=1000)] = None,
+    regex: Annotated[str | None, Query(max_length=1000)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> StreamingResponse:
+    """All matching lines as a file, streamed page by page (constant memory). TXT and CSV carry the plain
+    text (no escape sequences); JSON is an array of line objects."""
+    flt = _filter(level, source, search, regex, since, until)
+    with state.engines.reader.connect() as conn:
+        _run_or_404(conn, run_id)
+
+    def body() -> Iterator[bytes]:
+        with state.engines.reader.connect() as conn:
+            for part in _format_rows(store.iter_lines(conn, run_id=run_id, flt=flt), format):
+                yield part.encode()
+
+    media = {"txt": "text/plain; charset=utf-8", "csv": "text/csv; charset=utf-8", "json": "application/json"}[format]
+    return StreamingResponse(
+        body(), media_type=media, headers={"Content-Disposition": f'attachment; filename="{run_id}-logs.{format}"'}
+    )
+
+
+async def _add_lines(state: AppState, run_id: str, lines: list[LogLineIn]) -> int:
+    now = time.time()
+    items = []
+    for line in lines:
+        text = f"{line.logger}: {line.message}" if line.logger else line.message
+        for part in text.splitlines() or [""]:
+            items.append((line.timestamp or now, line.source, store.LEVELS[line.level.upper()], part, part))
+    cache = state.writer.cache
+
+    def job(conn: Connection) -> list[store.LineRow] | None:
+        if runs_store.get_run(conn, run_id=run_id) is None:
+            return None
+        return indexer_of(cache).add(conn, run_id, items)
+
+    rows = await state.writer.run(job)
+    if rows is None:
+        not_found("run", run_id)
+    publish_lines(state, run_id, rows)
+    return len(rows)
+
+
+@router.post("", status_code=201)
+async def post_line(run_id: str, body: LogLineIn, state: State) -> dict[str, int]:
+    """Add one structured line (a multi-line message becomes several lines)."""
+    return {"added": await _add_lines(state, run_id, [body])}
+
+
+@router.post("/batch", status_code=201)
+async def post_lines(run_id: str, body: LogBatchIn, state: State) -> dict[str, int]:
+    """Add structured lines in one request."""
+    return {"added": await _add_lines(state, run_id, body.lines)}
+
+
+@router.delete("")
+async def clear_logs(run_id: str, state: State) -> dict[str, Any]:
+    """Delete the run's raw bytes and lines; says how much was removed. Offsets of new bytes continue
+    after the old end, so open streams stay consistent."""
+    cache = state.writer.cache
+
+    def job(conn: Connection) -> dict[str, int] | None:
+        if runs_store.get_run(conn, run_id=run_id) is None:
+            return None
+        indexer_of(cache).forget(run_id)
+        removed = store.clear(conn, run_id=run_id)
+        from trainboard.server.store.events import add_event
+
+        add_event(
+            conn,
+            run_id=run_id,
+            kind="logs_cleared",
+            message=f"logs cleared: {removed['bytes']} bytes, {removed['lines']} lines",
+            data=removed,
+        )
+        return removed
+
+    removed = await state.writer.run(job)
+    if removed is None:
+        not_found("run", run_id)
+    return {"run_id": run_id, "removed": removed}
+
+
+WS_BACKLOG = 500
+_WS_QUEUE = 256
+
+
+@router.websocket("/stream")
+async def lines_socket(websocket: WebSocket, run_id: str, after: int | None = None) -> None:
+    """The last 500 lines (or the lines after ``?after=N``), then new lines as they are indexed, as
+    ``{"type": "lines", "lines": [...]}``. ``{"type": "ping"}`` gets ``pong``. A client too slow to keep
+    up gets ``{"type": "behind", "resume_from": N}`` and is then caught up from the database."""
+    state = get_state(websocket)
+
+    def exists() -> bool:
+        with state.engines.reader.connect() as conn:
+            return runs_store.get_run(conn, run_id=run_id) is not None
+
+    if not await run_in_threadpool(exists):
+        await websocket.close(code=4404, reason=f"run {run_id!r} not found")
+        return
+    await websocket.accept()
+    sub = state.broker.subscribe(topics.run_lines(run_id), maxsize=_WS_QUEUE)
+    sent = -1
+
+    def read_after(cursor: int, limit: int) -> list[dict[str, Any]]:
+        with state.engines.reader.connect() as conn:
+            out = []
+            for row in store.iter_lines(conn, run_id=run_id, flt=store.LineFilter(), after=cursor, page=limit):
+                out.append(store.public(row))
+                if len(out) >= limit:
+                    break
+            return out
+
+    def backlog() -> list[dict[str, Any]]:
+        with state.engines.reader.connect() as conn:
+            rows = []
+            for row in store.iter_lines(conn, run_id=run_id, flt=store.LineFilter(), descending=True, page=WS_BACKLOG):
+                rows.append(store.public(row))
+                if len(rows) >= WS_BACKLOG:
+                    break
+        rows.reverse()
+        return rows
+
+    async def send(lines: list[dict[str, Any]]) -> None:
+        nonlocal sent
+        fresh = [ln for ln in lines if ln["line_number"] > sent]
+        if fresh:
+            await websocket.send_json({"type": "lines", "lines": fresh})
+            sent = fresh[-1]["line_number"]
+
+    async def catch_up() -> None:
+        while True:
+            page = await run_in_threadpool(read_after, sent, 2000)
+            if not page:
+                return
+            await send(page)
+
+    async def pump() -> None:
+        if after is None:
+            await send(await run_in_threadpool(backlog))
+        else:
+            nonlocal sent
+            sent = after
+        await catch_up()
+        while True:
+            try:
+                batch = await sub.get(25.0)
+            except TimeoutError:
+                await websocket.send_json({"type": "heartbeat"})
+                continue
+            if sub.lagged:
+                sub.drain()
+                await websocket.send_json({"type": "behind", "resume_from": sent + 1})
+                await catch_up()
+                continue
+            if batch and batch[0]["line_number"] > sent + 1:
+                await catch_up()
+            await send(batch)
+
+    sender = asyncio.create_task(pump())
+    try:
+        while True:
+            raw = await websocket.receive_text()
+            try:
+                msg = json.loads(raw)
+            except ValueError:
+                msg = None
+            if isinstance(msg, dict) and msg.get("type") == "ping":
+                await websocket.send_json({"type": "pong"})
+            else:
+                await websocket.send_json({"type": "error", "message": 'expected {"type": "ping"}'})
+    except WebSocketDisconnect:
+        pass
+    finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
+        sub.close()

@@ -1,0 +1,257 @@
+"""Level detection for plain-text log lines: an ordered rule table plus Python traceback tracking.
+
+Rules (the docs copy this table; `LEVEL_RULES` is the source of truth and each rule's example is tested):
+
+| rule               | matches (plain text, escapes removed), in this order                 | level    |
+|--------------------|----------------------------------------------------------------------|----------|
+| traceback          | `Traceback (most recent call last):` (also `Exception Group          | ERROR    |
+|                    | Traceback`, nested `  + ...`) starts a traceback; each following     |          |
+|                    | line that is indented or empty is ERROR; the first other line (the   |          |
+|                    | final `SomeError: message`) is ERROR and ends it. Per source.        |          |
+| logging-basic      | `LEVEL:` at the start: `logging.basicConfig()`'s `WARNING:root:msg`  | named    |
+| glog               | `W1122 12:00:00.123 ...` (absl / glog: D I W E F + MMDD + time)      | named    |
+| bracket-letter     | `[W 12:00:00 ...]`, `[E 2024-...` (tornado / Jupyter: D I W E C)     | named    |
+| level-word-prefix  | the first upper-case level word (`DEBUG`, `INFO`, `WARN`, `WARNING`, | named    |
+|                    | `ERROR`, `CRITICAL`, `FATAL`) within the first 80 characters:        |          |
+|                    | `%(levelname)s` formats such as                                      |          |
+|                    | `2024-01-01 12:00:00,123 - name - ERROR - msg`, `[INFO] msg`, loguru |          |
+| traceback-chain    | `During handling of the above exception...`,                         | ERROR    |
+|                    | `The above exception was the direct cause...`                        |          |
+| exception-start    | a line starting with `Error`, `XxxError` or `XxxException` (dotted   | ERROR    |
+|                    | names allowed) then `:` or the end: `ValueError: bad`, `Error: x`    |          |
+| compiler-error     | `error:` / `fatal error:` at the start or after a `path:line:` part  | ERROR    |
+| warning-class      | a `XxxWarning` name anywhere (`UserWarning`, `FutureWarning`, the    | WARNING  |
+|                    | `file.py:12: UserWarning: msg` format), or `Warning:` anywhere       |          |
+| compiler-warning   | `warning:` at the start or after a `path:line:` part                 | WARNING  |
+| exception-anywhere | `XxxError: ` / `XxxException: ` anywhere (a class name, not a lone   | ERROR    |
+|                    | `Error:`, so `Mean Squared Error: 0.1` stays INFO)                   |          |
+| critical-word      | `CRITICAL` / `FATAL` anywhere (upper case, whole word)               | CRITICAL |
+| error-word         | `ERROR` anywhere (upper case, whole word)                            | ERROR    |
+| warning-word       | `WARNING` / `WARN` anywhere (upper case, whole word)                 | WARNING  |
+| (default)          | anything else, stdout and stderr alike (tqdm and `warnings` write to | INFO     |
+|                    | stderr, so stderr alone is no evidence of an error)                  |          |
+
+"named" means the level the matched word or letter names (W/WARN/WARNING, E/ERROR, C/F/FATAL/CRITICAL, ...).
+The first matching rule wins. Lower-case words (`error`, `warning`) count only in the compiler form, so a
+metric such as `train error: 0.05` is not an error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from trainboard.server.loglines.line import Level
+
+__all__ = ["LEVEL_RULES", "LevelDetector", "LevelRule", "classify"]
+
+_NAMED: dict[str, Level] = {
+    "D": Level.DEBUG,
+    "DEBUG": Level.DEBUG,
+    "I": Level.INFO,
+    "INFO": Level.INFO,
+    "W": Level.WARNING,
+    "WARN": Level.WARNING,
+    "WARNING": Level.WARNING,
+    "E": Level.ERROR,
+    "ERROR": Level.ERROR,
+    "C": Level.CRITICAL,
+    "F": Level.CRITICAL,
+    "FATAL": Level.CRITICAL,
+    "CRITICAL": Level.CRITICAL,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LevelRule:
+    """One row of the level table: `pattern` is searched in the plain text of a line.
+
+    When `level` is None the pattern's group `lvl` names the level (`W`, `WARNING`, ...).
+    `example` is a line the rule must classify as `example_level` (tested).
+    """
+
+    name: str
+    pattern: re.Pattern[str]
+    level: Level | None
+    example: str
+    example_level: Level
+
+    def match(self, text: str) -> Level | None:
+        """The level this rule gives `text`, or None when it does not apply."""
+        m = self.pattern.search(text)
+        if m is None:
+            return None
+        if self.level is not None:
+            return self.level
+        return _NAMED[m.group("lvl")]
+
+
+_LEVEL_WORD = r"(?P<lvl>CRITICAL|FATAL|ERROR|WARNING|WARN|INFO|DEBUG)"
+
+LEVEL_RULES: tuple[LevelRule, ...] = (
+    LevelRule(
+        "logging-basic",
+        re.compile(rf"^{_LEVEL_WORD}:"),
+        None,
+        "WARNING:root:learning rate is high",
+        Level.WARNING,
+    ),
+    LevelRule(
+        "glog",
+        re.compile(r"^(?P<lvl>[DIWEF])\d{4} \d\d:\d\d:\d\d"),
+        None,
+        "E1122 12:00:00.123456  4242 trainer.py:12] NCCL timeout",
+        Level.ERROR,
+    ),
+    LevelRule(
+        "bracket-letter",
+        re.compile(r"^\[(?P<lvl>[DIWEC]) \d"),
+        None,
+        "[W 12:00:00.123 ServerApp] kernel restarted",
+        Level.WARNING,
+    ),
+    LevelRule(
+        "level-word-prefix",
+        re.compile(rf"^.{{0,80}}?\b{_LEVEL_WORD}\b"),
+        None,
+        "2024-01-01 12:00:00,123 - trainer - ERROR - loss diverged",
+        Level.ERROR,
+    ),
+    LevelRule(
+        "traceback-chain",
+        re.compile(r"^(?:During handling of the above exception|The above exception was the direct cause)"),
+        Level.ERROR,
+        "During handling of the above exception, another exception occurred:",
+        Level.ERROR,
+    ),
+    LevelRule(
+        "exception-start",
+        re.compile(r"^(?:[A-Za-z_][\w.]*)?(?:Error|Exception)(?::|$)"),
+        Level.ERROR,
+        "torch.cuda.OutOfMemoryError: CUDA out of memory.",
+        Level.ERROR,
+    ),
+    LevelRule(
+        "compiler-error",
+        re.compile(r"^(?:\S+:\s+)?(?:fatal )?error:"),
+        Level.ERROR,
+        "csrc/kernel.cu:12:3: error: expected ';'",
+        Level.ERROR,
+    ),
+    LevelRule(
+        "warning-class",
+        re.compile(r"\b[A-Z]\w*Warning\b|\bWarning:"),
+        Level.WARNING,
+        "/opt/lib/data.py:88: UserWarning: num_workers is 0",
+        Level.WARNING,
+    ),
+    LevelRule(
+        "compiler-warning",
+        re.compile(r"^(?:\S+:\s+)?warning:"),
+        Level.WARNING,
+        "warning: unused variable 'x'",
+        Level.WARNING,
+    ),
+    LevelRule(
+        "exception-anywhere",
+        re.compile(r"\b[A-Za-z_][\w.]*(?:Error|Exception): "),
+        Level.ERROR,
+        "step 3 failed with RuntimeError: NCCL error",
+        Level.ERROR,
+    ),
+    LevelRule(
+        "critical-word",
+        re.compile(r"\b(?:CRITICAL|FATAL)\b"),
+        Level.CRITICAL,
+        "worker 3 of 8 (/data/runs/2024-01-01/llama-7b-finetune/checkpoints/step_000012/) FATAL, shutting down",
+        Level.CRITICAL,
+    ),
+    LevelRule(
+        "error-word",
+        re.compile(r"\bERROR\b"),
+        Level.ERROR,
+        "epoch 3 validation on /data/runs/2024-01-01/llama-7b-finetune/checkpoints/step_000012/: ERROR - NaN loss",
+        Level.ERROR,
+    ),
+    LevelRule(
+        "warning-word",
+        re.compile(r"\bWARN(?:ING)?\b"),
+        Level.WARNING,
+        "checkpoint 12 saved to /data/runs/2024-01-01/llama-7b-finetune/checkpoints/step_000012/ "
+        "(WARNING: disk 95% full)",
+        Level.WARNING,
+    ),
+)
+
+# A line containing none of these words (and not starting like glog / bracket-letter) cannot match a
+# rule that gives anything but INFO: one scan instead of thirteen. `INFO` itself is left out on purpose.
+_PREFILTER = re.compile(r"ERROR|WARN|DEBUG|CRITICAL|FATAL|Error|Exception|Warning|error:|warning:|exception")
+
+
+def _may_match(text: str) -> bool:
+    return _PREFILTER.search(text) is not None or (
+        len(text) > 1 and text[0] in "DIWEF[" and text[1] in "0123456789DIWEC"
+    )
+
+
+_CHAIN = re.compile(r"During handling of the above exception|The above exception was the direct cause")
+_TRACEBACK_START = re.compile(r"^(?:\s*\+ )?(?:Exception Group )?Traceback \(most recent call last\):")
+
+
+def classify(text: str, rules: tuple[LevelRule, ...] = LEVEL_RULES) -> Level:
+    """The level of one line by the rule table alone (no traceback state); INFO when nothing matches."""
+    if rules is LEVEL_RULES and not _may_match(text):
+        return Level.INFO
+    for rule in rules:
+        level = rule.match(text)
+        if level is not None:
+            return level
+    return Level.INFO
+
+
+class LevelDetector:
+    """Classifies consecutive lines of one source, following Python tracebacks across lines.
+
+    Inside a traceback every indented or empty line is ERROR and the first other line (the exception)
+    ends it; blank lines right after it and the chaining lines (`During handling of the above
+    exception...`) stay ERROR too, so a chained traceback is ERROR from its first line to its last.
+    """
+
+    __slots__ = ("_after", "_in_traceback")
+
+    def __init__(self, *, in_traceback: bool = False) -> None:
+        self._in_traceback = in_traceback
+        self._after = False
+
+    def copy(self) -> LevelDetector:
+        """An independent detector in the same state."""
+        other = LevelDetector(in_traceback=self._in_traceback)
+        other._after = self._after
+        return other
+
+    @property
+    def in_traceback(self) -> bool:
+        """True while the lines seen so far end inside a traceback."""
+        return self._in_traceback
+
+    def level(self, text: str) -> Level:
+        """The level of the next line `text` (plain text) of this source."""
+        if self._in_traceback:
+            if not text or text[0] in " \t":
+                return Level.ERROR
+            if _TRACEBACK_START.match(text) is None:
+                # The final `SomeError: message` line.
+                self._in_traceback = False
+                self._after = True
+            return Level.ERROR
+        if self._after:
+            if not text:
+                return Level.ERROR
+            self._after = False
+        if "Traceback" in text and _TRACEBACK_START.match(text) is not None:
+            self._in_traceback = True
+            return Level.ERROR
+        if _CHAIN.match(text) is not None:
+            self._after = True
+            return Level.ERROR
+        return classify(text)

@@ -1,0 +1,444 @@
+"""Terminal semantics for captured output: raw bytes in, the lines a terminal finally shows out.
+
+`LineSplitter` is an incremental state machine (one per source: stdout, stderr). It is pure: no I/O,
+no clock; the caller passes each chunk's timestamp and drives `flush()`.
+
+Model
+-----
+The splitter keeps a *live region*: the rows the cursor may still move back into, with the cursor in
+it. Everything above the live region has been returned as final `Line`s.
+
+* Text is written at the cursor and overwrites what is there (one column per code point; wide and
+  combining characters are not measured). `\\t` is kept as a character.
+* `\\r` returns to column 0; `\\n` (and VT, FF) moves to the next row *and* to column 0, so `\\r\\n`
+  from a pty and a bare `\\n` from a pipe are the same newline. Backspace moves one column left.
+* CSI `A` / `F` / ESC `M` move up, `B` / `E` down (never below the lowest row written), `C` / `D`
+  right / left, `G` / `\\`` and the column of `H` / `f` set the column (the row of `H` / `f` is
+  ignored: the screen height is unknown). `K` (0/1/2) erases in the row, `J` (0/1/2/3) in the live
+  region, `X` blanks characters; ESC `7` / `8` and CSI `s` / `u` save and restore the cursor.
+* SGR (`ESC[...m`) sets the style of the text written next; every other escape sequence (OSC titles and
+  hyperlinks, DCS, private modes such as `ESC[?25l`, scrolling regions, insert/delete line or
+  character, the row of an absolute position) is consumed and has no effect. Other C0/C1 control
+  characters (BEL, NUL, ...) are dropped.
+* Rows and escape sequences may be split anywhere across chunks, UTF-8 characters too (decoded with
+  errors="replace"): feeding byte by byte or all at once gives the same lines.
+
+When a line is final
+--------------------
+`reach` is how far the cursor has ever gone up above the lowest row visited on this source
+(consecutive cursor-ups add up; at least `min_reach`, default 1; at most `max_reach`, default 100).
+A row becomes final as soon as it is more than `reach` rows above the cursor: no cursor movement seen
+so far could come back to it. So plain output is returned one line late (a line is final when the
+newline ending the *next* line arrives), two-bar tqdm (`position=1`) resolves exactly, and a program
+that later goes up further than ever before finds fresh blank rows above the live region: a stale copy
+of a line already returned remains, once per new depth (three tqdm bars: one stale `0%` line of the
+first bar; pass `min_reach=2` to avoid it at the price of two lines of latency).
+`flush()` returns the whole live region (except blank rows below both the cursor and the last
+non-blank row) and starts a fresh one at column 0; call it at the end of a run and after an idle
+timeout so the last line does not wait for the next one. A cursor-up after a flush finds fresh rows, so
+a bar that is still running when flushed shows up again with its later state. The live region holds at
+most `max_reach + 1` rows made by cursor-ups (the cursor stops at its top, like at a screen's top).
+`pending()` shows the live region without finalising it (for a live view of not-yet-final lines).
+
+Colours
+-------
+Each row keeps runs of (start column, SGR state). The SGR state is the concatenation of the SGR
+sequences since the last reset (capped at 128 characters; beyond it only the newest sequence is
+kept). `Line.display` re-emits each run's state where it changes, a reset where it drops back to the
+default, and a final reset, so each line renders on its own and a typical `ESC[31mERROR ESC[0m msg`
+comes back byte-identical. Trailing blanks are stripped from `text` and `display` alike (a coloured
+background on them is lost); the background colour of erased cells is not tracked.
+
+Bounded memory
+--------------
+A row holds at most `max_columns` (default 65,536) characters: text that would go past it wraps to
+the next row like a terminal's autowrap (the cut line has `wrapped=True`), so a 20 MB line without a
+newline becomes ~320 lines of 64 Ki characters, all searchable. An escape sequence longer than 4,096
+characters (an unterminated OSC) is dropped byte by byte: its text shows up as plain text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from itertools import accumulate
+
+from trainboard.server.loglines.levels import LevelDetector
+from trainboard.server.loglines.line import Line
+from trainboard.server.loglines.styled_row import StyledRow, line_plan, next_style
+
+__all__ = ["LineSplitter"]
+
+_MAX_ESCAPE = 4096
+
+# Every control character except TAB, plus DEL and the C1 range: the next place plain text stops.
+_CTRL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_ESC = re.compile(
+    r"\x1b(?:"
+    r"\[(?P<params>[0-?]*)(?P<inter>[ -/]*)(?P<final>[@-~])"  # CSI
+    r"|\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC ... BEL or ST
+    r"|[PX^_][^\x1b]*\x1b\\"  # DCS, SOS, PM, APC ... ST
+    r"|(?P<einter>[ -/]*)(?P<efinal>[0-OQ-WYZ\\`a-~])"  # two-character and nF escapes
+    r")"
+)
+# The fast path: whole lines of printable text and SGR sequences, each ending in `\n` or `\r\n`.
+_SIMPLE_LINES = re.compile(
+    "(?:[^\x00-\x08\x0a-\x1f\x7f-\x9f]*+(?:\x1b\\[[0-9;]*+m[^\x00-\x08\x0a-\x1f\x7f-\x9f]*+)*+\r?\n)++"
+)
+_SGR_SPLIT = re.compile(r"\x1b\[([0-9;]*)m")
+# A prefix of a sequence that the next chunk may complete.
+_ESC_PARTIAL = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*\x1b?|[PX^_][^\x1b]*\x1b?|[ -/]*)\Z")
+
+
+def _int(params: str, default: int) -> int:
+    """The first numeric CSI parameter, `default` when absent or 0-for-default."""
+    head = params.split(";", 1)[0]
+    if not head.isdigit():
+        return default
+    value = int(head)
+    return value if value else default
+
+
+class LineSplitter:
+    """Turns one source's raw terminal bytes into final lines, incrementally.
+
+    `feed(data, timestamp)` returns the lines that became final with these bytes; `flush()` returns
+    the rest (call it at run end and after an idle timeout). See the module docstring for the exact
+    terminal model and when a line becomes final.
+    """
+
+    def __init__(self, *, min_reach: int = 1, max_reach: int = 100, max_columns: int = 65536) -> None:
+        if not 0 <= min_reach <= max_reach:
+            raise ValueError("need 0 <= min_reach <= max_reach")
+        if max_columns < 1:
+            raise ValueError("max_columns must be positive")
+        self._max_reach = max_reach
+        self._max_columns = max_columns
+        self._reach = min_reach
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._levels = LevelDetector()
+        self._tail = ""
+        self._now = 0.0
+        self._rows: list[StyledRow] = [StyledRow(0.0)]
+        self._base = 0  # absolute row number of self._rows[0]
+        self._cy = 0
+        self._cx = 0
+        self._style = ""
+        self._saved: tuple[int, int, str] | None = None
+        self._out: list[Line] = []
+
+    @property
+    def reach(self) -> int:
+        """How many rows above the cursor are kept open (grows with the cursor-ups seen)."""
+        return self._reach
+
+    def feed(self, data: bytes, timestamp: float) -> list[Line]:
+        """Consume a chunk of raw output; return the lines that became final, in order."""
+        self._now = timestamp
+        text = self._decoder.decode(data)
+        if self._tail:
+            text = self._tail + text
+            self._tail = ""
+        if text:
+            self._process(text)
+        out, self._out = self._out, []
+        return out
+
+    def pending(self) -> list[Line]:
+        """The lines `flush()` would return now, without finalising them or changing any state."""
+        levels = self._levels
+        self._levels = levels.copy()
+        try:
+            return [self._line(row) for row in self._rows[: self._flush_end()]]
+        finally:
+            self._levels = levels
+
+    def flush(self) -> list[Line]:
+        """Finalise everything still open and start a fresh live region at column 0.
+
+        A UTF-8 character cut short becomes U+FFFD and an unfinished escape sequence is dropped.
+        """
+        text = self._decoder.decode(b"", final=True)
+        self._decoder.reset()
+        self._tail = ""
+        if text:
+            self._process(text)
+            self._tail = ""
+        self._emit(self._flush_end())
+        self._base += len(self._rows)
+        self._rows = [StyledRow(self._now)]
+        self._cy = 0
+        self._cx = 0
+        out, self._out = self._out, []
+        return out
+
+    def _flush_end(self) -> int:
+        """How many rows a flush finalises: all above the cursor, then up to the last non-blank one."""
+        rows = self._rows
+        for i in range(len(rows) - 1, self._cy - 1, -1):
+            if rows[i].text.rstrip(" "):
+                return i + 1
+        return self._cy
+
+    def _line(self, row: StyledRow) -> Line:
+        text, display = row.render()
+        return Line(text, display, row.timestamp, self._levels.level(text), row.wrapped)
+
+    # -- parsing ---------------------------------------------------------------------------------
+
+    def _process(self, s: str) -> None:
+        pos = 0
+        n = len(s)
+        search = _CTRL.search
+        rows = self._rows
+        if self._cx == 0 and self._cy == len(rows) - 1 and not rows[-1].text:
+            pos = self._fast_lines(s, 0)
+        while pos < n:
+            m = search(s, pos)
+            if m is None:
+                self._write(s[pos:] if pos else s)
+                return
+            i = m.start()
+            if i > pos:
+                self._write(s[pos:i])
+            c = s[i]
+            pos = i + 1
+            if c == "\n":
+                self._cx = 0
+                self._down(1, new_rows=True)
+                rows = self._rows
+                if self._cy == len(rows) - 1 and not rows[-1].text:
+                    pos = self._fast_lines(s, pos)
+            elif c == "\r":
+                self._cx = 0
+            elif c == "\x1b":
+                em = _ESC.match(s, i)
+                if em is None:
+                    if n - i <= _MAX_ESCAPE and _ESC_PARTIAL.match(s, i) is not None:
+                        self._tail = s[i:]
+                        return
+                    continue  # a lone or malformed ESC: drop it
+                pos = em.end()
+                final = em.group("final")
+                if final is not None:
+                    self._csi(em.group("params"), em.group("inter"), final)
+                else:
+                    efinal = em.group("efinal")
+                    if efinal is not None and not em.group("einter"):
+                        self._esc(efinal)
+            elif c == "\b":
+                if self._cx > 0:
+                    self._cx -= 1
+            elif c in "\x0b\x0c":
+                self._cx = 0
+                self._down(1, new_rows=True)
+            # every other control character is dropped
+
+    def _fast_lines(self, s: str, pos: int) -> int:
+        """Take whole simple lines starting at `pos` (cursor at column 0 of a blank last row).
+
+        Gives exactly what the general path gives (the tests feed byte by byte, which never takes it);
+        returns the position after the lines taken.
+        """
+        m = _SIMPLE_LINES.match(s, pos)
+        if m is None:
+            return pos
+        limit = self._max_columns
+        now = self._now
+        rows = self._rows
+        row = rows[-1]
+        new_rows: list[StyledRow] = []
+        for raw in s[pos : m.end() - 1].split("\n"):
+            if len(raw) > limit:
+                break
+            pos += len(raw) + 1
+            if raw.endswith("\r"):
+                raw = raw[:-1]
+            if "\x1b" in raw:
+                parts = _SGR_SPLIT.split(raw)
+                texts = parts[0::2]
+                first, styles, self._style = line_plan(self._style, tuple(parts[1::2]), tuple(map(bool, texts)))
+                if first:
+                    offsets = [0, *accumulate(map(len, texts))]
+                    row.text = "".join(texts)
+                    row.starts = [offsets[j] for j in first]
+                    row.styles = list(styles)
+            elif raw:
+                row.text = raw
+                row.starts = [0]
+                row.styles = [self._style]
+            row.timestamp = now
+            row = StyledRow(now)
+            new_rows.append(row)
+        if new_rows:
+            rows.extend(new_rows)
+            self._cy = len(rows) - 1
+            ready = self._cy - self._reach
+            if ready > 0:
+                self._emit(ready)
+        return pos
+
+    def _write(self, seg: str) -> None:
+        limit = self._max_columns
+        while True:
+            cx = self._cx
+            if cx >= limit:
+                self._rows[self._cy].wrapped = True
+                self._cx = 0
+                self._down(1, new_rows=True)
+                cx = 0
+            room = limit - cx
+            part = seg if len(seg) <= room else seg[:room]
+            row = self._rows[self._cy]
+            row.put(cx, part, self._style)
+            row.timestamp = self._now
+            self._cx = cx + len(part)
+            if len(part) == len(seg):
+                return
+            seg = seg[room:]
+
+    def _esc(self, final: str) -> None:
+        if final == "M":
+            self._up(1)
+        elif final == "D":
+            self._down(1, new_rows=True)
+        elif final == "E":
+            self._cx = 0
+            self._down(1, new_rows=True)
+        elif final == "7":
+            self._save()
+        elif final == "8":
+            self._restore()
+        elif final == "c":  # full reset
+            self._style = ""
+            self._erase_display(2)
+            self._cx = 0
+
+    def _csi(self, params: str, inter: str, final: str) -> None:
+        if inter or params[:1] in ("?", ">", "<", "="):
+            return  # private modes and the like: nothing on the page changes
+        if final == "m":
+            self._style = next_style(self._style, params)
+        elif final == "A":
+            self._up(_int(params, 1))
+        elif final == "B":
+            self._down(_int(params, 1), new_rows=False)
+        elif final == "C":
+            self._cx = min(self._cx + _int(params, 1), self._max_columns - 1)
+        elif final == "D":
+            self._cx = max(self._cx - _int(params, 1), 0)
+        elif final == "E":
+            self._cx = 0
+            self._down(_int(params, 1), new_rows=False)
+        elif final == "F":
+            self._cx = 0
+            self._up(_int(params, 1))
+        elif final in "G`":
+            self._cx = min(_int(params, 1), self._max_columns) - 1
+        elif final in "Hf":
+            parts = params.split(";")
+            col = parts[1] if len(parts) > 1 else ""
+            self._cx = min(int(col) if col.isdigit() and int(col) else 1, self._max_columns) - 1
+        elif final == "K":
+            self._erase_line(_int(params, 0))
+        elif final == "J":
+            self._erase_display(_int(params, 0))
+        elif final == "X":
+            count = min(_int(params, 1), self._max_columns - self._cx)
+            row = self._rows[self._cy]
+            if self._cx < len(row.text):
+                row.put(self._cx, " " * min(count, len(row.text) - self._cx), "")
+                row.timestamp = self._now
+        elif final == "s":
+            self._save()
+        elif final == "u":
+            self._restore()
+
+    # -- cursor and rows ------------------------------------------------------------------------
+
+    def _up(self, count: int) -> None:
+        count = min(count, self._max_reach)
+        target = self._cy - count
+        # How far above the lowest row visited the cursor now is: consecutive `ESC[A`s add up.
+        depth = min(len(self._rows) - 1 - target, self._max_reach)
+        if depth > self._reach:
+            self._reach = depth
+        if target < 0:
+            # Fresh rows above, but never more than `max_reach + 1` rows in all: beyond that the
+            # cursor stops at the top, as it does at the top of a screen.
+            room = max(self._max_reach + 1 - len(self._rows), 0)
+            added = min(-target, room)
+            self._rows[0:0] = [StyledRow(self._now) for _ in range(added)]
+            self._base -= added
+            target = 0
+        self._cy = target
+
+    def _down(self, count: int, *, new_rows: bool) -> None:
+        rows = self._rows
+        left = rows[self._cy]
+        if not left.text:
+            left.timestamp = self._now  # an empty line dates from the newline that ends it
+        target = self._cy + count
+        if target >= len(rows):
+            if new_rows:
+                rows.extend(StyledRow(self._now) for _ in range(target - len(rows) + 1))
+            else:
+                target = len(rows) - 1
+        self._cy = target
+        ready = target - self._reach
+        if ready > 0:
+            self._emit(ready)
+
+    def _emit(self, count: int) -> None:
+        """Finalise the top `count` rows of the live region."""
+        if count <= 0:
+            return
+        rows = self._rows
+        self._out.extend([self._line(row) for row in rows[:count]])
+        del rows[:count]
+        self._base += count
+        self._cy -= count
+
+    def _save(self) -> None:
+        self._saved = (self._base + self._cy, self._cx, self._style)
+
+    def _restore(self) -> None:
+        if self._saved is None:
+            self._cx = 0
+            return
+        row, col, style = self._saved
+        self._style = style
+        self._cx = col
+        index = row - self._base
+        if index < self._cy:
+            self._up(self._cy - index)
+        elif index > self._cy:
+            self._down(index - self._cy, new_rows=False)
+
+    def _erase_line(self, mode: int) -> None:
+        row = self._rows[self._cy]
+        if mode == 0:
+            changed = row.truncate(self._cx)
+        elif mode == 1:
+            end = min(self._cx + 1, len(row.text))
+            changed = end > 0
+            if changed:
+                row.put(0, " " * end, "")
+        else:
+            changed = row.clear()
+        if changed:
+            row.timestamp = self._now
+
+    def _erase_display(self, mode: int) -> None:
+        rows = self._rows
+        if mode == 0:
+            self._erase_line(0)
+            others = rows[self._cy + 1 :]
+        elif mode == 1:
+            self._erase_line(1)
+            others = rows[: self._cy]
+        else:
+            others = rows
+        for row in others:
+            if row.clear():
+                row.timestamp = self._now
