@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from trainboard import paths
+from trainboard.sdk.checkpoints import CheckpointWorker, load_torch, torch_available, validate
 from trainboard.sdk.pipeline import Pipeline
 from trainboard.sdk.spool import Journal
 from trainboard.sdk.transport import Transport
@@ -50,6 +51,10 @@ class TrainingMonitor:
         data_dir: where the journal is spooled (default ``$TRAINBOARD_DATA`` or ``~/.trainboard``).
         flush_timeout: how long ``finish()`` waits at most for the upload to complete (seconds);
             whatever is left stays spooled for ``trainboard sync``.
+        heartbeat_interval: seconds between heartbeats; the server marks a run whose heartbeats stop
+            (process killed, machine lost) ``interrupted`` after its ``--heartbeat-timeout``.
+        best_metric, best_mode: track the best checkpoint automatically by this metric of
+            ``save_checkpoint(metrics=...)``, ``"min"`` or ``"max"`` (one best per run).
     """
 
     def __init__(
@@ -66,6 +71,8 @@ class TrainingMonitor:
         data_dir: str | os.PathLike[str] | None = None,
         flush_timeout: float = 10.0,
         heartbeat_interval: float = 10.0,
+        best_metric: str | None = None,
+        best_mode: str = "min",
     ) -> None:
         attach_id = run_id or os.environ.get(ENV_RUN_ID) or None
         self.run_id: str = attach_id or new_run_id()
@@ -73,14 +80,20 @@ class TrainingMonitor:
             raise ValueError(f"run_id must be 1-64 characters of A-Z a-z 0-9 _ -, got {self.run_id!r}")
         self.run_name = run_name or Path(sys.argv[0] or "run").stem or "run"
         self.project = project or "default"
-        self.config = dict(config or {})
+        self.config = _jsonable(dict(config or {}))
         self.url = paths.server_url(dashboard_url)
         self.flush_timeout = flush_timeout
         self.is_resumed = False
+        if best_mode not in ("min", "max"):
+            raise ValueError(f"best_mode must be 'min' or 'max', got {best_mode!r}")
+        self.best_metric = best_metric
+        self.best_mode = best_mode
+        self._checkpoints = CheckpointWorker()
         self._next_step = 0
         self._status: str | None = None
         self._finished = False
         self._warned_keys: set[str] = set()
+        self._checkpoint_dir: str | None = None
         self._stream = secrets.token_hex(8)
         spool_root = paths.spool_dir(paths.data_dir(data_dir))
         self._journal = Journal.create(spool_root, self.run_id, self._stream)
@@ -158,6 +171,91 @@ class TrainingMonitor:
                 print(f"trainboard: log_metrics: {why}", file=sys.stderr, flush=True)
         return out
 
+    @classmethod
+    def resume_or_create(
+        cls, run_name: str, checkpoint_dir: str | os.PathLike[str] | None = None, **kwargs: Any
+    ) -> TrainingMonitor:
+        """Reattach to the newest unfinished run named ``run_name`` (running, interrupted or failed):
+        its status goes back to running (recorded as a ``resumed`` event) and ``is_resumed`` is True;
+        otherwise (or when the server cannot be reached) start a new run. Other arguments are as for
+        ``TrainingMonitor``. ``checkpoint_dir`` is where ``get_last_checkpoint`` looks when the server
+        knows no checkpoint."""
+        from urllib.parse import quote
+
+        url = paths.server_url(kwargs.get("dashboard_url"))
+        transport = Transport(url, timeout=10.0)
+        try:
+            found = transport.get_json(
+                f"/api/runs?name={quote(run_name)}&status=running,interrupted,failed&limit=1")
+        finally:
+            transport.close()
+        runs = found.get("runs") if isinstance(found, dict) else None
+        previous = runs[0] if runs else None
+        if previous is None:
+            monitor = cls(run_name, **kwargs)
+        else:
+            kwargs.pop("run_id", None)
+            monitor = cls(run_name, run_id=previous["id"], **kwargs)
+            monitor.is_resumed = True
+            last = previous.get("last_step")
+            monitor._next_step = 0 if last is None else int(last) + 1
+            monitor._pipeline.op("PUT", f"/api/runs/{monitor.run_id}",
+                                 {"status": "running", "reason": "resumed by resume_or_create"})
+        monitor._checkpoint_dir = None if checkpoint_dir is None else os.fspath(checkpoint_dir)
+        return monitor
+
+    # ---- checkpoints ----
+    def save_checkpoint(
+        self, filepath: str | os.PathLike[str], metrics: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None, step: int | None = None,
+    ) -> str:
+        """Register a checkpoint file you have saved; returns its id at once.
+
+        The file is validated on a background thread (exists, readable, and loads with
+        ``torch.load(..., weights_only=True)`` when PyTorch is installed); an invalid file is recorded
+        with ``valid=false`` and the reason. ``step`` defaults to the last logged step.
+        """
+        ckpt_id = secrets.token_hex(8)
+        path = os.path.abspath(os.fspath(filepath))
+        body: dict[str, Any] = {
+            "id": ckpt_id, "path": path, "metrics": _jsonable(metrics or {}), "metadata": _jsonable(metadata or {}),
+            "step": step if step is not None else max(0, self._next_step - 1),
+        }
+        if self.best_metric:
+            body |= {"best_metric": self.best_metric, "best_mode": self.best_mode}
+
+        def task() -> None:
+            valid, reason, size = validate(path)
+            self._pipeline.op("POST", f"/api/runs/{self.run_id}/checkpoints",
+                              body | {"valid": valid, "invalid_reason": reason, "size": size})
+
+        self._checkpoints.submit(task)
+        return ckpt_id
+
+    def mark_best_checkpoint(self, checkpoint_id: str) -> None:
+        """Make ``checkpoint_id`` the run's best checkpoint (the previous best loses its mark)."""
+        self._checkpoints.submit(
+            lambda: self._pipeline.op("POST", f"/api/checkpoints/{checkpoint_id}/best", {}))
+
+    def get_last_checkpoint(self) -> Any:
+        """The newest valid checkpoint of this run: loaded as a dict with PyTorch present
+        (``torch.load(..., map_location="cpu", weights_only=True)``), else its record (path, step,
+        metrics, metadata). ``None`` when there is none. Asks the server (waits for pending uploads)."""
+        self._checkpoints.wait(self.flush_timeout)
+        self.flush()
+        records = self._pipeline.transport.get_json(
+            f"/api/runs/{self.run_id}/checkpoints?sort=created_at&order=desc")
+        record = None
+        if isinstance(records, dict):
+            record = next((c for c in records.get("checkpoints", []) if c.get("valid")), None)
+        if record is None and self._checkpoint_dir is not None:
+            record = _newest_file(self._checkpoint_dir)
+        if record is None:
+            return None
+        if torch_available() and os.path.isfile(record["path"]):
+            return load_torch(record["path"])
+        return record
+
     # ---- status and lifecycle ----
     def set_status(self, status: str, exit_code: int | None = None) -> None:
         """Set the run's status: ``running``, ``completed``, ``failed`` or ``interrupted``."""
@@ -182,7 +280,9 @@ class TrainingMonitor:
         if self._finished:
             return True
         self._finished = True
+        self._pipeline.stop_heartbeats()
         self._stop_helpers()
+        self._checkpoints.close(self.flush_timeout)
         if status is not None or self._status is None:
             self.set_status(status or "completed")
         ok = self._pipeline.close(self.flush_timeout if timeout is None else timeout)
@@ -258,3 +358,41 @@ class TrainingMonitor:
 
     def __repr__(self) -> str:
         return f"TrainingMonitor(run_id={self.run_id!r}, run_name={self.run_name!r}, url={self.url!r})"
+
+
+def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-safe copy (numbers stay numbers, non-finite floats become their tokens, the rest str())."""
+    import json
+    import math
+
+    def fix(v: Any) -> Any:
+        if isinstance(v, bool) or v is None or isinstance(v, str | int):
+            return v
+        if isinstance(v, float):
+            return v if math.isfinite(v) else ("NaN" if v != v else ("Infinity" if v > 0 else "-Infinity"))
+        if isinstance(v, dict):
+            return {str(k): fix(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [fix(x) for x in v]
+        if hasattr(v, "__float__"):
+            try:
+                return fix(float(v))
+            except (TypeError, ValueError):
+                pass
+        return str(v)
+
+    out = fix(value)
+    json.dumps(out)
+    return out  # type: ignore[no-any-return]
+
+
+def _newest_file(directory: str) -> dict[str, Any] | None:
+    """A record for the newest file in a checkpoint directory (used when the server has none)."""
+    try:
+        files = [e for e in os.scandir(directory) if e.is_file()]
+    except OSError:
+        return None
+    if not files:
+        return None
+    newest = max(files, key=lambda e: e.stat().st_mtime)
+    return {"path": os.path.abspath(newest.path), "step": None, "metrics": {}, "metadata": {}, "valid": True}

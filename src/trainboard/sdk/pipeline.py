@@ -275,6 +275,10 @@ class Pipeline:
         self.connected = True
         self._backoff = BACKOFF_START
 
+    def stop_heartbeats(self) -> None:
+        """No more heartbeats: the run is ending (a late one must not look like a live process)."""
+        self.heartbeat_interval = math.inf
+
     def _heartbeat(self) -> None:
         now = time.monotonic()
         if self.connected and self.journal.done and now - self._last_heartbeat >= self.heartbeat_interval:

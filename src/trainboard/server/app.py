@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from trainboard._version import __version__
 from trainboard.server import background
-from trainboard.server.api import health, log_lines, logs, metrics, runs, ui, ws
+from trainboard.server.api import checkpoints, health, log_lines, logs, metrics, runs, system, ui, ws
 from trainboard.server.guard import RequestGuard
 from trainboard.server.settings import Settings
 from trainboard.server.state import AppState
@@ -60,6 +60,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(logs.router)
     app.include_router(log_lines.router)
+    app.include_router(checkpoints.router)
+    app.include_router(system.router)
     app.include_router(ws.router)
     if settings.serve_ui:
         app.include_router(ui.make_router())

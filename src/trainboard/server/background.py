@@ -22,15 +22,18 @@ async def watch_heartbeats(state: AppState) -> None:
     from trainboard.server.api.runs import publish_status
 
     timeout = state.settings.heartbeat_timeout
+    started = time.time()
     while True:
         await asyncio.sleep(min(5.0, max(0.2, timeout / 4)))
         cutoff = time.time() - timeout
+        if started > cutoff:
+            continue  # give clients a full timeout to reach a server that just (re)started
 
         def sweep(conn: Connection, cutoff: float = cutoff) -> list[tuple[dict[str, Any], dict[str, Any]]]:
             changed = []
             for run in runs_store.stale_running(conn, older_than=cutoff):
                 result = runs_store.update_run(
-                    conn, run_id=run["id"], changes={"status": "interrupted"}, reason=f"no heartbeat for {timeout:g} s"
+                    conn, run_id=run["id"], changes={"status": "interrupted"}, reason=f"{runs_store.HEARTBEAT_REASON} for {timeout:g} s"
                 )
                 if result:
                     changed.append(result)
@@ -63,8 +66,31 @@ async def flush_idle_lines(state: AppState) -> None:
             log.exception("idle line flush failed")
 
 
+async def sample_host(state: AppState) -> None:
+    """Record the server host's load every ``system_interval`` seconds, keeping ``system_retention``."""
+    from trainboard.server.store import system as system_store
+    from trainboard.sysinfo import SystemCollector
+
+    collector = SystemCollector()
+    state.extras["system_collector"] = collector
+    while True:
+        await asyncio.sleep(state.settings.system_interval)
+        try:
+            sample = await asyncio.to_thread(collector.collect)
+            now = time.time()
+            keep_after = now - state.settings.system_retention
+            await state.writer.run(
+                lambda c, now=now, sample=sample, keep=keep_after: system_store.add_sample(
+                    c, at=now, sample=sample, keep_after=keep
+                )
+            )
+        except Exception:
+            log.exception("host sampling failed")
+
+
 def start(state: AppState) -> list[asyncio.Task[None]]:
     return [
+        asyncio.create_task(sample_host(state), name="system"),
         asyncio.create_task(watch_heartbeats(state), name="heartbeats"),
         asyncio.create_task(flush_idle_lines(state), name="idle-lines"),
     ]

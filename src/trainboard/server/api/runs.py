@@ -98,11 +98,12 @@ def get_run(run_id: str, state: State) -> RunPublic:
 async def update_run(run_id: str, body: RunUpdate, state: State) -> RunPublic:
     """Change name, project, config, status or exit code. A status change is recorded as an event."""
     changes = body.model_dump(exclude_unset=True)
+    reason = changes.pop("reason", None)
     changes = {k: v for k, v in changes.items() if v is not None or k == "exit_code"}
     cache = state.writer.cache
 
     def job(conn: Connection) -> tuple[tuple[dict[str, Any], dict[str, Any]] | None, list[LineRow]]:
-        result = store.update_run(conn, run_id=run_id, changes=changes)
+        result = store.update_run(conn, run_id=run_id, changes=changes, reason=reason)
         if result is None or result[1]["status"] == "running":
             return result, []
         return result, indexer_of(cache).flush(conn, run_id)  # the run ended: its open lines are final
@@ -130,8 +131,20 @@ async def delete_run(run_id: str, state: State) -> dict[str, Any]:
 @router.post("/{run_id}/heartbeat", status_code=204)
 async def heartbeat(run_id: str, state: State) -> Response:
     """The SDK's sign of life; a running run without one for ``heartbeat_timeout`` turns interrupted."""
-    if not await state.writer.run(lambda c: store.touch(c, run_id=run_id)):
+    def job(conn: Connection) -> tuple[dict[str, Any], dict[str, Any]] | bool | None:
+        if not store.touch(conn, run_id=run_id):
+            return False
+        run = store.get_run(conn, run_id=run_id)
+        if run is not None and run["status"] == "interrupted" and store.interrupted_by_heartbeat(conn, run_id=run_id):
+            # marked interrupted for a lost heartbeat, yet its process is alive: it is running again
+            return store.update_run(conn, run_id=run_id, changes={"status": "running"}, reason="heartbeat resumed")
+        return None
+
+    result = await state.writer.run(job)
+    if result is False:
         not_found("run", run_id)
+    if isinstance(result, tuple):
+        publish_status(state, *result)
     return Response(status_code=204)
 
 

@@ -45,6 +45,7 @@ class RunUpdate(BaseModel):
     config: dict[str, Any] | None = None
     status: RunStatus | None = None
     exit_code: int | None = None
+    reason: str | None = Field(None, max_length=500, description="Why the status changes (kept in the event log)")
 
 
 class RunPublic(BaseModel):

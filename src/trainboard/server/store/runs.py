@@ -131,13 +131,29 @@ def update_run(
             run_id=run_id,
             kind="status_change",
             message=f"status {old['status']} -> {new_status}{suffix}",
-            data={"old_status": old["status"], "new_status": new_status, "exit_code": values.get("exit_code")},
+            data={"old_status": old["status"], "new_status": new_status, "exit_code": values.get("exit_code"),
+                  "reason": reason},
         )
+        if new_status == "running":
+            add_event(conn, run_id=run_id, kind="resumed", message=f"run resumed{suffix}",
+                      data={"previous_status": old["status"]})
     if values:
         conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
     new = get_run(conn, run_id=run_id)
     assert new is not None
     return old, new
+
+
+def interrupted_by_heartbeat(conn: Connection, *, run_id: str) -> bool:
+    """Whether the run's latest status change was the heartbeat watchdog's."""
+    row = conn.execute(
+        select(events.c.data).where(events.c.run_id == run_id, events.c.kind == "status_change")
+        .order_by(events.c.id.desc()).limit(1)
+    ).first()
+    return bool(row) and str(json.loads(row[0]).get("reason") or "").startswith(HEARTBEAT_REASON)
+
+
+HEARTBEAT_REASON = "no heartbeat"
 
 
 def touch(conn: Connection, *, run_id: str, at: float | None = None) -> bool:

@@ -1,0 +1,89 @@
+"""Checkpoint validation off the training thread, in submission order.
+
+A checkpoint is valid when the file exists and is readable, and - when PyTorch is importable - when
+``torch.load(path, map_location="cpu", weights_only=True)`` succeeds. An invalid file is still
+registered, with ``valid=false`` and the reason: never silently dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def load_torch(path: str) -> Any:
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def validate(path: str) -> tuple[bool, str | None, int | None]:
+    """(valid, reason when invalid, size in bytes when readable)."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        return False, f"cannot read the file: {exc.strerror or exc}", None
+    if torch_available():
+        try:
+            load_torch(path)
+        except Exception as exc:
+            return False, f"torch.load failed: {type(exc).__name__}: {str(exc)[:500]}", size
+    return True, None, size
+
+
+class CheckpointWorker:
+    """One daemon thread running tasks (validate+register, mark best) in order."""
+
+    def __init__(self) -> None:
+        self._tasks: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._pending = 0
+        self._done = threading.Condition()
+
+    def submit(self, task: Callable[[], None]) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="trainboard-checkpoints", daemon=True)
+            self._thread.start()
+        with self._done:
+            self._pending += 1
+        self._tasks.put(task)
+
+    def _run(self) -> None:
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                return
+            try:
+                task()
+            except Exception as exc:  # never reaches training
+                import sys
+
+                print(f"trainboard: checkpoint task failed: {exc!r}", file=sys.stderr, flush=True)
+            finally:
+                with self._done:
+                    self._pending -= 1
+                    self._done.notify_all()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait until every submitted task ran; False on timeout."""
+        with self._done:
+            return self._done.wait_for(lambda: self._pending == 0, timeout)
+
+    def close(self, timeout: float) -> None:
+        if self._thread is not None:
+            self.wait(timeout)
+            self._tasks.put(None)
+            self._thread.join(1.0)

@@ -1,0 +1,224 @@
+"""Checkpoints: register, list (sortable), get, delete (the file only inside a checkpoint root),
+load (what a trainer needs to resume), download (only inside a checkpoint root)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection
+
+from trainboard.server.api.errors import invalid, not_found
+from trainboard.server.api.schemas import iso
+from trainboard.server.state import AppState, State
+from trainboard.server.store import checkpoints as store
+from trainboard.server.store import runs as runs_store
+from trainboard.server.stream import topics
+from trainboard.wire import ID_PATTERN, MAX_STEP
+
+router = APIRouter(tags=["checkpoints"])
+
+
+class CheckpointIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(None, pattern=ID_PATTERN, description="Client-made id; re-registering is a no-op")
+    path: str = Field(min_length=1, max_length=4096)
+    step: int | None = Field(None, ge=0, le=MAX_STEP)
+    size: int | None = Field(None, ge=0)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    valid: bool = Field(True, description="False when validation failed (then give invalid_reason)")
+    invalid_reason: str | None = Field(None, max_length=4000)
+    best_metric: str | None = Field(None, description="Track the best checkpoint by this metric")
+    best_mode: Literal["min", "max"] = "min"
+
+
+class CheckpointOut(BaseModel):
+    id: str
+    run_id: str
+    path: str
+    size: int | None
+    step: int | None
+    metrics: dict[str, Any]
+    metadata: dict[str, Any]
+    is_best: bool
+    valid: bool
+    invalid_reason: str | None
+    created_at: str | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> CheckpointOut:
+        return cls(**{**row, "created_at": iso(row["created_at"])})
+
+
+class CheckpointList(BaseModel):
+    checkpoints: list[CheckpointOut]
+
+
+class CheckpointLoad(BaseModel):
+    """What a trainer needs to resume from a checkpoint."""
+
+    id: str
+    run_id: str
+    path: str
+    step: int | None
+    metrics: dict[str, Any]
+    metadata: dict[str, Any]
+    valid: bool
+    invalid_reason: str | None
+    exists: bool = Field(description="Whether the server can see the file at `path`")
+
+
+def _roots(state: AppState) -> list[Path]:
+    return [r.resolve() for r in (*state.settings.checkpoint_roots, state.settings.data_dir / "checkpoints")]
+
+
+def inside_roots(state: AppState, path: str) -> Path | None:
+    """The resolved path when it lies inside a checkpoint root (symlinks followed), else None."""
+    try:
+        real = Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        return None
+    for root in _roots(state):
+        if real.is_relative_to(os.path.realpath(root)):
+            return real
+    return None
+
+
+def _sort_key(sort: str) -> Any:
+    if sort == "step":
+        return lambda c: (c["step"] is None, c["step"] or 0)
+    if sort == "created_at":
+        return lambda c: c["created_at"]
+    key = sort.removeprefix("metric:")
+
+    def by_metric(c: dict[str, Any]) -> tuple[bool, float]:
+        v = c["metrics"].get(key)
+        return (not isinstance(v, int | float), float(v) if isinstance(v, int | float) else 0.0)
+
+    return by_metric
+
+
+@router.get("/api/runs/{run_id}/checkpoints", response_model=CheckpointList)
+def list_checkpoints(
+    run_id: str,
+    state: State,
+    sort: Annotated[str, Query(pattern=r"^(step|created_at|metric:.{1,256})$",
+                               description="step, created_at or metric:<key>")] = "created_at",
+    order: Literal["asc", "desc"] = "desc",
+) -> CheckpointList:
+    with state.engines.reader.connect() as conn:
+        if runs_store.get_run(conn, run_id=run_id) is None:
+            not_found("run", run_id)
+        rows = store.list_for_run(conn, run_id=run_id)
+    key = _sort_key(sort)
+    if order == "desc" and sort.startswith("metric:"):
+        present = sorted((r for r in rows if not key(r)[0]), key=key, reverse=True)
+        rows = present + [r for r in rows if key(r)[0]]  # checkpoints without the metric last either way
+    else:
+        rows.sort(key=key, reverse=order == "desc")
+    return CheckpointList(checkpoints=[CheckpointOut.from_row(r) for r in rows])
+
+
+@router.post("/api/runs/{run_id}/checkpoints", response_model=CheckpointOut, status_code=201)
+async def register_checkpoint(run_id: str, body: CheckpointIn, state: State) -> CheckpointOut:
+    """Register a checkpoint (the SDK validates the file first and sends ``valid``/``invalid_reason``)."""
+    import secrets
+
+    cid = body.id or secrets.token_hex(8)
+    if not body.valid and not body.invalid_reason:
+        invalid(["body", "invalid_reason"], "required when valid is false")
+
+    def job(conn: Connection) -> tuple[dict[str, Any], bool] | None:
+        if runs_store.get_run(conn, run_id=run_id) is None:
+            return None
+        return store.register(conn, run_id=run_id, checkpoint_id=cid, path=body.path, size=body.size, step=body.step,
+                              metrics=body.metrics, metadata=body.metadata, valid=body.valid,
+                              invalid_reason=body.invalid_reason, best_metric=body.best_metric,
+                              best_mode=body.best_mode)
+
+    result = await state.writer.run(job)
+    if result is None:
+        not_found("run", run_id)
+    record, created = result
+    if record["run_id"] != run_id:
+        raise HTTPException(409, detail=f"checkpoint {cid!r} belongs to another run")
+    if created:
+        state.broker.publish(topics.run_events(run_id), {
+            "type": "checkpoint_saved", "run_id": run_id, "checkpoint_id": cid, "metrics": body.metrics,
+            "step": body.step, "valid": body.valid, "is_best": record["is_best"]})
+    return CheckpointOut.from_row(record)
+
+
+@router.get("/api/checkpoints/{checkpoint_id}", response_model=CheckpointOut)
+def get_checkpoint(checkpoint_id: str, state: State) -> CheckpointOut:
+    with state.engines.reader.connect() as conn:
+        row = store.get(conn, checkpoint_id=checkpoint_id)
+    if row is None:
+        not_found("checkpoint", checkpoint_id)
+    return CheckpointOut.from_row(row)
+
+
+@router.post("/api/checkpoints/{checkpoint_id}/best", response_model=CheckpointOut)
+async def mark_best(checkpoint_id: str, state: State) -> CheckpointOut:
+    """Make this the run's best checkpoint (the previous best loses its mark)."""
+    row = await state.writer.run(lambda c: store.mark_best(c, checkpoint_id=checkpoint_id))
+    if row is None:
+        not_found("checkpoint", checkpoint_id)
+    state.broker.publish(topics.run_events(row["run_id"]), {
+        "type": "checkpoint_best", "run_id": row["run_id"], "checkpoint_id": checkpoint_id})
+    return CheckpointOut.from_row(row)
+
+
+@router.post("/api/checkpoints/{checkpoint_id}/load", response_model=CheckpointLoad)
+def load_checkpoint(checkpoint_id: str, state: State) -> CheckpointLoad:
+    """The path, step, metrics, metadata and validity a trainer needs to resume from this checkpoint."""
+    with state.engines.reader.connect() as conn:
+        row = store.get(conn, checkpoint_id=checkpoint_id)
+    if row is None:
+        not_found("checkpoint", checkpoint_id)
+    return CheckpointLoad(id=row["id"], run_id=row["run_id"], path=row["path"], step=row["step"],
+                          metrics=row["metrics"], metadata=row["metadata"], valid=row["valid"],
+                          invalid_reason=row["invalid_reason"], exists=os.path.isfile(row["path"]))
+
+
+@router.delete("/api/checkpoints/{checkpoint_id}")
+async def delete_checkpoint(
+    checkpoint_id: str, state: State,
+    delete_file: Annotated[bool, Query(description="Also delete the file (only inside a checkpoint root)")] = False,
+) -> dict[str, Any]:
+    """Delete the record; with ``delete_file=true`` also the file, when it lies inside a checkpoint root."""
+    with state.engines.reader.connect() as conn:
+        row = store.get(conn, checkpoint_id=checkpoint_id)
+    if row is None:
+        not_found("checkpoint", checkpoint_id)
+    target = inside_roots(state, row["path"]) if delete_file else None
+    if delete_file and target is None:
+        raise HTTPException(403, detail=f"refusing to delete {row['path']!r}: it is not inside a checkpoint root "
+                            "(trainboard serve --checkpoint-root DIR)")
+    await state.writer.run(lambda c: store.remove(c, checkpoint_id=checkpoint_id))
+    file_deleted = False
+    if target is not None and target.is_file():
+        target.unlink()
+        file_deleted = True
+    return {"deleted": checkpoint_id, "file_deleted": file_deleted}
+
+
+@router.get("/api/checkpoints/{checkpoint_id}/download", response_class=FileResponse)
+def download_checkpoint(checkpoint_id: str, state: State) -> FileResponse:
+    """The checkpoint file, only when it lies inside a checkpoint root (no ``..``, no symlink escape)."""
+    with state.engines.reader.connect() as conn:
+        row = store.get(conn, checkpoint_id=checkpoint_id)
+    if row is None:
+        not_found("checkpoint", checkpoint_id)
+    target = inside_roots(state, row["path"])
+    if target is None:
+        raise HTTPException(403, detail="the checkpoint file is not inside a checkpoint root")
+    if not target.is_file():
+        raise HTTPException(404, detail=f"checkpoint file {row['path']!r} does not exist")
+    return FileResponse(target, filename=target.name, media_type="application/octet-stream")
