@@ -28,10 +28,11 @@ def main() -> None:
             ]
             c.post("/api/runs/q/metrics", json={"points": pts}).raise_for_status()
         print(f"loaded {N:,} points in {time.perf_counter() - t0:.1f} s")
-        for label, params in [
+        cases: list[tuple[str, dict[str, str | int]]] = [
             ("max_points=2000, whole range", {"keys": "loss", "max_points": 2000}),
             ("zoom 1,000 steps, raw", {"keys": "loss", "max_points": 2000, "start": 500_000, "end": 500_999}),
-        ]:
+        ]
+        for label, params in cases:
             times = []
             for _ in range(7):
                 t = time.perf_counter()

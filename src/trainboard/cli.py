@@ -106,6 +106,21 @@ def _safe_db(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    data: DataOpt = None,
+    loop: Annotated[bool, typer.Option(help="Start the demo runs again each time they end")] = False,
+) -> None:
+    """Serve the dashboard on the embedded default (SQLite) and start synthetic training runs
+    (tqdm bars, ANSI colours, metrics, checkpoints, warnings, a diverging run), printing the URL."""
+    settings = _settings(data, None, host=host, port=port)
+    from trainboard.demo.runner import run_demo
+
+    raise typer.Exit(run_demo(settings, loop=loop, console=err))
+
+
 @db_app.command("upgrade")
 def db_upgrade(data: DataOpt = None, db: DbOpt = None) -> None:
     """Apply pending database migrations (the server also does this at start)."""
@@ -349,10 +364,16 @@ def run(
 @app.command()
 def logs(
     run_id: Annotated[str, typer.Argument(metavar="RUN", help="Run id")],
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Stream live output until the run ends, then "
-                                         "exit with its exit code")] = False,
-    level: Annotated[str | None, typer.Option(help="Print indexed lines at this level or above instead of "
-                                              "raw bytes (debug, info, warning, error, critical)")] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Stream live output until the run ends, then exit with its exit code")
+    ] = False,
+    level: Annotated[
+        str | None,
+        typer.Option(
+            help="Print indexed lines at this level or above instead of "
+            "raw bytes (debug, info, warning, error, critical)"
+        ),
+    ] = None,
     grep: Annotated[str | None, typer.Option(help="Print indexed lines containing TEXT (case-insensitive)")] = None,
     source: Annotated[str | None, typer.Option(help="With --level/--grep: stdout, stderr, sdk or user")] = None,
     url: UrlOpt = None,
@@ -372,8 +393,7 @@ def logs(
                 raise typer.Exit(follow_raw(client, run_id, fail=fail))
             print_raw(client, run_id, fail=fail)
     except httpx.HTTPError as exc:
-        raise fail(f"cannot reach the trainboard server at {base} ({exc}); start it with `trainboard serve`"
-                   ) from None
+        raise fail(f"cannot reach the trainboard server at {base} ({exc}); start it with `trainboard serve`") from None
 
 
 def main() -> None:

@@ -68,8 +68,9 @@ def follow_raw(client: httpx.Client, run_id: str, *, fail: Fail, offset: int = 0
             time.sleep(1.0)  # dropped: resume from the last offset
 
 
-def print_lines(client: httpx.Client, run_id: str, *, level: str | None, grep: str | None, source: str | None,
-                fail: Fail) -> None:
+def print_lines(
+    client: httpx.Client, run_id: str, *, level: str | None, grep: str | None, source: str | None, fail: Fail
+) -> None:
     """Print matching indexed lines (colours kept), paging through all of them."""
     params: dict[str, Any] = {"limit": 1000}
     if level:

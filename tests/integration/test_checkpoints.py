@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tests.support.servers import ServerProcess
+
 from trainboard import TrainingMonitor
 from trainboard.sdk.checkpoints import torch_available
 
@@ -27,15 +27,23 @@ def test_checkpoint_lifecycle(server: ServerProcess, http: httpx.Client, tmp_pat
     ckdir = server.data_dir / "checkpoints" / "exp"  # inside the server's default checkpoint root
     ckdir.mkdir(parents=True)
     losses = [0.9, 0.4, 0.6, 0.2, 0.3]
-    with TrainingMonitor("ckpt", dashboard_url=server.url, data_dir=tmp_path / "c", system_metrics=False,
-                         capture_output=False, best_metric="loss", best_mode="min") as mon:
+    with TrainingMonitor(
+        "ckpt",
+        dashboard_url=server.url,
+        data_dir=tmp_path / "c",
+        system_metrics=False,
+        capture_output=False,
+        best_metric="loss",
+        best_mode="min",
+    ) as mon:
         ids = []
         for i, loss in enumerate(losses):
             path = ckdir / f"step_{i}.pt"
             save(path, i * 100)
             mon.log_metrics({"loss": loss}, step=i * 100)
-            ids.append(mon.save_checkpoint(path, metrics={"loss": loss, "acc": 1 - loss}, metadata={"epoch": i},
-                                           step=i * 100))
+            ids.append(
+                mon.save_checkpoint(path, metrics={"loss": loss, "acc": 1 - loss}, metadata={"epoch": i}, step=i * 100)
+            )
         corrupt = ckdir / "corrupt.pt"
         corrupt.write_bytes(b"\x80\x02not a checkpoint at all")
         bad_id = mon.save_checkpoint(corrupt, metrics={"loss": 0.01})
@@ -43,16 +51,26 @@ def test_checkpoint_lifecycle(server: ServerProcess, http: httpx.Client, tmp_pat
     rid = mon.run_id
     listing = http.get(f"/api/runs/{rid}/checkpoints", params={"sort": "metric:loss", "order": "asc"}).json()
     by_loss = [c["id"] for c in listing["checkpoints"]]
-    assert by_loss[:5] == [ids[3], ids[4], ids[1], ids[2], ids[0]] or by_loss[2:7] == [ids[3], ids[4], ids[1],
-                                                                                       ids[2], ids[0]]
+    assert by_loss[:5] == [ids[3], ids[4], ids[1], ids[2], ids[0]] or by_loss[2:7] == [
+        ids[3],
+        ids[4],
+        ids[1],
+        ids[2],
+        ids[0],
+    ]
     records = {c["id"]: c for c in listing["checkpoints"]}
     assert [c for c in records.values() if c["is_best"]] == [records[ids[3]]]  # auto-best: loss min, valid only
     missing = records[missing_id]
     assert missing["valid"] is False and "cannot read" in missing["invalid_reason"]
     if torch_available():
         assert records[bad_id]["valid"] is False and "torch.load failed" in records[bad_id]["invalid_reason"]
-    steps = [c["step"] for c in http.get(f"/api/runs/{rid}/checkpoints", params={"sort": "step", "order": "desc"})
-             .json()["checkpoints"] if c["id"] in ids]
+    steps = [
+        c["step"]
+        for c in http.get(f"/api/runs/{rid}/checkpoints", params={"sort": "step", "order": "desc"}).json()[
+            "checkpoints"
+        ]
+        if c["id"] in ids
+    ]
     assert steps == [400, 300, 200, 100, 0]
     loaded = http.post(f"/api/checkpoints/{ids[3]}/load").json()
     assert loaded["step"] == 300 and loaded["metadata"] == {"epoch": 3} and loaded["valid"] and loaded["exists"]
@@ -70,8 +88,9 @@ def test_checkpoint_lifecycle(server: ServerProcess, http: httpx.Client, tmp_pat
 def test_get_last_checkpoint_loads_with_torch(server: ServerProcess, tmp_path: Path) -> None:
     ck = tmp_path / "ck"
     ck.mkdir()
-    with TrainingMonitor("tl", dashboard_url=server.url, data_dir=tmp_path / "c", system_metrics=False,
-                         capture_output=False) as mon:
+    with TrainingMonitor(
+        "tl", dashboard_url=server.url, data_dir=tmp_path / "c", system_metrics=False, capture_output=False
+    ) as mon:
         save(ck / "a.pt", 7)
         mon.save_checkpoint(ck / "a.pt", step=7)
         last = mon.get_last_checkpoint()
@@ -86,8 +105,13 @@ def test_paths_outside_the_roots_are_refused(server: ServerProcess, http: httpx.
     root.mkdir(parents=True, exist_ok=True)
     link = root / "escape.pt"
     os.symlink(outside, link)
-    cases = [str(outside), str(root / ".." / ".." / "outside.pt"), "/etc/passwd", str(link),
-             str(root / "../../../../../../etc/passwd")]
+    cases = [
+        str(outside),
+        str(root / ".." / ".." / "outside.pt"),
+        "/etc/passwd",
+        str(link),
+        str(root / "../../../../../../etc/passwd"),
+    ]
     for i, path in enumerate(cases):
         cid = http.post("/api/runs/sec/checkpoints", json={"id": f"c{i}", "path": path}).json()["id"]
         resp = http.get(f"/api/checkpoints/{cid}/download")

@@ -6,9 +6,8 @@ import json
 from typing import Any
 
 import httpx
-from websockets.sync.client import ClientConnection, connect
-
 from tests.support.servers import ServerProcess
+from websockets.sync.client import ClientConnection, connect
 
 
 def recv(ws: ClientConnection, kind: str, timeout: float = 10.0) -> dict[str, Any]:

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.support.servers import ServerProcess
 from websockets.sync.client import connect
 
-from tests.support.servers import ServerProcess
-
-TRAIN = r'''
+TRAIN = r"""
 import logging, sys
 from tqdm import tqdm
 for _ in tqdm(range(5000), mininterval=0, desc="epoch"):
@@ -32,15 +31,19 @@ print('value, with "quotes"\nand a second line', flush=True)
 def inner():
     raise ValueError("bad shape")
 inner()
-'''
+"""
 
 
 def run_script(server: ServerProcess, tmp_path: Path) -> str:
     path = tmp_path / "train.py"
     path.write_text(TRAIN)
     env = server.env() | {"TRAINBOARD_DATA": str(tmp_path / "client")}
-    done = subprocess.run([sys.executable, "-m", "trainboard.cli", "run", "--", sys.executable, str(path)],
-                          capture_output=True, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "trainboard.cli", "run", "--", sys.executable, str(path)],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 1, done.stderr[-2000:]
     rid: str = httpx.get(f"{server.url}/api/runs").json()["runs"][0]["id"]
     return rid
@@ -94,7 +97,7 @@ def test_bad_filters_are_422(server: ServerProcess, http: httpx.Client) -> None:
 
 def test_downloads(server: ServerProcess, http: httpx.Client) -> None:
     http.post("/api/runs", json={"id": "dl"})
-    messages = ['plain', 'with, commas', 'with "quotes"', "tab\there", "unicode ✓ ü"]
+    messages = ["plain", "with, commas", 'with "quotes"', "tab\there", "unicode ✓ ü"]
     http.post("/api/runs/dl/logs/batch", json={"lines": [{"message": m, "level": "ERROR"} for m in messages]})
     http.post("/api/runs/dl/logs", json={"message": "first\nsecond", "level": "WARNING", "source": "sdk"})
     raw = b"\x1b[1;31mred error\x1b[0m\r\n"
@@ -103,10 +106,17 @@ def test_downloads(server: ServerProcess, http: httpx.Client) -> None:
     text = http.get("/api/runs/dl/logs/download", params={"format": "csv", "level": "error"}).text
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["message"] for r in rows] == [*messages]
-    assert http.get("/api/runs/dl/logs/download", params={"format": "csv", "level": "warning"}).headers[
-        "content-disposition"] == 'attachment; filename="dl-logs.csv"'
-    multi = list(csv.DictReader(io.StringIO(
-        http.get("/api/runs/dl/logs/download", params={"format": "csv", "source": "sdk"}).text)))
+    assert (
+        http.get("/api/runs/dl/logs/download", params={"format": "csv", "level": "warning"}).headers[
+            "content-disposition"
+        ]
+        == 'attachment; filename="dl-logs.csv"'
+    )
+    multi = list(
+        csv.DictReader(
+            io.StringIO(http.get("/api/runs/dl/logs/download", params={"format": "csv", "source": "sdk"}).text)
+        )
+    )
     assert [r["message"] for r in multi] == ["first", "second"]
     doc = json.loads(http.get("/api/runs/dl/logs/download", params={"format": "json"}).text)
     assert [d["message"] for d in doc][-1] == "red error" and len(doc) == 8

@@ -10,10 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-
 from tests.support.servers import ServerProcess
 
-TRAIN = r'''
+TRAIN = r"""
 import json, sys, time
 from pathlib import Path
 from trainboard import TrainingMonitor
@@ -40,7 +39,7 @@ for step in range(start, total):
         print("checkpoint", step, flush=True)
     time.sleep(0.002)
 mon.finish()
-'''
+"""
 
 
 def test_killed_run_turns_interrupted_and_resumes_continuously(
@@ -83,7 +82,10 @@ def test_killed_run_turns_interrupted_and_resumes_continuously(
     assert series["value"] == [1000.0 / (s + 1) for s in range(600)]
     kinds = [e["kind"] for e in httpx.get(f"{server.url}/api/runs/{run_id}/events").json()["events"]]
     assert "resumed" in kinds
-    reasons = [e["message"] for e in httpx.get(f"{server.url}/api/runs/{run_id}/events").json()["events"]
-               if e["kind"] == "status_change"]
+    reasons = [
+        e["message"]
+        for e in httpx.get(f"{server.url}/api/runs/{run_id}/events").json()["events"]
+        if e["kind"] == "status_change"
+    ]
     assert any("no heartbeat" in m for m in reasons)
     assert len(httpx.get(f"{server.url}/api/runs", params={"name": "resumable"}).json()["runs"]) == 1

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tests.support.servers import ServerProcess
 from tests.support.sse import collect
 
-SCRIPT = r'''
+SCRIPT = r"""
 import sys, time
 from tqdm import tqdm
 print("\x1b[1;32mepoch 1\x1b[0m starting", flush=True)
@@ -27,16 +26,17 @@ print("\x1b[33mWARNING\x1b[0m: loss is noisy", file=sys.stderr, flush=True)
 sys.stdout.buffer.write(b"bytes \xff\xfe not utf-8 \x00 nul\n")
 sys.stdout.flush()
 raise RuntimeError("diverged")
-'''
+"""
 
 
-def trainboard_run(server: ServerProcess, tmp_path: Path, script: str, *args: str,
-                   **kw: object) -> subprocess.CompletedProcess[bytes]:
+def trainboard_run(
+    server: ServerProcess, tmp_path: Path, script: str, *args: str
+) -> subprocess.CompletedProcess[bytes]:
     path = tmp_path / "train.py"
     path.write_text(script)
     env = server.env() | {"TRAINBOARD_DATA": str(tmp_path / "client")}
-    return subprocess.run([sys.executable, "-m", "trainboard.cli", "run", *args, "--", sys.executable, str(path)],
-                          capture_output=True, env=env, timeout=120, **kw)  # type: ignore[call-overload,no-any-return]
+    cmd = [sys.executable, "-m", "trainboard.cli", "run", *args, "--", sys.executable, str(path)]
+    return subprocess.run(cmd, capture_output=True, env=env, timeout=120, check=False)
 
 
 def latest_run(server: ServerProcess) -> dict[str, object]:
@@ -74,8 +74,12 @@ def test_ctrl_c_marks_interrupted(server: ServerProcess, tmp_path: Path) -> None
     path = tmp_path / "wait.py"
     path.write_text("import time\nprint('ready', flush=True)\ntime.sleep(60)\n")
     env = server.env() | {"TRAINBOARD_DATA": str(tmp_path / "client")}
-    with subprocess.Popen([sys.executable, "-m", "trainboard.cli", "run", "--", sys.executable, str(path)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as proc:
+    with subprocess.Popen(
+        [sys.executable, "-m", "trainboard.cli", "run", "--", sys.executable, str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    ) as proc:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == b"ready"
         proc.send_signal(signal.SIGINT)
@@ -85,10 +89,12 @@ def test_ctrl_c_marks_interrupted(server: ServerProcess, tmp_path: Path) -> None
 
 
 def test_sdk_inside_trainboard_run_lands_on_the_same_run(server: ServerProcess, tmp_path: Path) -> None:
-    script = ("from trainboard import TrainingMonitor\n"
-              "with TrainingMonitor(system_metrics=False) as m:\n"
-              "    m.log_metrics({'loss': 0.5}, step=1)\n"
-              "    print('run id', m.run_id)\n")
+    script = (
+        "from trainboard import TrainingMonitor\n"
+        "with TrainingMonitor(system_metrics=False) as m:\n"
+        "    m.log_metrics({'loss': 0.5}, step=1)\n"
+        "    print('run id', m.run_id)\n"
+    )
     done = trainboard_run(server, tmp_path, script)
     assert done.returncode == 0, done.stderr
     runs = httpx.get(f"{server.url}/api/runs").json()["runs"]
@@ -124,26 +130,31 @@ def test_a_20mb_line_without_newline(http: httpx.Client) -> None:
     line = (b"x" * 1023 + b"\r") * (20 * 1024)
     for start in range(0, len(line), 4 << 20):
         part = line[start : start + (4 << 20)]
-        c.post("/api/runs/wide/logs/raw", json={"chunks": [{"source": "stdout", "data": base64.b64encode(part).decode()}]})
+        c.post(
+            "/api/runs/wide/logs/raw", json={"chunks": [{"source": "stdout", "data": base64.b64encode(part).decode()}]}
+        )
     got = c.get("/api/runs/wide/logs", params={"limit": 16 << 20}).content
     got += c.get("/api/runs/wide/logs", params={"offset": len(got)}).content
     assert got == line
 
 
-SLOW = r'''
+SLOW = r"""
 import sys, time
 for i in range(40):
     print(f"line {i:03d} " + "=" * 60, flush=True)
     time.sleep(0.05)
-'''
+"""
 
 
 def test_sse_resume_with_last_event_id_gets_the_rest_exactly_once(server: ServerProcess, tmp_path: Path) -> None:
     path = tmp_path / "slow.py"
     path.write_text(SLOW)
     env = server.env() | {"TRAINBOARD_DATA": str(tmp_path / "client")}
-    with subprocess.Popen([sys.executable, "-m", "trainboard.cli", "run", "--", sys.executable, str(path)],
-                          stdout=subprocess.DEVNULL, env=env) as proc:
+    with subprocess.Popen(
+        [sys.executable, "-m", "trainboard.cli", "run", "--", sys.executable, str(path)],
+        stdout=subprocess.DEVNULL,
+        env=env,
+    ) as proc:
         _resume_while_running(server, proc)
 
 
@@ -178,8 +189,10 @@ def test_fifty_concurrent_clients_get_identical_bytes(server: ServerProcess, htt
         for i in range(200):
             chunk = f"step {i} ".encode() * 20 + b"\r\n"
             expected += chunk
-            c.post("/api/runs/fan/logs/raw", json={"chunks": [{"source": "stdout",
-                                                             "data": base64.b64encode(chunk).decode()}]})
+            c.post(
+                "/api/runs/fan/logs/raw",
+                json={"chunks": [{"source": "stdout", "data": base64.b64encode(chunk).decode()}]},
+            )
         c.put("/api/runs/fan", json={"status": "completed", "exit_code": 0})
         results = [f.result(timeout=60) for f in futures]
     assert all(data == expected for data, _ in results)

@@ -39,15 +39,23 @@ def events(resp: httpx.Response) -> Iterator[Event]:
         fields = {}
 
 
-def collect(url: str, run_id: str, *, offset: int | None = None, last_event_id: str | None = None,
-            max_events: int | None = None, timeout: float = 60.0) -> tuple[bytes, list[Event]]:
+def collect(
+    url: str,
+    run_id: str,
+    *,
+    offset: int | None = None,
+    last_event_id: str | None = None,
+    max_events: int | None = None,
+    timeout: float = 60.0,
+) -> tuple[bytes, list[Event]]:
     """Read a run's SSE stream until ``done`` (or ``max_events`` log events); returns (bytes, events)."""
     params = {} if offset is None else {"offset": offset}
     headers = {} if last_event_id is None else {"Last-Event-ID": last_event_id}
     data = bytearray()
     got: list[Event] = []
-    with httpx.stream("GET", f"{url}/api/runs/{run_id}/logs/stream", params=params, headers=headers,
-                      timeout=timeout) as resp:
+    with httpx.stream(
+        "GET", f"{url}/api/runs/{run_id}/logs/stream", params=params, headers=headers, timeout=timeout
+    ) as resp:
         resp.raise_for_status()
         for ev in events(resp):
             got.append(ev)

@@ -185,8 +185,7 @@ class TrainingMonitor:
         url = paths.server_url(kwargs.get("dashboard_url"))
         transport = Transport(url, timeout=10.0)
         try:
-            found = transport.get_json(
-                f"/api/runs?name={quote(run_name)}&status=running,interrupted,failed&limit=1")
+            found = transport.get_json(f"/api/runs?name={quote(run_name)}&status=running,interrupted,failed&limit=1")
         finally:
             transport.close()
         runs = found.get("runs") if isinstance(found, dict) else None
@@ -199,15 +198,19 @@ class TrainingMonitor:
             monitor.is_resumed = True
             last = previous.get("last_step")
             monitor._next_step = 0 if last is None else int(last) + 1
-            monitor._pipeline.op("PUT", f"/api/runs/{monitor.run_id}",
-                                 {"status": "running", "reason": "resumed by resume_or_create"})
+            monitor._pipeline.op(
+                "PUT", f"/api/runs/{monitor.run_id}", {"status": "running", "reason": "resumed by resume_or_create"}
+            )
         monitor._checkpoint_dir = None if checkpoint_dir is None else os.fspath(checkpoint_dir)
         return monitor
 
     # ---- checkpoints ----
     def save_checkpoint(
-        self, filepath: str | os.PathLike[str], metrics: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None, step: int | None = None,
+        self,
+        filepath: str | os.PathLike[str],
+        metrics: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        step: int | None = None,
     ) -> str:
         """Register a checkpoint file you have saved; returns its id at once.
 
@@ -218,7 +221,10 @@ class TrainingMonitor:
         ckpt_id = secrets.token_hex(8)
         path = os.path.abspath(os.fspath(filepath))
         body: dict[str, Any] = {
-            "id": ckpt_id, "path": path, "metrics": _jsonable(metrics or {}), "metadata": _jsonable(metadata or {}),
+            "id": ckpt_id,
+            "path": path,
+            "metrics": _jsonable(metrics or {}),
+            "metadata": _jsonable(metadata or {}),
             "step": step if step is not None else max(0, self._next_step - 1),
         }
         if self.best_metric:
@@ -226,16 +232,18 @@ class TrainingMonitor:
 
         def task() -> None:
             valid, reason, size = validate(path)
-            self._pipeline.op("POST", f"/api/runs/{self.run_id}/checkpoints",
-                              body | {"valid": valid, "invalid_reason": reason, "size": size})
+            self._pipeline.op(
+                "POST",
+                f"/api/runs/{self.run_id}/checkpoints",
+                body | {"valid": valid, "invalid_reason": reason, "size": size},
+            )
 
         self._checkpoints.submit(task)
         return ckpt_id
 
     def mark_best_checkpoint(self, checkpoint_id: str) -> None:
         """Make ``checkpoint_id`` the run's best checkpoint (the previous best loses its mark)."""
-        self._checkpoints.submit(
-            lambda: self._pipeline.op("POST", f"/api/checkpoints/{checkpoint_id}/best", {}))
+        self._checkpoints.submit(lambda: self._pipeline.op("POST", f"/api/checkpoints/{checkpoint_id}/best", {}))
 
     def get_last_checkpoint(self) -> Any:
         """The newest valid checkpoint of this run: loaded as a dict with PyTorch present
@@ -243,8 +251,7 @@ class TrainingMonitor:
         metrics, metadata). ``None`` when there is none. Asks the server (waits for pending uploads)."""
         self._checkpoints.wait(self.flush_timeout)
         self.flush()
-        records = self._pipeline.transport.get_json(
-            f"/api/runs/{self.run_id}/checkpoints?sort=created_at&order=desc")
+        records = self._pipeline.transport.get_json(f"/api/runs/{self.run_id}/checkpoints?sort=created_at&order=desc")
         record = None
         if isinstance(records, dict):
             record = next((c for c in records.get("checkpoints", []) if c.get("valid")), None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass
 
 import httpx
@@ -53,10 +54,9 @@ class Transport:
         reply = self.send("GET", path)
         if reply.outcome is not Outcome.OK:
             return None
-        import json
-
         try:
-            return json.loads(reply.body)
+            decoded: object = json.loads(reply.body)
+            return decoded
         except ValueError:
             return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection
@@ -33,7 +34,10 @@ async def watch_heartbeats(state: AppState) -> None:
             changed = []
             for run in runs_store.stale_running(conn, older_than=cutoff):
                 result = runs_store.update_run(
-                    conn, run_id=run["id"], changes={"status": "interrupted"}, reason=f"{runs_store.HEARTBEAT_REASON} for {timeout:g} s"
+                    conn,
+                    run_id=run["id"],
+                    changes={"status": "interrupted"},
+                    reason=f"{runs_store.HEARTBEAT_REASON} for {timeout:g} s",
                 )
                 if result:
                     changed.append(result)
@@ -79,11 +83,7 @@ async def sample_host(state: AppState) -> None:
             sample = await asyncio.to_thread(collector.collect)
             now = time.time()
             keep_after = now - state.settings.system_retention
-            await state.writer.run(
-                lambda c, now=now, sample=sample, keep=keep_after: system_store.add_sample(
-                    c, at=now, sample=sample, keep_after=keep
-                )
-            )
+            await state.writer.run(partial(system_store.add_sample, at=now, sample=sample, keep_after=keep_after))
         except Exception:
             log.exception("host sampling failed")
 

@@ -108,8 +108,9 @@ def _sort_key(sort: str) -> Any:
 def list_checkpoints(
     run_id: str,
     state: State,
-    sort: Annotated[str, Query(pattern=r"^(step|created_at|metric:.{1,256})$",
-                               description="step, created_at or metric:<key>")] = "created_at",
+    sort: Annotated[
+        str, Query(pattern=r"^(step|created_at|metric:.{1,256})$", description="step, created_at or metric:<key>")
+    ] = "created_at",
     order: Literal["asc", "desc"] = "desc",
 ) -> CheckpointList:
     with state.engines.reader.connect() as conn:
@@ -137,10 +138,20 @@ async def register_checkpoint(run_id: str, body: CheckpointIn, state: State) -> 
     def job(conn: Connection) -> tuple[dict[str, Any], bool] | None:
         if runs_store.get_run(conn, run_id=run_id) is None:
             return None
-        return store.register(conn, run_id=run_id, checkpoint_id=cid, path=body.path, size=body.size, step=body.step,
-                              metrics=body.metrics, metadata=body.metadata, valid=body.valid,
-                              invalid_reason=body.invalid_reason, best_metric=body.best_metric,
-                              best_mode=body.best_mode)
+        return store.register(
+            conn,
+            run_id=run_id,
+            checkpoint_id=cid,
+            path=body.path,
+            size=body.size,
+            step=body.step,
+            metrics=body.metrics,
+            metadata=body.metadata,
+            valid=body.valid,
+            invalid_reason=body.invalid_reason,
+            best_metric=body.best_metric,
+            best_mode=body.best_mode,
+        )
 
     result = await state.writer.run(job)
     if result is None:
@@ -149,9 +160,18 @@ async def register_checkpoint(run_id: str, body: CheckpointIn, state: State) -> 
     if record["run_id"] != run_id:
         raise HTTPException(409, detail=f"checkpoint {cid!r} belongs to another run")
     if created:
-        state.broker.publish(topics.run_events(run_id), {
-            "type": "checkpoint_saved", "run_id": run_id, "checkpoint_id": cid, "metrics": body.metrics,
-            "step": body.step, "valid": body.valid, "is_best": record["is_best"]})
+        state.broker.publish(
+            topics.run_events(run_id),
+            {
+                "type": "checkpoint_saved",
+                "run_id": run_id,
+                "checkpoint_id": cid,
+                "metrics": body.metrics,
+                "step": body.step,
+                "valid": body.valid,
+                "is_best": record["is_best"],
+            },
+        )
     return CheckpointOut.from_row(record)
 
 
@@ -170,8 +190,10 @@ async def mark_best(checkpoint_id: str, state: State) -> CheckpointOut:
     row = await state.writer.run(lambda c: store.mark_best(c, checkpoint_id=checkpoint_id))
     if row is None:
         not_found("checkpoint", checkpoint_id)
-    state.broker.publish(topics.run_events(row["run_id"]), {
-        "type": "checkpoint_best", "run_id": row["run_id"], "checkpoint_id": checkpoint_id})
+    state.broker.publish(
+        topics.run_events(row["run_id"]),
+        {"type": "checkpoint_best", "run_id": row["run_id"], "checkpoint_id": checkpoint_id},
+    )
     return CheckpointOut.from_row(row)
 
 
@@ -182,14 +204,23 @@ def load_checkpoint(checkpoint_id: str, state: State) -> CheckpointLoad:
         row = store.get(conn, checkpoint_id=checkpoint_id)
     if row is None:
         not_found("checkpoint", checkpoint_id)
-    return CheckpointLoad(id=row["id"], run_id=row["run_id"], path=row["path"], step=row["step"],
-                          metrics=row["metrics"], metadata=row["metadata"], valid=row["valid"],
-                          invalid_reason=row["invalid_reason"], exists=os.path.isfile(row["path"]))
+    return CheckpointLoad(
+        id=row["id"],
+        run_id=row["run_id"],
+        path=row["path"],
+        step=row["step"],
+        metrics=row["metrics"],
+        metadata=row["metadata"],
+        valid=row["valid"],
+        invalid_reason=row["invalid_reason"],
+        exists=os.path.isfile(row["path"]),
+    )
 
 
 @router.delete("/api/checkpoints/{checkpoint_id}")
 async def delete_checkpoint(
-    checkpoint_id: str, state: State,
+    checkpoint_id: str,
+    state: State,
     delete_file: Annotated[bool, Query(description="Also delete the file (only inside a checkpoint root)")] = False,
 ) -> dict[str, Any]:
     """Delete the record; with ``delete_file=true`` also the file, when it lies inside a checkpoint root."""
@@ -199,8 +230,11 @@ async def delete_checkpoint(
         not_found("checkpoint", checkpoint_id)
     target = inside_roots(state, row["path"]) if delete_file else None
     if delete_file and target is None:
-        raise HTTPException(403, detail=f"refusing to delete {row['path']!r}: it is not inside a checkpoint root "
-                            "(trainboard serve --checkpoint-root DIR)")
+        raise HTTPException(
+            403,
+            detail=f"refusing to delete {row['path']!r}: it is not inside a checkpoint root "
+            "(trainboard serve --checkpoint-root DIR)",
+        )
     await state.writer.run(lambda c: store.remove(c, checkpoint_id=checkpoint_id))
     file_deleted = False
     if target is not None and target.is_file():

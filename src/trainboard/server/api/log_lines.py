@@ -248,7 +248,7 @@ def download_lines(
 
 async def _add_lines(state: AppState, run_id: str, lines: list[LogLineIn]) -> int:
     now = time.time()
-    items = []
+    items: list[tuple[float, str, int, str, str]] = []
     for line in lines:
         text = f"{line.logger}: {line.message}" if line.logger else line.message
         for part in text.splitlines() or [""]:

@@ -131,6 +131,7 @@ async def delete_run(run_id: str, state: State) -> dict[str, Any]:
 @router.post("/{run_id}/heartbeat", status_code=204)
 async def heartbeat(run_id: str, state: State) -> Response:
     """The SDK's sign of life; a running run without one for ``heartbeat_timeout`` turns interrupted."""
+
     def job(conn: Connection) -> tuple[dict[str, Any], dict[str, Any]] | bool | None:
         if not store.touch(conn, run_id=run_id):
             return False

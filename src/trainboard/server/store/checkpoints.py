@@ -37,39 +37,75 @@ def mark_best(conn: Connection, *, checkpoint_id: str, reason: str = "marked bes
         return None
     conn.execute(update(checkpoints).where(checkpoints.c.run_id == ckpt["run_id"]).values(is_best=False))
     conn.execute(update(checkpoints).where(checkpoints.c.id == checkpoint_id).values(is_best=True))
-    add_event(conn, run_id=ckpt["run_id"], kind="checkpoint_best",
-              message=f"checkpoint {checkpoint_id} is the best ({reason})", data={"checkpoint_id": checkpoint_id})
+    add_event(
+        conn,
+        run_id=ckpt["run_id"],
+        kind="checkpoint_best",
+        message=f"checkpoint {checkpoint_id} is the best ({reason})",
+        data={"checkpoint_id": checkpoint_id},
+    )
     return get(conn, checkpoint_id=checkpoint_id)
 
 
 def register(
-    conn: Connection, *, run_id: str, checkpoint_id: str, path: str, size: int | None, step: int | None,
-    metrics: dict[str, Any], metadata: dict[str, Any], valid: bool, invalid_reason: str | None,
-    best_metric: str | None = None, best_mode: str = "min", created_at: float | None = None,
+    conn: Connection,
+    *,
+    run_id: str,
+    checkpoint_id: str,
+    path: str,
+    size: int | None,
+    step: int | None,
+    metrics: dict[str, Any],
+    metadata: dict[str, Any],
+    valid: bool,
+    invalid_reason: str | None,
+    best_metric: str | None = None,
+    best_mode: str = "min",
+    created_at: float | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Store a checkpoint record; returns (record, created). With ``best_metric``, a valid checkpoint
     whose metric beats the current best's (``best_mode`` min or max) becomes the run's best."""
     existing = get(conn, checkpoint_id=checkpoint_id)
     if existing is not None:
         return existing, False
-    conn.execute(insert(checkpoints).values(
-        id=checkpoint_id, run_id=run_id, path=path, size=size, step=step, metrics=json.dumps(metrics),
-        metadata=json.dumps(metadata), is_best=False, valid=valid, invalid_reason=invalid_reason,
-        created_at=created_at or time.time(),
-    ))
+    conn.execute(
+        insert(checkpoints).values(
+            id=checkpoint_id,
+            run_id=run_id,
+            path=path,
+            size=size,
+            step=step,
+            metrics=json.dumps(metrics),
+            metadata=json.dumps(metadata),
+            is_best=False,
+            valid=valid,
+            invalid_reason=invalid_reason,
+            created_at=created_at or time.time(),
+        )
+    )
     if valid:
-        add_event(conn, run_id=run_id, kind="checkpoint_saved", message=f"checkpoint saved at step {step}: {path}",
-                  data={"checkpoint_id": checkpoint_id, "metrics": metrics})
+        add_event(
+            conn,
+            run_id=run_id,
+            kind="checkpoint_saved",
+            message=f"checkpoint saved at step {step}: {path}",
+            data={"checkpoint_id": checkpoint_id, "metrics": metrics},
+        )
     else:
-        add_event(conn, run_id=run_id, kind="checkpoint_invalid",
-                  message=f"checkpoint {path} is invalid: {invalid_reason}",
-                  data={"checkpoint_id": checkpoint_id, "reason": invalid_reason})
+        add_event(
+            conn,
+            run_id=run_id,
+            kind="checkpoint_invalid",
+            message=f"checkpoint {path} is invalid: {invalid_reason}",
+            data={"checkpoint_id": checkpoint_id, "reason": invalid_reason},
+        )
     value = metrics.get(best_metric) if best_metric else None
     if valid and isinstance(value, int | float) and value == value:
         current = [c for c in list_for_run(conn, run_id=run_id) if c["is_best"]]
         best_value = current[0]["metrics"].get(best_metric) if current else None
-        better = (not isinstance(best_value, int | float) or
-                  (value < best_value if best_mode == "min" else value > best_value))
+        better = not isinstance(best_value, int | float) or (
+            value < best_value if best_mode == "min" else value > best_value
+        )
         if better:
             mark_best(conn, checkpoint_id=checkpoint_id, reason=f"{best_metric} {best_mode} = {value:g}")
     record = get(conn, checkpoint_id=checkpoint_id)
@@ -82,6 +118,11 @@ def remove(conn: Connection, *, checkpoint_id: str) -> dict[str, Any] | None:
     if ckpt is None:
         return None
     conn.execute(delete(checkpoints).where(checkpoints.c.id == checkpoint_id))
-    add_event(conn, run_id=ckpt["run_id"], kind="checkpoint_deleted", message=f"checkpoint {checkpoint_id} deleted",
-              data={"checkpoint_id": checkpoint_id, "path": ckpt["path"]})
+    add_event(
+        conn,
+        run_id=ckpt["run_id"],
+        kind="checkpoint_deleted",
+        message=f"checkpoint {checkpoint_id} deleted",
+        data={"checkpoint_id": checkpoint_id, "path": ckpt["path"]},
+    )
     return ckpt

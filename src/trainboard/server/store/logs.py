@@ -55,7 +55,7 @@ def append(conn: Connection, *, run_id: str, stream: str | None, chunks: list[Ch
         result.stored.append((size, source, at, data))
     if rows:
         conn.exec_driver_sql(
-            f"INSERT INTO log_chunks (run_id, \"offset\", source, time, data) VALUES ({ph}, {ph}, {ph}, {ph}, {ph})",
+            f'INSERT INTO log_chunks (run_id, "offset", source, time, data) VALUES ({ph}, {ph}, {ph}, {ph}, {ph})',
             rows,
         )
         conn.exec_driver_sql(f"UPDATE runs SET log_size = {ph} WHERE id = {ph}", (size, run_id))
@@ -83,7 +83,12 @@ def extent(conn: Connection, *, run_id: str) -> LogExtent | None:
 
 
 def iter_range(
-    conn: Connection, *, run_id: str, offset: int, limit: int | None = None, batch: int = 256,
+    conn: Connection,
+    *,
+    run_id: str,
+    offset: int,
+    limit: int | None = None,
+    batch: int = 256,
     source: str | None = None,
 ) -> Iterator[tuple[int, str, float, bytes]]:
     """Yield (chunk offset, source, time, bytes) covering [offset, offset + limit), the first and last

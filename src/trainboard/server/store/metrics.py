@@ -169,15 +169,15 @@ def ingest(
             result.accepted += len(values)
             if want_updates:
                 updates.append((step, values))
-        for key, (st, va, ti) in columns.items():
-            pieces.setdefault(key, []).append((np.array(st, I64), np.array(va, F64), np.array(ti, F64)))
+        for key, (st_list, va_list, ti_list) in columns.items():
+            pieces.setdefault(key, []).append((np.array(st_list, I64), np.array(va_list, F64), np.array(ti_list, F64)))
     for block in blocks or ():
-        steps, times, values = block.steps, block.times, block.values
+        steps, times, matrix = block.steps, block.times, block.values
         if max_seq is not None and block.seqs is not None:
             fresh = block.seqs > max_seq
             result.duplicates += int(np.count_nonzero(~fresh)) * len(block.keys)
             if not fresh.all():
-                steps, times, values = steps[fresh], times[fresh], values[fresh]
+                steps, times, matrix = steps[fresh], times[fresh], matrix[fresh]
             if fresh.any():
                 top = int(block.seqs[fresh].max())
                 new_max = top if new_max is None else max(new_max, top)
@@ -186,22 +186,22 @@ def ingest(
         if not all(k.startswith(SYSTEM_PREFIX) for k in block.keys):
             last_step = int(steps[-1])
         for j, key in enumerate(block.keys):
-            pieces.setdefault(key, []).append((steps, np.ascontiguousarray(values[:, j]), times))
-        result.accepted += values.size
+            pieces.setdefault(key, []).append((steps, np.ascontiguousarray(matrix[:, j]), times))
+        result.accepted += matrix.size
         if want_updates:
             tail = max(0, len(steps) - 200)
             for i in range(tail, len(steps)):
-                updates.append((int(steps[i]), dict(zip(block.keys, values[i].tolist(), strict=True))))
+                updates.append((int(steps[i]), dict(zip(block.keys, matrix[i].tolist(), strict=True))))
     if pieces:
         series = _series(conn, run_id, set(pieces))
         for key, parts in pieces.items():
             if len(parts) == 1:
-                st, va, ti = parts[0]
+                st_arr, va_arr, ti_arr = parts[0]
             else:
-                st = np.concatenate([p[0] for p in parts])
-                va = np.concatenate([p[1] for p in parts])
-                ti = np.concatenate([p[2] for p in parts])
-            _write_series(conn, series[key], st, va, ti)
+                st_arr = np.concatenate([p[0] for p in parts])
+                va_arr = np.concatenate([p[1] for p in parts])
+                ti_arr = np.concatenate([p[2] for p in parts])
+            _write_series(conn, series[key], st_arr, va_arr, ti_arr)
         conn.exec_driver_sql(
             f"UPDATE runs SET last_step = {ph}, heartbeat_time = {ph} WHERE id = {ph}",
             (last_step, time.time(), run_id),

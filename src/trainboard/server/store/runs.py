@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, or_, select, update
 
 from trainboard.server.store.events import add_event
 from trainboard.server.store.tables import (
@@ -80,7 +80,7 @@ def list_runs(
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
     """Runs, newest start first, with the total matching count."""
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     if status:
         conds.append(runs.c.status.in_(status.split(",")))
     if project:
@@ -131,12 +131,21 @@ def update_run(
             run_id=run_id,
             kind="status_change",
             message=f"status {old['status']} -> {new_status}{suffix}",
-            data={"old_status": old["status"], "new_status": new_status, "exit_code": values.get("exit_code"),
-                  "reason": reason},
+            data={
+                "old_status": old["status"],
+                "new_status": new_status,
+                "exit_code": values.get("exit_code"),
+                "reason": reason,
+            },
         )
         if new_status == "running":
-            add_event(conn, run_id=run_id, kind="resumed", message=f"run resumed{suffix}",
-                      data={"previous_status": old["status"]})
+            add_event(
+                conn,
+                run_id=run_id,
+                kind="resumed",
+                message=f"run resumed{suffix}",
+                data={"previous_status": old["status"]},
+            )
     if values:
         conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
     new = get_run(conn, run_id=run_id)
@@ -147,10 +156,14 @@ def update_run(
 def interrupted_by_heartbeat(conn: Connection, *, run_id: str) -> bool:
     """Whether the run's latest status change was the heartbeat watchdog's."""
     row = conn.execute(
-        select(events.c.data).where(events.c.run_id == run_id, events.c.kind == "status_change")
-        .order_by(events.c.id.desc()).limit(1)
+        select(events.c.data)
+        .where(events.c.run_id == run_id, events.c.kind == "status_change")
+        .order_by(events.c.id.desc())
+        .limit(1)
     ).first()
-    return bool(row) and str(json.loads(row[0]).get("reason") or "").startswith(HEARTBEAT_REASON)
+    if row is None:
+        return False
+    return str(json.loads(row[0]).get("reason") or "").startswith(HEARTBEAT_REASON)
 
 
 HEARTBEAT_REASON = "no heartbeat"

@@ -94,7 +94,10 @@ def test_metrics_round_trip_non_finite_and_missing(client: TestClient) -> None:
 
 def test_step_semantics(client: TestClient) -> None:
     client.post("/api/runs", json={"id": "s"})
-    post = lambda doc: client.post("/api/runs/s/metrics", json=doc).json()  # noqa: E731
+
+    def post(doc: dict[str, object]) -> None:
+        assert client.post("/api/runs/s/metrics", json=doc).status_code == 200
+
     post({"points": [{"metrics": {"x": 1}}, {"metrics": {"x": 2}}]})  # no step: 0, 1
     post({"step": 10, "metrics": {"x": 3}})
     post({"metrics": {"x": 4}})  # auto: last + 1 = 11
