@@ -32,6 +32,7 @@ def test_subscribers_get_only_their_runs_updates(server: ServerProcess, http: ht
         http.post("/api/runs/b/metrics", json={"step": 2, "metrics": {"loss": "NaN"}})
         got_a = json.loads(wa.recv(timeout=10))
         got_b = json.loads(wb.recv(timeout=10))
+        assert got_a.pop("timestamp") > 0 and got_b.pop("timestamp") > 0
         assert got_a == {"type": "metric_update", "run_id": "a", "step": 1, "metrics": {"loss": 0.5}}
         assert got_b == {"type": "metric_update", "run_id": "b", "step": 2, "metrics": {"loss": "NaN"}}
         http.post("/api/runs/a/checkpoints", json={"id": "ck1", "path": "/x.pt", "metrics": {"loss": 0.5}})

@@ -91,7 +91,7 @@ def test_ctrl_c_marks_interrupted(server: ServerProcess, tmp_path: Path) -> None
 def test_sdk_inside_trainboard_run_lands_on_the_same_run(server: ServerProcess, tmp_path: Path) -> None:
     script = (
         "from trainboard import TrainingMonitor\n"
-        "with TrainingMonitor(system_metrics=False) as m:\n"
+        "with TrainingMonitor(system_metrics=False, config={'lr': 0.5}) as m:\n"
         "    m.log_metrics({'loss': 0.5}, step=1)\n"
         "    print('run id', m.run_id)\n"
     )
@@ -102,6 +102,9 @@ def test_sdk_inside_trainboard_run_lands_on_the_same_run(server: ServerProcess, 
     rid = runs[0]["id"]
     assert f"run id {rid}".encode() in done.stdout
     assert httpx.get(f"{server.url}/api/runs/{rid}/metrics").json()["metrics"]["loss"]["value"] == [0.5]
+    run = httpx.get(f"{server.url}/api/runs/{rid}").json()
+    assert run["config"]["lr"] == 0.5 and run["config"]["command"][-1].endswith("train.py")  # both configs
+    assert run["status"] == "completed" and run["exit_code"] == 0
 
 
 def test_raw_bytes_round_trip_and_bad_input(http: httpx.Client) -> None:

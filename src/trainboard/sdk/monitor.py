@@ -75,6 +75,7 @@ class TrainingMonitor:
         best_mode: str = "min",
     ) -> None:
         attach_id = run_id or os.environ.get(ENV_RUN_ID) or None
+        self._owned_by_runner = run_id is None and bool(os.environ.get(ENV_RUN_ID)) and bool(os.environ.get(ENV_CAPTURED))
         self.run_id: str = attach_id or new_run_id()
         if not ID_RE.match(self.run_id):
             raise ValueError(f"run_id must be 1-64 characters of A-Z a-z 0-9 _ -, got {self.run_id!r}")
@@ -291,7 +292,12 @@ class TrainingMonitor:
         self._stop_helpers()
         self._checkpoints.close(self.flush_timeout)
         if status is not None or self._status is None:
-            self.set_status(status or "completed")
+            if self._owned_by_runner:
+                # under `trainboard run` the runner sets the final status (with the exit code) once the
+                # last output is stored; ending the run here would come before that output
+                pass
+            else:
+                self.set_status(status or "completed")
         ok = self._pipeline.close(self.flush_timeout if timeout is None else timeout)
         if not ok:
             print(

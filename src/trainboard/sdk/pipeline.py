@@ -132,6 +132,7 @@ class Pipeline:
 
     def log_bytes(self, source: str, data: bytes, ts: float) -> None:
         self._queue.append(("l", source, data, ts))
+        self._wake.set()  # terminal output goes out at once (people watch it live); bursts batch naturally
 
     def op(self, method: str, path: str, body: dict[str, Any]) -> None:
         self._queue.append(("o", method, path, json.dumps(body, separators=(",", ":")).encode()))

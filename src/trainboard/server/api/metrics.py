@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from trainboard.server.api.errors import invalid, not_found
 from trainboard.server.api.metric_parse import BatchError, parse_batch
 from trainboard.server.api.schemas import (
+    inline_schema,
     NONFINITE_DOC,
     MetricBatchIn,
     MetricBatchResult,
@@ -39,7 +40,7 @@ _MAX_LIVE_STEPS = 200
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": MetricBatchIn.model_json_schema(ref_template="#/components/schemas/{model}")
+                    "schema": inline_schema(MetricBatchIn)
                 }
             },
         }
@@ -59,13 +60,14 @@ async def post_metrics(run_id: str, request: Request, state: State) -> MetricBat
     )
     if result is None:
         not_found("run", run_id)
-    for step, values in result.updates[-_MAX_LIVE_STEPS:]:
+    for step, wall, values in result.updates[-_MAX_LIVE_STEPS:]:
         state.broker.publish(
             topics.run_events(run_id),
             {
                 "type": "metric_update",
                 "run_id": run_id,
                 "step": step,
+                "timestamp": wall,
                 "metrics": {k: encode_float(v) for k, v in values.items()},
             },
         )

@@ -17,6 +17,26 @@ NONFINITE_DOC = (
 )
 
 
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` inlined (for ``openapi_extra``, where ``#/$defs`` refs
+    would not resolve)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 def iso(ts: float | None) -> str | None:
     """Epoch seconds -> ISO 8601 UTC (``None`` stays ``None``)."""
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
@@ -28,7 +48,8 @@ class RunCreate(BaseModel):
     id: str | None = Field(
         None,
         pattern=ID_PATTERN,
-        description="Client-made id (the SDK makes one); creating a run whose id exists returns the existing run.",
+        description="Client-made id (the SDK makes one); creating a run whose id exists returns the existing "
+        "run, with this request's config keys merged into its config.",
     )
     name: str | None = Field(None, min_length=1, max_length=512)
     project: str = Field("default", min_length=1, max_length=256)

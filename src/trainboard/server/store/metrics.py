@@ -38,8 +38,8 @@ class IngestResult:
     accepted: int = 0  # values written
     duplicates: int = 0  # values ignored because their seq was already committed
     last_step: int | None = None
-    #: (step, {key: value}) per accepted step, in order, for live fan-out.
-    updates: list[tuple[int, dict[str, float]]] = field(default_factory=list)
+    #: (step, wall time, {key: value}) per accepted step, in order, for live fan-out.
+    updates: list[tuple[int, float, dict[str, float]]] = field(default_factory=list)
 
 
 @dataclass
@@ -146,7 +146,7 @@ def ingest(
         max_seq = cur[0] if cur else -1
     new_max = max_seq
     pieces: dict[str, list[tuple[IntArray, FloatArray, FloatArray]]] = {}
-    updates: list[tuple[int, dict[str, float]]] = []
+    updates: list[tuple[int, float, dict[str, float]]] = []
     if points:
         columns: dict[str, tuple[list[int], list[float], list[float]]] = {}
         for seq, step, wall, values in points:
@@ -168,7 +168,7 @@ def ingest(
                 col[2].append(wall)
             result.accepted += len(values)
             if want_updates:
-                updates.append((step, values))
+                updates.append((step, wall, values))
         for key, (st_list, va_list, ti_list) in columns.items():
             pieces.setdefault(key, []).append((np.array(st_list, I64), np.array(va_list, F64), np.array(ti_list, F64)))
     for block in blocks or ():
@@ -191,7 +191,9 @@ def ingest(
         if want_updates:
             tail = max(0, len(steps) - 200)
             for i in range(tail, len(steps)):
-                updates.append((int(steps[i]), dict(zip(block.keys, matrix[i].tolist(), strict=True))))
+                updates.append(
+                    (int(steps[i]), float(times[i]), dict(zip(block.keys, matrix[i].tolist(), strict=True)))
+                )
     if pieces:
         series = _series(conn, run_id, set(pieces))
         for key, parts in pieces.items():

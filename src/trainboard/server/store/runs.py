@@ -48,6 +48,10 @@ def create_run(
     """Create the run unless a run with this id exists; returns (run, created)."""
     existing = get_run(conn, run_id=run_id)
     if existing is not None:
+        merged = existing["config"] | config
+        if merged != existing["config"]:  # e.g. the SDK inside `trainboard run` adds its config
+            conn.execute(update(runs).where(runs.c.id == run_id).values(config=json.dumps(merged)))
+            existing["config"] = merged
         return existing, False
     now = time.time()
     conn.execute(

@@ -1,0 +1,85 @@
+"""Hatch build hook: build the web UI (``web/``) into ``src/trainboard/server/static`` when it is stale.
+
+Wired in pyproject.toml::
+
+    [tool.hatch.build.targets.wheel.hooks.custom]
+    path = "hatch_build.py"
+
+The bundle is rebuilt when ``static/index.html`` is missing or older than any web source. ``npm ci`` runs
+only when ``web/node_modules`` is missing. Set ``TRAINBOARD_SKIP_WEB_BUILD=1`` to skip the UI build (the
+server then shows a page saying the UI is not built).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+WEB_SOURCES = ("src", "index.html", "package.json", "package-lock.json", "vite.config.ts", "tsconfig.json")
+
+
+def newest_mtime(web: Path) -> float:
+    """The newest modification time among the web sources (0 when there are none)."""
+    newest = 0.0
+    for name in WEB_SOURCES:
+        path = web / name
+        if path.is_file():
+            newest = max(newest, path.stat().st_mtime)
+        elif path.is_dir():
+            for p in path.rglob("*"):
+                if p.is_file():
+                    newest = max(newest, p.stat().st_mtime)
+    return newest
+
+
+def needs_build(web: Path, index: Path) -> bool:
+    """Whether ``index`` is missing or older than the web sources."""
+    return not index.is_file() or index.stat().st_mtime < newest_mtime(web)
+
+
+class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
+    """Runs ``npm ci`` (if needed) and ``npm run build`` in ``web/`` before the wheel is built."""
+
+    PLUGIN_NAME = "custom"
+
+    def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        root = Path(self.root)
+        web = root / "web"
+        static = root / "src" / "trainboard" / "server" / "static"
+        index = static / "index.html"
+        if os.environ.get("TRAINBOARD_SKIP_WEB_BUILD"):
+            self.app.display_info("trainboard: TRAINBOARD_SKIP_WEB_BUILD set, not building the web UI")
+            return
+        if not (web / "package.json").is_file():
+            # an sdist without web/ sources: the bundle must already be there
+            if not index.is_file():
+                self.app.display_warning("trainboard: no web/ sources and no built UI; the UI will be missing")
+            return
+        if not needs_build(web, index):
+            self.app.display_info("trainboard: web UI is up to date")
+            return
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeError(
+                "trainboard: building the web UI needs Node.js (>= 20.19) with npm, and `npm` was not found on "
+                "PATH. Install Node.js from https://nodejs.org (or your package manager), or set "
+                "TRAINBOARD_SKIP_WEB_BUILD=1 to install without the web UI."
+            )
+        if not (web / "node_modules").is_dir():
+            self.app.display_info("trainboard: npm ci (web/)")
+            self._run([npm, "ci", "--no-audit", "--no-fund"], web)
+        self.app.display_info("trainboard: npm run build (web/)")
+        self._run([npm, "run", "build"], web)
+        if not index.is_file():
+            raise RuntimeError(f"trainboard: `npm run build` finished but {index} is missing")
+
+    def _run(self, cmd: list[str], cwd: Path) -> None:
+        try:
+            subprocess.run(cmd, cwd=cwd, check=True)
+        except subprocess.CalledProcessError as exc:
+            raise RuntimeError(f"trainboard: `{' '.join(cmd[1:])}` failed in {cwd} (exit {exc.returncode})") from exc

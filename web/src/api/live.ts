@@ -1,0 +1,230 @@
+// The one live connection layer of a tab: at most ONE WebSocket (/ws, subscriptions per run, refcounted)
+// and at most ONE EventSource (the selected run's raw log), however many panels are live.
+// Browsers allow 6 HTTP/1.1 connections per host; this keeps several open tabs working.
+import { backoffDelay } from "./backoff";
+import { connectivity } from "./connectivity";
+import type { WsMessage } from "./types";
+
+type Listener = (msg: WsMessage) => void;
+export type LiveState = "connecting" | "open" | "closed";
+
+export interface LogStreamHandlers {
+  /** a chunk of raw bytes ending at absolute offset `end` */
+  onChunk(bytes: Uint8Array, end: number): void;
+  onDone(exitCode: number | null): void;
+  onState?(state: LiveState): void;
+}
+
+function decodeBase64(data: string): Uint8Array {
+  const bin = atob(data);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+export class LiveConnection {
+  private ws: WebSocket | null = null;
+  private attempt = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private pingTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly runRefs = new Map<string, number>();
+  private readonly runListeners = new Map<string, Set<Listener>>();
+  private readonly listeners = new Set<Listener>();
+  private readonly stateListeners = new Set<() => void>();
+  private state: LiveState = "closed";
+  private started = false;
+
+  // the single log stream
+  private es: EventSource | null = null;
+  private esTimer: ReturnType<typeof setTimeout> | null = null;
+  private esToken = 0;
+
+  constructor(
+    private readonly wsUrl: () => string = defaultWsUrl,
+    private readonly makeSocket: (url: string) => WebSocket = (u) => new WebSocket(u),
+    private readonly makeEventSource: (url: string) => EventSource = (u) => new EventSource(u),
+  ) {}
+
+  // ---------------------------------------------------------------- WebSocket
+  getState = (): LiveState => this.state;
+
+  onState(l: () => void): () => void {
+    this.stateListeners.add(l);
+    return () => this.stateListeners.delete(l);
+  }
+
+  /** Every message of the socket (run_created, status_change ... of any run). */
+  onMessage(l: Listener): () => void {
+    this.ensureStarted();
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  /** Subscribe to one run's live messages; the server subscription is shared and refcounted. */
+  subscribe(runId: string, l: Listener): () => void {
+    this.ensureStarted();
+    let set = this.runListeners.get(runId);
+    if (!set) this.runListeners.set(runId, (set = new Set()));
+    set.add(l);
+    const n = this.runRefs.get(runId) ?? 0;
+    this.runRefs.set(runId, n + 1);
+    if (n === 0) this.send({ type: "subscribe", run_id: runId });
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      set.delete(l);
+      const left = (this.runRefs.get(runId) ?? 1) - 1;
+      if (left <= 0) {
+        this.runRefs.delete(runId);
+        this.runListeners.delete(runId);
+        this.send({ type: "unsubscribe", run_id: runId });
+      } else this.runRefs.set(runId, left);
+    };
+  }
+
+  /** Number of sockets this connection holds (0 or 1): for tests. */
+  socketCount(): number {
+    return this.ws ? 1 : 0;
+  }
+
+  private ensureStarted(): void {
+    if (this.started) return;
+    this.started = true;
+    this.connect();
+  }
+
+  private setState(s: LiveState): void {
+    if (s === this.state) return;
+    this.state = s;
+    for (const l of this.stateListeners) l();
+  }
+
+  private send(msg: object): void {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  private connect(): void {
+    this.timer = null;
+    this.setState("connecting");
+    let ws: WebSocket;
+    try {
+      ws = this.makeSocket(this.wsUrl());
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      this.attempt = 0;
+      this.setState("open");
+      connectivity.ok();
+      for (const runId of this.runRefs.keys()) this.send({ type: "subscribe", run_id: runId });
+      this.pingTimer = setInterval(() => this.send({ type: "ping" }), 20_000);
+    };
+    ws.onmessage = (ev: MessageEvent) => {
+      let msg: WsMessage;
+      try {
+        msg = JSON.parse(String(ev.data)) as WsMessage;
+      } catch {
+        return;
+      }
+      for (const l of this.listeners) l(msg);
+      const runId = "run_id" in msg ? msg.run_id : undefined;
+      if (runId) for (const l of this.runListeners.get(runId) ?? []) l(msg);
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (this.pingTimer) clearInterval(this.pingTimer);
+      this.pingTimer = null;
+      if (this.state === "open") connectivity.failed();
+      this.setState("closed");
+      this.scheduleReconnect();
+    };
+    ws.onerror = () => {
+      /* onclose follows */
+    };
+  }
+
+  private scheduleReconnect(): void {
+    if (this.timer) return;
+    const delay = backoffDelay(this.attempt++);
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  // ---------------------------------------------------------------- the single SSE log stream
+  /**
+   * Follow one run's raw log from absolute byte `offset`. Opening a stream closes the previous one.
+   * Reconnects (network drop, server restart) resume from the last byte offset seen (Last-Event-ID / ?offset=).
+   * Returns a function that closes the stream.
+   */
+  openLogStream(runId: string, offset: number, h: LogStreamHandlers, getOffset: () => number = () => offset): () => void {
+    this.closeLogStream();
+    const token = ++this.esToken;
+    let attempt = 0;
+    const open = (from: number): void => {
+      if (token !== this.esToken) return;
+      h.onState?.("connecting");
+      const es = this.makeEventSource(`/api/runs/${encodeURIComponent(runId)}/logs/stream?offset=${from}`);
+      this.es = es;
+      es.onopen = () => {
+        attempt = 0;
+        h.onState?.("open");
+      };
+      es.addEventListener("log", (ev) => {
+        const m = ev as MessageEvent<string>;
+        const end = Number(m.lastEventId);
+        const bytes = decodeBase64(m.data);
+        h.onChunk(bytes, Number.isFinite(end) && m.lastEventId !== "" ? end : NaN);
+      });
+      es.addEventListener("done", (ev) => {
+        let code: number | null = null;
+        try {
+          const d = JSON.parse((ev as MessageEvent<string>).data) as { exit_code?: number | null };
+          code = d.exit_code ?? null;
+        } catch {
+          /* keep null */
+        }
+        es.close();
+        if (this.es === es) this.es = null;
+        h.onState?.("closed");
+        h.onDone(code);
+      });
+      es.onerror = () => {
+        if (token !== this.esToken) return;
+        // Reopen ourselves from the last byte written rather than let the browser retry: its retry repeats
+        // the original URL (whose ?offset= the server prefers over Last-Event-ID) and would replay bytes.
+        es.close();
+        if (this.es === es) this.es = null;
+        h.onState?.("connecting");
+        this.esTimer = setTimeout(() => open(getOffset()), backoffDelay(attempt++));
+      };
+    };
+    open(offset);
+    return () => {
+      if (token === this.esToken) this.closeLogStream();
+    };
+  }
+
+  /** Number of EventSources this connection holds (0 or 1): for tests. */
+  eventSourceCount(): number {
+    return this.es ? 1 : 0;
+  }
+
+  private closeLogStream(): void {
+    this.esToken++;
+    if (this.esTimer) clearTimeout(this.esTimer);
+    this.esTimer = null;
+    this.es?.close();
+    this.es = null;
+  }
+}
+
+function defaultWsUrl(): string {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${proto}//${location.host}/ws`;
+}
+
+/** The tab's one live connection. */
+export const live = new LiveConnection();

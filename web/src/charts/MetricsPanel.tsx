@@ -1,0 +1,154 @@
+import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from "react";
+import type { Run } from "../api/types";
+import { runColors } from "../lib/theme";
+import { stepRangeForX, type XMode } from "./adapters";
+import { MetricChart, type ChartOptions, type ChartRun } from "./MetricChart";
+import { runMetrics, type RunMetrics } from "./store";
+
+const WINDOWS: { label: string; value: number | null }[] = [
+  { label: "100", value: 100 },
+  { label: "1K", value: 1000 },
+  { label: "ALL", value: null },
+];
+
+/** Acquire the metric stores of the runs and re-render when their key sets or loading state change. */
+function useStores(runIds: string[]): RunMetrics[] {
+  const key = runIds.join(",");
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const stores = useMemo(() => runIds.map(runMetrics), [key]);
+  useEffect(() => {
+    stores.forEach((s) => s.acquire());
+    return () => stores.forEach((s) => s.release());
+  }, [stores]);
+  const subscribe = useCallback(
+    (cb: () => void) => {
+      const offs = stores.map((s) => s.onChange(cb));
+      return () => offs.forEach((f) => f());
+    },
+    [stores],
+  );
+  const snapshot = useCallback(
+    () => stores.map((s) => `${s.loading ? "L" : ""}${s.error ?? ""}${s.keys().join(",")}`).join("|"),
+    [stores],
+  );
+  useSyncExternalStore(subscribe, snapshot);
+  return stores;
+}
+
+export function MetricsPanel({ runs }: { runs: Run[] }) {
+  const [filter, setFilter] = useState("");
+  const [xMode, setXMode] = useState<XMode>("step");
+  const [window, setWindow] = useState<number | null>(null);
+  const [smoothing, setSmoothing] = useState(0.6);
+  const [logScale, setLogScale] = useState(false);
+  const stores = useStores(runs.map((r) => r.id));
+  const options: ChartOptions = useMemo(
+    () => ({ xMode, window, smoothing, logScale }),
+    [xMode, window, smoothing, logScale],
+  );
+  const chartRuns: ChartRun[] = useMemo(
+    () =>
+      stores.map((store, i) => ({
+        store,
+        label: runs[i]?.name ?? store.runId,
+        color: runColors[i % runColors.length] as string,
+      })),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [stores, runs.map((r) => r.name).join("|")],
+  );
+  const loading = stores.some((s) => s.loading);
+  const error = stores.map((s) => s.error).find(Boolean);
+  const keys = [...new Set(stores.flatMap((s) => s.keys()))].sort();
+  const shown = filter ? keys.filter((k) => k.toLowerCase().includes(filter.toLowerCase())) : keys;
+
+  // A window shows the last N steps at full resolution: fetch them finer than the whole-run downsample.
+  useEffect(() => {
+    if (window === null || loading) return;
+    for (const s of stores) {
+      const ks = s.keys();
+      let last = 0;
+      for (const k of ks) last = Math.max(last, s.series.get(k)?.step.at(-1) ?? 0);
+      void s.refine(ks, Math.max(0, last - window), last).catch(() => undefined);
+    }
+  }, [window, loading, stores]);
+
+  const onZoom = useCallback(
+    (key: string, range: [number, number] | null) => {
+      if (!range) return;
+      for (const s of stores) {
+        const p = s.series.get(key);
+        if (!p) continue;
+        const steps = stepRangeForX(p, xMode, range[0], range[1]);
+        if (steps) void s.refine([key], steps[0], steps[1]).catch(() => undefined);
+      }
+    },
+    [stores, xMode],
+  );
+
+  return (
+    <div className="metrics">
+      <div className="toolbar">
+        <input
+          className="input"
+          placeholder="filter keys…"
+          value={filter}
+          onChange={(e) => setFilter(e.target.value)}
+          aria-label="filter metric keys"
+        />
+        <span className="seg" role="group" aria-label="x axis">
+          {(["step", "time"] as const).map((m) => (
+            <button key={m} className={xMode === m ? "on" : ""} onClick={() => setXMode(m)}>
+              {m === "step" ? "STEP" : "TIME"}
+            </button>
+          ))}
+        </span>
+        <span className="seg" role="group" aria-label="window">
+          {WINDOWS.map((w) => (
+            <button key={w.label} className={window === w.value ? "on" : ""} onClick={() => setWindow(w.value)}>
+              {w.label}
+            </button>
+          ))}
+        </span>
+        <button className={logScale ? "btn on" : "btn"} onClick={() => setLogScale(!logScale)} aria-pressed={logScale}>
+          LOG
+        </button>
+        <label className="slider" title="EMA smoothing (raw series stays faint)">
+          EMA
+          <input
+            type="range"
+            min={0}
+            max={0.99}
+            step={0.01}
+            value={smoothing}
+            onChange={(e) => setSmoothing(Number(e.target.value))}
+            aria-label="smoothing"
+          />
+          <span className="num">{smoothing.toFixed(2)}</span>
+        </label>
+        <span className="muted hint">drag to zoom · dbl-click resets</span>
+      </div>
+      {runs.length > 1 && (
+        <div className="legend">
+          {chartRuns.map((r) => (
+            <span key={r.store.runId} style={{ color: r.color }}>
+              ━ {r.label}
+            </span>
+          ))}
+        </div>
+      )}
+      {error && <div className="error">metrics: {error}</div>}
+      {loading && keys.length === 0 ? (
+        <div className="empty">loading metrics…</div>
+      ) : keys.length === 0 ? (
+        <div className="empty">no metrics logged yet</div>
+      ) : (
+        <div className="chart-grid">
+          {shown.map((k) => (
+            <MetricChart key={k} metricKey={k} runs={chartRuns} options={options} onZoom={onZoom} />
+          ))}
+          {shown.length === 0 && <div className="empty">no key matches “{filter}”</div>}
+        </div>
+      )}
+    </div>
+  );
+}

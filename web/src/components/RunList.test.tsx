@@ -1,0 +1,56 @@
+import { cleanup, render } from "@testing-library/react";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Run } from "../api/types";
+import { RunList, defaultFilter, filterRuns } from "./RunList";
+
+const run = (id: string, name: string, status: Run["status"], start: string, project = "p"): Run => ({
+  id,
+  name,
+  project,
+  status,
+  config: {},
+  start_time: start,
+  end_time: null,
+  exit_code: null,
+  heartbeat_time: null,
+  last_step: null,
+  log_size: 0,
+});
+
+const runs = [
+  run("a", "<img src=x onerror=alert(1)>", "running", "2026-11-22T10:00:00Z"),
+  run("b", "bert", "failed", "2026-11-22T12:00:00Z", "nlp"),
+  run("c", "resnet", "completed", "2026-11-22T11:00:00Z"),
+];
+
+afterEach(cleanup);
+
+describe("RunList", () => {
+  it("renders a run name as text, never as markup", () => {
+    render(
+      <RunList
+        runs={runs}
+        allRuns={runs}
+        filter={defaultFilter}
+        onFilter={() => undefined}
+        selected="a"
+        onSelect={() => undefined}
+        compare={[]}
+        onToggleCompare={() => undefined}
+      />,
+    );
+    expect(document.querySelector("img")).toBeNull();
+    expect(document.body.textContent).toContain("<img src=x onerror=alert(1)>");
+    expect(document.body.textContent).toContain("[● RUNNING]");
+    expect(document.body.textContent).toContain("[✗ FAILED]");
+    expect(document.body.textContent).toContain("[✓ COMPLETED]");
+  });
+
+  it("filters by text, project and status and sorts by start time", () => {
+    expect(filterRuns(runs, defaultFilter).map((r) => r.id)).toEqual(["b", "c", "a"]);
+    expect(filterRuns(runs, { ...defaultFilter, newestFirst: false }).map((r) => r.id)).toEqual(["a", "c", "b"]);
+    expect(filterRuns(runs, { ...defaultFilter, text: "RES" }).map((r) => r.id)).toEqual(["c"]);
+    expect(filterRuns(runs, { ...defaultFilter, project: "nlp" }).map((r) => r.id)).toEqual(["b"]);
+    expect(filterRuns(runs, { ...defaultFilter, status: "running" }).map((r) => r.id)).toEqual(["a"]);
+  });
+});

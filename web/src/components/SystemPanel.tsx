@@ -1,0 +1,132 @@
+import { useQuery } from "@tanstack/react-query";
+import { useEffect, useRef, useState } from "react";
+import { getLatestMetrics, getSystemHistory, getSystemStatus } from "../api/client";
+import type { GpuSample, SystemSample } from "../api/types";
+import { fmtBytes, fmtNumber } from "../lib/format";
+import { theme } from "../lib/theme";
+import { Sparkline } from "./Sparkline";
+
+const KEEP = 120;
+
+function pctColor(v: number | undefined): string {
+  if (v === undefined || !Number.isFinite(v)) return theme.muted;
+  return v >= 90 ? theme.red : v >= 70 ? theme.orange : theme.green;
+}
+
+function Bar({ label, value, history, detail }: { label: string; value: number | undefined; history: number[]; detail?: string }) {
+  const v = typeof value === "number" && Number.isFinite(value) ? value : undefined;
+  const filled = v === undefined ? 0 : Math.round(Math.min(100, Math.max(0, v)) / 10);
+  return (
+    <div className="sysrow">
+      <span className="syslabel">{label}</span>
+      <span className="bar" style={{ color: pctColor(v) }}>
+        {"█".repeat(filled)}
+        <span className="dim">{"░".repeat(10 - filled)}</span>
+      </span>
+      <span className="num">{v === undefined ? "  —  " : `${v.toFixed(0).padStart(3)}%`}</span>
+      <Sparkline values={history} color={pctColor(v)} />
+      {detail && <span className="muted">{detail}</span>}
+    </div>
+  );
+}
+
+function num(s: SystemSample | GpuSample | undefined, k: string): number | undefined {
+  const v = s?.[k];
+  return typeof v === "number" ? v : undefined;
+}
+
+function gpuUtil(g: GpuSample): number | undefined {
+  return num(g, "utilization") ?? num(g, "gpu_utilization") ?? num(g, "util");
+}
+
+function gpuMemPct(g: GpuSample): number | undefined {
+  const used = num(g, "memory_used");
+  const total = num(g, "memory_total");
+  return used !== undefined && total ? (100 * used) / total : num(g, "memory_percent");
+}
+
+export function SystemPanel({ runId }: { runId: string | undefined }) {
+  const [history, setHistory] = useState<SystemSample[]>([]);
+  const seeded = useRef(false);
+  const status = useQuery({ queryKey: ["system"], queryFn: getSystemStatus, refetchInterval: 2000 });
+
+  useEffect(() => {
+    if (seeded.current) return;
+    seeded.current = true;
+    getSystemHistory()
+      .then((h) => setHistory((cur) => (cur.length ? cur : h.slice(-KEEP))))
+      .catch(() => undefined);
+  }, []);
+  useEffect(() => {
+    const s = status.data;
+    if (s) setHistory((h) => [...h, s].slice(-KEEP));
+  }, [status.data]);
+
+  const runSys = useQuery({
+    queryKey: ["latest", runId],
+    queryFn: () => getLatestMetrics(runId as string),
+    enabled: !!runId,
+    refetchInterval: 2000,
+  });
+
+  const s = status.data;
+  const series = (k: string) => history.map((h) => num(h, k) ?? NaN);
+  const gpus = s?.gpus ?? [];
+  const runKeys = [...(runSys.data?.entries() ?? [])].filter(([k]) => k.startsWith("sys/"));
+
+  return (
+    <div className="system">
+      {status.isError && !s && <div className="error">system status unavailable</div>}
+      {!s && !status.isError && status.isLoading && <div className="empty">loading…</div>}
+      {s && (
+        <>
+          <div className="subhead">HOST</div>
+          <Bar label="CPU" value={num(s, "cpu_percent")} history={series("cpu_percent")} />
+          <Bar
+            label="RAM"
+            value={num(s, "ram_percent")}
+            history={series("ram_percent")}
+            detail={num(s, "ram_used") !== undefined ? `${fmtBytes(num(s, "ram_used"))}/${fmtBytes(num(s, "ram_total"))}` : undefined}
+          />
+          {gpus.length === 0 && <div className="muted sysrow">GPU  none detected</div>}
+          {gpus.map((g, i) => (
+            <div key={i}>
+              <Bar
+                label={`GPU${g.index ?? i}`}
+                value={gpuUtil(g)}
+                history={history.map((h) => {
+                  const hg = h.gpus?.[i];
+                  return hg ? (gpuUtil(hg) ?? NaN) : NaN;
+                })}
+                detail={g.name ? String(g.name).slice(0, 18) : undefined}
+              />
+              <Bar
+                label="VRAM"
+                value={gpuMemPct(g)}
+                history={history.map((h) => {
+                  const hg = h.gpus?.[i];
+                  return hg ? (gpuMemPct(hg) ?? NaN) : NaN;
+                })}
+                detail={num(g, "temperature") !== undefined ? `${num(g, "temperature")}°C` : undefined}
+              />
+            </div>
+          ))}
+        </>
+      )}
+      {runId && (
+        <>
+          <div className="subhead">RUN (sys/)</div>
+          {runKeys.length === 0 && <div className="muted sysrow">no system metrics from this run</div>}
+          <div className="kv">
+            {runKeys.map(([k, p]) => (
+              <div key={k} className="kvrow">
+                <span className="muted">{k.slice(4)}</span>
+                <span className="num">{fmtNumber(p.value, 4)}</span>
+              </div>
+            ))}
+          </div>
+        </>
+      )}
+    </div>
+  );
+}

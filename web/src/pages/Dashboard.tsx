@@ -1,0 +1,242 @@
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { Suspense, lazy, useEffect, useMemo, useRef, useState } from "react";
+import { useNavigate, useParams } from "react-router";
+import { ApiError, getRun, listRuns } from "../api/client";
+import { live } from "../api/live";
+import type { Run } from "../api/types";
+import { MetricsPanel } from "../charts/MetricsPanel";
+import { ActionsPanel } from "../components/ActionsPanel";
+import { UnreachableBanner } from "../components/Banner";
+import { CheckpointTable } from "../components/CheckpointTable";
+import { ConfigTree } from "../components/ConfigTree";
+import { EventLog } from "../components/EventLog";
+import { HelpOverlay } from "../components/HelpOverlay";
+import { Panel } from "../components/Panel";
+import { RunList, defaultFilter, filterRuns, type RunFilter } from "../components/RunList";
+import { SystemPanel } from "../components/SystemPanel";
+import { TopBar } from "../components/TopBar";
+import { LinesView, type LinesHandle } from "../lines/LinesView";
+import type { TerminalHandle } from "../terminal/TerminalPanel";
+
+// xterm.js is loaded in its own chunk, so the charts paint without waiting for it
+const TerminalPanel = lazy(() => import("../terminal/TerminalPanel").then((m) => ({ default: m.TerminalPanel })));
+
+const isField = (t: EventTarget | null) =>
+  t instanceof HTMLElement && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA");
+
+export function Dashboard() {
+  const { runId } = useParams();
+  const navigate = useNavigate();
+  const qc = useQueryClient();
+  const [filter, setFilter] = useState<RunFilter>(defaultFilter);
+  const [compare, setCompare] = useState<string[]>([]);
+  const [help, setHelp] = useState(false);
+  const [logTab, setLogTab] = useState<"terminal" | "lines">("terminal");
+  const searchRef = useRef<HTMLInputElement>(null);
+  const termRef = useRef<TerminalHandle>(null);
+  const linesRef = useRef<LinesHandle>(null);
+
+  const runsQ = useQuery({ queryKey: ["runs"], queryFn: () => listRuns(), refetchInterval: 3000 });
+  const allRuns = useMemo(() => runsQ.data?.runs ?? [], [runsQ.data]);
+  const runs = useMemo(() => filterRuns(allRuns, filter), [allRuns, filter]);
+  const listed = allRuns.find((r) => r.id === runId);
+  const runQ = useQuery({
+    queryKey: ["run", runId],
+    queryFn: () => getRun(runId as string),
+    enabled: !!runId && !listed && runsQ.isSuccess,
+    refetchInterval: 3000,
+    retry: (n, e) => !(e instanceof ApiError && e.status === 404) && n < 3,
+  });
+  const run: Run | undefined = listed ?? runQ.data;
+
+  // `/` opens the newest run
+  useEffect(() => {
+    if (!runId && runs[0]) navigate(`/runs/${encodeURIComponent(runs[0].id)}`, { replace: true });
+  }, [runId, runs, navigate]);
+
+  // live: new runs, status changes and checkpoints refresh what shows them
+  useEffect(
+    () =>
+      live.onMessage((m) => {
+        if (m.type === "run_created" || m.type === "status_change" || m.type === "run_deleted")
+          void qc.invalidateQueries({ queryKey: ["runs"] });
+        if (m.type === "status_change" || m.type === "checkpoint_saved" || m.type === "event") {
+          void qc.invalidateQueries({ queryKey: ["events", m.run_id] });
+          void qc.invalidateQueries({ queryKey: ["run", m.run_id] });
+        }
+        if (m.type === "checkpoint_saved") void qc.invalidateQueries({ queryKey: ["checkpoints", m.run_id] });
+      }),
+    [qc],
+  );
+  useEffect(() => (runId ? live.subscribe(runId, () => undefined) : undefined), [runId]);
+
+  const overlay = useMemo(() => {
+    if (!run) return [];
+    const others = compare.filter((id) => id !== run.id).map((id) => allRuns.find((r) => r.id === id));
+    return [run, ...others.filter((r): r is Run => !!r)];
+  }, [run, compare, allRuns]);
+
+  const select = (id: string) => navigate(`/runs/${encodeURIComponent(id)}`);
+
+  // keyboard shortcuts
+  const stateRef = useRef({ runs, runId, help });
+  stateRef.current = { runs, runId, help };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const s = stateRef.current;
+      if (e.key === "Escape") {
+        setHelp(false);
+        if (isField(e.target)) (e.target as HTMLElement).blur();
+        return;
+      }
+      if (isField(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.target instanceof HTMLElement && e.target.closest(".xterm") && e.key !== "?") return;
+      const i = s.runs.findIndex((r) => r.id === s.runId);
+      const go = (d: number) => {
+        const next = s.runs[Math.min(s.runs.length - 1, Math.max(0, (i < 0 ? -1 : i) + d))];
+        if (next) select(next.id);
+      };
+      switch (e.key) {
+        case "j":
+        case "ArrowDown":
+          go(1);
+          break;
+        case "k":
+        case "ArrowUp":
+          go(-1);
+          break;
+        case "/":
+          searchRef.current?.focus();
+          break;
+        case "l":
+          setLogTab("terminal");
+          setTimeout(() => termRef.current?.focus(), 0);
+          break;
+        case "f":
+          if (logTab === "terminal") termRef.current?.focusSearch();
+          else linesRef.current?.focusSearch();
+          break;
+        case "t":
+          setLogTab((t) => (t === "terminal" ? "lines" : "terminal"));
+          break;
+        case "c":
+          setCompare([]);
+          break;
+        case "?":
+          setHelp((h) => !h);
+          break;
+        default:
+          return;
+      }
+      e.preventDefault();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [logTab]);
+
+  const running = allRuns.filter((r) => r.status === "running").length;
+  const noRuns = runsQ.isSuccess && allRuns.length === 0;
+  const notFound = runQ.isError && runQ.error instanceof ApiError && runQ.error.status === 404;
+
+  return (
+    <div className="app">
+      <TopBar total={runsQ.data?.total ?? allRuns.length} running={running} onHelp={() => setHelp(true)} />
+      <UnreachableBanner />
+      {runsQ.isError && !runsQ.data ? (
+        <div className="center red">cannot load runs: {(runsQ.error as Error).message} — retrying…</div>
+      ) : runsQ.isLoading ? (
+        <div className="center">loading runs…</div>
+      ) : noRuns ? (
+        <div className="center">
+          <div className="amber big">no runs yet — run `trainboard demo` or see the README</div>
+          <div className="muted">
+            or wrap any script: <span className="amber">trainboard run --name exp -- python train.py</span>
+          </div>
+        </div>
+      ) : (
+        <main className="grid">
+          <Panel
+            title="RUNS"
+            className="p-runs"
+            extra={
+              <span className="muted">
+                {runs.length}/{allRuns.length}
+              </span>
+            }
+          >
+            <RunList
+              ref={searchRef}
+              runs={runs}
+              allRuns={allRuns}
+              filter={filter}
+              onFilter={setFilter}
+              selected={runId}
+              onSelect={select}
+              compare={compare}
+              onToggleCompare={(id) =>
+                setCompare((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id].slice(-7)))
+              }
+            />
+          </Panel>
+          <Panel title="SYSTEM" className="p-system">
+            <SystemPanel runId={run?.id} />
+          </Panel>
+          <Panel title="EVENTS" className="p-events">
+            <EventLog runId={run?.id} />
+          </Panel>
+          {!run ? (
+            <Panel title="RUN" className="p-metrics">
+              <div className="empty">{notFound ? `run ${runId} not found` : runId ? "loading run…" : "select a run"}</div>
+            </Panel>
+          ) : (
+            <>
+              <Panel
+                title={`METRICS · ${run.name}${overlay.length > 1 ? ` +${overlay.length - 1}` : ""}`}
+                className="p-metrics"
+              >
+                <MetricsPanel runs={overlay} />
+              </Panel>
+              <Panel title="CONFIG" className="p-config">
+                <ConfigTree config={run.config} />
+              </Panel>
+              <Panel title="CHECKPOINTS" className="p-ckpt">
+                <CheckpointTable runId={run.id} />
+              </Panel>
+              <Panel title="ACTIONS" className="p-actions">
+                <ActionsPanel run={run} onHelp={() => setHelp(true)} />
+              </Panel>
+              <Panel
+                title="LOG"
+                className="p-log"
+                id="log"
+                extra={
+                  <span className="seg" role="tablist">
+                    <button role="tab" className={logTab === "terminal" ? "on" : ""} onClick={() => setLogTab("terminal")}>
+                      TERMINAL
+                    </button>
+                    <button role="tab" className={logTab === "lines" ? "on" : ""} onClick={() => setLogTab("lines")}>
+                      LINES
+                    </button>
+                  </span>
+                }
+              >
+                <div className={logTab === "terminal" ? "tab" : "tab hidden"}>
+                  <Suspense fallback={<div className="empty">loading terminal…</div>}>
+                    <TerminalPanel ref={termRef} run={run} />
+                  </Suspense>
+                </div>
+                {logTab === "lines" && (
+                  <div className="tab">
+                    <LinesView ref={linesRef} runId={run.id} running={run.status === "running"} />
+                  </div>
+                )}
+              </Panel>
+            </>
+          )}
+        </main>
+      )}
+      {help && <HelpOverlay onClose={() => setHelp(false)} />}
+    </div>
+  );
+}
