@@ -11,6 +11,7 @@ import time
 
 import httpx
 import psutil
+
 from _server import running_server
 
 CLIENTS = 500
@@ -39,8 +40,9 @@ async def main_async(url: str, pid: int) -> None:
         await c.post("/api/runs", json={"id": "fanout"})
         sent_at: dict[int, float] = {}
         lat: list[float] = []
-        tasks = [asyncio.create_task(client(f"{url}/api/runs/fanout/logs/stream", sent_at, lat))
-                 for _ in range(CLIENTS)]
+        tasks = [
+            asyncio.create_task(client(f"{url}/api/runs/fanout/logs/stream", sent_at, lat)) for _ in range(CLIENTS)
+        ]
         await asyncio.sleep(5)  # let every client connect
         proc = psutil.Process(pid)
         rss0 = proc.memory_info().rss
@@ -48,8 +50,10 @@ async def main_async(url: str, pid: int) -> None:
         t0 = time.perf_counter()
         written = 0
         while written < TOTAL:
-            r = await c.post("/api/runs/fanout/logs/raw",
-                             json={"chunks": [{"source": "stdout", "data": base64.b64encode(payload).decode()}]})
+            r = await c.post(
+                "/api/runs/fanout/logs/raw",
+                json={"chunks": [{"source": "stdout", "data": base64.b64encode(payload).decode()}]},
+            )
             written += CHUNK
             sent_at[r.json()["size"]] = time.perf_counter()
         write_s = time.perf_counter() - t0
@@ -60,17 +64,24 @@ async def main_async(url: str, pid: int) -> None:
     expected = payload * (TOTAL // CHUNK)
     ok = sum(1 for r in results if r == expected)
     lat.sort()
-    print(f"{CLIENTS} clients x {TOTAL / 1e6:.0f} MB: {ok}/{CLIENTS} got every byte; writer {write_s:.1f} s, "
-          f"all delivered {total_s:.1f} s")
-    print(f"delivery latency p50 {statistics.median(lat) * 1000:.0f} ms, p99 {lat[int(len(lat) * 0.99)] * 1000:.0f} ms; "
-          f"server RSS {rss0 / 1e6:.0f} MB -> {rss_peak / 1e6:.0f} MB while writing")
+    print(
+        f"{CLIENTS} clients x {TOTAL / 1e6:.0f} MB: {ok}/{CLIENTS} got every byte; writer {write_s:.1f} s, "
+        f"all delivered {total_s:.1f} s"
+    )
+    print(
+        f"delivery latency p50 {statistics.median(lat) * 1000:.0f} ms, p99 {lat[int(len(lat) * 0.99)] * 1000:.0f} ms; "
+        f"server RSS {rss0 / 1e6:.0f} MB -> {rss_peak / 1e6:.0f} MB while writing"
+    )
 
 
 def main() -> None:
     with running_server() as (url, _data):
         port = int(url.rsplit(":", 1)[1])
-        pid = next(c.pid for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port
-                   and c.status == psutil.CONN_LISTEN and c.pid)
+        pid = next(
+            c.pid
+            for c in psutil.net_connections("tcp")
+            if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN and c.pid
+        )
         asyncio.run(main_async(url, pid))
 
 

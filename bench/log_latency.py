@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import httpx
+
 from _server import running_server
 
 PRINTS = 2000
@@ -32,8 +33,21 @@ def main() -> None:
         script = Path(tmp) / "child.py"
         script.write_text(CHILD)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "trainboard.cli", "run", "--name", "latency", "--url", url, "--data",
-             str(data / "client"), "--", sys.executable, str(script)],
+            [
+                sys.executable,
+                "-m",
+                "trainboard.cli",
+                "run",
+                "--name",
+                "latency",
+                "--url",
+                url,
+                "--data",
+                str(data / "client"),
+                "--",
+                sys.executable,
+                str(script),
+            ],
             stdout=subprocess.DEVNULL,
         )
         run_id = None
@@ -59,8 +73,10 @@ def main() -> None:
     latencies.sort()
     p50 = statistics.median(latencies)
     p99 = latencies[int(len(latencies) * 0.99) - 1]
-    print(f"log latency over {len(latencies)} prints: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms "
-          "(targets: p50 < 20 ms, p99 < 100 ms)")
+    print(
+        f"log latency over {len(latencies)} prints: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms "
+        "(targets: p50 < 20 ms, p99 < 100 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import time
 
 import httpx
 import psutil
+
 from _server import running_server
 
 LINES = 1_000_000
@@ -43,8 +44,11 @@ def timed(c: httpx.Client, path: str, **params: object) -> tuple[float, dict[str
 def main() -> None:
     with running_server() as (url, _data), httpx.Client(base_url=url, timeout=600) as c:
         port = int(url.rsplit(":", 1)[1])
-        pid = next(x.pid for x in psutil.net_connections("tcp") if x.laddr and x.laddr.port == port
-                   and x.status == psutil.CONN_LISTEN and x.pid)
+        pid = next(
+            x.pid
+            for x in psutil.net_connections("tcp")
+            if x.laddr and x.laddr.port == port and x.status == psutil.CONN_LISTEN and x.pid
+        )
         server = psutil.Process(pid)
         c.post("/api/runs", json={"id": "big", "name": "log-search"})
         t0 = time.perf_counter()
@@ -52,8 +56,10 @@ def main() -> None:
         for start in range(0, LINES, PER_CHUNK):
             chunk = make_chunk(start)
             size += len(chunk)
-            c.post("/api/runs/big/logs/raw",
-                   json={"chunks": [{"source": "stdout", "data": base64.b64encode(chunk).decode()}]})
+            c.post(
+                "/api/runs/big/logs/raw",
+                json={"chunks": [{"source": "stdout", "data": base64.b64encode(chunk).decode()}]},
+            )
         c.put("/api/runs/big", json={"status": "completed", "exit_code": 0})
         load_s = time.perf_counter() - t0
         total = c.get("/api/runs/big/logs/summary").json()["total"]
@@ -83,8 +89,10 @@ def main() -> None:
                 got += len(part)
         done.set()
         watcher.join()
-        print(f"CSV download of every line: {got / 1e6:.0f} MB in {time.perf_counter() - t:.1f} s; server RSS "
-              f"growth {(peak - rss0) / 1e6:.0f} MB (target < 100 MB)")
+        print(
+            f"CSV download of every line: {got / 1e6:.0f} MB in {time.perf_counter() - t:.1f} s; server RSS "
+            f"growth {(peak - rss0) / 1e6:.0f} MB (target < 100 MB)"
+        )
 
 
 if __name__ == "__main__":

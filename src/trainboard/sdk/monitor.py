@@ -75,7 +75,9 @@ class TrainingMonitor:
         best_mode: str = "min",
     ) -> None:
         attach_id = run_id or os.environ.get(ENV_RUN_ID) or None
-        self._owned_by_runner = run_id is None and bool(os.environ.get(ENV_RUN_ID)) and bool(os.environ.get(ENV_CAPTURED))
+        self._owned_by_runner = (
+            run_id is None and bool(os.environ.get(ENV_RUN_ID)) and bool(os.environ.get(ENV_CAPTURED))
+        )
         self.run_id: str = attach_id or new_run_id()
         if not ID_RE.match(self.run_id):
             raise ValueError(f"run_id must be 1-64 characters of A-Z a-z 0-9 _ -, got {self.run_id!r}")

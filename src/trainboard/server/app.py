@@ -39,20 +39,26 @@ def create_app(settings: Settings) -> FastAPI:
         await asyncio.to_thread(upgrade, engines.writer)
         writer = Writer(engines.writer)
         writer.start()
-        broker = Broker()
-        broker.bind(asyncio.get_running_loop())
+        broker: Broker
+        if settings.redis_url:
+            from trainboard.server.stream.redis_broker import RedisBroker
+
+            broker = RedisBroker(settings.redis_url)
+            await broker.start()
+        else:
+            broker = Broker()
         state = AppState(settings=settings, engines=engines, writer=writer, broker=broker)
         app.state.trainboard = state
         tasks = background.start(state)
         try:
             yield
         finally:
-            broker.shutdown()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await asyncio.to_thread(writer.close)
             engines.dispose()
+            await broker.close()
 
     app = FastAPI(title="trainboard", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.include_router(health.router)

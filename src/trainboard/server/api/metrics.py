@@ -11,13 +11,13 @@ from starlette.concurrency import run_in_threadpool
 from trainboard.server.api.errors import invalid, not_found
 from trainboard.server.api.metric_parse import BatchError, parse_batch
 from trainboard.server.api.schemas import (
-    inline_schema,
     NONFINITE_DOC,
     MetricBatchIn,
     MetricBatchResult,
     MetricHistory,
     MetricLatest,
     SeriesOut,
+    inline_schema,
 )
 from trainboard.server.state import State
 from trainboard.server.store import metrics as store
@@ -38,11 +38,7 @@ _MAX_LIVE_STEPS = 200
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {
-                "application/json": {
-                    "schema": inline_schema(MetricBatchIn)
-                }
-            },
+            "content": {"application/json": {"schema": inline_schema(MetricBatchIn)}},
         }
     },
     description="Append a batch of points. " + NONFINITE_DOC + " The response comes after the batch is "

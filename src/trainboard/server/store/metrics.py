@@ -191,9 +191,7 @@ def ingest(
         if want_updates:
             tail = max(0, len(steps) - 200)
             for i in range(tail, len(steps)):
-                updates.append(
-                    (int(steps[i]), float(times[i]), dict(zip(block.keys, matrix[i].tolist(), strict=True)))
-                )
+                updates.append((int(steps[i]), float(times[i]), dict(zip(block.keys, matrix[i].tolist(), strict=True))))
     if pieces:
         series = _series(conn, run_id, set(pieces))
         for key, parts in pieces.items():

@@ -61,11 +61,6 @@ class Broker:
 
     def __init__(self) -> None:
         self._topics: dict[str, set[Subscription]] = defaultdict(set)
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.closed = asyncio.Event()
-
-    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
 
     def subscribe(self, topic: str, maxsize: int = 1024, queue: asyncio.Queue[Any] | None = None) -> Subscription:
         """Subscribe to ``topic``; pass ``queue`` to merge several topics into one queue."""
@@ -92,13 +87,8 @@ class Broker:
             sub.offer(message)
         return len(subs)
 
-    def publish_threadsafe(self, topic: str, message: Any) -> None:
-        if self.loop is not None and not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(self.publish, topic, message)
-
     def subscriber_count(self) -> int:
         return sum(len(s) for s in self._topics.values())
 
-    def shutdown(self) -> None:
-        """Tell every open stream to end (server shutting down)."""
-        self.closed.set()
+    async def close(self) -> None:
+        """Release what the broker holds (nothing in-process; the Redis broker's connection)."""
