@@ -72,6 +72,16 @@ def serve(
         list[Path] | None,
         typer.Option(help="Directory whose checkpoint files may be downloaded/deleted through the API (repeatable)"),
     ] = None,
+    log_limit_per_run: Annotated[
+        str,
+        typer.Option(
+            help="Log bytes kept per run, e.g. 500MB (oldest trimmed first, recorded in the run's "
+            "events); 0 = unlimited"
+        ),
+    ] = "0",
+    log_limit_total: Annotated[
+        str, typer.Option(help="Log bytes kept for all runs together, e.g. 20GB; 0 = unlimited")
+    ] = "0",
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
 ) -> None:
     """Run the server and web UI."""
@@ -83,6 +93,8 @@ def serve(
         port=port,
         heartbeat_timeout=heartbeat_timeout,
         checkpoint_roots=tuple(p.resolve() for p in checkpoint_root or ()),
+        log_limit_per_run=_bytes(log_limit_per_run, "--log-limit-per-run"),
+        log_limit_total=_bytes(log_limit_total, "--log-limit-total"),
     )
     from trainboard.server.serve import serve as run_server
 
@@ -92,6 +104,18 @@ def serve(
         highlight=False,
     )
     run_server(settings, log_level=log_level)
+
+
+def _bytes(text: str, option: str) -> int:
+    """Parse a size such as ``500MB``, ``2GiB`` or ``1048576``."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B)?\s*", text, re.I)
+    if not m:
+        raise fail(f"{option}: expected a size such as 500MB or 1048576, got {text!r}", code=2)
+    scale = 1024 if (m.group(3) or "").lower() == "ib" else 1000
+    power = " KMGT".index((m.group(2) or " ").upper())
+    return int(float(m.group(1)) * scale**power)
 
 
 def _version() -> str:

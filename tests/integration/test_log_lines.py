@@ -166,3 +166,29 @@ def test_websocket_ping_and_backlog(server: ServerProcess, http: httpx.Client) -
         assert first["type"] == "lines" and len(first["lines"]) == 500 and first["lines"][-1]["message"] == "m699"
         ws.send(json.dumps({"type": "ping"}))
         assert json.loads(ws.recv(timeout=10)) == {"type": "pong"}
+
+
+def test_sdk_logging_handler_keeps_level_and_logger(server: ServerProcess, tmp_path: Path) -> None:
+    import logging
+
+    from trainboard import TrainingMonitor
+
+    with TrainingMonitor(
+        "logs", dashboard_url=server.url, data_dir=tmp_path / "c", system_metrics=False, capture_output=False
+    ) as mon:
+        mon.attach_logging("trainer", level=logging.DEBUG)
+        log = logging.getLogger("trainer")
+        log.debug("shapes ok")
+        log.warning("lr %s is high", 0.5)
+        try:
+            raise ValueError("bad batch")
+        except ValueError:
+            log.exception("step failed")
+    got = lines(server, mon.run_id, source="sdk")
+    assert [(ln["level"], ln["message"]) for ln in got[:3]] == [
+        ("DEBUG", "trainer: shapes ok"),
+        ("WARNING", "trainer: lr 0.5 is high"),
+        ("ERROR", "trainer: step failed"),
+    ]
+    assert any("ValueError: bad batch" in ln["message"] for ln in got)
+    assert logging.getLogger("trainer").handlers == []  # removed at finish

@@ -7,6 +7,7 @@ unreachable server: problems are reported once on stderr and training goes on.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import sys
@@ -17,6 +18,7 @@ from typing import Any
 
 from trainboard import paths
 from trainboard.sdk.checkpoints import CheckpointWorker, load_torch, torch_available, validate
+from trainboard.sdk.logging_handler import TrainboardHandler
 from trainboard.sdk.pipeline import Pipeline
 from trainboard.sdk.spool import Journal
 from trainboard.sdk.transport import Transport
@@ -97,6 +99,7 @@ class TrainingMonitor:
         self._finished = False
         self._warned_keys: set[str] = set()
         self._checkpoint_dir: str | None = None
+        self._log_handlers: list[tuple[logging.Logger, logging.Handler]] = []
         self._stream = secrets.token_hex(8)
         spool_root = paths.spool_dir(paths.data_dir(data_dir))
         self._journal = Journal.create(spool_root, self.run_id, self._stream)
@@ -335,6 +338,17 @@ class TrainingMonitor:
         if data:
             self._pipeline.log_bytes(source, bytes(data), time.time())
 
+    def attach_logging(self, logger: logging.Logger | str | None = None, level: int = logging.INFO) -> logging.Handler:
+        """Send ``logger``'s records (default: the root logger) to the run as structured lines with their
+        real level and logger name (source ``sdk``). Returns the handler; it is removed at ``finish()``."""
+        target = logger if isinstance(logger, logging.Logger) else logging.getLogger(logger)
+        handler = TrainboardHandler(self._pipeline.log_record, level)
+        target.addHandler(handler)
+        if target.level == logging.NOTSET or target.level > level:
+            target.setLevel(level)
+        self._log_handlers.append((target, handler))
+        return handler
+
     # ---- helpers started with the monitor ----
     def _on_output(self, source: str, data: bytes) -> None:
         self._pipeline.log_bytes(source, data, time.time())
@@ -364,6 +378,9 @@ class TrainingMonitor:
         self._sampler.start()
 
     def _stop_helpers(self) -> None:
+        for target, handler in self._log_handlers:
+            target.removeHandler(handler)
+        self._log_handlers.clear()
         if self._sampler is not None:
             self._sampler.stop()
             self._sampler = None

@@ -134,6 +134,10 @@ class Pipeline:
         self._queue.append(("l", source, data, ts))
         self._wake.set()  # terminal output goes out at once (people watch it live); bursts batch naturally
 
+    def log_record(self, ts: float, level: str, logger: str, message: str) -> None:
+        self._queue.append(("r", ts, level, logger, message))
+        self._wake.set()
+
     def op(self, method: str, path: str, body: dict[str, Any]) -> None:
         self._queue.append(("o", method, path, json.dumps(body, separators=(",", ":")).encode()))
         self._wake.set()
@@ -199,6 +203,14 @@ class Pipeline:
                 body = json.dumps({"stream": self.stream, "blocks": builder.take()}, separators=(",", ":"))
                 lines.append(encode("POST", f"{base}/metrics", body.encode()))
 
+        records: list[dict[str, Any]] = []
+
+        def emit_records() -> None:
+            if records:
+                body = json.dumps({"stream": self.stream, "lines": records}, separators=(",", ":")).encode()
+                lines.append(encode("POST", f"{base}/logs/batch", body))
+                records.clear()
+
         def emit_chunks() -> None:
             nonlocal chunk_bytes
             if chunks:
@@ -213,6 +225,8 @@ class Pipeline:
             except IndexError:
                 break
             kind = item[0]
+            if kind != "r" and records:
+                emit_records()
             if kind == "m":
                 if chunks:
                     emit_chunks()
@@ -230,16 +244,33 @@ class Pipeline:
                 chunk_bytes += len(data)
                 if chunk_bytes >= MAX_LOG_BYTES_PER_OP:
                     emit_chunks()
+            elif kind == "r":
+                emit_points()
+                emit_chunks()
+                self._seq += 1
+                records.append(
+                    {
+                        "seq": self._seq,
+                        "timestamp": item[1],
+                        "level": item[2],
+                        "logger": item[3],
+                        "message": item[4],
+                        "source": "sdk",
+                    }
+                )
             elif kind == "o":
                 emit_points()
                 emit_chunks()
+                emit_records()
                 lines.append(encode(item[1], item[2], item[3]))
             else:  # flush marker
                 emit_points()
                 emit_chunks()
+                emit_records()
                 flushes.append(item[1])
         emit_points()
         emit_chunks()
+        emit_records()
         end = self.journal.append(lines)
         return [(end, ev) for ev in flushes]
 

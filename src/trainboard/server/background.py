@@ -88,8 +88,48 @@ async def sample_host(state: AppState) -> None:
             log.exception("host sampling failed")
 
 
+async def enforce_log_limit(state: AppState, interval: float = 10.0) -> None:
+    """Keep all runs' log bytes under ``log_limit_total``: trim the oldest bytes (of the runs whose
+    stored output is oldest) to 90 % of the limit, each trim recorded in that run's events."""
+    from trainboard.server.store import logs as logs_store
+
+    limit = state.settings.log_limit_total
+
+    def job(conn: Connection) -> int:
+        total = logs_store.stored_bytes(conn)
+        trimmed = 0
+        goal = int(limit * 0.9)
+        while total > limit and total - trimmed > goal:
+            progressed = False
+            for run_id in logs_store.oldest_runs_with_logs(conn):
+                ext = logs_store.extent(conn, run_id=run_id)
+                if ext is None:
+                    continue
+                excess = total - trimmed - goal
+                keep = max(0, (ext.size - ext.start) - excess)
+                info = logs_store.trim_run(conn, run_id=run_id, keep_bytes=keep, reason=f"total limit {limit} bytes")
+                if info:
+                    trimmed += info["bytes"]
+                    progressed = True
+                if total - trimmed <= goal:
+                    break
+            if not progressed:
+                break
+        return trimmed
+
+    while limit:
+        await asyncio.sleep(interval)
+        try:
+            await state.writer.run(job)
+        except Exception:
+            log.exception("log retention failed")
+
+
 def start(state: AppState) -> list[asyncio.Task[None]]:
     return [
+        asyncio.create_task(
+            enforce_log_limit(state, interval=min(10.0, state.settings.heartbeat_timeout)), name="log-retention"
+        ),
         asyncio.create_task(sample_host(state), name="system"),
         asyncio.create_task(watch_heartbeats(state), name="heartbeats"),
         asyncio.create_task(flush_idle_lines(state), name="idle-lines"),

@@ -30,6 +30,7 @@ from trainboard.server.log_indexer import indexer_of
 from trainboard.server.state import AppState, State, get_state
 from trainboard.server.store import log_lines as store
 from trainboard.server.store import runs as runs_store
+from trainboard.server.store.cursors import set_stream_cursor, stream_cursor
 from trainboard.server.stream import topics
 
 router = APIRouter(prefix="/api/runs/{run_id}/logs", tags=["log lines"])
@@ -40,6 +41,7 @@ LevelName = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "debug", "i
 class LogLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    seq: int | None = Field(None, ge=0, description="Per-stream sequence number (with the batch's stream)")
     message: str = Field(max_length=1_000_000)
     level: LevelName = "INFO"
     source: Literal["sdk", "user"] = "user"
@@ -50,6 +52,7 @@ class LogLineIn(BaseModel):
 class LogBatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    stream: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Client stream for seq dedupe")
     lines: list[LogLineIn] = Field(max_length=100_000)
 
 
@@ -246,9 +249,10 @@ def download_lines(
     )
 
 
-async def _add_lines(state: AppState, run_id: str, lines: list[LogLineIn]) -> int:
+async def _add_lines(state: AppState, run_id: str, lines: list[LogLineIn], stream: str | None = None) -> int:
     now = time.time()
     items: list[tuple[float, str, int, str, str]] = []
+    seqs = [line.seq for line in lines if line.seq is not None]
     for line in lines:
         text = f"{line.logger}: {line.message}" if line.logger else line.message
         for part in text.splitlines() or [""]:
@@ -258,6 +262,11 @@ async def _add_lines(state: AppState, run_id: str, lines: list[LogLineIn]) -> in
     def job(conn: Connection) -> list[store.LineRow] | None:
         if runs_store.get_run(conn, run_id=run_id) is None:
             return None
+        if stream is not None and seqs:
+            seen = stream_cursor(conn, run_id=run_id, stream=stream)
+            if max(seqs) <= seen:
+                return []  # a re-sent batch: already stored
+            set_stream_cursor(conn, run_id=run_id, stream=stream, seq=max(seqs))
         return indexer_of(cache).add(conn, run_id, items)
 
     rows = await state.writer.run(job)
@@ -276,7 +285,7 @@ async def post_line(run_id: str, body: LogLineIn, state: State) -> dict[str, int
 @router.post("/batch", status_code=201)
 async def post_lines(run_id: str, body: LogBatchIn, state: State) -> dict[str, int]:
     """Add structured lines in one request."""
-    return {"added": await _add_lines(state, run_id, body.lines)}
+    return {"added": await _add_lines(state, run_id, body.lines, body.stream)}
 
 
 @router.delete("")

@@ -68,12 +68,19 @@ async def append_raw(run_id: str, body: RawLogIn, request: Request, state: State
             invalid(["body", "chunks", i, "data"], "is not valid base64")
         chunks.append((c.seq, c.source, c.time or now, data))
     cache = state.writer.cache
+    limit = state.settings.log_limit_per_run
 
     def job(conn: Connection) -> tuple[store.AppendResult | None, list[LineRow]]:
         result = store.append(conn, run_id=run_id, stream=body.stream, chunks=chunks)
         if result is None:
             return None, []
-        return result, indexer_of(cache).feed(conn, run_id, result.stored)
+        lines = indexer_of(cache).feed(conn, run_id, result.stored)
+        if limit and result.appended:
+            # over the per-run limit: trim to 90 % of it, so trimming (and its event) is not per append
+            ext = store.extent(conn, run_id=run_id)
+            if ext is not None and ext.size - ext.start > limit:
+                store.trim_run(conn, run_id=run_id, keep_bytes=int(limit * 0.9), reason=f"per-run limit {limit} bytes")
+        return result, lines
 
     result, lines = await state.writer.run(job)
     if result is None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
+from trainboard.server.store.cursors import set_stream_cursor, stream_cursor
 from trainboard.server.store.sql import placeholder
 
 #: (seq or None, source, time, data)
@@ -34,12 +35,7 @@ def append(conn: Connection, *, run_id: str, stream: str | None, chunks: list[Ch
         return None
     size = int(row[0])
     result = AppendResult(size=size)
-    max_seq = None
-    if stream is not None:
-        cur = conn.exec_driver_sql(
-            f"SELECT max_seq FROM ingest_cursors WHERE run_id = {ph} AND stream = {ph}", (run_id, stream)
-        ).first()
-        max_seq = cur[0] if cur else -1
+    max_seq = None if stream is None else stream_cursor(conn, run_id=run_id, stream=stream)
     new_max = max_seq
     rows = []
     for seq, source, at, data in chunks:
@@ -61,11 +57,7 @@ def append(conn: Connection, *, run_id: str, stream: str | None, chunks: list[Ch
         conn.exec_driver_sql(f"UPDATE runs SET log_size = {ph} WHERE id = {ph}", (size, run_id))
         result.appended = size - result.size
     if stream is not None and new_max is not None and new_max != max_seq:
-        conn.exec_driver_sql(
-            f"INSERT INTO ingest_cursors (run_id, stream, max_seq) VALUES ({ph}, {ph}, {ph}) "
-            "ON CONFLICT (run_id, stream) DO UPDATE SET max_seq = excluded.max_seq",
-            (run_id, stream, new_max),
-        )
+        set_stream_cursor(conn, run_id=run_id, stream=stream, seq=new_max)
     result.size = size
     return result
 
@@ -126,3 +118,52 @@ def read(conn: Connection, *, run_id: str, offset: int, limit: int, source: str 
     """Bytes [offset, offset + limit) of the log (fewer at its end); of one source when given."""
     parts = iter_range(conn, run_id=run_id, offset=offset, limit=limit, source=source)
     return b"".join(part for _o, _s, _t, part in parts)
+
+
+def trim_run(conn: Connection, *, run_id: str, keep_bytes: int, reason: str) -> dict[str, int] | None:
+    """Delete the run's oldest chunks so that at most about ``keep_bytes`` stay (whole chunks), and the
+    lines older than what remains; records a ``log_trimmed`` event. ``None`` when nothing was trimmed."""
+    from trainboard.server.store.events import add_event
+
+    ph = placeholder(conn)
+    ext = extent(conn, run_id=run_id)
+    if ext is None or ext.size - ext.start <= keep_bytes:
+        return None
+    target = ext.size - keep_bytes
+    removed = conn.exec_driver_sql(
+        f'DELETE FROM log_chunks WHERE run_id = {ph} AND "offset" + length(data) <= {ph}', (run_id, target)
+    ).rowcount
+    row = conn.exec_driver_sql(
+        f'SELECT "offset", time FROM log_chunks WHERE run_id = {ph} ORDER BY "offset" LIMIT 1', (run_id,)
+    ).first()
+    new_start, first_time = (int(row[0]), float(row[1])) if row else (ext.size, float("inf"))
+    if new_start <= ext.start:
+        return None
+    lines = conn.exec_driver_sql(
+        f"DELETE FROM log_lines WHERE run_id = {ph} AND time < {ph}", (run_id, first_time)
+    ).rowcount
+    conn.exec_driver_sql(f"UPDATE runs SET log_trimmed = {ph} WHERE id = {ph}", (new_start, run_id))
+    info = {"bytes": new_start - ext.start, "chunks": removed, "lines": lines, "start": new_start}
+    add_event(
+        conn,
+        run_id=run_id,
+        kind="log_trimmed",
+        message=f"log trimmed ({reason}): the oldest {info['bytes']} bytes and {lines} lines were removed; "
+        f"the log now starts at byte {new_start}",
+        data=info,
+    )
+    return info
+
+
+def stored_bytes(conn: Connection) -> int:
+    """Log bytes stored for all runs."""
+    row = conn.exec_driver_sql("SELECT COALESCE(SUM(log_size - log_trimmed), 0) FROM runs").first()
+    return int(row[0]) if row else 0
+
+
+def oldest_runs_with_logs(conn: Connection, limit: int = 20) -> list[str]:
+    """Runs holding log bytes, the one with the oldest stored chunk first."""
+    rows = conn.exec_driver_sql(
+        "SELECT run_id, MIN(time) AS t FROM log_chunks GROUP BY run_id ORDER BY t LIMIT " + str(int(limit))
+    ).all()
+    return [r[0] for r in rows]

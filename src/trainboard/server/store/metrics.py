@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection
 
+from trainboard.server.store.cursors import set_stream_cursor, stream_cursor
 from trainboard.server.store.segments import F64, I64, FloatArray, IntArray, Points, downsample, merge
 from trainboard.server.store.sql import placeholder, placeholders
 from trainboard.wire import encode_float
@@ -138,12 +139,7 @@ def ingest(
         return None
     last_step: int | None = row[0]
     result = IngestResult()
-    max_seq = None
-    if stream is not None:
-        cur = conn.exec_driver_sql(
-            f"SELECT max_seq FROM ingest_cursors WHERE run_id = {ph} AND stream = {ph}", (run_id, stream)
-        ).first()
-        max_seq = cur[0] if cur else -1
+    max_seq = None if stream is None else stream_cursor(conn, run_id=run_id, stream=stream)
     new_max = max_seq
     pieces: dict[str, list[tuple[IntArray, FloatArray, FloatArray]]] = {}
     updates: list[tuple[int, float, dict[str, float]]] = []
@@ -207,23 +203,10 @@ def ingest(
             (last_step, time.time(), run_id),
         )
     if stream is not None and new_max is not None and new_max != max_seq:
-        conn.exec_driver_sql(
-            f"INSERT INTO ingest_cursors (run_id, stream, max_seq) VALUES ({ph}, {ph}, {ph}) "
-            "ON CONFLICT (run_id, stream) DO UPDATE SET max_seq = excluded.max_seq",
-            (run_id, stream, new_max),
-        )
+        set_stream_cursor(conn, run_id=run_id, stream=stream, seq=new_max)
     result.updates = updates
     result.last_step = last_step
     return result
-
-
-def stream_cursor(conn: Connection, *, run_id: str, stream: str) -> int:
-    """Highest committed seq of a client stream (-1 when none)."""
-    ph = placeholder(conn)
-    row = conn.exec_driver_sql(
-        f"SELECT max_seq FROM ingest_cursors WHERE run_id = {ph} AND stream = {ph}", (run_id, stream)
-    ).first()
-    return int(row[0]) if row else -1
 
 
 def list_keys(conn: Connection, *, run_id: str) -> dict[str, int]:
