@@ -2,7 +2,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { getLatestMetrics, getSystemHistory, getSystemStatus } from "../api/client";
 import type { GpuSample, SystemSample } from "../api/types";
-import { fmtBytes, fmtNumber } from "../lib/format";
+import { fmtBytes, fmtSystemValue } from "../lib/format";
 import { theme } from "../lib/theme";
 import { Sparkline } from "./Sparkline";
 
@@ -98,7 +98,7 @@ export function SystemPanel({ runId }: { runId: string | undefined }) {
                   const hg = h.gpus?.[i];
                   return hg ? (gpuUtil(hg) ?? NaN) : NaN;
                 })}
-                detail={g.name ? String(g.name).slice(0, 18) : undefined}
+                detail={num(g, "power_watts") !== undefined ? `${Math.round(num(g, "power_watts") ?? 0)}W` : undefined}
               />
               <Bar
                 label="VRAM"
@@ -107,7 +107,11 @@ export function SystemPanel({ runId }: { runId: string | undefined }) {
                   const hg = h.gpus?.[i];
                   return hg ? (gpuMemPct(hg) ?? NaN) : NaN;
                 })}
-                detail={num(g, "temperature") !== undefined ? `${num(g, "temperature")}°C` : undefined}
+                detail={
+                  num(g, "temperature_c") !== undefined
+                    ? `${fmtBytes(num(g, "memory_used"))} · ${num(g, "temperature_c")}°C`
+                    : undefined
+                }
               />
             </div>
           ))}
@@ -121,7 +125,7 @@ export function SystemPanel({ runId }: { runId: string | undefined }) {
             {runKeys.map(([k, p]) => (
               <div key={k} className="kvrow">
                 <span className="muted">{k.slice(4)}</span>
-                <span className="num">{fmtNumber(p.value, 4)}</span>
+                <span className="num">{fmtSystemValue(k, p.value)}</span>
               </div>
             ))}
           </div>

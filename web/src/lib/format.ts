@@ -48,3 +48,14 @@ export function fmtDuration(seconds: number): string {
   if (m > 0) return `${m}m${pad(s % 60)}s`;
   return `${s}s`;
 }
+
+/** A system metric (`sys/...` key) in its unit: bytes, bytes per second, percent, watts, degrees. */
+export function fmtSystemValue(key: string, value: unknown): string {
+  if (typeof value !== "number" || !Number.isFinite(value)) return String(value);
+  if (key.endsWith("_bytes_per_s")) return `${fmtBytes(value)}/s`;
+  if (/(ram_used|ram_total|proc_rss|memory_used|memory_total)$/.test(key)) return fmtBytes(value);
+  if (/(percent|utilization)$/.test(key)) return `${value.toFixed(1)}%`;
+  if (key.endsWith("power_watts")) return `${value.toFixed(0)} W`;
+  if (key.endsWith("temperature_c")) return `${value.toFixed(0)} °C`;
+  return value.toPrecision(4);
+}

@@ -45,7 +45,6 @@ _DRAIN_CAP_S = 5.0
 # After a short read, pause this long so the child's line-by-line writes coalesce: fewer wake-ups
 # make the child's pty writes cheaper (~12 % faster print loop on 16 cores, neutral on 2). The
 # pty's kernel buffer (~12 KiB) absorbs the pause; a longer one would throttle the child.
-_COALESCE_S = 0.0001
 # Without pidfd (macOS), child exit is noticed by polling at this interval.
 _WAIT_POLL_S = 0.05
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -287,8 +286,6 @@ class _Session:
             if not self._callback_failed:
                 self._callback_failed = True
                 _log.exception("trainboard: output callback failed; output is still mirrored")
-        if len(chunk) < _READ_SIZE:
-            time.sleep(_COALESCE_S)
         return True
 
 
