@@ -12,7 +12,7 @@ from trainboard.sdk.spool import Journal, encode, find_journals
 def test_pending_acks_and_reopen(tmp_path: Path) -> None:
     j = Journal.create(tmp_path, "run1", "s1")
     j.append([encode("POST", "/a", b'{"x":1}'), encode("PUT", "/b", b"{}")])
-    first, second = j.pending()
+    first, _second = j.pending()
     assert (first.method, first.path, first.body) == ("POST", "/a", b'{"x":1}')
     j.ack(first.end)
     j.close()  # not done: files stay for `trainboard sync`
