@@ -340,6 +340,16 @@ def run(
     url: UrlOpt = None,
     data: DataOpt = None,
     flush_timeout: Annotated[float, typer.Option(help="Seconds to wait at the end for the upload")] = 30.0,
+    separate_stderr: Annotated[
+        bool | None,
+        typer.Option(
+            "--separate-stderr/--merge-stderr",
+            help="Keep stderr apart on its own pseudo-terminal, or merge it with stdout on one (exact order, as "
+            "a terminal shows it) [default: merged when this command's stdout and stderr are the same terminal "
+            "or file, else separate]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run CMD under a pseudo-terminal, mirror its output unchanged and record it as a run.
 
@@ -371,7 +381,12 @@ def run(
     if data is not None:
         env["TRAINBOARD_DATA"] = str(paths.data_dir(data))
     try:
-        result = run_under_pty(argv, on_output=lambda source, chunk: mon.log_output(chunk, source), env=env)
+        result = run_under_pty(
+            argv,
+            on_output=lambda source, chunk: mon.log_output(chunk, source),
+            env=env,
+            separate_stderr=_streams_differ() if separate_stderr is None else separate_stderr,
+        )
     except OSError as exc:
         mon.set_status("failed", exit_code=127)
         mon.finish()
@@ -418,6 +433,16 @@ def logs(
             print_raw(client, run_id, fail=fail)
     except httpx.HTTPError as exc:
         raise fail(f"cannot reach the trainboard server at {base} ({exc}); start it with `trainboard serve`") from None
+
+
+def _streams_differ() -> bool:
+    """Whether this process's stdout and stderr go to different places (then the child's are kept
+    apart too); the same terminal or file means one pseudo-terminal, so the order is exact."""
+    try:
+        out, err_ = os.fstat(1), os.fstat(2)
+    except OSError:
+        return True
+    return (out.st_dev, out.st_ino, out.st_rdev) != (err_.st_dev, err_.st_ino, err_.st_rdev)
 
 
 def main() -> None:

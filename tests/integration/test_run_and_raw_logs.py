@@ -220,3 +220,41 @@ def test_sigterm_with_open_streams_shuts_down_quickly(server: ServerProcess, htt
         except httpx.HTTPError:
             pass
     assert os.path.exists(server.data_dir / "trainboard.db")
+
+
+ORDER = r"""
+import sys, time
+for i in range(100):
+    sys.stderr.write(f"\rbar {i} 50%")
+    sys.stderr.flush()
+    time.sleep(0.001)
+    sys.stderr.write(f"\rbar {i} 100%\n")
+    sys.stderr.flush()
+    print(f"after {i}", flush=True)
+"""
+
+
+def test_one_terminal_keeps_the_exact_order(server: ServerProcess, tmp_path: Path, http: httpx.Client) -> None:
+    """stdout and stderr to the same place (a terminal, or here one file): one pseudo-terminal, so a bar
+    closed on stderr and a print on stdout right after it come out in the order written."""
+    path = tmp_path / "order.py"
+    path.write_text(ORDER)
+    env = server.env() | {"TRAINBOARD_DATA": str(tmp_path / "client")}
+    with open(tmp_path / "both.txt", "wb") as both:
+        done = subprocess.run(
+            [sys.executable, "-m", "trainboard.cli", "run", "--", sys.executable, str(path)],
+            stdout=both,
+            stderr=subprocess.STDOUT,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 0
+    rid = latest_run(server)["id"]
+    log = http.get(f"/api/runs/{rid}/logs").content
+    for i in range(100):
+        assert log.index(f"bar {i} 100%".encode()) < log.index(f"after {i}\r".encode())
+    assert http.get(f"/api/runs/{rid}/logs", params={"source": "stderr"}).content == b""
+    assert (tmp_path / "both.txt").read_bytes() == log  # mirrored exactly as stored
+    forced = trainboard_run(server, tmp_path, ORDER, "--separate-stderr")
+    assert forced.returncode == 0 and b"bar 99 100%" in forced.stderr and b"after 99" in forced.stdout

@@ -4,8 +4,10 @@
 extensions, ``os.write`` and child processes print, so fd 1 and fd 2 themselves are replaced: each is
 saved with ``dup`` and a pipe is ``dup2``'d in its place, or a pseudo-terminal when the original is a
 terminal, so ``isatty()`` stays true for C code and child processes (tqdm, colours). One reader
-thread per stream copies every byte to the saved original fd, unchanged, and hands it to
-``on_output``.
+thread per substitute copies every byte to the saved original fd, unchanged, and hands it to
+``on_output``. When stdout and stderr lead to the same terminal or file (the usual case), both share
+one substitute, so their relative order is exactly what that terminal shows (reported as
+``"stdout"``); when they lead to different places, each is captured apart.
 
 The substitute pty has output post-processing off, so bytes reach the real terminal exactly as
 written (the real terminal then applies its own ``\\n`` -> ``\\r\\n``), and ``on_output`` sees bare
@@ -88,9 +90,14 @@ class OutputCapture:
                 return
             _flush_python_streams()
             self._pid = os.getpid()
+            # stdout and stderr on the same terminal or file (the usual case) share one substitute, so
+            # their relative order is exact, as on that terminal; apart, each gets its own.
+            merged = _same_destination(1, 2)
             try:
                 for fd, source in _SOURCES:
-                    stream = _Stream.open(fd, source, self._deliver)
+                    if merged and fd == 2:
+                        continue
+                    stream = _Stream.open(fd, source, self._deliver, also=2 if merged else None)
                     if stream is not None:
                         self._streams.append(stream)
                         stream.install()
@@ -167,10 +174,15 @@ class _Stream:
         self._installed = False
         self._restored = False
         self._reader_done = False
+        #: Another fd (and its saved original) sharing this substitute: stderr merged into stdout.
+        self.also: tuple[int, int] | None = None
 
     @classmethod
-    def open(cls, fd: int, source: str, deliver: Callable[[str, bytes, int], None]) -> _Stream | None:
-        """Save ``fd`` and make its substitute: a pipe, or a pty when ``fd`` is a terminal.
+    def open(
+        cls, fd: int, source: str, deliver: Callable[[str, bytes, int], None], *, also: int | None = None
+    ) -> _Stream | None:
+        """Save ``fd`` and make its substitute: a pipe, or a pty when ``fd`` is a terminal. With
+        ``also``, that fd (saved too) is put on the same substitute.
 
         None when ``fd`` is closed. Nothing is changed for the process until ``install()``.
         """
@@ -179,6 +191,11 @@ class _Stream:
         except OSError:
             return None
         stream = cls(fd, source, original, is_pty=os.isatty(original), deliver=deliver)
+        if also is not None:
+            try:
+                stream.also = (also, os.dup(also))
+            except OSError:
+                stream.also = None
         try:
             if stream.is_pty:
                 stream.read_end, stream._write_end = os.openpty()
@@ -195,6 +212,8 @@ class _Stream:
     def install(self) -> None:
         """Put the substitute on ``fd`` and start the reader."""
         os.dup2(self._write_end, self.fd)
+        if self.also is not None:
+            os.dup2(self._write_end, self.also[0])
         self._installed = True
         os.close(self._write_end)
         self._write_end = -1
@@ -208,6 +227,7 @@ class _Stream:
             return
         if self._installed:
             os.dup2(self.original, self.fd)
+        self._restore_also()
         for fd in (self.original, self.read_end, self._write_end, self._wake_r, self._wake_w):
             if fd >= 0:
                 os.close(fd)
@@ -216,12 +236,21 @@ class _Stream:
         """Put the original back on ``fd`` and tell the reader to finish."""
         with self._owner_lock:
             os.dup2(self.original, self.fd)
+            self._restore_also()
             self._restored = True
             if self._reader_done:
                 os.close(self.original)
         with contextlib.suppress(BrokenPipeError):  # the reader already saw EOF and left
             os.write(self._wake_w, b"x")
         os.close(self._wake_w)
+
+    def _restore_also(self) -> None:
+        if self.also is not None:
+            fd, saved = self.also
+            self.also = None
+            if self._installed:
+                os.dup2(saved, fd)
+            os.close(saved)
 
     def _run(self) -> None:
         poller = select.poll()
@@ -276,6 +305,15 @@ class _Stream:
         if len(chunk) < _READ_SIZE:
             time.sleep(_COALESCE_PTY_S if self.is_pty else _COALESCE_PIPE_S)
         return True
+
+
+def _same_destination(a: int, b: int) -> bool:
+    """Whether fds ``a`` and ``b`` lead to the same terminal or file."""
+    try:
+        sa, sb = os.fstat(a), os.fstat(b)
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino, sa.st_rdev) == (sb.st_dev, sb.st_ino, sb.st_rdev)
 
 
 def _write_all(fd: int, data: bytes) -> bool:

@@ -80,8 +80,15 @@ def run_under_pty(
     cwd: str | None = None,
     mirror: bool = True,
     winsize: tuple[int, int] | None = None,
+    separate_stderr: bool = True,
 ) -> PtyRunResult:
-    """Run ``argv`` with stdout and stderr on two pseudo-terminals; return once it has exited.
+    """Run ``argv`` with stdout and stderr on two pseudo-terminals (or, with ``separate_stderr=False``,
+    both on one, exactly as a terminal shows them); return once it has exited.
+
+    Two pseudo-terminals keep the streams apart, but their relative order is only as good as the reads:
+    bytes a program writes to stderr and then to stdout within microseconds (a progress bar closing,
+    then a print) are usually both ready when the runner wakes, and their order is lost. One
+    pseudo-terminal keeps the exact order (everything is reported as ``"stdout"``).
 
     ``on_output(source, chunk)`` is called from the calling thread with ``source`` ``"stdout"`` or
     ``"stderr"`` for every chunk read; keep it cheap (enqueue), since the child blocks while the runner
@@ -111,20 +118,20 @@ def run_under_pty(
     slaves: list[int] = []
     session: _Session | None = None
     try:
-        for _ in range(2):  # stdout, stderr
+        for _ in range(2 if separate_stderr else 1):  # stdout[, stderr]
             master, slave = os.openpty()
             masters.append(master)
             slaves.append(slave)
             _configure_slave(slave)
             _set_size(master, size)
-        session = _Session(masters[0], masters[1], on_output, mirror_to, follow_winch=winsize is None)
+        session = _Session(masters, on_output, mirror_to, follow_winch=winsize is None)
         # Handlers go in before the child exists, so no Ctrl-C can fall between spawn and forwarding.
         with session.signals_forwarded():
             session.spawn(
                 list(argv),
                 stdin=stdin,
                 stdout=slaves[0],
-                stderr=slaves[1],
+                stderr=slaves[-1],
                 env=child_env,
                 cwd=cwd,
                 start_new_session=True,
@@ -152,21 +159,21 @@ class _Session:
 
     def __init__(
         self,
-        out_master: int,
-        err_master: int,
+        masters: list[int],
         on_output: Callable[[str, bytes], None],
         mirror_to: list[int | None],
         *,
         follow_winch: bool,
     ) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
-        self.masters = (out_master, err_master)
+        self.masters = tuple(masters)  # stdout's, then stderr's when the streams are kept apart
         self.on_output = on_output
         self.follow_winch = follow_winch
         self.forwarded: int | None = None
-        self._sources = {out_master: "stdout", err_master: "stderr"}
+        self._sources = dict(zip(self.masters, ("stdout", "stderr"), strict=False))
         # Where each master's bytes are mirrored; dropped on a write error (terminal gone, EPIPE).
-        self._mirror_to = {m: t for m, t in zip(self.masters, mirror_to, strict=True) if t is not None}
+        targets = zip(self.masters, mirror_to, strict=False)
+        self._mirror_to = {m: t for m, t in targets if t is not None}
         self._callback_failed = False
 
     # -- the child -------------------------------------------------------------------------------
