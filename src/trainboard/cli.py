@@ -339,7 +339,12 @@ def run(
     project: Annotated[str | None, typer.Option("--project", help="Project [default: default]")] = None,
     url: UrlOpt = None,
     data: DataOpt = None,
-    flush_timeout: Annotated[float, typer.Option(help="Seconds to wait at the end for the upload")] = 30.0,
+    flush_timeout: Annotated[
+        float,
+        typer.Option(
+            help="Seconds to wait at the end for the upload (what is left stays spooled for `trainboard sync`)"
+        ),
+    ] = 10.0,
     separate_stderr: Annotated[
         bool | None,
         typer.Option(
