@@ -59,5 +59,5 @@ def app_settings(tmp_path: Path, db_url: str | None) -> Settings:
 @pytest.fixture
 def client(app_settings: Settings) -> Iterator[TestClient]:
     """An in-process app (lifespan run) on the current backend."""
-    with TestClient(create_app(app_settings)) as c:
+    with TestClient(create_app(app_settings), base_url="http://127.0.0.1") as c:
         yield c

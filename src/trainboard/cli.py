@@ -82,6 +82,13 @@ def serve(
     log_limit_total: Annotated[
         str, typer.Option(help="Log bytes kept for all runs together, e.g. 20GB; 0 = unlimited")
     ] = "0",
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Host header to accept (repeatable; '*' for any) [default: the loopback names when "
+            "bound to 127.0.0.1, which stops DNS-rebinding pages; any otherwise]"
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
 ) -> None:
     """Run the server and web UI."""
@@ -95,6 +102,7 @@ def serve(
         checkpoint_roots=tuple(p.resolve() for p in checkpoint_root or ()),
         log_limit_per_run=_bytes(log_limit_per_run, "--log-limit-per-run"),
         log_limit_total=_bytes(log_limit_total, "--log-limit-total"),
+        allowed_hosts=tuple(allowed_host) if allowed_host else None,
     )
     from trainboard.server.serve import serve as run_server
 

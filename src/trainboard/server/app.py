@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from trainboard._version import __version__
 from trainboard.server import background
@@ -72,4 +73,5 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.serve_ui:
         app.include_router(ui.make_router())
     app.add_middleware(RequestGuard, max_body=MAX_BODY_BYTES)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.effective_allowed_hosts))
     return app

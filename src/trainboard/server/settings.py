@@ -28,6 +28,17 @@ class Settings:
     system_retention: float = 24 * 3600.0
     #: Serve the built web UI at / when present.
     serve_ui: bool = True
+    #: Host headers accepted. ``None``: the loopback names when bound to a loopback address (a web page
+    #: using DNS rebinding then cannot reach the API), anything otherwise.
+    allowed_hosts: tuple[str, ...] | None = None
+
+    @property
+    def effective_allowed_hosts(self) -> tuple[str, ...]:
+        if self.allowed_hosts is not None:
+            return self.allowed_hosts
+        if self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127."):
+            return ("127.0.0.1", "localhost", "::1", "[::1]", self.host)
+        return ("*",)
 
     @property
     def database_url(self) -> str:

@@ -127,3 +127,9 @@ def test_health_version_docs(client: TestClient) -> None:
     assert "/api/runs/{run_id}/metrics" in schema["paths"]
     assert "NaN" in str(schema["paths"]["/api/runs/{run_id}/metrics"]["post"])
     assert client.get("/docs").status_code == 200
+
+
+def test_other_host_headers_are_refused_on_loopback(client: TestClient) -> None:
+    """A page on another site that rebinds its DNS name to 127.0.0.1 sends its own Host header."""
+    assert client.get("/api/runs", headers={"host": "evil.example"}).status_code == 400
+    assert client.get("/api/runs", headers={"host": "localhost:8000"}).status_code == 200
