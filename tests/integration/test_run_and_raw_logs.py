@@ -258,3 +258,18 @@ def test_one_terminal_keeps_the_exact_order(server: ServerProcess, tmp_path: Pat
     assert (tmp_path / "both.txt").read_bytes() == log  # mirrored exactly as stored
     forced = trainboard_run(server, tmp_path, ORDER, "--separate-stderr")
     assert forced.returncode == 0 and b"bar 99 100%" in forced.stderr and b"after 99" in forced.stdout
+
+
+def test_disconnected_stream_clients_release_their_resources(server: ServerProcess, http: httpx.Client) -> None:
+    http.post("/api/runs", json={"id": "gone"})
+    streams = [httpx.stream("GET", f"{server.url}/api/runs/gone/logs/stream", timeout=30) for _ in range(10)]
+    readers = [s.__enter__().iter_lines() for s in streams]  # keep the iterators: dropping one closes it
+    for lines in readers:
+        assert next(lines) == "retry: 1000"  # connected and served
+    assert http.get("/health").json()["live_subscriptions"] == 10
+    for s in streams:
+        s.__exit__(None, None, None)
+    deadline = time.monotonic() + 5
+    while http.get("/health").json()["live_subscriptions"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert http.get("/health").json()["live_subscriptions"] == 0

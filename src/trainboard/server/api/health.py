@@ -14,8 +14,13 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health")
 def health(state: State) -> dict[str, Any]:
-    """``{"status": "ok"}`` once the server accepts requests, with the database kind."""
-    return {"status": "ok", "database": state.engines.writer.dialect.name}
+    """``{"status": "ok"}`` once the server accepts requests, with the database kind and the number of
+    live subscriptions (SSE and WebSocket streams) this process holds."""
+    return {
+        "status": "ok",
+        "database": state.engines.writer.dialect.name,
+        "live_subscriptions": state.broker.subscriber_count(),
+    }
 
 
 @router.get("/api/version")
