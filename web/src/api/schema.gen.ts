@@ -476,7 +476,8 @@ export interface paths {
         };
         /**
          * Health
-         * @description ``{"status": "ok"}`` once the server accepts requests, with the database kind.
+         * @description ``{"status": "ok"}`` once the server accepts requests, with the database kind and the number of
+         *     live subscriptions (SSE and WebSocket streams) this process holds.
          */
         get: operations["health_health_get"];
         put?: never;
@@ -637,6 +638,11 @@ export interface components {
         LogBatchIn: {
             /** Lines */
             lines: components["schemas"]["LogLineIn"][];
+            /**
+             * Stream
+             * @description Client stream for seq dedupe
+             */
+            stream?: string | null;
         };
         /** LogLineIn */
         LogLineIn: {
@@ -650,6 +656,11 @@ export interface components {
             logger?: string | null;
             /** Message */
             message: string;
+            /**
+             * Seq
+             * @description Per-stream sequence number (with the batch's stream)
+             */
+            seq?: number | null;
             /**
              * Source
              * @default user
