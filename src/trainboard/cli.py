@@ -353,6 +353,13 @@ def run(
             help="Seconds to wait at the end for the upload (what is left stays spooled for `trainboard sync`)"
         ),
     ] = 10.0,
+    system_interval: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Seconds between system samples (CPU, RAM, the command's RSS, disk, network, GPUs); 0 turns them off",
+        ),
+    ] = 5.0,
     separate_stderr: Annotated[
         bool | None,
         typer.Option(
@@ -373,7 +380,7 @@ def run(
         argv = argv[1:]
     if not argv:
         raise fail("no command given: trainboard run [--name N] -- CMD [ARGS...]", code=2)
-    from trainboard.sdk.monitor import ENV_CAPTURED, ENV_RUN_ID, TrainingMonitor, new_run_id
+    from trainboard.sdk.monitor import ENV_CAPTURED, ENV_RUN_ID, ENV_SYSTEM_SAMPLED, TrainingMonitor, new_run_id
     from trainboard.server.launch.pty_runner import run_under_pty
 
     mon = TrainingMonitor(
@@ -390,6 +397,8 @@ def run(
     env = dict(os.environ)
     env[ENV_RUN_ID] = mon.run_id
     env[ENV_CAPTURED] = "1"
+    if system_interval > 0:
+        env[ENV_SYSTEM_SAMPLED] = "1"  # sampled here, with the command's own memory: not again by its SDK
     env["TRAINBOARD_URL"] = mon.url
     if data is not None:
         env["TRAINBOARD_DATA"] = str(paths.data_dir(data))
@@ -399,6 +408,7 @@ def run(
             on_output=lambda source, chunk: mon.log_output(chunk, source),
             env=env,
             separate_stderr=_streams_differ() if separate_stderr is None else separate_stderr,
+            on_start=(lambda pid: mon._start_sampler(system_interval, pid)) if system_interval > 0 else None,
         )
     except OSError as exc:
         mon.set_status("failed", exit_code=127)

@@ -273,3 +273,16 @@ def test_disconnected_stream_clients_release_their_resources(server: ServerProce
     while http.get("/health").json()["live_subscriptions"] and time.monotonic() < deadline:
         time.sleep(0.05)
     assert http.get("/health").json()["live_subscriptions"] == 0
+
+
+def test_plain_commands_get_system_metrics_with_their_own_memory(
+    server: ServerProcess, tmp_path: Path, http: httpx.Client
+) -> None:
+    script = "import time\nblob = bytearray(80 * 1024 * 1024)\ntime.sleep(2.0)\nprint(len(blob))\n"
+    done = trainboard_run(server, tmp_path, script, "--system-interval", "0.3")
+    assert done.returncode == 0
+    rid = latest_run(server)["id"]
+    metrics = http.get(f"/api/runs/{rid}/metrics").json()["metrics"]
+    assert metrics["sys/cpu_percent"]["count"] >= 3
+    assert max(metrics["sys/proc_rss"]["value"]) > 80 * 1024 * 1024  # the command's RSS, not the runner's
+    assert metrics["sys/ram_used"]["value"][0] > 0

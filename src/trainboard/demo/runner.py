@@ -38,6 +38,8 @@ def _start_run(run: DemoRun, url: str, data: Path) -> subprocess.Popen[bytes]:
         "-m",
         "trainboard.cli",
         "run",
+        "--system-interval",
+        "2",
         "--name",
         run.name,
         "--project",

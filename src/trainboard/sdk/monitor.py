@@ -27,6 +27,7 @@ from trainboard.wire import ID_RE, check_key, check_step
 #: Environment variables set by ``trainboard run`` for the child process.
 ENV_RUN_ID = "TRAINBOARD_RUN_ID"
 ENV_CAPTURED = "TRAINBOARD_CAPTURED"
+ENV_SYSTEM_SAMPLED = "TRAINBOARD_SYSTEM_SAMPLED"
 
 STATUSES: tuple[str, ...] = ("running", "completed", "failed", "interrupted")
 
@@ -125,7 +126,7 @@ class TrainingMonitor:
         if capture_output and not os.environ.get(ENV_CAPTURED):
             self._start_capture()
         self._sampler: Any = None
-        if system_metrics:
+        if system_metrics and not os.environ.get(ENV_SYSTEM_SAMPLED):
             self._start_sampler(system_interval)
 
     # ---- metrics ----
@@ -369,12 +370,17 @@ class TrainingMonitor:
         # System series are stepped by wall-clock milliseconds, independent of the training step.
         self._pipeline.metrics(int(time.time() * 1000), time.time(), sample)
 
-    def _start_sampler(self, interval: float) -> None:
+    def _start_sampler(self, interval: float, pid: int | None = None) -> None:
+        """Sample the system every ``interval`` s; ``sys/proc_rss`` is process ``pid``'s (default: this one)."""
+        import psutil
+
+        from trainboard.sdk.system import SystemSampler
+
         try:
-            from trainboard.sdk.system import SystemSampler
-        except ImportError:  # pragma: no cover
+            process = psutil.Process(pid) if pid is not None else None
+        except psutil.Error:
             return
-        self._sampler = SystemSampler(interval=interval, on_sample=self._on_system_sample)
+        self._sampler = SystemSampler(interval=interval, on_sample=self._on_system_sample, process=process)
         self._sampler.start()
 
     def _stop_helpers(self) -> None:

@@ -81,6 +81,7 @@ def run_under_pty(
     mirror: bool = True,
     winsize: tuple[int, int] | None = None,
     separate_stderr: bool = True,
+    on_start: Callable[[int], None] | None = None,
 ) -> PtyRunResult:
     """Run ``argv`` with stdout and stderr on two pseudo-terminals (or, with ``separate_stderr=False``,
     both on one, exactly as a terminal shows them); return once it has exited.
@@ -102,6 +103,8 @@ def run_under_pty(
     process's stdin (``/dev/null`` when there is none). ``TERM`` defaults to ``xterm-256color`` when
     the environment has none. Called from the main thread, SIGINT, SIGTERM and SIGHUP are forwarded
     to the child's process group for the duration of the call (elsewhere signals are left alone).
+
+    ``on_start(pid)`` is called once the child runs (e.g. to sample its memory).
 
     Raises ``OSError`` (e.g. ``FileNotFoundError``) when the command cannot be started.
     """
@@ -140,6 +143,8 @@ def run_under_pty(
             for slave in slaves:
                 os.close(slave)
             slaves.clear()
+            if on_start is not None and session.proc is not None:
+                on_start(session.proc.pid)
             session.pump()
             returncode = session.wait()
     except BaseException:
