@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from trainboard.server.log_indexer import indexer_of
+from trainboard.server.api.live import publish_lines, publish_status
+from trainboard.server.log_indexer import LogIndexer, indexer_of
 from trainboard.server.state import AppState
 from trainboard.server.store import runs as runs_store
 from trainboard.server.store.log_lines import LineRow
@@ -20,8 +21,6 @@ log = logging.getLogger(__name__)
 
 async def watch_heartbeats(state: AppState) -> None:
     """Mark running runs whose heartbeat stopped for ``heartbeat_timeout`` seconds as interrupted."""
-    from trainboard.server.api.runs import publish_status
-
     timeout = state.settings.heartbeat_timeout
     started = time.time()
     while True:
@@ -53,8 +52,6 @@ async def watch_heartbeats(state: AppState) -> None:
 async def flush_idle_lines(state: AppState) -> None:
     """Make open log lines final once their run has been quiet for a while (a live view then shows the
     last printed line even when nothing follows it)."""
-    from trainboard.server.api.logs import publish_lines
-
     cache = state.writer.cache
 
     def job(conn: Connection) -> dict[str, list[LineRow]]:
@@ -63,6 +60,9 @@ async def flush_idle_lines(state: AppState) -> None:
 
     while True:
         await asyncio.sleep(0.5)
+        indexer = cache.get("log_indexer")
+        if not isinstance(indexer, LogIndexer) or not indexer.may_have_open_lines:
+            continue
         try:
             for run_id, lines in (await state.writer.run(job)).items():
                 publish_lines(state, run_id, lines)

@@ -30,6 +30,9 @@ class _RunIndex:
 class LogIndexer:
     def __init__(self) -> None:
         self._runs: dict[str, _RunIndex] = {}
+        #: Set when bytes were fed since the last flush; read from the event loop (a plain bool) so an
+        #: idle server does not open a write transaction every half second just to find nothing to flush.
+        self.may_have_open_lines = False
 
     def _run(self, conn: Connection, run_id: str) -> _RunIndex:
         idx = self._runs.get(run_id)
@@ -54,6 +57,7 @@ class LogIndexer:
                 idx.next_line += 1
         idx.last_data = time.monotonic()
         idx.open_lines = True
+        self.may_have_open_lines = True
         log_lines.insert(conn, run_id=run_id, rows=rows)
         return rows
 
@@ -85,6 +89,7 @@ class LogIndexer:
 
     def idle_runs(self, now: float | None = None) -> list[str]:
         now = time.monotonic() if now is None else now
+        self.may_have_open_lines = any(idx.open_lines for idx in self._runs.values())
         return [r for r, idx in self._runs.items() if idx.open_lines and now - idx.last_data >= IDLE_FLUSH_SECONDS]
 
     def forget(self, run_id: str) -> None:

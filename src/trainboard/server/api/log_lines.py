@@ -7,8 +7,6 @@ Level rules: see ``trainboard.server.loglines.levels`` (and the README).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import csv
 import io
 import json
@@ -18,14 +16,14 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from trainboard.server.api.errors import invalid, not_found
-from trainboard.server.api.logs import publish_lines
+from trainboard.server.api.live import publish_lines, serve_socket
 from trainboard.server.log_indexer import indexer_of
 from trainboard.server.state import AppState, State, get_state
 from trainboard.server.store import log_lines as store
@@ -393,22 +391,16 @@ async def lines_socket(websocket: WebSocket, run_id: str, after: int | None = No
                 await catch_up()
             await send(batch)
 
-    sender = asyncio.create_task(pump())
+    async def handle(raw: str) -> dict[str, Any]:
+        try:
+            msg = json.loads(raw)
+        except ValueError:
+            msg = None
+        if isinstance(msg, dict) and msg.get("type") == "ping":
+            return {"type": "pong"}
+        return {"type": "error", "message": 'expected {"type": "ping"}'}
+
     try:
-        while True:
-            raw = await websocket.receive_text()
-            try:
-                msg = json.loads(raw)
-            except ValueError:
-                msg = None
-            if isinstance(msg, dict) and msg.get("type") == "ping":
-                await websocket.send_json({"type": "pong"})
-            else:
-                await websocket.send_json({"type": "error", "message": 'expected {"type": "ping"}'})
-    except WebSocketDisconnect:
-        pass
+        await serve_socket(websocket, pump, handle)
     finally:
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sender
         sub.close()

@@ -13,11 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
 from trainboard.server.api.errors import invalid, not_found
+from trainboard.server.api.live import publish_lines
 from trainboard.server.log_indexer import indexer_of
-from trainboard.server.state import AppState, State
+from trainboard.server.state import State
 from trainboard.server.store import logs as store
 from trainboard.server.store import runs as runs_store
-from trainboard.server.store.log_lines import LineRow, public
+from trainboard.server.store.log_lines import LineRow
 from trainboard.server.stream import topics
 from trainboard.server.stream.sse import log_stream
 from trainboard.wire import ID_PATTERN
@@ -47,13 +48,6 @@ class RawLogResult(BaseModel):
     appended: int = Field(description="Bytes stored")
     duplicates: int = Field(description="Chunks ignored: their seq was already committed")
     size: int = Field(description="Total bytes of the log")
-
-
-def publish_lines(state: AppState, run_id: str, lines: list[LineRow]) -> None:
-    """Offer newly indexed lines to the run's line WebSocket subscribers."""
-    topic = topics.run_lines(run_id)
-    if lines and state.broker.has_subscribers(topic):
-        state.broker.publish(topic, [public(r) for r in lines])
 
 
 @router.post("/raw", response_model=RawLogResult)

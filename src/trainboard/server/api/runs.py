@@ -9,38 +9,16 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection
 
 from trainboard.server.api.errors import not_found
+from trainboard.server.api.live import publish_lines, publish_status
 from trainboard.server.api.schemas import EventList, EventOut, RunCreate, RunList, RunPublic, RunUpdate, iso
 from trainboard.server.log_indexer import indexer_of
-from trainboard.server.state import AppState, State
+from trainboard.server.state import State
 from trainboard.server.store import events as events_store
 from trainboard.server.store import runs as store
 from trainboard.server.store.log_lines import LineRow
 from trainboard.server.stream import topics
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
-
-
-def publish_lines(state: AppState, run_id: str, lines: list[LineRow]) -> None:
-    from trainboard.server.api.logs import publish_lines as publish
-
-    publish(state, run_id, lines)
-
-
-def publish_status(state: AppState, old: dict[str, Any], new: dict[str, Any]) -> None:
-    """Tell dashboards about a status change (no-op when the status did not change)."""
-    if old["status"] == new["status"]:
-        return
-    message = {
-        "type": "status_change",
-        "run_id": new["id"],
-        "old_status": old["status"],
-        "new_status": new["status"],
-        "exit_code": new["exit_code"],
-        "run": RunPublic.from_row(new).model_dump(),
-    }
-    state.broker.publish(topics.RUNS, message)  # every dashboard socket gets run-list changes
-    if new["status"] != "running":
-        state.broker.publish(topics.run_log(new["id"]), ("done", new["exit_code"]))
 
 
 @router.get("", response_model=RunList)

@@ -9,13 +9,13 @@ A server ``heartbeat`` goes out every 30 s. Malformed messages get ``error``; th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 
+from trainboard.server.api.live import serve_socket
 from trainboard.server.state import get_state
 from trainboard.server.store import runs as runs_store
 from trainboard.server.stream import topics
@@ -73,19 +73,9 @@ async def dashboard_socket(websocket: WebSocket) -> None:
                 message = {"type": "heartbeat"}
             await websocket.send_json(message)
 
-    sender = asyncio.create_task(pump())
     try:
-        while True:
-            raw = await websocket.receive_text()
-            reply = await handle(raw)
-            if reply is not None:
-                await websocket.send_json(reply)
-    except WebSocketDisconnect:
-        pass
+        await serve_socket(websocket, pump, handle)
     finally:
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sender
         global_sub.close()
         for sub in subs.values():
             sub.close()

@@ -27,10 +27,6 @@ class Engines:
     reader: Engine
     writer: Engine
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.writer.dialect.name == "sqlite"
-
     def dispose(self) -> None:
         self.reader.dispose()
         self.writer.dispose()
