@@ -28,11 +28,17 @@ Rules (the docs copy this table; `LEVEL_RULES` is the source of truth and each r
 | critical-word      | `CRITICAL` / `FATAL` anywhere (upper case, whole word)               | CRITICAL |
 | error-word         | `ERROR` anywhere (upper case, whole word)                            | ERROR    |
 | warning-word       | `WARNING` / `WARN` anywhere (upper case, whole word)                 | WARNING  |
+| warnings-location  | `path.py:LINE: message` at the start: the `warnings` module's format | WARNING  |
+|                    | without a category, as Lightning's `rank_zero_warn` prints it        |          |
+|                    | (`.../logger_connector.py:76: Starting from v1.9.0, ...`); not       |          |
+|                    | `note:` lines (mypy) nor a bare `XxxError` (pytest's location line)  |          |
 | (default)          | anything else, stdout and stderr alike (tqdm and `warnings` write to | INFO     |
 |                    | stderr, so stderr alone is no evidence of an error)                  |          |
 
 "named" means the level the matched word or letter names (W/WARN/WARNING, E/ERROR, C/F/FATAL/CRITICAL, ...).
-The first matching rule wins. Lower-case words (`error`, `warning`) count only in the compiler form, so a
+The first matching rule wins. After a line in the `warnings` format (warning-class with a `path:LINE:`
+location, or warnings-location), the one indented line that follows it (the source line the module
+prints, `  warnings.warn(...)`) is WARNING too. Lower-case words (`error`, `warning`) count only in the compiler form, so a
 metric such as `train error: 0.05` is not an error.
 """
 
@@ -85,6 +91,10 @@ class LevelRule:
             return self.level
         return _NAMED[m.group("lvl")]
 
+
+#: `warnings.formatwarning`'s `path:lineno: ` prefix (a Python file, a Windows drive allowed); what follows
+#: is neither a mypy `note:` nor a bare exception name (pytest's `file.py:12: AssertionError`).
+_WARNINGS_LOCATION = re.compile(r"^(?:[A-Za-z]:)?[^\s:]*\.pyx?:\d+: (?!note:)(?![\w.]*(?:Error|Exception)\b)\S")
 
 _LEVEL_WORD = r"(?P<lvl>CRITICAL|FATAL|ERROR|WARNING|WARN|INFO|DEBUG)"
 
@@ -181,11 +191,19 @@ LEVEL_RULES: tuple[LevelRule, ...] = (
         "(WARNING: disk 95% full)",
         Level.WARNING,
     ),
+    LevelRule(
+        "warnings-location",
+        _WARNINGS_LOCATION,
+        Level.WARNING,
+        "/usr/lib/python3/site-packages/lightning/pytorch/trainer/connectors/logger_connector/logger_connector.py:76: "
+        "Starting from v1.9.0, `tensorboardX` has been removed as a dependency of the `lightning.pytorch` package",
+        Level.WARNING,
+    ),
 )
 
 # A line containing none of these words (and not starting like glog / bracket-letter) cannot match a
-# rule that gives anything but INFO: one scan instead of thirteen. `INFO` itself is left out on purpose.
-_PREFILTER = re.compile(r"ERROR|WARN|DEBUG|CRITICAL|FATAL|Error|Exception|Warning|error:|warning:|exception")
+# rule that gives anything but INFO: one scan instead of fourteen. `INFO` itself is left out on purpose.
+_PREFILTER = re.compile(r"ERROR|WARN|DEBUG|CRITICAL|FATAL|Error|Exception|Warning|error:|warning:|exception|\.pyx?:\d")
 
 
 def _may_match(text: str) -> bool:
@@ -194,6 +212,7 @@ def _may_match(text: str) -> bool:
     )
 
 
+_LOCATION = re.compile(r"^(?:[A-Za-z]:)?[^\s:]*\.pyx?:\d+: ")
 _CHAIN = re.compile(r"During handling of the above exception|The above exception was the direct cause")
 _TRACEBACK_START = re.compile(r"^(?:\s*\+ )?(?:Exception Group )?Traceback \(most recent call last\):")
 
@@ -217,16 +236,27 @@ class LevelDetector:
     exception...`) stay ERROR too, so a chained traceback is ERROR from its first line to its last.
     """
 
-    __slots__ = ("_after", "_in_traceback")
+    __slots__ = ("_after", "_in_traceback", "_warning_source")
 
     def __init__(self, *, in_traceback: bool = False) -> None:
         self._in_traceback = in_traceback
         self._after = False
+        self._warning_source = False  # the previous line was a `path.py:N: ...` warning
 
     def copy(self) -> LevelDetector:
         """An independent detector in the same state."""
-        other = LevelDetector(in_traceback=self._in_traceback)
-        other._after = self._after
+        return LevelDetector.from_state(self.state())
+
+    def state(self) -> list[bool]:
+        """The detector's state as plain data (for persisting it); see `from_state`."""
+        return [self._in_traceback, self._after, self._warning_source]
+
+    @classmethod
+    def from_state(cls, state: list[bool]) -> LevelDetector:
+        """A detector in the state `state()` returned."""
+        other = cls(in_traceback=bool(state[0]))
+        other._after = bool(state[1])
+        other._warning_source = bool(state[2])
         return other
 
     @property
@@ -236,6 +266,10 @@ class LevelDetector:
 
     def level(self, text: str) -> Level:
         """The level of the next line `text` (plain text) of this source."""
+        if self._warning_source:
+            self._warning_source = False
+            if text[:1] in (" ", "\t") and text.strip() and not self._in_traceback:
+                return Level.WARNING  # the source line `warnings` prints under its message
         if self._in_traceback:
             if not text or text[0] in " \t":
                 return Level.ERROR
@@ -254,4 +288,7 @@ class LevelDetector:
         if _CHAIN.match(text) is not None:
             self._after = True
             return Level.ERROR
-        return classify(text)
+        level = classify(text)
+        if level == Level.WARNING and _LOCATION.match(text) is not None:
+            self._warning_source = True
+        return level
