@@ -409,6 +409,7 @@ def run(
             env=env,
             separate_stderr=_streams_differ() if separate_stderr is None else separate_stderr,
             on_start=(lambda pid: mon._start_sampler(system_interval, pid)) if system_interval > 0 else None,
+            on_resize=mon.log_terminal_size,
         )
     except OSError as exc:
         mon.set_status("failed", exit_code=127)

@@ -71,12 +71,18 @@ class OutputCapture:
     Bytes still in the pipe when the process dies abruptly (``os._exit``, a segfault) can be lost.
     """
 
-    def __init__(self, on_output: Callable[[str, bytes], None]) -> None:
+    def __init__(
+        self, on_output: Callable[[str, bytes], None], on_size: Callable[[int, int], None] | None = None
+    ) -> None:
         self._on_output = on_output
+        #: ``on_size(columns, rows)``: the real terminal's size at start and after every change (see _report_size)
+        self._on_size = on_size
+        self._size: tuple[int, int] | None = None
         self._lock = threading.Lock()
         self._streams: list[_Stream] = []
         self._pid = 0
         self._error_reported = False
+        self._size_lock = threading.Lock()
 
     @property
     def active(self) -> bool:
@@ -93,12 +99,14 @@ class OutputCapture:
             # stdout and stderr on the same terminal or file (the usual case) share one substitute, so
             # their relative order is exact, as on that terminal; apart, each gets its own.
             merged = _same_destination(1, 2)
+            self._report_size(_terminal_size(1) or _terminal_size(2) or _env_size())
             try:
                 for fd, source in _SOURCES:
                     if merged and fd == 2:
                         continue
                     stream = _Stream.open(fd, source, self._deliver, also=2 if merged else None)
                     if stream is not None:
+                        stream.on_size = self._report_size
                         self._streams.append(stream)
                         stream.install()
             except (OSError, RuntimeError) as exc:  # out of fds / threads: run uncaptured
@@ -138,6 +146,21 @@ class OutputCapture:
     ) -> None:
         self.stop()
 
+    def _report_size(self, size: tuple[int, int] | None) -> None:
+        """Pass a new terminal size to ``on_size`` (before the bytes written at that size): the real
+        terminal's at start — else ``$COLUMNS`` / ``$LINES`` when set, what a program without a terminal
+        would go by — then each change seen by a pty substitute's periodic size copy."""
+        if size is None or self._on_size is None:
+            return
+        with self._size_lock:
+            if size == self._size:
+                return
+            self._size = size
+            try:
+                self._on_size(*size)
+            except Exception:  # a size is never worth breaking the capture for
+                pass
+
     def _deliver(self, source: str, chunk: bytes, report_to: int) -> None:
         """Hand a chunk to the callback (reader threads); never lets its error stop the tee."""
         try:
@@ -176,6 +199,8 @@ class _Stream:
         self._reader_done = False
         #: Another fd (and its saved original) sharing this substitute: stderr merged into stdout.
         self.also: tuple[int, int] | None = None
+        #: Told the real terminal's size after each periodic copy (OutputCapture._report_size).
+        self.on_size: Callable[[tuple[int, int] | None], None] | None = None
 
     @classmethod
     def open(
@@ -273,7 +298,9 @@ class _Stream:
                     timeout_ms = None
                 if self.is_pty and not self.drained.is_set() and time.monotonic() >= next_size_check:
                     next_size_check = time.monotonic() + _WINSIZE_EVERY_S
-                    _copy_size(self.original, self.read_end)
+                    size = _copy_size(self.original, self.read_end)
+                    if self.on_size is not None:
+                        self.on_size(size)
         finally:
             self.drained.set()
             os.close(self.read_end)
@@ -352,8 +379,35 @@ def _make_transparent(slave: int) -> None:
     termios.tcsetattr(slave, termios.TCSANOW, attrs)
 
 
-def _copy_size(terminal: int, master: int) -> None:
+def _copy_size(terminal: int, master: int) -> tuple[int, int] | None:
+    """Give ``master`` the size of ``terminal``; returns it as ``(columns, rows)`` (None if unknown)."""
     with contextlib.suppress(OSError):
         packed = fcntl.ioctl(terminal, termios.TIOCGWINSZ, b"\0" * 8)
-        if struct.unpack("HHHH", packed)[:2] != (0, 0):
+        rows, columns = struct.unpack("HHHH", packed)[:2]
+        if (rows, columns) != (0, 0):
             fcntl.ioctl(master, termios.TIOCSWINSZ, packed)
+            return columns, rows
+    return None
+
+
+def _terminal_size(fd: int) -> tuple[int, int] | None:
+    """``(columns, rows)`` of the terminal on ``fd`` (None when it is not one)."""
+    try:
+        columns, rows = os.get_terminal_size(fd)
+    except OSError:
+        return None
+    return (columns, rows) if columns > 0 and rows > 0 else None
+
+
+def _env_size() -> tuple[int, int] | None:
+    """``$COLUMNS`` x ``$LINES`` (24 rows when only the columns are set), as ``shutil.get_terminal_size``
+    reads them; None when ``$COLUMNS`` is unset or not a positive number."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return None
+    try:
+        rows = int(os.environ.get("LINES", "24"))
+    except ValueError:
+        rows = 24
+    return (columns, rows if rows > 0 else 24) if 0 < columns <= 65535 else None

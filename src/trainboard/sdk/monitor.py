@@ -339,6 +339,12 @@ class TrainingMonitor:
         if data:
             self._pipeline.log_bytes(source, bytes(data), time.time())
 
+    def log_terminal_size(self, columns: int, rows: int) -> None:
+        """Record that the terminal is ``columns`` x ``rows`` from the next ``log_output`` byte on, so the
+        dashboard replays the output at that width (the in-process capture and ``trainboard run`` do this)."""
+        if 0 < columns <= 65535 and 0 < rows <= 65535:
+            self._pipeline.terminal_size(columns, rows)
+
     def attach_logging(self, logger: logging.Logger | str | None = None, level: int = logging.INFO) -> logging.Handler:
         """Send ``logger``'s records (default: the root logger) to the run as structured lines with their
         real level and logger name (source ``sdk``). Returns the handler; it is removed at ``finish()``."""
@@ -360,7 +366,7 @@ class TrainingMonitor:
         except ImportError:  # pragma: no cover - capture module missing in a partial install
             return
         try:
-            self._capture = OutputCapture(self._on_output)
+            self._capture = OutputCapture(self._on_output, on_size=self.log_terminal_size)
             self._capture.start()
         except OSError as exc:
             print(f"trainboard: output capture is off: {exc}", file=sys.stderr, flush=True)

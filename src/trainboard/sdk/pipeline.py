@@ -143,6 +143,12 @@ class Pipeline:
         self._queue.append(("l", source, data, ts))
         self._wake.set()  # terminal output goes out at once (people watch it live); bursts batch naturally
 
+    def terminal_size(self, cols: int, rows: int) -> None:
+        """The terminal is ``cols`` x ``rows`` from the next output byte on (sent as an empty raw chunk
+        carrying ``size``, so the server places it at the right offset of the log)."""
+        self._queue.append(("l", "stdout", b"", time.time(), {"cols": cols, "rows": rows}))
+        self._wake.set()
+
     def log_record(self, ts: float, level: str, logger: str, message: str) -> None:
         self._queue.append(("r", ts, level, logger, message))
         self._wake.set()
@@ -250,6 +256,8 @@ class Pipeline:
                 chunks.append(
                     {"seq": self._seq, "source": item[1], "time": item[3], "data": base64.b64encode(data).decode()}
                 )
+                if len(item) > 4:  # terminal_size()
+                    chunks[-1]["size"] = item[4]
                 chunk_bytes += len(data)
                 if chunk_bytes >= MAX_LOG_BYTES_PER_OP:
                     emit_chunks()

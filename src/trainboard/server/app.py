@@ -15,7 +15,8 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from trainboard._version import __version__
 from trainboard.server import background
-from trainboard.server.api import checkpoints, health, log_lines, logs, metrics, runs, system, ui, ws
+from trainboard.server.api import checkpoints, health, log_lines, logs, metrics, runs, system, terminal_sizes, ui, ws
+from trainboard.server.api import docs as api_docs
 from trainboard.server.guard import RequestGuard
 from trainboard.server.settings import Settings
 from trainboard.server.state import AppState
@@ -61,15 +62,24 @@ def create_app(settings: Settings) -> FastAPI:
             engines.dispose()
             await broker.close()
 
-    app = FastAPI(title="trainboard", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="trainboard",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served by api_docs from the package's own assets, not from a CDN
+        redoc_url=None,
+    )
     app.include_router(health.router)
     app.include_router(runs.router)
     app.include_router(metrics.router)
     app.include_router(logs.router)
+    app.include_router(terminal_sizes.router)
     app.include_router(log_lines.router)
     app.include_router(checkpoints.router)
     app.include_router(system.router)
     app.include_router(ws.router)
+    app.include_router(api_docs.make_router(title=app.title, openapi_url=app.openapi_url or "/openapi.json"))
     if settings.serve_ui:
         app.include_router(ui.make_router())
     app.add_middleware(RequestGuard, max_body=MAX_BODY_BYTES)

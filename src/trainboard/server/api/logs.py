@@ -14,10 +14,12 @@ from sqlalchemy import Connection
 
 from trainboard.server.api.errors import invalid, not_found
 from trainboard.server.api.live import publish_lines
+from trainboard.server.api.terminal_sizes import TerminalSizeIn
 from trainboard.server.log_indexer import indexer_of
 from trainboard.server.state import State
 from trainboard.server.store import logs as store
 from trainboard.server.store import runs as runs_store
+from trainboard.server.store import terminal_sizes
 from trainboard.server.store.log_lines import LineRow
 from trainboard.server.stream import topics
 from trainboard.server.stream.sse import log_stream
@@ -34,7 +36,10 @@ class RawChunkIn(BaseModel):
     seq: int | None = Field(None, ge=0)
     source: Literal["stdout", "stderr"]
     time: float | None = None
-    data: str = Field(description="base64 of the raw bytes")
+    data: str = Field(description="base64 of the raw bytes (may be empty: a chunk that only carries `size`)")
+    size: TerminalSizeIn | None = Field(
+        None, description="The terminal's size from this chunk's first byte on (sent at the start and on a resize)"
+    )
 
 
 class RawLogIn(BaseModel):
@@ -63,11 +68,16 @@ async def append_raw(run_id: str, body: RawLogIn, request: Request, state: State
         chunks.append((c.seq, c.source, c.time or now, data))
     cache = state.writer.cache
     limit = state.settings.log_limit_per_run
+    sizes = [(i, c.size) for i, c in enumerate(body.chunks) if c.size is not None]
 
     def job(conn: Connection) -> tuple[store.AppendResult | None, list[LineRow]]:
         result = store.append(conn, run_id=run_id, stream=body.stream, chunks=chunks)
         if result is None:
             return None, []
+        for i, size in sizes:
+            at = result.offsets[i]
+            if at is not None:
+                terminal_sizes.record(conn, run_id=run_id, offset=at, cols=size.cols, rows=size.rows)
         lines = indexer_of(cache).feed(conn, run_id, result.stored)
         if limit and result.appended:
             # over the per-run limit: trim to 90 % of it, so trimming (and its event) is not per append

@@ -82,6 +82,7 @@ def run_under_pty(
     winsize: tuple[int, int] | None = None,
     separate_stderr: bool = True,
     on_start: Callable[[int], None] | None = None,
+    on_resize: Callable[[int, int], None] | None = None,
 ) -> PtyRunResult:
     """Run ``argv`` with stdout and stderr on two pseudo-terminals (or, with ``separate_stderr=False``,
     both on one, exactly as a terminal shows them); return once it has exited.
@@ -106,6 +107,10 @@ def run_under_pty(
 
     ``on_start(pid)`` is called once the child runs (e.g. to sample its memory).
 
+    ``on_resize(columns, lines)`` is called with the ptys' size before the child starts and again, from
+    the calling thread, each time a SIGWINCH gives them a new one, before any byte read after it is
+    handed to ``on_output``: a recording can then be replayed at the width the program wrote for.
+
     Raises ``OSError`` (e.g. ``FileNotFoundError``) when the command cannot be started.
     """
     if not argv:
@@ -127,7 +132,8 @@ def run_under_pty(
             slaves.append(slave)
             _configure_slave(slave)
             _set_size(master, size)
-        session = _Session(masters, on_output, mirror_to, follow_winch=winsize is None)
+        session = _Session(masters, on_output, mirror_to, follow_winch=winsize is None, on_resize=on_resize)
+        session.sized(size)
         # Handlers go in before the child exists, so no Ctrl-C can fall between spawn and forwarding.
         with session.signals_forwarded():
             session.spawn(
@@ -169,6 +175,7 @@ class _Session:
         mirror_to: list[int | None],
         *,
         follow_winch: bool,
+        on_resize: Callable[[int, int], None] | None = None,
     ) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
         self.masters = tuple(masters)  # stdout's, then stderr's when the streams are kept apart
@@ -180,6 +187,8 @@ class _Session:
         targets = zip(self.masters, mirror_to, strict=False)
         self._mirror_to = {m: t for m, t in targets if t is not None}
         self._callback_failed = False
+        self._on_resize = on_resize
+        self._size: tuple[int, int] | None = None
 
     # -- the child -------------------------------------------------------------------------------
 
@@ -238,6 +247,19 @@ class _Session:
             for master in self.masters:
                 with contextlib.suppress(OSError):
                     _set_size(master, size)
+            self.sized(size)
+
+    def sized(self, size: tuple[int, int]) -> None:
+        """The ptys are ``size`` now: tell ``on_resize`` when that is a change."""
+        if size == self._size or self._on_resize is None:
+            return
+        self._size = size
+        try:
+            self._on_resize(*size)
+        except Exception:
+            if not self._callback_failed:
+                self._callback_failed = True
+                _log.exception("trainboard: resize callback failed; output is still mirrored")
 
     # -- output ----------------------------------------------------------------------------------
 

@@ -25,6 +25,8 @@ class AppendResult:
     size: int = 0  # the log's end offset after the append
     #: (end offset, source, time, data) of each stored chunk, for live fan-out and line indexing.
     stored: list[tuple[int, str, float, bytes]] = field(default_factory=list)
+    #: Per input chunk, the offset its bytes start at; None for a duplicate (e.g. to place a terminal size).
+    offsets: list[int | None] = field(default_factory=list)
 
 
 def append(conn: Connection, *, run_id: str, stream: str | None, chunks: list[Chunk]) -> AppendResult | None:
@@ -42,8 +44,10 @@ def append(conn: Connection, *, run_id: str, stream: str | None, chunks: list[Ch
         if max_seq is not None and seq is not None:
             if seq <= max_seq:
                 result.duplicates += 1
+                result.offsets.append(None)
                 continue
             new_max = seq if new_max is None else max(new_max, seq)
+        result.offsets.append(size)
         if not data:
             continue
         rows.append((run_id, size, source, at, data))

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, or_, select, update
 
+from trainboard.server.store import terminal_sizes
+from trainboard.server.store.docs import load_doc
 from trainboard.server.store.events import add_event
 from trainboard.server.store.tables import (
     checkpoints,
@@ -26,7 +28,7 @@ FINISHED = frozenset({"completed", "failed", "interrupted"})
 
 def _public(row: Any) -> dict[str, Any]:
     out = dict(row)
-    out["config"] = json.loads(out["config"] or "{}")
+    out["config"] = load_doc(out["config"])
     return out
 
 
@@ -61,7 +63,7 @@ def create_run(
             project=project,
             status=status,
             config=json.dumps(config),
-            start_time=start_time or now,
+            start_time=now if start_time is None else start_time,
             created_at=now,
             heartbeat_time=now,
             end_time=now if status in FINISHED else None,
@@ -175,7 +177,9 @@ HEARTBEAT_REASON = "no heartbeat"
 
 def touch(conn: Connection, *, run_id: str, at: float | None = None) -> bool:
     """Record a heartbeat; returns False for an unknown run."""
-    result = conn.execute(update(runs).where(runs.c.id == run_id).values(heartbeat_time=at or time.time()))
+    result = conn.execute(
+        update(runs).where(runs.c.id == run_id).values(heartbeat_time=time.time() if at is None else at)
+    )
     return bool(result.rowcount)
 
 
@@ -193,6 +197,7 @@ def delete_run(conn: Connection, *, run_id: str) -> dict[str, int] | None:
         "series": conn.execute(delete(series).where(series.c.run_id == run_id)).rowcount,
         "log_chunks": conn.execute(delete(log_chunks).where(log_chunks.c.run_id == run_id)).rowcount,
         "log_lines": conn.execute(delete(log_lines).where(log_lines.c.run_id == run_id)).rowcount,
+        "terminal_sizes": terminal_sizes.delete_run(conn, run_id=run_id),
         "checkpoints": conn.execute(delete(checkpoints).where(checkpoints.c.run_id == run_id)).rowcount,
         "events": conn.execute(delete(events).where(events.c.run_id == run_id)).rowcount,
     }

@@ -93,6 +93,16 @@ log_chunks = Table(
     Column("data", LargeBinary, nullable=False),
 )
 
+# The terminal size the program saw, from byte ``offset`` of its raw log on (one row per change).
+terminal_sizes = Table(
+    "terminal_sizes",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("offset", BigInteger, primary_key=True, autoincrement=False),
+    Column("cols", Integer, nullable=False),
+    Column("rows", Integer, nullable=False),
+)
+
 # Lines derived from log_chunks (terminal semantics) plus structured lines posted by clients.
 log_lines = Table(
     "log_lines",
