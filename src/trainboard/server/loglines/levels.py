@@ -38,8 +38,8 @@ Rules (the docs copy this table; `LEVEL_RULES` is the source of truth and each r
 "named" means the level the matched word or letter names (W/WARN/WARNING, E/ERROR, C/F/FATAL/CRITICAL, ...).
 The first matching rule wins. After a line in the `warnings` format (warning-class with a `path:LINE:`
 location, or warnings-location), the one indented line that follows it (the source line the module
-prints, `  warnings.warn(...)`) is WARNING too. Lower-case words (`error`, `warning`) count only in the compiler form, so a
-metric such as `train error: 0.05` is not an error.
+prints, `  warnings.warn(...)`) is WARNING too. Lower-case words (`error`, `warning`) count only in the
+compiler form, so a metric such as `train error: 0.05` is not an error.
 """
 
 from __future__ import annotations

@@ -49,6 +49,25 @@ default, and a final reset, so each line renders on its own and a typical `ESC[3
 comes back byte-identical. Trailing blanks are stripped from `text` and `display` alike (a coloured
 background on them is lost); the background colour of erased cells is not tracked.
 
+Terminal width
+--------------
+`columns=None` (the default) models a terminal of unlimited width: a line is as long as what was
+written on it, and `\\t` is kept as a character. With `columns=N` the splitter models a terminal N
+columns wide, as pyte's `Screen(N, ...)` does: text that reaches the last column wraps onto the next
+row (autowrap, deferred like a VT100's: `\\r` right after the last column stays on that row), cursor
+movements stop at the last column, and `\\t` moves to the next multiple of 8 (the cells it passes stay
+blank). Each row is then one `Line` (the cut ones have `wrapped=True`), so a cursor-up counts the rows a
+long line wrapped into exactly as the terminal did: nested tqdm bars wider than the terminal resolve
+like the screen. `resize(columns)` changes the width from the next byte on (no reflow of what is
+already on the rows, like pyte). Wide (East Asian) characters still count as one column.
+
+Persistence
+-----------
+`snapshot()` returns the whole state (the live region, cursor, styles, the bytes of an unfinished
+UTF-8 character or escape sequence, the level detector) as JSON-compatible data, and
+`LineSplitter.restore(snapshot)` rebuilds an identical splitter: feeding the rest of the bytes to the
+restored one gives exactly the lines the original would have given.
+
 Bounded memory
 --------------
 A row holds at most `max_columns` (default 65,536) characters: text that would go past it wraps to
@@ -62,17 +81,22 @@ from __future__ import annotations
 import codecs
 import re
 from itertools import accumulate
+from typing import Any
 
 from trainboard.server.loglines.levels import LevelDetector
 from trainboard.server.loglines.line import Line
 from trainboard.server.loglines.styled_row import StyledRow, line_plan, next_style
 
-__all__ = ["LineSplitter"]
+__all__ = ["SNAPSHOT_VERSION", "LineSplitter"]
 
 _MAX_ESCAPE = 4096
 
 # Every control character except TAB, plus DEL and the C1 range: the next place plain text stops.
 _CTRL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_CTRL_AND_TAB = re.compile("[\x00-\x1f\x7f-\x9f]")  # with a terminal width, TAB moves the cursor
+_TAB_STOP = 8
+#: Version of the `snapshot()` format; `restore` refuses any other.
+SNAPSHOT_VERSION = 1
 _ESC = re.compile(
     r"\x1b(?:"
     r"\[(?P<params>[0-?]*)(?P<inter>[ -/]*)(?P<final>[@-~])"  # CSI
@@ -107,13 +131,21 @@ class LineSplitter:
     terminal model and when a line becomes final.
     """
 
-    def __init__(self, *, min_reach: int = 1, max_reach: int = 100, max_columns: int = 65536) -> None:
+    def __init__(
+        self, *, min_reach: int = 1, max_reach: int = 100, max_columns: int = 65536, columns: int | None = None
+    ) -> None:
         if not 0 <= min_reach <= max_reach:
             raise ValueError("need 0 <= min_reach <= max_reach")
         if max_columns < 1:
             raise ValueError("max_columns must be positive")
+        if columns is not None and columns < 1:
+            raise ValueError("columns must be positive (or None for unlimited)")
         self._max_reach = max_reach
-        self._max_columns = max_columns
+        self._limit_columns = max_columns
+        self._columns: int | None = None
+        self._max_columns = max_columns  # the wrap column in effect: `columns` when given
+        self._ctrl = _CTRL
+        self.resize(columns)
         self._reach = min_reach
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._levels = LevelDetector()
@@ -126,6 +158,21 @@ class LineSplitter:
         self._style = ""
         self._saved: tuple[int, int, str] | None = None
         self._out: list[Line] = []
+
+    @property
+    def columns(self) -> int | None:
+        """The terminal width modelled (None: unlimited)."""
+        return self._columns
+
+    def resize(self, columns: int | None) -> None:
+        """Model a terminal `columns` wide from the next byte on (None: unlimited width)."""
+        if columns is not None and columns < 1:
+            raise ValueError("columns must be positive (or None for unlimited)")
+        self._columns = columns
+        self._max_columns = min(columns, self._limit_columns) if columns is not None else self._limit_columns
+        self._ctrl = _CTRL if columns is None else _CTRL_AND_TAB
+        if getattr(self, "_cx", 0) > self._max_columns:
+            self._cx = self._max_columns
 
     @property
     def reach(self) -> int:
@@ -172,6 +219,48 @@ class LineSplitter:
         out, self._out = self._out, []
         return out
 
+    def snapshot(self) -> dict[str, Any]:
+        """The whole state as JSON-compatible data; `LineSplitter.restore` rebuilds it."""
+        pending, flag = self._decoder.getstate()
+        return {
+            "v": SNAPSHOT_VERSION,
+            "limits": [self._max_reach, self._limit_columns, self._columns],
+            "reach": self._reach,
+            "pending": [list(pending), flag],
+            "tail": self._tail,
+            "now": self._now,
+            "rows": [[r.text, r.starts, r.styles, r.timestamp, r.wrapped] for r in self._rows],
+            "cursor": [self._base, self._cy, self._cx],
+            "style": self._style,
+            "saved": list(self._saved) if self._saved is not None else None,
+            "levels": self._levels.state(),
+        }
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any]) -> LineSplitter:
+        """A splitter in the state `snapshot()` captured. Raises ValueError for another format version."""
+        if snap.get("v") != SNAPSHOT_VERSION:
+            raise ValueError(f"unknown line splitter snapshot version {snap.get('v')!r}")
+        max_reach, max_columns, columns = snap["limits"]
+        self = cls(min_reach=0, max_reach=int(max_reach), max_columns=int(max_columns), columns=columns)
+        self._reach = int(snap["reach"])
+        pending, flag = snap["pending"]
+        self._decoder.setstate((bytes(pending), int(flag)))
+        self._tail = str(snap["tail"])
+        self._now = float(snap["now"])
+        rows = []
+        for text, starts, styles, timestamp, wrapped in snap["rows"]:
+            row = StyledRow(float(timestamp))
+            row.text, row.starts, row.styles, row.wrapped = str(text), list(starts), list(styles), bool(wrapped)
+            rows.append(row)
+        self._rows = rows or [StyledRow(self._now)]
+        self._base, self._cy, self._cx = (int(v) for v in snap["cursor"])
+        self._style = str(snap["style"])
+        saved = snap["saved"]
+        self._saved = (int(saved[0]), int(saved[1]), str(saved[2])) if saved is not None else None
+        self._levels = LevelDetector.from_state(list(snap["levels"]))
+        return self
+
     def _flush_end(self) -> int:
         """How many rows a flush finalises: all above the cursor, then up to the last non-blank one."""
         rows = self._rows
@@ -189,7 +278,7 @@ class LineSplitter:
     def _process(self, s: str) -> None:
         pos = 0
         n = len(s)
-        search = _CTRL.search
+        search = self._ctrl.search
         rows = self._rows
         if self._cx == 0 and self._cy == len(rows) - 1 and not rows[-1].text:
             pos = self._fast_lines(s, 0)
@@ -229,6 +318,9 @@ class LineSplitter:
             elif c == "\b":
                 if self._cx > 0:
                     self._cx -= 1
+            elif c == "\t":  # only with a terminal width (see `_ctrl`)
+                # the next tab stop, at most the last column (a pending wrap is cancelled, as in pyte/xterm)
+                self._cx = min((self._cx // _TAB_STOP + 1) * _TAB_STOP, self._max_columns - 1)
             elif c in "\x0b\x0c":
                 self._cx = 0
                 self._down(1, new_rows=True)
@@ -248,8 +340,9 @@ class LineSplitter:
         rows = self._rows
         row = rows[-1]
         new_rows: list[StyledRow] = []
+        tabs = self._columns is not None
         for raw in s[pos : m.end() - 1].split("\n"):
-            if len(raw) > limit:
+            if len(raw) > limit or (tabs and "\t" in raw):
                 break
             pos += len(raw) + 1
             if raw.endswith("\r"):
