@@ -11,13 +11,13 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from trainboard._version import __version__
-from trainboard.server import background
+from trainboard.server import background, middleware
 from trainboard.server.api import checkpoints, health, log_lines, logs, metrics, runs, system, terminal_sizes, ui, ws
 from trainboard.server.api import docs as api_docs
-from trainboard.server.guard import RequestGuard
+from trainboard.server.api import errors as api_errors
+from trainboard.server.api import responses as api_responses
 from trainboard.server.settings import Settings
 from trainboard.server.state import AppState
 from trainboard.server.store.engine import make_engines, upgrade
@@ -29,6 +29,11 @@ DESCRIPTION = f"""Self-hosted real-time dashboard for ML training runs.
 
 Non-finite floats travel as the strings `"NaN"`, `"Infinity"`, `"-Infinity"` in both directions.
 Request bodies are JSON (`application/json`, else 415) of at most {MAX_BODY_BYTES} bytes (else 413).
+A POST, PUT, PATCH or DELETE must carry `Content-Type: application/json` or the header `X-Trainboard: 1`,
+even without a body (else 403): a page on another site cannot send either without a CORS preflight.
+Requests with a foreign `Origin` (or `Sec-Fetch-Site: cross-site`) are refused with 403, WebSocket
+handshakes included. Streams (Server-Sent Events, WebSockets) are capped per client address (429) and in
+total (503), both with `Retry-After`.
 """
 
 
@@ -82,6 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_docs.make_router(title=app.title, openapi_url=app.openapi_url or "/openapi.json"))
     if settings.serve_ui:
         app.include_router(ui.make_router())
-    app.add_middleware(RequestGuard, max_body=MAX_BODY_BYTES)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.effective_allowed_hosts))
+    middleware.install(app, settings)
+    api_errors.install(app)
+    api_responses.install(app)
     return app

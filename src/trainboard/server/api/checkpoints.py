@@ -9,32 +9,37 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
-from trainboard.server.api.errors import invalid, not_found
-from trainboard.server.api.schemas import iso
+from trainboard.server.api.errors import not_found
+from trainboard.server.api.schemas import JSON_DOC_RULES, InModel, iso
 from trainboard.server.state import AppState, State
 from trainboard.server.store import checkpoints as store
 from trainboard.server.store import runs as runs_store
 from trainboard.server.stream import topics
-from trainboard.wire import ID_PATTERN, MAX_STEP
+from trainboard.wire import ID_PATTERN, MAX_INT64, MAX_STEP
 
 router = APIRouter(tags=["checkpoints"])
 
+#: The reason stored for a checkpoint registered as invalid without one.
+NO_REASON = "no reason given"
 
-class CheckpointIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
+class CheckpointIn(InModel):
     id: str | None = Field(None, pattern=ID_PATTERN, description="Client-made id; re-registering is a no-op")
     path: str = Field(min_length=1, max_length=4096)
     step: int | None = Field(None, ge=0, le=MAX_STEP)
-    size: int | None = Field(None, ge=0)
-    metrics: dict[str, Any] = Field(default_factory=dict)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    valid: bool = Field(True, description="False when validation failed (then give invalid_reason)")
+    size: int | None = Field(None, ge=0, le=MAX_INT64, description="Bytes")
+    metrics: dict[str, Any] = Field(default_factory=dict, description=JSON_DOC_RULES)
+    metadata: dict[str, Any] = Field(default_factory=dict, description=JSON_DOC_RULES)
+    valid: bool = Field(
+        True,
+        description="False when validation failed; then `invalid_reason` says why (stored as "
+        f"{NO_REASON!r} when not given)",
+    )
     invalid_reason: str | None = Field(None, max_length=4000)
-    best_metric: str | None = Field(None, description="Track the best checkpoint by this metric")
+    best_metric: str | None = Field(None, max_length=256, description="Track the best checkpoint by this metric")
     best_mode: Literal["min", "max"] = "min"
 
 
@@ -71,7 +76,11 @@ class CheckpointLoad(BaseModel):
     metadata: dict[str, Any]
     valid: bool
     invalid_reason: str | None
-    exists: bool = Field(description="Whether the server can see the file at `path`")
+    exists: bool | None = Field(
+        description="Whether the file at `path` exists, when it lies inside a checkpoint root (`trainboard serve "
+        "--checkpoint-root DIR`, or the data directory's checkpoints/); null for a path outside them: the server "
+        "says nothing about other files on its machine"
+    )
 
 
 def _roots(state: AppState) -> list[Path]:
@@ -140,8 +149,7 @@ async def register_checkpoint(run_id: str, body: CheckpointIn, state: State) -> 
     import secrets
 
     cid = body.id or secrets.token_hex(8)
-    if not body.valid and not body.invalid_reason:
-        invalid(["body", "invalid_reason"], "required when valid is false")
+    reason = body.invalid_reason or (None if body.valid else NO_REASON)
 
     def job(conn: Connection) -> tuple[dict[str, Any], bool] | None:
         if runs_store.get_run(conn, run_id=run_id) is None:
@@ -156,7 +164,7 @@ async def register_checkpoint(run_id: str, body: CheckpointIn, state: State) -> 
             metrics=body.metrics,
             metadata=body.metadata,
             valid=body.valid,
-            invalid_reason=body.invalid_reason,
+            invalid_reason=reason,
             best_metric=body.best_metric,
             best_mode=body.best_mode,
         )
@@ -206,6 +214,7 @@ async def mark_best(checkpoint_id: str, state: State) -> CheckpointOut:
 def load_checkpoint(checkpoint_id: str, state: State) -> CheckpointLoad:
     """The path, step, metrics, metadata and validity a trainer needs to resume from this checkpoint."""
     row = _checkpoint_or_404(state, checkpoint_id)
+    target = inside_roots(state, row["path"])
     return CheckpointLoad(
         id=row["id"],
         run_id=row["run_id"],
@@ -215,7 +224,7 @@ def load_checkpoint(checkpoint_id: str, state: State) -> CheckpointLoad:
         metadata=row["metadata"],
         valid=row["valid"],
         invalid_reason=row["invalid_reason"],
-        exists=os.path.isfile(row["path"]),
+        exists=None if target is None else target.is_file(),
     )
 
 

@@ -18,38 +18,38 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, WebSocket
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from trainboard.server.api.errors import invalid, not_found
 from trainboard.server.api.live import publish_lines, serve_socket
+from trainboard.server.api.schemas import EpochSeconds, InModel
 from trainboard.server.log_indexer import indexer_of
 from trainboard.server.state import AppState, State, get_state
 from trainboard.server.store import log_lines as store
 from trainboard.server.store import runs as runs_store
 from trainboard.server.store.cursors import set_stream_cursor, stream_cursor
 from trainboard.server.stream import topics
+from trainboard.wire import MAX_INT64
 
 router = APIRouter(prefix="/api/runs/{run_id}/logs", tags=["log lines"])
 
 LevelName = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "debug", "info", "warning", "error", "critical"]
 
 
-class LogLineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    seq: int | None = Field(None, ge=0, description="Per-stream sequence number (with the batch's stream)")
+class LogLineIn(InModel):
+    seq: int | None = Field(
+        None, ge=0, le=MAX_INT64, description="Per-stream sequence number (with the batch's stream)"
+    )
     message: str = Field(max_length=1_000_000)
     level: LevelName = "INFO"
     source: Literal["sdk", "user"] = "user"
     logger: str | None = Field(None, max_length=200)
-    timestamp: float | None = None
+    timestamp: EpochSeconds | None = None
 
 
-class LogBatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LogBatchIn(InModel):
     stream: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Client stream for seq dedupe")
     lines: list[LogLineIn] = Field(max_length=100_000)
 
@@ -130,7 +130,7 @@ def list_lines(
     regex: Annotated[str | None, Query(max_length=1000, description="Python regular expression")] = None,
     since: Annotated[datetime | None, Query(description="ISO 8601 time or epoch seconds")] = None,
     until: Annotated[datetime | None, Query(description="ISO 8601 time or epoch seconds")] = None,
-    after: Annotated[int, Query(ge=-1, description="Cursor: lines after this line number")] = -1,
+    after: Annotated[int, Query(ge=-1, le=MAX_INT64, description="Cursor: lines after this line number")] = -1,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Skip this many matches")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
     count: Annotated[bool, Query(description="Also count all matches")] = True,
@@ -254,7 +254,8 @@ async def _add_lines(state: AppState, run_id: str, lines: list[LogLineIn], strea
     for line in lines:
         text = f"{line.logger}: {line.message}" if line.logger else line.message
         for part in text.splitlines() or [""]:
-            items.append((line.timestamp or now, line.source, store.LEVELS[line.level.upper()], part, part))
+            at = now if line.timestamp is None else line.timestamp
+            items.append((at, line.source, store.LEVELS[line.level.upper()], part, part))
     cache = state.writer.cache
 
     def job(conn: Connection) -> list[store.LineRow] | None:

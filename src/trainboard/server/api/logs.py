@@ -9,11 +9,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from trainboard.server.api.errors import invalid, not_found
 from trainboard.server.api.live import publish_lines
+from trainboard.server.api.schemas import EpochSeconds, InModel
 from trainboard.server.api.terminal_sizes import TerminalSizeIn
 from trainboard.server.log_indexer import indexer_of
 from trainboard.server.state import State
@@ -23,27 +24,24 @@ from trainboard.server.store import terminal_sizes
 from trainboard.server.store.log_lines import LineRow
 from trainboard.server.stream import topics
 from trainboard.server.stream.sse import log_stream
-from trainboard.wire import ID_PATTERN
+from trainboard.wire import ID_PATTERN, MAX_INT64
 
 router = APIRouter(prefix="/api/runs/{run_id}/logs", tags=["logs"])
 
 MAX_PAGE = 16 * 1024 * 1024
 
 
-class RawChunkIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    seq: int | None = Field(None, ge=0)
+class RawChunkIn(InModel):
+    seq: int | None = Field(None, ge=0, le=MAX_INT64)
     source: Literal["stdout", "stderr"]
-    time: float | None = None
+    time: EpochSeconds | None = None
     data: str = Field(description="base64 of the raw bytes (may be empty: a chunk that only carries `size`)")
     size: TerminalSizeIn | None = Field(
         None, description="The terminal's size from this chunk's first byte on (sent at the start and on a resize)"
     )
 
 
-class RawLogIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RawLogIn(InModel):
 
     stream: str | None = Field(None, pattern=ID_PATTERN)
     chunks: list[RawChunkIn]
@@ -65,7 +63,7 @@ async def append_raw(run_id: str, body: RawLogIn, request: Request, state: State
             data = base64.b64decode(c.data, validate=True)
         except (binascii.Error, ValueError):
             invalid(["body", "chunks", i, "data"], "is not valid base64")
-        chunks.append((c.seq, c.source, c.time or now, data))
+        chunks.append((c.seq, c.source, now if c.time is None else c.time, data))
     cache = state.writer.cache
     limit = state.settings.log_limit_per_run
     sizes = [(i, c.size) for i, c in enumerate(body.chunks) if c.size is not None]
@@ -111,22 +109,26 @@ async def append_raw(run_id: str, body: RawLogIn, request: Request, state: State
 def get_raw(
     run_id: str,
     state: State,
-    offset: Annotated[int | None, Query(ge=0, description="First byte (default 0, or see `tail`)")] = None,
-    limit: Annotated[int, Query(ge=0, le=MAX_PAGE, description="Bytes at most")] = MAX_PAGE,
-    tail: Annotated[int | None, Query(ge=0, le=MAX_PAGE, description="The last N bytes instead of `offset`")] = None,
+    offset: Annotated[
+        int | None, Query(ge=0, le=MAX_INT64, description="First byte (default 0); with `tail`, a lower bound")
+    ] = None,
+    limit: Annotated[int, Query(ge=0, le=MAX_PAGE, description="Bytes at most (ignored with `tail`)")] = MAX_PAGE,
+    tail: Annotated[
+        int | None,
+        Query(ge=0, le=MAX_PAGE, description="The last N bytes of the log (none before `offset` when both are given)"),
+    ] = None,
     source: Annotated[
         Literal["stdout", "stderr"] | None, Query(description="Only this source's bytes within the range")
     ] = None,
 ) -> Response:
     """The raw terminal bytes exactly as produced, paged by byte offset."""
-    if offset is not None and tail is not None:
-        invalid(["query", "tail"], "give either offset or tail, not both")
     with state.engines.reader.connect() as conn:
         ext = store.extent(conn, run_id=run_id)
         if ext is None:
             not_found("run", run_id)
-        start = max(ext.start, ext.size - tail) if tail is not None else max(offset or 0, ext.start)
-        count = tail if tail is not None else limit
+        lowest = max(offset or 0, ext.start)
+        start = max(lowest, ext.size - tail) if tail is not None else lowest
+        count = ext.size - start if tail is not None else limit
         data = store.read(conn, run_id=run_id, offset=start, limit=count, source=source) if start < ext.size else b""
     return Response(
         content=data,
@@ -136,6 +138,7 @@ def get_raw(
             "X-Log-Start": str(ext.start),
             "X-Log-Offset": str(start),
             "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="{run_id}.log"',
         },
     )
 
@@ -154,15 +157,16 @@ def get_raw(
 def stream_raw(
     run_id: str,
     state: State,
-    offset: Annotated[int | None, Query(ge=0, description="Resume after this byte offset")] = None,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    offset: Annotated[int | None, Query(ge=0, le=MAX_INT64, description="Resume after this byte offset")] = None,
+    last_event_id: Annotated[
+        int | None,
+        Header(alias="Last-Event-ID", ge=0, le=MAX_INT64, description="Resume after this byte offset (SSE reconnect)"),
+    ] = None,
 ) -> StreamingResponse:
     """Live raw log: history from ``offset`` (or ``Last-Event-ID``), then new bytes as they arrive."""
     start = offset or 0
     if last_event_id is not None and offset is None:
-        if not last_event_id.strip().isdigit():
-            invalid(["header", "Last-Event-ID"], "must be a byte offset (a non-negative integer)")
-        start = int(last_event_id)
+        start = last_event_id
     with state.engines.reader.connect() as conn:
         ext = store.extent(conn, run_id=run_id)
     if ext is None:

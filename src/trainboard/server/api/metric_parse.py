@@ -19,7 +19,18 @@ import numpy as np
 
 from trainboard.server.store.metrics import Block, Point
 from trainboard.server.store.segments import F64, I64
-from trainboard.wire import ID_RE, MAX_STEP, check_key, check_step, decode_float
+from trainboard.wire import (
+    ID_RE,
+    MAX_BATCH_KEYS,
+    MAX_INT64,
+    MAX_STEP,
+    MAX_TIME,
+    MIN_TIME,
+    TIME_RANGE_DOC,
+    check_key,
+    check_step,
+    decode_float,
+)
 
 MAX_ERRORS = 20
 
@@ -41,10 +52,15 @@ def parse_batch(body: bytes) -> tuple[str | None, list[Point], list[Block]]:
 
     try:
         doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BatchError([{"loc": ["body"], "msg": f"invalid JSON: {exc}", "type": "json_invalid"}]) from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise BatchError(
+            [{"loc": ["body"], "msg": f"invalid JSON: {str(exc)[:200]}", "type": "json_invalid"}]
+        ) from None
     if not isinstance(doc, dict):
         raise BatchError([{"loc": ["body"], "msg": "must be a JSON object", "type": "type_error"}])
+    form = _TOP_KEYS["blocks"] if "blocks" in doc else _TOP_KEYS["points"] if "points" in doc else _POINT_KEYS
+    for extra in [k for k in doc if k not in form][:MAX_ERRORS]:
+        err([str(extra)[:64]], "unknown field")
     stream = doc.get("stream")
     if stream is not None and (not isinstance(stream, str) or not ID_RE.match(stream)):
         err(["stream"], "must be 1-64 characters of A-Z a-z 0-9 _ -")
@@ -74,17 +90,20 @@ def parse_batch(body: bytes) -> tuple[str | None, list[Point], list[Block]]:
         if not isinstance(p, dict):
             err(loc, "each point must be an object")
             continue
+        if prefix:
+            for extra in [k for k in p if k not in _POINT_KEYS or k == "stream"][:MAX_ERRORS]:
+                err([*loc, str(extra)[:64]], "unknown field")
         seq = p.get("seq")
-        if seq is not None and (type(seq) is not int or seq < 0):
-            err([*loc, "seq"], "must be a non-negative integer")
+        if seq is not None and (type(seq) is not int or not 0 <= seq <= MAX_INT64):
+            err([*loc, "seq"], f"must be an integer in [0, {MAX_INT64}]")
         step = p.get("step")
         if step is not None and (why := check_step(step)):
             err([*loc, "step"], why)
         ts = p.get("timestamp")
         if ts is None:
             ts = now
-        elif type(ts) not in (int, float) or not (0 <= ts < 1e11):
-            err([*loc, "timestamp"], "must be epoch seconds (a number)")
+        elif type(ts) not in (int, float) or not (MIN_TIME <= ts <= MAX_TIME):
+            err([*loc, "timestamp"], f"must be epoch seconds (a number) in {TIME_RANGE_DOC}")
         metrics = p.get("metrics")
         if not isinstance(metrics, dict):
             err([*loc, "metrics"], "must be an object of key -> number")
@@ -97,14 +116,25 @@ def parse_batch(body: bytes) -> tuple[str | None, list[Point], list[Block]]:
             if type(raw) is float:
                 values[key] = raw
                 continue
+            if type(raw) is bool:
+                err([*loc, "metrics", key], "must be a number, got bool")
+                continue
             try:
                 values[key] = decode_float(raw)
             except ValueError as exc:
                 err([*loc, "metrics", key], str(exc))
         points.append((seq, step, float(ts), values))
+    keys = {k for _s, _t, _w, v in points for k in v}
+    if len(keys) > MAX_BATCH_KEYS:
+        err([*prefix], f"has {len(keys)} distinct metric keys; the limit is {MAX_BATCH_KEYS} per batch")
     if errors:
         raise BatchError(errors[:MAX_ERRORS])
     return stream, points, []
+
+
+#: Fields of each body form: a batch of points, the SDK's columnar blocks, a single point.
+_TOP_KEYS = {"points": frozenset({"stream", "points"}), "blocks": frozenset({"stream", "blocks"})}
+_POINT_KEYS = frozenset({"stream", "seq", "step", "timestamp", "metrics"})
 
 
 def _array(raw: object, dtype: np.dtype[Any], loc: list[Any], err: Any) -> Any:
@@ -122,11 +152,15 @@ def _array(raw: object, dtype: np.dtype[Any], loc: list[Any], err: Any) -> Any:
     return np.frombuffer(data, dtype)
 
 
+_BLOCK_KEYS = frozenset({"keys", "seq0", "steps", "timestamps", "values"})
+
+
 def _parse_blocks(raw_blocks: object, err: Any) -> list[Block]:
     if not isinstance(raw_blocks, list):
         err(["blocks"], "must be a list")
         return []
-    blocks = []
+    blocks: list[Block] = []
+    total_keys: set[str] = set()
     for i, b in enumerate(raw_blocks):
         loc: list[Any] = ["blocks", i]
         if not isinstance(b, dict):
@@ -142,9 +176,11 @@ def _parse_blocks(raw_blocks: object, err: Any) -> list[Block]:
         steps = _array(b.get("steps"), I64, [*loc, "steps"], err)
         times = _array(b.get("timestamps"), F64, [*loc, "timestamps"], err)
         values = _array(b.get("values"), F64, [*loc, "values"], err)
+        for extra in [k for k in b if k not in _BLOCK_KEYS][:MAX_ERRORS]:
+            err([*loc, str(extra)[:64]], "unknown field")
         seq0 = b.get("seq0")
-        if seq0 is not None and (type(seq0) is not int or seq0 < 0):
-            err([*loc, "seq0"], "must be a non-negative integer")
+        if seq0 is not None and (type(seq0) is not int or not 0 <= seq0 <= MAX_INT64):
+            err([*loc, "seq0"], f"must be an integer in [0, {MAX_INT64}]")
         if bad or steps is None or times is None or values is None:
             continue
         n = len(steps)
@@ -154,6 +190,16 @@ def _parse_blocks(raw_blocks: object, err: Any) -> list[Block]:
         if n and (int(steps.min()) < 0 or int(steps.max()) > MAX_STEP):
             err([*loc, "steps"], f"steps must be integers in [0, {MAX_STEP}]")
             continue
+        if n and not bool(np.all((times >= MIN_TIME) & (times <= MAX_TIME))):  # NaN fails both comparisons
+            err([*loc, "timestamps"], f"timestamps must be epoch seconds in {TIME_RANGE_DOC}")
+            continue
+        if seq0 is not None and seq0 + n - 1 > MAX_INT64:
+            err([*loc, "seq0"], f"seq0 + rows - 1 must be at most {MAX_INT64}")
+            continue
+        total_keys.update(keys)
+        if len(total_keys) > MAX_BATCH_KEYS:
+            err(loc, f"the batch has more than {MAX_BATCH_KEYS} distinct metric keys (the limit per batch)")
+            return blocks
         seqs = None if seq0 is None else np.arange(seq0, seq0 + n, dtype=I64)
         blocks.append(Block(keys=list(keys), seqs=seqs, steps=steps, times=times, values=values.reshape(n, len(keys))))
     return blocks

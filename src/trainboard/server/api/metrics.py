@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import Connection, func, select
 from starlette.concurrency import run_in_threadpool
 
 from trainboard.server.api.errors import invalid, not_found
@@ -16,14 +17,16 @@ from trainboard.server.api.schemas import (
     MetricBatchResult,
     MetricHistory,
     MetricLatest,
+    MetricPointIn,
     SeriesOut,
     inline_schema,
 )
 from trainboard.server.state import State
 from trainboard.server.store import metrics as store
 from trainboard.server.store import runs as runs_store
+from trainboard.server.store.tables import series
 from trainboard.server.stream import topics
-from trainboard.wire import MAX_STEP, encode_float
+from trainboard.wire import MAX_RUN_KEYS, MAX_STEP, encode_float
 
 router = APIRouter(prefix="/api/runs/{run_id}/metrics", tags=["metrics"])
 
@@ -38,11 +41,16 @@ _MAX_LIVE_STEPS = 200
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": inline_schema(MetricBatchIn)}},
+            "content": {
+                "application/json": {"schema": {"anyOf": [inline_schema(MetricBatchIn), inline_schema(MetricPointIn)]}}
+            },
         }
     },
-    description="Append a batch of points. " + NONFINITE_DOC + " The response comes after the batch is "
-    "committed to the database (with SQLite: synchronous=FULL, durable across a power loss).",
+    description='Append a batch of points (`{"stream", "points": [...]}`), or a single point. '
+    + NONFINITE_DOC
+    + ' The SDK sends the same data in a columnar form, `{"stream", "blocks": [...]}` (see '
+    "`trainboard.server.api.metric_parse`). The response comes after the batch is committed to the database "
+    "(with SQLite: synchronous=FULL, durable across a power loss).",
 )
 async def post_metrics(run_id: str, request: Request, state: State) -> MetricBatchResult:
     body = await request.body()
@@ -51,11 +59,18 @@ async def post_metrics(run_id: str, request: Request, state: State) -> MetricBat
     except BatchError as exc:
         raise RequestValidationError(exc.errors) from None
     live = state.broker.has_subscribers(topics.run_events(run_id))
-    result = await state.writer.run(
-        lambda c: store.ingest(c, run_id=run_id, stream=stream, points=points, blocks=blocks, want_updates=live)
-    )
+    keys = {k for _s, _t, _w, values in points for k in values} | {k for b in blocks for k in b.keys}
+
+    def job(conn: Connection) -> store.IngestResult | str | None:
+        if too_many := _over_key_limit(conn, run_id, keys):
+            return too_many
+        return store.ingest(conn, run_id=run_id, stream=stream, points=points, blocks=blocks, want_updates=live)
+
+    result = await state.writer.run(job)
     if result is None:
         not_found("run", run_id)
+    if isinstance(result, str):
+        invalid(["body"], result)
     for step, wall, values in result.updates[-_MAX_LIVE_STEPS:]:
         state.broker.publish(
             topics.run_events(run_id),
@@ -76,7 +91,9 @@ def get_metrics(
     state: State,
     keys: Annotated[str | None, Query(description="Comma-separated keys; all keys when omitted")] = None,
     start: Annotated[int | None, Query(ge=0, le=MAX_STEP, description="First step (inclusive)")] = None,
-    end: Annotated[int | None, Query(ge=0, le=MAX_STEP, description="Last step (inclusive)")] = None,
+    end: Annotated[
+        int | None, Query(ge=0, le=MAX_STEP, description="Last step (inclusive); before `start`: an empty range")
+    ] = None,
     max_points: Annotated[
         int | None,
         Query(
@@ -89,8 +106,6 @@ def get_metrics(
         ),
     ] = None,
 ) -> MetricHistory:
-    if start is not None and end is not None and end < start:
-        invalid(["query", "end"], "end must not be before start")
     with state.engines.reader.connect() as conn:
         if runs_store.get_run(conn, run_id=run_id) is None:
             not_found("run", run_id)
@@ -112,3 +127,16 @@ def get_latest(run_id: str, state: State) -> MetricLatest:
             not_found("run", run_id)
         latest = store.latest(conn, run_id=run_id)
     return MetricLatest.model_validate({"run_id": run_id, "metrics": latest})
+
+
+def _over_key_limit(conn: Connection, run_id: str, keys: set[str]) -> str | None:
+    """Why the batch would take the run over ``MAX_RUN_KEYS`` distinct keys, else ``None`` (counted only when
+    it could, so a normal batch costs one indexed count)."""
+    have = conn.execute(select(func.count()).select_from(series).where(series.c.run_id == run_id)).scalar_one()
+    if have + len(keys) <= MAX_RUN_KEYS:
+        return None
+    known = set(store.list_keys(conn, run_id=run_id))
+    new = len(keys - known)
+    if have + new <= MAX_RUN_KEYS:
+        return None
+    return f"the run has {have} metric keys and this batch adds {new}; the limit is {MAX_RUN_KEYS} keys per run"

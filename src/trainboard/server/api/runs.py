@@ -17,6 +17,7 @@ from trainboard.server.store import events as events_store
 from trainboard.server.store import runs as store
 from trainboard.server.store.log_lines import LineRow
 from trainboard.server.stream import topics
+from trainboard.wire import MAX_INT64
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
@@ -31,11 +32,11 @@ def list_runs(
             r"(,(running|completed|failed|interrupted))*$"
         ),
     ] = None,
-    project: str | None = None,
-    name: str | None = None,
+    project: Annotated[str | None, Query(max_length=256)] = None,
+    name: Annotated[str | None, Query(max_length=512)] = None,
     search: Annotated[str | None, Query(max_length=200, description="Substring of name, project or id")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
 ) -> RunList:
     """Runs, newest first."""
     with state.engines.reader.connect() as conn:
@@ -50,7 +51,7 @@ async def create_run(body: RunCreate, response: Response, state: State) -> RunPu
     """Create a run. With a client-made ``id`` that exists already, returns that run with 200."""
     run_id = body.id or secrets.token_hex(8)
     name = body.name or f"run-{run_id[:8]}"
-    start = body.start_time.timestamp() if body.start_time else None
+    start = body.start_time.timestamp() if body.start_time is not None else None
     row, created = await state.writer.run(
         lambda c: store.create_run(
             c, run_id=run_id, name=name, project=body.project, config=body.config, start_time=start, status=body.status
@@ -131,7 +132,7 @@ async def heartbeat(run_id: str, state: State) -> Response:
 def list_events(
     run_id: str,
     state: State,
-    after_id: Annotated[int, Query(ge=0)] = 0,
+    after_id: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> EventList:
     """The run's event log in time order."""

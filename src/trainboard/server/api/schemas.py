@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
-from trainboard.wire import ID_PATTERN, MAX_STEP
+from trainboard.wire import (
+    ID_PATTERN,
+    MAX_BATCH_KEYS,
+    MAX_EXIT_CODE,
+    MAX_INT64,
+    MAX_JSON_BYTES,
+    MAX_JSON_DEPTH,
+    MAX_KEY_LENGTH,
+    MAX_RUN_KEYS,
+    MAX_STEP,
+    MAX_TIME,
+    MIN_EXIT_CODE,
+    MIN_TIME,
+    TIME_RANGE_DOC,
+    check_text,
+    clean_json,
+)
 
 RunStatus = Literal["running", "completed", "failed", "interrupted"]
 
@@ -38,13 +55,85 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def iso(ts: float | None) -> str | None:
-    """Epoch seconds -> ISO 8601 UTC (``None`` stays ``None``)."""
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+    """Epoch seconds -> ISO 8601 UTC. ``None`` stays ``None``, and so becomes a time no date can show (stored
+    by an earlier version without range checks): one bad row must not fail a whole list."""
+    if ts is None or not math.isfinite(ts):
+        return None
+    try:
+        return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
-class RunCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+#: A non-negative integer that fits the database's 64-bit columns.
+Count64 = Annotated[int, Field(ge=0, le=MAX_INT64)]
 
+#: Epoch seconds, finite, in the accepted range (a JSON number; ``true`` is not a number).
+EpochSeconds = Annotated[
+    float,
+    Field(
+        strict=True,
+        ge=MIN_TIME,
+        le=MAX_TIME,
+        allow_inf_nan=False,
+        description=f"Epoch seconds (UTC) in {TIME_RANGE_DOC}; the server's time when omitted.",
+    ),
+]
+
+
+def _iso_text(value: object) -> object:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"must be an ISO 8601 date-time string, got {type(value).__name__}")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"is not an ISO 8601 date-time: {value[:40]!r}") from None
+
+
+def _in_time_range(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # documented: a time without an offset is UTC
+    if not MIN_TIME <= value.timestamp() <= MAX_TIME:
+        raise ValueError(f"must be within {TIME_RANGE_DOC}")
+    return value
+
+
+#: An ISO 8601 date-time string (no offset: UTC) within the accepted range.
+IsoTime = Annotated[
+    datetime,
+    BeforeValidator(_iso_text),
+    AfterValidator(_in_time_range),
+    Field(description=f"ISO 8601 date-time (UTC when it has no offset) in {TIME_RANGE_DOC}"),
+]
+
+JSON_DOC_RULES = (
+    f"A JSON object nested at most {MAX_JSON_DEPTH} levels and at most {MAX_JSON_BYTES} bytes as JSON; text must be "
+    'valid Unicode (no lone surrogates). Non-finite numbers are stored and returned as the strings "NaN", '
+    '"Infinity", "-Infinity".'
+)
+
+
+class InModel(BaseModel):
+    """A request body: unknown fields refused, JSON types strict (``true`` is not a number, ``"1"`` not an
+    integer), every string valid Unicode, every free-form object checked by :func:`trainboard.wire.clean_json`
+    (so nothing is stored that could not be served back)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _servable(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            if (why := check_text(value)) is not None:
+                raise ValueError(why)
+        elif isinstance(value, dict):
+            return clean_json(value)
+        return value
+
+
+class RunCreate(InModel):
     id: str | None = Field(
         None,
         pattern=ID_PATTERN,
@@ -53,19 +142,17 @@ class RunCreate(BaseModel):
     )
     name: str | None = Field(None, min_length=1, max_length=512)
     project: str = Field("default", min_length=1, max_length=256)
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict, description=JSON_DOC_RULES)
     status: RunStatus = "running"
-    start_time: datetime | None = None
+    start_time: IsoTime | None = None
 
 
-class RunUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RunUpdate(InModel):
     name: str | None = Field(None, min_length=1, max_length=512)
     project: str | None = Field(None, min_length=1, max_length=256)
-    config: dict[str, Any] | None = None
+    config: dict[str, Any] | None = Field(None, description="Replaces the config. " + JSON_DOC_RULES)
     status: RunStatus | None = None
-    exit_code: int | None = None
+    exit_code: int | None = Field(None, ge=MIN_EXIT_CODE, le=MAX_EXIT_CODE, description="A signed 32-bit integer")
     reason: str | None = Field(None, max_length=500, description="Why the status changes (kept in the event log)")
 
 
@@ -107,9 +194,12 @@ class RunList(BaseModel):
 class MetricPointIn(BaseModel):
     """One step's values. (Documentation model: the server parses batches with a faster hand parser.)"""
 
+    model_config = ConfigDict(extra="forbid")
+
     seq: int | None = Field(
         None,
         ge=0,
+        le=MAX_INT64,
         description="Per-stream sequence number; a point whose seq the "
         "stream already committed is ignored, so re-sending a batch never duplicates.",
     )
@@ -121,13 +211,21 @@ class MetricPointIn(BaseModel):
         "run's last logged step + 1. A repeated step replaces the earlier value "
         "(last write wins, as a resumed run needs); a decreasing step is accepted.",
     )
-    timestamp: float | None = Field(None, description="Epoch seconds; the server's time when omitted.")
-    metrics: dict[str, float | Literal["NaN", "Infinity", "-Infinity"]] = Field(description=NONFINITE_DOC)
+    timestamp: EpochSeconds | None = None
+    metrics: dict[
+        Annotated[str, Field(min_length=1, max_length=MAX_KEY_LENGTH, pattern=r"^[^\x00-\x1f\x7f]+$")],
+        float | Literal["NaN", "Infinity", "-Infinity"],
+    ] = Field(description=NONFINITE_DOC)
 
 
 class MetricBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     stream: str | None = Field(None, pattern=ID_PATTERN, description="Client stream id for seq dedupe.")
-    points: list[MetricPointIn]
+    points: list[MetricPointIn] = Field(
+        description=f"At most {MAX_BATCH_KEYS} distinct keys in one batch, {MAX_RUN_KEYS} per run (else 422 naming "
+        "the limit)."
+    )
 
 
 class MetricBatchResult(BaseModel):

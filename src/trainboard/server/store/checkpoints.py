@@ -8,14 +8,15 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from trainboard.server.store.docs import load_doc
 from trainboard.server.store.events import add_event
 from trainboard.server.store.tables import checkpoints
 
 
 def _public(row: Any) -> dict[str, Any]:
     out = dict(row)
-    out["metrics"] = json.loads(out["metrics"] or "{}")
-    out["metadata"] = json.loads(out["metadata"] or "{}")
+    out["metrics"] = load_doc(out["metrics"])
+    out["metadata"] = load_doc(out["metadata"])
     out["is_best"] = bool(out["is_best"])
     out["valid"] = bool(out["valid"])
     return out
@@ -80,7 +81,7 @@ def register(
             is_best=False,
             valid=valid,
             invalid_reason=invalid_reason,
-            created_at=created_at or time.time(),
+            created_at=time.time() if created_at is None else created_at,
         )
     )
     if valid:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from trainboard.server.store.docs import load_doc
 from trainboard.server.store.tables import events
 
 
@@ -41,4 +42,4 @@ def list_events(conn: Connection, *, run_id: str, after_id: int = 0, limit: int 
         .order_by(events.c.time, events.c.id)
         .limit(limit)
     ).mappings()
-    return [{**r, "data": json.loads(r["data"])} for r in rows]
+    return [{**r, "data": load_doc(r["data"])} for r in rows]

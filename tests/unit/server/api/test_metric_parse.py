@@ -16,14 +16,19 @@ def test_batch_with_tokens_parses_to_floats() -> None:
             {
                 "stream": "s1",
                 "points": [
-                    {"seq": 1, "step": 3, "timestamp": 10.0, "metrics": {"loss": "NaN", "up": "Infinity", "lr": 1}}
+                    {
+                        "seq": 1,
+                        "step": 3,
+                        "timestamp": 1_700_000_010.0,
+                        "metrics": {"loss": "NaN", "up": "Infinity", "lr": 1},
+                    }
                 ],
             }
         )
     )
     assert stream == "s1"
     seq, step, ts, values = points[0]
-    assert (seq, step, ts) == (1, 3, 10.0)
+    assert (seq, step, ts) == (1, 3, 1_700_000_010.0)
     assert math.isnan(values["loss"]) and values["up"] == math.inf and values["lr"] == 1.0
 
 
