@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support.servers import ServerProcess, postgres_database
+from tests.support.servers import API_HEADERS, ServerProcess, postgres_database
 from trainboard.server.app import create_app
 from trainboard.server.settings import Settings
 
@@ -59,5 +59,5 @@ def app_settings(tmp_path: Path, db_url: str | None) -> Settings:
 @pytest.fixture
 def client(app_settings: Settings) -> Iterator[TestClient]:
     """An in-process app (lifespan run) on the current backend."""
-    with TestClient(create_app(app_settings), base_url="http://127.0.0.1") as c:
+    with TestClient(create_app(app_settings), base_url="http://127.0.0.1", headers=API_HEADERS) as c:
         yield c

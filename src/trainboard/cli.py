@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from trainboard import paths
+from trainboard.cli_color import ColorMode, make_console
 
 app = typer.Typer(
     name="trainboard",
@@ -42,11 +43,48 @@ DbOpt = Annotated[
 UrlOpt = Annotated[
     str | None, typer.Option("--url", envvar="TRAINBOARD_URL", help="Server URL [default: http://127.0.0.1:8000]")
 ]
+ColorOpt = Annotated[
+    ColorMode,
+    typer.Option("--color", help="Colour: auto (only on a terminal), always or never", case_sensitive=False),
+]
+RunArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="RUN",
+        help="Run id, name (the newest run with that name) or the short id `trainboard ls` prints",
+        show_default=False,
+    ),
+]
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}", highlight=False)
     return typer.Exit(code)
+
+
+def _set_color(mode: ColorMode) -> None:
+    """Make this command's consoles (its output and its messages on stderr) follow ``--color``."""
+    global console, err
+    console = make_console(mode)
+    err = make_console(mode, stderr=True)
+
+
+def _note(message: str) -> None:
+    err.print(f"[yellow]note:[/yellow] {message}", highlight=False, soft_wrap=True)
+
+
+def _resolve(url: str | None, text: str) -> str:
+    """The id of the run ``text`` names (id, name or short id); a clear error when there is none."""
+    import httpx
+
+    from trainboard.cli_runs import resolve_run
+
+    base = paths.server_url(url)
+    try:
+        with _client(url) as client:
+            return resolve_run(client, text, note=_note, fail=fail).run_id
+    except httpx.HTTPError as exc:
+        raise fail(f"cannot reach the trainboard server at {base} ({exc}); start it with `trainboard serve`") from None
 
 
 def _settings(data: Path | None, db: str | None, **kw: Any) -> Any:
@@ -89,6 +127,23 @@ def serve(
             "bound to 127.0.0.1, which stops DNS-rebinding pages; any otherwise]"
         ),
     ] = None,
+    allowed_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Origin (scheme://host[:port]) whose pages may use the API besides the server's own, e.g. a "
+            "reverse proxy's public address (repeatable)"
+        ),
+    ] = None,
+    max_streams_per_client: Annotated[
+        int, typer.Option(min=1, help="Open live streams (SSE, WebSockets) per client address (then 429)")
+    ] = 128,
+    max_streams: Annotated[int, typer.Option(min=1, help="Open live streams in total (then 503)")] = 1024,
+    header_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a client may take to send a request's headers (then 408)")
+    ] = 10.0,
+    body_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a client may take to send a request's body (then 408)")
+    ] = 60.0,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
 ) -> None:
     """Run the server and web UI."""
@@ -103,7 +158,18 @@ def serve(
         log_limit_per_run=_bytes(log_limit_per_run, "--log-limit-per-run"),
         log_limit_total=_bytes(log_limit_total, "--log-limit-total"),
         allowed_hosts=tuple(allowed_host) if allowed_host else None,
+        allowed_origins=tuple(allowed_origin or ()),
+        max_streams_per_client=max_streams_per_client,
+        max_streams=max_streams,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
     )
+    from trainboard.server.guard import parse_origins
+
+    try:
+        parse_origins(settings.allowed_origins)
+    except ValueError as exc:
+        raise fail(f"--allowed-origin: {exc}", code=2) from None
     from trainboard.server.serve import serve as run_server
 
     err.print(
@@ -210,12 +276,15 @@ def list_runs(
     status: Annotated[str | None, typer.Option(help="running, completed, failed or interrupted")] = None,
     project: Annotated[str | None, typer.Option()] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    wide: Annotated[bool, typer.Option("--wide", "-w", help="Full run ids (short ones otherwise)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
+    color: ColorOpt = ColorMode.AUTO,
 ) -> None:
-    """List runs, newest first."""
-    from rich.table import Table
-    from rich.text import Text
+    """List runs, newest first. Names are printed in full (wrapped when the terminal is narrow); ids are
+    shortened unless --wide, and any command taking a RUN accepts the short id, the full id or the name."""
+    from trainboard.cli_runs import runs_table
 
+    _set_color(color)
     data = _get(url, "/api/runs", status=status, project=project, limit=limit)
     if as_json:
         console.print_json(json.dumps(data))
@@ -223,22 +292,7 @@ def list_runs(
     if not data["runs"]:
         console.print("no runs yet — start one with `trainboard demo` or the SDK (see the README)")
         return
-    table = Table(title=f"{data['total']} runs", title_justify="left", header_style="bold")
-    for col in ("ID", "NAME", "PROJECT", "STATUS", "STEP", "STARTED", "EXIT"):
-        table.add_column(col, no_wrap=col in ("ID", "STATUS"))
-    for r in data["runs"]:
-        label, style = STATUS_STYLE.get(r["status"], (r["status"], "white"))
-        started = (r["start_time"] or "")[:19].replace("T", " ")
-        table.add_row(
-            Text(r["id"]),
-            Text(r["name"]),
-            Text(r["project"]),
-            Text(f"[{label}]", style=style),
-            "" if r["last_step"] is None else str(r["last_step"]),
-            started,
-            "" if r["exit_code"] is None else str(r["exit_code"]),
-        )
-    console.print(table)
+    console.print(runs_table(data["runs"], total=data.get("total"), wide=wide, status_style=STATUS_STYLE))
 
 
 @app.command()
@@ -313,7 +367,7 @@ def sync(
 
 @app.command()
 def export(
-    run: Annotated[str, typer.Argument(help="Run id")],
+    run: RunArg,
     fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write [default: stdout]")] = None,
     url: UrlOpt = None,
@@ -323,7 +377,7 @@ def export(
 
     if fmt not in ("csv", "json"):
         raise fail(f"--format must be csv or json, got {fmt!r}", code=2)
-    data = _get(url, f"/api/runs/{run}/metrics")
+    data = _get(url, f"/api/runs/{_resolve(url, run)}/metrics")
     out = open(output, "w", newline="") if output else sys.stdout  # noqa: SIM115
     try:
         if fmt == "json":
@@ -426,7 +480,7 @@ def run(
 
 @app.command()
 def logs(
-    run_id: Annotated[str, typer.Argument(metavar="RUN", help="Run id")],
+    run: RunArg,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Stream live output until the run ends, then exit with its exit code")
     ] = False,
@@ -440,21 +494,36 @@ def logs(
     grep: Annotated[str | None, typer.Option(help="Print indexed lines containing TEXT (case-insensitive)")] = None,
     source: Annotated[str | None, typer.Option(help="With --level/--grep: stdout, stderr, sdk or user")] = None,
     url: UrlOpt = None,
+    color: Annotated[
+        ColorMode,
+        typer.Option(
+            "--color",
+            case_sensitive=False,
+            help="Colour of the matching lines: auto (only on a terminal), always or never. Raw output is "
+            "the recording byte for byte (colours included) unless never, which removes its colour codes",
+        ),
+    ] = ColorMode.AUTO,
 ) -> None:
     """Print a run's raw terminal output (bars render as they did), or its matching lines."""
     import httpx
 
+    from trainboard.cli_color import use_color
     from trainboard.cli_logs import follow_raw, print_lines, print_raw
+    from trainboard.cli_runs import resolve_run
 
+    _set_color(color)
     base = paths.server_url(url)
+    strip = color is ColorMode.NEVER
     try:
         with httpx.Client(base_url=base, timeout=httpx.Timeout(30.0, read=None)) as client:
+            run_id = resolve_run(client, run, note=_note, fail=fail).run_id
             if level or grep or source:
-                print_lines(client, run_id, level=level, grep=grep, source=source, fail=fail)
+                colored = use_color(color, sys.stdout)
+                print_lines(client, run_id, level=level, grep=grep, source=source, color=colored, fail=fail)
                 return
             if follow:
-                raise typer.Exit(follow_raw(client, run_id, fail=fail))
-            print_raw(client, run_id, fail=fail)
+                raise typer.Exit(follow_raw(client, run_id, strip_color=strip, fail=fail))
+            print_raw(client, run_id, strip_color=strip, fail=fail)
     except httpx.HTTPError as exc:
         raise fail(f"cannot reach the trainboard server at {base} ({exc}); start it with `trainboard serve`") from None
 

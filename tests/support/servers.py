@@ -20,6 +20,8 @@ import pytest
 PG_ADMIN_URL = os.environ.get("TRAINBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TRAINBOARD_TEST_REDIS", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+#: What a non-browser client sends with a state-changing request that has no JSON body (see server/guard.py).
+API_HEADERS = {"X-Trainboard": "1"}
 
 
 def free_port() -> int:
@@ -128,4 +130,5 @@ class ServerProcess:
                 self.proc.wait()
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30.0)
+        """An API client: like the SDK and CLI it marks its requests as not sent by a web page."""
+        return httpx.Client(base_url=self.url, timeout=30.0, headers=API_HEADERS)

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import uvicorn
 
 from trainboard.server.app import create_app
+from trainboard.server.protocol import protocol_class
 from trainboard.server.settings import Settings
 
 #: Streams (SSE, WebSocket) stay open for hours; on SIGTERM uvicorn would wait for them forever.
 GRACEFUL_SHUTDOWN_SECONDS = 3
+
+
+def raise_open_files_limit() -> None:
+    """Every stream is a socket: lift the soft limit on open files to the hard one (as Go programs do), so
+    the stream caps, not the default 1024 descriptors, decide how many clients are served."""
+    with contextlib.suppress(ImportError, ValueError, OSError):
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        if soft != resource.RLIM_INFINITY and soft < target:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def make_server(settings: Settings, *, log_level: str = "warning") -> uvicorn.Server:
@@ -17,6 +32,11 @@ def make_server(settings: Settings, *, log_level: str = "warning") -> uvicorn.Se
         host=settings.host,
         port=settings.port,
         log_level=log_level,
+        http=protocol_class(
+            header_timeout=settings.header_timeout,
+            body_timeout=settings.body_timeout,
+            write_stall_timeout=settings.write_stall_timeout,
+        ),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         ws_ping_interval=20,
         ws_ping_timeout=20,
@@ -26,4 +46,5 @@ def make_server(settings: Settings, *, log_level: str = "warning") -> uvicorn.Se
 
 
 def serve(settings: Settings, *, log_level: str = "warning") -> None:
+    raise_open_files_limit()
     make_server(settings, log_level=log_level).run()

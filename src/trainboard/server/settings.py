@@ -31,6 +31,20 @@ class Settings:
     #: Host headers accepted. ``None``: the loopback names when bound to a loopback address (a web page
     #: using DNS rebinding then cannot reach the API), anything otherwise.
     allowed_hosts: tuple[str, ...] | None = None
+    #: Origins (``scheme://host[:port]``) whose pages may use the API besides the server's own (e.g. a
+    #: reverse proxy's public address when it does not forward the Host header). See ``guard``.
+    allowed_origins: tuple[str, ...] = ()
+    #: Open streams (Server-Sent Events and WebSockets) per client address and in total (``limits``).
+    max_streams_per_client: int = 128
+    max_streams: int = 1024
+    #: Bytes queued for one stream subscriber at most; a client further behind is disconnected with a
+    #: reason and resumes from its offset.
+    stream_buffer_bytes: int = 1024 * 1024
+    #: Seconds a client may take to send a request's headers, then its body; and that a response may
+    #: stay stalled on a client that does not read (``protocol``).
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    write_stall_timeout: float = 60.0
 
     @property
     def effective_allowed_hosts(self) -> tuple[str, ...]:

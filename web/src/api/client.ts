@@ -36,10 +36,23 @@ function detailOf(body: unknown, fallback: string): string {
   return fallback;
 }
 
+// A state-changing request carries this header (or a JSON body): a page on another site cannot send it
+// without a CORS preflight, so the server refuses writes that lack it (server/guard.py).
+export const WRITE_MARKER = { "X-Trainboard": "1" } as const;
+
+/** `init` with the write marker added when its method changes state. */
+export function withWriteMarker(init?: RequestInit): RequestInit | undefined {
+  const method = (init?.method ?? "GET").toUpperCase();
+  if (method === "GET" || method === "HEAD") return init;
+  const headers = new Headers(init?.headers);
+  for (const [k, v] of Object.entries(WRITE_MARKER)) headers.set(k, v);
+  return { ...init, headers };
+}
+
 async function request(path: string, init?: RequestInit): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(path, init);
+    res = await fetch(path, withWriteMarker(init));
   } catch (e) {
     connectivity.failed();
     throw e;

@@ -22,12 +22,12 @@ def make_router(static_dir: Path = STATIC_DIR) -> APIRouter:
 
     @router.get("/{path:path}", response_model=None)
     def spa(path: str) -> FileResponse | HTMLResponse:
-        if path.startswith(("api/", "ws")) or path in {"health", "docs", "openapi.json"}:
+        if path.startswith(("api/", "ws")) or path in {"health", "docs", "openapi.json"} or not path.isprintable():
             raise HTTPException(status_code=404, detail="not found")
         index = root / "index.html"
         if path:
-            candidate = (root / path).resolve()
-            if candidate.is_relative_to(root) and candidate.is_file():
+            candidate = _file_inside(root, path)
+            if candidate is not None:
                 return FileResponse(candidate)
             if path.startswith("assets/"):
                 raise HTTPException(status_code=404, detail="not found")
@@ -36,3 +36,15 @@ def make_router(static_dir: Path = STATIC_DIR) -> APIRouter:
         return HTMLResponse(_MISSING)
 
     return router
+
+
+def _file_inside(root: Path, path: str) -> Path | None:
+    """``root / path`` when it is a file inside ``root``; ``None`` otherwise, also for paths the file system
+    cannot even look up (a NUL byte, an over-long name)."""
+    if "\x00" in path:
+        return None
+    try:
+        candidate = (root / path).resolve()
+        return candidate if candidate.is_relative_to(root) and candidate.is_file() else None
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,130 @@
+"""uvicorn's HTTP protocol with deadlines, so that a half-open or stalled connection cannot be held forever.
+
+uvicorn's ``timeout_keep_alive`` only runs between requests and is reset by any byte, so a client that
+sends a request's headers (or its body) a byte at a time, or nothing at all, holds a connection without
+end (a "slowloris"), and a client that never reads a response holds it too. This protocol adds three
+deadlines, which an ASGI middleware cannot (the app is not called before the headers are complete):
+
+- ``header_timeout``: from the connection (or a request's first byte) to the end of its headers;
+- ``body_timeout``: from the end of the headers to the end of the body;
+- ``write_stall_timeout``: how long a response may stay blocked on a client that does not read (the
+  socket's buffer full); a client that reads slowly but steadily is never cut.
+
+A request that misses a deadline gets ``408`` (JSON) and the connection is closed; a stalled response's
+connection is aborted (its subscription and queue are released as for any disconnect).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from trainboard.server.headers import SECURITY_HEADERS
+
+
+def _timeout_response(what: str, seconds: float) -> bytes:
+    body = json.dumps({"detail": f"request {what} not received within {seconds:g} s"}).encode()
+    head = [
+        b"HTTP/1.1 408 Request Timeout",
+        b"content-type: application/json",
+        b"content-length: " + str(len(body)).encode(),
+        b"connection: close",
+        *(k + b": " + v for k, v in SECURITY_HEADERS),
+    ]
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
+
+
+class DeadlineProtocol(HttpToolsProtocol):
+    """``HttpToolsProtocol`` plus the deadlines above (class attributes, set by :func:`protocol_class`)."""
+
+    header_timeout = 10.0
+    body_timeout = 60.0
+    write_stall_timeout = 60.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline: asyncio.TimerHandle | None = None
+        self._stall: asyncio.TimerHandle | None = None
+
+    # ---- deadlines while reading a request
+    def _arm(self, phase: str, seconds: float) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, self._expired, phase, seconds)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expired(self, phase: str, seconds: float) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        cycle = self.cycle if phase == "body" else None
+        if cycle is None or not cycle.response_started:
+            self.transport.write(_timeout_response(phase, seconds))
+        if cycle is not None:  # the app waiting for the body sees a disconnect; what it sends is dropped
+            cycle.disconnected = True
+            cycle.message_event.set()
+        self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm("headers", self.header_timeout)  # a connection that never sends a request is closed too
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm("headers", self.header_timeout)
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        self._arm("body", self.body_timeout)
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._disarm()
+
+    def handle_websocket_upgrade(self) -> None:
+        self._disarm()  # the WebSocket protocol takes the connection over (it has its own ping timeout)
+        self._cancel_stall()
+        super().handle_websocket_upgrade()
+
+    # ---- a response stalled on a client that does not read
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._stall is None:
+            self._stall = self.loop.call_later(self.write_stall_timeout, self._stalled)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._cancel_stall()
+
+    def _cancel_stall(self) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+
+    def _stalled(self) -> None:
+        self._stall = None
+        self.transport.abort()  # drop what the client never read; connection_lost releases the request
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        self._cancel_stall()
+        super().connection_lost(exc)
+
+
+def protocol_class(*, header_timeout: float, body_timeout: float, write_stall_timeout: float) -> type[DeadlineProtocol]:
+    """A protocol class with these deadlines (uvicorn makes one instance per connection)."""
+    return type(
+        "TrainboardHttpProtocol",
+        (DeadlineProtocol,),
+        {
+            "header_timeout": header_timeout,
+            "body_timeout": body_timeout,
+            "write_stall_timeout": write_stall_timeout,
+        },
+    )
