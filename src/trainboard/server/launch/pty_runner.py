@@ -189,6 +189,7 @@ class _Session:
         self._callback_failed = False
         self._on_resize = on_resize
         self._size: tuple[int, int] | None = None
+        self._resized = False  # set by the SIGWINCH handler
 
     # -- the child -------------------------------------------------------------------------------
 
@@ -247,7 +248,9 @@ class _Session:
             for master in self.masters:
                 with contextlib.suppress(OSError):
                     _set_size(master, size)
-            self.sized(size)
+            # Told before the next read, not here: this handler may run between a read and its on_output,
+            # and the bytes of that chunk were written at the old size.
+            self._resized = True
 
     def sized(self, size: tuple[int, int]) -> None:
         """The ptys are ``size`` now: tell ``on_resize`` when that is a change."""
@@ -301,6 +304,10 @@ class _Session:
 
     def _read(self, master: int) -> bool:
         """Read one chunk from ``master``; False once it is closed (EIO/EOF)."""
+        if self._resized:
+            self._resized = False  # first: a SIGWINCH from here on is seen at the next read
+            with contextlib.suppress(OSError):
+                self.sized(_get_size(master))
         try:
             chunk = os.read(master, _READ_SIZE)
         except OSError as exc:
@@ -354,6 +361,11 @@ def _configure_slave(fd: int) -> None:
 def _set_size(fd: int, size: tuple[int, int]) -> None:
     columns, lines = size
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+
+
+def _get_size(fd: int) -> tuple[int, int]:
+    lines, columns = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))[:2]
+    return columns, lines
 
 
 def _parent_size() -> tuple[int, int] | None:

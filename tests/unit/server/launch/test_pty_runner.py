@@ -36,8 +36,18 @@ DRIVER = textwrap.dedent(
     from trainboard.server.launch.pty_runner import run_under_pty
 
     chunks = {"stdout": [], "stderr": []}
+    both = []  # every chunk in arrival order, to place resizes by offset
+    sizes = []
+
+    def on_output(source, data):
+        chunks[source].append(data)
+        both.append(data)
+
+    def on_resize(columns, lines):
+        sizes.append([sum(map(len, both)), columns, lines])
+
     size = tuple(json.loads(sys.argv[2])) if sys.argv[2] != "null" else None
-    result = run_under_pty(sys.argv[3:], on_output=lambda s, b: chunks[s].append(b), winsize=size)
+    result = run_under_pty(sys.argv[3:], on_output=on_output, winsize=size, on_resize=on_resize)
     with open(sys.argv[1], "w") as f:
         json.dump({
             "stdout": base64.b64encode(b"".join(chunks["stdout"])).decode(),
@@ -45,6 +55,8 @@ DRIVER = textwrap.dedent(
             "exit_code": result.exit_code,
             "signal": result.signal,
             "forwarded": result.forwarded_signal,
+            "output": base64.b64encode(b"".join(both)).decode(),
+            "sizes": sizes,
         }, f)
     """
 )
@@ -60,6 +72,9 @@ class DriverRun:
     captured_err: bytes
     result: PtyRunResult
     driver_returncode: int
+    #: both streams' bytes in the order the callback saw them, and (offset, columns, lines) per resize
+    captured: bytes = b""
+    sizes: tuple[tuple[int, int, int], ...] = ()
 
 
 @dataclass
@@ -79,6 +94,8 @@ class Driver:
             captured_err=base64.b64decode(data["stderr"]),
             result=PtyRunResult(data["exit_code"], data["signal"], data["forwarded"]),
             driver_returncode=self.proc.returncode,
+            captured=base64.b64decode(data["output"]),
+            sizes=tuple(tuple(s) for s in data["sizes"]),
         )
 
 
@@ -264,6 +281,11 @@ def test_explicit_window_size(start_driver: StartDriver) -> None:
     assert run.mirrored_out == b"(123, 45)\r\n"
 
 
+def test_explicit_window_size_is_reported_once(start_driver: StartDriver) -> None:
+    run = start_driver(py("print('hi')"), winsize=(123, 45)).finish()
+    assert run.sizes == ((0, 123, 45),)
+
+
 def test_window_size_of_parent_terminal_and_sigwinch(start_driver: StartDriver) -> None:
     code = """
         import os, signal, time
@@ -283,9 +305,14 @@ def test_window_size_of_parent_terminal_and_sigwinch(start_driver: StartDriver) 
         fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 132, 0, 0))
         driver.proc.send_signal(signal.SIGWINCH)  # the driver's terminal is not its controlling one
         seen += _wait_for(master, b"resized (132, 40)")
-        driver.finish()
+        run = driver.finish()
     finally:
         os.close(master)
+    # the resize is recorded with the offset where output at the new size begins
+    assert [size for _offset, *size in run.sizes] == [[111, 33], [132, 40]]
+    assert run.sizes[0][0] == 0
+    before = run.captured.index(b"start (111, 33)") + len(b"start (111, 33)")
+    assert before <= run.sizes[1][0] <= run.captured.index(b"resized (132, 40)")
 
 
 def test_stdin_is_inherited(start_driver: StartDriver) -> None:
