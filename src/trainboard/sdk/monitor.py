@@ -12,12 +12,15 @@ import os
 import secrets
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from trainboard import paths
+from trainboard.sdk import exits
 from trainboard.sdk.checkpoints import CheckpointWorker, load_torch, torch_available, validate
+from trainboard.sdk.encoding import jsonable, safe_str
 from trainboard.sdk.logging_handler import TrainboardHandler
 from trainboard.sdk.pipeline import Pipeline
 from trainboard.sdk.spool import Journal
@@ -53,7 +56,12 @@ class TrainingMonitor:
         system_metrics: sample CPU/RAM/disk/network/GPU every ``system_interval`` seconds as ``sys/*`` keys.
         data_dir: where the journal is spooled (default ``$TRAINBOARD_DATA`` or ``~/.trainboard``).
         flush_timeout: how long ``finish()`` waits at most for the upload to complete (seconds);
-            whatever is left stays spooled for ``trainboard sync``.
+            whatever is left stays spooled for ``trainboard sync`` (or the next SDK start).
+
+    However the process ends — the ``with`` block, ``finish()``, a normal return without either, an
+    uncaught exception in any thread, ``sys.exit(n)``, SIGTERM, Ctrl-C — the run ends with the matching
+    status, the exit code and the exception as the reason of its status change, and with every metric
+    and every byte of output (the traceback included) logged before; see ``trainboard.sdk.exits``.
         heartbeat_interval: seconds between heartbeats; the server marks a run whose heartbeats stop
             (process killed, machine lost) ``interrupted`` after its ``--heartbeat-timeout``.
         best_metric, best_mode: track the best checkpoint automatically by this metric of
@@ -84,9 +92,9 @@ class TrainingMonitor:
         self.run_id: str = attach_id or new_run_id()
         if not ID_RE.match(self.run_id):
             raise ValueError(f"run_id must be 1-64 characters of A-Z a-z 0-9 _ -, got {self.run_id!r}")
-        self.run_name = run_name or Path(sys.argv[0] or "run").stem or "run"
-        self.project = project or "default"
-        self.config = _jsonable(dict(config or {}))
+        self.run_name = safe_str(run_name or Path(sys.argv[0] or "run").stem or "run")
+        self.project = safe_str(project or "default")
+        self.config = jsonable(dict(config or {}))
         self.url = paths.server_url(dashboard_url)
         self.flush_timeout = flush_timeout
         self.is_resumed = False
@@ -119,7 +127,7 @@ class TrainingMonitor:
                 "name": self.run_name,
                 "project": self.project,
                 "config": self.config,
-                "start_time": time.time(),
+                "start_time": datetime.now(UTC).isoformat(),
             },
         )
         self._capture: Any = None
@@ -128,6 +136,8 @@ class TrainingMonitor:
         self._sampler: Any = None
         if system_metrics and not os.environ.get(ENV_SYSTEM_SAMPLED):
             self._start_sampler(system_interval)
+        self._thread_failures = exits.thread_failures()
+        exits.register(self)
 
     # ---- metrics ----
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
@@ -229,9 +239,9 @@ class TrainingMonitor:
         path = os.path.abspath(os.fspath(filepath))
         body: dict[str, Any] = {
             "id": ckpt_id,
-            "path": path,
-            "metrics": _jsonable(metrics or {}),
-            "metadata": _jsonable(metadata or {}),
+            "path": safe_str(path),
+            "metrics": jsonable(metrics or {}),
+            "metadata": jsonable(metadata or {}),
             "step": step if step is not None else max(0, self._next_step - 1),
         }
         if self.best_metric:
@@ -271,14 +281,17 @@ class TrainingMonitor:
         return record
 
     # ---- status and lifecycle ----
-    def set_status(self, status: str, exit_code: int | None = None) -> None:
-        """Set the run's status: ``running``, ``completed``, ``failed`` or ``interrupted``."""
+    def set_status(self, status: str, exit_code: int | None = None, *, reason: str | None = None) -> None:
+        """Set the run's status: ``running``, ``completed``, ``failed`` or ``interrupted``; ``reason`` is
+        kept with the status change in the run's events."""
         if status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
         self._status = status
         body: dict[str, Any] = {"status": status}
         if exit_code is not None:
             body["exit_code"] = exit_code
+        if reason:
+            body["reason"] = safe_str(reason)[: exits.REASON_MAX]
         self._pipeline.op("PUT", f"/api/runs/{self.run_id}", body)
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -291,19 +304,40 @@ class TrainingMonitor:
         Waits at most ``timeout`` (default ``flush_timeout``) seconds for the upload; what is not
         uploaded by then stays spooled on disk for ``trainboard sync``. Returns whether all was uploaded.
         """
+        return self._end(status, timeout=timeout)
+
+    def _end(
+        self,
+        status: str | None,
+        *,
+        exit_code: int | None = None,
+        reason: str | None = None,
+        output: bytes = b"",
+        timeout: float | None = None,
+        final: bool = False,
+    ) -> bool:
+        """Stop capturing (everything printed so far is queued), queue ``output`` (what Python prints
+        after the capture stopped: a traceback), set the status, flush (bounded) and stop.
+        ``final``: the process is ending, so the status is set even if one was set before."""
         if self._finished:
             return True
         self._finished = True
+        exits.unregister(self)
         self._pipeline.stop_heartbeats()
         self._stop_helpers()
+        if output:
+            self._pipeline.log_bytes("stderr", output, time.time())
         self._checkpoints.close(self.flush_timeout)
-        if status is not None or self._status is None:
+        crashed = exits.thread_failure_since(self._thread_failures)
+        if crashed is not None and status in (None, "completed"):
+            status, reason = "failed", f"uncaught exception {crashed}"
+        if status is not None or self._status is None or final:
             if self._owned_by_runner:
                 # under `trainboard run` the runner sets the final status (with the exit code) once the
                 # last output is stored; ending the run here would come before that output
                 pass
             else:
-                self.set_status(status or "completed")
+                self.set_status(status or self._status or "completed", exit_code, reason=reason)
         ok = self._pipeline.close(self.flush_timeout if timeout is None else timeout)
         if not ok:
             print(
@@ -321,12 +355,18 @@ class TrainingMonitor:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if exc_type is None:
+        if exc is None:
             self.finish()
-        elif issubclass(exc_type, KeyboardInterrupt):
-            self.finish("interrupted")
-        else:
-            self.finish("failed")
+            return
+        # Python prints the traceback only after this returns, when the capture has stopped: record
+        # now what its default excepthook will print (it is then shown on the terminal only, once).
+        status, exit_code, reason = exits.classify(exc)
+        exits.mark_recorded(exc)
+        self._end(status, exit_code=exit_code, reason=reason, output=exits.render_uncaught(exc))
+
+    def _end_process(self, status: str, *, exit_code: int | None, reason: str | None) -> None:
+        """Called by ``exits`` when the process ends (exception, signal, exit) with this run live."""
+        self._end(status, exit_code=exit_code, reason=reason, final=True)
 
     def log_output(self, data: bytes, source: str = "stdout") -> None:
         """Record raw terminal bytes (``source`` ``"stdout"`` or ``"stderr"``) as if the script printed them.
@@ -402,32 +442,6 @@ class TrainingMonitor:
 
     def __repr__(self) -> str:
         return f"TrainingMonitor(run_id={self.run_id!r}, run_name={self.run_name!r}, url={self.url!r})"
-
-
-def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
-    """A JSON-safe copy (numbers stay numbers, non-finite floats become their tokens, the rest str())."""
-    import json
-    import math
-
-    def fix(v: Any) -> Any:
-        if isinstance(v, bool) or v is None or isinstance(v, str | int):
-            return v
-        if isinstance(v, float):
-            return v if math.isfinite(v) else ("NaN" if v != v else ("Infinity" if v > 0 else "-Infinity"))
-        if isinstance(v, dict):
-            return {str(k): fix(x) for k, x in v.items()}
-        if isinstance(v, list | tuple):
-            return [fix(x) for x in v]
-        if hasattr(v, "__float__"):
-            try:
-                return fix(float(v))
-            except (TypeError, ValueError):
-                pass
-        return str(v)
-
-    out = fix(value)
-    json.dumps(out)
-    return out  # type: ignore[no-any-return]
 
 
 def _newest_file(directory: str) -> dict[str, Any] | None:

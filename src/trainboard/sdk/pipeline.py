@@ -1,11 +1,15 @@
-"""The SDK's one bounded queue and one background drain thread.
+"""The SDK's one in-memory queue, its journal writer and its sender.
 
-The training thread only appends tuples to a deque (``metrics``, ``log_bytes``, ``op``). Every
-``interval`` seconds (or sooner when much is queued) the drain thread turns what is queued into
-journal lines — metric points get per-stream sequence numbers here — appends them to the on-disk
-journal, then sends unacknowledged lines to the server in order over one keep-alive connection and
-advances the journal's ack cursor after each acknowledged request. When the server is unreachable it
-keeps journaling and retries with exponential backoff (1, 2, 4, 8 ... 30 s), warning once on stderr.
+The training thread only appends tuples to a deque (``metrics``, ``log_bytes``, ``op``). The journal
+thread wakes every ``interval`` seconds (sooner when much is queued or output arrives), turns what is
+queued into journal lines — metric points get per-stream sequence numbers here — and appends them to
+the on-disk journal: so whatever was logged or printed is on disk within ``JOURNAL_LATENCY_S``, however
+slow the server is, and that is all a SIGKILL can lose. The sender thread sends unacknowledged lines
+in order over one keep-alive connection and advances the journal's ack cursor after each acknowledged
+request. When the server is unreachable it retries with exponential backoff (1, 2, 4, 8 ... 30 s),
+warning once on stderr; what the server refuses or keeps failing on is moved to a dead-letter file
+(see ``replay``). Once its own journal is uploaded, the sender also uploads journals that earlier
+processes left in the same spool directory (what ``trainboard sync`` does), saying so once on stderr.
 """
 
 from __future__ import annotations
@@ -19,16 +23,20 @@ import time
 from array import array
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from trainboard.sdk.replay import replay
-from trainboard.sdk.spool import Journal, Record, encode
-from trainboard.sdk.transport import Outcome, Reply, Transport
+from trainboard.sdk.encoding import safe_str
+from trainboard.sdk.replay import Replayer
+from trainboard.sdk.spool import Journal, Record, encode, find_leftovers
+from trainboard.sdk.transport import Reply, Transport
 
 #: Points per metrics request at most (keeps each request well under the server's body limit).
 MAX_POINTS_PER_OP = 200_000
 #: Raw log bytes per request at most.
 MAX_LOG_BYTES_PER_OP = 4 << 20
+#: Upper bound of the time from ``log_metrics`` / a printed byte to its journal line (documented).
+JOURNAL_LATENCY_S = 0.1
 BACKOFF_START = 1.0
 BACKOFF_MAX = 30.0
 
@@ -68,7 +76,7 @@ class _BlockBuilder:
         if self._keys is not None and self._steps:
             self.blocks.append(
                 {
-                    "keys": list(self._keys),
+                    "keys": [safe_str(k) for k in self._keys],
                     "seq0": self._seq0,
                     "steps": _b64(self._steps),
                     "timestamps": _b64(self._times),
@@ -99,7 +107,7 @@ def _b64(arr: array[Any]) -> str:
 
 
 class Pipeline:
-    """Queue -> journal -> server, on one daemon thread."""
+    """Queue -> journal (one thread) -> server (another thread)."""
 
     def __init__(
         self,
@@ -111,16 +119,18 @@ class Pipeline:
         interval: float = 0.05,
         heartbeat_interval: float = 10.0,
         warn: Callable[[str], None] | None = None,
+        upload_leftovers: bool = True,
     ) -> None:
         self.run_id = run_id
         self.stream = stream
         self.journal = journal
         self.transport = transport
-        self.interval = interval
+        self.interval = min(interval, JOURNAL_LATENCY_S / 2)
         self.heartbeat_interval = heartbeat_interval
         self._warn = warn or (lambda msg: print(f"trainboard: {msg}", file=sys.stderr, flush=True))
         self._queue: deque[tuple[Any, ...]] = deque()
         self._wake = threading.Event()
+        self._send_wake = threading.Event()
         self._stop = False
         self._seq = 0
         self._retry_at = 0.0
@@ -128,9 +138,18 @@ class Pipeline:
         self._warned_down = False
         self._warned_rejected: set[tuple[int | None, str]] = set()
         self._last_heartbeat = 0.0
+        self._waiting: list[tuple[int, threading.Event]] = []
+        self._waiting_lock = threading.Lock()
+        self._replayer = Replayer(journal, transport, on_sent=self._sent, on_dead=self._dead)
+        self._leftovers: list[Path] = (
+            find_leftovers(journal.path.parent.parent, exclude=journal.path) if upload_leftovers else []
+        )
+        self._announced_leftovers = False
         self.connected: bool | None = None  # unknown until the first request
         self._thread = threading.Thread(target=self._run, name="trainboard-sdk", daemon=True)
+        self._sender = threading.Thread(target=self._run_sender, name="trainboard-sdk-send", daemon=True)
         self._thread.start()
+        self._sender.start()
 
     # ---- called from the training thread: append only ----
     def metrics(self, step: int, ts: float, values: dict[str, float]) -> None:
@@ -150,7 +169,7 @@ class Pipeline:
         self._wake.set()
 
     def log_record(self, ts: float, level: str, logger: str, message: str) -> None:
-        self._queue.append(("r", ts, level, logger, message))
+        self._queue.append(("r", ts, level, safe_str(logger), safe_str(message)))
         self._wake.set()
 
     def op(self, method: str, path: str, body: dict[str, Any]) -> None:
@@ -167,42 +186,54 @@ class Pipeline:
         return done.wait(timeout)
 
     def close(self, timeout: float) -> bool:
-        """Flush (bounded by ``timeout``), then stop the thread. Returns whether all was acknowledged."""
+        """Flush (bounded by ``timeout``), then stop the threads. Returns whether all was acknowledged."""
         ok = self.flush(timeout)
         self._stop = True
         self._wake.set()
+        self._send_wake.set()
         self._thread.join(timeout=5.0)
-        self.transport.close()
-        self.journal.close()
+        self._sender.join(timeout=1.0 if ok else 0.2)  # a request may hang: the journal keeps its data
+        if not self._sender.is_alive():
+            self.transport.close()
+            self.journal.close()
         return ok
 
     @property
     def unacked_bytes(self) -> int:
         return self.journal.size - self.journal.acked
 
-    # ---- the drain thread ----
+    # ---- the journal thread ----
     def _run(self) -> None:
-        waiting: list[tuple[int, threading.Event]] = []
         while True:
             self._wake.wait(self.interval)
             self._wake.clear()
+            stopping = self._stop
             try:
-                waiting.extend(self._drain())
-                self._send()
-                self._heartbeat()
+                waiters = self._drain()
+                if waiters:
+                    with self._waiting_lock:
+                        self._waiting.extend(waiters)
+                if self.journal.size > self.journal.acked or waiters:
+                    self._send_wake.set()
             except Exception as exc:  # never let the thread die: training must go on
-                self._warn(f"internal error in the upload thread (data stays spooled): {exc!r}")
-                time.sleep(1.0)
-            if waiting:
-                still = []
-                for offset, ev in waiting:
-                    if self.journal.acked >= offset:
-                        ev.set()
-                    else:
-                        still.append((offset, ev))
-                waiting = still
-            if self._stop:
+                self._warn(f"internal error in the journal thread: {exc!r}")
+                time.sleep(0.5)
+            self._resolve_waiters()
+            if stopping:
                 return
+
+    def _resolve_waiters(self) -> None:
+        with self._waiting_lock:
+            if not self._waiting:
+                return
+            acked = self.journal.acked
+            still = []
+            for offset, ev in self._waiting:
+                if acked >= offset:
+                    ev.set()
+                else:
+                    still.append((offset, ev))
+            self._waiting = still
 
     def _drain(self) -> list[tuple[int, threading.Event]]:
         q = self._queue
@@ -291,20 +322,74 @@ class Pipeline:
         end = self.journal.append(lines)
         return [(end, ev) for ev in flushes]
 
+    # ---- the sender thread ----
+    def _run_sender(self) -> None:
+        while not self._stop:
+            self._send_wake.wait(min(1.0, self.heartbeat_interval))
+            self._send_wake.clear()
+            try:
+                self._send()
+                self._resolve_waiters()
+                self._heartbeat()
+                if self.journal.done and not self._stop:
+                    self._upload_leftovers()
+            except Exception as exc:  # never let the thread die: training must go on
+                self._warn(f"internal error in the upload thread (data stays spooled): {exc!r}")
+                time.sleep(1.0)
+
     def _send(self) -> None:
         if self.journal.done or time.monotonic() < self._retry_at:
             return
-        failed = replay(self.journal, self.transport, on_sent=self._sent)
+        failed = self._replayer.run(should_stop=self._resolve_waiters_false)
         if failed is not None:
-            self._went_down(failed.detail)
+            self._went_down(failed.detail if failed.status is None else f"HTTP {failed.status}")
+        elif not self.journal.done:
+            self._send_wake.set()
+
+    def _resolve_waiters_false(self) -> bool:
+        self._resolve_waiters()
+        return False
+
+    def _upload_leftovers(self) -> None:
+        """Journals an earlier process left behind: uploaded when ours is idle (as ``sync`` would)."""
+        while self._leftovers and not self._stop and time.monotonic() >= self._retry_at:
+            path = self._leftovers[0]
+            try:
+                journal = Journal(path)
+            except OSError:  # gone, or locked by a live process that uploads it itself
+                self._leftovers.pop(0)
+                continue
+            try:
+                if not self._announced_leftovers:
+                    self._announced_leftovers = True
+                    left = journal.size - journal.acked + sum(p.stat().st_size for p in self._leftovers[1:])
+                    self._warn(
+                        f"uploading about {left} bytes that earlier runs left in {path.parent.parent} "
+                        "(as `trainboard sync` would)"
+                    )
+                if journal.torn:
+                    self._warn(f"dropped a torn last entry ({journal.torn} bytes) of {path}: its writer was killed")
+                replayer = Replayer(journal, self.transport, on_sent=self._sent, on_dead=self._dead)
+                failed = replayer.run(should_stop=lambda: self._stop)
+            finally:
+                journal.close()
+            if failed is not None:
+                self._went_down(failed.detail if failed.status is None else f"HTTP {failed.status}")
+                return
+            if journal.done:
+                self._leftovers.pop(0)
 
     def _sent(self, record: Record, reply: Reply) -> None:
-        if reply.outcome is Outcome.REJECTED:
-            key = (reply.status, record.path.rsplit("/", 1)[-1])
-            if key not in self._warned_rejected:
-                self._warned_rejected.add(key)
-                self._warn(f"the server rejected {record.method} {record.path} (HTTP {reply.status}): {reply.detail}")
         self._came_back()
+
+    def _dead(self, record: Record, reason: str) -> None:
+        key = (None, record.path.rsplit("/", 1)[-1])
+        if key not in self._warned_rejected:
+            self._warned_rejected.add(key)
+            self._warn(
+                f"the server did not take {record.method} {record.path} ({reason[:300]}); it is kept in "
+                f"{self._replayer.dead_file.parent} — `trainboard sync --retry-dead-letters` sends it again"
+            )
 
     def _went_down(self, detail: str) -> None:
         self.connected = False

@@ -1,11 +1,79 @@
-"""Send a journal's unacknowledged records in order (used by the live pipeline and ``trainboard sync``)."""
+"""Send a journal's unacknowledged records in order (used by the live pipeline, by the next SDK start
+for journals an earlier process left behind, and by ``trainboard sync``).
+
+Nothing is retried forever: a record the server refuses (4xx) and one that keeps failing with a server
+error (5xx, ``MAX_SERVER_ERRORS`` answers in a row) is moved to the dead-letter file beside the journal
+and the replay goes on with the next one. Only an unreachable server (no HTTP answer at all) stops a
+replay: the journal keeps everything for later.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from trainboard.sdk import deadletter
 from trainboard.sdk.spool import Journal, Record
 from trainboard.sdk.transport import Outcome, Reply, Transport
+
+
+class Replayer:
+    """Replays one journal; keeps the count of consecutive server errors of its first record."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        transport: Transport,
+        *,
+        max_server_errors: int = deadletter.MAX_SERVER_ERRORS,
+        on_sent: Callable[[Record, Reply], None] | None = None,
+        on_dead: Callable[[Record, str], None] | None = None,
+    ) -> None:
+        self.journal = journal
+        self.transport = transport
+        self.max_server_errors = max_server_errors
+        self.dead_file = deadletter.path_for(journal.path)
+        self.dead = 0
+        self._on_sent = on_sent
+        self._on_dead = on_dead
+        self._failing_at = -1  # end offset of the record that got the last 5xx
+        self._failures = 0
+
+    def run(self, should_stop: Callable[[], bool] | None = None) -> Reply | None:
+        """Send until the journal is fully acknowledged (``None``), or return the reply that says to
+        back off: the server is unreachable or answered 5xx (the record stays unacknowledged)."""
+        journal = self.journal
+        while not journal.done:
+            records = journal.pending()
+            if not records:
+                return None  # nothing whole to send (a torn tail is cut at open): never spin
+            for record in records:
+                reply = self.transport.send(record.method, record.path, record.body)
+                if reply.outcome is Outcome.RETRY:
+                    if reply.status is None or reply.status < 500 or not self._gives_up(record):
+                        return reply
+                    self._move_aside(record, f"HTTP {reply.status} {self._failures} times: {reply.detail}")
+                elif reply.outcome is Outcome.REJECTED:
+                    self._move_aside(record, f"HTTP {reply.status}: {reply.detail}")
+                journal.ack(record.end)
+                self._failing_at, self._failures = -1, 0
+                if self._on_sent is not None:
+                    self._on_sent(record, reply)
+                if should_stop is not None and should_stop():
+                    return None
+        return None
+
+    def _gives_up(self, record: Record) -> bool:
+        if self._failing_at == record.end:
+            self._failures += 1
+        else:
+            self._failing_at, self._failures = record.end, 1
+        return self._failures >= self.max_server_errors
+
+    def _move_aside(self, record: Record, reason: str) -> None:
+        deadletter.add(self.dead_file, record.method, record.path, record.body, reason)
+        self.dead += 1
+        if self._on_dead is not None:
+            self._on_dead(record, reason)
 
 
 def replay(
@@ -15,17 +83,5 @@ def replay(
     on_sent: Callable[[Record, Reply], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> Reply | None:
-    """Send until the journal is fully acknowledged; returns the failing reply when the server is
-    unreachable (the record stays unacknowledged), else ``None``. A rejected record (4xx: the server
-    will never take it) is acknowledged and reported through ``on_sent``."""
-    while not journal.done:
-        for record in journal.pending():
-            reply = transport.send(record.method, record.path, record.body)
-            if reply.outcome is Outcome.RETRY:
-                return reply
-            journal.ack(record.end)
-            if on_sent is not None:
-                on_sent(record, reply)
-            if should_stop is not None and should_stop():
-                return None
-    return None
+    """One-shot ``Replayer(journal, transport, on_sent=on_sent).run(should_stop)``."""
+    return Replayer(journal, transport, on_sent=on_sent).run(should_stop)

@@ -9,7 +9,9 @@ numbers), so replaying is always safe. The live process holds an exclusive ``flo
 that ``sync`` never replays a journal that is still being written.
 
 Durability: lines are written and flushed to the OS (surviving a crash of the training process), not
-fsynced per batch (a power loss may lose the last lines not yet uploaded).
+fsynced per batch (a power loss may lose the last lines not yet uploaded). A process killed in the
+middle of a write leaves a torn last line; whoever opens the journal next (``sync``, the next SDK
+start) drops that partial line and says so (``Journal.torn``), so a replay always ends.
 """
 
 from __future__ import annotations
@@ -54,11 +56,35 @@ class Journal:
                 self._fh.close()
                 raise
         self.size = self._fh.seek(0, os.SEEK_END)
+        #: Bytes of a torn last line dropped at open (a writer killed mid-write); 0 normally.
+        self.torn = self._drop_torn_tail() if self.locked else 0
         self.acked = self._read_ack()
 
     @classmethod
     def create(cls, root: Path, run_id: str, stream: str) -> Journal:
         return cls(root / run_id / f"{stream}{SUFFIX}")
+
+    def _drop_torn_tail(self) -> int:
+        """Cut a last line without its newline (only the lock holder may: nobody else writes)."""
+        if self.size == 0:
+            return 0
+        with open(self.path, "rb") as fh:
+            fh.seek(self.size - 1)
+            if fh.read(1) == b"\n":
+                return 0
+            keep, pos = 0, self.size
+            while pos > 0 and not keep:
+                start = max(0, pos - (1 << 16))
+                fh.seek(start)
+                block = fh.read(pos - start)
+                nl = block.rfind(b"\n")
+                if nl >= 0:
+                    keep = start + nl + 1
+                pos = start
+        torn = self.size - keep
+        self._fh.truncate(keep)
+        self.size = self._fh.seek(0, os.SEEK_END)
+        return torn
 
     def _read_ack(self) -> int:
         try:
@@ -77,12 +103,13 @@ class Journal:
 
     def pending(self, max_bytes: int = 8 << 20) -> list[Record]:
         """Unacknowledged records from the ack cursor, at least one, about ``max_bytes`` in all."""
-        if self.acked >= self.size:
+        end = self.size  # only whole lines lie below it (another thread may be appending)
+        if self.acked >= end:
             return []
         records = []
         with open(self.path, "rb") as fh:
             fh.seek(self.acked)
-            data = fh.read(max(max_bytes, 1))
+            data = fh.read(max(1, min(max_bytes, end - self.acked)))
             if not data.endswith(b"\n"):
                 data += fh.readline()  # complete the line that was cut
         pos = self.acked
@@ -116,6 +143,24 @@ class Journal:
             except OSError:
                 pass
         self._fh.close()
+
+
+def find_leftovers(root: Path, *, exclude: Path | None = None) -> list[Path]:
+    """Journals under ``root`` with something not yet acknowledged, oldest first (``exclude``: our own)."""
+    out = []
+    for path in find_journals(root):
+        if path == exclude:
+            continue
+        try:
+            size = path.stat().st_size
+            ack_text = path.with_suffix(".ack").read_text().strip() if path.with_suffix(".ack").exists() else "0"
+            acked = int(ack_text or 0)
+        except (OSError, ValueError):
+            acked = 0
+            size = 1
+        if size > acked:
+            out.append(path)
+    return out
 
 
 def find_journals(root: Path) -> Iterator[Path]:

@@ -1,14 +1,65 @@
-"""HTTP to the server: one keep-alive connection, outcomes classified for the retry logic."""
+"""HTTP to the server: one keep-alive connection, outcomes classified for the retry logic.
+
+The SDK never records its own activity: while one of its requests runs, the records that httpx and
+httpcore log on that thread are dropped at their loggers (a thread-local flag), so a user's
+``logging.basicConfig(level=INFO)`` shows no "HTTP Request: POST .../logs/raw" lines and the capture
+cannot feed them back as new output. The user's own httpx requests, on other threads or outside an
+SDK request, log as usual.
+"""
 
 from __future__ import annotations
 
 import enum
 import json
+import logging
+import threading
 from dataclasses import dataclass
 
 import httpx
 
 from trainboard._version import __version__
+
+#: Loggers of the HTTP stack whose records are dropped while the SDK sends (httpcore logs on children).
+HTTP_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+    "urllib3.connectionpool",
+)
+
+_sending = threading.local()
+
+
+def in_sdk_request() -> bool:
+    """True on a thread while it runs one of the SDK's own HTTP requests."""
+    return bool(getattr(_sending, "active", False))
+
+
+class _DropOwnRequests(logging.Filter):
+    """Drops the records the SDK's own requests cause; everything else passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not in_sdk_request()
+
+
+_FILTER = _DropOwnRequests()
+_installed = False
+_install_lock = threading.Lock()
+
+
+def install_log_filter() -> None:
+    """Put the filter on the HTTP stack's loggers (idempotent)."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        for name in HTTP_LOGGERS:
+            logging.getLogger(name).addFilter(_FILTER)
+        _installed = True
 
 
 class Outcome(enum.Enum):
@@ -29,6 +80,7 @@ class Transport:
     """Sends pre-encoded JSON bodies; never raises for network or server errors."""
 
     def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
+        install_log_filter()
         self.base_url = base_url
         self._client = httpx.Client(
             base_url=base_url,
@@ -38,10 +90,13 @@ class Transport:
         )
 
     def send(self, method: str, path: str, body: bytes | None = None) -> Reply:
+        _sending.active = True
         try:
             resp = self._client.request(method, path, content=body)
         except httpx.HTTPError as exc:
             return Reply(Outcome.RETRY, detail=f"{type(exc).__name__}: {exc}")
+        finally:
+            _sending.active = False
         if resp.status_code < 400:
             return Reply(Outcome.OK, resp.status_code, body=resp.content)
         detail = resp.text[:500]
@@ -61,4 +116,8 @@ class Transport:
             return None
 
     def close(self) -> None:
-        self._client.close()
+        _sending.active = True
+        try:
+            self._client.close()
+        finally:
+            _sending.active = False
