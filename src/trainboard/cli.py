@@ -58,7 +58,7 @@ RunArg = Annotated[
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -292,7 +292,8 @@ def list_runs(
     if not data["runs"]:
         console.print("no runs yet — start one with `trainboard demo` or the SDK (see the README)")
         return
-    console.print(runs_table(data["runs"], total=data.get("total"), wide=wide, status_style=STATUS_STYLE))
+    table = runs_table(data["runs"], total=data.get("total"), wide=wide, status_style=STATUS_STYLE, console=console)
+    console.print(table)
 
 
 @app.command()
@@ -305,64 +306,66 @@ def sync(
     ] = None,
     url: UrlOpt = None,
     data: DataOpt = None,
+    retry_dead_letters: Annotated[
+        bool,
+        typer.Option(
+            "--retry-dead-letters",
+            help="Also send again the requests the server refused or kept failing on (kept in *.dead.jsonl)",
+        ),
+    ] = False,
 ) -> None:
     """Upload runs spooled while the server was unreachable."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from trainboard.sdk.replay import replay
-    from trainboard.sdk.spool import SUFFIX, Journal, Record, find_journals
-    from trainboard.sdk.transport import Outcome, Reply, Transport
+    from trainboard.sdk import deadletter
+    from trainboard.sdk.sync import journals_under
+    from trainboard.sdk.sync import sync as upload
+    from trainboard.sdk.transport import Transport
 
     root = path.resolve() if path else paths.spool_dir(paths.data_dir(data))
-    if root.is_file() and root.name.endswith(SUFFIX):
-        journals = [root]
-    elif root.is_dir():
-        journals = list(find_journals(root)) or sorted(root.glob(f"*{SUFFIX}"))
-    else:
+    if not root.exists():
         raise fail(f"{root} does not exist")
-    if not journals:
+    if not journals_under(root) and not (retry_dead_letters and any(deadletter.find(root))):
         console.print(f"nothing to sync in {root}")
+        _note_dead_letters(root)
         return
     transport = Transport(paths.server_url(url))
-    opened: list[Journal] = []
-    busy = 0
-    for jp in journals:
-        try:
-            opened.append(Journal(jp))
-        except OSError:
-            busy += 1  # locked: a live training process is still uploading it itself
-    total = sum(j.size - j.acked for j in opened)
-    rejected: list[str] = []
-    failed_reply = None
     with Progress(
         TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=err
     ) as progress:
-        task = progress.add_task("uploading", total=total or 1)
-        for journal in opened:
-            progress.update(task, description=f"run {journal.path.parent.name}")
-            last = journal.acked
+        task = progress.add_task("uploading", total=None)
 
-            def on_sent(record: Record, reply: Reply) -> None:
-                nonlocal last
-                progress.advance(task, record.end - last)
-                last = record.end
-                if reply.outcome is Outcome.REJECTED:
-                    rejected.append(f"{record.method} {record.path}: HTTP {reply.status} {reply.detail[:200]}")
+        def advance(run: str, n: int) -> None:
+            progress.update(task, description=f"run {run}", advance=n)
 
-            failed_reply = replay(journal, transport, on_sent=on_sent)
-            journal.close()
-            if failed_reply is not None:
-                break
+        report = upload(root, transport, retry_dead_letters=retry_dead_letters, on_progress=advance)
     transport.close()
-    if failed_reply is not None:
-        raise fail(
-            f"cannot reach {transport.base_url}: {failed_reply.detail}; nothing was lost, run "
-            "`trainboard sync` again once the server is up"
+    for torn_path, n in report.torn:
+        err.print(
+            f"dropped a torn last entry ({n} bytes) of {torn_path}: its process was killed mid-write", highlight=False
         )
-    for line in rejected:
-        err.print(f"[yellow]rejected by the server:[/yellow] {line}", highlight=False)
-    note = f" ({busy} journal(s) skipped: still in use by a running process)" if busy else ""
-    console.print(f"synced {len(opened)} journal(s), {total} bytes{note}")
+    for line in report.dead:
+        err.print(f"[yellow]not taken by the server, kept as a dead letter:[/yellow] {line}", highlight=False)
+    if report.unreachable is not None:
+        raise fail(
+            f"cannot reach {transport.base_url}: {report.unreachable.detail or report.unreachable.status}; nothing "
+            "was lost, run `trainboard sync` again once the server is up"
+        )
+    note = f" ({report.busy} journal(s) skipped: still in use by a running process)" if report.busy else ""
+    resent = f", {report.resent} dead letter(s) sent again" if retry_dead_letters else ""
+    console.print(f"synced {report.journals} journal(s), {report.bytes} bytes{resent}{note}")
+    _note_dead_letters(root)
+
+
+def _note_dead_letters(root: Path) -> None:
+    from trainboard.sdk import deadletter
+
+    kept = sum(len(deadletter.read(f)) for f in deadletter.find(root))
+    if kept:
+        err.print(
+            f"{kept} dead letter(s) kept under {root}; `trainboard sync --retry-dead-letters` sends them again",
+            highlight=False,
+        )
 
 
 @app.command()
