@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from trainboard.cli_color import SgrStripper
+
 Fail = Callable[..., Exception]
 PAGE = 4 * 1024 * 1024
 
@@ -23,9 +25,25 @@ def _check(resp: httpx.Response, fail: Fail) -> None:
         raise fail(detail if isinstance(detail, str) else json.dumps(detail))
 
 
-def print_raw(client: httpx.Client, run_id: str, *, fail: Fail) -> int:
+class _Out:
+    """stdout's bytes, through an SGR filter with ``--color never``."""
+
+    def __init__(self, strip_color: bool) -> None:
+        self._out = sys.stdout.buffer
+        self._strip = SgrStripper() if strip_color else None
+
+    def write(self, data: bytes) -> None:
+        self._out.write(self._strip.feed(data) if self._strip else data)
+
+    def close(self) -> None:
+        if self._strip:
+            self._out.write(self._strip.flush())
+        self._out.flush()
+
+
+def print_raw(client: httpx.Client, run_id: str, *, strip_color: bool = False, fail: Fail) -> int:
     """Write all stored bytes to stdout; returns the end offset."""
-    out = sys.stdout.buffer
+    out = _Out(strip_color)
     offset = 0
     while True:
         resp = client.get(f"/api/runs/{run_id}/logs", params={"offset": offset, "limit": PAGE})
@@ -34,14 +52,21 @@ def print_raw(client: httpx.Client, run_id: str, *, fail: Fail) -> int:
         out.write(resp.content)
         offset += len(resp.content)
         if not resp.content or offset >= int(resp.headers["X-Log-Size"]):
-            out.flush()
+            out.close()
             return offset
 
 
-def follow_raw(client: httpx.Client, run_id: str, *, fail: Fail, offset: int = 0) -> int:
+def follow_raw(client: httpx.Client, run_id: str, *, strip_color: bool = False, fail: Fail, offset: int = 0) -> int:
     """Stream bytes live from ``offset`` until the run ends; returns its exit code. Reconnects with
     the last offset if the connection drops."""
-    out = sys.stdout.buffer
+    out = _Out(strip_color)
+    try:
+        return _follow(client, run_id, out, fail, offset)
+    finally:
+        out.close()
+
+
+def _follow(client: httpx.Client, run_id: str, out: _Out, fail: Fail, offset: int) -> int:
     while True:
         try:
             with client.stream("GET", f"/api/runs/{run_id}/logs/stream", params={"offset": offset}) as resp:
@@ -56,7 +81,7 @@ def follow_raw(client: httpx.Client, run_id: str, *, fail: Fail, offset: int = 0
                         continue
                     if event.get("event") == "log":
                         out.write(base64.b64decode(event["data"]))
-                        out.flush()
+                        sys.stdout.buffer.flush()
                         offset = int(event["id"])
                     elif event.get("event") == "done":
                         code: Any = json.loads(event["data"]).get("exit_code")
@@ -69,9 +94,16 @@ def follow_raw(client: httpx.Client, run_id: str, *, fail: Fail, offset: int = 0
 
 
 def print_lines(
-    client: httpx.Client, run_id: str, *, level: str | None, grep: str | None, source: str | None, fail: Fail
+    client: httpx.Client,
+    run_id: str,
+    *,
+    level: str | None,
+    grep: str | None,
+    source: str | None,
+    color: bool,
+    fail: Fail,
 ) -> None:
-    """Print matching indexed lines (colours kept), paging through all of them."""
+    """Print matching indexed lines (in colour or as plain text), paging through all of them."""
     params: dict[str, Any] = {"limit": 1000}
     if level:
         params["level"] = level
@@ -88,7 +120,7 @@ def print_lines(
         _check(resp, fail)
         page = resp.json()
         for line in page["lines"]:
-            out.write(line.get("display", line["message"]) + "\n")
+            out.write((line.get("display", line["message"]) if color else line["message"]) + "\n")
         cursor = page.get("next_cursor")
         if not page["lines"] or cursor is None:
             out.flush()

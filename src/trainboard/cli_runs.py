@@ -1,0 +1,145 @@
+"""Which run a CLI argument means: an exact id, else the newest run with that name, else the one run whose
+id contains it (the short ids that ``trainboard ls`` prints). Names may repeat; the others are listed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import httpx
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+Fail = Callable[[str], Exception]
+Note = Callable[[str], None]
+
+#: how many of the other runs sharing a name are listed by id
+LISTED = 10
+#: an id fragment shorter than this is never taken as a run
+MIN_FRAGMENT = 4
+_SDK_ID = re.compile(r"\d{8}-\d{6}-([0-9a-f]+)")
+
+
+def short_id(run_id: str) -> str:
+    """What ``trainboard ls`` shows for an id: the random part of ``YYYYMMDD-HHMMSS-xxxxxx`` ids (the time is
+    in the STARTED column already), else the first 8 characters. It resolves back to the run."""
+    m = _SDK_ID.fullmatch(run_id)
+    return m.group(1) if m else run_id[:8]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    run_id: str
+    run: dict[str, Any]
+
+
+def resolve_run(client: httpx.Client, text: str, *, note: Note, fail: Fail) -> Resolved:
+    """The run ``text`` names; ``note`` gets one line when a name is ambiguous; ``fail`` makes the error
+    raised when nothing matches."""
+    if text.strip() and "/" not in text:
+        resp = client.get(f"/api/runs/{quote(text, safe='')}")
+        if resp.status_code == 200:
+            run: dict[str, Any] = resp.json()
+            return Resolved(str(run["id"]), run)
+        if resp.status_code != 404:
+            raise fail(f"cannot look up run {text!r}: HTTP {resp.status_code}: {resp.text[:300]}")
+    named = _list(client, fail, name=text, limit=LISTED + 1)
+    if named["runs"]:
+        newest = named["runs"][0]
+        total = int(named.get("total") or len(named["runs"]))
+        if total > 1:
+            others = ", ".join(str(r["id"]) for r in named["runs"][1 : LISTED + 1])
+            more = f" and {total - 1 - LISTED} more" if total - 1 > LISTED else ""
+            note(
+                f"{total} runs are named {text!r}; using the newest, {newest['id']} (started "
+                f"{_started(newest)}); the others: {others}{more}"
+            )
+        return Resolved(str(newest["id"]), newest)
+    if len(text) >= MIN_FRAGMENT:
+        found = [r for r in _list(client, fail, search=text, limit=1000)["runs"] if text in str(r["id"])]
+        if len(found) == 1:
+            return Resolved(str(found[0]["id"]), found[0])
+        if found:
+            ids = ", ".join(str(r["id"]) for r in found[:LISTED])
+            raise fail(f"{text!r} is part of {len(found)} run ids ({ids}); give more of the id, or the full id")
+    raise fail(f"run {text!r} not found: no run has that id or name (`trainboard ls` lists them)")
+
+
+def _list(client: httpx.Client, fail: Fail, **params: Any) -> dict[str, Any]:
+    resp = client.get("/api/runs", params=params)
+    if resp.status_code >= 400:
+        raise fail(f"cannot list runs: HTTP {resp.status_code}: {resp.text[:300]}")
+    data: dict[str, Any] = resp.json()
+    return data
+
+
+def _started(run: dict[str, Any]) -> str:
+    return str(run.get("start_time") or "?")[:19].replace("T", " ")
+
+
+def runs_table(
+    runs: list[dict[str, Any]],
+    *,
+    total: int | None,
+    wide: bool,
+    status_style: dict[str, tuple[str, str]],
+    console: Console,
+    now: datetime | None = None,
+) -> Table:
+    """The ``trainboard ls`` table. Names and projects wrap instead of being cut ("quic…" tells nothing);
+    ids are short and start times relative ("5m ago") unless ``wide``, so 80 columns leave room for names.
+    When the table is wider than ``console``, names get three quarters of the room left and projects one."""
+    from rich.table import Table
+    from rich.text import Text
+
+    now = now or datetime.now(UTC)
+    title = f"{total if total is not None else len(runs)} runs"
+    table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
+    table.add_column("ID", no_wrap=True)
+    table.add_column("NAME", overflow="fold", min_width=16)
+    table.add_column("PROJECT", overflow="fold", min_width=7)
+    table.add_column("STATUS", no_wrap=True)
+    table.add_column("STEP", justify="right", no_wrap=True)
+    table.add_column("STARTED", no_wrap=not wide, overflow="fold")
+    table.add_column("EXIT", justify="right", no_wrap=True)
+    for r in runs:
+        label, style = status_style.get(r["status"], (r["status"], "white"))
+        table.add_row(
+            Text(str(r["id"]) if wide else short_id(str(r["id"]))),
+            Text(r["name"]),
+            Text(r["project"]),
+            Text(label, style=style),
+            "" if r.get("last_step") is None else str(r["last_step"]),
+            _when(r.get("start_time"), now, exact=wide),
+            "" if r.get("exit_code") is None else str(r["exit_code"]),
+        )
+    natural = console.measure(table, options=console.options.update_width(1_000_000)).maximum
+    if natural > console.width and not wide:  # (full ids and times leave too little room to share)
+        table.expand = True
+        table.columns[1].ratio, table.columns[2].ratio = 3, 1
+    return table
+
+
+def _when(start: str | None, now: datetime, *, exact: bool) -> str:
+    """``2026-12-01 20:02:58Z`` with ``exact``, else how long ago: ``12s ago``, ``5m ago``, ``3h ago``, ``2d ago``."""
+    if not start:
+        return ""
+    try:
+        at = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    except ValueError:
+        return start
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    if exact:
+        return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    seconds = max(0, int((now - at).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
