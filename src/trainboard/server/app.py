@@ -50,10 +50,10 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.redis_url:
             from trainboard.server.stream.redis_broker import RedisBroker
 
-            broker = RedisBroker(settings.redis_url)
+            broker = RedisBroker(settings.redis_url, max_bytes=settings.stream_buffer_bytes)
             await broker.start()
         else:
-            broker = Broker()
+            broker = Broker(max_bytes=settings.stream_buffer_bytes)
         state = AppState(settings=settings, engines=engines, writer=writer, broker=broker)
         app.state.trainboard = state
         tasks = background.start(state)

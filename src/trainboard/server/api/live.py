@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
 
 from trainboard.server.api.schemas import RunPublic
 from trainboard.server.state import AppState
@@ -21,6 +22,13 @@ def publish_lines(state: AppState, run_id: str, lines: list[LineRow]) -> None:
     topic = topics.run_lines(run_id)
     if lines and state.broker.has_subscribers(topic):
         state.broker.publish(topic, [public(r) for r in lines])
+
+
+def publish_open_lines(state: AppState, run_id: str, lines: list[LineRow]) -> None:
+    """Offer the run's open (provisional) lines, all of them, to its line WebSocket subscribers."""
+    topic = topics.run_lines(run_id)
+    if state.broker.has_subscribers(topic):
+        state.broker.publish(topic, {"type": "open", "lines": [public(r, provisional=True) for r in lines]})
 
 
 def publish_status(state: AppState, old: dict[str, Any], new: dict[str, Any]) -> None:
@@ -50,9 +58,9 @@ async def serve_socket(
     until the client goes; then stop the pump. The caller releases its subscriptions afterwards."""
     sender = asyncio.create_task(pump())
     try:
-        while True:
+        while websocket.application_state == WebSocketState.CONNECTED:  # the pump may close it (lagged)
             reply = await handle(await websocket.receive_text())
-            if reply is not None:
+            if reply is not None and websocket.application_state == WebSocketState.CONNECTED:
                 await websocket.send_json(reply)
     except WebSocketDisconnect:
         pass

@@ -4,11 +4,12 @@ Client -> server: ``subscribe``/``unsubscribe`` ``{run_id}``, ``ping``. Server -
 ``unsubscribed``, ``metric_update``, ``status_change``, ``checkpoint_saved``, ``event``, ``error``,
 ``pong``, and for every connection the run-list messages ``run_created``/``status_change``/``run_deleted``.
 A server ``heartbeat`` goes out every 30 s. Malformed messages get ``error``; the socket stays open.
+A client that falls more than its mailbox's byte bound behind is closed with code 1013 and a reason; it
+reconnects, subscribes again and reloads (the web UI does).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -24,16 +25,17 @@ from trainboard.server.stream.broker import Subscription
 router = APIRouter()
 
 HEARTBEAT_SECONDS = 30.0
-_QUEUE_SIZE = 4096
+#: Close code for a client whose mailbox overflowed (1013: "try again later").
+LAGGED_CLOSE_CODE = 1013
 
 
 @router.websocket("/ws")
 async def dashboard_socket(websocket: WebSocket) -> None:
     state = get_state(websocket)
     await websocket.accept()
-    queue: asyncio.Queue[Any] = asyncio.Queue(_QUEUE_SIZE)
+    mailbox = state.broker.mailbox()
     subs: dict[str, Subscription] = {}
-    global_sub = state.broker.subscribe(topics.RUNS, queue=queue)
+    global_sub = state.broker.subscribe(topics.RUNS, mailbox=mailbox)
 
     def run_exists(run_id: str) -> bool:
         with state.engines.reader.connect() as conn:
@@ -61,16 +63,21 @@ async def dashboard_socket(websocket: WebSocket) -> None:
             if not await run_in_threadpool(run_exists, run_id):
                 return {"type": "error", "message": f"unknown run {run_id!r}", "run_id": run_id}
             if run_id not in subs:
-                subs[run_id] = state.broker.subscribe(topics.run_events(run_id), queue=queue)
+                subs[run_id] = state.broker.subscribe(topics.run_events(run_id), mailbox=mailbox)
             return {"type": "subscribed", "run_id": run_id}
         return {"type": "error", "message": f"unknown message type {kind[:40]!r}"}
 
     async def pump() -> None:
         while True:
             try:
-                message = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                message = await mailbox.get(HEARTBEAT_SECONDS)
             except TimeoutError:
                 message = {"type": "heartbeat"}
+            if mailbox.lagged:  # too far behind: release what it holds, say why, let it reconnect
+                mailbox.drain()
+                reason = f"client too slow: more than {mailbox.max_bytes} bytes waiting; reconnect and reload"
+                await websocket.close(code=LAGGED_CLOSE_CODE, reason=reason)
+                return
             await websocket.send_json(message)
 
     try:

@@ -16,7 +16,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from trainboard.server.stream.broker import Broker
+from trainboard.server.stream.broker import DEFAULT_MAX_BYTES, Broker
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,8 @@ def loads(raw: str | bytes) -> Any:
 class RedisBroker(Broker):
     """Same surface as ``Broker``; ``start()`` connects and begins relaying, ``close()`` stops."""
 
-    def __init__(self, url: str) -> None:
-        super().__init__()
+    def __init__(self, url: str, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        super().__init__(max_bytes)
         self.url = url
         self._redis: aioredis.Redis | None = None
         self._relay: asyncio.Task[None] | None = None

@@ -1,10 +1,11 @@
 """Server-Sent Events for a run's raw log: history from the database, then live bytes from the broker.
 
 Framing (CONTRACT.md): ``id: <byte offset just past this chunk>``, ``event: log``, ``data: <base64>``;
-finally ``event: done`` with ``{"exit_code": n}``. Payloads are base64 and ids are made here, so log
-bytes can never break the framing. The database is read only to catch a client up: on connect (from
-its offset), after a gap, or after its bounded queue overflowed (a slow client lags alone; the writer
-and other clients never wait for it).
+finally ``event: done`` with ``{"exit_code": n}``, or ``event: lagged`` with ``{"reason", "resume_from"}``
+when the client fell further behind than its mailbox's byte bound (it reconnects from that offset).
+Payloads are base64 and ids are made here, so log bytes can never break the framing. The database is
+read only to catch a client up: on connect (from its offset) or after a gap (a slow client lags alone;
+the writer and other clients never wait for it).
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ def done_event(exit_code: int | None) -> bytes:
     return b"event: done\ndata: " + json.dumps({"exit_code": exit_code}).encode() + b"\n\n"
 
 
+def lagged_event(resume_from: int, max_bytes: int) -> bytes:
+    """The last event to a client that fell more than its mailbox's bound behind: it reconnects with
+    ``Last-Event-ID`` (or ``?offset=``) = ``resume_from`` and gets exactly the bytes it missed."""
+    reason = f"client too slow: more than {max_bytes} bytes waiting for it; reconnect from the offset"
+    return b"event: lagged\ndata: " + json.dumps({"reason": reason, "resume_from": resume_from}).encode() + b"\n\n"
+
+
 async def log_stream(
     *,
     broker: Broker,
@@ -41,37 +49,44 @@ async def log_stream(
 ) -> AsyncIterator[bytes]:
     """The event stream from ``offset``. ``read(offset, limit)`` reads stored bytes; ``finished()``
     returns (run ended, exit code, stored size). Both are blocking and run in the thread pool."""
-    sub = broker.subscribe(topic, maxsize=512)
+    sub = broker.subscribe(topic)
     sent = offset
+    dropped = True  # live messages may have been missed: ask the database whether the run ended
     try:
 
         async def catch_up() -> AsyncIterator[bytes]:
-            nonlocal sent
+            nonlocal sent, dropped
             while True:
                 data = await run_in_threadpool(read, sent, CATCH_UP_BYTES)
                 if not data:
                     return
                 sent += len(data)
+                if sub.lagged:  # what it dropped is stored (publishing follows the commit): read on
+                    sub.drain()
+                    dropped = True
                 yield log_event(sent, data)
 
         yield b"retry: 1000\n\n"
         async for event in catch_up():
             yield event
-        ended, code, size = await run_in_threadpool(finished)
-        if ended and sent >= size:
-            yield done_event(code)
-            return
         while True:
+            if dropped:
+                dropped = False
+                ended, code, _size = await run_in_threadpool(finished)
+                if ended:
+                    async for event in catch_up():
+                        yield event
+                    yield done_event(code)
+                    return
             try:
                 message: Any = await sub.get(HEARTBEAT_SECONDS)
             except TimeoutError:
                 yield b": keep-alive\n\n"
                 continue
             if sub.lagged:
-                sub.drain()
-                async for event in catch_up():
-                    yield event
-                continue
+                sub.drain()  # release what it holds now, then say why the stream ends
+                yield lagged_event(sent, sub.mailbox.max_bytes)
+                return
             if message[0] == "done":
                 async for event in catch_up():
                     yield event
