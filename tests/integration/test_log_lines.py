@@ -142,7 +142,7 @@ def test_two_websocket_clients_receive_10000_lines_in_order(server: ServerProces
                 msg = json.loads(ws.recv(timeout=60))
                 if msg["type"] == "lines":
                     received[i] += [ln["line_number"] for ln in msg["lines"]]
-                elif msg["type"] not in ("pong", "behind", "heartbeat"):
+                elif msg["type"] not in ("pong", "behind", "heartbeat", "open"):
                     raise AssertionError(msg)
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(2)]

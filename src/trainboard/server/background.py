@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection
 
-from trainboard.server.api.live import publish_lines, publish_status
-from trainboard.server.log_indexer import LogIndexer, indexer_of
+from trainboard.server.api.live import publish_lines, publish_open_lines, publish_status
+from trainboard.server.log_indexer import LONG_IDLE_SECONDS, indexer_of
 from trainboard.server.state import AppState
+from trainboard.server.store import line_index
 from trainboard.server.store import runs as runs_store
 from trainboard.server.store.log_lines import LineRow
 
@@ -49,25 +51,36 @@ async def watch_heartbeats(state: AppState) -> None:
             log.exception("heartbeat sweep failed")
 
 
-async def flush_idle_lines(state: AppState) -> None:
-    """Make open log lines final once their run has been quiet for a while (a live view then shows the
-    last printed line even when nothing follows it)."""
+async def flush_idle_lines(state: AppState, interval: float = 5.0) -> None:
+    """Index what a previous server process stored but did not index (once, at start), then make open log
+    lines final once their run has had no new byte for ``LONG_IDLE_SECONDS`` (see log_indexer)."""
     cache = state.writer.cache
 
-    def job(conn: Connection) -> dict[str, list[LineRow]]:
-        indexer = indexer_of(cache)
-        return {run_id: indexer.flush(conn, run_id) for run_id in indexer.idle_runs()}
+    def recover(conn: Connection) -> dict[str, list[LineRow]]:
+        return indexer_of(cache).recover(conn)
 
+    def idle() -> list[str]:
+        with state.engines.reader.connect() as conn:  # a read: no write transaction while nothing is idle
+            return line_index.idle_runs(conn, quiet_since=time.time() - LONG_IDLE_SECONDS)
+
+    def flush(run_ids: list[str]) -> Callable[[Connection], dict[str, list[LineRow]]]:
+        return lambda conn: {run_id: indexer_of(cache).flush(conn, run_id) for run_id in run_ids}
+
+    try:
+        for run_id, lines in (await state.writer.run(recover)).items():
+            publish_lines(state, run_id, lines)
+    except Exception:
+        log.exception("re-indexing log lines at start failed")
     while True:
-        await asyncio.sleep(0.5)
-        indexer = cache.get("log_indexer")
-        if not isinstance(indexer, LogIndexer) or not indexer.may_have_open_lines:
-            continue
         try:
-            for run_id, lines in (await state.writer.run(job)).items():
-                publish_lines(state, run_id, lines)
+            run_ids = await asyncio.to_thread(idle)
+            if run_ids:
+                for run_id, lines in (await state.writer.run(flush(run_ids))).items():
+                    publish_lines(state, run_id, lines)
+                    publish_open_lines(state, run_id, [])
         except Exception:
             log.exception("idle line flush failed")
+        await asyncio.sleep(interval)
 
 
 async def sample_host(state: AppState) -> None:

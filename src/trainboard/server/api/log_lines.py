@@ -24,23 +24,29 @@ from starlette.concurrency import run_in_threadpool
 
 from trainboard.server.api.errors import invalid, not_found
 from trainboard.server.api.live import publish_lines, serve_socket
-from trainboard.server.api.schemas import EpochSeconds, InModel
+from trainboard.server.api.schemas import EpochSeconds, InModel, QueryTime
 from trainboard.server.log_indexer import indexer_of
 from trainboard.server.state import AppState, State, get_state
 from trainboard.server.store import log_lines as store
 from trainboard.server.store import runs as runs_store
 from trainboard.server.store.cursors import set_stream_cursor, stream_cursor
 from trainboard.server.stream import topics
-from trainboard.wire import MAX_INT64
+from trainboard.wire import MAX_JSON_INT
 
 router = APIRouter(prefix="/api/runs/{run_id}/logs", tags=["log lines"])
+
+_LEVEL = "(debug|info|warning|error|critical|DEBUG|INFO|WARNING|ERROR|CRITICAL)"
+#: One level (that level and above) or a comma list (exactly those), as the filter parameters take them.
+LEVELS_PATTERN = f"^{_LEVEL}(,{_LEVEL})*$"
+_SOURCE = "(stdout|stderr|sdk|user)"
+SOURCES_PATTERN = f"^{_SOURCE}(,{_SOURCE})*$"
 
 LevelName = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "debug", "info", "warning", "error", "critical"]
 
 
 class LogLineIn(InModel):
     seq: int | None = Field(
-        None, ge=0, le=MAX_INT64, description="Per-stream sequence number (with the batch's stream)"
+        None, ge=0, le=MAX_JSON_INT, description="Per-stream sequence number (with the batch's stream)"
     )
     message: str = Field(max_length=1_000_000)
     level: LevelName = "INFO"
@@ -61,6 +67,11 @@ class LogLineOut(BaseModel):
     level: str
     message: str = Field(description="Plain text, escape sequences removed (what search matches)")
     display: str = Field(description="The text with its ANSI colour sequences, for display")
+    provisional: bool = Field(
+        False,
+        description="An open line: still being redrawn (a progress bar) or the last line before a pause. It "
+        "comes after the final lines; its number will hold its final state (or another open line) later.",
+    )
 
 
 class LogLineList(BaseModel):
@@ -123,19 +134,22 @@ def list_lines(
     run_id: str,
     state: State,
     level: Annotated[
-        str | None, Query(description="Minimum level (`warning`), or an exact set (`error,critical`)")
+        str | None,
+        Query(pattern=LEVELS_PATTERN, description="Minimum level (`warning`), or an exact set (`error,critical`)"),
     ] = None,
-    source: Annotated[str | None, Query(description="stdout, stderr, sdk, user (comma-separated)")] = None,
+    source: Annotated[
+        str | None, Query(pattern=SOURCES_PATTERN, description="stdout, stderr, sdk, user (comma-separated)")
+    ] = None,
     search: Annotated[str | None, Query(max_length=1000, description="Case-insensitive substring")] = None,
     regex: Annotated[str | None, Query(max_length=1000, description="Python regular expression")] = None,
-    since: Annotated[datetime | None, Query(description="ISO 8601 time or epoch seconds")] = None,
-    until: Annotated[datetime | None, Query(description="ISO 8601 time or epoch seconds")] = None,
-    after: Annotated[int, Query(ge=-1, le=MAX_INT64, description="Cursor: lines after this line number")] = -1,
+    since: Annotated[QueryTime | None, Query(description="ISO 8601 time or epoch seconds")] = None,
+    until: Annotated[QueryTime | None, Query(description="ISO 8601 time or epoch seconds")] = None,
+    after: Annotated[int, Query(ge=-1, le=MAX_JSON_INT, description="Cursor: lines after this line number")] = -1,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Skip this many matches")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
     count: Annotated[bool, Query(description="Also count all matches")] = True,
 ) -> LogLineList:
-    """Lines matching every given filter, in line order."""
+    """Lines matching every given filter, in line order; the run's open lines (`provisional`) last."""
     flt = _filter(level, source, search, regex, since, until)
     with state.engines.reader.connect() as conn:
         _run_or_404(conn, run_id)
@@ -149,16 +163,19 @@ def list_lines(
             if len(rows) > limit:
                 break
         total = store.count(conn, run_id=run_id, flt=flt) if count else None
+        open_from = store.next_line_number(conn, run_id=run_id)
     more = len(rows) > limit
     rows = rows[:limit]
     return LogLineList(
-        lines=[LogLineOut(**store.public(r)) for r in rows], total=total, next_cursor=rows[-1][0] if more else None
+        lines=[LogLineOut(**store.public(r, provisional=r[0] >= open_from)) for r in rows],
+        total=total,
+        next_cursor=rows[-1][0] if more else None,
     )
 
 
 @router.get("/latest", response_model=LogLineList)
 def latest_lines(run_id: str, state: State, n: Annotated[int, Query(ge=1, le=10_000)] = 100) -> LogLineList:
-    """The last ``n`` lines, in line order."""
+    """The last ``n`` lines, in line order (the open ones, `provisional`, included)."""
     with state.engines.reader.connect() as conn:
         _run_or_404(conn, run_id)
         rows = []
@@ -166,8 +183,11 @@ def latest_lines(run_id: str, state: State, n: Annotated[int, Query(ge=1, le=10_
             rows.append(row)
             if len(rows) >= n:
                 break
+        open_from = store.next_line_number(conn, run_id=run_id)
     rows.reverse()
-    return LogLineList(lines=[LogLineOut(**store.public(r)) for r in rows], total=None, next_cursor=None)
+    return LogLineList(
+        lines=[LogLineOut(**store.public(r, provisional=r[0] >= open_from)) for r in rows], total=None, next_cursor=None
+    )
 
 
 @router.get("/summary", response_model=LogSummary)
@@ -223,12 +243,12 @@ def download_lines(
     run_id: str,
     state: State,
     format: Annotated[Literal["txt", "json", "csv"], Query(description="txt, json or csv")] = "txt",
-    level: str | None = None,
-    source: str | None = None,
+    level: Annotated[str | None, Query(pattern=LEVELS_PATTERN)] = None,
+    source: Annotated[str | None, Query(pattern=SOURCES_PATTERN)] = None,
     search: Annotated[str | None, Query(max_length=1000)] = None,
     regex: Annotated[str | None, Query(max_length=1000)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[QueryTime | None, Query()] = None,
+    until: Annotated[QueryTime | None, Query()] = None,
 ) -> StreamingResponse:
     """All matching lines as a file, streamed page by page (constant memory). TXT and CSV carry the plain
     text (no escape sequences); JSON is an array of line objects."""
@@ -322,7 +342,10 @@ _WS_QUEUE = 256
 @router.websocket("/stream")
 async def lines_socket(websocket: WebSocket, run_id: str, after: int | None = None) -> None:
     """The last 500 lines (or the lines after ``?after=N``), then new lines as they are indexed, as
-    ``{"type": "lines", "lines": [...]}``. ``{"type": "ping"}`` gets ``pong``. A client too slow to keep
+    ``{"type": "lines", "lines": [...]}`` (final lines only, each sent once). The run's open lines (a bar
+    still being redrawn, the last line before a pause) come as ``{"type": "open", "lines": [...]}``, each
+    message the whole provisional tail shown after the final lines (an empty list: none are open).
+    ``{"type": "ping"}`` gets ``pong``. A client too slow to keep
     up gets ``{"type": "behind", "resume_from": N}`` and is then caught up from the database."""
     state = get_state(websocket)
 
@@ -340,16 +363,24 @@ async def lines_socket(websocket: WebSocket, run_id: str, after: int | None = No
     def read_after(cursor: int, limit: int) -> list[dict[str, Any]]:
         with state.engines.reader.connect() as conn:
             out = []
-            for row in store.iter_lines(conn, run_id=run_id, flt=store.LineFilter(), after=cursor, page=limit):
+            for row in store.iter_lines(
+                conn, run_id=run_id, flt=store.LineFilter(), after=cursor, page=limit, include_open=False
+            ):
                 out.append(store.public(row))
                 if len(out) >= limit:
                     break
             return out
 
+    def read_open() -> list[dict[str, Any]]:
+        with state.engines.reader.connect() as conn:
+            return [store.public(row, provisional=True) for row in store.open_rows(conn, run_id=run_id)]
+
     def backlog() -> list[dict[str, Any]]:
         with state.engines.reader.connect() as conn:
             rows = []
-            for row in store.iter_lines(conn, run_id=run_id, flt=store.LineFilter(), descending=True, page=WS_BACKLOG):
+            for row in store.iter_lines(
+                conn, run_id=run_id, flt=store.LineFilter(), descending=True, page=WS_BACKLOG, include_open=False
+            ):
                 rows.append(store.public(row))
                 if len(rows) >= WS_BACKLOG:
                     break
@@ -377,6 +408,7 @@ async def lines_socket(websocket: WebSocket, run_id: str, after: int | None = No
             nonlocal sent
             sent = after
         await catch_up()
+        await websocket.send_json({"type": "open", "lines": await run_in_threadpool(read_open)})
         while True:
             try:
                 batch = await sub.get(25.0)
@@ -387,6 +419,10 @@ async def lines_socket(websocket: WebSocket, run_id: str, after: int | None = No
                 sub.drain()
                 await websocket.send_json({"type": "behind", "resume_from": sent + 1})
                 await catch_up()
+                await websocket.send_json({"type": "open", "lines": await run_in_threadpool(read_open)})
+                continue
+            if isinstance(batch, dict):  # {"type": "open", "lines": [...]}: the provisional tail, replaced
+                await websocket.send_json(batch)
                 continue
             if batch and batch[0]["line_number"] > sent + 1:
                 await catch_up()

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from trainboard.server.api.errors import invalid, not_found
-from trainboard.server.api.live import publish_lines
+from trainboard.server.api.live import publish_lines, publish_open_lines
 from trainboard.server.api.schemas import EpochSeconds, InModel
 from trainboard.server.api.terminal_sizes import TerminalSizeIn
 from trainboard.server.log_indexer import indexer_of
@@ -24,15 +25,17 @@ from trainboard.server.store import terminal_sizes
 from trainboard.server.store.log_lines import LineRow
 from trainboard.server.stream import topics
 from trainboard.server.stream.sse import log_stream
-from trainboard.wire import ID_PATTERN, MAX_INT64
+from trainboard.wire import ID_PATTERN, MAX_JSON_INT
 
 router = APIRouter(prefix="/api/runs/{run_id}/logs", tags=["logs"])
 
 MAX_PAGE = 16 * 1024 * 1024
+#: A byte offset of at most 2**53 - 1 (16 digits, and no 16-digit number above 9007199254740991).
+LAST_EVENT_ID_PATTERN = r"^(0|[1-9][0-9]{0,14}|[1-8][0-9]{15}|900[0-6][0-9]{12})$"
 
 
 class RawChunkIn(InModel):
-    seq: int | None = Field(None, ge=0, le=MAX_INT64)
+    seq: int | None = Field(None, ge=0, le=MAX_JSON_INT)
     source: Literal["stdout", "stderr"]
     time: EpochSeconds | None = None
     data: str = Field(description="base64 of the raw bytes (may be empty: a chunk that only carries `size`)")
@@ -42,7 +45,6 @@ class RawChunkIn(InModel):
 
 
 class RawLogIn(InModel):
-
     stream: str | None = Field(None, pattern=ID_PATTERN)
     chunks: list[RawChunkIn]
 
@@ -68,10 +70,10 @@ async def append_raw(run_id: str, body: RawLogIn, request: Request, state: State
     limit = state.settings.log_limit_per_run
     sizes = [(i, c.size) for i, c in enumerate(body.chunks) if c.size is not None]
 
-    def job(conn: Connection) -> tuple[store.AppendResult | None, list[LineRow]]:
+    def job(conn: Connection) -> tuple[store.AppendResult | None, list[LineRow], list[LineRow]]:
         result = store.append(conn, run_id=run_id, stream=body.stream, chunks=chunks)
         if result is None:
-            return None, []
+            return None, [], []
         for i, size in sizes:
             at = result.offsets[i]
             if at is not None:
@@ -82,12 +84,14 @@ async def append_raw(run_id: str, body: RawLogIn, request: Request, state: State
             ext = store.extent(conn, run_id=run_id)
             if ext is not None and ext.size - ext.start > limit:
                 store.trim_run(conn, run_id=run_id, keep_bytes=int(limit * 0.9), reason=f"per-run limit {limit} bytes")
-        return result, lines
+        return result, lines, indexer_of(cache).open_rows(run_id)
 
-    result, lines = await state.writer.run(job)
+    result, lines, still_open = await state.writer.run(job)
     if result is None:
         not_found("run", run_id)
     publish_lines(state, run_id, lines)
+    if result.stored:
+        publish_open_lines(state, run_id, still_open)
     topic = topics.run_log(run_id)
     if state.broker.has_subscribers(topic):
         for end, source, _at, data in result.stored:
@@ -110,7 +114,7 @@ def get_raw(
     run_id: str,
     state: State,
     offset: Annotated[
-        int | None, Query(ge=0, le=MAX_INT64, description="First byte (default 0); with `tail`, a lower bound")
+        int | None, Query(ge=0, le=MAX_JSON_INT, description="First byte (default 0); with `tail`, a lower bound")
     ] = None,
     limit: Annotated[int, Query(ge=0, le=MAX_PAGE, description="Bytes at most (ignored with `tail`)")] = MAX_PAGE,
     tail: Annotated[
@@ -146,6 +150,18 @@ def get_raw(
 @router.get(
     "/stream",
     response_class=StreamingResponse,
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "Last-Event-ID",
+                "in": "header",
+                "required": False,
+                "description": "Resume after this byte offset (what an EventSource sends when it reconnects); "
+                "`offset` wins when both are given",
+                "schema": {"type": "string", "pattern": LAST_EVENT_ID_PATTERN},
+            }
+        ]
+    },
     responses={
         200: {
             "content": {"text/event-stream": {}},
@@ -157,16 +173,18 @@ def get_raw(
 def stream_raw(
     run_id: str,
     state: State,
-    offset: Annotated[int | None, Query(ge=0, le=MAX_INT64, description="Resume after this byte offset")] = None,
-    last_event_id: Annotated[
-        int | None,
-        Header(alias="Last-Event-ID", ge=0, le=MAX_INT64, description="Resume after this byte offset (SSE reconnect)"),
-    ] = None,
+    request: Request,
+    offset: Annotated[int | None, Query(ge=0, le=MAX_JSON_INT, description="Resume after this byte offset")] = None,
 ) -> StreamingResponse:
     """Live raw log: history from ``offset`` (or ``Last-Event-ID``), then new bytes as they arrive."""
     start = offset or 0
+    last_event_id = request.headers.get("last-event-id")
     if last_event_id is not None and offset is None:
-        start = last_event_id
+        # read by hand (declared in openapi_extra): a nullable Header parameter would be documented as
+        # accepting the text "null"
+        if not re.fullmatch(LAST_EVENT_ID_PATTERN, last_event_id) or int(last_event_id) > MAX_JSON_INT:
+            invalid(["header", "Last-Event-ID"], f"must be a byte offset: an integer in [0, {MAX_JSON_INT}]")
+        start = int(last_event_id)
     with state.engines.reader.connect() as conn:
         ext = store.extent(conn, run_id=run_id)
     if ext is None:

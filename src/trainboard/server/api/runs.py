@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection
 
 from trainboard.server.api.errors import not_found
-from trainboard.server.api.live import publish_lines, publish_status
+from trainboard.server.api.live import publish_lines, publish_open_lines, publish_status
 from trainboard.server.api.schemas import EventList, EventOut, RunCreate, RunList, RunPublic, RunUpdate, iso
 from trainboard.server.log_indexer import indexer_of
 from trainboard.server.state import State
@@ -17,7 +17,7 @@ from trainboard.server.store import events as events_store
 from trainboard.server.store import runs as store
 from trainboard.server.store.log_lines import LineRow
 from trainboard.server.stream import topics
-from trainboard.wire import MAX_INT64
+from trainboard.wire import MAX_JSON_INT
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
@@ -36,7 +36,7 @@ def list_runs(
     name: Annotated[str | None, Query(max_length=512)] = None,
     search: Annotated[str | None, Query(max_length=200, description="Substring of name, project or id")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_JSON_INT)] = 0,
 ) -> RunList:
     """Runs, newest first."""
     with state.engines.reader.connect() as conn:
@@ -46,7 +46,12 @@ def list_runs(
     return RunList(runs=[RunPublic.from_row(r) for r in rows], total=total)
 
 
-@router.post("", response_model=RunPublic, status_code=201)
+@router.post(
+    "",
+    response_model=RunPublic,
+    status_code=201,
+    responses={200: {"model": RunPublic, "description": "A run with this `id` exists: it is returned (config merged)"}},
+)
 async def create_run(body: RunCreate, response: Response, state: State) -> RunPublic:
     """Create a run. With a client-made ``id`` that exists already, returns that run with 200."""
     run_id = body.id or secrets.token_hex(8)
@@ -92,6 +97,8 @@ async def update_run(run_id: str, body: RunUpdate, state: State) -> RunPublic:
         not_found("run", run_id)
     old, new = result
     publish_lines(state, run_id, lines)
+    if lines:
+        publish_open_lines(state, run_id, [])  # nothing is open any more
     publish_status(state, old, new)
     return RunPublic.from_row(new)
 
@@ -132,7 +139,7 @@ async def heartbeat(run_id: str, state: State) -> Response:
 def list_events(
     run_id: str,
     state: State,
-    after_id: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
+    after_id: Annotated[int, Query(ge=0, le=MAX_JSON_INT)] = 0,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> EventList:
     """The run's event log in time order."""

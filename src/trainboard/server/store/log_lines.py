@@ -1,6 +1,10 @@
 """Log lines: derived from the raw bytes (terminal semantics) or posted by clients; filters, summary.
 
 Levels are stored as ``logging``'s numbers (10 DEBUG ... 50 CRITICAL), so a minimum level is ``>=``.
+
+Reads include the run's *open* lines (``store.line_index``: still being redrawn, or the last line before
+a pause) after the final ones, numbered from the next free line number and marked ``provisional``:
+the same number later holds the final line (or another open line), so clients re-read the tail.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from trainboard.server.store import line_index
 from trainboard.server.store.sql import placeholder, placeholders
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
@@ -37,7 +42,7 @@ def insert(conn: Connection, *, run_id: str, rows: list[LineRow]) -> None:
         )
 
 
-def public(row: LineRow | Any) -> dict[str, Any]:
+def public(row: LineRow | Any, *, provisional: bool = False) -> dict[str, Any]:
     n, at, source, level, text, display = row
     return {
         "line_number": int(n),
@@ -46,7 +51,19 @@ def public(row: LineRow | Any) -> dict[str, Any]:
         "level": LEVEL_NAMES.get(level, str(level)),
         "message": text,
         "display": display,
+        "provisional": provisional,
     }
+
+
+def open_rows(conn: Connection, *, run_id: str) -> list[LineRow]:
+    """The run's open lines, numbered after its last final line (empty when none are open)."""
+    opened = line_index.open_lines(conn, run_id=run_id)
+    if not opened:
+        return []
+    first = next_line_number(conn, run_id=run_id)
+    return [
+        (first + i, at, source, level, text, display) for i, (source, at, level, text, display) in enumerate(opened)
+    ]
 
 
 @dataclass
@@ -58,6 +75,23 @@ class LineFilter:
     regex: re.Pattern[str] | None = None
     since: float | None = None
     until: float | None = None
+
+    def matches(self, row: LineRow) -> bool:
+        """The same test as `where`, in Python (for open lines, which are not in the table)."""
+        _n, at, source, level, text, _display = row
+        if self.levels and level not in self.levels:
+            return False
+        if self.min_level is not None and level < self.min_level:
+            return False
+        if self.sources and source not in self.sources:
+            return False
+        if self.search and self.search.casefold() not in text.casefold():
+            return False
+        if self.regex is not None and not self.regex.search(text):
+            return False
+        if self.since is not None and at < self.since:
+            return False
+        return self.until is None or at <= self.until
 
     def where(self, conn: Connection, run_id: str) -> tuple[str, list[Any]]:
         ph = placeholder(conn)
@@ -90,9 +124,32 @@ class LineFilter:
 
 
 def iter_lines(
-    conn: Connection, *, run_id: str, flt: LineFilter, after: int = -1, page: int = 2000, descending: bool = False
+    conn: Connection,
+    *,
+    run_id: str,
+    flt: LineFilter,
+    after: int = -1,
+    page: int = 2000,
+    descending: bool = False,
+    include_open: bool = True,
 ) -> Iterator[LineRow]:
-    """Matching lines in line order (or reverse), read page by page (constant memory)."""
+    """Matching lines in line order (or reverse), read page by page (constant memory); the open lines
+    (see the module docstring) come after the final ones unless ``include_open`` is False."""
+    if not include_open:
+        yield from _iter_final(conn, run_id=run_id, flt=flt, after=after, page=page, descending=descending)
+        return
+    opened = [r for r in open_rows(conn, run_id=run_id) if flt.matches(r)]
+    if descending:
+        cursor = 2**62 if after < 0 else after
+        yield from reversed([r for r in opened if r[0] < cursor])
+    yield from _iter_final(conn, run_id=run_id, flt=flt, after=after, page=page, descending=descending)
+    if not descending:
+        yield from (r for r in opened if r[0] > after)
+
+
+def _iter_final(
+    conn: Connection, *, run_id: str, flt: LineFilter, after: int, page: int, descending: bool
+) -> Iterator[LineRow]:
     where, args = flt.where(conn, run_id)
     ph = placeholder(conn)
     cursor = after if not descending else (2**62 if after < 0 else after)
@@ -114,11 +171,12 @@ def iter_lines(
 
 
 def count(conn: Connection, *, run_id: str, flt: LineFilter) -> int:
+    """Matching lines, the open ones included."""
     if flt.regex is not None:
         return sum(1 for _ in iter_lines(conn, run_id=run_id, flt=flt))
     where, args = flt.where(conn, run_id)
     row = conn.exec_driver_sql(f"SELECT COUNT(*) FROM log_lines WHERE {where}", tuple(args)).first()
-    return int(row[0]) if row else 0
+    return (int(row[0]) if row else 0) + sum(1 for r in open_rows(conn, run_id=run_id) if flt.matches(r))
 
 
 def summary(conn: Connection, *, run_id: str) -> dict[str, Any]:
@@ -132,6 +190,10 @@ def summary(conn: Connection, *, run_id: str) -> dict[str, Any]:
         total += n
         levels[LEVEL_NAMES.get(level, str(level))] = levels.get(LEVEL_NAMES.get(level, str(level)), 0) + n
         sources[source] = sources.get(source, 0) + n
+    for _n, _at, source, level, _text, _display in open_rows(conn, run_id=run_id):
+        total += 1
+        levels[LEVEL_NAMES.get(level, str(level))] = levels.get(LEVEL_NAMES.get(level, str(level)), 0) + 1
+        sources[source] = sources.get(source, 0) + 1
     return {"total": total, "levels": levels, "sources": sources}
 
 
@@ -143,4 +205,5 @@ def clear(conn: Connection, *, run_id: str) -> dict[str, int]:
     lines = conn.exec_driver_sql(f"DELETE FROM log_lines WHERE run_id = {ph}", (run_id,)).rowcount
     chunks = conn.exec_driver_sql(f"DELETE FROM log_chunks WHERE run_id = {ph}", (run_id,)).rowcount
     conn.exec_driver_sql(f"UPDATE runs SET log_trimmed = log_size WHERE id = {ph}", (run_id,))
+    line_index.reset(conn, run_id=run_id, offset=size)
     return {"bytes": size - trimmed, "chunks": chunks, "lines": lines}

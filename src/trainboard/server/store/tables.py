@@ -117,6 +117,19 @@ log_lines = Table(
     Index("ix_log_lines_run_level", "run_id", "level", "line_number"),
 )
 
+# Where each run's line index stands (store/line_index.py): raw offset indexed, splitter state, open lines.
+log_index_state = Table(
+    "log_index_state",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("offset", BigInteger, nullable=False),
+    Column("state", Text, nullable=False, server_default="{}"),
+    Column("open_lines", Text, nullable=False, server_default="[]"),
+    Column("open_count", Integer, nullable=False, server_default="0"),
+    Column("last_data", Float, nullable=False, server_default="0"),
+    Index("ix_log_index_state_open", "open_count", "last_data"),
+)
+
 checkpoints = Table(
     "checkpoints",
     metadata,
