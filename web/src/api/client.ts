@@ -13,6 +13,7 @@ import type {
   RunList,
   Series,
   SystemSample,
+  TerminalGeometry,
   WireSeries,
 } from "./types";
 import { decodeFloat } from "./wire";
@@ -165,6 +166,11 @@ export async function getLogTail(runId: string, bytes: number): Promise<LogPage>
   const res = await request(`/api/runs/${enc(runId)}/logs${query({ tail: bytes })}`);
   const data = new Uint8Array(await res.arrayBuffer());
   return logPage(res, data, Math.max(0, Number(res.headers.get("X-Log-Size") ?? data.length) - data.length));
+}
+
+/** The terminal sizes the run's output was produced at (empty when none was recorded). */
+export function getLogGeometry(runId: string): Promise<TerminalGeometry> {
+  return getJson<TerminalGeometry>(`/api/runs/${enc(runId)}/logs/geometry`);
 }
 
 export async function getLogSize(runId: string): Promise<number> {

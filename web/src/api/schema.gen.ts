@@ -265,6 +265,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/logs/geometry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Geometry
+         * @description The terminal sizes the run's output was produced at, with the byte offsets where they took effect.
+         */
+        get: operations["get_geometry_api_runs__run_id__logs_geometry_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/{run_id}/logs/latest": {
         parameters: {
             query?: never;
@@ -274,7 +294,7 @@ export interface paths {
         };
         /**
          * Latest Lines
-         * @description The last ``n`` lines, in line order.
+         * @description The last ``n`` lines, in line order (the open ones, `provisional`, included).
          */
         get: operations["latest_lines_api_runs__run_id__logs_latest_get"];
         put?: never;
@@ -294,7 +314,7 @@ export interface paths {
         };
         /**
          * List Lines
-         * @description Lines matching every given filter, in line order.
+         * @description Lines matching every given filter, in line order; the run's open lines (`provisional`) last.
          */
         get: operations["list_lines_api_runs__run_id__logs_lines_get"];
         put?: never;
@@ -380,7 +400,7 @@ export interface paths {
         put?: never;
         /**
          * Post Metrics
-         * @description Append a batch of points. Numbers, or the strings "NaN", "Infinity", "-Infinity" for non-finite values (the protobuf JSON mapping). A missing value is an absent key, never a NaN. The response comes after the batch is committed to the database (with SQLite: synchronous=FULL, durable across a power loss).
+         * @description Append a batch of points (`{"stream", "points": [...]}`), or a single point. Numbers, or the strings "NaN", "Infinity", "-Infinity" for non-finite values (the protobuf JSON mapping). A missing value is an absent key, never a NaN. The SDK sends the same data in a columnar form, `{"stream", "blocks": [...]}` (see `trainboard.server.api.metric_parse`). The response comes after the batch is committed to the database (with SQLite: synchronous=FULL, durable across a power loss).
          */
         post: operations["post_metrics_api_runs__run_id__metrics_post"];
         delete?: never;
@@ -512,23 +532,32 @@ export interface components {
             id?: string | null;
             /** Invalid Reason */
             invalid_reason?: string | null;
-            /** Metadata */
+            /**
+             * Metadata
+             * @description A JSON object nested at most 32 levels and at most 1048576 bytes as JSON; text must be valid Unicode (no lone surrogates). Non-finite numbers are stored and returned as the strings "NaN", "Infinity", "-Infinity".
+             */
             metadata?: {
                 [key: string]: unknown;
             };
-            /** Metrics */
+            /**
+             * Metrics
+             * @description A JSON object nested at most 32 levels and at most 1048576 bytes as JSON; text must be valid Unicode (no lone surrogates). Non-finite numbers are stored and returned as the strings "NaN", "Infinity", "-Infinity".
+             */
             metrics?: {
                 [key: string]: unknown;
             };
             /** Path */
             path: string;
-            /** Size */
+            /**
+             * Size
+             * @description Bytes
+             */
             size?: number | null;
             /** Step */
             step?: number | null;
             /**
              * Valid
-             * @description False when validation failed (then give invalid_reason)
+             * @description False when validation failed; then `invalid_reason` says why (stored as 'no reason given' when not given)
              * @default true
              */
             valid: boolean;
@@ -545,9 +574,9 @@ export interface components {
         CheckpointLoad: {
             /**
              * Exists
-             * @description Whether the server can see the file at `path`
+             * @description Whether the file at `path` exists, when it lies inside a checkpoint root (`trainboard serve --checkpoint-root DIR`, or the data directory's checkpoints/); null for a path outside them: the server says nothing about other files on its machine
              */
-            exists: boolean;
+            exists: boolean | null;
             /** Id */
             id: string;
             /** Invalid Reason */
@@ -597,6 +626,11 @@ export interface components {
             step: number | null;
             /** Valid */
             valid: boolean;
+        };
+        /** ErrorMessage */
+        ErrorMessage: {
+            /** @description Why: a sentence, or (422) a list of problems, each naming its field in `loc` */
+            detail: string | Record<string, never>[];
         };
         /** EventList */
         EventList: {
@@ -701,6 +735,12 @@ export interface components {
              * @description Plain text, escape sequences removed (what search matches)
              */
             message: string;
+            /**
+             * Provisional
+             * @description An open line: still being redrawn (a progress bar) or the last line before a pause. It comes after the final lines; its number will hold its final state (or another open line) later.
+             * @default false
+             */
+            provisional: boolean;
             /** Source */
             source: string;
             /** Timestamp */
@@ -756,11 +796,13 @@ export interface components {
         RawChunkIn: {
             /**
              * Data
-             * @description base64 of the raw bytes
+             * @description base64 of the raw bytes (may be empty: a chunk that only carries `size`)
              */
             data: string;
             /** Seq */
             seq?: number | null;
+            /** @description The terminal's size from this chunk's first byte on (sent at the start and on a resize) */
+            size?: components["schemas"]["TerminalSizeIn"] | null;
             /**
              * Source
              * @enum {string}
@@ -796,7 +838,10 @@ export interface components {
         };
         /** RunCreate */
         RunCreate: {
-            /** Config */
+            /**
+             * Config
+             * @description A JSON object nested at most 32 levels and at most 1048576 bytes as JSON; text must be valid Unicode (no lone surrogates). Non-finite numbers are stored and returned as the strings "NaN", "Infinity", "-Infinity".
+             */
             config?: {
                 [key: string]: unknown;
             };
@@ -860,11 +905,17 @@ export interface components {
         };
         /** RunUpdate */
         RunUpdate: {
-            /** Config */
+            /**
+             * Config
+             * @description Replaces the config. A JSON object nested at most 32 levels and at most 1048576 bytes as JSON; text must be valid Unicode (no lone surrogates). Non-finite numbers are stored and returned as the strings "NaN", "Infinity", "-Infinity".
+             */
             config?: {
                 [key: string]: unknown;
             } | null;
-            /** Exit Code */
+            /**
+             * Exit Code
+             * @description A signed 32-bit integer
+             */
             exit_code?: number | null;
             /** Name */
             name?: string | null;
@@ -899,6 +950,42 @@ export interface components {
              * @description Numbers, or the strings "NaN", "Infinity", "-Infinity" for non-finite values (the protobuf JSON mapping). A missing value is an absent key, never a NaN.
              */
             value: (number | ("NaN" | "Infinity" | "-Infinity"))[];
+        };
+        /** TerminalGeometry */
+        TerminalGeometry: {
+            /**
+             * Sizes
+             * @description Each size the terminal had, by offset; each holds until the next. Empty when the client recorded none (a player then fits the bytes to its own width).
+             */
+            sizes: components["schemas"]["TerminalSizeOut"][];
+        };
+        /**
+         * TerminalSizeIn
+         * @description The terminal's size when a chunk was produced (from ``TIOCGWINSZ``, or ``$COLUMNS`` / ``$LINES``).
+         */
+        TerminalSizeIn: {
+            /**
+             * Cols
+             * @description Columns
+             */
+            cols: number;
+            /**
+             * Rows
+             * @description Rows
+             */
+            rows: number;
+        };
+        /** TerminalSizeOut */
+        TerminalSizeOut: {
+            /** Cols */
+            cols: number;
+            /**
+             * Offset
+             * @description First byte of the raw log shown at this size
+             */
+            offset: number;
+            /** Rows */
+            rows: number;
         };
         /** ValidationError */
         ValidationError: {
@@ -942,6 +1029,15 @@ export interface operations {
                     "application/json": components["schemas"]["CheckpointOut"];
                 };
             };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -978,6 +1074,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -985,6 +1099,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };
@@ -1009,6 +1132,24 @@ export interface operations {
                     "application/json": components["schemas"]["CheckpointOut"];
                 };
             };
+            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1016,6 +1157,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };
@@ -1037,6 +1187,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
             };
             /** @description Validation Error */
             422: {
@@ -1069,6 +1228,24 @@ export interface operations {
                     "application/json": components["schemas"]["CheckpointLoad"];
                 };
             };
+            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1076,6 +1253,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };
@@ -1139,6 +1325,42 @@ export interface operations {
                     "application/json": components["schemas"]["RunPublic"];
                 };
             };
+            /** @description The body is not readable (e.g. a malformed Content-Length) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1146,6 +1368,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };
@@ -1168,6 +1399,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunPublic"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
             /** @description Validation Error */
@@ -1205,6 +1445,51 @@ export interface operations {
                     "application/json": components["schemas"]["RunPublic"];
                 };
             };
+            /** @description The body is not readable (e.g. a malformed Content-Length) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1212,6 +1497,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };
@@ -1238,6 +1532,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1245,6 +1557,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };
@@ -1271,6 +1592,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CheckpointList"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
             /** @description Validation Error */
@@ -1308,6 +1638,51 @@ export interface operations {
                     "application/json": components["schemas"]["CheckpointOut"];
                 };
             };
+            /** @description The body is not readable (e.g. a malformed Content-Length) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1315,6 +1690,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };
@@ -1340,6 +1724,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EventList"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
             /** @description Validation Error */
@@ -1371,6 +1764,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1380,16 +1791,25 @@ export interface operations {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
         };
     };
     get_raw_api_runs__run_id__logs_get: {
         parameters: {
             query?: {
-                /** @description First byte (default 0, or see `tail`) */
+                /** @description First byte (default 0); with `tail`, a lower bound */
                 offset?: number | null;
-                /** @description Bytes at most */
+                /** @description Bytes at most (ignored with `tail`) */
                 limit?: number;
-                /** @description The last N bytes instead of `offset` */
+                /** @description The last N bytes of the log (none before `offset` when both are given) */
                 tail?: number | null;
                 /** @description Only this source's bytes within the range */
                 source?: ("stdout" | "stderr") | null;
@@ -1409,6 +1829,15 @@ export interface operations {
                 };
                 content: {
                     "application/octet-stream": unknown;
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
             /** @description Validation Error */
@@ -1448,6 +1877,51 @@ export interface operations {
                     };
                 };
             };
+            /** @description The body is not readable (e.g. a malformed Content-Length) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1455,6 +1929,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };
@@ -1481,6 +1964,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1488,6 +1989,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };
@@ -1518,6 +2028,51 @@ export interface operations {
                     };
                 };
             };
+            /** @description The body is not readable (e.g. a malformed Content-Length) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1525,6 +2080,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };
@@ -1560,6 +2124,53 @@ export interface operations {
                     "text/plain": unknown;
                 };
             };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_geometry_api_runs__run_id__logs_geometry_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerminalGeometry"];
+                };
+            };
+            /** @description No such run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1591,6 +2202,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LogLineList"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
             /** @description Validation Error */
@@ -1644,6 +2264,15 @@ export interface operations {
                     "application/json": components["schemas"]["LogLineList"];
                 };
             };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1679,6 +2308,51 @@ export interface operations {
                     "application/json": components["schemas"]["RawLogResult"];
                 };
             };
+            /** @description The body is not readable (e.g. a malformed Content-Length) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1686,6 +2360,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };
@@ -1697,7 +2380,8 @@ export interface operations {
                 offset?: number | null;
             };
             header?: {
-                "Last-Event-ID"?: string | null;
+                /** @description Resume after this byte offset (SSE reconnect) */
+                "Last-Event-ID"?: number | null;
             };
             path: {
                 run_id: string;
@@ -1715,6 +2399,15 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1722,6 +2415,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many open streams from this client address (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Too many open streams in total (see Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };
@@ -1746,6 +2457,15 @@ export interface operations {
                     "application/json": components["schemas"]["LogSummary"];
                 };
             };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1764,7 +2484,7 @@ export interface operations {
                 keys?: string | null;
                 /** @description First step (inclusive) */
                 start?: number | null;
-                /** @description Last step (inclusive) */
+                /** @description Last step (inclusive); before `start`: an empty range */
                 end?: number | null;
                 /** @description At most this many points per key: per step bucket the min, max, last and first-NaN points are kept (spikes survive), recomputed for every range; `count` is the true number stored. */
                 max_points?: number | null;
@@ -1784,6 +2504,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MetricHistory"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
             /** @description Validation Error */
@@ -1809,7 +2538,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** Points */
+                    /**
+                     * Points
+                     * @description At most 10000 distinct keys in one batch, 50000 per run (else 422 naming the limit).
+                     */
                     points: {
                         /**
                          * Metrics
@@ -1828,10 +2560,7 @@ export interface operations {
                          * @description Integer in [0, 2**53-1]. Omitted: the run's last logged step + 1. A repeated step replaces the earlier value (last write wins, as a resumed run needs); a decreasing step is accepted.
                          */
                         step?: number | null;
-                        /**
-                         * Timestamp
-                         * @description Epoch seconds; the server's time when omitted.
-                         */
+                        /** Timestamp */
                         timestamp?: number | null;
                     }[];
                     /**
@@ -1839,6 +2568,26 @@ export interface operations {
                      * @description Client stream id for seq dedupe.
                      */
                     stream?: string | null;
+                } | {
+                    /**
+                     * Metrics
+                     * @description Numbers, or the strings "NaN", "Infinity", "-Infinity" for non-finite values (the protobuf JSON mapping). A missing value is an absent key, never a NaN.
+                     */
+                    metrics: {
+                        [key: string]: number | ("NaN" | "Infinity" | "-Infinity");
+                    };
+                    /**
+                     * Seq
+                     * @description Per-stream sequence number; a point whose seq the stream already committed is ignored, so re-sending a batch never duplicates.
+                     */
+                    seq?: number | null;
+                    /**
+                     * Step
+                     * @description Integer in [0, 2**53-1]. Omitted: the run's last logged step + 1. A repeated step replaces the earlier value (last write wins, as a resumed run needs); a decreasing step is accepted.
+                     */
+                    step?: number | null;
+                    /** Timestamp */
+                    timestamp?: number | null;
                 };
             };
         };
@@ -1852,6 +2601,51 @@ export interface operations {
                     "application/json": components["schemas"]["MetricBatchResult"];
                 };
             };
+            /** @description The body is not readable (e.g. a malformed Content-Length) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1859,6 +2653,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };
@@ -1881,6 +2684,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MetricLatest"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
             /** @description Validation Error */

@@ -69,3 +69,6 @@ export type WsMessage =
   | { type: "heartbeat" }
   | { type: "error"; message: string; run_id?: string }
   | { type: "pong" };
+
+/** GET /api/runs/{run_id}/logs/geometry: the terminal sizes a run's output was produced at, by byte offset. */
+export type TerminalGeometry = Schemas["TerminalGeometry"];

@@ -3,14 +3,27 @@ import { SearchAddon } from "@xterm/addon-search";
 import { Terminal } from "@xterm/xterm";
 import "@xterm/xterm/css/xterm.css";
 import { forwardRef, useEffect, useImperativeHandle, useRef, useState } from "react";
-import { getLogBytes, getLogTail } from "../api/client";
+import { getLogBytes, getLogGeometry, getLogTail } from "../api/client";
 import { live, type LiveState } from "../api/live";
 import type { Run } from "../api/types";
 import { ANSI_COLORS } from "../lib/ansi";
 import { fmtBytes } from "../lib/format";
 import { theme } from "../lib/theme";
 import { followLog } from "./follow";
+import { GeometryPlayer, fitRows, fitScale } from "./geometry";
 import { HISTORY_TAIL_BYTES } from "./resume";
+import "./terminal.css";
+
+/** While a run is live, how often its recorded terminal size is looked up again (a resize mid-run). */
+const GEOMETRY_POLL_MS = 3000;
+const NOTHING = new Uint8Array(0);
+
+/** What the panel shows: the recorded size and the scale it is drawn at, or null when fitted to the panel. */
+interface Shown {
+  cols: number;
+  rows: number;
+  scale: number;
+}
 
 export interface TerminalHandle {
   focus(): void;
@@ -53,8 +66,26 @@ function indicator(run: Run, phase: Phase, stream: LiveState, exit: number | nul
   return { text: "… reconnecting", cls: "orange" };
 }
 
+/** Room for xterm's scrollbar beside the recorded screen. */
+const SCROLLBAR_PX = 14;
+
+/** The panel's inner size (without its padding). */
+function contentBox(el: HTMLElement): { width: number; height: number } {
+  const cs = getComputedStyle(el);
+  const px = (v: string) => Number.parseFloat(v) || 0;
+  return {
+    width: el.clientWidth - px(cs.paddingLeft) - px(cs.paddingRight),
+    height: el.clientHeight - px(cs.paddingTop) - px(cs.paddingBottom),
+  };
+}
+
 export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function TerminalPanel({ run }, ref) {
   const host = useRef<HTMLDivElement>(null);
+  const screen = useRef<HTMLDivElement>(null);
+  const [shown, setShown] = useState<Shown | null>(null);
+  const [actualSize, setActualSize] = useState(false);
+  const actualSizeRef = useRef(false);
+  const relayout = useRef<() => void>(() => undefined);
   const term = useRef<Terminal | null>(null);
   const search = useRef<SearchAddon | null>(null);
   const searchInput = useRef<HTMLInputElement>(null);
@@ -78,9 +109,14 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
   const runId = run.id;
   const logSize = useRef(run.log_size);
   logSize.current = run.log_size;
+  const status = useRef(run.status);
+  status.current = run.status;
   useEffect(() => {
     const el = host.current;
-    if (!el) return;
+    const inner = screen.current;
+    if (!el || !inner) return;
+    setShown(null);
+    let cancelled = false;
     setPhase("loading");
     setExit(undefined);
     setError(null);
@@ -103,19 +139,59 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
     const s = new SearchAddon();
     t.loadAddon(f);
     t.loadAddon(s);
-    t.open(el);
+    t.open(inner);
     term.current = t;
     search.current = s;
-    const refit = () => {
-      try {
-        if (el.clientWidth > 0 && el.clientHeight > 0) f.fit();
-      } catch {
-        /* not laid out yet */
+    // A run with a recorded terminal size is replayed at that size (resized where the recording was) and
+    // scaled down to fit the panel, so lines wrap and redraw exactly as on the source terminal; without
+    // one, the terminal is fitted to the panel.
+    const player = new GeometryPlayer();
+    const geometry = getLogGeometry(runId)
+      .then((g) => void player.update(g.sizes))
+      .catch(() => undefined); // an older server: fit
+    // The recorded size in effect (set when the replay reaches it); xterm has its columns and, when they fit
+    // the panel at the scale that fits the columns, its rows.
+    let recorded: { cols: number; rows: number } | null = null;
+    const layout = () => {
+      if (cancelled) return;
+      if (!recorded) {
+        inner.className = "terminal-screen";
+        inner.style.cssText = "";
+        setShown(null);
+        try {
+          if (el.clientWidth > 0 && el.clientHeight > 0) f.fit();
+        } catch {
+          /* not laid out yet */
+        }
+        return;
       }
+      const xterm = inner.querySelector<HTMLElement>(".xterm-screen");
+      if (!xterm || xterm.offsetWidth === 0 || t.cols === 0 || t.rows === 0) return;
+      const cellWidth = xterm.offsetWidth / t.cols;
+      const cellHeight = xterm.offsetHeight / t.rows;
+      const width = t.cols * cellWidth + SCROLLBAR_PX;
+      const box = contentBox(el);
+      const scale = actualSizeRef.current ? 1 : fitScale(width, box.width);
+      const rows = fitRows(recorded.rows, cellHeight * scale, box.height);
+      if (rows !== t.rows) t.resize(t.cols, rows);
+      inner.className = "terminal-screen recorded";
+      inner.style.width = `${width}px`;
+      inner.style.height = `${rows * cellHeight}px`;
+      inner.style.transform = scale === 1 ? "" : `scale(${scale})`;
+      const { cols, rows: recordedRows } = recorded;
+      setShown((prev) =>
+        prev && prev.cols === cols && prev.rows === recordedRows && prev.scale === scale
+          ? prev
+          : { cols, rows: recordedRows, scale },
+      );
     };
-    refit();
-    const ro = new ResizeObserver(refit);
+    relayout.current = layout;
+    layout();
+    const ro = new ResizeObserver(layout);
     ro.observe(el);
+    // xterm re-measures its cells when fonts load: the recorded screen's width follows
+    const xtermScreen = inner.querySelector(".xterm-screen");
+    if (xtermScreen) ro.observe(xtermScreen);
     // Scrolling up turns auto-scroll off; scrolling back to the bottom turns it on again.
     const onWheel = () =>
       requestAnimationFrame(() => {
@@ -130,20 +206,46 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
       });
     el.addEventListener("wheel", onWheel, { passive: true });
 
-    let cancelled = false;
-    const write = (bytes: Uint8Array) => {
+    const written = () => {
+      if (cancelled) return;
+      if (autoScrollRef.current) t.scrollToBottom();
+      else t.scrollToLine(heldLine.current);
+    };
+    const write = (bytes: Uint8Array, start: number) => {
       // A fetch or stream event can land after this effect was cleaned up: never touch a disposed
       // terminal (xterm throws from its render service then).
       if (cancelled) return;
-      t.write(bytes, () => {
-        if (cancelled) return;
-        if (autoScrollRef.current) t.scrollToBottom();
-        else t.scrollToLine(heldLine.current);
-      });
+      for (const op of player.plan(bytes, start)) {
+        if ("write" in op) {
+          t.write(op.write, written);
+        } else {
+          // xterm parses writes later, in order: resize once the bytes before this point are parsed
+          const { cols, rows } = op.resize;
+          t.write(NOTHING, () => {
+            if (cancelled) return;
+            recorded = { cols, rows };
+            t.resize(cols, rows);
+            layout(); // the rows that fit the panel
+          });
+        }
+      }
     };
+    const poll = window.setInterval(() => {
+      if (status.current !== "running") return;
+      getLogGeometry(runId)
+        .then((g) => void player.update(g.sizes))
+        .catch(() => undefined);
+    }, GEOMETRY_POLL_MS);
     const follower = followLog({
-      fetchPage: (offset, limit) => getLogBytes(runId, offset, limit),
-      fetchTail: (bytes) => getLogTail(runId, bytes),
+      // the first bytes are written once the recorded size is known
+      fetchPage: async (offset, limit) => {
+        await geometry;
+        return getLogBytes(runId, offset, limit);
+      },
+      fetchTail: async (bytes) => {
+        await geometry;
+        return getLogTail(runId, bytes);
+      },
       openStream: (offset, h, getOffset) => live.openLogStream(runId, offset, h, getOffset),
       write,
       sizeHint: logSize.current,
@@ -169,6 +271,8 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
     window.trainboard = { ...window.trainboard, terminal: t, logOffset: follower.offset };
     return () => {
       cancelled = true;
+      window.clearInterval(poll);
+      relayout.current = () => undefined;
       follower.close();
       el.removeEventListener("wheel", onWheel);
       ro.disconnect();
@@ -227,13 +331,42 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
         <button className="btn" onClick={() => find(false)} title="next match (enter)">
           ▼
         </button>
+        {shown && (
+          <button
+            className={actualSize ? "btn on" : "btn"}
+            aria-pressed={actualSize}
+            data-testid="terminal-size"
+            onClick={() => {
+              actualSizeRef.current = !actualSize;
+              setActualSize(!actualSize);
+              requestAnimationFrame(() => relayout.current());
+            }}
+            title={
+              actualSize
+                ? "shown at full size (scroll sideways); click to fit the panel"
+                : "the program's terminal size, scaled to fit the panel; click for full size"
+            }
+          >
+            {shown.cols}×{shown.rows}
+            {shown.scale < 1 ? ` ${Math.round(shown.scale * 100)}%` : ""}
+          </button>
+        )}
         {truncated > 0 && <span className="muted">showing the last {fmtBytes(HISTORY_TAIL_BYTES)}</span>}
         {error && <span className="red">log: {error}</span>}
         <a className="btn link" href={`/api/runs/${encodeURIComponent(runId)}/logs`} download={`${run.name}.log`}>
           RAW ⤓
         </a>
       </div>
-      <div className="terminal" ref={host} tabIndex={-1} data-testid="terminal" />
+      <div
+        className={actualSize && shown ? "terminal scroll" : "terminal"}
+        ref={host}
+        tabIndex={-1}
+        data-testid="terminal"
+        data-cols={shown?.cols}
+        data-rows={shown?.rows}
+      >
+        <div className="terminal-screen" ref={screen} />
+      </div>
     </div>
   );
 });

@@ -11,7 +11,8 @@ export interface FollowDeps {
   fetchTail?(bytes: number): Promise<LogPage>;
   /** open the (single) SSE stream from `offset`; `getOffset` gives the resume offset for reconnects */
   openStream(offset: number, h: LogStreamHandlers, getOffset: () => number): () => void;
-  write(bytes: Uint8Array): void;
+  /** `start`: the log offset of the first byte (a player resizes where the recording did) */
+  write(bytes: Uint8Array, start: number): void;
   /** history started mid-log: the bytes before `skipped` are not shown */
   onTruncated?(skipped: number): void;
   onHistoryLoaded?(): void;
@@ -42,8 +43,9 @@ export function followLog(deps: FollowDeps): Follower {
   const enqueue = (f: () => Promise<void> | void) => {
     chain = chain.then(f).catch((e: unknown) => deps.onError?.(e));
   };
+  // called with what the cursor has just accepted: the bytes end at its offset
   const write = (b: Uint8Array) => {
-    if (!closed && b.length) deps.write(b);
+    if (!closed && b.length) deps.write(b, cursor.offset - b.length);
   };
 
   const onChunk = (bytes: Uint8Array, end: number) =>

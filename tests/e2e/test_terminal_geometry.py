@@ -1,0 +1,79 @@
+"""The web terminal replays a run at the terminal size it was recorded at: a 200-column HF-style run looks
+the same in a laptop window and on a phone as on the 200-column terminal it ran in (a pyte screen)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyte
+import pytest
+
+from tests.e2e.support import OUTPUT, Dashboard, terminal_lines, trainboard_cmd
+from tests.support.terminal import TerminalProcess
+
+RUN = Path(__file__).with_name("hf_style_200.py")
+COLS, ROWS = 200, 50
+
+
+def screen_rows(raw: bytes, cols: int, rows: int) -> list[str]:
+    """The rows a terminal of ``cols`` x ``rows`` shows for ``raw`` (trailing blanks dropped)."""
+    screen = pyte.Screen(cols, rows)
+    pyte.ByteStream(screen).feed(raw)
+    out = [line.rstrip() for line in screen.display]
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+@pytest.fixture
+def recorded_run(dashboard: Dashboard) -> tuple[str, bytes]:
+    """The HF-style script run through ``trainboard run`` in a 200x50 terminal; its id and stored bytes."""
+    cmd = [*trainboard_cmd(), "run", "--name", "hf200", "--system-interval", "0", "--", sys.executable, str(RUN)]
+    term = TerminalProcess(cmd, cols=COLS, rows=ROWS, env=dashboard.env)
+    assert term.wait() == 0, term.output
+    run_id = dashboard.run_id("hf200")
+    dashboard.wait_status(run_id, "completed")
+    raw = httpx.get(f"{dashboard.url}/api/runs/{run_id}/logs").content
+    assert b"\r" in raw and b"24/24" in raw  # tqdm redrew its bar in place
+    return run_id, raw
+
+
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)], ids=["laptop", "phone"])
+def test_recorded_width_is_replayed_at_any_window_size(
+    dashboard: Dashboard, page: Any, recorded_run: tuple[str, bytes], width: int, height: int
+) -> None:
+    run_id, raw = recorded_run
+    expected = screen_rows(raw, COLS, ROWS)
+    assert 8 < len(expected) < ROWS  # the whole run fits one screen: every row is compared
+    assert any(len(row) > 150 for row in expected)  # the bar spans the wide terminal
+
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{dashboard.url}/runs/{run_id}")
+    page.wait_for_function(
+        "() => { const t = window.trainboard && window.trainboard.terminal; return t && t.cols === 200 && "
+        "t.buffer.active.length > 1 }",
+        timeout=20_000,
+    )
+    page.wait_for_function("(n) => window.trainboard.logOffset() >= n", arg=len(raw), timeout=20_000)
+    page.wait_for_timeout(300)  # let xterm parse what it was given (writes are asynchronous)
+    shown = [line.rstrip() for line in terminal_lines(page)]  # written blanks (tqdm clears with spaces)
+    while shown and not shown[-1]:
+        shown.pop()
+    assert shown == expected
+
+    terminal = page.get_by_test_id("terminal")
+    assert terminal.get_attribute("data-cols") == "200" and terminal.get_attribute("data-rows") == "50"
+    # the recorded screen is scaled into the panel: nothing sticks out of it
+    box = terminal.bounding_box()
+    screen = page.locator(".terminal-screen .xterm-screen").bounding_box()
+    assert box is not None and screen is not None
+    assert screen["x"] + screen["width"] <= box["x"] + box["width"] + 1
+    assert screen["y"] + screen["height"] <= box["y"] + box["height"] + 1
+    if width >= 1000:  # on a laptop the 200 columns span the panel (readable), not a corner of it
+        assert screen["width"] >= 0.85 * box["width"]
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    terminal.screenshot(path=str(OUTPUT / f"terminal-geometry-{width}x{height}.png"))
+    page.screenshot(path=str(OUTPUT / f"terminal-geometry-{width}x{height}-page.png"))
