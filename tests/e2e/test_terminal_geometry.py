@@ -15,17 +15,35 @@ from tests.e2e.support import OUTPUT, Dashboard, terminal_lines, trainboard_cmd
 from tests.support.terminal import TerminalProcess
 
 RUN = Path(__file__).with_name("hf_style_200.py")
+RESIZING = Path(__file__).with_name("resize_midrun.py")
 COLS, ROWS = 200, 50
 
 
-def screen_rows(raw: bytes, cols: int, rows: int) -> list[str]:
-    """The rows a terminal of ``cols`` x ``rows`` shows for ``raw`` (trailing blanks dropped)."""
+def screen_rows(raw: bytes, cols: int, rows: int, resizes: list[dict[str, int]] | None = None) -> list[str]:
+    """The rows a terminal of ``cols`` x ``rows`` shows for ``raw`` (trailing blanks dropped), resized to
+    each of ``resizes`` (``offset``, ``cols``, ``rows``) at its offset."""
     screen = pyte.Screen(cols, rows)
-    pyte.ByteStream(screen).feed(raw)
+    stream = pyte.ByteStream(screen)
+    at = 0
+    for size in resizes or []:
+        stream.feed(raw[at : size["offset"]])
+        at = size["offset"]
+        screen.resize(size["rows"], size["cols"])
+    stream.feed(raw[at:])
     out = [line.rstrip() for line in screen.display]
     while out and not out[-1]:
         out.pop()
     return out
+
+
+def shown_rows(page: Any, size: int) -> list[str]:
+    """The web terminal's rows once it has written ``size`` bytes (trailing blanks dropped)."""
+    page.wait_for_function("(n) => window.trainboard.logOffset() >= n", arg=size, timeout=20_000)
+    page.wait_for_timeout(300)  # let xterm parse what it was given (writes are asynchronous)
+    shown = [line.rstrip() for line in terminal_lines(page)]  # written blanks (tqdm clears with spaces)
+    while shown and not shown[-1]:
+        shown.pop()
+    return shown
 
 
 @pytest.fixture
@@ -57,12 +75,7 @@ def test_recorded_width_is_replayed_at_any_window_size(
         "t.buffer.active.length > 1 }",
         timeout=20_000,
     )
-    page.wait_for_function("(n) => window.trainboard.logOffset() >= n", arg=len(raw), timeout=20_000)
-    page.wait_for_timeout(300)  # let xterm parse what it was given (writes are asynchronous)
-    shown = [line.rstrip() for line in terminal_lines(page)]  # written blanks (tqdm clears with spaces)
-    while shown and not shown[-1]:
-        shown.pop()
-    assert shown == expected
+    assert shown_rows(page, len(raw)) == expected
 
     terminal = page.get_by_test_id("terminal")
     assert terminal.get_attribute("data-cols") == "200" and terminal.get_attribute("data-rows") == "50"
@@ -77,3 +90,31 @@ def test_recorded_width_is_replayed_at_any_window_size(
     OUTPUT.mkdir(parents=True, exist_ok=True)
     terminal.screenshot(path=str(OUTPUT / f"terminal-geometry-{width}x{height}.png"))
     page.screenshot(path=str(OUTPUT / f"terminal-geometry-{width}x{height}-page.png"))
+
+
+def test_live_view_follows_a_resize_mid_run(dashboard: Dashboard, page: Any) -> None:
+    cmd = [*trainboard_cmd(), "run", "--name", "resized", "--system-interval", "0", "--", sys.executable, str(RESIZING)]
+    term = TerminalProcess(cmd, cols=COLS, rows=ROWS, env=dashboard.env)
+    term.wait_for(b"ready for a resize")
+    run_id = dashboard.run_id("resized")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{dashboard.url}/runs/{run_id}")
+    page.wait_for_function(
+        "() => { const t = window.trainboard && window.trainboard.terminal; return t && t.cols === 200 && "
+        "t.buffer.active.getLine(t.buffer.active.length - 1) !== undefined && "
+        "[...Array(t.buffer.active.length).keys()].some(i => "
+        "t.buffer.active.getLine(i).translateToString().includes('ready for a resize')) }",
+        timeout=20_000,
+    )
+    term.resize(100, ROWS)  # the user narrows the window while the page is watching
+    assert term.wait() == 0, term.output
+    dashboard.wait_status(run_id, "completed")
+
+    raw = httpx.get(f"{dashboard.url}/api/runs/{run_id}/logs").content
+    sizes = httpx.get(f"{dashboard.url}/api/runs/{run_id}/logs/geometry").json()["sizes"]
+    assert [(s["cols"], s["rows"]) for s in sizes] == [(COLS, ROWS), (100, ROWS)]
+    expected = screen_rows(raw, COLS, ROWS, sizes[1:])
+    assert any(row.startswith("after: ") and len(row) == 100 for row in expected)  # wrapped at 100
+    page.wait_for_function("() => window.trainboard.terminal.cols === 100", timeout=20_000)
+    assert shown_rows(page, len(raw)) == expected
+    page.get_by_test_id("terminal").screenshot(path=str(OUTPUT / "terminal-geometry-resized.png"))

@@ -86,6 +86,8 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
   const [actualSize, setActualSize] = useState(false);
   const actualSizeRef = useRef(false);
   const relayout = useRef<() => void>(() => undefined);
+  // Bumped to draw the run again from its history: a terminal size learnt after the bytes it applies to.
+  const [replays, setReplays] = useState(0);
   const term = useRef<Terminal | null>(null);
   const search = useRef<SearchAddon | null>(null);
   const searchInput = useRef<HTMLInputElement>(null);
@@ -230,11 +232,16 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
         }
       }
     };
-    const poll = window.setInterval(() => {
-      if (status.current !== "running") return;
+    // A live run's resize is learnt by polling, usually after some bytes at the new size were drawn at the
+    // old one: those are then drawn again (a resize is rare; the replay is exact).
+    const refreshGeometry = () =>
       getLogGeometry(runId)
-        .then((g) => void player.update(g.sizes))
+        .then((g) => {
+          if (!cancelled && player.update(g.sizes)) setReplays((n) => n + 1);
+        })
         .catch(() => undefined);
+    const poll = window.setInterval(() => {
+      if (status.current === "running") void refreshGeometry();
     }, GEOMETRY_POLL_MS);
     const follower = followLog({
       // the first bytes are written once the recorded size is known
@@ -258,6 +265,7 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
       onDone: (code) => {
         setExit(code);
         setPhase("done");
+        void refreshGeometry(); // a resize just before the end
       },
       onState: (st) => {
         if (!cancelled) setStream(st);
@@ -280,7 +288,7 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
       if (term.current === t) term.current = null;
       if (window.trainboard?.terminal === t) window.trainboard.terminal = undefined;
     };
-  }, [runId]);
+  }, [runId, replays]);
 
   const ind = indicator(run, phase, stream, exit);
   const find = (back = false) => {

@@ -72,17 +72,26 @@ describe("GeometryPlayer", () => {
     expect(text(p.plan(bytes("xy"), 500))).toBe("<150x40>xy");
   });
 
-  it("applies a size learnt late at the next write", () => {
+  it("says when a size learnt late changes bytes already written (they must be replayed)", () => {
     const p = new GeometryPlayer([{ offset: 0, cols: 200, rows: 50 }]);
     expect(text(p.plan(bytes("abcd"), 0))).toBe("<200x50>abcd");
     expect(p.update([{ offset: 0, cols: 200, rows: 50 }])).toBe(false);
-    expect(
-      p.update([
-        { offset: 0, cols: 200, rows: 50 },
-        { offset: 2, cols: 100, rows: 30 },
-      ]),
-    ).toBe(true);
+    const resized = [
+      { offset: 0, cols: 200, rows: 50 },
+      { offset: 2, cols: 100, rows: 30 },
+    ];
+    expect(p.update(resized)).toBe(true); // "cd" was drawn at 200 columns
     expect(text(p.plan(bytes("ef"), 4))).toBe("<100x30>ef");
+    // a size for bytes not written yet is simply applied when they come
+    expect(p.update([...resized, { offset: 9, cols: 80, rows: 24 }])).toBe(false);
+    expect(text(p.plan(bytes("ghijk"), 6))).toBe("ghi<80x24>jk");
+  });
+
+  it("a first size learnt after output was fitted to the panel means a replay", () => {
+    const p = new GeometryPlayer();
+    expect(text(p.plan(bytes("ab"), 0))).toBe("ab");
+    expect(p.update([{ offset: 0, cols: 120, rows: 40 }])).toBe(true);
+    expect(new GeometryPlayer().update([{ offset: 0, cols: 120, rows: 40 }])).toBe(false);
   });
 });
 

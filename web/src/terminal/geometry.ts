@@ -37,19 +37,30 @@ export function normalize(sizes: readonly TermSize[]): TermSize[] {
 export class GeometryPlayer {
   private sizes: TermSize[] = [];
   private current: { cols: number; rows: number } | null = null;
+  /** The end offset of what has been planned (written) so far. */
+  private end = 0;
 
   constructor(sizes: readonly TermSize[] = []) {
     this.update(sizes);
   }
 
-  /** Replace the known sizes (e.g. refetched while a run is live); true when something new was learnt. */
+  /**
+   * Replace the known sizes (e.g. refetched while a run is live). Returns true when they change the size of
+   * bytes already planned: what is on screen was drawn at the wrong size and must be replayed (a size that
+   * arrives after the bytes it applies to, as for a live run whose resize is learnt by polling).
+   */
   update(sizes: readonly TermSize[]): boolean {
     const next = normalize(sizes);
-    const changed =
-      next.length !== this.sizes.length ||
-      next.some((s, i) => s.offset !== this.sizes[i]?.offset || s.cols !== this.sizes[i]?.cols || s.rows !== this.sizes[i]?.rows);
+    const old = this.sizes;
     this.sizes = next;
-    return changed;
+    for (let i = 0; i < Math.max(next.length, old.length); i++) {
+      const a = next[i];
+      const b = old[i];
+      if (a && b && a.offset === b.offset && a.cols === b.cols && a.rows === b.rows) continue;
+      const from = Math.min(a?.offset ?? Infinity, b?.offset ?? Infinity);
+      return from < this.end;
+    }
+    return false;
   }
 
   get recorded(): boolean {
@@ -79,6 +90,7 @@ export class GeometryPlayer {
       resizeTo(s);
     }
     if (from < bytes.length) ops.push({ write: bytes.subarray(from) });
+    this.end = Math.max(this.end, start + bytes.length);
     return ops;
   }
 }
