@@ -31,6 +31,17 @@ with trainboard.TrainingMonitor(run_name="captured", system_metrics=False):
     print("hello from the capture", flush=True)
 """
 
+CAPTURED_RESIZED = r"""
+import os, time, trainboard
+with trainboard.TrainingMonitor(run_name="captured", system_metrics=False):
+    first = tuple(os.get_terminal_size(1))
+    print("before %dx%d" % first, flush=True)
+    deadline = time.monotonic() + 60
+    while tuple(os.get_terminal_size(1)) == first and time.monotonic() < deadline:
+        time.sleep(0.01)  # the capture copies the real terminal's new size to its substitute
+    print("after %dx%d" % tuple(os.get_terminal_size(1)), flush=True)
+"""
+
 
 def only_run(server: ServerProcess) -> str:
     runs = httpx.get(f"{server.url}/api/runs").json()["runs"]
@@ -76,6 +87,23 @@ def test_sdk_capture_records_the_terminal_it_prints_to(server: ServerProcess, tm
     term = TerminalProcess([sys.executable, str(script)], cols=150, rows=40, env=env)
     assert term.wait() == 0, term.output
     assert geometry(server, only_run(server)) == [{"offset": 0, "cols": 150, "rows": 40}]
+
+
+def test_sdk_capture_records_a_resize_at_its_offset(server: ServerProcess, tmp_path: Path) -> None:
+    script = tmp_path / "captured.py"
+    script.write_text(CAPTURED_RESIZED)
+    env = server.env() | {"TRAINBOARD_DATA": str(tmp_path / "client")}
+    term = TerminalProcess([sys.executable, str(script)], cols=150, rows=40, env=env)
+    term.wait_for(b"before 150x40")
+    term.resize(90, 30)
+    assert term.wait() == 0, term.output
+    assert b"after 90x30" in term.output
+    run_id = only_run(server)
+    log = httpx.get(f"{server.url}/api/runs/{run_id}/logs").content
+    sizes = geometry(server, run_id)
+    assert [(s["offset"], s["cols"], s["rows"]) for s in sizes][:1] == [(0, 150, 40)]
+    assert [(s["cols"], s["rows"]) for s in sizes] == [(150, 40), (90, 30)]
+    assert log.index(b"before 150x40") + len(b"before 150x40") <= sizes[1]["offset"] <= log.index(b"after 90x30")
 
 
 def test_sdk_capture_without_a_terminal_goes_by_columns_env(server: ServerProcess, tmp_path: Path) -> None:
