@@ -145,6 +145,9 @@ class Pipeline:
             find_leftovers(journal.path.parent.parent, exclude=journal.path) if upload_leftovers else []
         )
         self._announced_leftovers = False
+        self._leftovers_done = threading.Event()
+        if not self._leftovers:
+            self._leftovers_done.set()
         self.connected: bool | None = None  # unknown until the first request
         self._thread = threading.Thread(target=self._run, name="trainboard-sdk", daemon=True)
         self._sender = threading.Thread(target=self._run_sender, name="trainboard-sdk-send", daemon=True)
@@ -186,8 +189,13 @@ class Pipeline:
         return done.wait(timeout)
 
     def close(self, timeout: float) -> bool:
-        """Flush (bounded by ``timeout``), then stop the threads. Returns whether all was acknowledged."""
+        """Flush (bounded by ``timeout``; journals left by earlier runs get what remains of it), then
+        stop the threads. Returns whether all of this run's data was acknowledged."""
+        deadline = time.monotonic() + timeout
         ok = self.flush(timeout)
+        if ok:
+            self._send_wake.set()
+            self._leftovers_done.wait(max(0.0, deadline - time.monotonic()))
         self._stop = True
         self._wake.set()
         self._send_wake.set()
@@ -378,6 +386,8 @@ class Pipeline:
                 return
             if journal.done:
                 self._leftovers.pop(0)
+        if not self._leftovers:
+            self._leftovers_done.set()
 
     def _sent(self, record: Record, reply: Reply) -> None:
         self._came_back()

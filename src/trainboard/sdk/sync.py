@@ -117,7 +117,7 @@ def _retry_dead(root: Path, transport: Transport, report: SyncReport) -> None:
         letters = deadletter.read(file)
         kept: list[deadletter.Letter] = []
         for n, letter in enumerate(letters):
-            reply = transport.send(letter.method, letter.path, letter.body)
+            reply = transport.send(letter.method, letter.path, deadletter.resend_body(letter))
             if reply.outcome is Outcome.OK:
                 report.resent += 1
                 continue
