@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from trainboard.sdk.spool import Journal, encode, find_journals
+from trainboard.sdk.spool import Journal, encode, find_journals, find_leftovers
 
 
 def test_pending_acks_and_reopen(tmp_path: Path) -> None:
@@ -38,3 +38,41 @@ def test_pending_reads_whole_lines_only(tmp_path: Path) -> None:
     got = j.pending(max_bytes=150_000)
     assert [r.path for r in got] == ["/0", "/1"] and all(r.body == big for r in got)
     j.close(remove_if_done=False)
+
+
+def test_a_torn_last_line_is_cut_at_open_and_reported(tmp_path: Path) -> None:
+    j = Journal.create(tmp_path, "run", "s")
+    j.append([encode("POST", "/a", b"{}"), encode("POST", "/b", b"{}")])
+    j.close(remove_if_done=False)
+    with open(j.path, "ab") as fh:
+        fh.write(b'POST /c\t{"unfinished')  # a writer killed mid-write
+    again = Journal(j.path)
+    assert again.torn == len(b'POST /c\t{"unfinished')
+    assert [r.path for r in again.pending()] == ["/a", "/b"]
+    for r in again.pending():
+        again.ack(r.end)
+    assert again.done  # a replay of it ends
+    again.close()
+
+
+def test_a_journal_of_only_a_torn_line_is_emptied(tmp_path: Path) -> None:
+    path = tmp_path / "run" / "s.journal"
+    path.parent.mkdir()
+    path.write_bytes(b"POST /x\t{" * 10_000)  # no newline at all, longer than one read block
+    j = Journal(path)
+    assert j.torn == 90_000 and j.size == 0 and j.done and j.pending() == []
+    j.close()
+
+
+def test_leftovers_are_the_unacknowledged_journals_but_ours(tmp_path: Path) -> None:
+    done = Journal.create(tmp_path, "a", "s")
+    done.append([encode("POST", "/a", b"{}")])
+    done.ack(done.size)
+    done.close(remove_if_done=False)
+    left = Journal.create(tmp_path, "b", "s")
+    left.append([encode("POST", "/b", b"{}")])
+    left.close()
+    ours = Journal.create(tmp_path, "c", "s")
+    ours.append([encode("POST", "/c", b"{}")])
+    assert find_leftovers(tmp_path, exclude=ours.path) == [left.path]
+    ours.close(remove_if_done=False)
