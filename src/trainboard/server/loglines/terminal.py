@@ -56,9 +56,11 @@ written on it, and `\\t` is kept as a character. With `columns=N` the splitter m
 columns wide, as pyte's `Screen(N, ...)` does: text that reaches the last column wraps onto the next
 row (autowrap, deferred like a VT100's: `\\r` right after the last column stays on that row), cursor
 movements stop at the last column, and `\\t` moves to the next multiple of 8 (the cells it passes stay
-blank). Each row is then one `Line` (the cut ones have `wrapped=True`), so a cursor-up counts the rows a
-long line wrapped into exactly as the terminal did: nested tqdm bars wider than the terminal resolve
-like the screen. `resize(columns)` changes the width from the next byte on (no reflow of what is
+blank). A cursor-up then counts the rows a long line wrapped into exactly as the terminal did, so
+nested tqdm bars wider than the terminal resolve like the screen. A `Line` is still a whole logical
+line: the rows it wrapped into are joined (each but the last filled to the width), so cutting each line
+into `columns`-wide pieces gives the screen's rows; a line longer than `max_columns` is cut there
+(`wrapped=True`). `resize(columns)` changes the width from the next byte on (no reflow of what is
 already on the rows, like pyte). Wide (East Asian) characters still count as one column.
 
 Persistence
@@ -123,6 +125,15 @@ def _int(params: str, default: int) -> int:
     return value if value else default
 
 
+def _rows(data: list[Any]) -> list[StyledRow]:
+    rows = []
+    for text, starts, styles, timestamp, wrapped in data:
+        row = StyledRow(float(timestamp))
+        row.text, row.starts, row.styles, row.wrapped = str(text), list(starts), list(styles), bool(wrapped)
+        rows.append(row)
+    return rows
+
+
 class LineSplitter:
     """Turns one source's raw terminal bytes into final lines, incrementally.
 
@@ -158,6 +169,7 @@ class LineSplitter:
         self._style = ""
         self._saved: tuple[int, int, str] | None = None
         self._out: list[Line] = []
+        self._carry: list[StyledRow] = []  # rows already left the live region of a line that goes on
 
     @property
     def columns(self) -> int | None:
@@ -196,7 +208,7 @@ class LineSplitter:
         levels = self._levels
         self._levels = levels.copy()
         try:
-            return [self._line(row) for row in self._rows[: self._flush_end()]]
+            return self._join(self._carry, self._rows[: self._flush_end()], closing=True)[0]
         finally:
             self._levels = levels
 
@@ -212,6 +224,9 @@ class LineSplitter:
             self._process(text)
             self._tail = ""
         self._emit(self._flush_end())
+        if self._carry:  # the last row ended exactly at the last column
+            self._out.append(self._line_of(self._carry))
+            self._carry = []
         self._base += len(self._rows)
         self._rows = [StyledRow(self._now)]
         self._cy = 0
@@ -230,6 +245,7 @@ class LineSplitter:
             "tail": self._tail,
             "now": self._now,
             "rows": [[r.text, r.starts, r.styles, r.timestamp, r.wrapped] for r in self._rows],
+            "carry": [[r.text, r.starts, r.styles, r.timestamp, r.wrapped] for r in self._carry],
             "cursor": [self._base, self._cy, self._cx],
             "style": self._style,
             "saved": list(self._saved) if self._saved is not None else None,
@@ -248,12 +264,8 @@ class LineSplitter:
         self._decoder.setstate((bytes(pending), int(flag)))
         self._tail = str(snap["tail"])
         self._now = float(snap["now"])
-        rows = []
-        for text, starts, styles, timestamp, wrapped in snap["rows"]:
-            row = StyledRow(float(timestamp))
-            row.text, row.starts, row.styles, row.wrapped = str(text), list(starts), list(styles), bool(wrapped)
-            rows.append(row)
-        self._rows = rows or [StyledRow(self._now)]
+        self._rows = _rows(snap["rows"]) or [StyledRow(self._now)]
+        self._carry = _rows(snap.get("carry", []))
         self._base, self._cy, self._cx = (int(v) for v in snap["cursor"])
         self._style = str(snap["style"])
         saved = snap["saved"]
@@ -272,6 +284,49 @@ class LineSplitter:
     def _line(self, row: StyledRow) -> Line:
         text, display = row.render()
         return Line(text, display, row.timestamp, self._levels.level(text), row.wrapped)
+
+    def _join(
+        self, carry: list[StyledRow], rows: list[StyledRow], *, closing: bool
+    ) -> tuple[list[Line], list[StyledRow]]:
+        """The lines of `rows` leaving the live region after the `carry` rows (the start of a line that
+        wrapped at the terminal width); returns them and the rows of a line not ended yet (none when
+        `closing`). Without a width every row is a line (a row cut at `max_columns` too)."""
+        if self._columns is None and not carry:
+            return [self._line(row) for row in rows], []
+        out: list[Line] = []
+        group = list(carry)
+        per_row = max(self._max_columns, 1)
+        for row in rows:
+            group.append(row)
+            if row.wrapped and self._columns is not None and (len(group) + 1) * per_row <= self._limit_columns:
+                continue  # a soft wrap: the line goes on in the next row
+            out.append(self._line_of(group))
+            group = []
+        if closing and group:
+            out.append(self._line_of(group))
+            group = []
+        return out, group
+
+    def _line_of(self, rows: list[StyledRow]) -> Line:
+        """One line from rows joined at soft wraps (each but the last keeps its blanks up to the wrap)."""
+        if len(rows) == 1:
+            return self._line(rows[0])
+        texts: list[str] = []
+        displays: list[str] = []
+        for row in rows[:-1]:
+            text, display = row.render()
+            pad = " " * max(len(row.text) - len(text), 0)  # the row's blanks up to where it wrapped
+            texts.append(text + pad)
+            displays.append(display + pad)
+        text, display = rows[-1].render()
+        text = "".join(texts) + text
+        display = "".join(displays) + display
+        stripped = text.rstrip(" ")
+        if len(stripped) < len(text):  # a blank last row: strip the fill as `render` strips blanks
+            cut = len(text) - len(stripped)
+            text, display = stripped, display[: len(display) - cut] if display.endswith(" " * cut) else display
+        at = max(row.timestamp for row in rows)
+        return Line(text, display, at, self._levels.level(text), rows[-1].wrapped)
 
     # -- parsing ---------------------------------------------------------------------------------
 
@@ -487,7 +542,8 @@ class LineSplitter:
         if count <= 0:
             return
         rows = self._rows
-        self._out.extend([self._line(row) for row in rows[:count]])
+        lines, self._carry = self._join(self._carry, rows[:count], closing=False)
+        self._out.extend(lines)
         del rows[:count]
         self._base += count
         self._cy -= count

@@ -30,12 +30,19 @@ def screen_rows(data: bytes, columns: int) -> list[str]:
 
 
 def split(data: bytes, *, columns: int | None, chunk: int | None = None, min_reach: int = 1) -> list[str]:
+    """The splitter's lines, each cut into `columns`-wide rows as the screen shows them."""
     splitter = LineSplitter(columns=columns, min_reach=min_reach)
     step = chunk or len(data)
     out = []
     for start in range(0, len(data), step):
         out += splitter.feed(data[start : start + step], 1.0)
-    return [line.text for line in out + splitter.flush()]
+    return [row for line in out + splitter.flush() for row in rewrap(line.text, columns)]
+
+
+def rewrap(text: str, columns: int | None) -> list[str]:
+    if columns is None or len(text) <= columns:
+        return [text]
+    return [text[i : i + columns].rstrip() for i in range(0, len(text), columns)]
 
 
 def nested_bars(ncols: int) -> bytes:
@@ -82,10 +89,22 @@ def test_default_width_is_unlimited_as_before() -> None:
     assert split(data, columns=None) == ["x" * 300, "a\tb"]
 
 
-def test_wrapped_rows_are_marked() -> None:
+def test_a_line_that_wrapped_is_one_line() -> None:
     splitter = LineSplitter(columns=4)
-    lines = splitter.feed(b"abcdefghij\n", 0.0) + splitter.flush()
-    assert [(line.text, line.wrapped) for line in lines] == [("abcd", True), ("efgh", True), ("ij", False)]
+    lines = splitter.feed(b"abcdefghij\nab  \x1b[K\n\x1b[31mred and long\x1b[0m\n", 0.0) + splitter.flush()
+    assert [(line.text, line.wrapped) for line in lines] == [
+        ("abcdefghij", False),
+        ("ab", False),
+        ("red and long", False),
+    ]
+    assert lines[2].display.startswith("\x1b[31m") and lines[2].display.endswith("\x1b[0m")
+
+
+def test_lines_wrapped_beyond_max_columns_are_cut_there() -> None:
+    splitter = LineSplitter(columns=10, max_columns=30)
+    lines = splitter.feed(b"x" * 75 + b"\n", 0.0) + splitter.flush()
+    assert all(len(line.text) <= 30 for line in lines) and "".join(line.text for line in lines) == "x" * 75
+    assert [line.wrapped for line in lines][-1] is False
 
 
 def test_resize_applies_from_the_next_byte() -> None:
@@ -95,7 +114,7 @@ def test_resize_applies_from_the_next_byte() -> None:
     lines += splitter.feed(b"abcdefghij\n", 0.0)
     splitter.resize(None)
     lines += splitter.feed(b"x" * 20 + b"\n", 0.0) + splitter.flush()
-    assert [line.text for line in lines] == ["abcd", "ef", "abcdefgh", "ij", "x" * 20]
+    assert [line.text for line in lines] == ["abcdef", "abcdefghij", "x" * 20]
 
 
 def test_bad_columns_are_refused() -> None:
