@@ -209,14 +209,23 @@ def demo(
     port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     data: DataOpt = None,
-    loop: Annotated[bool, typer.Option(help="Start the demo runs again each time they end")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="Run each demo run once, then only serve (default: again and again)")
+    ] = False,
+    loop: Annotated[bool, typer.Option("--loop", hidden=True, help="The default now; kept for old scripts")] = False,
+    scale: Annotated[
+        float, typer.Option("--scale", hidden=True, min=0.001, max=100.0, help="Steps per epoch, times this")
+    ] = 1.0,
+    color: ColorOpt = ColorMode.AUTO,
 ) -> None:
-    """Serve the dashboard on the embedded default (SQLite) and start synthetic training runs
-    (tqdm bars, ANSI colours, metrics, checkpoints, warnings, a diverging run), printing the URL."""
+    """Serve the dashboard on the embedded default (SQLite) and keep synthetic training runs going live
+    until Ctrl-C, each starting again when it ends (tqdm bars, ANSI colours, metrics, checkpoints, warnings,
+    and a run whose 10x learning rate makes it diverge), printing the URL and what happens."""
+    _set_color(color)
     settings = _settings(data, None, host=host, port=port)
     from trainboard.demo.runner import run_demo
 
-    raise typer.Exit(run_demo(settings, loop=loop, console=err))
+    raise typer.Exit(run_demo(settings, once=once and not loop, console=err, scale=scale))
 
 
 @db_app.command("upgrade")

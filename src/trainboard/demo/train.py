@@ -1,8 +1,9 @@
 """A synthetic training script for ``trainboard demo`` (run under ``trainboard run``).
 
 It behaves like a real one: tqdm bars redrawn with ``\\r``, coloured epoch summaries, a warning on
-stderr, metrics through the SDK, checkpoint files saved and the best one marked, and - with
-``--diverge`` - a loss that turns NaN and a traceback at the end.
+stderr, metrics through the SDK, checkpoint files saved and the best one marked. A learning rate above
+``STABLE_LR`` makes it diverge the way a real one does: halfway through, the loss grows every step until it is
+NaN, and the run ends with a traceback. The learning rate is in the run's config, so the dashboard shows why.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from tqdm import tqdm
 
 from trainboard import TrainingMonitor
 
+#: the largest learning rate this synthetic model trains with; above it the loss diverges
+STABLE_LR = 1e-3
 GREEN, YELLOW, RED, CYAN, BOLD, RESET = "\x1b[32m", "\x1b[33m", "\x1b[31m", "\x1b[36m", "\x1b[1m", "\x1b[0m"
 
 
@@ -38,21 +41,24 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--steps", type=int, default=200, help="steps per epoch")
     parser.add_argument("--delay", type=float, default=0.02, help="seconds per step")
-    parser.add_argument("--diverge", action="store_true")
+    parser.add_argument("--lr", type=float, default=3e-4, help=f"peak learning rate (above {STABLE_LR} diverges)")
+    parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--checkpoints", type=Path, required=True)
     args = parser.parse_args()
-    rng = random.Random(7 if not args.diverge else 11)
+    rng = random.Random(args.seed)
+    diverges = args.lr > STABLE_LR
     config = {
         "model": "resnet18-synthetic",
-        "optimizer": {"name": "adamw", "lr": 3e-4, "weight_decay": 0.05},
+        "optimizer": {"name": "adamw", "lr": args.lr, "weight_decay": 0.05, "schedule": "cosine"},
         "batch_size": 128,
         "epochs": args.epochs,
+        "seed": args.seed,
         "data": {"dataset": "synthetic-cifar", "augment": True},
     }
     with TrainingMonitor(config=config, system_interval=2.0) as monitor:
         print(
             f"{BOLD}{CYAN}trainboard demo{RESET}: training {config['model']} for {args.epochs} epochs "
-            f"of {args.steps} steps",
+            f"of {args.steps} steps, learning rate {args.lr:g}",
             flush=True,
         )
         step, loss, best = 0, 2.3, math.inf
@@ -65,10 +71,10 @@ def main() -> int:
                 mininterval=0.1,
             )
             for _ in bar:
-                lr = 3e-4 * 0.5 * (1 + math.cos(math.pi * step / (args.epochs * args.steps)))
+                lr = args.lr * 0.5 * (1 + math.cos(math.pi * step / (args.epochs * args.steps)))
                 loss = max(0.02, loss * 0.997 + rng.gauss(0, 0.02))
-                if args.diverge and epoch >= args.epochs // 2:
-                    loss *= 1.08
+                if diverges and epoch >= args.epochs // 2:
+                    loss *= 1000 ** (1 / args.steps)  # x1000 an epoch: NaN within an epoch or two
                     if loss > 50:
                         loss = math.nan
                 acc = 1.0 - min(1.0, loss / 2.5) if loss == loss else 0.0
@@ -89,7 +95,12 @@ def main() -> int:
             colour = GREEN if val == val and val < best else YELLOW
             print(f"{colour}epoch {epoch + 1}: val/loss={val:.4f}{RESET}", flush=True)
             if val != val:
-                print(f"{RED}{BOLD}ERROR{RESET}: loss is NaN at step {step}", file=sys.stderr, flush=True)
+                print(
+                    f"{RED}{BOLD}ERROR{RESET}: loss is NaN at step {step} (learning rate {args.lr:g} is above "
+                    f"{STABLE_LR:g}, where this model stops converging)",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 raise FloatingPointError(f"training diverged at step {step}: loss is NaN")
             if epoch == 1:
                 print(
