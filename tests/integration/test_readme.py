@@ -46,3 +46,29 @@ def test_readme_commands_are_real() -> None:
     ).stdout
     for command in re.findall(r"^\| `trainboard (\w+)", text, re.M):
         assert command in help_text, command
+
+
+def test_readme_command_options_exist() -> None:
+    """Every ``--option`` a row of the README's command table names is in that command's ``--help``."""
+    text = README.read_text()
+    table = text.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    checked = 0
+    for line in table.splitlines():
+        row = re.match(r"\| `trainboard ([a-z]+)(?: ([a-z]+))?", line)
+        if row is None:
+            continue
+        command = [row.group(1)] + ([row.group(2)] if row.group(1) == "db" and row.group(2) else [])
+        options = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", line))
+        if not options:
+            continue
+        shown = subprocess.run(
+            [sys.executable, "-m", "trainboard.cli", *command, "--help"],
+            capture_output=True,
+            text=True,
+            env={"COLUMNS": "250", "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+            check=True,
+        ).stdout
+        for option in options:
+            assert option in shown, (command, option)
+            checked += 1
+    assert checked >= 5
