@@ -4,6 +4,7 @@ it runs), one run's failing request costs another run nothing, and a SIGKILL of 
 from __future__ import annotations
 
 import base64
+import io
 import json
 import sqlite3
 import subprocess
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 import pyte
 import pytest
+import tqdm
 from tests.support.servers import ServerProcess
 from websockets.sync.client import connect
 
@@ -45,6 +47,11 @@ def screen_rows(data: bytes, columns: int) -> list[str]:
     rows = [row.rstrip() for row in screen.display]
     end = max([screen.cursor.y] + [i + 1 for i, row in enumerate(rows) if row])
     return rows[:end]
+
+
+def rewrap(texts: list[str], columns: int) -> list[str]:
+    """Lines cut into the `columns`-wide rows a terminal shows them in."""
+    return [t[i : i + columns].rstrip() for t in texts for i in range(0, max(len(t), 1), columns)]
 
 
 def raw_chunk(data: bytes, seq: int | None = None) -> dict[str, Any]:
@@ -88,7 +95,7 @@ def test_a_slow_progress_bar_is_one_line_shown_provisionally_while_it_runs(
     sizes = httpx.get(f"{server.url}/api/runs/{rid}/logs/geometry").json().get("sizes", [])
     columns = sizes[0]["cols"] if sizes else 500
     final = lines(server, rid)
-    assert [ln["message"] for ln in final] == screen_rows(raw, columns)
+    assert rewrap([ln["message"] for ln in final], columns) == screen_rows(raw, columns)
     assert [ln["message"].split(":")[0] for ln in final] == ["training", "train", "done"]
     assert "4/4" in final[1]["message"]
     assert not any(ln["provisional"] for ln in final)  # the run ended: every line is final
@@ -233,3 +240,26 @@ def test_line_websocket_sends_the_open_lines(server: ServerProcess, http: httpx.
             if msg["type"] == "open" and msg["lines"] == []:
                 break
         assert final == [" 20%|##"]
+
+
+class _FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_lines_follow_the_recorded_terminal_width(server: ServerProcess, http: httpx.Client) -> None:
+    """Nested bars 60 columns wide on a 30-column terminal: with the width recorded with the bytes, the
+    lines are the screen's rows (each wrapped line joined); the same bytes without a width are not."""
+    out = _FakeTTY()
+    for _ in tqdm.tqdm(range(3), file=out, ncols=60, mininterval=0, desc="outer", position=0):
+        for _ in tqdm.tqdm(range(4), file=out, ncols=60, mininterval=0, desc="inner", position=1):
+            pass
+    data = out.getvalue().encode()
+    expected = screen_rows(data, 30)
+    for rid, size in (("narrow", {"cols": 30, "rows": 24}), ("unknown", None)):
+        http.post("/api/runs", json={"id": rid})
+        chunk = raw_chunk(data) | ({"size": size} if size else {})
+        assert http.post(f"/api/runs/{rid}/logs/raw", json={"chunks": [chunk]}).status_code == 200
+        assert http.put(f"/api/runs/{rid}", json={"status": "completed"}).status_code == 200
+    assert rewrap([ln["message"] for ln in lines(server, "narrow")], 30) == expected
+    assert rewrap([ln["message"] for ln in lines(server, "unknown")], 30) != expected
