@@ -6,7 +6,8 @@ Wired in pyproject.toml::
     path = "hatch_build.py"
 
 The bundle is rebuilt when ``static/index.html`` is missing or older than any web source. ``npm ci`` runs
-only when ``web/node_modules`` is missing. Set ``TRAINBOARD_SKIP_WEB_BUILD=1`` to skip the UI build (the
+only when ``web/node_modules`` is missing or lacks what package-lock.json names (``npm ls`` fails), e.g. after
+a new dependency. Set ``TRAINBOARD_SKIP_WEB_BUILD=1`` to skip the UI build (the
 server then shows a page saying the UI is not built).
 """
 
@@ -42,6 +43,14 @@ def needs_build(web: Path, index: Path) -> bool:
     return not index.is_file() or index.stat().st_mtime < newest_mtime(web)
 
 
+def installed(npm: str, web: Path) -> bool:
+    """Whether ``web/node_modules`` holds every dependency ``package.json`` asks for."""
+    if not (web / "node_modules").is_dir():
+        return False
+    done = subprocess.run([npm, "ls", "--depth=0"], cwd=web, capture_output=True, check=False)
+    return done.returncode == 0
+
+
 class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
     """Runs ``npm ci`` (if needed) and ``npm run build`` in ``web/`` before the wheel is built."""
 
@@ -70,7 +79,7 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
                 "PATH. Install Node.js from https://nodejs.org (or your package manager), or set "
                 "TRAINBOARD_SKIP_WEB_BUILD=1 to install without the web UI."
             )
-        if not (web / "node_modules").is_dir():
+        if not installed(npm, web):
             self.app.display_info("trainboard: npm ci (web/)")
             self._run([npm, "ci", "--no-audit", "--no-fund"], web)
         self.app.display_info("trainboard: npm run build (web/)")

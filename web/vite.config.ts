@@ -1,5 +1,5 @@
 /// <reference types="vitest/config" />
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import react from "@vitejs/plugin-react";
 import { defineConfig, type Plugin } from "vite";
@@ -29,8 +29,9 @@ function apiDocsAssets(): Plugin {
     apply: "build",
     generateBundle() {
       for (const [name, from] of Object.entries(API_DOCS_ASSETS)) {
-        const source = readFileSync(fileURLToPath(new URL(`node_modules/${from}`, import.meta.url)));
-        this.emitFile({ type: "asset", fileName: `apidocs/${name}`, source });
+        const path = fileURLToPath(new URL(`node_modules/${from}`, import.meta.url));
+        if (!existsSync(path)) this.error(`${path} is missing: run \`npm ci\` in web/ (swagger-ui-dist, redoc)`);
+        this.emitFile({ type: "asset", fileName: `apidocs/${name}`, source: readFileSync(path) });
       }
     },
   };
