@@ -36,17 +36,23 @@ MAX_BODY_BYTES: Final = 32 * 1024 * 1024
 MAX_KEY_LENGTH: Final = 256
 _BAD_KEY_RE: Final = re.compile(r"[\x00-\x1f\x7f]")
 
-#: Integers the server stores (offsets, sequence numbers, sizes, ids) fit a signed 64-bit column.
+#: Integers the server stores (offsets, sequence numbers, sizes, ids) fit a signed 64-bit column ...
 MAX_INT64: Final = 2**63 - 1
+#: ... and the API accepts them up to 2**53 - 1, the largest integer a JSON parser that reads numbers as doubles
+#: (a browser, a JSON Schema validator) keeps exact: 8 PiB of log offset, 9e15 sequence numbers.
+MAX_JSON_INT: Final = 2**53 - 1
 #: Exit codes fit a signed 32-bit column (a Windows NTSTATUS such as 0xC0000005 is given as negative).
 MIN_EXIT_CODE: Final = -(2**31)
 MAX_EXIT_CODE: Final = 2**31 - 1
 
-#: Times the server accepts, epoch seconds: 1970-01-02T00:00:00Z .. 2200-01-01T00:00:00Z. Epoch 0 (an unset
-#: clock) and far-future dates (a unit mix-up, e.g. milliseconds) are refused rather than stored.
-MIN_TIME: Final = 86_400.0
+#: Times the server accepts, epoch seconds: 1971-01-01T00:00:00Z .. 2200-01-01T00:00:00Z (as an ISO 8601
+#: string: a year from 1971 to 2199 as written). Epoch 0 (an unset clock) and far-future dates (a unit mix-up,
+#: e.g. milliseconds) are refused rather than stored.
+MIN_TIME: Final = 31_536_000.0
 MAX_TIME: Final = 7_258_118_400.0
-TIME_RANGE_DOC: Final = "1970-01-02T00:00:00Z .. 2200-01-01T00:00:00Z"
+MIN_YEAR: Final = 1971
+MAX_YEAR: Final = 2199
+TIME_RANGE_DOC: Final = "1971-01-01T00:00:00Z .. 2200-01-01T00:00:00Z"
 
 #: JSON documents clients attach (run config, checkpoint metadata and metrics): nesting depth and size.
 MAX_JSON_DEPTH: Final = 32

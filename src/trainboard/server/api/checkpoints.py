@@ -13,12 +13,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from trainboard.server.api.errors import not_found
-from trainboard.server.api.schemas import JSON_DOC_RULES, InModel, iso
+from trainboard.server.api.schemas import JSON_DOC_RULES, ErrorMessage, InModel, iso
 from trainboard.server.state import AppState, State
 from trainboard.server.store import checkpoints as store
 from trainboard.server.store import runs as runs_store
 from trainboard.server.stream import topics
-from trainboard.wire import ID_PATTERN, MAX_INT64, MAX_STEP
+from trainboard.wire import ID_PATTERN, MAX_JSON_INT, MAX_STEP
 
 router = APIRouter(tags=["checkpoints"])
 
@@ -30,7 +30,7 @@ class CheckpointIn(InModel):
     id: str | None = Field(None, pattern=ID_PATTERN, description="Client-made id; re-registering is a no-op")
     path: str = Field(min_length=1, max_length=4096)
     step: int | None = Field(None, ge=0, le=MAX_STEP)
-    size: int | None = Field(None, ge=0, le=MAX_INT64, description="Bytes")
+    size: int | None = Field(None, ge=0, le=MAX_JSON_INT, description="Bytes")
     metrics: dict[str, Any] = Field(default_factory=dict, description=JSON_DOC_RULES)
     metadata: dict[str, Any] = Field(default_factory=dict, description=JSON_DOC_RULES)
     valid: bool = Field(
@@ -143,7 +143,12 @@ def list_checkpoints(
     return CheckpointList(checkpoints=[CheckpointOut.from_row(r) for r in rows])
 
 
-@router.post("/api/runs/{run_id}/checkpoints", response_model=CheckpointOut, status_code=201)
+@router.post(
+    "/api/runs/{run_id}/checkpoints",
+    response_model=CheckpointOut,
+    status_code=201,
+    responses={409: {"model": ErrorMessage, "description": "A checkpoint with this `id` belongs to another run"}},
+)
 async def register_checkpoint(run_id: str, body: CheckpointIn, state: State) -> CheckpointOut:
     """Register a checkpoint (the SDK validates the file first and sends ``valid``/``invalid_reason``)."""
     import secrets
@@ -228,7 +233,10 @@ def load_checkpoint(checkpoint_id: str, state: State) -> CheckpointLoad:
     )
 
 
-@router.delete("/api/checkpoints/{checkpoint_id}")
+@router.delete(
+    "/api/checkpoints/{checkpoint_id}",
+    responses={403: {"model": ErrorMessage, "description": "`delete_file` for a file outside the checkpoint roots"}},
+)
 async def delete_checkpoint(
     checkpoint_id: str,
     state: State,
@@ -251,7 +259,15 @@ async def delete_checkpoint(
     return {"deleted": checkpoint_id, "file_deleted": file_deleted}
 
 
-@router.get("/api/checkpoints/{checkpoint_id}/download", response_class=FileResponse)
+@router.get(
+    "/api/checkpoints/{checkpoint_id}/download",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "The file, as an attachment"},
+        403: {"model": ErrorMessage, "description": "The file is not inside a checkpoint root"},
+        404: {"model": ErrorMessage, "description": "No such checkpoint, or its file is gone"},
+    },
+)
 def download_checkpoint(checkpoint_id: str, state: State) -> FileResponse:
     """The checkpoint file, only when it lies inside a checkpoint root (no ``..``, no symlink escape)."""
     row = _checkpoint_or_404(state, checkpoint_id)

@@ -16,6 +16,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from trainboard.wire import encode_float, repair_json
 
@@ -98,10 +99,26 @@ async def _http(request: Request, exc: Exception) -> Response:
     if exc.status_code == 400 and getattr(cause, "status_code", None) == 413:
         return JSONResponse(status_code=413, content={"detail": str(getattr(cause, "detail", "body too large"))})
     headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
     if exc.status_code in (204, 304) or exc.status_code < 200:
         return Response(status_code=exc.status_code, headers=headers)
     detail = exc.detail if isinstance(exc.detail, str | list | dict) else str(exc.detail)
     return JSONResponse({"detail": repair_json(detail)}, status_code=exc.status_code, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (FastAPI makes one route per method, and Starlette's 405
+    names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        route_methods = getattr(route, "methods", None)
+        if match != Match.NONE and route_methods and getattr(route, "path", "") != "/{path:path}":
+            methods |= set(route_methods)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from itertools import islice
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, WebSocket
@@ -30,6 +31,7 @@ from trainboard.server.state import AppState, State, get_state
 from trainboard.server.store import log_lines as store
 from trainboard.server.store import runs as runs_store
 from trainboard.server.store.cursors import set_stream_cursor, stream_cursor
+from trainboard.server.store.paging import PAGE_ROWS, paged
 from trainboard.server.stream import topics
 from trainboard.wire import MAX_JSON_INT
 
@@ -256,10 +258,14 @@ def download_lines(
     with state.engines.reader.connect() as conn:
         _run_or_404(conn, run_id)
 
+    def page(conn: Connection, after: int) -> tuple[list[store.LineRow], int | None]:
+        rows = list(islice(store.iter_lines(conn, run_id=run_id, flt=flt, after=after, page=PAGE_ROWS), PAGE_ROWS))
+        return rows, rows[-1][0] if len(rows) == PAGE_ROWS else None
+
     def body() -> Iterator[bytes]:
-        with state.engines.reader.connect() as conn:
-            for part in _format_rows(store.iter_lines(conn, run_id=run_id, flt=flt), format):
-                yield part.encode()
+        # page by page in short read transactions: a slow reader must not pin the database (see paging)
+        for part in _format_rows(paged(state.engines.reader, page, -1), format):
+            yield part.encode()
 
     media = {"txt": "text/plain; charset=utf-8", "csv": "text/csv; charset=utf-8", "json": "application/json"}[format]
     return StreamingResponse(

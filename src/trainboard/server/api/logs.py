@@ -30,6 +30,8 @@ from trainboard.wire import ID_PATTERN, MAX_JSON_INT
 router = APIRouter(prefix="/api/runs/{run_id}/logs", tags=["logs"])
 
 MAX_PAGE = 16 * 1024 * 1024
+#: Standard base64 with padding (what ``base64.b64decode(validate=True)`` takes).
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 #: A byte offset of at most 2**53 - 1 (16 digits, and no 16-digit number above 9007199254740991).
 LAST_EVENT_ID_PATTERN = r"^(0|[1-9][0-9]{0,14}|[1-8][0-9]{15}|900[0-6][0-9]{12})$"
 
@@ -38,7 +40,10 @@ class RawChunkIn(InModel):
     seq: int | None = Field(None, ge=0, le=MAX_JSON_INT)
     source: Literal["stdout", "stderr"]
     time: EpochSeconds | None = None
-    data: str = Field(description="base64 of the raw bytes (may be empty: a chunk that only carries `size`)")
+    data: str = Field(
+        pattern=BASE64_PATTERN,
+        description="base64 of the raw bytes (may be empty: a chunk that only carries `size`)",
+    )
     size: TerminalSizeIn | None = Field(
         None, description="The terminal's size from this chunk's first byte on (sent at the start and on a resize)"
     )
@@ -179,12 +184,13 @@ def stream_raw(
     """Live raw log: history from ``offset`` (or ``Last-Event-ID``), then new bytes as they arrive."""
     start = offset or 0
     last_event_id = request.headers.get("last-event-id")
-    if last_event_id is not None and offset is None:
+    if last_event_id is not None:
         # read by hand (declared in openapi_extra): a nullable Header parameter would be documented as
         # accepting the text "null"
-        if not re.fullmatch(LAST_EVENT_ID_PATTERN, last_event_id) or int(last_event_id) > MAX_JSON_INT:
+        if not re.fullmatch(LAST_EVENT_ID_PATTERN, last_event_id):
             invalid(["header", "Last-Event-ID"], f"must be a byte offset: an integer in [0, {MAX_JSON_INT}]")
-        start = int(last_event_id)
+        if offset is None:
+            start = int(last_event_id)
     with state.engines.reader.connect() as conn:
         ext = store.extent(conn, run_id=run_id)
     if ext is None:

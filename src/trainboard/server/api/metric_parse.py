@@ -22,7 +22,7 @@ from trainboard.server.store.segments import F64, I64
 from trainboard.wire import (
     ID_RE,
     MAX_BATCH_KEYS,
-    MAX_INT64,
+    MAX_JSON_INT,
     MAX_STEP,
     MAX_TIME,
     MIN_TIME,
@@ -93,10 +93,11 @@ def parse_batch(body: bytes) -> tuple[str | None, list[Point], list[Block]]:
         if prefix:
             for extra in [k for k in p if k not in _POINT_KEYS or k == "stream"][:MAX_ERRORS]:
                 err([*loc, str(extra)[:64]], "unknown field")
-        seq = p.get("seq")
-        if seq is not None and (type(seq) is not int or not 0 <= seq <= MAX_INT64):
-            err([*loc, "seq"], f"must be an integer in [0, {MAX_INT64}]")
-        step = p.get("step")
+        before = len(errors)
+        seq = _integral(p.get("seq"))
+        if seq is not None and (type(seq) is not int or not 0 <= seq <= MAX_JSON_INT):
+            err([*loc, "seq"], f"must be an integer in [0, {MAX_JSON_INT}]")
+        step = _integral(p.get("step"))
         if step is not None and (why := check_step(step)):
             err([*loc, "step"], why)
         ts = p.get("timestamp")
@@ -123,7 +124,8 @@ def parse_batch(body: bytes) -> tuple[str | None, list[Point], list[Block]]:
                 values[key] = decode_float(raw)
             except ValueError as exc:
                 err([*loc, "metrics", key], str(exc))
-        points.append((seq, step, float(ts), values))
+        if len(errors) == before:
+            points.append((seq, step, float(ts), values))
     keys = {k for _s, _t, _w, v in points for k in v}
     if len(keys) > MAX_BATCH_KEYS:
         err([*prefix], f"has {len(keys)} distinct metric keys; the limit is {MAX_BATCH_KEYS} per batch")
@@ -152,6 +154,11 @@ def _array(raw: object, dtype: np.dtype[Any], loc: list[Any], err: Any) -> Any:
     return np.frombuffer(data, dtype)
 
 
+def _integral(value: Any) -> Any:
+    """JSON Schema's integers include ``3.0``: such a float becomes the int (``true`` stays a bool)."""
+    return int(value) if type(value) is float and value.is_integer() else value
+
+
 _BLOCK_KEYS = frozenset({"keys", "seq0", "steps", "timestamps", "values"})
 
 
@@ -178,9 +185,9 @@ def _parse_blocks(raw_blocks: object, err: Any) -> list[Block]:
         values = _array(b.get("values"), F64, [*loc, "values"], err)
         for extra in [k for k in b if k not in _BLOCK_KEYS][:MAX_ERRORS]:
             err([*loc, str(extra)[:64]], "unknown field")
-        seq0 = b.get("seq0")
-        if seq0 is not None and (type(seq0) is not int or not 0 <= seq0 <= MAX_INT64):
-            err([*loc, "seq0"], f"must be an integer in [0, {MAX_INT64}]")
+        seq0 = _integral(b.get("seq0"))
+        if seq0 is not None and (type(seq0) is not int or not 0 <= seq0 <= MAX_JSON_INT):
+            err([*loc, "seq0"], f"must be an integer in [0, {MAX_JSON_INT}]")
         if bad or steps is None or times is None or values is None:
             continue
         n = len(steps)
@@ -193,8 +200,8 @@ def _parse_blocks(raw_blocks: object, err: Any) -> list[Block]:
         if n and not bool(np.all((times >= MIN_TIME) & (times <= MAX_TIME))):  # NaN fails both comparisons
             err([*loc, "timestamps"], f"timestamps must be epoch seconds in {TIME_RANGE_DOC}")
             continue
-        if seq0 is not None and seq0 + n - 1 > MAX_INT64:
-            err([*loc, "seq0"], f"seq0 + rows - 1 must be at most {MAX_INT64}")
+        if seq0 is not None and seq0 + n - 1 > MAX_JSON_INT:
+            err([*loc, "seq0"], f"seq0 + rows - 1 must be at most {MAX_JSON_INT}")
             continue
         total_keys.update(keys)
         if len(total_keys) > MAX_BATCH_KEYS:

@@ -61,12 +61,17 @@ async def post_metrics(run_id: str, request: Request, state: State) -> MetricBat
     live = state.broker.has_subscribers(topics.run_events(run_id))
     keys = {k for _s, _t, _w, values in points for k in values} | {k for b in blocks for k in b.keys}
 
-    def job(conn: Connection) -> store.IngestResult | str | None:
-        if too_many := _over_key_limit(conn, run_id, keys):
-            return too_many
-        return store.ingest(conn, run_id=run_id, stream=stream, points=points, blocks=blocks, want_updates=live)
-
-    result = await state.writer.run(job)
+    # a huge batch is written in parts, so that other runs' writes go on between them
+    result = await store.ingest_in_parts(
+        state.writer,
+        state.engines.reader,
+        run_id=run_id,
+        stream=stream,
+        points=points,
+        blocks=blocks,
+        want_updates=live,
+        precheck=lambda conn: _over_key_limit(conn, run_id, keys),
+    )
     if result is None:
         not_found("run", run_id)
     if isinstance(result, str):

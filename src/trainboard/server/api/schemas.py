@@ -4,23 +4,35 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from trainboard.wire import (
     ID_PATTERN,
     MAX_BATCH_KEYS,
     MAX_EXIT_CODE,
-    MAX_INT64,
     MAX_JSON_BYTES,
     MAX_JSON_DEPTH,
+    MAX_JSON_INT,
     MAX_KEY_LENGTH,
     MAX_RUN_KEYS,
     MAX_STEP,
     MAX_TIME,
+    MAX_YEAR,
     MIN_EXIT_CODE,
     MIN_TIME,
+    MIN_YEAR,
     TIME_RANGE_DOC,
     check_text,
     clean_json,
@@ -65,9 +77,6 @@ def iso(ts: float | None) -> str | None:
         return None
 
 
-#: A non-negative integer that fits the database's 64-bit columns.
-Count64 = Annotated[int, Field(ge=0, le=MAX_INT64)]
-
 #: Epoch seconds, finite, in the accepted range (a JSON number; ``true`` is not a number).
 EpochSeconds = Annotated[
     float,
@@ -95,18 +104,69 @@ def _iso_text(value: object) -> object:
 def _in_time_range(value: datetime) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)  # documented: a time without an offset is UTC
-    if not MIN_TIME <= value.timestamp() <= MAX_TIME:
-        raise ValueError(f"must be within {TIME_RANGE_DOC}")
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"must be within {TIME_RANGE_DOC} (a year from {MIN_YEAR} to {MAX_YEAR})")
     return value
 
+
+#: The years the server accepts, as a pattern on an ISO 8601 string (JSON Schema has no date bounds).
+YEAR_PATTERN = r"^(197[1-9]|19[89][0-9]|2[01][0-9][0-9])-"
 
 #: An ISO 8601 date-time string (no offset: UTC) within the accepted range.
 IsoTime = Annotated[
     datetime,
     BeforeValidator(_iso_text),
     AfterValidator(_in_time_range),
-    Field(description=f"ISO 8601 date-time (UTC when it has no offset) in {TIME_RANGE_DOC}"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": YEAR_PATTERN,
+            "description": f"ISO 8601 date-time (UTC when it has no offset), a year from {MIN_YEAR} to {MAX_YEAR}",
+        }
+    ),
 ]
+
+
+def _query_time(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            seconds = float(value)
+        except ValueError:
+            return value  # an ISO 8601 string: pydantic parses it
+        if not math.isfinite(seconds) or not 0 <= seconds <= MAX_TIME:
+            raise ValueError(f"epoch seconds must be within 0 .. {MAX_TIME:.0f}")
+        return datetime.fromtimestamp(seconds, UTC)
+    return value
+
+
+#: A time filter in a query: an ISO 8601 date-time or epoch seconds.
+QueryTime = Annotated[
+    datetime,
+    BeforeValidator(_query_time),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "number", "minimum": 0, "maximum": MAX_TIME}],
+            "description": "ISO 8601 date-time, or epoch seconds",
+        }
+    ),
+]
+
+#: A metric key: 1-256 characters, no control characters.
+METRIC_KEY_SCHEMA: dict[str, Any] = {"minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[^\\x00-\\x1f\\x7f]+$"}
+METRIC_VALUE_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "number"}, {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]}]
+}
+
+
+def _int_fields(model: type[BaseModel]) -> frozenset[str]:
+    out = set()
+    for name, field in model.model_fields.items():
+        ann = field.annotation
+        if ann is int or (int in get_args(ann) and float not in get_args(ann)):
+            out.add(name)
+    return frozenset(out)
+
 
 JSON_DOC_RULES = (
     f"A JSON object nested at most {MAX_JSON_DEPTH} levels and at most {MAX_JSON_BYTES} bytes as JSON; text must be "
@@ -121,6 +181,16 @@ class InModel(BaseModel):
     (so nothing is stored that could not be served back)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integral_floats(cls, data: Any) -> Any:
+        # JSON Schema's "integer" includes 3.0; strict mode alone would refuse it (and must refuse true and "3")
+        if isinstance(data, dict):
+            ints = _int_fields(cls)
+            if any(type(data.get(k)) is float for k in ints):
+                data = {k: int(v) if k in ints and type(v) is float and v.is_integer() else v for k, v in data.items()}
+        return data
 
     @field_validator("*", mode="after")
     @classmethod
@@ -199,7 +269,7 @@ class MetricPointIn(BaseModel):
     seq: int | None = Field(
         None,
         ge=0,
-        le=MAX_INT64,
+        le=MAX_JSON_INT,
         description="Per-stream sequence number; a point whose seq the "
         "stream already committed is ignored, so re-sending a batch never duplicates.",
     )
@@ -212,10 +282,17 @@ class MetricPointIn(BaseModel):
         "(last write wins, as a resumed run needs); a decreasing step is accepted.",
     )
     timestamp: EpochSeconds | None = None
-    metrics: dict[
-        Annotated[str, Field(min_length=1, max_length=MAX_KEY_LENGTH, pattern=r"^[^\x00-\x1f\x7f]+$")],
-        float | Literal["NaN", "Infinity", "-Infinity"],
-    ] = Field(description=NONFINITE_DOC)
+    metrics: Annotated[
+        dict[str, float | Literal["NaN", "Infinity", "-Infinity"]],
+        WithJsonSchema(
+            {
+                "type": "object",
+                "propertyNames": METRIC_KEY_SCHEMA,
+                "additionalProperties": METRIC_VALUE_SCHEMA,
+                "description": NONFINITE_DOC,
+            }
+        ),
+    ]
 
 
 class MetricBatchIn(BaseModel):
@@ -269,3 +346,9 @@ class EventOut(BaseModel):
 
 class EventList(BaseModel):
     events: list[EventOut]
+
+
+class ErrorMessage(BaseModel):
+    """Every error answer: a sentence, or (422) the list of problems, each naming its field in ``loc``."""
+
+    detail: str | list[dict[str, Any]]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from trainboard.server.api.schemas import iso
+from trainboard.server.api.schemas import QueryTime, iso
 from trainboard.server.state import State
 from trainboard.server.store import system as store
 from trainboard.sysinfo import nest_sample
@@ -34,7 +33,7 @@ def status(state: State) -> dict[str, Any]:
 @router.get("/history")
 def history(
     state: State,
-    since: Annotated[datetime | None, Query(description="ISO 8601 time or epoch seconds")] = None,
+    since: Annotated[QueryTime | None, Query(description="ISO 8601 time or epoch seconds")] = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 720,
 ) -> dict[str, Any]:
     """Samples since ``since`` (the newest ``limit``), oldest first, as flat ``sys/*`` dicts."""
