@@ -61,6 +61,27 @@ describe("followLog", () => {
     expect(v.text()).toBe("epoch 1\nepoch 2\n");
   });
 
+  it("tells the writer each chunk's log offset (a player resizes where the recording did)", async () => {
+    const s = new FakeServer();
+    s.append("a\nb\n");
+    const starts: [number, string][] = [];
+    const f = followLog({
+      fetchPage: s.fetchPage,
+      openStream: s.openStream,
+      write: (b, start) => starts.push([start, dec.decode(b)]),
+    });
+    await f.idle();
+    s.append("cc\ndd\n");
+    s.deliver(2, 7); // overlaps what was written: only "cc\n" at 4 is new
+    s.deliver(7);
+    await f.idle();
+    expect(starts).toEqual([
+      [0, "a\nb\n"],
+      [4, "cc\n"],
+      [7, "dd\n"],
+    ]);
+  });
+
   it("writes no duplicate when the stream replays bytes the history already had", async () => {
     const s = new FakeServer();
     s.append("a\nb\n");
