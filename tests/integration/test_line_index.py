@@ -263,3 +263,20 @@ def test_lines_follow_the_recorded_terminal_width(server: ServerProcess, http: h
         assert http.put(f"/api/runs/{rid}", json={"status": "completed"}).status_code == 200
     assert rewrap([ln["message"] for ln in lines(server, "narrow")], 30) == expected
     assert rewrap([ln["message"] for ln in lines(server, "unknown")], 30) != expected
+
+
+def test_a_run_interrupted_by_its_missing_heartbeat_has_its_open_lines_made_final(
+    make_server: Callable[..., ServerProcess],
+) -> None:
+    server = make_server("--heartbeat-timeout", "1")
+    with server.client() as http:
+        http.post("/api/runs", json={"id": "silent"})
+        http.post("/api/runs/silent/logs/raw", json={"chunks": [raw_chunk(b"last words\r\n\r 40%|####")]})
+        assert [ln["provisional"] for ln in lines(server, "silent")] == [True, True]
+        deadline = time.monotonic() + 60
+        while http.get("/api/runs/silent").json()["status"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.2)
+    assert [(ln["message"], ln["provisional"]) for ln in lines(server, "silent")] == [
+        ("last words", False),
+        (" 40%|####", False),
+    ]

@@ -31,7 +31,9 @@ async def watch_heartbeats(state: AppState) -> None:
         if started > cutoff:
             continue  # give clients a full timeout to reach a server that just (re)started
 
-        def sweep(conn: Connection, cutoff: float = cutoff) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        def sweep(
+            conn: Connection, cutoff: float = cutoff
+        ) -> list[tuple[dict[str, Any], dict[str, Any], list[LineRow]]]:
             changed = []
             for run in runs_store.stale_running(conn, older_than=cutoff):
                 result = runs_store.update_run(
@@ -40,12 +42,15 @@ async def watch_heartbeats(state: AppState) -> None:
                     changes={"status": "interrupted"},
                     reason=f"{runs_store.HEARTBEAT_REASON} for {timeout:g} s",
                 )
-                if result:
-                    changed.append(result)
+                if result:  # the run ended: its open lines are final
+                    changed.append((*result, indexer_of(state.writer.cache).flush(conn, run["id"])))
             return changed
 
         try:
-            for old, new in await state.writer.run(sweep):
+            for old, new, lines in await state.writer.run(sweep):
+                if lines:
+                    publish_lines(state, new["id"], lines)
+                    publish_open_lines(state, new["id"], [])
                 publish_status(state, old, new)
         except Exception:  # keep watching; a failed sweep is retried next round
             log.exception("heartbeat sweep failed")
