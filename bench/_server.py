@@ -23,14 +23,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(db: str | None = None) -> Iterator[tuple[str, Path]]:
-    """Yields (url, data_dir) of a fresh server process."""
+def running_server(db: str | None = None, extra_args: tuple[str, ...] = ()) -> Iterator[tuple[str, Path]]:
+    """Yields (url, data_dir) of a fresh server process (``extra_args`` go to ``trainboard serve``)."""
     with tempfile.TemporaryDirectory(prefix="tb-bench-") as tmp:
         data = Path(tmp)
         port = free_port()
         args = [sys.executable, "-m", "trainboard.cli", "serve", "--port", str(port), "--data", str(data)]
         if db:
             args += ["--db", db]
+        args += list(extra_args)
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
         url = f"http://127.0.0.1:{port}"
         try:

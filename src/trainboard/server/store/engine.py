@@ -37,6 +37,8 @@ def _sqlite_pragmas(dbapi_connection: Any) -> None:
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
+    # after a checkpoint, a WAL that one big transaction grew is truncated back to this size
+    cur.execute("PRAGMA journal_size_limit=67108864")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA cache_size=-65536")
     cur.execute("PRAGMA temp_store=MEMORY")

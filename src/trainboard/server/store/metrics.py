@@ -13,16 +13,20 @@ Semantics (also in the OpenAPI description and README):
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from trainboard.server.store.cursors import set_stream_cursor, stream_cursor
 from trainboard.server.store.segments import F64, I64, FloatArray, IntArray, Points, downsample, merge
 from trainboard.server.store.sql import placeholder, placeholders
+from trainboard.server.store.writer import Writer
 from trainboard.wire import encode_float
 
 #: Keys of system samples (stepped by epoch milliseconds, not by training step).
@@ -123,16 +127,27 @@ class Block:
     values: FloatArray
 
 
-def ingest(
+@dataclass
+class _Plan:
+    """A batch after dedupe, before any write: the points per key, and what the run row gets at the end."""
+
+    result: IngestResult
+    pieces: dict[str, list[tuple[IntArray, FloatArray, FloatArray]]]
+    last_step: int | None
+    max_seq: int | None
+    new_max: int | None
+
+
+def _plan(
     conn: Connection,
     *,
     run_id: str,
     stream: str | None,
-    points: list[Point] | None = None,
-    blocks: list[Block] | None = None,
-    want_updates: bool = False,
-) -> IngestResult | None:
-    """Write points of one run in the caller's transaction. Returns ``None`` for an unknown run."""
+    points: list[Point] | None,
+    blocks: list[Block] | None,
+    want_updates: bool,
+) -> _Plan | None:
+    """Read the run's last step and the stream's cursor, drop already-committed seqs, group by key."""
     ph = placeholder(conn)
     row = conn.exec_driver_sql(f"SELECT last_step FROM runs WHERE id = {ph}", (run_id,)).first()
     if row is None:
@@ -188,25 +203,145 @@ def ingest(
             tail = max(0, len(steps) - 200)
             for i in range(tail, len(steps)):
                 updates.append((int(steps[i]), float(times[i]), dict(zip(block.keys, matrix[i].tolist(), strict=True))))
-    if pieces:
-        series = _series(conn, run_id, set(pieces))
-        for key, parts in pieces.items():
-            if len(parts) == 1:
-                st_arr, va_arr, ti_arr = parts[0]
-            else:
-                st_arr = np.concatenate([p[0] for p in parts])
-                va_arr = np.concatenate([p[1] for p in parts])
-                ti_arr = np.concatenate([p[2] for p in parts])
-            _write_series(conn, series[key], st_arr, va_arr, ti_arr)
-        conn.exec_driver_sql(
-            f"UPDATE runs SET last_step = {ph}, heartbeat_time = {ph} WHERE id = {ph}",
-            (last_step, time.time(), run_id),
-        )
-    if stream is not None and new_max is not None and new_max != max_seq:
-        set_stream_cursor(conn, run_id=run_id, stream=stream, seq=new_max)
     result.updates = updates
     result.last_step = last_step
-    return result
+    return _Plan(result, pieces, last_step, max_seq, new_max)
+
+
+def _write_keys(conn: Connection, *, run_id: str, plan: _Plan, keys: list[str]) -> None:
+    if not keys:
+        return
+    series = _series(conn, run_id, set(keys))
+    for key in keys:
+        parts = plan.pieces[key]
+        if len(parts) == 1:
+            st_arr, va_arr, ti_arr = parts[0]
+        else:
+            st_arr = np.concatenate([p[0] for p in parts])
+            va_arr = np.concatenate([p[1] for p in parts])
+            ti_arr = np.concatenate([p[2] for p in parts])
+        _write_series(conn, series[key], st_arr, va_arr, ti_arr)
+
+
+def _finish(conn: Connection, *, run_id: str, stream: str | None, plan: _Plan) -> None:
+    """The run row's last step and heartbeat, then the stream's cursor: last, so that a batch cut short
+    (a crash between its parts) is sent again whole by the client (rewriting a step is idempotent)."""
+    ph = placeholder(conn)
+    if plan.pieces:
+        conn.exec_driver_sql(
+            f"UPDATE runs SET last_step = {ph}, heartbeat_time = {ph} WHERE id = {ph}",
+            (plan.last_step, time.time(), run_id),
+        )
+    if stream is not None and plan.new_max is not None and plan.new_max != plan.max_seq:
+        # never lower it: another request of the stream may have committed since this batch was planned
+        seq = max(plan.new_max, stream_cursor(conn, run_id=run_id, stream=stream))
+        set_stream_cursor(conn, run_id=run_id, stream=stream, seq=seq)
+
+
+def ingest(
+    conn: Connection,
+    *,
+    run_id: str,
+    stream: str | None,
+    points: list[Point] | None = None,
+    blocks: list[Block] | None = None,
+    want_updates: bool = False,
+) -> IngestResult | None:
+    """Write points of one run in the caller's transaction. Returns ``None`` for an unknown run."""
+    plan = _plan(conn, run_id=run_id, stream=stream, points=points, blocks=blocks, want_updates=want_updates)
+    if plan is None:
+        return None
+    _write_keys(conn, run_id=run_id, plan=plan, keys=list(plan.pieces))
+    _finish(conn, run_id=run_id, stream=stream, plan=plan)
+    return plan.result
+
+
+#: The most one write job does for a batch: keys (series rows) and values. A larger batch is written as
+#: several jobs committed one after another; the writer is first-in first-out, so every other client's
+#: write waits for one part at most, never for the whole batch.
+PART_KEYS = 500
+PART_VALUES = 200_000
+
+
+def batch_size(points: list[Point] | None, blocks: list[Block] | None) -> tuple[int, int]:
+    """(keys at most, values) of a parsed batch, cheaply (no set of keys is built: this runs on the event
+    loop); the keys are counted once per point or block."""
+    keys = values = 0
+    for _seq, _step, _wall, vals in points or ():
+        keys += len(vals)
+        values += len(vals)
+    for block in blocks or ():
+        keys += len(block.keys)
+        values += block.values.size
+    return keys, values
+
+
+def _groups(plan: _Plan) -> list[list[str]]:
+    groups: list[list[str]] = [[]]
+    values = 0
+    for key, parts in plan.pieces.items():
+        n = sum(len(p[0]) for p in parts)
+        if groups[-1] and (len(groups[-1]) >= PART_KEYS or values + n > PART_VALUES):
+            groups.append([])
+            values = 0
+        groups[-1].append(key)
+        values += n
+    return groups
+
+
+async def ingest_in_parts(
+    writer: Writer,
+    reader: Engine,
+    *,
+    run_id: str,
+    stream: str | None,
+    points: list[Point] | None = None,
+    blocks: list[Block] | None = None,
+    want_updates: bool = False,
+    precheck: Callable[[Connection], str | None] | None = None,
+) -> IngestResult | str | None:
+    """``ingest`` through ``writer``: one job for a batch within one part's bounds (the usual case), else
+    one job per part of at most ``PART_KEYS`` keys and ``PART_VALUES`` values, the cursor in the last.
+    A huge batch is grouped by key (the CPU-heavy step) in a worker thread with ``reader``, outside the
+    writer. ``precheck(conn)`` runs first in the writer: a message it returns refuses the batch (and is
+    returned); ``None`` for an unknown run."""
+    keys, values = batch_size(points, blocks)
+    if keys <= PART_KEYS and values <= PART_VALUES:
+
+        def whole(conn: Connection) -> IngestResult | str | None:
+            if precheck is not None and (refused := precheck(conn)) is not None:
+                return refused
+            return ingest(conn, run_id=run_id, stream=stream, points=points, blocks=blocks, want_updates=want_updates)
+
+        return await writer.run(whole)
+
+    def plan_outside() -> _Plan | None:
+        with reader.connect() as conn:
+            return _plan(conn, run_id=run_id, stream=stream, points=points, blocks=blocks, want_updates=want_updates)
+
+    plan = await asyncio.to_thread(plan_outside)
+    if plan is None:
+        return None
+    groups = _groups(plan)
+
+    def part(conn: Connection, *, index: int) -> str | bool:
+        if index == 0 and precheck is not None and (refused := precheck(conn)) is not None:
+            return refused
+        ph = placeholder(conn)
+        if conn.exec_driver_sql(f"SELECT 1 FROM runs WHERE id = {ph}", (run_id,)).first() is None:
+            return False  # deleted meanwhile
+        _write_keys(conn, run_id=run_id, plan=plan, keys=groups[index])
+        if index == len(groups) - 1:
+            _finish(conn, run_id=run_id, stream=stream, plan=plan)
+        return True
+
+    for index in range(len(groups)):
+        outcome = await writer.run(partial(part, index=index))
+        if isinstance(outcome, str):
+            return outcome
+        if not outcome:
+            return None
+    return plan.result
 
 
 def list_keys(conn: Connection, *, run_id: str) -> dict[str, int]:
