@@ -98,7 +98,8 @@ def run_under_pty(
     also written to this process's fd 1 / fd 2.
 
     ``winsize`` is ``(columns, lines)``. Left out, the ptys take the size of this process's terminal
-    and follow it on SIGWINCH (80x24 when there is none).
+    and follow it on SIGWINCH; without a terminal, ``$COLUMNS`` x ``$LINES`` when set (as
+    ``shutil.get_terminal_size`` reads them), else 80x24.
 
     The child runs in its own session with the stdout pty as controlling terminal; stdin is this
     process's stdin (``/dev/null`` when there is none). ``TERM`` defaults to ``xterm-256color`` when
@@ -117,7 +118,7 @@ def run_under_pty(
         raise ValueError("argv must not be empty")
     child_env = dict(os.environ if env is None else env)
     child_env.setdefault("TERM", "xterm-256color")
-    size = winsize if winsize is not None else (_parent_size() or _DEFAULT_SIZE)
+    size = winsize if winsize is not None else (_parent_size() or _env_size() or _DEFAULT_SIZE)
     # Decided before openpty(), which could otherwise hand out a closed 0/1/2 as a pty fd.
     stdin: int = 0 if _fd_is_open(0) else subprocess.DEVNULL
     mirror_to = [fd if mirror and _fd_is_open(fd) else None for fd in (1, 2)]
@@ -378,6 +379,16 @@ def _parent_size() -> tuple[int, int] | None:
         if columns > 0 and lines > 0:
             return columns, lines
     return None
+
+
+def _env_size() -> tuple[int, int] | None:
+    """``($COLUMNS, $LINES)`` (24 lines when only the columns are set); None without a usable ``$COLUMNS``."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+        lines = int(os.environ.get("LINES", "24"))
+    except ValueError:
+        return None
+    return (columns, lines) if 0 < columns <= 65535 and 0 < lines <= 65535 else None
 
 
 def _fd_is_open(fd: int) -> bool:

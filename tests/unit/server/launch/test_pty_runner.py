@@ -104,7 +104,7 @@ StartDriver = Callable[..., Driver]
 
 @pytest.fixture
 def start_driver(tmp_path: Path) -> StartDriver:
-    """Factory: ``start_driver(argv, winsize=None, stdin=DEVNULL, stdout=PIPE)``."""
+    """Factory: ``start_driver(argv, winsize=None, stdin=DEVNULL, stdout=PIPE, extra_env=None)``."""
     script = tmp_path / "driver.py"
     script.write_text(DRIVER)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")])}
@@ -116,6 +116,7 @@ def start_driver(tmp_path: Path) -> StartDriver:
         winsize: tuple[int, int] | None = None,
         stdin: int | None = subprocess.DEVNULL,
         stdout: int = subprocess.PIPE,
+        extra_env: dict[str, str] | None = None,
     ) -> Driver:
         report = tmp_path / f"report{next(counter)}.json"
         proc = subprocess.Popen(
@@ -123,7 +124,7 @@ def start_driver(tmp_path: Path) -> StartDriver:
             stdin=stdin,
             stdout=stdout,
             stderr=subprocess.PIPE,
-            env=env,
+            env=env | (extra_env or {}),
         )
         return Driver(proc, report)
 
@@ -279,6 +280,15 @@ def test_sigterm_forwarded(start_driver: StartDriver) -> None:
 def test_explicit_window_size(start_driver: StartDriver) -> None:
     run = start_driver(py("import os; print(tuple(os.get_terminal_size()))"), winsize=(123, 45)).finish()
     assert run.mirrored_out == b"(123, 45)\r\n"
+
+
+def test_without_a_terminal_the_size_comes_from_columns_and_lines(start_driver: StartDriver) -> None:
+    argv = py("import os; print(tuple(os.get_terminal_size()))")
+    run = start_driver(argv, extra_env={"COLUMNS": "100", "LINES": "30"}).finish()
+    assert run.mirrored_out == b"(100, 30)\r\n"  # what tqdm (ioctl) and shutil ($COLUMNS) agree on
+    assert run.sizes == ((0, 100, 30),)
+    run = start_driver(argv, extra_env={"COLUMNS": "", "LINES": ""}).finish()
+    assert run.sizes == ((0, 80, 24),)
 
 
 def test_explicit_window_size_is_reported_once(start_driver: StartDriver) -> None:
