@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, or_, select, update
 
-from trainboard.server.store import terminal_sizes
+from trainboard.server.store import line_index, terminal_sizes
 from trainboard.server.store.docs import load_doc
 from trainboard.server.store.events import add_event
 from trainboard.server.store.tables import (
@@ -198,6 +198,7 @@ def delete_run(conn: Connection, *, run_id: str) -> dict[str, int] | None:
         "log_chunks": conn.execute(delete(log_chunks).where(log_chunks.c.run_id == run_id)).rowcount,
         "log_lines": conn.execute(delete(log_lines).where(log_lines.c.run_id == run_id)).rowcount,
         "terminal_sizes": terminal_sizes.delete_run(conn, run_id=run_id),
+        "log_index_state": line_index.delete_run(conn, run_id=run_id),
         "checkpoints": conn.execute(delete(checkpoints).where(checkpoints.c.run_id == run_id)).rowcount,
         "events": conn.execute(delete(events).where(events.c.run_id == run_id)).rowcount,
     }
