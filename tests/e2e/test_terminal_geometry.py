@@ -91,6 +91,17 @@ def test_recorded_width_is_replayed_at_any_window_size(
     terminal.screenshot(path=str(OUTPUT / f"terminal-geometry-{width}x{height}.png"))
     page.screenshot(path=str(OUTPUT / f"terminal-geometry-{width}x{height}-page.png"))
 
+    if width < 600:  # 200 columns on a phone are too small to read: full size, scrolled sideways
+        page.get_by_test_id("terminal-size").click()
+        page.wait_for_function(
+            "() => { const el = document.querySelector('[data-testid=terminal]'); "
+            "return el.scrollWidth > 2 * el.clientWidth }",
+            timeout=10_000,
+        )
+        assert shown_rows(page, len(raw)) == expected  # the same screen, only larger
+        terminal.evaluate("el => { el.scrollLeft = el.scrollWidth }")  # to the end of the bar
+        terminal.screenshot(path=str(OUTPUT / f"terminal-geometry-{width}x{height}-full-size.png"))
+
 
 def test_live_view_follows_a_resize_mid_run(dashboard: Dashboard, page: Any) -> None:
     cmd = [*trainboard_cmd(), "run", "--name", "resized", "--system-interval", "0", "--", sys.executable, str(RESIZING)]
