@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from trainboard.server.guard import OriginGuard
 from trainboard.server.headers import SecurityHeaders
 from trainboard.server.limits import BodyLimit, StreamLimits
+from trainboard.server.routes import iter_routes
 from trainboard.server.settings import Settings
 from trainboard.wire import MAX_BODY_BYTES
 
@@ -20,13 +20,7 @@ EVENT_STREAM = "text/event-stream"
 
 def event_stream_paths(app: FastAPI) -> list[re.Pattern[str]]:
     """The path patterns of the routes answering ``text/event-stream`` (declared in their responses)."""
-    found = []
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            contents = [r.get("content", {}) for r in route.responses.values()]
-            if any(EVENT_STREAM in c for c in contents):
-                found.append(route.path_regex)
-    return found
+    return [info.regex for info in iter_routes(app.routes) if EVENT_STREAM in info.media_types]
 
 
 def install(app: FastAPI, settings: Settings) -> None:
