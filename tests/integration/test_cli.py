@@ -198,3 +198,15 @@ def test_ls_keeps_names_readable_at_80_columns(server: ServerProcess, http: http
     wide = cli("ls", "--wide", env=server.env() | {"COLUMNS": "200"})
     for run_id, name in names.items():
         assert any(run_id in line and name in line for line in wide.stdout.splitlines()), wide.stdout
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sdk_under_trainboard_run_records_the_traceback_once(server: ServerProcess, tmp_path: Path) -> None:
+    """The pseudo-terminal has the traceback already: the SDK inside must not add a second copy."""
+    code = "from trainboard import TrainingMonitor\nwith TrainingMonitor():\n    raise ValueError('boom')\n"
+    env = server.env() | {"TRAINBOARD_DATA": str(tmp_path / "client")}
+    done = cli("run", "--name", "dies", "--system-interval", "0", "--", sys.executable, "-c", code, env=env)
+    assert done.returncode == 1, done.stderr
+    log = cli("logs", "dies", env=server.env()).stdout
+    assert log.count("Traceback (most recent call last):") == 1, log
+    assert log.count("ValueError: boom") == 1, log

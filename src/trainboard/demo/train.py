@@ -96,8 +96,8 @@ def main() -> int:
             print(f"{colour}epoch {epoch + 1}: val/loss={val:.4f}{RESET}", flush=True)
             if val != val:
                 print(
-                    f"{RED}{BOLD}ERROR{RESET}: loss is NaN at step {step} (learning rate {args.lr:g} is above "
-                    f"{STABLE_LR:g}, where this model stops converging)",
+                    f"{RED}{BOLD}ERROR{RESET}: loss is NaN at step {step}: learning rate {args.lr:g} is too high "
+                    f"(> {STABLE_LR:g})",
                     file=sys.stderr,
                     flush=True,
                 )

@@ -325,7 +325,7 @@ class TrainingMonitor:
         exits.unregister(self)
         self._pipeline.stop_heartbeats()
         self._stop_helpers()
-        if output:
+        if output and not self._owned_by_runner:  # under `trainboard run` the pseudo-terminal records it
             self._pipeline.log_bytes("stderr", output, time.time())
         self._checkpoints.close(self.flush_timeout)
         crashed = exits.thread_failure_since(self._thread_failures)
