@@ -280,3 +280,50 @@ def test_a_run_interrupted_by_its_missing_heartbeat_has_its_open_lines_made_fina
         ("last words", False),
         (" 40%|####", False),
     ]
+
+
+def test_lines_are_rebuilt_from_the_raw_bytes_at_start(
+    make_server: Callable[..., ServerProcess], db_url: str | None
+) -> None:
+    """Derived data is rebuilt from the raw truth: with the lines and the index state gone (as after a
+    crash between storing bytes and indexing them), a restarted server re-indexes every run."""
+    if db_url is not None:
+        pytest.skip("the derived data is removed with sqlite3")
+    server = make_server()
+    text = b"".join(b"line %d\r\n" % i for i in range(50)) + b"\r 30%|###"
+    with server.client() as http:
+        http.post("/api/runs", json={"id": "rebuilt"})
+        assert http.post("/api/runs/rebuilt/logs/raw", json={"chunks": [raw_chunk(text)]}).status_code == 200
+    before = [(ln["message"], ln["provisional"]) for ln in lines(server, "rebuilt")]
+    server.stop()
+    db = sqlite3.connect(server.data_dir / "trainboard.db")
+    with db:
+        db.execute("DELETE FROM log_lines")
+        db.execute("DELETE FROM log_index_state")
+    db.close()
+    server.start()
+    deadline = time.monotonic() + 30
+    while len(lines(server, "rebuilt")) < len(before) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [(ln["message"], ln["provisional"]) for ln in lines(server, "rebuilt")] == before
+    assert before[-1] == (" 30%|###", True) and len(before) == 51
+
+
+def test_a_run_whose_indexing_fails_keeps_its_bytes_and_catches_up(
+    server: ServerProcess, http: httpx.Client, db_url: str | None
+) -> None:
+    if db_url is not None:
+        pytest.skip("the fault is injected with an SQLite trigger")
+    http.post("/api/runs", json={"id": "flaky"})
+    _break_log_lines_of(server, "flaky")
+    resp = http.post("/api/runs/flaky/logs/raw", json={"chunks": [raw_chunk(b"one\r\ntwo\r\nthree\r\n")]})
+    assert resp.status_code == 200 and resp.json()["appended"] == 17  # the bytes are stored regardless
+    assert lines(server, "flaky") == []
+    db = sqlite3.connect(server.data_dir / "trainboard.db", timeout=30)
+    with db:
+        db.execute("DROP TRIGGER fail_lines")
+    db.close()
+    assert http.post("/api/runs/flaky/logs/raw", json={"chunks": [raw_chunk(b"four\r\n")]}).status_code == 200
+    assert http.put("/api/runs/flaky", json={"status": "completed"}).status_code == 200
+    assert [ln["message"] for ln in lines(server, "flaky")] == ["one", "two", "three", "four"]
+    assert httpx.get(f"{server.url}/api/runs/flaky/logs").content == b"one\r\ntwo\r\nthree\r\nfour\r\n"
