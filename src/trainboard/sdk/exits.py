@@ -56,6 +56,7 @@ class _State:
         self.prev_excepthook: Any = None
         self.prev_thread_excepthook: Any = None
         self.orig_exit: Any = None
+        self.pid = 0  # the process whose runs these are: a forked child inherits the hooks, not the runs
 
 
 _state = _State()
@@ -134,6 +135,8 @@ def mark_recorded(exc: BaseException) -> None:
 
 
 def _end_all(status: str, exit_code: int | None, reason: str | None) -> None:
+    if os.getpid() != _state.pid:
+        return
     with _state.lock:
         runs = list(_state.live)
     for run in runs:
@@ -167,8 +170,8 @@ def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
 
 def _on_sigterm(signum: int, frame: types.FrameType | None) -> None:
     with _state.lock:
-        live = bool(_state.live)
-    if not live:  # nothing to finish: behave as if no handler were set
+        live = bool(_state.live) and os.getpid() == _state.pid
+    if not live:  # nothing to finish (or a forked child): behave as if no handler were set
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
         return
@@ -185,7 +188,7 @@ def _exit(status: object = None) -> NoReturn:
 
 def _at_exit() -> None:
     with _state.lock:
-        if not _state.live:
+        if not _state.live or os.getpid() != _state.pid:
             return
     last = getattr(sys, "last_value", None)
     reason: str | None
@@ -210,6 +213,7 @@ def _install() -> None:
     if _state.installed:
         return
     _state.installed = True
+    _state.pid = os.getpid()
     _state.prev_excepthook = sys.excepthook
     sys.excepthook = _excepthook
     _state.prev_thread_excepthook = threading.excepthook

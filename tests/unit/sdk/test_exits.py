@@ -69,3 +69,23 @@ def test_render_uncaught_is_what_python_prints(tmp_path: Path) -> None:
 def test_render_uncaught_of_system_exit() -> None:
     assert exits.render_uncaught(SystemExit(3)) == b""
     assert exits.render_uncaught(SystemExit("bad config")) == b"bad config\n"
+
+
+FORKED = r"""
+import os, sys, time
+from trainboard import TrainingMonitor
+mon = TrainingMonitor("forked", dashboard_url="http://127.0.0.1:9", data_dir=sys.argv[1], system_metrics=False,
+                      capture_output=False, flush_timeout=30)
+pid = os.fork()
+if pid == 0:
+    sys.exit(0)  # a forked child ends: the parent's run is not its to finish (no 30 s flush wait)
+os.waitpid(pid, 0)
+
+os._exit(0)
+"""
+
+
+def test_a_forked_child_does_not_finish_the_parents_run(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", FORKED, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "not uploaded yet" not in done.stderr  # the child did not try to flush the parent's run
