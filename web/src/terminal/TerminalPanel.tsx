@@ -213,7 +213,7 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
       if (autoScrollRef.current) t.scrollToBottom();
       else t.scrollToLine(heldLine.current);
     };
-    const write = (bytes: Uint8Array, start: number) => {
+    const draw = (bytes: Uint8Array, start: number) => {
       // A fetch or stream event can land after this effect was cleaned up: never touch a disposed
       // terminal (xterm throws from its render service then).
       if (cancelled) return;
@@ -231,6 +231,30 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
           });
         }
       }
+    };
+    // No size known when the first bytes come (the page opened before the run printed anything): look once
+    // more before drawing them, holding them (and what follows) meanwhile, so they are not drawn twice.
+    let held: [Uint8Array, number][] | null = null;
+    let lookedAgain = false;
+    const write = (bytes: Uint8Array, start: number) => {
+      if (held) {
+        held.push([bytes, start]);
+        return;
+      }
+      if (player.recorded || lookedAgain) {
+        draw(bytes, start);
+        return;
+      }
+      lookedAgain = true;
+      held = [[bytes, start]];
+      void getLogGeometry(runId)
+        .then((g) => void player.update(g.sizes))
+        .catch(() => undefined)
+        .finally(() => {
+          const queued = held ?? [];
+          held = null;
+          for (const [b, at] of queued) draw(b, at);
+        });
     };
     // A live run's resize is learnt by polling, usually after some bytes at the new size were drawn at the
     // old one: those are then drawn again (a resize is rare; the replay is exact).
