@@ -56,7 +56,9 @@ class TerminalProcess:
         deadline = time.monotonic() + timeout
         while needle not in self.output:
             if time.monotonic() > deadline or (self.proc.poll() is not None and not self._reader.is_alive()):
-                raise AssertionError(f"{needle!r} never printed; output so far:\n{self.output.decode(errors='replace')}")
+                raise AssertionError(
+                    f"{needle!r} never printed; output so far:\n{self.output.decode(errors='replace')}"
+                )
             time.sleep(0.05)
 
     def resize(self, cols: int, rows: int) -> None:
