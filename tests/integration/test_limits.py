@@ -1,0 +1,249 @@
+"""No client takes more than its share (server/limits.py, protocol.py, stream/, store/metrics.py, store/paging.py),
+through real servers: stream caps on every stream route, header and body deadlines, a slow SSE client cut off
+with a reason and resumed by offset, huge metric batches that do not hold other writes back, and a slow
+download that does not pin the SQLite write-ahead log."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.support.servers import ServerProcess
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from trainboard.wire import MAX_BATCH_KEYS
+
+STREAM_PATHS = ("/ws", "/api/runs/r1/logs/stream#ws", "/api/runs/r1/logs/stream")
+
+
+@contextmanager
+def open_stream(server: ServerProcess, path: str, source: str = "127.0.0.1") -> Iterator[int]:
+    """Hold one stream open from ``source`` (a loopback address); yields 101/200, or the refusal's status."""
+    if path.endswith("#ws") or path == "/ws":
+        sock = socket.create_connection(("127.0.0.1", server.port), source_address=(source, 0))
+        url = server.url.replace("http://", "ws://") + path.removesuffix("#ws")
+        try:
+            with connect(url, sock=sock, open_timeout=10):
+                yield 101
+        except InvalidStatus as exc:
+            assert exc.response.headers["Retry-After"].isdigit()
+            assert json.loads(exc.response.body)["detail"]
+            yield exc.response.status_code
+        return
+    transport = httpx.HTTPTransport(local_address=source)
+    with (
+        httpx.Client(base_url=server.url, transport=transport, timeout=10) as client,
+        client.stream("GET", path) as resp,
+    ):
+        if resp.status_code != 200:
+            resp.read()
+            assert resp.headers["Retry-After"].isdigit() and resp.json()["detail"]
+        yield resp.status_code
+
+
+def test_stream_caps_per_client_and_in_total(make_server: Callable[..., ServerProcess]) -> None:
+    server = make_server("--max-streams-per-client", "3", "--max-streams", "5")
+    with server.client() as http:
+        http.post("/api/runs", json={"id": "r1"}).raise_for_status()
+    with ExitStack() as held:
+        for path in STREAM_PATHS:  # one of each kind from 127.0.0.1
+            assert held.enter_context(open_stream(server, path)) in (101, 200)
+        for path in STREAM_PATHS:  # the client's share is taken: every kind refused with 429
+            with open_stream(server, path) as status:
+                assert status == 429, path
+        for path in STREAM_PATHS[:2]:  # another client still gets streams, up to the total
+            assert held.enter_context(open_stream(server, path, "127.0.0.2")) in (101, 200)
+        for path in STREAM_PATHS:
+            with open_stream(server, path, "127.0.0.3") as status:
+                assert status == 503, path
+        with server.client() as http:  # plain requests are not streams
+            assert http.get("/api/runs/r1").status_code == 200
+    with open_stream(server, "/ws", "127.0.0.3") as status:  # released when closed
+        assert status == 101
+
+
+def _read_until_closed(sock: socket.socket, limit: float = 60.0) -> bytes:
+    sock.settimeout(limit)
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        b"",  # connects, sends nothing
+        b"GET /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",  # headers a byte at a time, never finished
+        b"POST /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 100\r\n\r\n{"name": ',  # a body that never completes
+    ],
+    ids=["nothing", "half-headers", "half-body"],
+)
+def test_half_open_requests_are_timed_out(make_server: Callable[..., ServerProcess], sent: bytes) -> None:
+    server = make_server("--header-timeout", "1", "--body-timeout", "1")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(sent)
+        if sent:  # keep trickling: a byte now and then must not keep it open
+            for _ in range(3):
+                time.sleep(0.3)
+                try:
+                    sock.sendall(b"a")
+                except OSError:
+                    break
+        answer = _read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"not received within 1 s" in answer
+    with server.client() as http:
+        assert http.get("/health").status_code == 200
+
+
+def _append(http: httpx.Client, run: str, data: bytes) -> None:
+    chunks = [{"source": "stdout", "data": base64.b64encode(data).decode()}]
+    http.post(f"/api/runs/{run}/logs/raw", json={"chunks": chunks}).raise_for_status()
+
+
+def test_a_client_that_stops_reading_is_cut_off_with_a_reason_and_resumes(
+    server: ServerProcess, http: httpx.Client
+) -> None:
+    """A subscriber holds at most its mailbox's bytes: one that stops reading while far more than that is
+    appended gets ``event: lagged`` with the offset to resume from, and resuming gives every byte once."""
+    http.post("/api/runs", json={"id": "slow"}).raise_for_status()
+    line = b"0123456789" * 10 + b"\n"
+    block = line * 4000  # 404 kB per append
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=60)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock.sendall(b"GET /api/runs/slow/logs/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    head = sock.recv(4096)
+    assert head.startswith(b"HTTP/1.1 200"), head
+    sent = b""
+    for _ in range(100):  # 40 MB while the client reads nothing
+        _append(http, "slow", block)
+        sent += block
+    received = bytearray()
+    buf = head.split(b"\r\n\r\n", 1)[1]
+    resume_from = None
+    sock.settimeout(60)
+    while resume_from is None:
+        chunk = sock.recv(1 << 20)
+        assert chunk, "the stream ended without saying why"
+        buf += chunk
+        for event in _events(buf):
+            if event.get("event") == "log":
+                received += base64.b64decode(event["data"])
+                assert int(event["id"]) == len(received)
+            elif event.get("event") == "lagged":
+                info = json.loads(event["data"])
+                assert "too slow" in info["reason"]
+                resume_from = info["resume_from"]
+        buf = buf[buf.rfind(b"\n\n") + 2 :] if b"\n\n" in buf else buf
+    sock.close()
+    assert resume_from == len(received) < len(sent)
+    http.put("/api/runs/slow", json={"status": "completed", "exit_code": 0}).raise_for_status()
+    with httpx.stream(
+        "GET", f"{server.url}/api/runs/slow/logs/stream", headers={"Last-Event-ID": str(resume_from)}, timeout=60
+    ) as resp:
+        for event in _events_of(resp):
+            if event.get("event") == "log":
+                received += base64.b64decode(event["data"])
+            elif event.get("event") == "done":
+                break
+    assert bytes(received) == sent
+
+
+def _events(buf: bytes) -> list[dict[str, str]]:
+    """The complete events in ``buf`` (chunked framing stripped crudely: chunk-size lines are ignored)."""
+    out = []
+    for raw in buf.split(b"\n\n")[:-1]:
+        fields: dict[str, str] = {}
+        for line in raw.split(b"\n"):
+            line = line.strip(b"\r")
+            name, sep, value = line.partition(b":")
+            if sep and name in (b"event", b"data", b"id"):
+                fields[name.decode()] = value.decode().strip()
+            elif b"event:" in line:  # a chunk-size line glued in front
+                fields["event"] = line.split(b"event:", 1)[1].decode().strip()
+        if fields:
+            out.append(fields)
+    return out
+
+
+def _events_of(resp: httpx.Response) -> Iterator[dict[str, str]]:
+    fields: dict[str, str] = {}
+    for line in resp.iter_lines():
+        if not line:
+            if fields:
+                yield fields
+            fields = {}
+            continue
+        name, _, value = line.partition(":")
+        fields[name] = value.strip()
+
+
+def test_a_huge_metric_batch_does_not_hold_other_runs_writes_back(server: ServerProcess, http: httpx.Client) -> None:
+    """The largest batch allowed is written in parts: another run's write is committed while the batch
+    is still being written (before: it waited for the whole batch)."""
+    for run in ("heavy", "normal"):
+        http.post("/api/runs", json={"id": run}).raise_for_status()
+    keys = [f"layer{j // 100}/p{j % 100}" for j in range(MAX_BATCH_KEYS)]
+    body = json.dumps({"points": [{"step": s, "metrics": dict.fromkeys(keys, s * 0.5)} for s in range(60)]})
+    done = threading.Event()
+
+    def heavy() -> None:
+        with server.client() as c:
+            c.post("/api/runs/heavy/metrics", content=body, headers={"content-type": "application/json"})
+        done.set()
+
+    thread = threading.Thread(target=heavy)
+    thread.start()
+    try:
+        while not http.get("/api/runs/heavy/metrics", params={"keys": keys[0]}).json()["metrics"]:
+            assert not done.is_set(), "the batch finished before its first part was seen"
+            time.sleep(0.01)
+        ack = http.post("/api/runs/normal/metrics", json={"points": [{"step": 1, "metrics": {"loss": 0.5}}]})
+        assert ack.status_code == 200
+        assert not done.is_set(), "the other run's write waited for the whole batch"
+        seen = http.get("/api/runs/heavy/metrics", params={"keys": keys[-1]}).json()["metrics"]
+        assert not seen, "the last part was committed before the other write"
+    finally:
+        thread.join(600)
+    latest = http.get("/api/runs/heavy/metrics", params={"keys": f"{keys[0]},{keys[-1]}"}).json()["metrics"]
+    assert latest[keys[-1]]["count"] == 60 and latest[keys[0]]["count"] == 60
+
+
+def test_a_slow_download_does_not_pin_the_write_ahead_log(server: ServerProcess, http: httpx.Client) -> None:
+    if server.db_url:
+        pytest.skip("the write-ahead log is SQLite's")
+    http.post("/api/runs", json={"id": "dl"}).raise_for_status()
+    http.post("/api/runs", json={"id": "busy"}).raise_for_status()
+    for start in range(0, 400_000, 100_000):
+        lines = [{"message": f"line {i} " + "x" * 40} for i in range(start, start + 100_000)]
+        http.post("/api/runs/dl/logs/batch", json={"lines": lines}).raise_for_status()
+    wal = Path(server.data_dir) / "trainboard.db-wal"
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=60)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+    sock.sendall(b"GET /api/runs/dl/logs/download?format=txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert sock.recv(65536).startswith(b"HTTP/1.1 200")  # then it reads nothing for a while
+    largest = 0
+    for batch in range(60):  # about 60 MB of pages written while the download waits
+        points = [{"step": batch * 20_000 + i, "metrics": {"a": i * 0.5, "b": i * 0.25}} for i in range(20_000)]
+        http.post("/api/runs/busy/metrics", json={"points": points}).raise_for_status()
+        largest = max(largest, wal.stat().st_size if wal.exists() else 0)
+    sock.settimeout(60)
+    got = 0
+    while chunk := sock.recv(1 << 20):
+        got += len(chunk)
+        if chunk.endswith(b"0\r\n\r\n"):
+            break
+    sock.close()
+    assert got > 16_000_000  # the whole download arrived
+    assert largest < 32 * 1024 * 1024, f"WAL grew to {largest} bytes during a slow download"
