@@ -218,6 +218,7 @@ class LogIndexer:
         if extent is not None and extent.size > idx.offset:
             rows += self._index(conn, run_id, idx, self._stored(conn, run_id, idx.offset, extent.size))
         if not rows and not idx.open_rows:
+            self._save(conn, run_id, idx)  # nothing open (also clears a stale persisted open set)
             return []
         for source, splitter in idx.splitters.items():
             for line in splitter.flush():
