@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
 from typing import Any, NoReturn
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Match
 
 from trainboard.wire import encode_float, repair_json
 
@@ -108,17 +108,18 @@ async def _http(request: Request, exc: Exception) -> Response:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at this path (FastAPI makes one route per method, and Starlette's 405
-    names only the first route's)."""
+    """The methods the OpenAPI document gives for this path (FastAPI makes one route per method, and
+    Starlette's 405 names only the first route's)."""
+    path = request.url.path
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        route_methods = getattr(route, "methods", None)
-        if match != Match.NONE and route_methods and getattr(route, "path", "") != "/{path:path}":
-            methods |= set(route_methods)
-    if "GET" in methods:
-        methods.add("HEAD")
+    for template, item in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {m.upper() for m in item if m in _HTTP_METHODS}
     return sorted(methods)
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
