@@ -209,7 +209,9 @@ class LogIndexer:
     def flush(self, conn: Connection, run_id: str) -> list[log_lines.LineRow]:
         """Make every open line of the run final (the run ended, or was idle for ``LONG_IDLE_SECONDS``),
         after indexing any stored bytes not indexed yet."""
-        return self._isolated(conn, run_id, "finalising lines", lambda: self._flush(conn, run_id))
+        rows = self._isolated(conn, run_id, "finalising lines", lambda: self._flush(conn, run_id))
+        self._runs.pop(run_id, None)  # persisted; a run that goes on reloads it (memory: active runs only)
+        return rows
 
     def _flush(self, conn: Connection, run_id: str) -> list[log_lines.LineRow]:
         idx = self._run(conn, run_id)
