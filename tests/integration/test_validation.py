@@ -354,3 +354,22 @@ def test_openapi_declares_every_error_status(openapi: dict[str, Any]) -> None:
             assert {"413", "415"} <= codes, (method, path)
         if method in ("POST", "PUT", "DELETE"):
             assert "507" in codes, (method, path)
+
+
+def test_chunked_bodies_over_the_limit_are_413_everywhere(
+    http: httpx.Client, openapi: dict[str, Any], ids: dict[str, str]
+) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"x": "'
+        for _ in range(33):
+            yield b"a" * (1024 * 1024)
+        yield b'"}'
+
+    for method, path, op in operations(openapi):
+        if "requestBody" not in op:
+            continue
+        # a connection of its own: the server answers before reading the rest, then closes the connection
+        with httpx.Client(base_url=str(http.base_url), timeout=60.0) as once:
+            resp = once.request(method, fill(path, ids), content=chunks(), headers=JSON_HEADERS)
+        assert resp.status_code == 413, f"{method} {path}: {resp.status_code} {resp.text[:200]}"
+        assert "33554432" in resp.json()["detail"]
