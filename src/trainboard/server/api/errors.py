@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
@@ -138,8 +139,18 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _storage(request: Request, exc: Exception) -> Response:
+    """Database and file errors, answered here rather than by the outermost handler (which re-raises, and
+    uvicorn then drops the connection): a full disk is an expected condition, not a crash."""
+    if not _disk_full(exc):
+        log.error("error while serving %s %s", request.method, request.url.path, exc_info=exc)
+    return await _unexpected(request, exc)
+
+
 def install(app: FastAPI) -> None:
     """Put the JSON error handlers on ``app``."""
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(OSError, _storage)
+    app.add_exception_handler(DBAPIError, _storage)
     app.add_exception_handler(Exception, _unexpected)
