@@ -140,6 +140,8 @@ def test_a_failing_request_of_one_run_costs_another_run_nothing(
             ("epoch 1 done", True),
             ("100%|##########| 2/2", True),
         ]
+        latest = http.get("/api/runs/bystander/logs/latest", params={"n": 1}).json()["lines"]
+        assert [(ln["message"], ln["provisional"]) for ln in latest] == [("100%|##########| 2/2", True)]
         FAULTS[fault](server, "victim")
         body = '{"message": "boom", "timestamp": NaN}' if fault == "nan-timestamp" else '{"message": "boom"}'
         with server.client() as other:  # another client's connection
