@@ -2,8 +2,22 @@ import json
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from trainboard.wire import MAX_STEP, check_key, check_step, decode_float, encode_float
+from trainboard.wire import (
+    MAX_JSON_DEPTH,
+    MAX_STEP,
+    TOO_DEEP_MARKER,
+    check_key,
+    check_step,
+    check_text,
+    clean_json,
+    decode_float,
+    encode_float,
+    repair_json,
+    safe_text,
+)
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 0.0, -1.5, 1e308])
@@ -36,3 +50,77 @@ def test_valid_steps_and_keys() -> None:
     assert check_step(0) is None and check_step(MAX_STEP) is None
     assert check_key("train/loss") is None
     assert check_key("") and check_key("a\nb") and check_key(3)
+
+
+# -- JSON documents: clean_json refuses what cannot be served, repair_json makes anything servable ----------
+
+
+#: Text including lone surrogates (what ``surrogateescape`` makes of a non-UTF-8 file name).
+_any_text = st.text(alphabet=st.characters(codec=None, exclude_categories=[]), max_size=8)
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _any_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_any_text, inner, max_size=3),
+    max_leaves=40,
+)
+
+
+def _servable(value: object) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode()
+    except (ValueError, UnicodeEncodeError):
+        return False
+    return True
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+@given(_json_values)
+def test_repair_always_gives_a_servable_document(value: object) -> None:
+    repaired = repair_json(value)
+    assert _servable(repaired)
+    assert _depth(repaired) <= MAX_JSON_DEPTH
+    assert repair_json(repaired) == repaired  # repairing twice changes nothing
+
+
+@given(_json_values)
+def test_clean_refuses_or_gives_a_servable_document(value: object) -> None:
+    try:
+        cleaned = clean_json(value)
+    except ValueError as exc:
+        assert str(exc)  # says what is wrong
+        assert not _servable(value) or _depth(value) > MAX_JSON_DEPTH
+    else:
+        assert _servable(cleaned)
+        assert cleaned == repair_json(value)  # nothing to repair but the non-finite tokens
+
+
+def test_clean_names_the_path_of_the_problem() -> None:
+    with pytest.raises(ValueError, match=r"model\.layers\[1\] is not valid Unicode"):
+        clean_json({"model": {"layers": ["ok", "bad\udc80"]}})
+    deep: dict[str, object] = {}
+    cur = deep
+    for _ in range(MAX_JSON_DEPTH + 1):
+        cur["x"] = {}
+        cur = cur["x"]  # type: ignore[assignment]
+    with pytest.raises(ValueError, match=f"deeper than {MAX_JSON_DEPTH}"):
+        clean_json(deep)
+    assert TOO_DEEP_MARKER in json.dumps(repair_json(deep))
+    with pytest.raises(ValueError, match="limit is 10 bytes"):
+        clean_json({"a": "0123456789"}, max_bytes=10)
+
+
+def test_non_finite_numbers_become_their_tokens() -> None:
+    assert clean_json({"a": [math.nan, math.inf, -math.inf, 1.5]}) == {"a": ["NaN", "Infinity", "-Infinity", 1.5]}
+
+
+def test_text_rules() -> None:
+    assert check_text("plain ✓ 😀") is None
+    assert "lone surrogate" in (check_text("a\udcff") or "")
+    assert safe_text("a\udcffb\ud800") == "a\ufffdb\ufffd"
+    assert check_key("loss\udc00") is not None
