@@ -46,7 +46,7 @@ export function CheckpointTable({ runId }: { runId: string | undefined }) {
     mutationFn: loadCheckpoint,
     onSuccess: (r) =>
       setMessage(
-        `LOAD ${shortId(r.id)}: ${r.path} · step ${r.step ?? "—"} · ${r.exists === false ? "file NOT found on the server" : "file present"}${r.valid ? "" : ` · INVALID: ${r.invalid_reason ?? ""}`}`,
+        `LOAD ${shortId(r.id)}: ${r.path} · step ${r.step ?? "—"} · ${r.exists === null ? "outside the checkpoint roots: not checked" : r.exists === false ? "file NOT found on the server" : "file present"}${r.valid ? "" : ` · INVALID: ${r.invalid_reason ?? ""}`}`,
       ),
     onError: (e) => setMessage(`load failed: ${(e as Error).message}`),
   });
