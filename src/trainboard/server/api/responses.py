@@ -32,10 +32,11 @@ ERROR_SCHEMA: dict[str, Any] = {
 
 _WRITES = frozenset({"post", "put", "patch", "delete"})
 
-#: status -> description, and when it applies: "path" (has path parameters), "input" (parameters or a
+#: status -> description, and when it applies: "any", "path" (has path parameters), "input" (parameters or a
 #: body), "body" (has a request body), "write" (POST/PUT/PATCH/DELETE), "stream" (an event stream).
 COMMON: dict[str, tuple[str, str]] = {
-    "400": ("body", "The body is not readable (e.g. a malformed Content-Length)"),
+    "400": ("any", "Malformed request: a Host header this server does not answer to, or an unreadable body"),
+    "408": ("any", "The request's headers or body did not arrive in time"),
     "403": (
         "write",
         "Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without "
@@ -52,6 +53,8 @@ COMMON: dict[str, tuple[str, str]] = {
 
 
 def _applies(rule: str, path: str, method: str, op: dict[str, Any]) -> bool:
+    if rule == "any":
+        return True
     if rule == "path":
         return "{" in path
     if rule == "input":
