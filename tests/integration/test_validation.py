@@ -373,3 +373,32 @@ def test_chunked_bodies_over_the_limit_are_413_everywhere(
             resp = once.request(method, fill(path, ids), content=chunks(), headers=JSON_HEADERS)
         assert resp.status_code == 413, f"{method} {path}: {resp.status_code} {resp.text[:200]}"
         assert "33554432" in resp.json()["detail"]
+
+
+def test_websocket_messages_with_unservable_text_get_an_error_not_a_dropped_socket(
+    server: ServerProcess, ids: dict[str, str]
+) -> None:
+    from websockets.sync.client import connect
+
+    url = server.url.replace("http://", "ws://")
+    with connect(f"{url}/ws") as ws:
+        for message in (
+            '{"type": "subscribe", "run_id": "\\udc00"}',
+            '{"type": "\\udc00"}',
+            '{"type": "subscribe", "run_id": "' + "r" * 100 + '"}',
+        ):
+            ws.send(message)
+            reply = json.loads(ws.recv(timeout=10))
+            while reply["type"] in ("heartbeat", "run_created", "run_deleted", "status_change"):
+                reply = json.loads(ws.recv(timeout=10))
+            assert reply["type"] == "error", reply
+        ws.send('{"type": "ping"}')
+        assert json.loads(ws.recv(timeout=10))["type"] == "pong"
+    with connect(f"{url}/api/runs/{ids['run_id']}/logs/stream?after=100") as ws:
+        ws.send('{"type": "\\udc00"}')
+        reply = json.loads(ws.recv(timeout=10))
+        while reply["type"] in ("lines", "heartbeat"):
+            reply = json.loads(ws.recv(timeout=10))
+        assert reply["type"] == "error", reply
+        ws.send('{"type": "ping"}')
+        assert json.loads(ws.recv(timeout=10))["type"] == "pong"

@@ -346,7 +346,9 @@ _WS_QUEUE = 256
 
 
 @router.websocket("/stream")
-async def lines_socket(websocket: WebSocket, run_id: str, after: int | None = None) -> None:
+async def lines_socket(
+    websocket: WebSocket, run_id: str, after: Annotated[int | None, Query(ge=-1, le=MAX_JSON_INT)] = None
+) -> None:
     """The last 500 lines (or the lines after ``?after=N``), then new lines as they are indexed, as
     ``{"type": "lines", "lines": [...]}`` (final lines only, each sent once). The run's open lines (a bar
     still being redrawn, the last line before a pause) come as ``{"type": "open", "lines": [...]}``, each

@@ -21,6 +21,7 @@ from trainboard.server.state import get_state
 from trainboard.server.store import runs as runs_store
 from trainboard.server.stream import topics
 from trainboard.server.stream.broker import Subscription
+from trainboard.wire import ID_RE
 
 router = APIRouter()
 
@@ -53,8 +54,8 @@ async def dashboard_socket(websocket: WebSocket) -> None:
             return {"type": "pong"}
         if kind in ("subscribe", "unsubscribe"):
             run_id = msg.get("run_id")
-            if not isinstance(run_id, str) or not run_id:
-                return {"type": "error", "message": f'{kind} needs a "run_id" string'}
+            if not isinstance(run_id, str) or not ID_RE.match(run_id):
+                return {"type": "error", "message": f'{kind} needs a "run_id": 1-64 characters of A-Z a-z 0-9 _ -'}
             if kind == "unsubscribe":
                 sub = subs.pop(run_id, None)
                 if sub:
