@@ -247,3 +247,33 @@ def test_a_slow_download_does_not_pin_the_write_ahead_log(server: ServerProcess,
     sock.close()
     assert got > 16_000_000  # the whole download arrived
     assert largest < 32 * 1024 * 1024, f"WAL grew to {largest} bytes during a slow download"
+
+
+def _peak_rss_while_appending(server: ServerProcess, *, idle_client: bool, total: int) -> int:
+    """Peak resident memory of the server while ``total`` bytes of output are appended to one run."""
+    import psutil
+
+    assert server.proc is not None
+    proc = psutil.Process(server.proc.pid)
+    block = (b"step 000123 loss 0.123456 lr 0.000100 " * 2 + b"\n") * 13_000  # about 1 MB of lines
+    with server.client() as http, ExitStack() as stack:
+        http.post("/api/runs", json={"id": "big"}).raise_for_status()
+        if idle_client:
+            sock = stack.enter_context(socket.create_connection(("127.0.0.1", server.port), timeout=30))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            sock.sendall(b"GET /api/runs/big/logs/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert sock.recv(100).startswith(b"HTTP/1.1 200")  # attached; it never reads again
+        peak = proc.memory_info().rss
+        for _ in range(total // len(block)):
+            _append(http, "big", block)
+            peak = max(peak, proc.memory_info().rss)
+    return peak
+
+
+def test_a_never_reading_client_costs_a_bounded_amount_of_memory(make_server: Callable[..., ServerProcess]) -> None:
+    """Stated bound: with a never-reading SSE client attached, the server's peak memory while 150 MB are
+    appended exceeds the peak of the same append without it by less than 48 MB (its mailbox is 1 MiB, the
+    rest is socket buffers and noise). Before, its queue held 512 messages of any size: all 150 MB."""
+    alone = _peak_rss_while_appending(make_server(), idle_client=False, total=150_000_000)
+    watched = _peak_rss_while_appending(make_server(), idle_client=True, total=150_000_000)
+    assert watched - alone < 48 * 1024 * 1024, f"{(watched - alone) / 1e6:.0f} MB more with a client that never reads"
