@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from trainboard.server.launch.pty_runner import run_under_pty
+from trainboard.sdk.pty_runner import run_under_pty
 
 LOOP = """
 import sys

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from trainboard import paths
 from trainboard.cli_color import ColorMode, make_console
@@ -58,8 +59,29 @@ RunArg = Annotated[
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    """Print ``message`` (plain text, never markup) as an error; the ``typer.Exit`` to raise."""
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+#: What the dashboard needs beyond the client (the ``[server]`` extra), by import name.
+SERVER_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "numpy")
+
+
+def _need_server(command: str, *also: str) -> None:
+    """Stop ``command`` with a clear message when the ``[server]`` extra is not installed.
+
+    ``pip install trainboard`` is the client alone (what runs beside training); the dashboard commands need
+    ``pip install 'trainboard[server]'``. Checked with ``find_spec``, which imports nothing.
+    """
+    from importlib.util import find_spec
+
+    missing = [name for name in (*SERVER_MODULES, *also) if find_spec(name) is None]
+    if missing:
+        raise fail(
+            f"trainboard {command} needs the dashboard: pip install 'trainboard[server]' "
+            f"(not installed: {', '.join(missing)})"
+        )
 
 
 def _set_color(mode: ColorMode) -> None:
@@ -147,6 +169,7 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
 ) -> None:
     """Run the server and web UI."""
+    _need_server("serve")
     settings = _settings(
         data,
         db,
@@ -222,6 +245,7 @@ def demo(
     until Ctrl-C, each starting again when it ends (tqdm bars, ANSI colours, metrics, checkpoints, warnings,
     and a run whose 10x learning rate makes it diverge), printing the URL and what happens."""
     _set_color(color)
+    _need_server("demo", "tqdm")
     settings = _settings(data, None, host=host, port=port)
     from trainboard.demo.runner import run_demo
 
@@ -231,6 +255,7 @@ def demo(
 @db_app.command("upgrade")
 def db_upgrade(data: DataOpt = None, db: DbOpt = None) -> None:
     """Apply pending database migrations (the server also does this at start)."""
+    _need_server("db upgrade")
     settings = _settings(data, db)
     from trainboard.server.store.engine import current_revision, make_engines, upgrade
 
@@ -446,48 +471,22 @@ def run(
         argv = argv[1:]
     if not argv:
         raise fail("no command given: trainboard run [--name N] -- CMD [ARGS...]", code=2)
-    from trainboard.sdk.monitor import ENV_CAPTURED, ENV_RUN_ID, ENV_SYSTEM_SAMPLED, TrainingMonitor, new_run_id
-    from trainboard.server.launch.pty_runner import run_under_pty
+    from trainboard.sdk.runner import run_command
 
-    mon = TrainingMonitor(
-        run_name=name or Path(argv[0]).name,
-        config={"command": argv, "cwd": os.getcwd()},
-        dashboard_url=url,
-        project=project,
-        run_id=new_run_id(),  # never attach to an outer run through $TRAINBOARD_RUN_ID
-        capture_output=False,
-        system_metrics=False,
-        data_dir=data,
-        flush_timeout=flush_timeout,
-    )
-    env = dict(os.environ)
-    env[ENV_RUN_ID] = mon.run_id
-    env[ENV_CAPTURED] = "1"
-    if system_interval > 0:
-        env[ENV_SYSTEM_SAMPLED] = "1"  # sampled here, with the command's own memory: not again by its SDK
-    env["TRAINBOARD_URL"] = mon.url
-    if data is not None:
-        env["TRAINBOARD_DATA"] = str(paths.data_dir(data))
     try:
-        result = run_under_pty(
+        done = run_command(
             argv,
-            on_output=lambda source, chunk: mon.log_output(chunk, source),
-            env=env,
+            name=name,
+            project=project,
+            url=url,
+            data_dir=data,
+            flush_timeout=flush_timeout,
+            system_interval=system_interval,
             separate_stderr=_streams_differ() if separate_stderr is None else separate_stderr,
-            on_start=(lambda pid: mon._start_sampler(system_interval, pid)) if system_interval > 0 else None,
-            on_resize=mon.log_terminal_size,
         )
     except OSError as exc:
-        mon.set_status("failed", exit_code=127)
-        mon.finish()
         raise fail(f"cannot start {argv[0]!r}: {exc.strerror or exc}", code=127) from None
-    if result.interrupted:
-        status = "interrupted"
-    else:
-        status = "completed" if result.exit_code == 0 else "failed"
-    mon.set_status(status, exit_code=result.exit_code)
-    mon.finish()
-    raise typer.Exit(result.exit_code)
+    raise typer.Exit(done.exit_code)
 
 
 @app.command()

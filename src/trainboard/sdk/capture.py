@@ -33,6 +33,8 @@ import warnings
 from collections.abc import Callable
 from types import TracebackType
 
+from trainboard.sdk.tee import wait_fd, write_all
+
 __all__ = ["OutputCapture"]
 
 _READ_SIZE = 65536
@@ -169,7 +171,7 @@ class OutputCapture:
             if not self._error_reported:
                 self._error_reported = True
                 message = f"trainboard: output capture callback failed ({exc!r}); output still shown\n"
-                _write_all(report_to, message.encode())
+                write_all(report_to, message.encode())
 
 
 class _Stream:
@@ -313,7 +315,7 @@ class _Stream:
 
     def _drain_quiet(self) -> None:
         """Read until EOF or until the substitute has been quiet for the grace period."""
-        while _wait(self.read_end, select.POLLIN, _STOP_GRACE_S):
+        while wait_fd(self.read_end, select.POLLIN, _STOP_GRACE_S):
             if not self._pump():
                 return
 
@@ -325,7 +327,7 @@ class _Stream:
             return exc.errno in (errno.EAGAIN, errno.EINTR)  # EIO: pty with every slave closed
         if not chunk:
             return False
-        if self._tee and not _write_all(self.original, chunk):
+        if self._tee and not write_all(self.original, chunk):
             self._tee = False  # the real terminal is gone; keep capturing
         if not self.drained.is_set():
             self.deliver(self.source, chunk, self.original)
@@ -341,27 +343,6 @@ def _same_destination(a: int, b: int) -> bool:
     except OSError:
         return False
     return (sa.st_dev, sa.st_ino, sa.st_rdev) == (sb.st_dev, sb.st_ino, sb.st_rdev)
-
-
-def _write_all(fd: int, data: bytes) -> bool:
-    view = memoryview(data)
-    while view:
-        try:
-            n = os.write(fd, view)
-        except BlockingIOError:  # the original fd was left non-blocking by someone else
-            _wait(fd, select.POLLOUT, None)
-            continue
-        except OSError:
-            return False
-        view = view[n:]
-    return True
-
-
-def _wait(fd: int, event: int, timeout_s: float | None) -> bool:
-    """poll() one fd (select() would fail on fds above 1023)."""
-    poller = select.poll()
-    poller.register(fd, event)
-    return bool(poller.poll(None if timeout_s is None else timeout_s * 1000))
 
 
 def _flush_python_streams() -> None:

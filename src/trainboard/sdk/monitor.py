@@ -135,7 +135,7 @@ class TrainingMonitor:
             self._start_capture()
         self._sampler: Any = None
         if system_metrics and not os.environ.get(ENV_SYSTEM_SAMPLED):
-            self._start_sampler(system_interval)
+            self.start_system_sampler(system_interval)
         self._thread_failures = exits.thread_failures()
         exits.register(self)
 
@@ -416,8 +416,13 @@ class TrainingMonitor:
         # System series are stepped by wall-clock milliseconds, independent of the training step.
         self._pipeline.metrics(int(time.time() * 1000), time.time(), sample)
 
-    def _start_sampler(self, interval: float, pid: int | None = None) -> None:
-        """Sample the system every ``interval`` s; ``sys/proc_rss`` is process ``pid``'s (default: this one)."""
+    def start_system_sampler(self, interval: float, pid: int | None = None) -> bool:
+        """Sample the system (CPU, RAM, disk, network, GPUs) every ``interval`` seconds as ``sys/*`` series until
+        ``finish()``; ``sys/proc_rss`` is process ``pid``'s memory (default: this process's).
+
+        ``system_metrics=True`` starts it with the monitor; ``trainboard run`` starts it for the command it runs.
+        A sampler already running is replaced. Returns False when ``pid`` is no longer there.
+        """
         import psutil
 
         from trainboard.sdk.system import SystemSampler
@@ -425,9 +430,12 @@ class TrainingMonitor:
         try:
             process = psutil.Process(pid) if pid is not None else None
         except psutil.Error:
-            return
+            return False
+        if self._sampler is not None:
+            self._sampler.stop()
         self._sampler = SystemSampler(interval=interval, on_sample=self._on_system_sample, process=process)
         self._sampler.start()
+        return True
 
     def _stop_helpers(self) -> None:
         for target, handler in self._log_handlers:

@@ -25,15 +25,15 @@ from pathlib import Path
 
 import pytest
 
-import trainboard.server.launch.pty_runner as pty_runner
-from trainboard.server.launch.pty_runner import PtyRunResult, run_under_pty
+import trainboard.sdk.pty_runner as pty_runner
+from trainboard.sdk.pty_runner import PtyRunResult, run_under_pty
 
-SRC = str(Path(pty_runner.__file__).resolve().parents[3])
+SRC = str(Path(pty_runner.__file__).resolve().parents[2])
 
 DRIVER = textwrap.dedent(
     """
     import base64, json, sys
-    from trainboard.server.launch.pty_runner import run_under_pty
+    from trainboard.sdk.pty_runner import run_under_pty
 
     chunks = {"stdout": [], "stderr": []}
     both = []  # every chunk in arrival order, to place resizes by offset
@@ -348,7 +348,7 @@ def test_stdin_closed_becomes_dev_null() -> None:
 def _in_process_driver(child_code: str) -> str:
     return (
         "import sys\n"
-        "from trainboard.server.launch.pty_runner import run_under_pty\n"
+        "from trainboard.sdk.pty_runner import run_under_pty\n"
         f"sys.exit(run_under_pty([sys.executable, '-c', {child_code!r}], on_output=lambda s, b: None).exit_code)\n"
     )
 

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
+from trainboard.sdk.tee import write_all
+
 __all__ = ["PtyRunResult", "run_under_pty"]
 
 _log = logging.getLogger(__name__)
@@ -320,7 +322,7 @@ class _Session:
         if not chunk:
             return False
         target = self._mirror_to.get(master)
-        if target is not None and not _write_all(target, chunk):
+        if target is not None and not write_all(target, chunk):
             del self._mirror_to[master]
         try:
             self.on_output(self._sources[master], chunk)
@@ -329,21 +331,6 @@ class _Session:
                 self._callback_failed = True
                 _log.exception("trainboard: output callback failed; output is still mirrored")
         return True
-
-
-def _write_all(fd: int, data: bytes) -> bool:
-    """Write all of ``data`` to ``fd``; False when ``fd`` can no longer be written."""
-    view = memoryview(data)
-    while view:
-        try:
-            n = os.write(fd, view)
-        except BlockingIOError:  # the terminal fd was left non-blocking by someone else
-            select.select([], [fd], [])
-            continue
-        except OSError:
-            return False
-        view = view[n:]
-    return True
 
 
 def _configure_slave(fd: int) -> None:
