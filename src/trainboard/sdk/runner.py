@@ -1,0 +1,99 @@
+"""Record a command as a run: what ``trainboard run -- CMD ...`` does.
+
+The command runs under pseudo-terminals (``sdk/pty_runner.py``); every byte it prints is mirrored to this
+process's terminal unchanged and handed to a :class:`~trainboard.sdk.monitor.TrainingMonitor`, which uploads
+it with the command's exit status (and, optionally, system samples with the command's own memory). The
+command's SDK, if it uses one, attaches to the same run through the environment and neither captures its
+output nor samples the system again. Client side only: nothing here imports the server.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from trainboard import paths
+from trainboard.sdk.monitor import ENV_CAPTURED, ENV_RUN_ID, ENV_SYSTEM_SAMPLED, TrainingMonitor, new_run_id
+from trainboard.sdk.pty_runner import PtyRunResult, run_under_pty
+
+__all__ = ["CommandRun", "run_command"]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRun:
+    """A finished recorded command: the run it was recorded as and how the command ended."""
+
+    run_id: str
+    status: str
+    result: PtyRunResult
+
+    @property
+    def exit_code(self) -> int:
+        return self.result.exit_code
+
+
+def run_command(
+    argv: Sequence[str],
+    *,
+    name: str | None = None,
+    project: str | None = None,
+    url: str | None = None,
+    data_dir: Path | None = None,
+    flush_timeout: float = 10.0,
+    system_interval: float = 5.0,
+    separate_stderr: bool = True,
+) -> CommandRun:
+    """Run ``argv`` under a pseudo-terminal, mirror and record its output, and end the run with its status.
+
+    ``system_interval`` > 0 samples the system every that many seconds (``sys/proc_rss`` is the command's
+    memory); 0 turns sampling off. ``separate_stderr`` keeps stderr on its own pseudo-terminal; False merges
+    both on one, in exact order. Raises ``OSError`` when the command cannot be started; the run is then
+    recorded as failed with exit code 127.
+    """
+    if not argv:
+        raise ValueError("argv must not be empty")
+    mon = TrainingMonitor(
+        run_name=name or Path(argv[0]).name,
+        config={"command": list(argv), "cwd": os.getcwd()},
+        dashboard_url=url,
+        project=project,
+        run_id=new_run_id(),  # never attach to an outer run through $TRAINBOARD_RUN_ID
+        capture_output=False,
+        system_metrics=False,
+        data_dir=data_dir,
+        flush_timeout=flush_timeout,
+    )
+    env = dict(os.environ)
+    env[ENV_RUN_ID] = mon.run_id
+    env[ENV_CAPTURED] = "1"
+    if system_interval > 0:
+        env[ENV_SYSTEM_SAMPLED] = "1"  # sampled here, with the command's own memory: not again by its SDK
+    env["TRAINBOARD_URL"] = mon.url
+    if data_dir is not None:
+        env["TRAINBOARD_DATA"] = str(paths.data_dir(data_dir))
+
+    def sample(pid: int) -> None:
+        mon.start_system_sampler(system_interval, pid)
+
+    try:
+        result = run_under_pty(
+            argv,
+            on_output=lambda source, chunk: mon.log_output(chunk, source),
+            env=env,
+            separate_stderr=separate_stderr,
+            on_start=sample if system_interval > 0 else None,
+            on_resize=mon.log_terminal_size,
+        )
+    except OSError:
+        mon.set_status("failed", exit_code=127)
+        mon.finish()
+        raise
+    if result.interrupted:
+        status = "interrupted"
+    else:
+        status = "completed" if result.exit_code == 0 else "failed"
+    mon.set_status(status, exit_code=result.exit_code)
+    mon.finish()
+    return CommandRun(mon.run_id, status, result)
