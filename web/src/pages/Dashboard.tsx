@@ -15,14 +15,12 @@ import { Panel } from "../components/Panel";
 import { RunList, defaultFilter, filterRuns, type RunFilter } from "../components/RunList";
 import { SystemPanel } from "../components/SystemPanel";
 import { TopBar } from "../components/TopBar";
+import { useDashboardKeybindings, type LogTab } from "../hooks/useDashboardKeybindings";
 import { LinesView, type LinesHandle } from "../lines/LinesView";
 import type { TerminalHandle } from "../terminal/TerminalPanel";
 
 // xterm.js is loaded in its own chunk, so the charts paint without waiting for it
 const TerminalPanel = lazy(() => import("../terminal/TerminalPanel").then((m) => ({ default: m.TerminalPanel })));
-
-const isField = (t: EventTarget | null) =>
-  t instanceof HTMLElement && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA");
 
 export function Dashboard() {
   const { runId } = useParams();
@@ -31,7 +29,7 @@ export function Dashboard() {
   const [filter, setFilter] = useState<RunFilter>(defaultFilter);
   const [compare, setCompare] = useState<string[]>([]);
   const [help, setHelp] = useState(false);
-  const [logTab, setLogTab] = useState<"terminal" | "lines">("terminal");
+  const [logTab, setLogTab] = useState<LogTab>("terminal");
   const searchRef = useRef<HTMLInputElement>(null);
   const termRef = useRef<TerminalHandle>(null);
   const linesRef = useRef<LinesHandle>(null);
@@ -78,62 +76,8 @@ export function Dashboard() {
 
   const select = (id: string) => navigate(`/runs/${encodeURIComponent(id)}`);
 
-  // keyboard shortcuts
-  const stateRef = useRef({ runs, runId, help });
-  stateRef.current = { runs, runId, help };
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      const s = stateRef.current;
-      if (e.key === "Escape") {
-        setHelp(false);
-        if (isField(e.target)) (e.target as HTMLElement).blur();
-        return;
-      }
-      if (isField(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
-      if (e.target instanceof HTMLElement && e.target.closest(".xterm") && e.key !== "?") return;
-      const i = s.runs.findIndex((r) => r.id === s.runId);
-      const go = (d: number) => {
-        const next = s.runs[Math.min(s.runs.length - 1, Math.max(0, (i < 0 ? -1 : i) + d))];
-        if (next) select(next.id);
-      };
-      switch (e.key) {
-        case "j":
-        case "ArrowDown":
-          go(1);
-          break;
-        case "k":
-        case "ArrowUp":
-          go(-1);
-          break;
-        case "/":
-          searchRef.current?.focus();
-          break;
-        case "l":
-          setLogTab("terminal");
-          setTimeout(() => termRef.current?.focus(), 0);
-          break;
-        case "f":
-          if (logTab === "terminal") termRef.current?.focusSearch();
-          else linesRef.current?.focusSearch();
-          break;
-        case "t":
-          setLogTab((t) => (t === "terminal" ? "lines" : "terminal"));
-          break;
-        case "c":
-          setCompare([]);
-          break;
-        case "?":
-          setHelp((h) => !h);
-          break;
-        default:
-          return;
-      }
-      e.preventDefault();
-    };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [logTab]);
+  const keys = { runs, runId, logTab, select, setLogTab, setCompare, setHelp, searchRef, termRef, linesRef };
+  useDashboardKeybindings(keys);
 
   const running = allRuns.filter((r) => r.status === "running").length;
   const noRuns = runsQ.isSuccess && allRuns.length === 0;
