@@ -70,7 +70,10 @@ def test_a_slow_progress_bar_is_one_line_shown_provisionally_while_it_runs(
     script.write_text(SLOW_BAR)
     env = server.env() | {"TRAINBOARD_DATA": str(tmp_path / "client")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "trainboard.cli", "run", "--name", "slow-bar", "--", sys.executable, str(script)],
+        [
+            *(sys.executable, "-m", "trainboard.cli", "run", "--name", "slow-bar", "--flush-timeout", "120"),
+            *("--", sys.executable, str(script)),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,  # one destination, as in a terminal: one pty, the terminal's own order
         env=env,

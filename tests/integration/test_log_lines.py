@@ -39,7 +39,8 @@ def run_script(server: ServerProcess, tmp_path: Path) -> str:
     path.write_text(TRAIN)
     env = server.env() | {"TRAINBOARD_DATA": str(tmp_path / "client")}
     done = subprocess.run(
-        [sys.executable, "-m", "trainboard.cli", "run", "--", sys.executable, str(path)],
+        # a busy machine can take more than the default 10 s to upload: wait for all of it
+        [sys.executable, "-m", "trainboard.cli", "run", "--flush-timeout", "120", "--", sys.executable, str(path)],
         capture_output=True,
         env=env,
         timeout=120,
