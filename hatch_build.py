@@ -9,6 +9,12 @@ The bundle is rebuilt when ``static/index.html`` is missing or older than any we
 only when ``web/node_modules`` is missing or lacks what package-lock.json names (``npm ls`` fails), e.g. after
 a new dependency. Set ``TRAINBOARD_SKIP_WEB_BUILD=1`` to skip the UI build (the
 server then shows a page saying the UI is not built).
+
+Without ``npm`` on PATH the build goes on with one warning and without the UI (or with the bundle already
+built, if stale): installing the client (``pip install trainboard`` from source, on a training machine) must
+not need Node.js, and the client never serves the UI. A wheel meant for distribution must carry the bundle:
+build it where Node.js is installed with ``TRAINBOARD_REQUIRE_WEB_BUILD=1 python -m build`` (or
+``pip wheel .``), which then fails instead of leaving the UI out.
 """
 
 from __future__ import annotations
@@ -74,11 +80,18 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             return
         npm = shutil.which("npm")
         if npm is None:
-            raise RuntimeError(
-                "trainboard: building the web UI needs Node.js (>= 20.19) with npm, and `npm` was not found on "
-                "PATH. Install Node.js from https://nodejs.org (or your package manager), or set "
-                "TRAINBOARD_SKIP_WEB_BUILD=1 to install without the web UI."
+            missing = (
+                "building the web UI needs Node.js (>= 20.19) with npm, and `npm` was not found on PATH "
+                "(install it from https://nodejs.org or your package manager)"
             )
+            if os.environ.get("TRAINBOARD_REQUIRE_WEB_BUILD"):
+                raise RuntimeError(f"trainboard: {missing}; TRAINBOARD_REQUIRE_WEB_BUILD is set")
+            kept = "keeping the stale built UI" if index.is_file() else "the dashboard will have no web UI"
+            self.app.display_warning(
+                f"trainboard: {missing}; {kept}. Fine for the client (`pip install trainboard`); "
+                "`trainboard serve` needs the UI built."
+            )
+            return
         if not installed(npm, web):
             self.app.display_info("trainboard: npm ci (web/)")
             self._run([npm, "ci", "--no-audit", "--no-fund"], web)
