@@ -28,6 +28,11 @@ export function stripAnsi(s: string): string {
   return s.includes("\x1b") ? s.replace(ANSI, "") : s;
 }
 
+/** An open line (`provisional` from the server): still being redrawn, or the last line so far. */
+export function isProvisional(line: LogLine | undefined): boolean {
+  return Boolean(line && (line as LogLine & { provisional?: boolean }).provisional);
+}
+
 export interface LinesHandle {
   focusSearch(): void;
 }
@@ -198,7 +203,8 @@ export const LinesView = forwardRef<LinesHandle, { runId: string; running: boole
             return (
               <div
                 key={it.key}
-                className="line"
+                className={isProvisional(line) ? "line provisional" : "line"}
+                title={isProvisional(line) ? "open line: may still change (a bar being redrawn, or the last line so far)" : undefined}
                 style={{ position: "absolute", top: 0, left: 0, right: 0, height: ROW, transform: `translateY(${it.start}px)` }}
                 data-level={line?.level}
               >
