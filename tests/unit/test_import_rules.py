@@ -1,0 +1,180 @@
+"""The import directions of the package, read from the source with ``ast`` (nothing is imported).
+
+The rooms: the client (``trainboard.sdk`` and the top-level modules it uses) runs beside training and
+never reaches the server or its dependencies; ``trainboard.wire`` is shared by both sides and needs only
+the standard library; inside the server, storage, streams and line splitting sit below the API and never
+call up into it; ``trainboard.cli`` is a leaf that only its console-script entry point imports.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+PACKAGE = SRC / "trainboard"
+
+#: What only the dashboard may load: the server itself and the ``[server]`` extra's packages.
+SERVER_ONLY = (
+    "trainboard.server",
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "numpy",
+    "alembic",
+    "uvicorn",
+    "redis",
+    "psycopg",
+)
+#: Top-level modules that the client (SDK, ``trainboard run``, ``sync``, ``ls``, ``logs``, ``export``) loads.
+CLIENT_TOP = ("trainboard", "trainboard._version", "trainboard.paths", "trainboard.sysinfo", "trainboard.wire")
+#: The CLI's modules: the server only inside the server commands' functions, never at import.
+CLI = ("trainboard.cli", "trainboard.cli_color", "trainboard.cli_logs", "trainboard.cli_runs")
+#: The CLI functions that run the dashboard; the only places the CLI may import the server.
+SERVER_COMMANDS = {"serve", "demo", "db_upgrade", "_settings", "_safe_db"}
+#: Server modules that wire the API together (and so may import it).
+API_WIRING = ("trainboard.server.app", "trainboard.server.routes", "trainboard.server.asgi", "trainboard.server.serve")
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str  # the importing module
+    target: str  # the module imported (``from a import b`` counts as ``a`` and ``a.b``)
+    line: int
+    function: str | None  # the (outermost) function it is in; None at module level (run at import)
+
+    @property
+    def top_level(self) -> bool:
+        return self.function is None
+
+    def __str__(self) -> str:
+        return f"{self.module}:{self.line} imports {self.target}"
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_in(path: Path) -> Iterator[Import]:
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(), str(path))
+    in_function: dict[ast.AST, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for inner in ast.walk(node):
+                in_function.setdefault(inner, node.name)  # ast.walk is breadth-first: outermost first
+    for node in ast.walk(tree):
+        top = in_function.get(node)
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield Import(name, alias.name, node.lineno, top)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            yield Import(name, base, node.lineno, top)
+            for alias in node.names:
+                yield Import(name, f"{base}.{alias.name}", node.lineno, top)
+
+
+ALL = [imp for path in sorted(PACKAGE.rglob("*.py")) for imp in imports_in(path)]
+
+
+def within(name: str, *roots: str) -> bool:
+    return any(name == root or name.startswith(root + ".") for root in roots)
+
+
+def broken(*, by: tuple[str, ...], to: tuple[str, ...]) -> list[str]:
+    """Every import from a module under ``by`` of a module under ``to``."""
+    return [str(imp) for imp in ALL if within(imp.module, *by) and within(imp.target, *to)]
+
+
+def test_the_walk_sees_the_package() -> None:
+    """The rules below would pass on nothing: make sure they read the real tree."""
+    modules = {imp.module for imp in ALL}
+    assert {"trainboard.sdk.monitor", "trainboard.sdk.pty_runner", "trainboard.cli", "trainboard.server.app"} <= modules
+    assert ("trainboard.sdk.runner", "trainboard.sdk.pty_runner") in {(imp.module, imp.target) for imp in ALL}
+
+
+def test_the_client_never_imports_the_server() -> None:
+    assert broken(by=("trainboard.sdk",), to=SERVER_ONLY) == []
+    client_top = [imp for imp in ALL if imp.module in CLIENT_TOP and within(imp.target, *SERVER_ONLY)]
+    assert [str(i) for i in client_top] == []
+
+
+def test_the_cli_loads_the_server_only_inside_server_commands() -> None:
+    """``run``, ``sync``, ``ls``, ``logs`` and ``export`` work with the client alone installed."""
+    outside = [
+        str(imp)
+        for imp in ALL
+        if within(imp.module, *CLI) and within(imp.target, *SERVER_ONLY) and imp.function not in SERVER_COMMANDS
+    ]
+    assert outside == []
+    assert broken(by=("trainboard.cli_color", "trainboard.cli_logs", "trainboard.cli_runs"), to=SERVER_ONLY) == []
+
+
+def test_wire_needs_only_the_standard_library() -> None:
+    outside = [
+        str(imp)
+        for imp in ALL
+        if imp.module == "trainboard.wire"
+        and imp.target.split(".")[0] not in sys.stdlib_module_names
+        and imp.target.split(".")[0] != "__future__"
+        and not within(imp.target.rpartition(".")[0], *sys.stdlib_module_names)
+    ]
+    assert outside == []
+
+
+def test_store_and_stream_never_import_the_api() -> None:
+    lower = ("trainboard.server.store", "trainboard.server.stream")
+    assert broken(by=lower, to=("trainboard.server.api", "fastapi", "trainboard.cli")) == []
+
+
+def test_loglines_is_pure() -> None:
+    """Line splitting is terminal semantics alone: no storage, API, streams, database or web framework."""
+    outside = [
+        str(imp)
+        for imp in ALL
+        if within(imp.module, "trainboard.server.loglines")
+        and within(imp.target, "trainboard", *SERVER_ONLY)
+        and not within(imp.target, "trainboard.server.loglines")
+    ]
+    assert outside == []
+
+
+def test_nothing_imports_the_cli() -> None:
+    """``trainboard.cli`` is reached through the console script (pyproject's ``[project.scripts]``) only."""
+    importers = [str(imp) for imp in ALL if within(imp.target, *CLI) and not within(imp.module, *CLI)]
+    assert importers == []
+    assert broken(by=("trainboard.sdk", "trainboard.server", "trainboard.wire"), to=("trainboard.cli",)) == []
+
+
+def test_the_server_never_imports_the_client_cli_or_demo() -> None:
+    assert broken(by=("trainboard.server",), to=("trainboard.cli", "trainboard.demo")) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="background_imports_api_live: server/background.py imports server.api.live until live publishing "
+    "gets its own home outside api/ (issue 11 part 4)",
+)
+def test_only_the_app_wiring_imports_the_api() -> None:
+    """Below the API (background jobs, guards, the indexer) nothing reaches up into ``server.api``."""
+    offenders = [
+        str(imp)
+        for imp in ALL
+        if within(imp.target, "trainboard.server.api")
+        and within(imp.module, "trainboard.server")
+        and not within(imp.module, "trainboard.server.api", *API_WIRING)
+    ]
+    assert offenders == []
