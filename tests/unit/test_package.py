@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import trainboard
-
-SRC = Path(trainboard.__file__).parent
 
 
 def test_public_names_match_all() -> None:
