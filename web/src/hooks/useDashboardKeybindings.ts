@@ -34,7 +34,7 @@ export function dashboardKeybindings(d: DashboardKeys): Keybinding[] {
       always: true,
       run: (e) => {
         d.setHelp(false);
-        if (isField(e.target)) e.target.blur();
+        if (isField(e.target)) (e.target as HTMLElement).blur();
       },
     },
     { keys: ["j", "ArrowDown"], run: () => go(1) },

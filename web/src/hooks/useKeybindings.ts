@@ -19,7 +19,7 @@ export interface KeybindingOptions {
 }
 
 /** Whether the key went to a form field, where letters are text and not shortcuts. */
-export const isField = (t: EventTarget | null): t is HTMLElement =>
+export const isField = (t: EventTarget | null): boolean =>
   t instanceof HTMLElement && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA");
 
 /** The binding a keydown triggers, or undefined when it should be left to the page (typing, modifiers, pass-through). */
