@@ -39,6 +39,7 @@ runs = Table(
     Column("log_size", BigInteger, nullable=False, server_default="0"),
     Column("log_trimmed", BigInteger, nullable=False, server_default="0"),
     Column("created_at", Float, nullable=False),
+    Column("created_by", String(256)),  # the user who created it (auth on); editors delete only their own
     Index("ix_runs_start_time", "start_time"),
     Index("ix_runs_name_status", "name", "status"),
 )
