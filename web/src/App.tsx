@@ -1,6 +1,10 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { BrowserRouter, Route, Routes } from "react-router";
 import { ApiError } from "./api/client";
+import { LoginPage } from "./auth/LoginPage";
+import { RequireLogin } from "./auth/RequireLogin";
+import { SessionProvider } from "./auth/session";
+import { TokensPage } from "./auth/TokensPage";
 import { Dashboard } from "./pages/Dashboard";
 
 const queryClient = new QueryClient({
@@ -15,16 +19,34 @@ const queryClient = new QueryClient({
   },
 });
 
-export function App() {
+const dashboard = (
+  <RequireLogin>
+    <Dashboard />
+  </RequireLogin>
+);
+
+/** `loginCode`: the one-time login code main.tsx took out of the address bar before the first render. */
+export function App({ loginCode = null }: { loginCode?: string | null }) {
   return (
     <QueryClientProvider client={queryClient}>
-      <BrowserRouter>
-        <Routes>
-          <Route path="/" element={<Dashboard />} />
-          <Route path="/runs/:runId" element={<Dashboard />} />
-          <Route path="*" element={<Dashboard />} />
-        </Routes>
-      </BrowserRouter>
+      <SessionProvider code={loginCode}>
+        <BrowserRouter>
+          <Routes>
+            <Route path="/login" element={<LoginPage />} />
+            <Route
+              path="/tokens"
+              element={
+                <RequireLogin>
+                  <TokensPage />
+                </RequireLogin>
+              }
+            />
+            <Route path="/" element={dashboard} />
+            <Route path="/runs/:runId" element={dashboard} />
+            <Route path="*" element={dashboard} />
+          </Routes>
+        </BrowserRouter>
+      </SessionProvider>
     </QueryClientProvider>
   );
 }

@@ -22,10 +22,33 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** seconds from a Retry-After header (a 429 or 503), when the server sent one */
+    readonly retryAfter: number | null = null,
   ) {
     super(message);
     this.name = "ApiError";
   }
+}
+
+// A 401 means the session ended (or never was): whoever registered here (the session context) shows the
+// login page. Kept as a plain callback so the client does not depend on the UI.
+let unauthorizedHandler: ((path: string) => void) | null = null;
+
+/** Register the one handler called when an API request answers 401; returns the unregister function. */
+export function onUnauthorized(handler: (path: string) => void): () => void {
+  unauthorizedHandler = handler;
+  return () => {
+    if (unauthorizedHandler === handler) unauthorizedHandler = null;
+  };
+}
+
+function retryAfterOf(res: Response): number | null {
+  const v = res.headers.get("Retry-After");
+  if (v === null) return null;
+  const seconds = Number(v);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
+  const date = Date.parse(v);
+  return Number.isFinite(date) ? Math.max(0, Math.ceil((date - Date.now()) / 1000)) : null;
 }
 
 function detailOf(body: unknown, fallback: string): string {
@@ -50,7 +73,9 @@ export function withWriteMarker(init?: RequestInit): RequestInit | undefined {
   return { ...init, headers };
 }
 
-async function request(path: string, init?: RequestInit): Promise<Response> {
+/** `fetch` with the write marker; a non-2xx answer throws ApiError. A 401 also calls the unauthorized handler
+ * unless `expect401` (the login form: a wrong password is not an ended session). */
+export async function request(path: string, init?: RequestInit, expect401 = false): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(path, withWriteMarker(init));
@@ -67,7 +92,8 @@ async function request(path: string, init?: RequestInit): Promise<Response> {
     } catch {
       /* not JSON */
     }
-    throw new ApiError(res.status, detailOf(body, `${res.status} ${res.statusText}`));
+    if (res.status === 401 && !expect401) unauthorizedHandler?.(path);
+    throw new ApiError(res.status, detailOf(body, `${res.status} ${res.statusText}`), retryAfterOf(res));
   }
   return res;
 }

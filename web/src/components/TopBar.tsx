@@ -1,5 +1,6 @@
 import { useEffect, useState, useSyncExternalStore } from "react";
 import { live } from "../api/live";
+import { UserMenu } from "../auth/UserMenu";
 
 function Clock() {
   const [now, setNow] = useState(() => new Date());
@@ -29,6 +30,7 @@ export function TopBar({ total, running, onHelp }: { total: number; running: num
       </span>
       <span className="spacer" />
       <Clock />
+      <UserMenu />
       <button className="btn" onClick={onHelp} title="keyboard shortcuts">
         [?]
       </button>
