@@ -277,3 +277,40 @@ def test_a_never_reading_client_costs_a_bounded_amount_of_memory(make_server: Ca
     alone = _peak_rss_while_appending(make_server(), idle_client=False, total=150_000_000)
     watched = _peak_rss_while_appending(make_server(), idle_client=True, total=150_000_000)
     assert watched - alone < 48 * 1024 * 1024, f"{(watched - alone) / 1e6:.0f} MB more with a client that never reads"
+
+
+def test_a_big_log_upload_does_not_hold_other_runs_writes_back(server: ServerProcess, http: httpx.Client) -> None:
+    """An upload of many chunks (what a chatty ``trainboard run`` sends after a pause) is appended in parts
+    of about 1 MiB: another run's write is committed while the upload is still being written, and every
+    byte arrives once, in order."""
+    for run in ("loud", "quiet"):
+        http.post("/api/runs", json={"id": run}).raise_for_status()
+    piece = (b"epoch 1 step 123 loss 0.5 " * 3 + b"\n") * 800  # about 64 kB
+    chunks = [
+        {"seq": i, "source": "stdout", "data": base64.b64encode(piece).decode()} for i in range(300)
+    ]  # about 19 MB (26 MB as base64 JSON)
+    done = threading.Event()
+
+    def upload() -> None:
+        try:
+            with server.client() as c:
+                c.post("/api/runs/loud/logs/raw", json={"stream": "s", "chunks": chunks}).raise_for_status()
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=upload)
+    thread.start()
+    try:
+        while int(http.get("/api/runs/loud/logs", params={"limit": 0}).headers["X-Log-Size"]) == 0:
+            assert not done.is_set(), "the upload finished before its first part was seen"
+            time.sleep(0.01)
+        assert http.post("/api/runs/quiet/logs", json={"message": "still here"}).status_code == 201
+        assert not done.is_set(), "the other run's write waited for the whole upload"
+    finally:
+        thread.join(600)
+    stored = b""
+    while page := http.get("/api/runs/loud/logs", params={"offset": len(stored)}).content:
+        stored += page
+    assert stored == piece * 300
+    again = http.post("/api/runs/loud/logs/raw", json={"stream": "s", "chunks": chunks}).json()
+    assert again["appended"] == 0 and again["duplicates"] == 300  # a re-sent upload is still a no-op

@@ -6,6 +6,7 @@ import base64
 import binascii
 import re
 import time
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -75,12 +76,12 @@ async def append_raw(run_id: str, body: RawLogIn, request: Request, state: State
     limit = state.settings.log_limit_per_run
     sizes = [(i, c.size) for i, c in enumerate(body.chunks) if c.size is not None]
 
-    def job(conn: Connection) -> tuple[store.AppendResult | None, list[LineRow], list[LineRow]]:
-        result = store.append(conn, run_id=run_id, stream=body.stream, chunks=chunks)
+    def job(conn: Connection, lo: int, hi: int) -> tuple[store.AppendResult | None, list[LineRow], list[LineRow]]:
+        result = store.append(conn, run_id=run_id, stream=body.stream, chunks=chunks[lo:hi])
         if result is None:
             return None, [], []
         for i, size in sizes:
-            at = result.offsets[i]
+            at = result.offsets[i - lo] if lo <= i < hi else None
             if at is not None:
                 terminal_sizes.record(conn, run_id=run_id, offset=at, cols=size.cols, rows=size.rows)
         lines = indexer_of(cache).feed(conn, run_id, result.stored)
@@ -91,17 +92,22 @@ async def append_raw(run_id: str, body: RawLogIn, request: Request, state: State
                 store.trim_run(conn, run_id=run_id, keep_bytes=int(limit * 0.9), reason=f"per-run limit {limit} bytes")
         return result, lines, indexer_of(cache).open_rows(run_id)
 
-    result, lines, still_open = await state.writer.run(job)
-    if result is None:
-        not_found("run", run_id)
-    publish_lines(state, run_id, lines)
-    if result.stored:
-        publish_open_lines(state, run_id, still_open)
-    topic = topics.run_log(run_id)
-    if state.broker.has_subscribers(topic):
-        for end, source, _at, data in result.stored:
-            state.broker.publish(topic, (end, source, data))
-    return RawLogResult(appended=result.appended, duplicates=result.duplicates, size=result.size)
+    total = RawLogResult(appended=0, duplicates=0, size=0)
+    for lo, hi in store.parts(chunks):  # a big upload in parts: other writes go on between them
+        result, lines, still_open = await state.writer.run(partial(job, lo=lo, hi=hi))
+        if result is None:
+            not_found("run", run_id)
+        publish_lines(state, run_id, lines)
+        if result.stored:
+            publish_open_lines(state, run_id, still_open)
+        topic = topics.run_log(run_id)
+        if state.broker.has_subscribers(topic):
+            for end, source, _at, data in result.stored:
+                state.broker.publish(topic, (end, source, data))
+        total.appended += result.appended
+        total.duplicates += result.duplicates
+        total.size = result.size
+    return total
 
 
 @router.get(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from sqlalchemy import Connection
 
@@ -171,3 +172,25 @@ def oldest_runs_with_logs(conn: Connection, limit: int = 20) -> list[str]:
         "SELECT run_id, MIN(time) AS t FROM log_chunks GROUP BY run_id ORDER BY t LIMIT " + str(int(limit))
     ).all()
     return [r[0] for r in rows]
+
+
+#: Chunk bytes one write job appends at most (line indexing included): a larger upload is written as
+#: several jobs, so other clients' writes go on between them.
+PART_BYTES = 1024 * 1024
+
+
+def parts(chunks: list[Chunk], max_bytes: int = PART_BYTES) -> list[tuple[int, int]]:
+    """``[lo, hi)`` ranges of whole chunks of at most ``max_bytes`` each (a bigger chunk alone). One range
+    only when the chunks' seqs do not increase: dedupe by the stream's cursor needs them in order."""
+    seqs = [c[0] for c in chunks if c[0] is not None]
+    if any(b <= a for a, b in pairwise(seqs)):
+        return [(0, len(chunks))]
+    ranges: list[tuple[int, int]] = []
+    lo = size = 0
+    for i, chunk in enumerate(chunks):
+        if i > lo and size + len(chunk[3]) > max_bytes:
+            ranges.append((lo, i))
+            lo, size = i, 0
+        size += len(chunk[3])
+    ranges.append((lo, len(chunks)))
+    return ranges
