@@ -177,8 +177,12 @@ def get_raw(
         200: {
             "content": {"text/event-stream": {}},
             "description": "`event: log` (id = byte offset "
-            "after the chunk, data = base64), then `event: done` with the exit code.",
-        }
+            "after the chunk, data = base64), then `event: done` with the exit code; or `event: lagged` "
+            '`{"reason", "resume_from"}` when the client fell more than its queue\'s byte bound behind '
+            "(reconnect with `Last-Event-ID: resume_from`).",
+        },
+        429: {"description": "Too many open streams from this client address (`Retry-After`)."},
+        503: {"description": "Too many open streams on the server (`Retry-After`)."},
     },
 )
 def stream_raw(
