@@ -14,10 +14,14 @@ from fastapi import FastAPI
 
 from trainboard._version import __version__
 from trainboard.server import background, middleware
+from trainboard.server.api import audit as api_audit
+from trainboard.server.api import auth as api_auth
 from trainboard.server.api import checkpoints, health, log_lines, logs, metrics, runs, system, terminal_sizes, ui, ws
 from trainboard.server.api import docs as api_docs
 from trainboard.server.api import errors as api_errors
 from trainboard.server.api import responses as api_responses
+from trainboard.server.api import tokens as api_tokens
+from trainboard.server.api import users as api_users
 from trainboard.server.settings import Settings
 from trainboard.server.state import AppState
 from trainboard.server.store.engine import make_engines, upgrade
@@ -84,6 +88,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(checkpoints.router)
     app.include_router(system.router)
     app.include_router(ws.router)
+    app.include_router(api_auth.router)
+    app.include_router(api_users.router)
+    app.include_router(api_tokens.router)
+    app.include_router(api_audit.router)
     app.include_router(api_docs.make_router(title=app.title, openapi_url=app.openapi_url or "/openapi.json"))
     if settings.serve_ui:
         app.include_router(ui.make_router())

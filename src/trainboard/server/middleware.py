@@ -1,5 +1,6 @@
 """The middleware stack, outermost first: security headers on every answer, the Host check (DNS
-rebinding), the origin rules (``guard``), the body limit and the stream caps (``limits``)."""
+rebinding), the origin rules (``guard``), the authentication gate (``auth.gate``: every route, streams
+watched), the body limit and the stream caps (``limits``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 from fastapi import FastAPI
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from trainboard.server.auth.gate import AuthGate
 from trainboard.server.guard import OriginGuard
 from trainboard.server.headers import SecurityHeaders
 from trainboard.server.limits import BodyLimit, StreamLimits
@@ -32,6 +34,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         stream_paths=event_stream_paths(app),
     )
     app.add_middleware(BodyLimit, max_body=MAX_BODY_BYTES)
+    app.add_middleware(AuthGate, settings=settings)
     app.add_middleware(OriginGuard, allowed_origins=settings.allowed_origins)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.effective_allowed_hosts))
     app.add_middleware(SecurityHeaders)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 
 import uvicorn
 
 from trainboard.server.app import create_app
+from trainboard.server.auth.startup import StartupRefused, check_startup
 from trainboard.server.protocol import protocol_class
 from trainboard.server.settings import Settings
 
@@ -29,6 +31,8 @@ def raise_open_files_limit() -> None:
 def make_server(settings: Settings, *, log_level: str = "warning") -> uvicorn.Server:
     config = uvicorn.Config(
         create_app(settings),
+        ssl_certfile=settings.ssl_certfile,
+        ssl_keyfile=settings.ssl_keyfile,
         host=settings.host,
         port=settings.port,
         log_level=log_level,
@@ -46,5 +50,13 @@ def make_server(settings: Settings, *, log_level: str = "warning") -> uvicorn.Se
 
 
 def serve(settings: Settings, *, log_level: str = "warning") -> None:
+    """Run until stopped. Exits with status 1 and one line on stderr when authentication forbids starting."""
+    try:
+        startup = check_startup(settings)
+    except StartupRefused as exc:
+        print(f"trainboard: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    for line in startup:
+        print(line, file=sys.stderr, flush=True)
     raise_open_files_limit()
     make_server(settings, log_level=log_level).run()

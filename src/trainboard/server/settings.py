@@ -45,6 +45,29 @@ class Settings:
     header_timeout: float = 10.0
     body_timeout: float = 60.0
     write_stall_timeout: float = 60.0
+    #: Authentication (``server/auth``): off only on loopback with no users, or with ``no_auth`` (warned).
+    no_auth: bool = False
+    #: A header an SSO proxy sets to the user's name/email, trusted only from ``auth_proxy_from`` peers
+    #: (addresses or CIDRs); unknown users are created with ``auth_proxy_role``.
+    auth_proxy_header: str | None = None
+    auth_proxy_from: tuple[str, ...] = ()
+    auth_proxy_role: str = "viewer"
+    #: Browser sessions end after this long unused, and this long after login in any case (seconds).
+    session_idle_seconds: float = 12 * 3600.0
+    session_max_seconds: float = 7 * 86400.0
+    #: Failed logins per user name and per client address in ``login_window`` seconds, then 429.
+    login_failures: int = 5
+    login_window: float = 60.0
+    #: Seconds between the credential re-checks of an open stream (a revoked token closes it).
+    stream_recheck_seconds: float = 2.0
+    #: TLS (uvicorn's): HSTS and ``Secure`` cookies when set.
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+    @property
+    def is_loopback(self) -> bool:
+        """Bound to a loopback address only (127.x, ::1, localhost)."""
+        return self.host in ("localhost", "::1") or self.host.startswith("127.")
 
     @property
     def effective_allowed_hosts(self) -> tuple[str, ...]:

@@ -7,13 +7,15 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from trainboard.server.api.errors import not_found
 from trainboard.server.api.schemas import JSON_DOC_RULES, ErrorMessage, InModel, iso
+from trainboard.server.auth.audit import client_ip, record
+from trainboard.server.auth.identity import Caller
 from trainboard.server.state import AppState, State
 from trainboard.server.store import checkpoints as store
 from trainboard.server.store import runs as runs_store
@@ -239,7 +241,9 @@ def load_checkpoint(checkpoint_id: str, state: State) -> CheckpointLoad:
 )
 async def delete_checkpoint(
     checkpoint_id: str,
+    request: Request,
     state: State,
+    caller: Caller,
     delete_file: Annotated[bool, Query(description="Also delete the file (only inside a checkpoint root)")] = False,
 ) -> dict[str, Any]:
     """Delete the record; with ``delete_file=true`` also the file, when it lies inside a checkpoint root."""
@@ -251,7 +255,14 @@ async def delete_checkpoint(
             detail=f"refusing to delete {row['path']!r}: it is not inside a checkpoint root "
             "(trainboard serve --checkpoint-root DIR)",
         )
-    await state.writer.run(lambda c: store.remove(c, checkpoint_id=checkpoint_id))
+    ip = client_ip(request)
+
+    def job(c: Connection) -> None:
+        store.remove(c, checkpoint_id=checkpoint_id)
+        detail = row["path"] + (" (file too)" if delete_file else "")
+        record(c, caller, ip, "checkpoint_delete", checkpoint_id, detail, run_id=row["run_id"])
+
+    await state.writer.run(job)
     file_deleted = False
     if target is not None and target.is_file():
         target.unlink()

@@ -17,7 +17,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, WebSocket
+from fastapi import APIRouter, Query, Request, WebSocket
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
@@ -26,8 +26,11 @@ from starlette.concurrency import run_in_threadpool
 from trainboard.server.api.errors import invalid, not_found
 from trainboard.server.api.live import publish_lines, serve_socket
 from trainboard.server.api.schemas import EpochSeconds, InModel, QueryTime
+from trainboard.server.auth.audit import client_ip
+from trainboard.server.auth.identity import Caller
 from trainboard.server.log_indexer import indexer_of
 from trainboard.server.state import AppState, State, get_state
+from trainboard.server.store import audit as audit_store
 from trainboard.server.store import log_lines as store
 from trainboard.server.store import runs as runs_store
 from trainboard.server.store.cursors import set_stream_cursor, stream_cursor
@@ -314,10 +317,11 @@ async def post_lines(run_id: str, body: LogBatchIn, state: State) -> dict[str, i
 
 
 @router.delete("")
-async def clear_logs(run_id: str, state: State) -> dict[str, Any]:
+async def clear_logs(run_id: str, request: Request, state: State, caller: Caller) -> dict[str, Any]:
     """Delete the run's raw bytes and lines; says how much was removed. Offsets of new bytes continue
     after the old end, so open streams stay consistent."""
     cache = state.writer.cache
+    ip = client_ip(request)
 
     def job(conn: Connection) -> dict[str, int] | None:
         if runs_store.get_run(conn, run_id=run_id) is None:
@@ -326,13 +330,16 @@ async def clear_logs(run_id: str, state: State) -> dict[str, Any]:
         removed = store.clear(conn, run_id=run_id)
         from trainboard.server.store.events import add_event
 
+        by = caller.user or "local"
         add_event(
             conn,
             run_id=run_id,
             kind="logs_cleared",
-            message=f"logs cleared: {removed['bytes']} bytes, {removed['lines']} lines",
-            data=removed,
+            message=f"logs cleared by {by}: {removed['bytes']} bytes, {removed['lines']} lines",
+            data={**removed, "by": by},
         )
+        detail = f"{removed['bytes']} bytes, {removed['lines']} lines"
+        audit_store.add_entry(conn, user=caller.user, action="logs_clear", target=run_id, detail=detail, ip=ip)
         return removed
 
     removed = await state.writer.run(job)

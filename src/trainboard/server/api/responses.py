@@ -37,10 +37,11 @@ _WRITES = frozenset({"post", "put", "patch", "delete"})
 COMMON: dict[str, tuple[str, str]] = {
     "400": ("any", "Malformed request: a Host header this server does not answer to, or an unreadable body"),
     "408": ("any", "The request's headers or body did not arrive in time"),
+    "401": ("any", "Authentication is on and the request has no valid credentials (a token, a session)"),
     "403": (
-        "write",
-        "Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without "
-        "Content-Type: application/json or X-Trainboard: 1",
+        "any",
+        "Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request "
+        "(foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1",
     ),
     "404": ("path", "No such run or checkpoint (the detail names it)"),
     "413": ("body", f"The body is over {MAX_BODY_BYTES} bytes, or over a documented limit (keys per batch, ...)"),

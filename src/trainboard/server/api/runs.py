@@ -5,17 +5,20 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import Connection
 
 from trainboard.server.api.errors import not_found
 from trainboard.server.api.live import publish_lines, publish_open_lines, publish_status
 from trainboard.server.api.schemas import EventList, EventOut, RunCreate, RunList, RunPublic, RunUpdate, iso
+from trainboard.server.auth.audit import client_ip, record
+from trainboard.server.auth.identity import Caller
 from trainboard.server.log_indexer import indexer_of
 from trainboard.server.state import State
 from trainboard.server.store import events as events_store
 from trainboard.server.store import runs as store
 from trainboard.server.store.log_lines import LineRow
+from trainboard.server.store.run_owner import created_by, set_created_by
 from trainboard.server.stream import topics
 from trainboard.wire import MAX_JSON_INT
 
@@ -52,16 +55,24 @@ def list_runs(
     status_code=201,
     responses={200: {"model": RunPublic, "description": "A run with this `id` exists: it is returned (config merged)"}},
 )
-async def create_run(body: RunCreate, response: Response, state: State) -> RunPublic:
+async def create_run(body: RunCreate, response: Response, state: State, caller: Caller) -> RunPublic:
     """Create a run. With a client-made ``id`` that exists already, returns that run with 200."""
+    if caller.run_id is not None and body.id != caller.run_id:
+        raise HTTPException(status_code=403, detail=f"this token may only create run {caller.run_id!r}")
     run_id = body.id or secrets.token_hex(8)
     name = body.name or f"run-{run_id[:8]}"
     start = body.start_time.timestamp() if body.start_time is not None else None
-    row, created = await state.writer.run(
-        lambda c: store.create_run(
+
+    def job(c: Connection) -> tuple[dict[str, Any], bool]:
+        row, created = store.create_run(
             c, run_id=run_id, name=name, project=body.project, config=body.config, start_time=start, status=body.status
         )
-    )
+        if created and caller.user is not None:
+            row = {**row, "created_by": caller.user}
+            set_created_by(c, run_id=run_id, user=caller.user)
+        return row, created
+
+    row, created = await state.writer.run(job)
     if created:
         state.broker.publish(topics.RUNS, {"type": "run_created", "run": RunPublic.from_row(row).model_dump()})
     else:
@@ -103,11 +114,24 @@ async def update_run(run_id: str, body: RunUpdate, state: State) -> RunPublic:
     return RunPublic.from_row(new)
 
 
-@router.delete("/{run_id}")
-async def delete_run(run_id: str, state: State) -> dict[str, Any]:
-    """Delete the run and everything stored for it (metrics, logs, checkpoint records, events)."""
-    removed = await state.writer.run(lambda c: store.delete_run(c, run_id=run_id))
-    if removed is None:
+@router.delete("/{run_id}", responses={403: {"description": "Created by another user (editors delete only their own)"}})
+async def delete_run(run_id: str, request: Request, state: State, caller: Caller) -> dict[str, Any]:
+    """Delete the run and everything stored for it (metrics, logs, checkpoint records, events). With auth on,
+    editors delete only the runs they created; admins any."""
+    ip = client_ip(request)
+
+    def job(c: Connection) -> dict[str, int] | str | None:
+        if not caller.is_admin and not caller.owns(created_by(c, run_id=run_id)):
+            return "not yours"
+        removed = store.delete_run(c, run_id=run_id)
+        if removed is not None:
+            record(c, caller, ip, "run_delete", run_id)
+        return removed
+
+    removed = await state.writer.run(job)
+    if removed == "not yours":
+        raise HTTPException(403, detail=f"run {run_id!r} was created by someone else: only admins delete it")
+    if removed is None or isinstance(removed, str):
         not_found("run", run_id)
     state.writer.cache.clear()
     state.broker.publish(topics.RUNS, {"type": "run_deleted", "run_id": run_id})

@@ -238,6 +238,7 @@ class RunPublic(BaseModel):
     heartbeat_time: str | None
     last_step: int | None
     log_size: int
+    created_by: str | None = Field(default=None, description="The user who created it (when authentication is on)")
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> RunPublic:
@@ -253,6 +254,7 @@ class RunPublic(BaseModel):
             heartbeat_time=iso(row["heartbeat_time"]),
             last_step=row["last_step"],
             log_size=row["log_size"],
+            created_by=row.get("created_by"),
         )
 
 

@@ -1,0 +1,104 @@
+"""Users (admins only; the gate refuses everyone else): list, create, change role/password/disabled, remove."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection
+
+from trainboard.server.api.authz import raise_http
+from trainboard.server.auth import accounts
+from trainboard.server.auth.accounts import AuthInputError
+from trainboard.server.auth.audit import client_ip, record
+from trainboard.server.auth.identity import Caller
+from trainboard.server.auth.passwords import MAX_PASSWORD_CHARS
+from trainboard.server.state import State
+from trainboard.server.store import auth_users
+
+router = APIRouter(prefix="/api/users", tags=["users"])
+
+Role = Literal["viewer", "editor", "admin"]
+UserName = Annotated[str, Field(min_length=1, max_length=256, pattern=accounts.NAME_RE.pattern)]
+Password = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_CHARS)]
+_KNOWN: dict[int | str, dict[str, Any]] = {404: {"description": "No such user"}}
+
+
+class UserPublic(BaseModel):
+    name: str
+    role: str
+    disabled: bool
+    created_at: float = Field(description="Epoch seconds")
+
+
+class UserList(BaseModel):
+    users: list[UserPublic]
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: UserName
+    role: Role
+    password: Password
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role | None = None
+    password: Password | None = None
+    disabled: bool | None = None
+
+
+@router.get("", response_model=UserList)
+def list_users(state: State) -> UserList:
+    with state.engines.reader.connect() as conn:
+        return UserList(users=[UserPublic(**u) for u in auth_users.list_users(conn)])
+
+
+@router.post("", response_model=UserPublic, status_code=201, responses={409: {"description": "The name is taken"}})
+async def create_user(body: UserCreate, request: Request, state: State, caller: Caller) -> UserPublic:
+    ip = client_ip(request)
+
+    def job(conn: Connection) -> dict[str, object]:
+        user = accounts.create_user(conn, name=body.name, role=body.role, password=body.password)
+        record(conn, caller, ip, "user_create", body.name, f"role={body.role}")
+        return user
+
+    try:
+        return UserPublic(**await state.writer.run(job))  # type: ignore[arg-type]
+    except AuthInputError as exc:
+        raise_http(exc)
+
+
+@router.put("/{name}", response_model=UserPublic, responses=_KNOWN)
+async def update_user(name: str, body: UserUpdate, request: Request, state: State, caller: Caller) -> UserPublic:
+    """Change the role, the password (ends the user's sessions) or ``disabled`` (also revokes their tokens)."""
+    ip = client_ip(request)
+    changed = ",".join(k for k, v in body.model_dump().items() if v is not None)
+
+    def job(conn: Connection) -> dict[str, object]:
+        user = accounts.update_user(conn, name, role=body.role, password=body.password, disabled=body.disabled)
+        record(conn, caller, ip, "user_update", name, changed)
+        return user
+
+    try:
+        return UserPublic(**await state.writer.run(job))  # type: ignore[arg-type]
+    except AuthInputError as exc:
+        raise_http(exc)
+
+
+@router.delete("/{name}", status_code=204, responses=_KNOWN)
+async def delete_user(name: str, request: Request, state: State, caller: Caller) -> Response:
+    """Remove the user: their sessions end and their tokens are revoked."""
+    ip = client_ip(request)
+
+    def job(conn: Connection) -> None:
+        accounts.remove_user(conn, name)
+        record(conn, caller, ip, "user_delete", name)
+
+    try:
+        await state.writer.run(job)
+    except AuthInputError as exc:
+        raise_http(exc)
+    return Response(status_code=204)
