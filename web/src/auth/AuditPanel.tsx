@@ -2,10 +2,11 @@
 import { useQuery } from "@tanstack/react-query";
 import { fmtTime } from "../lib/format";
 import { listAudit, type AuditEntry } from "./api";
+import { timeMs } from "./place";
 
 /** Newest first whatever order the server used (time, then id for entries in the same second). */
 export function newestFirst(entries: AuditEntry[]): AuditEntry[] {
-  const key = (e: AuditEntry) => Date.parse(e.time);
+  const key = (e: AuditEntry) => timeMs(e.time) || 0;
   return [...entries].sort((a, b) => key(b) - key(a) || Number(b.id) - Number(a.id) || 0);
 }
 

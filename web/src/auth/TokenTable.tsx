@@ -37,7 +37,7 @@ export function TokenTable(props: {
             return (
               <tr key={String(t.id)} data-token-id={String(t.id)} className={st === "active" ? "" : "muted"}>
                 <td className="token-name">{t.name}</td>
-                {props.showUser && <td>{t.user}</td>}
+                {props.showUser && <td>{t.user ?? <span className="muted">service</span>}</td>}
                 <td>
                   {t.scope}
                   {t.run_id ? <span className="muted"> run {t.run_id}</span> : null}

@@ -120,8 +120,8 @@ describe("TokensPage", () => {
       last_used_at: null, revoked: false, user: "eve",
     });
     server.audit = [
-      { id: 1, time: "2026-12-01T10:00:00Z", user: "ada", action: "login", target: null, detail: null, ip: "127.0.0.1" },
-      { id: 2, time: "2026-12-01T11:00:00Z", user: "ada", action: "token_create", target: "ci", detail: null, ip: null },
+      { id: 1, time: 1_764_583_200, user: "ada", action: "login", target: null, detail: null, ip: "127.0.0.1" },
+      { id: 2, time: 1_764_586_800, user: "ada", action: "token_create", target: "ci", detail: null, ip: null },
     ];
     renderAs("ada");
     const all = await screen.findByRole("table", { name: "all tokens" });

@@ -17,17 +17,21 @@ export interface Me {
   via: "none" | "session" | "token" | "proxy";
 }
 
+/** The server sends times as epoch seconds; ISO strings are accepted too. */
+export type Time = number | string;
+
 export interface TokenInfo {
   id: string | number;
   name: string;
   scope: string;
   run_id: string | null;
   prefix: string;
-  created_at: string | null;
-  expires_at: string | null;
-  last_used_at: string | null;
+  created_at: Time | null;
+  expires_at: Time | null;
+  last_used_at: Time | null;
   revoked: boolean;
-  user: string;
+  /** null: a service token, not tied to a user */
+  user: string | null;
 }
 
 /** The answer to a token creation: the only time the secret is shown. */
@@ -39,12 +43,12 @@ export interface UserInfo {
   name: string;
   role: Role;
   disabled?: boolean;
-  created_at?: string | null;
+  created_at?: Time | null;
 }
 
 export interface AuditEntry {
   id: string | number;
-  time: string;
+  time: Time;
   user: string | null;
   action: string;
   target: string | null;

@@ -69,6 +69,8 @@ describe("tokenState", () => {
     expect(tokenState({ revoked: false, expires_at: "2026-12-01T11:59:59Z" }, now)).toBe("expired");
     expect(tokenState({ revoked: false, expires_at: "2026-12-02T00:00:00Z" }, now)).toBe("active");
     expect(tokenState({ revoked: false, expires_at: null }, now)).toBe("active");
+    expect(tokenState({ revoked: false, expires_at: now / 1000 - 1 }, now)).toBe("expired"); // epoch seconds
+    expect(tokenState({ revoked: false, expires_at: now / 1000 + 60 }, now)).toBe("active");
   });
 });
 

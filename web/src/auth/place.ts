@@ -1,5 +1,5 @@
 // Where the browser goes around a login: the place kept for after it, and the one-time login code.
-import type { Role, Scope } from "./api";
+import type { Role, Scope, Time } from "./api";
 
 export const LOGIN_PATH = "/login";
 
@@ -50,10 +50,16 @@ export function scopesFor(role: Role): Scope[] {
   return ["read"];
 }
 
+/** A server time (epoch seconds, or an ISO string) in ms since the epoch; NaN when unreadable. */
+export function timeMs(t: Time | null | undefined): number {
+  if (typeof t === "number") return t * 1000;
+  return t ? Date.parse(t) : NaN;
+}
+
 /** "revoked", "expired" or "active" at `now` (ms). */
-export function tokenState(t: { revoked: boolean; expires_at: string | null }, now: number): string {
+export function tokenState(t: { revoked: boolean; expires_at: Time | null }, now: number): string {
   if (t.revoked) return "revoked";
-  if (t.expires_at !== null && Date.parse(t.expires_at) <= now) return "expired";
+  if (t.expires_at !== null && timeMs(t.expires_at) <= now) return "expired";
   return "active";
 }
 
