@@ -99,6 +99,7 @@ async def measure(url: str) -> None:
         ]
         await asyncio.sleep(5)  # let every stream attach
         health = (await client.get("/health")).json()
+        watched = await latencies(client, "normal", 5_000, SAMPLES)
         took: list[float] = []
         heavy_task = asyncio.create_task(heavy(url, "heavy", stop, took))
         await asyncio.sleep(3)  # the first big batch is on its way
@@ -108,10 +109,12 @@ async def measure(url: str) -> None:
         await asyncio.gather(*streams, return_exceptions=True)
 
     p50_i, p99_i = percentiles(idle)
+    p50_w, p99_w = percentiles(watched)
     p50_l, p99_l = percentiles(loaded)
     print(f"live subscriptions while loaded: {health.get('live_subscriptions')}")
     print(f"big batches written meanwhile: {len(took)}, each {statistics.median(took):.2f} s (median)")
     print(f"normal run write latency alone:  p50 {p50_i:.1f} ms  p99 {p99_i:.1f} ms")
+    print(f"with {STREAMS} streams attached:      p50 {p50_w:.1f} ms  p99 {p99_w:.1f} ms")
     print(f"with heavy client + {STREAMS} streams: p50 {p50_l:.1f} ms  p99 {p99_l:.1f} ms")
     print(f"ratio loaded/alone: p50 x{p50_l / p50_i:.1f}  p99 x{p99_l / p99_i:.1f}")
 
