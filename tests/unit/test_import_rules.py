@@ -35,9 +35,9 @@ SERVER_ONLY = (
 CLIENT_TOP = ("trainboard", "trainboard._version", "trainboard.paths", "trainboard.sysinfo", "trainboard.wire")
 #: The CLI's modules: the server only inside the server commands' functions, never at import.
 CLI = ("trainboard.cli", "trainboard.cli_color", "trainboard.cli_logs", "trainboard.cli_runs")
-#: The CLI functions that run the dashboard; the only places the CLI may import the server.
-SERVER_COMMANDS = {"serve", "demo", "db_upgrade", "_settings", "_safe_db"}
-#: Server modules that wire the API together (and so may import it).
+#: CLI helpers that only server commands call (after ``_need_server``).
+SERVER_HELPERS = {"_settings", "_safe_db"}
+#: Server modules that wire the API together#: Server modules that wire the API together (and so may import it).
 API_WIRING = ("trainboard.server.app", "trainboard.server.routes", "trainboard.server.asgi", "trainboard.server.serve")
 
 
@@ -112,12 +112,28 @@ def test_the_client_never_imports_the_server() -> None:
     assert [str(i) for i in client_top] == []
 
 
+def server_commands(path: Path) -> set[str]:
+    """The functions in ``path`` that call ``_need_server(...)``: the dashboard's commands (serve, demo, db ...)."""
+    return {
+        node.name
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef)
+        and any(
+            isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "_need_server"
+            for call in ast.walk(node)
+        )
+    }
+
+
 def test_the_cli_loads_the_server_only_inside_server_commands() -> None:
-    """``run``, ``sync``, ``ls``, ``logs`` and ``export`` work with the client alone installed."""
+    """``run``, ``sync``, ``ls``, ``logs`` and ``export`` work with the client alone installed: only a command
+    that first checks for the ``[server]`` extra with ``_need_server`` (and its helpers) may import the server."""
+    allowed = server_commands(PACKAGE / "cli.py") | SERVER_HELPERS
+    assert {"serve", "demo", "db_upgrade"} <= allowed
     outside = [
         str(imp)
         for imp in ALL
-        if within(imp.module, *CLI) and within(imp.target, *SERVER_ONLY) and imp.function not in SERVER_COMMANDS
+        if within(imp.module, *CLI) and within(imp.target, *SERVER_ONLY) and imp.function not in allowed
     ]
     assert outside == []
     assert broken(by=("trainboard.cli_color", "trainboard.cli_logs", "trainboard.cli_runs"), to=SERVER_ONLY) == []
