@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from trainboard import paths
-from trainboard.sdk import exits
+from trainboard.sdk import credentials, exits
 from trainboard.sdk.checkpoints import CheckpointWorker, load_torch, torch_available, validate
 from trainboard.sdk.encoding import jsonable, safe_str
 from trainboard.sdk.logging_handler import TrainboardHandler
@@ -66,6 +66,10 @@ class TrainingMonitor:
             (process killed, machine lost) ``interrupted`` after its ``--heartbeat-timeout``.
         best_metric, best_mode: track the best checkpoint automatically by this metric of
             ``save_checkpoint(metrics=...)``, ``"min"`` or ``"max"`` (one best per run).
+        token: API token for a server with authentication on (sent as ``Authorization: Bearer``, never
+            printed); default ``$TRAINBOARD_TOKEN``, else what ``trainboard login URL`` stored for the URL.
+            When the server refuses it (401/403) this warns once and keeps the data spooled for
+            ``trainboard sync --token``.
     """
 
     def __init__(
@@ -84,6 +88,7 @@ class TrainingMonitor:
         heartbeat_interval: float = 10.0,
         best_metric: str | None = None,
         best_mode: str = "min",
+        token: str | None = None,
     ) -> None:
         attach_id = run_id or os.environ.get(ENV_RUN_ID) or None
         self._owned_by_runner = (
@@ -116,7 +121,7 @@ class TrainingMonitor:
             run_id=self.run_id,
             stream=self._stream,
             journal=self._journal,
-            transport=Transport(self.url),
+            transport=Transport(self.url, token=credentials.resolve_token(self.url, token)),
             heartbeat_interval=heartbeat_interval,
         )
         self._pipeline.op(
@@ -200,7 +205,7 @@ class TrainingMonitor:
         from urllib.parse import quote
 
         url = paths.server_url(kwargs.get("dashboard_url"))
-        transport = Transport(url, timeout=10.0)
+        transport = Transport(url, timeout=10.0, token=credentials.resolve_token(url, kwargs.get("token")))
         try:
             found = transport.get_json(f"/api/runs?name={quote(run_name)}&status=running,interrupted,failed&limit=1")
         finally:

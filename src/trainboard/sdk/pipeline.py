@@ -8,8 +8,10 @@ slow the server is, and that is all a SIGKILL can lose. The sender thread sends 
 in order over one keep-alive connection and advances the journal's ack cursor after each acknowledged
 request. When the server is unreachable it retries with exponential backoff (1, 2, 4, 8 ... 30 s),
 warning once on stderr; what the server refuses or keeps failing on is moved to a dead-letter file
-(see ``replay``). Once its own journal is uploaded, the sender also uploads journals that earlier
-processes left in the same spool directory (what ``trainboard sync`` does), saying so once on stderr.
+(see ``replay``). A 401/403 (no token, a revoked or too weak one) is warned once and the data stays in the
+journal, retried with the same backoff, for ``trainboard sync --token`` to upload later. Once its own
+journal is uploaded, the sender also uploads journals that earlier processes left in the same spool
+directory (what ``trainboard sync`` does), saying so once on stderr.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 from trainboard.sdk.encoding import safe_str
 from trainboard.sdk.replay import Replayer
 from trainboard.sdk.spool import Journal, Record, encode, find_leftovers
-from trainboard.sdk.transport import Reply, Transport
+from trainboard.sdk.transport import Outcome, Reply, Transport
 
 #: Points per metrics request at most (keeps each request well under the server's body limit).
 MAX_POINTS_PER_OP = 200_000
@@ -136,6 +138,7 @@ class Pipeline:
         self._retry_at = 0.0
         self._backoff = BACKOFF_START
         self._warned_down = False
+        self._warned_denied = False
         self._warned_rejected: set[tuple[int | None, str]] = set()
         self._last_heartbeat = 0.0
         self._waiting: list[tuple[int, threading.Event]] = []
@@ -350,7 +353,7 @@ class Pipeline:
             return
         failed = self._replayer.run(should_stop=self._resolve_waiters_false)
         if failed is not None:
-            self._went_down(failed.detail if failed.status is None else f"HTTP {failed.status}")
+            self._failed(failed)
         elif not self.journal.done:
             self._send_wake.set()
 
@@ -382,7 +385,7 @@ class Pipeline:
             finally:
                 journal.close()
             if failed is not None:
-                self._went_down(failed.detail if failed.status is None else f"HTTP {failed.status}")
+                self._failed(failed)
                 return
             if journal.done:
                 self._leftovers.pop(0)
@@ -400,6 +403,24 @@ class Pipeline:
                 f"the server did not take {record.method} {record.path} ({reason[:300]}); it is kept in "
                 f"{self._replayer.dead_file.parent} — `trainboard sync --retry-dead-letters` sends it again"
             )
+
+    def _failed(self, reply: Reply) -> None:
+        if reply.outcome is Outcome.DENIED:
+            self._denied(reply)
+        else:
+            self._went_down(reply.detail if reply.status is None else f"HTTP {reply.status}")
+
+    def _denied(self, reply: Reply) -> None:
+        """401/403: warned once; the data stays in the journal (not a dead letter) for ``trainboard sync``."""
+        self.connected = False
+        if not self._warned_denied:
+            self._warned_denied = True
+            self._warn(
+                f"{self.transport.denied_message(reply)}; training continues, data is kept in "
+                f"{self.journal.path.parent} — `trainboard sync --token TOKEN` uploads it"
+            )
+        self._retry_at = time.monotonic() + self._backoff
+        self._backoff = min(self._backoff * 2, BACKOFF_MAX)
 
     def _went_down(self, detail: str) -> None:
         self.connected = False

@@ -3,8 +3,8 @@ for journals an earlier process left behind, and by ``trainboard sync``).
 
 Nothing is retried forever: a record the server refuses (4xx) and one that keeps failing with a server
 error (5xx, ``MAX_SERVER_ERRORS`` answers in a row) is moved to the dead-letter file beside the journal
-and the replay goes on with the next one. Only an unreachable server (no HTTP answer at all) stops a
-replay: the journal keeps everything for later.
+and the replay goes on with the next one. Only an unreachable server (no HTTP answer at all) and a
+401/403 (missing or too weak credentials) stop a replay: the journal keeps everything for later.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ class Replayer:
                 return None  # nothing whole to send (a torn tail is cut at open): never spin
             for record in records:
                 reply = self.transport.send(record.method, record.path, record.body)
+                if reply.outcome is Outcome.DENIED:  # a token fixes it: keep the record, never a dead letter
+                    return reply
                 if reply.outcome is Outcome.RETRY:
                     if reply.status is None or reply.status < 500 or not self._gives_up(record):
                         return reply

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trainboard import paths
+from trainboard.sdk import credentials
 from trainboard.sdk.monitor import ENV_CAPTURED, ENV_RUN_ID, ENV_SYSTEM_SAMPLED, TrainingMonitor, new_run_id
 from trainboard.sdk.pty_runner import PtyRunResult, run_under_pty
 
@@ -44,12 +45,14 @@ def run_command(
     flush_timeout: float = 10.0,
     system_interval: float = 5.0,
     separate_stderr: bool = True,
+    token: str | None = None,
 ) -> CommandRun:
     """Run ``argv`` under a pseudo-terminal, mirror and record its output, and end the run with its status.
 
     ``system_interval`` > 0 samples the system every that many seconds (``sys/proc_rss`` is the command's
     memory); 0 turns sampling off. ``separate_stderr`` keeps stderr on its own pseudo-terminal; False merges
-    both on one, in exact order. Raises ``OSError`` when the command cannot be started; the run is then
+    both on one, in exact order. ``token`` as for ``TrainingMonitor`` (the command gets it as
+    ``$TRAINBOARD_TOKEN`` for its own SDK). Raises ``OSError`` when the command cannot be started; the run is then
     recorded as failed with exit code 127.
     """
     if not argv:
@@ -64,6 +67,7 @@ def run_command(
         system_metrics=False,
         data_dir=data_dir,
         flush_timeout=flush_timeout,
+        token=token,
     )
     env = dict(os.environ)
     env[ENV_RUN_ID] = mon.run_id
@@ -71,6 +75,9 @@ def run_command(
     if system_interval > 0:
         env[ENV_SYSTEM_SAMPLED] = "1"  # sampled here, with the command's own memory: not again by its SDK
     env["TRAINBOARD_URL"] = mon.url
+    child_token = credentials.resolve_token(mon.url, token)
+    if child_token:  # the command's own SDK (attached to this run) reports with the same credentials
+        env[credentials.ENV_TOKEN] = child_token
     if data_dir is not None:
         env["TRAINBOARD_DATA"] = str(paths.data_dir(data_dir))
 

@@ -35,6 +35,7 @@ class SyncReport:
     dead_kept: int = 0  # dead letters on disk afterwards
     resent: int = 0  # dead letters the server took this time
     unreachable: Reply | None = None
+    denied: Reply | None = None  # a 401/403 stopped the sync: everything is still on disk
 
 
 def journals_under(root: Path) -> list[Path]:
@@ -69,11 +70,11 @@ def sync(
     for i, journal in enumerate(opened):
         _upload(journal, transport, report, on_progress, sleep)
         journal.close()
-        if report.unreachable is not None:
+        if report.unreachable is not None or report.denied is not None:
             for rest in opened[i + 1 :]:
                 rest.close()
             break
-    if retry_dead_letters and report.unreachable is None:
+    if retry_dead_letters and report.unreachable is None and report.denied is None:
         _retry_dead(root, transport, report)
     report.dead_kept = sum(len(deadletter.read(f)) for f in deadletter.find(root))
     return report
@@ -104,6 +105,9 @@ def _upload(
         failed = replayer.run()
         if failed is None:
             return
+        if failed.outcome is Outcome.DENIED:
+            report.denied = failed
+            return
         if failed.status is None or busy >= MAX_BUSY_ANSWERS:  # no answer, or busy for good: stop here
             report.unreachable = failed
             return
@@ -121,6 +125,10 @@ def _retry_dead(root: Path, transport: Transport, report: SyncReport) -> None:
             if reply.outcome is Outcome.OK:
                 report.resent += 1
                 continue
+            if reply.outcome is Outcome.DENIED:
+                report.denied = reply
+                kept.extend(letters[n:])
+                break
             if reply.status is None:
                 report.unreachable = reply
                 kept.extend(letters[n:])
@@ -135,5 +143,5 @@ def _retry_dead(root: Path, transport: Transport, report: SyncReport) -> None:
             file.parent.rmdir()  # the run's folder, when nothing else is left in it
         except OSError:
             pass
-        if report.unreachable is not None:
+        if report.unreachable is not None or report.denied is not None:
             return
