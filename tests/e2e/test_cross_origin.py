@@ -23,7 +23,15 @@ from trainboard.server.settings import Settings
 
 pytestmark = pytest.mark.e2e
 
-IDS = {"run_id": "r1", "checkpoint_id": "c1"}
+
+class _Ids(dict[str, str]):
+    """Path parameters: the objects the test made, and a name that exists nowhere for any other."""
+
+    def __missing__(self, key: str) -> str:
+        return "nothing-here"
+
+
+IDS = _Ids(run_id="r1", checkpoint_id="c1")
 
 ATTACK_JS = """async ({base, writes, sockets}) => {
   const report = {fetches: 0, forms: 0, sockets: {}, events: {opened: false, messages: 0}};
@@ -135,8 +143,8 @@ def test_a_page_on_another_origin_can_neither_change_nor_read(browser: Any, othe
         before = _state(client)
 
         infos = list(iter_routes(create_app(Settings(data_dir=tmp_path / "unused")).routes))
-        writes = [(m, i.path.format(**IDS)) for i in infos for m in sorted(i.methods & WRITES)]
-        sockets = [i.path.format(**IDS) for i in infos if isinstance(i.route, WebSocketRoute)]
+        writes = [(m, i.path.format_map(IDS)) for i in infos for m in sorted(i.methods & WRITES)]
+        sockets = [i.path.format_map(IDS) for i in infos if isinstance(i.route, WebSocketRoute)]
         assert len(writes) >= 12 and len(sockets) >= 2
 
         context = browser.new_context()

@@ -21,15 +21,24 @@ from trainboard.server.routes import iter_routes
 from trainboard.server.settings import Settings
 
 FOREIGN = "http://evil.example:8080"
-IDS = {"run_id": "r1", "checkpoint_id": "c1"}
+
+
+class _Ids(dict[str, str]):
+    """Path parameters: the objects the test made, and a name that exists nowhere for any other."""
+
+    def __missing__(self, key: str) -> str:
+        return "nothing-here"
+
+
+IDS = _Ids(run_id="r1", checkpoint_id="c1")
 
 
 def _routes(tmp: Path) -> tuple[list[tuple[str, str]], list[str]]:
     """(method, path) of every state-changing HTTP route and the path of every WebSocket route."""
     app = create_app(Settings(data_dir=tmp / "unused"))
     infos = list(iter_routes(app.routes))
-    writes = [(m, i.path.format(**IDS)) for i in infos for m in sorted(i.methods & WRITES)]
-    sockets = [i.path.format(**IDS) for i in infos if isinstance(i.route, WebSocketRoute)]
+    writes = [(m, i.path.format_map(IDS)) for i in infos for m in sorted(i.methods & WRITES)]
+    sockets = [i.path.format_map(IDS) for i in infos if isinstance(i.route, WebSocketRoute)]
     return writes, sockets
 
 
