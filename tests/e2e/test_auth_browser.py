@@ -135,7 +135,9 @@ def current_user(page: Any) -> Any:
 
 def test_login_token_once_revoke_logout(page: Any, auth_server: AuthServer) -> None:
     run_path = f"/runs/{auth_server.run_id}"
-    page.goto(auth_server.url + run_path)
+    response = page.goto(auth_server.url + run_path)
+    # the page works under a policy that forbids inline script (the fixture fails the test on page errors)
+    assert "script-src 'self';" in response.headers["content-security-policy"]
     page.get_by_role("button", name="LOG IN").wait_for()
     assert page.url.endswith("/login?next=" + run_path.replace("/", "%2F"))
     assert "resnet-auth" not in page.inner_text("body")  # nothing of the runs before login
