@@ -25,6 +25,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+user_app = typer.Typer(help="Users of the dashboard (on the server's database).", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+token_app = typer.Typer(help="API tokens (on the server's database).", no_args_is_help=True)
+app.add_typer(token_app, name="token")
 
 console = Console()
 err = Console(stderr=True)
@@ -43,6 +47,15 @@ DbOpt = Annotated[
 ]
 UrlOpt = Annotated[
     str | None, typer.Option("--url", envvar="TRAINBOARD_URL", help="Server URL [default: http://127.0.0.1:8000]")
+]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        help="API token for a server with authentication on [default: $TRAINBOARD_TOKEN, else the one "
+        "`trainboard login URL` stored]",
+        show_default=False,
+    ),
 ]
 ColorOpt = Annotated[
     ColorMode,
@@ -95,18 +108,19 @@ def _note(message: str) -> None:
     err.print(f"[yellow]note:[/yellow] {message}", highlight=False, soft_wrap=True)
 
 
-def _resolve(url: str | None, text: str) -> str:
+def _resolve(url: str | None, token: str | None, text: str) -> str:
     """The id of the run ``text`` names (id, name or short id); a clear error when there is none."""
     import httpx
 
+    from trainboard.cli_client import unreachable
     from trainboard.cli_runs import resolve_run
 
     base = paths.server_url(url)
     try:
-        with _client(url) as client:
+        with _client(url, token) as client:
             return resolve_run(client, text, note=_note, fail=fail).run_id
     except httpx.HTTPError as exc:
-        raise fail(f"cannot reach the trainboard server at {base} ({exc}); start it with `trainboard serve`") from None
+        raise fail(unreachable(base, exc)) from None
 
 
 def _settings(data: Path | None, db: str | None, **kw: Any) -> Any:
@@ -166,10 +180,43 @@ def serve(
     body_timeout: Annotated[
         float, typer.Option(min=0.1, help="Seconds a client may take to send a request's body (then 408)")
     ] = 60.0,
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth",
+            help="Serve without authentication even on a non-loopback address (warned at every start); "
+            "only behind something else that authenticates",
+        ),
+    ] = False,
+    auth_proxy_header: Annotated[
+        str | None,
+        typer.Option(
+            help="Header an SSO proxy sets to the signed-in user (e.g. X-Forwarded-Email), trusted only from "
+            "--auth-proxy-from"
+        ),
+    ] = None,
+    auth_proxy_from: Annotated[
+        list[str] | None,
+        typer.Option(help="Address or CIDR of the SSO proxy whose --auth-proxy-header is trusted (repeatable)"),
+    ] = None,
+    auth_proxy_role: Annotated[
+        str, typer.Option(help="Role of users the SSO proxy brings in for the first time: viewer, editor or admin")
+    ] = "viewer",
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(help="TLS certificate (PEM, with its chain) to serve HTTPS; needs --ssl-keyfile")
+    ] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM) for --ssl-certfile")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
 ) -> None:
     """Run the server and web UI."""
     _need_server("serve")
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise fail("--ssl-certfile and --ssl-keyfile go together: give both to serve HTTPS", code=2)
+    for option, file in (("--ssl-certfile", ssl_certfile), ("--ssl-keyfile", ssl_keyfile)):
+        if file is not None and not file.is_file():
+            raise fail(f"{option}: {file} is not a readable file", code=2)
+    if auth_proxy_from and not auth_proxy_header:
+        raise fail("--auth-proxy-from needs --auth-proxy-header (the header the proxy sets)", code=2)
     settings = _settings(
         data,
         db,
@@ -186,6 +233,12 @@ def serve(
         max_streams=max_streams,
         header_timeout=header_timeout,
         body_timeout=body_timeout,
+        no_auth=no_auth,
+        auth_proxy_header=auth_proxy_header,
+        auth_proxy_from=tuple(auth_proxy_from or ()),
+        auth_proxy_role=auth_proxy_role,
+        ssl_certfile=str(ssl_certfile.resolve()) if ssl_certfile else None,
+        ssl_keyfile=str(ssl_keyfile.resolve()) if ssl_keyfile else None,
     )
     from trainboard.server.guard import parse_origins
 
@@ -196,7 +249,8 @@ def serve(
     from trainboard.server.serve import serve as run_server
 
     err.print(
-        f"trainboard {_version()} serving on http://{host}:{port}  (data: {settings.data_dir}, "
+        f"trainboard {_version()} serving on {'https' if ssl_certfile else 'http'}://{host}:{port}  "
+        f"(data: {settings.data_dir}, "
         f"db: {_safe_db(settings.database_url)})",
         highlight=False,
     )
@@ -274,21 +328,258 @@ def db_upgrade(data: DataOpt = None, db: DbOpt = None) -> None:
         console.print(f"migrated {before or 'empty database'} -> {after}")
 
 
-def _client(url: str | None) -> Any:
+RoleOpt = Annotated[str, typer.Option("--role", help="viewer (read), editor (write runs) or admin (everything)")]
+
+
+def _open_store(command: str, data: Path | None, db: str | None) -> tuple[Any, Any]:
+    """``(manage, engine)`` for a server-side account command: the store functions and the migrated database."""
+    _need_server(command)
+    settings = _settings(data, db)
+    from trainboard.server.auth import manage
+
+    try:
+        return manage, manage.open_engine(settings)
+    except Exception as exc:
+        raise fail(f"cannot open {_safe_db(settings.database_url)}: {exc}") from None
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="User name (what the login page asks for)", show_default=False)],
+    role: RoleOpt = "viewer",
+    data: DataOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Create a user. The password is asked twice without echo on a terminal, else read from stdin's first line."""
+    from trainboard.cli_accounts import SecretInputError, read_secret
+
+    _need_server("user add")
+    try:
+        password = read_secret("Password", confirm=True)
+    except SecretInputError as exc:
+        raise fail(str(exc)) from None
+    manage, engine = _open_store("user add", data, db)
+    try:
+        user = manage.create_user(engine, name, role, password)
+    except manage.AuthInputError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.dispose()
+    console.print(f"created user {escape(user['name'])} (role {user['role']})", highlight=False)
+
+
+@user_app.command("list")
+def user_list(data: DataOpt = None, db: DbOpt = None) -> None:
+    """List the users and their roles."""
+    from trainboard.cli_accounts import users_table
+
+    _need_server("user list")
+    manage, engine = _open_store("user list", data, db)
+    try:
+        users = manage.list_users(engine)
+    finally:
+        engine.dispose()
+    if not users:
+        console.print("no users yet: the dashboard is open on loopback; `trainboard user add NAME --role admin`")
+        return
+    console.print(users_table(users))
+
+
+@user_app.command("remove")
+def user_remove(
+    name: Annotated[str, typer.Argument(help="User name", show_default=False)],
+    data: DataOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Remove a user; their tokens are revoked and their sessions end at once."""
+    _need_server("user remove")
+    manage, engine = _open_store("user remove", data, db)
+    try:
+        manage.remove_user(engine, name)
+    except manage.AuthInputError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.dispose()
+    console.print(f"removed user {escape(name)} (their tokens are revoked)", highlight=False)
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option("--name", help="What the token is for, e.g. ci or gpu-box", show_default=False)],
+    scope: Annotated[
+        str, typer.Option("--scope", help="read, write or admin (a user's token acts with at most the user's role)")
+    ] = "write",
+    expires: Annotated[
+        str | None, typer.Option("--expires", help="Lifetime such as 30d, 12h or 2w [default: never expires]")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="The user it acts for [default: a service token of its own]")
+    ] = None,
+    run: Annotated[
+        str | None,
+        typer.Option("--run", help="Run id: a run-scoped write token that may only write to that run"),
+    ] = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Create an API token. It is printed once, as the last word of the output: store it now."""
+    from trainboard.cli_accounts import parse_duration
+
+    _need_server("token create")
+    try:
+        expires_in = parse_duration(expires) if expires is not None else None
+    except ValueError as exc:
+        raise fail(f"--expires: {exc}", code=2) from None
+    manage, engine = _open_store("token create", data, db)
+    try:
+        record, secret = manage.create_token(
+            engine, name=name, scope=scope, user=user, expires_in=expires_in, run_id=run
+        )
+    except manage.AuthInputError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.dispose()
+    _note(
+        f"token {record['id']} {record['name']!r} (scope {record['scope']}"
+        + (f", run {record['run_id']}" if record.get("run_id") else "")
+        + (f", user {record['user']}" if record.get("user") else ", service token")
+        + ("" if record.get("expires_at") is None else f", expires {_when(record['expires_at'])}")
+        + "): shown only now, it is stored hashed"
+    )
+    sys.stdout.write(f"{secret}\n")
+    sys.stdout.flush()
+
+
+def _when(epoch: float) -> str:
+    from trainboard.cli_accounts import when
+
+    return when(epoch) + " UTC"
+
+
+@token_app.command("list")
+def token_list(
+    user: Annotated[str | None, typer.Option("--user", help="Only this user's tokens")] = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """List tokens (never their secrets): scope, user, run, created, expiry, last use, revoked."""
+    from trainboard.cli_accounts import tokens_table
+
+    _need_server("token list")
+    manage, engine = _open_store("token list", data, db)
+    try:
+        tokens = manage.list_tokens(engine, user=user)
+    except manage.AuthInputError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.dispose()
+    if not tokens:
+        console.print("no tokens yet: `trainboard token create --name NAME --scope write`")
+        return
+    console.print(tokens_table(tokens))
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(metavar="ID", help="The token's id (`trainboard token list`)")],
+    data: DataOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Revoke a token: it stops working at once, also on open streams."""
+    _need_server("token revoke")
+    manage, engine = _open_store("token revoke", data, db)
+    try:
+        manage.revoke_token(engine, token_id)
+    except manage.AuthInputError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.dispose()
+    console.print(f"revoked token {token_id}", highlight=False)
+
+
+@app.command()
+def login(
+    url: Annotated[str, typer.Argument(help="The dashboard's URL, e.g. https://dash.example.com", show_default=False)],
+) -> None:
+    """Store an API token for URL (asked without echo, or read from stdin), checked against the server first.
+
+    Kept in ~/.config/trainboard/credentials.json ($TRAINBOARD_CONFIG_DIR overrides the folder), readable only
+    by you; the SDK and the CLI use it for that URL when no --token / $TRAINBOARD_TOKEN is given."""
     import httpx
 
-    return httpx.Client(base_url=paths.server_url(url), timeout=30.0)
+    from trainboard.cli_accounts import SecretInputError, read_secret
+    from trainboard.cli_client import make_client, unreachable
+    from trainboard.sdk import credentials
+
+    try:
+        base = paths.server_url(url)
+    except ValueError as exc:
+        raise fail(str(exc), code=2) from None
+    try:
+        token = read_secret("Token", confirm=False).strip()
+    except SecretInputError as exc:
+        raise fail(str(exc)) from None
+    try:
+        with make_client(base, token, fail=fail, check_auth=False) as client:
+            resp = client.get("/api/auth/me")
+    except httpx.HTTPError as exc:
+        raise fail(unreachable(base, exc)) from None
+    me: dict[str, Any] = resp.json() if resp.status_code == 200 else {}
+    if resp.status_code in (401, 403) or (me.get("auth") and me.get("via") != "token"):
+        status = "" if resp.status_code == 200 else f" (HTTP {resp.status_code})"
+        raise fail(f"{base} did not accept this token{status}; nothing was stored")
+    if resp.status_code != 200 or "auth" not in me:
+        raise fail(f"{base}/api/auth/me: HTTP {resp.status_code}: is this a trainboard server?")
+    try:
+        where = credentials.store(base, token)
+    except credentials.CredentialsError as exc:
+        raise fail(str(exc)) from None
+    who = me.get("user") or {}
+    if not me.get("auth"):
+        _note(f"{base} has authentication off; the token is stored for when it is on")
+    elif who:
+        console.print(f"logged in to {base} as {escape(str(who.get('name')))} ({who.get('role')})", highlight=False)
+    else:
+        console.print(f"logged in to {base} with a service token", highlight=False)
+    console.print(f"token stored in {where} (readable only by you)", highlight=False)
 
 
-def _get(url: str | None, path: str, **params: Any) -> Any:
+@app.command()
+def logout(url: Annotated[str, typer.Argument(help="The dashboard's URL", show_default=False)]) -> None:
+    """Forget the token `trainboard login URL` stored."""
+    from trainboard.sdk import credentials
+
+    try:
+        base = paths.server_url(url)
+        removed = credentials.remove(base)
+    except ValueError as exc:
+        raise fail(str(exc), code=2) from None
+    except credentials.CredentialsError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"forgot the token for {base}" if removed else f"no token was stored for {base}", highlight=False)
+
+
+def _client(url: str | None, token: str | None, *, read_timeout: float | None = 30.0) -> Any:
+    """An HTTP client for the server: the token (argument, ``$TRAINBOARD_TOKEN`` or stored), verified
+    certificates, and a one-line error (exit 1) for a 401/403 answer."""
+    from trainboard.cli_client import make_client
+    from trainboard.sdk.credentials import resolve_token
+
+    base = paths.server_url(url)
+    return make_client(base, resolve_token(base, token), fail=fail, read_timeout=read_timeout)
+
+
+def _get(url: str | None, token: str | None, path: str, **params: Any) -> Any:
     import httpx
+
+    from trainboard.cli_client import unreachable
 
     base = paths.server_url(url)
     try:
-        with _client(url) as c:
+        with _client(url, token) as c:
             resp = c.get(path, params={k: v for k, v in params.items() if v is not None})
     except httpx.HTTPError as exc:
-        raise fail(f"cannot reach the trainboard server at {base} ({exc}); start it with `trainboard serve`") from None
+        raise fail(unreachable(base, exc)) from None
     if resp.status_code == 404:
         raise fail(resp.json().get("detail", "not found"))
     if resp.status_code >= 400:
@@ -313,13 +604,14 @@ def list_runs(
     wide: Annotated[bool, typer.Option("--wide", "-w", help="Full run ids (short ones otherwise)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
     color: ColorOpt = ColorMode.AUTO,
+    token: TokenOpt = None,
 ) -> None:
     """List runs, newest first. Names are printed in full (wrapped when the terminal is narrow); ids are
     shortened unless --wide, and any command taking a RUN accepts the short id, the full id or the name."""
     from trainboard.cli_runs import runs_table
 
     _set_color(color)
-    data = _get(url, "/api/runs", status=status, project=project, limit=limit)
+    data = _get(url, token, "/api/runs", status=status, project=project, limit=limit)
     if as_json:
         console.print_json(json.dumps(data))
         return
@@ -347,6 +639,7 @@ def sync(
             help="Also send again the requests the server refused or kept failing on (kept in *.dead.jsonl)",
         ),
     ] = False,
+    token: TokenOpt = None,
 ) -> None:
     """Upload runs spooled while the server was unreachable."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -363,7 +656,13 @@ def sync(
         console.print(f"nothing to sync in {root}")
         _note_dead_letters(root)
         return
-    transport = Transport(paths.server_url(url))
+    from trainboard.sdk.credentials import CredentialsError, resolve_token
+
+    base = paths.server_url(url)
+    try:
+        transport = Transport(base, token=resolve_token(base, token))
+    except CredentialsError as exc:
+        raise fail(str(exc)) from None
     with Progress(
         TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=err
     ) as progress:
@@ -380,6 +679,11 @@ def sync(
         )
     for line in report.dead:
         err.print(f"[yellow]not taken by the server, kept as a dead letter:[/yellow] {line}", highlight=False)
+    if report.denied is not None:
+        raise fail(
+            f"{transport.denied_message(report.denied)}; nothing was lost, run `trainboard sync --token TOKEN` "
+            "with a token that may write runs"
+        )
     if report.unreachable is not None:
         raise fail(
             f"cannot reach {transport.base_url}: {report.unreachable.detail or report.unreachable.status}; nothing "
@@ -408,13 +712,14 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write [default: stdout]")] = None,
     url: UrlOpt = None,
+    token: TokenOpt = None,
 ) -> None:
     """Write a run's metrics (every point, no downsampling) as CSV (step,key,value,timestamp) or JSON."""
     import csv
 
     if fmt not in ("csv", "json"):
         raise fail(f"--format must be csv or json, got {fmt!r}", code=2)
-    data = _get(url, f"/api/runs/{_resolve(url, run)}/metrics")
+    data = _get(url, token, f"/api/runs/{_resolve(url, token, run)}/metrics")
     out = open(output, "w", newline="") if output else sys.stdout  # noqa: SIM115
     try:
         if fmt == "json":
@@ -461,6 +766,7 @@ def run(
             show_default=False,
         ),
     ] = None,
+    token: TokenOpt = None,
 ) -> None:
     """Run CMD under a pseudo-terminal, mirror its output unchanged and record it as a run.
 
@@ -471,6 +777,7 @@ def run(
         argv = argv[1:]
     if not argv:
         raise fail("no command given: trainboard run [--name N] -- CMD [ARGS...]", code=2)
+    from trainboard.sdk.credentials import CredentialsError
     from trainboard.sdk.runner import run_command
 
     try:
@@ -483,7 +790,10 @@ def run(
             flush_timeout=flush_timeout,
             system_interval=system_interval,
             separate_stderr=_streams_differ() if separate_stderr is None else separate_stderr,
+            token=token,
         )
+    except CredentialsError as exc:
+        raise fail(str(exc)) from None
     except OSError as exc:
         raise fail(f"cannot start {argv[0]!r}: {exc.strerror or exc}", code=127) from None
     raise typer.Exit(done.exit_code)
@@ -514,10 +824,12 @@ def logs(
             "the recording byte for byte (colours included) unless never, which removes its colour codes",
         ),
     ] = ColorMode.AUTO,
+    token: TokenOpt = None,
 ) -> None:
     """Print a run's raw terminal output (bars render as they did), or its matching lines."""
     import httpx
 
+    from trainboard.cli_client import unreachable
     from trainboard.cli_color import use_color
     from trainboard.cli_logs import follow_raw, print_lines, print_raw
     from trainboard.cli_runs import resolve_run
@@ -526,7 +838,7 @@ def logs(
     base = paths.server_url(url)
     strip = color is ColorMode.NEVER
     try:
-        with httpx.Client(base_url=base, timeout=httpx.Timeout(30.0, read=None)) as client:
+        with _client(url, token, read_timeout=None) as client:
             run_id = resolve_run(client, run, note=_note, fail=fail).run_id
             if level or grep or source:
                 colored = use_color(color, sys.stdout)
@@ -536,7 +848,7 @@ def logs(
                 raise typer.Exit(follow_raw(client, run_id, strip_color=strip, fail=fail))
             print_raw(client, run_id, strip_color=strip, fail=fail)
     except httpx.HTTPError as exc:
-        raise fail(f"cannot reach the trainboard server at {base} ({exc}); start it with `trainboard serve`") from None
+        raise fail(unreachable(base, exc)) from None
 
 
 def _streams_differ() -> bool:

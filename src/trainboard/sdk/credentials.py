@@ -155,10 +155,10 @@ def certificate_message(url: str) -> str:
 
 def auth_message(url: str, status: int, detail: str = "") -> str:
     """The one line shown for a 401/403 answer (the token itself never appears)."""
-    why = f" ({detail})" if detail else ""
+    why = f": {detail}" if detail else ""
     if status == 401:
         return (
-            f"{url} refused the credentials (HTTP 401{why}): pass --token / token=, set {ENV_TOKEN}, or run "
+            f"{url} refused the credentials (HTTP 401{why}); pass --token / token=, set {ENV_TOKEN}, or run "
             f"`trainboard login {url}`"
         )
-    return f"{url} answered HTTP 403{why}: the token's scope or the user's role is too low for this"
+    return f"{url} refused the request (HTTP 403{why}); the token's scope or the user's role is too low"

@@ -347,8 +347,12 @@ class TrainingMonitor:
         if not ok:
             print(
                 f"trainboard: {self._pipeline.unacked_bytes} bytes of run {self.run_id} are not uploaded yet; "
-                f"they are spooled in {self._journal.path.parent} — run `trainboard sync` when the server "
-                "is reachable",
+                f"they are spooled in {self._journal.path.parent} — run "
+                + (
+                    "`trainboard sync --token TOKEN` with a token that may write runs"
+                    if self._pipeline.denied
+                    else "`trainboard sync` when the server is reachable"
+                ),
                 file=sys.stderr,
                 flush=True,
             )

@@ -210,6 +210,11 @@ class Pipeline:
         return ok
 
     @property
+    def denied(self) -> bool:
+        """Whether the server refused the credentials (401/403) since the last acknowledged request."""
+        return self._warned_denied
+
+    @property
     def unacked_bytes(self) -> int:
         return self.journal.size - self.journal.acked
 
@@ -434,6 +439,7 @@ class Pipeline:
         self._backoff = min(self._backoff * 2, BACKOFF_MAX)
 
     def _came_back(self) -> None:
+        self._warned_denied = False
         if self.connected is False and self._warned_down:
             self._warn(f"reconnected to {self.transport.base_url}; uploading spooled data")
             self._warned_down = False
