@@ -80,7 +80,7 @@ def _status(server: ServerProcess, rule: Rule, path: str, headers: dict[str, str
         except InvalidStatus as exc:
             return exc.response.status_code
     method = sorted(rule.methods - {"HEAD"})[0]
-    body = {} if method in ("POST", "PUT") else None
+    body: dict[str, object] | None = {} if method in ("POST", "PUT") else None
     with (
         httpx.Client(base_url=server.url, timeout=30.0) as c,
         c.stream(method, path, json=body, headers={**API_HEADERS, **headers}) as r,
