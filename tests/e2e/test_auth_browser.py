@@ -61,38 +61,25 @@ def ensure_auth_bundle() -> None:
     assert _bundle_has_login_page(), "the built UI has no login page"
 
 
-def add_user(data: Path, name: str, role: str, password: str) -> None:
-    """``trainboard user add NAME --role ROLE`` with the password on standard input; the store function
-    when this checkout's CLI has no ``user`` command yet."""
+def cli(*args: str, stdin: str = "") -> str:
+    """``trainboard ARGS`` (the server-side commands work on the data directory); its output."""
     done = subprocess.run(
-        [sys.executable, "-m", "trainboard.cli", "user", "add", name, "--role", role, "--data", str(data)],
-        input=f"{password}\n{password}\n".encode(),
-        capture_output=True,
-        timeout=60,
+        [sys.executable, "-m", "trainboard.cli", *args], input=stdin.encode(), capture_output=True, timeout=60
     )
-    if done.returncode == 0:
-        return
     output = (done.stdout + done.stderr).decode(errors="replace")
-    assert "No such command" in output, output
-    from trainboard.server.auth.manage import create_user, open_engine
-    from trainboard.server.settings import Settings
+    assert done.returncode == 0, output
+    return done.stdout.decode()
 
-    engine = open_engine(Settings(data_dir=data))
-    try:
-        create_user(engine, name, role, password)
-    finally:
-        engine.dispose()
+
+def add_user(data: Path, name: str, role: str, password: str) -> None:
+    """``trainboard user add NAME --role ROLE`` with the password on standard input."""
+    cli("user", "add", name, "--role", role, "--data", str(data), stdin=f"{password}\n")
 
 
 def admin_token(data: Path) -> str:
-    from trainboard.server.auth.manage import create_token, open_engine
-    from trainboard.server.settings import Settings
-
-    engine = open_engine(Settings(data_dir=data))
-    try:
-        return create_token(engine, name="fixture", scope="admin", user="ada")[1]
-    finally:
-        engine.dispose()
+    """``trainboard token create``: the token is the last word of its output."""
+    out = cli("token", "create", "--name", "fixture", "--scope", "admin", "--user", "ada", "--data", str(data))
+    return out.split()[-1]
 
 
 @pytest.fixture
