@@ -293,3 +293,45 @@ def test_no_login_and_no_user_when_auth_is_off(page: Any, tmp_path: Path) -> Non
         page.get_by_text("authentication is off on this server").wait_for()
     finally:
         proc.stop()
+
+
+def test_admin_manages_users_and_a_viewer_sees_only_their_own(page: Any, browser: Any, auth_server: AuthServer) -> None:
+    page.goto(auth_server.url + "/tokens")
+    log_in(page, "ada", PASSWORD)
+    form = page.get_by_role("form", name="add a user")
+    form.get_by_label("name").fill("bob")
+    form.get_by_label("role").select_option("editor")
+    form.get_by_label("password").fill("bob's long password")
+    form.get_by_role("button", name="ADD USER").click()
+    users = page.get_by_role("table", name="users")
+    users.locator('tr[data-user="bob"]').wait_for()
+    users.get_by_label("role of bob").select_option("viewer")
+    page.get_by_role("table", name="audit log").locator("td.audit-action", has_text="user_update").first.wait_for()
+
+    other = browser.new_context(viewport=WIDE)
+    try:
+        bob = other.new_page()
+        bob.goto(auth_server.url + "/tokens")
+        log_in(bob, "bob", "bob's long password")
+        bob.get_by_role("button", name="CREATE TOKEN").wait_for()
+        assert "VIEWER" in current_user(bob).inner_text()
+        scopes = bob.locator('select[name="token-scope"] option').all_inner_texts()
+        assert scopes == ["read"]
+        assert bob.get_by_role("table", name="users").count() == 0
+        assert bob.get_by_role("table", name="audit log").count() == 0
+
+        # disabled by the admin: bob cannot log in again
+        row = users.locator('tr[data-user="bob"]')
+        row.get_by_role("button", name="DISABLE").click()
+        row.get_by_text("disabled", exact=True).wait_for()
+        bob.get_by_role("button", name="LOGOUT").click()
+        log_in(bob, "bob", "bob's long password")
+        bob.get_by_role("alert").wait_for()
+        assert current_user(bob).count() == 0
+    finally:
+        other.close()
+
+    row = users.locator('tr[data-user="bob"]')
+    row.get_by_role("button", name="REMOVE").click()
+    row.get_by_role("button", name="YES, REMOVE").click()
+    users.locator('tr[data-user="bob"]').wait_for(state="detached")
