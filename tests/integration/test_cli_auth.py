@@ -260,3 +260,50 @@ def test_a_run_scoped_token_reports_its_run_only(env: Env, auth_server: ServerPr
     admin = env.admin_token("admin", "--scope", "admin", "--user", "ann")
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}) as c:
         assert c.get("/api/runs/job-1-run").json()["status"] == "completed"
+
+
+def _on_terminal(env: Env, argv: list[str], answers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+    """Run the CLI on a pseudo-terminal, answering each prompt; (exit code, everything the terminal showed)."""
+    import pty
+    import select
+
+    command = [str(ENTRY)] if ENTRY.exists() else [sys.executable, "-m", "trainboard.cli"]
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execve(command[0], [*command, *argv], env.vars())
+    shown = b""
+    pending = list(answers)
+    try:
+        while True:
+            ready, _, _ = select.select([fd], [], [], 60)
+            assert ready, f"no output; the terminal showed {shown!r}"
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if pending and shown.rstrip().endswith(pending[0][0]):
+                os.write(fd, pending.pop(0)[1])
+    finally:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), shown
+
+
+def test_user_add_on_a_terminal_asks_twice_without_echo(env: Env) -> None:
+    secret = b"terminal-pass-42"
+    data = ["--data", str(env.data)]
+    code, shown = _on_terminal(
+        env, ["user", "add", "tess", "--role", "editor", *data], [(b"Password:", secret + b"\r"), (b"(again):", b"x\r")]
+    )
+    assert code == 1 and b"the two passwords differ" in shown
+    assert secret not in shown
+    code, shown = _on_terminal(
+        env,
+        ["user", "add", "tess", "--role", "editor", *data],
+        [(b"Password:", secret + b"\r"), (b"(again):", secret + b"\r")],
+    )
+    assert code == 0 and b"created user tess (role editor)" in shown
+    assert secret not in shown
