@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -192,3 +194,68 @@ def test_a_missing_ca_bundle_is_named(tmp_path: Path, https_url: str) -> None:
     assert listed.returncode == 1
     assert f"TRAINBOARD_CA_BUNDLE={tmp_path / 'nope.pem'}: not a readable CA file" in listed.stderr
     assert "Traceback" not in listed.stderr
+
+
+class _ConnectProxy:
+    """A minimal HTTP CONNECT proxy on loopback that records the tunnels it opens (to prove HTTPS_PROXY is used)."""
+
+    def __init__(self) -> None:
+
+        self.tunnels: list[str] = []
+        self._server = socket.create_server((HOST, 0))
+        self.url = f"http://{HOST}:{self._server.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                client.close()
+                return
+            head += chunk
+        method, target = head.split(b" ", 2)[:2]
+        host, _, port = target.decode().rpartition(":")
+        if method != b"CONNECT" or host != HOST:  # only loopback targets, never anywhere else
+            client.sendall(b"HTTP/1.1 403 Forbidden\r\n\r\n")
+            client.close()
+            return
+        self.tunnels.append(target.decode())
+        upstream = socket.create_connection((host, int(port)))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+        def pipe(src: socket.socket, dst: socket.socket) -> None:
+            try:
+                while data := src.recv(65536):
+                    dst.sendall(data)
+            except OSError:
+                pass
+            finally:
+                dst.close()
+
+        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        pipe(client, upstream)
+
+    def close(self) -> None:
+        self._server.close()
+
+
+def test_the_sdk_goes_through_https_proxy(tmp_path: Path, pki: Pki, https_url: str) -> None:
+    proxy = _ConnectProxy()
+    try:
+        done = _train(
+            tmp_path, https_url, TRAINBOARD_CA_BUNDLE=str(pki.ca), HTTPS_PROXY=proxy.url, NO_PROXY="", no_proxy=""
+        )
+    finally:
+        proxy.close()
+    assert done.returncode == 0, done.stderr
+    assert proxy.tunnels and set(proxy.tunnels) == {https_url.removeprefix("https://")}
+    assert _steps(https_url, pki.ca, done.stdout.split()[-1]) == list(range(10))
