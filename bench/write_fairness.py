@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import statistics
 import time
+from typing import Any
 
 import httpx
 from websockets.asyncio.client import connect
@@ -85,6 +87,22 @@ async def ws_stream(url: str, run: str, stop: asyncio.Event) -> None:
                 continue
 
 
+def hold_streams(url: str, done: Any) -> None:
+    """In a process of its own: 500 dashboard WebSockets subscribed to the normal run, 500 SSE streams."""
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        streams = [
+            asyncio.create_task(ws_stream(url, "normal", stop) if i % 2 else sse_stream(url, "watched", stop))
+            for i in range(STREAMS)
+        ]
+        await asyncio.to_thread(done.wait)
+        stop.set()
+        await asyncio.gather(*streams, return_exceptions=True)
+
+    asyncio.run(run())
+
+
 async def measure(url: str) -> None:
     async with httpx.AsyncClient(base_url=url, timeout=600, headers=HEADERS) as client:
         for run in ("normal", "heavy", "watched"):
@@ -93,11 +111,10 @@ async def measure(url: str) -> None:
         idle = await latencies(client, "normal", 100, SAMPLES)
 
         stop = asyncio.Event()
-        streams = [
-            asyncio.create_task(ws_stream(url, "normal", stop) if i % 2 else sse_stream(url, "watched", stop))
-            for i in range(STREAMS)
-        ]
-        await asyncio.sleep(5)  # let every stream attach
+        holder_stop = multiprocessing.Event()
+        holder = multiprocessing.Process(target=hold_streams, args=(url, holder_stop))  # not this process's loop
+        holder.start()
+        await asyncio.sleep(8)  # let every stream attach
         health = (await client.get("/health")).json()
         watched = await latencies(client, "normal", 5_000, SAMPLES)
         took: list[float] = []
@@ -106,7 +123,8 @@ async def measure(url: str) -> None:
         loaded = await latencies(client, "normal", 10_000, SAMPLES)
         stop.set()
         await heavy_task
-        await asyncio.gather(*streams, return_exceptions=True)
+        holder_stop.set()
+        holder.join(60)
 
     p50_i, p99_i = percentiles(idle)
     p50_w, p99_w = percentiles(watched)

@@ -11,6 +11,7 @@ reconnects, subscribes again and reloads (the web UI does).
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
@@ -24,6 +25,25 @@ from trainboard.server.stream.broker import Subscription
 from trainboard.wire import ID_RE
 
 router = APIRouter()
+
+#: The JSON text of recent messages: one message goes to every dashboard watching the run (the broker
+#: shares the object), so it is encoded once, not once per socket. Entries keep their message alive, so
+#: an ``id`` is never reused while cached.
+_TEXT_CACHE: OrderedDict[int, tuple[Any, str]] = OrderedDict()
+_TEXT_CACHE_SIZE = 256
+
+
+def _encoded(message: Any) -> str:
+    key = id(message)
+    hit = _TEXT_CACHE.get(key)
+    if hit is not None and hit[0] is message:
+        return hit[1]
+    text = json.dumps(message, separators=(",", ":"))
+    _TEXT_CACHE[key] = (message, text)
+    if len(_TEXT_CACHE) > _TEXT_CACHE_SIZE:
+        _TEXT_CACHE.popitem(last=False)
+    return text
+
 
 HEARTBEAT_SECONDS = 30.0
 #: Close code for a client whose mailbox overflowed (1013: "try again later").
@@ -79,7 +99,7 @@ async def dashboard_socket(websocket: WebSocket) -> None:
                 reason = f"client too slow: more than {mailbox.max_bytes} bytes waiting; reconnect and reload"
                 await websocket.close(code=LAGGED_CLOSE_CODE, reason=reason)
                 return
-            await websocket.send_json(message)
+            await websocket.send_text(_encoded(message))
 
     try:
         await serve_socket(websocket, pump, handle)
