@@ -211,6 +211,14 @@ def test_the_sdk_reports_with_trainboard_token(env: Env, auth_server: ServerProc
         metrics = c.get(f"/api/runs/{run_id}/metrics").json()["metrics"]
         assert len(metrics["loss"]["step"]) == 20
         assert c.get(f"/api/runs/{run_id}").json()["status"] == "completed"
+    exported = env.cli("export", run_id, "--url", auth_server.url, "--token", token)
+    assert exported.returncode == 0 and len(exported.stdout.splitlines()) == 21  # header + 20 points
+    followed = env.cli("logs", "remote", "--follow", "--url", auth_server.url, TRAINBOARD_TOKEN=token)
+    assert followed.returncode == 0, followed.stderr
+    for args in (["export", run_id], ["logs", run_id], ["logs", run_id, "--grep", "x"]):
+        refused = env.cli(*args, "--url", auth_server.url)
+        assert refused.returncode == 1 and "refused the credentials (HTTP 401" in refused.stderr, args
+        _no_traceback(refused)
 
 
 def test_without_a_token_the_sdk_keeps_the_data_and_sync_uploads_it(env: Env, auth_server: ServerProcess) -> None:
