@@ -1,4 +1,5 @@
-"""Background tasks of a running server: marking silent runs interrupted."""
+"""Background tasks of a running server: trimming logs over the total limit, sampling the host's load,
+marking silent runs interrupted, and making idle open log lines final (see ``start``)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from trainboard.server.api.live import publish_lines, publish_open_lines, publish_status
 from trainboard.server.log_indexer import LONG_IDLE_SECONDS, indexer_of
 from trainboard.server.state import AppState
 from trainboard.server.store import line_index
 from trainboard.server.store import runs as runs_store
 from trainboard.server.store.log_lines import LineRow
+from trainboard.server.stream.publish import publish_final_lines, publish_lines, publish_status_change
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,8 @@ async def watch_heartbeats(state: AppState) -> None:
 
         try:
             for old, new, lines in await state.writer.run(sweep):
-                if lines:
-                    publish_lines(state, new["id"], lines)
-                    publish_open_lines(state, new["id"], [])
-                publish_status(state, old, new)
+                publish_final_lines(state.broker, new["id"], lines)
+                publish_status_change(state.broker, old, new)
         except Exception:  # keep watching; a failed sweep is retried next round
             log.exception("heartbeat sweep failed")
 
@@ -73,7 +72,7 @@ async def flush_idle_lines(state: AppState, interval: float = 5.0) -> None:
 
     try:
         for run_id, lines in (await state.writer.run(recover)).items():
-            publish_lines(state, run_id, lines)
+            publish_lines(state.broker, run_id, lines)
     except Exception:
         log.exception("re-indexing log lines at start failed")
     while True:
@@ -81,8 +80,7 @@ async def flush_idle_lines(state: AppState, interval: float = 5.0) -> None:
             run_ids = await asyncio.to_thread(idle)
             if run_ids:
                 for run_id, lines in (await state.writer.run(flush(run_ids))).items():
-                    publish_lines(state, run_id, lines)
-                    publish_open_lines(state, run_id, [])
+                    publish_final_lines(state.broker, run_id, lines)
         except Exception:
             log.exception("idle line flush failed")
         await asyncio.sleep(interval)

@@ -19,7 +19,7 @@ from trainboard.server.auth.identity import Caller
 from trainboard.server.state import AppState, State
 from trainboard.server.store import checkpoints as store
 from trainboard.server.store import runs as runs_store
-from trainboard.server.stream import topics
+from trainboard.server.stream.publish import publish_checkpoint_best, publish_checkpoint_saved
 from trainboard.wire import ID_PATTERN, MAX_JSON_INT, MAX_STEP
 
 router = APIRouter(tags=["checkpoints"])
@@ -183,17 +183,14 @@ async def register_checkpoint(run_id: str, body: CheckpointIn, state: State) -> 
     if record["run_id"] != run_id:
         raise HTTPException(409, detail=f"checkpoint {cid!r} belongs to another run")
     if created:
-        state.broker.publish(
-            topics.run_events(run_id),
-            {
-                "type": "checkpoint_saved",
-                "run_id": run_id,
-                "checkpoint_id": cid,
-                "metrics": body.metrics,
-                "step": body.step,
-                "valid": body.valid,
-                "is_best": record["is_best"],
-            },
+        publish_checkpoint_saved(
+            state.broker,
+            run_id,
+            cid,
+            step=body.step,
+            metrics=body.metrics,
+            valid=body.valid,
+            is_best=record["is_best"],
         )
     return CheckpointOut.from_row(record)
 
@@ -210,10 +207,7 @@ async def mark_best(checkpoint_id: str, state: State) -> CheckpointOut:
     row = await state.writer.run(lambda c: store.mark_best(c, checkpoint_id=checkpoint_id))
     if row is None:
         not_found("checkpoint", checkpoint_id)
-    state.broker.publish(
-        topics.run_events(row["run_id"]),
-        {"type": "checkpoint_best", "run_id": row["run_id"], "checkpoint_id": checkpoint_id},
-    )
+    publish_checkpoint_best(state.broker, row["run_id"], checkpoint_id)
     return CheckpointOut.from_row(row)
 
 

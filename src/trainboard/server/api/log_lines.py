@@ -24,8 +24,8 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from trainboard.server.api.errors import invalid, not_found
-from trainboard.server.api.live import publish_lines, serve_socket
 from trainboard.server.api.schemas import EpochSeconds, InModel, QueryTime
+from trainboard.server.api.sockets import serve_socket
 from trainboard.server.auth.audit import client_ip
 from trainboard.server.auth.identity import Caller
 from trainboard.server.log_indexer import indexer_of
@@ -36,7 +36,8 @@ from trainboard.server.store import runs as runs_store
 from trainboard.server.store.cursors import set_stream_cursor, stream_cursor
 from trainboard.server.store.paging import PAGE_ROWS, paged
 from trainboard.server.stream import topics
-from trainboard.wire import MAX_JSON_INT
+from trainboard.server.stream.publish import publish_lines
+from trainboard.wire import ID_PATTERN, MAX_JSON_INT
 
 router = APIRouter(prefix="/api/runs/{run_id}/logs", tags=["log lines"])
 
@@ -61,7 +62,7 @@ class LogLineIn(InModel):
 
 
 class LogBatchIn(InModel):
-    stream: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Client stream for seq dedupe")
+    stream: str | None = Field(None, pattern=ID_PATTERN, description="Client stream for seq dedupe")
     lines: list[LogLineIn] = Field(max_length=100_000)
 
 
@@ -300,7 +301,7 @@ async def _add_lines(state: AppState, run_id: str, lines: list[LogLineIn], strea
     rows = await state.writer.run(job)
     if rows is None:
         not_found("run", run_id)
-    publish_lines(state, run_id, rows)
+    publish_lines(state.broker, run_id, rows)
     return len(rows)
 
 

@@ -15,7 +15,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from trainboard.server.api.errors import invalid, not_found
-from trainboard.server.api.live import publish_lines, publish_open_lines
 from trainboard.server.api.schemas import EpochSeconds, InModel
 from trainboard.server.api.terminal_sizes import TerminalSizeIn
 from trainboard.server.log_indexer import indexer_of
@@ -25,6 +24,7 @@ from trainboard.server.store import runs as runs_store
 from trainboard.server.store import terminal_sizes
 from trainboard.server.store.log_lines import LineRow
 from trainboard.server.stream import topics
+from trainboard.server.stream.publish import publish_lines, publish_log_bytes, publish_open_lines
 from trainboard.server.stream.sse import log_stream
 from trainboard.wire import ID_PATTERN, MAX_JSON_INT
 
@@ -97,13 +97,10 @@ async def append_raw(run_id: str, body: RawLogIn, request: Request, state: State
         result, lines, still_open = await state.writer.run(partial(job, lo=lo, hi=hi))
         if result is None:
             not_found("run", run_id)
-        publish_lines(state, run_id, lines)
+        publish_lines(state.broker, run_id, lines)
         if result.stored:
-            publish_open_lines(state, run_id, still_open)
-        topic = topics.run_log(run_id)
-        if state.broker.has_subscribers(topic):
-            for end, source, _at, data in result.stored:
-                state.broker.publish(topic, (end, source, data))
+            publish_open_lines(state.broker, run_id, still_open)
+        publish_log_bytes(state.broker, run_id, result.stored)
         total.appended += result.appended
         total.duplicates += result.duplicates
         total.size = result.size

@@ -25,14 +25,10 @@ from trainboard.server.state import State
 from trainboard.server.store import metrics as store
 from trainboard.server.store import runs as runs_store
 from trainboard.server.store.tables import series
-from trainboard.server.stream import topics
-from trainboard.wire import MAX_RUN_KEYS, MAX_STEP, encode_float
+from trainboard.server.stream.publish import publish_metrics, wants_metrics
+from trainboard.wire import MAX_RUN_KEYS, MAX_STEP
 
 router = APIRouter(prefix="/api/runs/{run_id}/metrics", tags=["metrics"])
-
-#: Steps sent in one metric_update burst at most; a larger batch sends its last steps only (the
-#: dashboard refetches history for the rest).
-_MAX_LIVE_STEPS = 200
 
 
 @router.post(
@@ -58,7 +54,7 @@ async def post_metrics(run_id: str, request: Request, state: State) -> MetricBat
         stream, points, blocks = await run_in_threadpool(parse_batch, body)
     except BatchError as exc:
         raise RequestValidationError(exc.errors) from None
-    live = state.broker.has_subscribers(topics.run_events(run_id))
+    live = wants_metrics(state.broker, run_id)
     keys = {k for _s, _t, _w, values in points for k in values} | {k for b in blocks for k in b.keys}
 
     # a huge batch is written in parts, so that other runs' writes go on between them
@@ -76,17 +72,7 @@ async def post_metrics(run_id: str, request: Request, state: State) -> MetricBat
         not_found("run", run_id)
     if isinstance(result, str):
         invalid(["body"], result)
-    for step, wall, values in result.updates[-_MAX_LIVE_STEPS:]:
-        state.broker.publish(
-            topics.run_events(run_id),
-            {
-                "type": "metric_update",
-                "run_id": run_id,
-                "step": step,
-                "timestamp": wall,
-                "metrics": {k: encode_float(v) for k, v in values.items()},
-            },
-        )
+    publish_metrics(state.broker, run_id, result.updates)
     return MetricBatchResult(accepted=result.accepted, duplicates=result.duplicates, last_step=result.last_step)
 
 

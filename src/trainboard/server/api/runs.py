@@ -9,7 +9,6 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import Connection
 
 from trainboard.server.api.errors import not_found
-from trainboard.server.api.live import publish_lines, publish_open_lines, publish_status
 from trainboard.server.api.schemas import EventList, EventOut, RunCreate, RunList, RunPublic, RunUpdate, iso
 from trainboard.server.auth.audit import client_ip, record
 from trainboard.server.auth.identity import Caller
@@ -19,7 +18,12 @@ from trainboard.server.store import events as events_store
 from trainboard.server.store import runs as store
 from trainboard.server.store.log_lines import LineRow
 from trainboard.server.store.run_owner import created_by, set_created_by
-from trainboard.server.stream import topics
+from trainboard.server.stream.publish import (
+    publish_final_lines,
+    publish_run_created,
+    publish_run_deleted,
+    publish_status_change,
+)
 from trainboard.wire import MAX_JSON_INT
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -74,7 +78,7 @@ async def create_run(body: RunCreate, response: Response, state: State, caller: 
 
     row, created = await state.writer.run(job)
     if created:
-        state.broker.publish(topics.RUNS, {"type": "run_created", "run": RunPublic.from_row(row).model_dump()})
+        publish_run_created(state.broker, row)
     else:
         response.status_code = 200
     return RunPublic.from_row(row)
@@ -107,10 +111,8 @@ async def update_run(run_id: str, body: RunUpdate, state: State) -> RunPublic:
     if result is None:
         not_found("run", run_id)
     old, new = result
-    publish_lines(state, run_id, lines)
-    if lines:
-        publish_open_lines(state, run_id, [])  # nothing is open any more
-    publish_status(state, old, new)
+    publish_final_lines(state.broker, run_id, lines)
+    publish_status_change(state.broker, old, new)
     return RunPublic.from_row(new)
 
 
@@ -134,7 +136,7 @@ async def delete_run(run_id: str, request: Request, state: State, caller: Caller
     if removed is None or isinstance(removed, str):
         not_found("run", run_id)
     state.writer.cache.clear()
-    state.broker.publish(topics.RUNS, {"type": "run_deleted", "run_id": run_id})
+    publish_run_deleted(state.broker, run_id)
     return {"deleted": run_id, "removed": removed}
 
 
@@ -155,7 +157,7 @@ async def heartbeat(run_id: str, state: State) -> Response:
     if result is False:
         not_found("run", run_id)
     if isinstance(result, tuple):
-        publish_status(state, *result)
+        publish_status_change(state.broker, *result)
     return Response(status_code=204)
 
 

@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from trainboard.server.views import iso as iso  # re-exported: the routes format times with it
+from trainboard.server.views import public_run
 from trainboard.wire import (
     ID_PATTERN,
     MAX_BATCH_KEYS,
@@ -64,17 +66,6 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
 
     resolved: dict[str, Any] = resolve(schema)
     return resolved
-
-
-def iso(ts: float | None) -> str | None:
-    """Epoch seconds -> ISO 8601 UTC. ``None`` stays ``None``, and so becomes a time no date can show (stored
-    by an earlier version without range checks): one bad row must not fail a whole list."""
-    if ts is None or not math.isfinite(ts):
-        return None
-    try:
-        return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
-    except (ValueError, OverflowError, OSError):
-        return None
 
 
 #: Epoch seconds, finite, in the accepted range (a JSON number; ``true`` is not a number).
@@ -242,20 +233,7 @@ class RunPublic(BaseModel):
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> RunPublic:
-        return cls(
-            id=row["id"],
-            name=row["name"],
-            project=row["project"],
-            status=row["status"],
-            config=row["config"],
-            start_time=iso(row["start_time"]),
-            end_time=iso(row["end_time"]),
-            exit_code=row["exit_code"],
-            heartbeat_time=iso(row["heartbeat_time"]),
-            last_step=row["last_step"],
-            log_size=row["log_size"],
-            created_by=row.get("created_by"),
-        )
+        return cls(**public_run(row))  # the same shape live messages carry
 
 
 class RunList(BaseModel):

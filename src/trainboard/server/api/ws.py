@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 
-from trainboard.server.api.live import serve_socket
+from trainboard.server.api.sockets import serve_socket
 from trainboard.server.state import get_state
 from trainboard.server.store import runs as runs_store
 from trainboard.server.stream import topics
