@@ -23,9 +23,10 @@ from trainboard.sdk.checkpoints import CheckpointWorker, load_torch, torch_avail
 from trainboard.sdk.encoding import jsonable, safe_str
 from trainboard.sdk.logging_handler import TrainboardHandler
 from trainboard.sdk.pipeline import Pipeline
+from trainboard.sdk.sdk_keys import KeyNote
 from trainboard.sdk.spool import Journal
 from trainboard.sdk.transport import Transport
-from trainboard.wire import ID_RE, check_key, check_step
+from trainboard.wire import ID_RE, MAX_STEP, check_key, check_step
 
 #: Environment variables set by ``trainboard run`` for the child process.
 ENV_RUN_ID = "TRAINBOARD_RUN_ID"
@@ -33,6 +34,7 @@ ENV_CAPTURED = "TRAINBOARD_CAPTURED"
 ENV_SYSTEM_SAMPLED = "TRAINBOARD_SYSTEM_SAMPLED"
 
 STATUSES: tuple[str, ...] = ("running", "completed", "failed", "interrupted")
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def new_run_id() -> str:
@@ -112,6 +114,7 @@ class TrainingMonitor:
         self._status: str | None = None
         self._finished = False
         self._warned_keys: set[str] = set()
+        self._key_note = KeyNote.from_env()  # under `trainboard run`: parsed output never overrides these keys
         self._checkpoint_dir: str | None = None
         self._log_handlers: list[tuple[logging.Logger, logging.Handler]] = []
         self._stream = secrets.token_hex(8)
@@ -154,7 +157,7 @@ class TrainingMonitor:
         """
         if step is None:
             step = self._next_step
-        elif type(step) is not int or step < 0 or step > 9007199254740991:
+        elif type(step) is not int or step < 0 or step > MAX_STEP:
             self._bad_step(step)
             return
         self._next_step = step + 1
@@ -164,6 +167,8 @@ class TrainingMonitor:
                 values = self._clean(values)
                 break
         if values:
+            if self._key_note is not None:
+                self._key_note.add(values)
             self._pipeline.metrics(step, time.time(), values)
 
     def _bad_step(self, step: object) -> None:
@@ -192,6 +197,20 @@ class TrainingMonitor:
                 self._warned_keys.add(name)
                 print(f"trainboard: log_metrics: {why}", file=sys.stderr, flush=True)
         return out
+
+    def update_config(self, values: dict[str, Any]) -> None:
+        """Merge ``values`` into the run's config (keys given here replace the same keys stored before);
+        integrations call this when the hyper-parameters are known only after the run started."""
+        extra = jsonable(dict(values))
+        self.config.update(extra)
+        self._pipeline.op(
+            "POST", "/api/runs", {"id": self.run_id, "name": self.run_name, "project": self.project, "config": extra}
+        )
+
+    def log_event(self, message: str, level: str = "INFO", source: str = "trainboard") -> None:
+        """Record ``message`` as a structured line of the run with ``level`` (DEBUG, INFO, WARNING, ERROR,
+        CRITICAL) and ``source`` as its logger name, like a record of ``attach_logging``."""
+        self._pipeline.log_record(time.time(), level if level in _LEVELS else "INFO", source, message)
 
     @classmethod
     def resume_or_create(

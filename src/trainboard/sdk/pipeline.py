@@ -22,7 +22,6 @@ import math
 import sys
 import threading
 import time
-from array import array
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +31,7 @@ from trainboard.sdk.encoding import safe_str
 from trainboard.sdk.replay import Replayer
 from trainboard.sdk.spool import Journal, Record, encode, find_leftovers
 from trainboard.sdk.transport import Outcome, Reply, Transport
+from trainboard.wire.metric_batch import BlockEncoder, encode_blocks
 
 #: Points per metrics request at most (keeps each request well under the server's body limit).
 MAX_POINTS_PER_OP = 200_000
@@ -45,67 +45,8 @@ BACKOFF_MAX = 30.0
 _FLUSH = "flush"
 
 
-class _BlockBuilder:
-    """Accumulates metric rows sharing one key set into the columnar block encoding (see the server's
-    ``metric_parse``): int64 steps, float64 timestamps, a row-major float64 value matrix, base64'd.
-    Appending a row costs a few array appends instead of JSON-formatting every float."""
-
-    def __init__(self) -> None:
-        self.blocks: list[dict[str, Any]] = []
-        self.points = 0
-        self._keys: tuple[str, ...] | None = None
-        self._seq0 = 0
-        self._steps = array("q")
-        self._times = array("d")
-        self._values = array("d")
-
-    def add(self, seq: int, step: int, ts: float, values: dict[str, float]) -> None:
-        keys = tuple(values)
-        if keys != self._keys:
-            self.close()
-            self._keys, self._seq0 = keys, seq
-        self._steps.append(step)
-        self._times.append(ts)
-        n = len(self._values)
-        try:
-            self._values.extend(values.values())
-        except OverflowError:  # an int beyond float range: store it as +/-inf rather than lose the row
-            del self._values[n:]
-            self._values.extend(_as_float(v) for v in values.values())
-        self.points += len(keys)
-
-    def close(self) -> None:
-        if self._keys is not None and self._steps:
-            self.blocks.append(
-                {
-                    "keys": [safe_str(k) for k in self._keys],
-                    "seq0": self._seq0,
-                    "steps": _b64(self._steps),
-                    "timestamps": _b64(self._times),
-                    "values": _b64(self._values),
-                }
-            )
-        self._keys = None
-        self._steps, self._times, self._values = array("q"), array("d"), array("d")
-
-    def take(self) -> list[dict[str, Any]]:
-        self.close()
-        blocks, self.blocks, self.points = self.blocks, [], 0
-        return blocks
-
-
-def _as_float(v: float) -> float:
-    try:
-        return float(v)
-    except OverflowError:
-        return math.inf if v > 0 else -math.inf
-
-
-def _b64(arr: array[Any]) -> str:
-    if sys.byteorder != "little":
-        arr = array(arr.typecode, arr)
-        arr.byteswap()
-    return base64.b64encode(arr.tobytes()).decode("ascii")
+#: The columnar metric encoding (the wire codec; the server decodes it with the same module).
+_BlockBuilder = BlockEncoder
 
 
 class Pipeline:
@@ -255,14 +196,14 @@ class Pipeline:
         q = self._queue
         lines: list[bytes] = []
         flushes: list[threading.Event] = []
-        builder = _BlockBuilder()
+        builder = BlockEncoder()
         chunks: list[dict[str, Any]] = []
         chunk_bytes = 0
         base = f"/api/runs/{self.run_id}"
 
         def emit_points() -> None:
             if builder.points:
-                body = json.dumps({"stream": self.stream, "blocks": builder.take()}, separators=(",", ":"))
+                body = encode_blocks(self.stream, builder.take())
                 lines.append(encode("POST", f"{base}/metrics", body.encode()))
 
         records: list[dict[str, Any]] = []
