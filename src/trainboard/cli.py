@@ -767,6 +767,15 @@ def run(
         ),
     ] = None,
     token: TokenOpt = None,
+    parse_metrics: Annotated[
+        bool,
+        typer.Option(
+            "--parse-metrics/--no-parse-metrics",
+            help="Turn what CMD prints (HF Trainer log dicts, Keras epoch lines, tqdm postfixes, key=value lines) "
+            "and the TensorBoard event files it writes under the working directory into metrics; parsed keys are "
+            "listed in the run's config under trainboard.parsed_keys and never override what its SDK logs",
+        ),
+    ] = True,
 ) -> None:
     """Run CMD under a pseudo-terminal, mirror its output unchanged and record it as a run.
 
@@ -791,6 +800,7 @@ def run(
             system_interval=system_interval,
             separate_stderr=_streams_differ() if separate_stderr is None else separate_stderr,
             token=token,
+            parse_metrics=parse_metrics,
         )
     except CredentialsError as exc:
         raise fail(str(exc)) from None

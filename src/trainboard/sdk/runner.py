@@ -10,14 +10,18 @@ output nor samples the system again. Client side only: nothing here imports the 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import tempfile
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from trainboard import paths
 from trainboard.sdk import credentials
 from trainboard.sdk.monitor import ENV_CAPTURED, ENV_RUN_ID, ENV_SYSTEM_SAMPLED, TrainingMonitor, new_run_id
 from trainboard.sdk.pty_runner import PtyRunResult, run_under_pty
+from trainboard.sdk.sdk_keys import ENV_SDK_KEYS
 
 __all__ = ["CommandRun", "run_command"]
 
@@ -46,14 +50,16 @@ def run_command(
     system_interval: float = 5.0,
     separate_stderr: bool = True,
     token: str | None = None,
+    parse_metrics: bool = True,
 ) -> CommandRun:
     """Run ``argv`` under a pseudo-terminal, mirror and record its output, and end the run with its status.
 
     ``system_interval`` > 0 samples the system every that many seconds (``sys/proc_rss`` is the command's
     memory); 0 turns sampling off. ``separate_stderr`` keeps stderr on its own pseudo-terminal; False merges
     both on one, in exact order. ``token`` as for ``TrainingMonitor`` (the command gets it as
-    ``$TRAINBOARD_TOKEN`` for its own SDK). Raises ``OSError`` when the command cannot be started; the run is then
-    recorded as failed with exit code 127.
+    ``$TRAINBOARD_TOKEN`` for its own SDK). ``parse_metrics`` turns what the command prints, and the TensorBoard
+    event files it writes under the working directory, into metrics (``sdk/parsed_metrics.py``).
+    Raises ``OSError`` when the command cannot be started; the run is then recorded as failed with exit code 127.
     """
     if not argv:
         raise ValueError("argv must not be empty")
@@ -84,10 +90,19 @@ def run_command(
     def sample(pid: int) -> None:
         mon.start_system_sampler(system_interval, pid)
 
+    on_output: Callable[[str, bytes], None] = lambda source, chunk: mon.log_output(chunk, source)  # noqa: E731
+    parsing = _start_parsing(mon, env) if parse_metrics else None
+    if parsing is not None:
+        parsed, follower, keys_dir = parsing
+
+        def on_output(source: str, chunk: bytes) -> None:
+            mon.log_output(chunk, source)
+            parsed.on_output(source, chunk)
+
     try:
         result = run_under_pty(
             argv,
-            on_output=lambda source, chunk: mon.log_output(chunk, source),
+            on_output=on_output,
             env=env,
             separate_stderr=separate_stderr,
             on_start=sample if system_interval > 0 else None,
@@ -97,6 +112,12 @@ def run_command(
         mon.set_status("failed", exit_code=127)
         mon.finish()
         raise
+    finally:
+        if parsing is not None:
+            if follower is not None:
+                follower.close()
+            parsed.close()
+            keys_dir.cleanup()
     if result.interrupted:
         status = "interrupted"
     else:
@@ -104,3 +125,19 @@ def run_command(
     mon.set_status(status, exit_code=result.exit_code)
     mon.finish()
     return CommandRun(mon.run_id, status, result)
+
+
+def _start_parsing(mon: TrainingMonitor, env: dict[str, str]) -> tuple[Any, Any, tempfile.TemporaryDirectory[str]]:
+    """The parser of the command's output, the TensorBoard follower (None without ``tensorboard``) and the folder
+    of the file where the command's SDK notes its keys (named to it in ``env``)."""
+    from trainboard.sdk.parsed_metrics import MonitorSink, ParsedMetrics
+    from trainboard.sdk.tb_follow import TensorBoardFollower, available
+
+    keys_dir = tempfile.TemporaryDirectory(prefix="trainboard-keys-")
+    keys = Path(keys_dir.name) / "sdk_keys"
+    env[ENV_SDK_KEYS] = str(keys)
+    parsed = ParsedMetrics(MonitorSink(mon), keys)
+    follower = None
+    if available():
+        follower = TensorBoardFollower(Path.cwd(), parsed.add_at, since=time.time() - 1.0)
+    return parsed, follower, keys_dir
