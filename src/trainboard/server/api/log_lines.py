@@ -33,9 +33,10 @@ from trainboard.server.state import AppState, State, get_state
 from trainboard.server.store import audit as audit_store
 from trainboard.server.store import log_lines as store
 from trainboard.server.store import runs as runs_store
-from trainboard.server.store.cursors import set_stream_cursor, stream_cursor
+from trainboard.server.store.cursors import claim_batch
 from trainboard.server.store.paging import PAGE_ROWS, paged
 from trainboard.server.stream import topics
+from trainboard.server.stream.catch_up import CatchUp
 from trainboard.server.stream.publish import publish_lines
 from trainboard.wire import ID_PATTERN, MAX_JSON_INT
 
@@ -291,11 +292,8 @@ async def _add_lines(state: AppState, run_id: str, lines: list[LogLineIn], strea
     def job(conn: Connection) -> list[store.LineRow] | None:
         if runs_store.get_run(conn, run_id=run_id) is None:
             return None
-        if stream is not None and seqs:
-            seen = stream_cursor(conn, run_id=run_id, stream=stream)
-            if max(seqs) <= seen:
-                return []  # a re-sent batch: already stored
-            set_stream_cursor(conn, run_id=run_id, stream=stream, seq=max(seqs))
+        if not claim_batch(conn, run_id=run_id, stream=stream, seqs=seqs):
+            return []  # a re-sent batch: already stored
         return indexer_of(cache).add(conn, run_id, items)
 
     rows = await state.writer.run(job)
@@ -351,6 +349,8 @@ async def clear_logs(run_id: str, request: Request, state: State, caller: Caller
 
 WS_BACKLOG = 500
 _WS_QUEUE = 256
+#: Lines per page while catching a line socket up from the database.
+_CATCH_UP_LINES = 2000
 
 
 @router.websocket("/stream")
@@ -374,9 +374,8 @@ async def lines_socket(
         return
     await websocket.accept()
     sub = state.broker.subscribe(topics.run_lines(run_id), maxsize=_WS_QUEUE)
-    sent = -1
 
-    def read_after(cursor: int, limit: int) -> list[dict[str, Any]]:
+    def read_after(cursor: int, limit: int = _CATCH_UP_LINES) -> list[dict[str, Any]]:
         with state.engines.reader.connect() as conn:
             out = []
             for row in store.iter_lines(
@@ -386,6 +385,9 @@ async def lines_socket(
                 if len(out) >= limit:
                     break
             return out
+
+    # the cursor: the last line number sent (-1: none)
+    lines = CatchUp(sub, after if after is not None else -1, read_after, lambda _at, page: page[-1]["line_number"])
 
     def read_open() -> list[dict[str, Any]]:
         with state.engines.reader.connect() as conn:
@@ -403,28 +405,25 @@ async def lines_socket(
         rows.reverse()
         return rows
 
-    async def send(lines: list[dict[str, Any]]) -> None:
-        nonlocal sent
-        fresh = [ln for ln in lines if ln["line_number"] > sent]
+    async def send(page: list[dict[str, Any]]) -> None:
+        fresh = [ln for ln in page if ln["line_number"] > lines.cursor]
         if fresh:
             await websocket.send_json({"type": "lines", "lines": fresh})
-            sent = fresh[-1]["line_number"]
+            lines.cursor = fresh[-1]["line_number"]
 
     async def catch_up() -> None:
-        while True:
-            page = await run_in_threadpool(read_after, sent, 2000)
-            if not page:
-                return
-            await send(page)
+        """Send the stored lines after the cursor; then, if live messages were dropped meanwhile (the open
+        tail is not stored as such), the open lines as they are now."""
+        async for page in lines.pages():
+            await websocket.send_json({"type": "lines", "lines": page})
+        if lines.missed:
+            lines.missed = False
+            await websocket.send_json({"type": "open", "lines": await run_in_threadpool(read_open)})
 
     async def pump() -> None:
         if after is None:
             await send(await run_in_threadpool(backlog))
-        else:
-            nonlocal sent
-            sent = after
-        await catch_up()
-        await websocket.send_json({"type": "open", "lines": await run_in_threadpool(read_open)})
+        await catch_up()  # ``missed`` starts set: the open lines follow
         while True:
             try:
                 batch = await sub.get(25.0)
@@ -433,14 +432,14 @@ async def lines_socket(
                 continue
             if sub.lagged:
                 sub.drain()
-                await websocket.send_json({"type": "behind", "resume_from": sent + 1})
+                await websocket.send_json({"type": "behind", "resume_from": lines.cursor + 1})
+                lines.missed = True
                 await catch_up()
-                await websocket.send_json({"type": "open", "lines": await run_in_threadpool(read_open)})
                 continue
             if isinstance(batch, dict):  # {"type": "open", "lines": [...]}: the provisional tail, replaced
                 await websocket.send_json(batch)
                 continue
-            if batch and batch[0]["line_number"] > sent + 1:
+            if batch and batch[0]["line_number"] > lines.cursor + 1:
                 await catch_up()
             await send(batch)
 

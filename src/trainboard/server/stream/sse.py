@@ -1,11 +1,12 @@
 """Server-Sent Events for a run's raw log: history from the database, then live bytes from the broker.
 
-Framing (CONTRACT.md): ``id: <byte offset just past this chunk>``, ``event: log``, ``data: <base64>``;
-finally ``event: done`` with ``{"exit_code": n}``, or ``event: lagged`` with ``{"reason", "resume_from"}``
-when the client fell further behind than its mailbox's byte bound (it reconnects from that offset).
+Framing (documented in docs/architecture.md and the README's "The server"): ``id: <byte offset just
+past this chunk>``, ``event: log``, ``data: <base64>``; finally ``event: done`` with ``{"exit_code": n}``,
+or ``event: lagged`` with ``{"reason", "resume_from"}`` when the client fell further behind than its
+mailbox's byte bound (it reconnects from that offset).
 Payloads are base64 and ids are made here, so log bytes can never break the framing. The database is
-read only to catch a client up: on connect (from its offset) or after a gap (a slow client lags alone;
-the writer and other clients never wait for it).
+read only to catch a client up (``stream.catch_up``): on connect (from its offset) or after a gap (a slow
+client lags alone; the writer and other clients never wait for it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from trainboard.server.stream.broker import Broker
+from trainboard.server.stream.catch_up import CatchUp
 
 HEARTBEAT_SECONDS = 15.0
 #: Bytes per history event at most while catching up.
@@ -50,28 +52,20 @@ async def log_stream(
     """The event stream from ``offset``. ``read(offset, limit)`` reads stored bytes; ``finished()``
     returns (run ended, exit code, stored size). Both are blocking and run in the thread pool."""
     sub = broker.subscribe(topic)
-    sent = offset
-    dropped = True  # live messages may have been missed: ask the database whether the run ended
+    # ``missed`` starts set: live messages may have been missed, so ask the database whether the run ended
+    store = CatchUp(sub, offset, lambda at: read(at, CATCH_UP_BYTES), lambda at, data: at + len(data))
     try:
 
         async def catch_up() -> AsyncIterator[bytes]:
-            nonlocal sent, dropped
-            while True:
-                data = await run_in_threadpool(read, sent, CATCH_UP_BYTES)
-                if not data:
-                    return
-                sent += len(data)
-                if sub.lagged:  # what it dropped is stored (publishing follows the commit): read on
-                    sub.drain()
-                    dropped = True
-                yield log_event(sent, data)
+            async for data in store.pages():
+                yield log_event(store.cursor, data)
 
         yield b"retry: 1000\n\n"
         async for event in catch_up():
             yield event
         while True:
-            if dropped:
-                dropped = False
+            if store.missed:
+                store.missed = False
                 ended, code, _size = await run_in_threadpool(finished)
                 if ended:
                     async for event in catch_up():
@@ -85,7 +79,7 @@ async def log_stream(
                 continue
             if sub.lagged:
                 sub.drain()  # release what it holds now, then say why the stream ends
-                yield lagged_event(sent, sub.mailbox.max_bytes)
+                yield lagged_event(store.cursor, sub.mailbox.max_bytes)
                 return
             if message[0] == "done":
                 async for event in catch_up():
@@ -94,13 +88,13 @@ async def log_stream(
                 return
             end, _source, data = message
             start = end - len(data)
-            if end <= sent:
+            if end <= store.cursor:
                 continue
-            if start > sent:  # a gap (e.g. bytes stored before we subscribed): read it
+            if start > store.cursor:  # a gap (e.g. bytes stored before we subscribed): read it
                 async for event in catch_up():
                     yield event
                 continue
-            yield log_event(end, data[sent - start :])
-            sent = end
+            yield log_event(end, data[store.cursor - start :])
+            store.cursor = end
     finally:
         sub.close()
