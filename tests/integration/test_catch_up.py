@@ -52,8 +52,13 @@ def test_a_line_socket_that_falls_behind_gets_every_stored_line_once(server: Ser
         # 12 MB of lines in 120 messages while the client reads nothing: its mailbox (1 MiB) overflows
         for start in range(100, 6100, 50):
             _post_lines(http, "lag", start, 50, 2000)
-        writer = threading.Thread(target=lambda: [_post_lines(http, "lag", s, 50, 100) for s in range(6100, 7100, 50)])
-        writer.start()  # the run goes on while the client catches up
+
+        def more() -> None:  # the run goes on while the client catches up
+            for start in range(6100, 7100, 50):
+                _post_lines(http, "lag", start, 50, 100)
+
+        writer = threading.Thread(target=more)
+        writer.start()
         received: list[tuple[int, str]] = []
         kinds: set[str] = set()
         while len(received) < 7100:

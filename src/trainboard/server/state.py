@@ -20,7 +20,8 @@ class AppState:
     engines: Engines
     writer: Writer
     broker: Broker
-    #: Per-run live log indexers and other per-process helpers keyed by name.
+    #: Per-process helpers keyed by name (the host sampler's collector, the login limiter). The per-run log
+    #: indexers live in the writer's cache instead (``log_indexer.indexer_of``).
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,4 +1,4 @@
-// Shapes of the trainboard HTTP API, as the UI uses them (see CONTRACT.md and /openapi.json).
+// Shapes of the trainboard HTTP API, as the UI uses them (see /openapi.json and docs/architecture.md).
 // Adapters from the wire live beside these in client.ts; nothing else parses server JSON.
 
 import type { components } from "./schema.gen";

@@ -1,4 +1,4 @@
-"""Dashboard WebSocket ``/ws`` (protocol in CONTRACT.md).
+"""Dashboard WebSocket ``/ws``: the messages below, published by ``stream.publish`` (see docs/architecture.md).
 
 Client -> server: ``subscribe``/``unsubscribe`` ``{run_id}``, ``ping``. Server -> client: ``subscribed``,
 ``unsubscribed``, ``metric_update``, ``status_change``, ``checkpoint_saved``, ``event``, ``error``,
