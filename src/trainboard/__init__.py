@@ -8,7 +8,8 @@ The public SDK is small::
         monitor.log_metrics({"loss": 0.42}, step=1)
 
 or, module-level: ``trainboard.init(...)``, ``trainboard.log(metrics, step=None)``,
-``trainboard.finish(status="completed")``. Importing ``trainboard`` loads nothing heavy: the
+``trainboard.finish(status="completed")``; ``trainboard.autolog()`` for HF and Lightning trainers
+(``trainboard.integrations`` holds the callbacks). Importing ``trainboard`` loads nothing heavy: the
 monitor (and httpx) load on first use, and the server is never imported by the SDK.
 """
 
@@ -21,7 +22,7 @@ from trainboard._version import __version__
 if TYPE_CHECKING:
     from trainboard.sdk.monitor import TrainingMonitor
 
-__all__ = ["TrainingMonitor", "__version__", "finish", "init", "log"]
+__all__ = ["TrainingMonitor", "__version__", "autolog", "finish", "init", "log"]
 
 _current: TrainingMonitor | None = None
 
@@ -50,6 +51,15 @@ def log(metrics: dict[str, Any], step: int | None = None) -> None:
     if _current is None:
         raise RuntimeError("trainboard.log() called before trainboard.init()")
     _current.log_metrics(metrics, step=step)
+
+
+def autolog(disable: bool = False) -> list[str]:
+    """Make every HF ``Trainer`` and Lightning ``Trainer`` created from now on log to trainboard (adds
+    ``TrainboardCallback`` / ``TrainboardLogger``); idempotent, ``disable=True`` undoes it. Returns the
+    frameworks patched. See ``trainboard.integrations.autolog``."""
+    from trainboard.integrations.autolog import autolog as _autolog
+
+    return _autolog(disable)
 
 
 def finish(status: str = "completed") -> bool:

@@ -29,7 +29,11 @@ def load_torch(path: str) -> Any:
 
 
 def validate(path: str) -> tuple[bool, str | None, int | None]:
-    """(valid, reason when invalid, size in bytes when readable)."""
+    """(valid, reason when invalid, size in bytes when readable). A directory (a framework's checkpoint
+    folder, e.g. HF ``checkpoint-500/``) is valid when it holds at least one readable file; its size is the
+    sum of its files' sizes."""
+    if os.path.isdir(path):
+        return _validate_dir(path)
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as fh:
@@ -41,6 +45,21 @@ def validate(path: str) -> tuple[bool, str | None, int | None]:
             load_torch(path)
         except Exception as exc:
             return False, f"torch.load failed: {type(exc).__name__}: {str(exc)[:500]}", size
+    return True, None, size
+
+
+def _validate_dir(path: str) -> tuple[bool, str | None, int | None]:
+    size = 0
+    files = 0
+    try:
+        for root, _dirs, names in os.walk(path):
+            for name in names:
+                size += os.path.getsize(os.path.join(root, name))
+                files += 1
+    except OSError as exc:
+        return False, f"cannot read the directory: {exc.strerror or exc}", None
+    if files == 0:
+        return False, "the directory is empty", 0
     return True, None, size
 
 

@@ -1,0 +1,1 @@
+"""Drop-in modules for users of other trackers: ``import trainboard.compat.wandb as wandb``."""
