@@ -103,7 +103,7 @@ def test_trainer_metrics_config_checkpoints(
 
 
 def test_killed_trainer_keeps_metrics_up_to_the_kill(server: ServerProcess, http: httpx.Client, tmp_path: Path) -> None:
-    lines = run_until_kill(server, tmp_path, SCRIPT.replace("MODE = sys.argv[1]", "MODE = 'kill'"))
+    lines = run_until_kill(server, tmp_path, SCRIPT, "kill")
     sync(server, tmp_path)
     logged = records(lines)
     assert logged[-1]["step"] == 8

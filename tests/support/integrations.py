@@ -54,12 +54,12 @@ def run_script(
     return proc
 
 
-def run_until_kill(server: ServerProcess, tmp_path: Path, code: str, timeout: float = 300) -> list[str]:
+def run_until_kill(server: ServerProcess, tmp_path: Path, code: str, *args: str, timeout: float = 300) -> list[str]:
     """Run ``code`` until it prints ``KILL_ME``, SIGKILL it there, and return the lines it printed."""
     script = tmp_path / "train.py"
     script.write_text(code)
     proc = subprocess.Popen(
-        [sys.executable, str(script)],
+        [sys.executable, str(script), *args],
         cwd=tmp_path,
         env=script_env(server, tmp_path),
         stdout=subprocess.PIPE,
