@@ -39,6 +39,16 @@ from trainboard.wire.checks import check_key, check_step
 from trainboard.wire.floats import decode_float
 from trainboard.wire.limits import ID_RE, MAX_BATCH_KEYS, MAX_JSON_INT, MAX_STEP, MAX_TIME, MIN_TIME, TIME_RANGE_DOC
 
+#: The columnar form as the OpenAPI description of ``POST /api/runs/{run_id}/metrics`` gives it.
+BLOCKS_DOC: Final = (
+    'The SDK sends the same data in a columnar form, `{"stream", "blocks": [{"keys": [k, ...], "seq0": n, '
+    '"steps": b64, "timestamps": b64, "values": b64}]}`: `steps` are little-endian int64, `timestamps` '
+    "little-endian float64 epoch seconds, `values` a row-major little-endian float64 matrix (one row per step, "
+    "one column per key; NaN and Infinity as IEEE values), each base64-encoded; row i has the sequence number "
+    "`seq0 + i`, and a block's keys are distinct. With a `stream`, rows whose seq that stream already committed "
+    "are ignored (a re-sent batch never duplicates). Codec: `trainboard.wire.metric_batch`."
+)
+
 #: Problems listed in one :class:`MetricBatchError` at most.
 MAX_ERRORS: Final = 20
 
@@ -222,9 +232,8 @@ def _decode_points(doc: dict[str, Any], err: _Errors) -> list[WirePoint]:
     for i, p in enumerate(raw_points):
         if len(err) >= MAX_ERRORS:
             break
-        before = len(err)
         point = _decode_point(p, [*prefix, i] if prefix else [], bool(prefix), now, err)
-        if point is not None and len(err) == before:
+        if point is not None:
             points.append(point)
     keys = {k for _s, _t, _w, v in points for k in v}
     if len(keys) > MAX_BATCH_KEYS:
@@ -232,7 +241,9 @@ def _decode_points(doc: dict[str, Any], err: _Errors) -> list[WirePoint]:
     return points
 
 
-def _decode_point(p: object, loc: list[Any], in_list: bool, now: float, err: _Err) -> WirePoint | None:
+def _decode_point(p: object, loc: list[Any], in_list: bool, now: float, err: _Errors) -> WirePoint | None:
+    """The point, or ``None`` when it has problems (each reported to ``err``)."""
+    before = len(err)
     if not isinstance(p, dict):
         err(loc, "each point must be an object")
         return None
@@ -267,6 +278,8 @@ def _decode_point(p: object, loc: list[Any], in_list: bool, now: float, err: _Er
                 values[key] = decode_float(raw)
             except ValueError as exc:
                 err([*loc, "metrics", key], str(exc))
+    if len(err) != before:
+        return None
     return (seq, step, float(ts), values)
 
 

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from trainboard.server.api.errors import invalid, not_found
 from trainboard.server.api.metric_parse import BatchError, parse_batch
+from trainboard.server.api.metric_updates import live_updates
 from trainboard.server.api.schemas import (
     NONFINITE_DOC,
     MetricBatchIn,
@@ -27,6 +28,7 @@ from trainboard.server.store import runs as runs_store
 from trainboard.server.store.tables import series
 from trainboard.server.stream.publish import publish_metrics, wants_metrics
 from trainboard.wire import MAX_RUN_KEYS, MAX_STEP
+from trainboard.wire.metric_batch import BLOCKS_DOC
 
 router = APIRouter(prefix="/api/runs/{run_id}/metrics", tags=["metrics"])
 
@@ -44,8 +46,9 @@ router = APIRouter(prefix="/api/runs/{run_id}/metrics", tags=["metrics"])
     },
     description='Append a batch of points (`{"stream", "points": [...]}`), or a single point. '
     + NONFINITE_DOC
-    + ' The SDK sends the same data in a columnar form, `{"stream", "blocks": [...]}` (see '
-    "`trainboard.server.api.metric_parse`). The response comes after the batch is committed to the database "
+    + " "
+    + BLOCKS_DOC
+    + " The response comes after the batch is committed to the database "
     "(with SQLite: synchronous=FULL, durable across a power loss).",
 )
 async def post_metrics(run_id: str, request: Request, state: State) -> MetricBatchResult:
@@ -65,14 +68,14 @@ async def post_metrics(run_id: str, request: Request, state: State) -> MetricBat
         stream=stream,
         points=points,
         blocks=blocks,
-        want_updates=live,
         precheck=lambda conn: _over_key_limit(conn, run_id, keys),
     )
     if result is None:
         not_found("run", run_id)
     if isinstance(result, str):
         invalid(["body"], result)
-    publish_metrics(state.broker, run_id, result.updates)
+    if live:
+        publish_metrics(state.broker, run_id, live_updates(result))
     return MetricBatchResult(accepted=result.accepted, duplicates=result.duplicates, last_step=result.last_step)
 
 

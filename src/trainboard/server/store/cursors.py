@@ -28,3 +28,22 @@ def set_stream_cursor(conn: Connection, *, run_id: str, stream: str, seq: int) -
         "ON CONFLICT (run_id, stream) DO UPDATE SET max_seq = excluded.max_seq",
         (run_id, stream, seq),
     )
+
+
+def advance_cursor(conn: Connection, *, run_id: str, stream: str, seq: int) -> None:
+    """Move the cursor up to ``seq``; never lower it (another request of the stream may have committed a
+    higher seq since this one read the cursor)."""
+    top = max(seq, stream_cursor(conn, run_id=run_id, stream=stream))
+    set_stream_cursor(conn, run_id=run_id, stream=stream, seq=top)
+
+
+def claim_batch(conn: Connection, *, run_id: str, stream: str | None, seqs: list[int]) -> bool:
+    """Dedupe of a batch as a whole (log lines): ``False`` when the stream already committed its highest seq
+    (a re-sent batch, to ignore); else the cursor moves to it and ``True``. Without a stream or seqs: ``True``."""
+    if stream is None or not seqs:
+        return True
+    top = max(seqs)
+    if top <= stream_cursor(conn, run_id=run_id, stream=stream):
+        return False
+    set_stream_cursor(conn, run_id=run_id, stream=stream, seq=top)
+    return True

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine
 
-from trainboard.server.store.cursors import set_stream_cursor, stream_cursor
+from trainboard.server.store.cursors import advance_cursor, stream_cursor
 from trainboard.server.store.segments import F64, I64, FloatArray, IntArray, Points, downsample, merge
 from trainboard.server.store.sql import placeholder, placeholders
 from trainboard.server.store.writer import Writer
@@ -38,13 +38,18 @@ SEAL_POINTS = 256
 Point = tuple[int | None, int | None, float, dict[str, float]]
 
 
+#: A point after step assignment: (step, wall time, {key: value}).
+SteppedPoint = tuple[int, float, dict[str, float]]
+
+
 @dataclass
 class IngestResult:
     accepted: int = 0  # values written
     duplicates: int = 0  # values ignored because their seq was already committed
     last_step: int | None = None
-    #: (step, wall time, {key: value}) per accepted step, in order, for live fan-out.
-    updates: list[tuple[int, float, dict[str, float]]] = field(default_factory=list)
+    #: The rows written, in order (for live fan-out, built by the caller): points with their steps, blocks.
+    points: list[SteppedPoint] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
 
 
 @dataclass
@@ -128,92 +133,127 @@ class Block:
 
 
 @dataclass
+class Fresh:
+    """What a stream has not committed yet, and the cursor it moves to when written."""
+
+    points: list[Point]
+    blocks: list[Block]
+    duplicates: int  # values dropped
+    cursor: int | None  # the stream's cursor as read (None without a stream)
+    new_cursor: int | None
+
+
+def dedupe(conn: Connection, *, run_id: str, stream: str | None, points: list[Point], blocks: list[Block]) -> Fresh:
+    """Drop the rows whose seq the stream already committed (a re-sent batch)."""
+    cursor = None if stream is None else stream_cursor(conn, run_id=run_id, stream=stream)
+    if cursor is None:
+        return Fresh(points, blocks, 0, None, None)
+    new_cursor, duplicates = cursor, 0
+    fresh_points: list[Point] = []
+    for point in points:
+        seq = point[0]
+        if seq is not None:
+            if seq <= cursor:
+                duplicates += len(point[3])
+                continue
+            new_cursor = max(new_cursor, seq)
+        fresh_points.append(point)
+    fresh_blocks: list[Block] = []
+    for block in blocks:
+        if block.seqs is not None:
+            fresh = block.seqs > cursor
+            duplicates += int(np.count_nonzero(~fresh)) * len(block.keys)
+            if fresh.any():
+                new_cursor = max(new_cursor, int(block.seqs[fresh].max()))
+            if not fresh.all():
+                block = Block(
+                    block.keys, block.seqs[fresh], block.steps[fresh], block.times[fresh], block.values[fresh]
+                )
+        if len(block.steps):
+            fresh_blocks.append(block)
+    return Fresh(fresh_points, fresh_blocks, duplicates, cursor, new_cursor)
+
+
+def _trains(keys: Iterable[str]) -> bool:
+    """Whether a row moves the run's training step (system samples are stepped by wall-clock ms)."""
+    return not all(k.startswith(SYSTEM_PREFIX) for k in keys)
+
+
+def assign_steps(
+    last_step: int | None, points: list[Point], blocks: list[Block]
+) -> tuple[list[SteppedPoint], int | None]:
+    """Points with their steps (a point without one gets the run's last training step + 1, 0 for the
+    first), and the run's last training step after the points and the blocks."""
+    stepped: list[SteppedPoint] = []
+    for _seq, step, wall, values in points:
+        if step is None:
+            step = 0 if last_step is None else last_step + 1
+        if _trains(values):
+            last_step = step
+        stepped.append((step, wall, values))
+    for block in blocks:
+        if _trains(block.keys):
+            last_step = int(block.steps[-1])
+    return stepped, last_step
+
+
+Pieces = dict[str, list[tuple[IntArray, FloatArray, FloatArray]]]
+
+
+def columns(points: list[SteppedPoint], blocks: list[Block]) -> Pieces:
+    """The rows as columns per key: (steps, values, times) pieces, in row order."""
+    pieces: Pieces = {}
+    if points:
+        cols: dict[str, tuple[list[int], list[float], list[float]]] = {}
+        for step, wall, values in points:
+            for key, value in values.items():
+                col = cols.get(key)
+                if col is None:
+                    col = cols[key] = ([], [], [])
+                col[0].append(step)
+                col[1].append(value)
+                col[2].append(wall)
+        for key, (steps, vals, times) in cols.items():
+            pieces.setdefault(key, []).append((np.array(steps, I64), np.array(vals, F64), np.array(times, F64)))
+    for block in blocks:
+        for j, key in enumerate(block.keys):
+            pieces.setdefault(key, []).append((block.steps, np.ascontiguousarray(block.values[:, j]), block.times))
+    return pieces
+
+
+@dataclass
 class _Plan:
     """A batch after dedupe, before any write: the points per key, and what the run row gets at the end."""
 
     result: IngestResult
-    pieces: dict[str, list[tuple[IntArray, FloatArray, FloatArray]]]
+    pieces: Pieces
     last_step: int | None
     max_seq: int | None
     new_max: int | None
 
 
 def _plan(
-    conn: Connection,
-    *,
-    run_id: str,
-    stream: str | None,
-    points: list[Point] | None,
-    blocks: list[Block] | None,
-    want_updates: bool,
+    conn: Connection, *, run_id: str, stream: str | None, points: list[Point] | None, blocks: list[Block] | None
 ) -> _Plan | None:
-    """Read the run's last step and the stream's cursor, drop already-committed seqs, group by key."""
+    """Read the run's last step, dedupe by the stream's cursor, assign steps, group by key."""
     ph = placeholder(conn)
     row = conn.exec_driver_sql(f"SELECT last_step FROM runs WHERE id = {ph}", (run_id,)).first()
     if row is None:
         return None
-    last_step: int | None = row[0]
-    result = IngestResult()
-    max_seq = None if stream is None else stream_cursor(conn, run_id=run_id, stream=stream)
-    new_max = max_seq
-    pieces: dict[str, list[tuple[IntArray, FloatArray, FloatArray]]] = {}
-    updates: list[tuple[int, float, dict[str, float]]] = []
-    if points:
-        columns: dict[str, tuple[list[int], list[float], list[float]]] = {}
-        for seq, step, wall, values in points:
-            if max_seq is not None and seq is not None:
-                if seq <= max_seq:
-                    result.duplicates += len(values)
-                    continue
-                new_max = seq if new_max is None else max(new_max, seq)
-            if step is None:
-                step = 0 if last_step is None else last_step + 1
-            if not all(k.startswith(SYSTEM_PREFIX) for k in values):
-                last_step = step  # system samples are stepped by wall-clock ms: not the training step
-            for key, value in values.items():
-                col = columns.get(key)
-                if col is None:
-                    col = columns[key] = ([], [], [])
-                col[0].append(step)
-                col[1].append(value)
-                col[2].append(wall)
-            result.accepted += len(values)
-            if want_updates:
-                updates.append((step, wall, values))
-        for key, (st_list, va_list, ti_list) in columns.items():
-            pieces.setdefault(key, []).append((np.array(st_list, I64), np.array(va_list, F64), np.array(ti_list, F64)))
-    for block in blocks or ():
-        steps, times, matrix = block.steps, block.times, block.values
-        if max_seq is not None and block.seqs is not None:
-            fresh = block.seqs > max_seq
-            result.duplicates += int(np.count_nonzero(~fresh)) * len(block.keys)
-            if not fresh.all():
-                steps, times, matrix = steps[fresh], times[fresh], matrix[fresh]
-            if fresh.any():
-                top = int(block.seqs[fresh].max())
-                new_max = top if new_max is None else max(new_max, top)
-        if not len(steps):
-            continue
-        if not all(k.startswith(SYSTEM_PREFIX) for k in block.keys):
-            last_step = int(steps[-1])
-        for j, key in enumerate(block.keys):
-            pieces.setdefault(key, []).append((steps, np.ascontiguousarray(matrix[:, j]), times))
-        result.accepted += matrix.size
-        if want_updates:
-            tail = max(0, len(steps) - 200)
-            for i in range(tail, len(steps)):
-                updates.append((int(steps[i]), float(times[i]), dict(zip(block.keys, matrix[i].tolist(), strict=True))))
-    result.updates = updates
-    result.last_step = last_step
-    return _Plan(result, pieces, last_step, max_seq, new_max)
+    fresh = dedupe(conn, run_id=run_id, stream=stream, points=points or [], blocks=blocks or [])
+    stepped, last_step = assign_steps(row[0], fresh.points, fresh.blocks)
+    accepted = sum(len(v) for _s, _w, v in stepped) + sum(b.values.size for b in fresh.blocks)
+    result = IngestResult(accepted, fresh.duplicates, last_step, stepped, fresh.blocks)
+    return _Plan(result, columns(stepped, fresh.blocks), last_step, fresh.cursor, fresh.new_cursor)
 
 
-def _write_keys(conn: Connection, *, run_id: str, plan: _Plan, keys: list[str]) -> None:
+def write_columns(conn: Connection, *, run_id: str, pieces: Pieces, keys: list[str]) -> None:
+    """The columnar write of ``keys``' pieces: one segment per key (or its open tail extended)."""
     if not keys:
         return
     series = _series(conn, run_id, set(keys))
     for key in keys:
-        parts = plan.pieces[key]
+        parts = pieces[key]
         if len(parts) == 1:
             st_arr, va_arr, ti_arr = parts[0]
         else:
@@ -233,9 +273,7 @@ def _finish(conn: Connection, *, run_id: str, stream: str | None, plan: _Plan) -
             (plan.last_step, time.time(), run_id),
         )
     if stream is not None and plan.new_max is not None and plan.new_max != plan.max_seq:
-        # never lower it: another request of the stream may have committed since this batch was planned
-        seq = max(plan.new_max, stream_cursor(conn, run_id=run_id, stream=stream))
-        set_stream_cursor(conn, run_id=run_id, stream=stream, seq=seq)
+        advance_cursor(conn, run_id=run_id, stream=stream, seq=plan.new_max)
 
 
 def ingest(
@@ -245,13 +283,13 @@ def ingest(
     stream: str | None,
     points: list[Point] | None = None,
     blocks: list[Block] | None = None,
-    want_updates: bool = False,
 ) -> IngestResult | None:
-    """Write points of one run in the caller's transaction. Returns ``None`` for an unknown run."""
-    plan = _plan(conn, run_id=run_id, stream=stream, points=points, blocks=blocks, want_updates=want_updates)
+    """Write points of one run in the caller's transaction: dedupe by the stream's cursor, assign steps,
+    write the columns, then the run row and the cursor. Returns ``None`` for an unknown run."""
+    plan = _plan(conn, run_id=run_id, stream=stream, points=points, blocks=blocks)
     if plan is None:
         return None
-    _write_keys(conn, run_id=run_id, plan=plan, keys=list(plan.pieces))
+    write_columns(conn, run_id=run_id, pieces=plan.pieces, keys=list(plan.pieces))
     _finish(conn, run_id=run_id, stream=stream, plan=plan)
     return plan.result
 
@@ -297,7 +335,6 @@ async def ingest_in_parts(
     stream: str | None,
     points: list[Point] | None = None,
     blocks: list[Block] | None = None,
-    want_updates: bool = False,
     precheck: Callable[[Connection], str | None] | None = None,
 ) -> IngestResult | str | None:
     """``ingest`` through ``writer``: one job for a batch within one part's bounds (the usual case), else
@@ -311,13 +348,13 @@ async def ingest_in_parts(
         def whole(conn: Connection) -> IngestResult | str | None:
             if precheck is not None and (refused := precheck(conn)) is not None:
                 return refused
-            return ingest(conn, run_id=run_id, stream=stream, points=points, blocks=blocks, want_updates=want_updates)
+            return ingest(conn, run_id=run_id, stream=stream, points=points, blocks=blocks)
 
         return await writer.run(whole)
 
     def plan_outside() -> _Plan | None:
         with reader.connect() as conn:
-            return _plan(conn, run_id=run_id, stream=stream, points=points, blocks=blocks, want_updates=want_updates)
+            return _plan(conn, run_id=run_id, stream=stream, points=points, blocks=blocks)
 
     plan = await asyncio.to_thread(plan_outside)
     if plan is None:
@@ -330,7 +367,7 @@ async def ingest_in_parts(
         ph = placeholder(conn)
         if conn.exec_driver_sql(f"SELECT 1 FROM runs WHERE id = {ph}", (run_id,)).first() is None:
             return False  # deleted meanwhile
-        _write_keys(conn, run_id=run_id, plan=plan, keys=groups[index])
+        write_columns(conn, run_id=run_id, pieces=plan.pieces, keys=groups[index])
         if index == len(groups) - 1:
             _finish(conn, run_id=run_id, stream=stream, plan=plan)
         return True
