@@ -7,10 +7,11 @@ import time
 from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
+from trainboard.server.api.schemas import InModel
 from trainboard.server.auth import secrets as auth_secrets
 from trainboard.server.auth.audit import client_ip, record
 from trainboard.server.auth.credentials import SESSION_COOKIE
@@ -40,14 +41,12 @@ class Me(BaseModel):
     via: Via
 
 
-class LoginIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LoginIn(InModel):
     username: Annotated[str, Field(min_length=1, max_length=256)]
     password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_CHARS)]
 
 
-class ExchangeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ExchangeIn(InModel):
     code: Annotated[str, Field(min_length=1, max_length=256)]
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from trainboard.server.api.authz import raise_http
+from trainboard.server.api.schemas import InModel
 from trainboard.server.auth import accounts
 from trainboard.server.auth.accounts import AuthInputError
 from trainboard.server.auth.audit import client_ip, record
@@ -45,8 +46,7 @@ class TokenList(BaseModel):
     tokens: list[TokenPublic]
 
 
-class TokenCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TokenCreate(InModel):
     name: Annotated[str, Field(min_length=1, max_length=256)]
     scope: Scope
     expires_in_days: Annotated[float | None, Field(gt=0, le=36500)] = None
@@ -80,7 +80,7 @@ def list_tokens(
 )
 async def create_token(body: TokenCreate, request: Request, state: State, caller: Caller) -> TokenCreated:
     """Create a token for the caller (admins: for ``user``). Its scope may not exceed the caller's role;
-    a run-scoped token (``run_id``) has the scope ``write``."""
+    a run-scoped token (``run_id``, usually with the scope ``write``) may use only that run's routes."""
     if body.user is not None and body.user != caller.user and not caller.is_admin:
         raise HTTPException(status_code=403, detail="only admins create tokens for other users")
     wanted = ADMIN if body.scope == "launch" else LEVELS[body.scope]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
+
+from trainboard.server.routes import iter_routes
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -21,8 +23,10 @@ def make_router(static_dir: Path = STATIC_DIR) -> APIRouter:
     root = static_dir.resolve()
 
     @router.get("/{path:path}", response_model=None)
-    def spa(path: str) -> FileResponse | HTMLResponse:
+    def spa(path: str, request: Request) -> FileResponse | HTMLResponse:
         if path.startswith(("api/", "ws")) or path in {"health", "docs", "openapi.json"} or not path.isprintable():
+            if _other_methods(request):  # e.g. GET on a POST-only route: this catch-all must not make it a 404
+                raise HTTPException(status_code=405, detail="method not allowed")
             raise HTTPException(status_code=404, detail="not found")
         index = root / "index.html"
         if path:
@@ -36,6 +40,14 @@ def make_router(static_dir: Path = STATIC_DIR) -> APIRouter:
         return HTMLResponse(_MISSING)
 
     return router
+
+
+def _other_methods(request: Request) -> bool:
+    """Whether an API route (not this catch-all) has this path, for other methods."""
+    path = request.url.path
+    return any(
+        info.route.name != "spa" and info.methods and info.regex.match(path) for info in iter_routes(request.app.routes)
+    )
 
 
 def _file_inside(root: Path, path: str) -> Path | None:

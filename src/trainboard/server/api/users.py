@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from trainboard.server.api.authz import raise_http
+from trainboard.server.api.schemas import InModel
 from trainboard.server.auth import accounts
 from trainboard.server.auth.accounts import AuthInputError
 from trainboard.server.auth.audit import client_ip, record
@@ -36,15 +37,13 @@ class UserList(BaseModel):
     users: list[UserPublic]
 
 
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserCreate(InModel):
     name: UserName
     role: Role
     password: Password
 
 
-class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserUpdate(InModel):
     role: Role | None = None
     password: Password | None = None
     disabled: bool | None = None

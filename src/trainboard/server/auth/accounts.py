@@ -100,15 +100,12 @@ def create_token(
     run_id: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """A new token: ``(record, secret)``; the secret is not stored and cannot be shown again."""
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_TOKEN_NAME:
+    if not isinstance(name, str) or not name or len(name) > MAX_TOKEN_NAME:
         raise AuthInputError(f"a token needs a name of 1-{MAX_TOKEN_NAME} characters", field="name")
     if scope not in SCOPES:
         raise AuthInputError(f"unknown scope {str(scope)[:40]!r}: use one of {', '.join(SCOPES)}", field="scope")
-    if run_id is not None:
-        if not ID_RE.match(run_id):
-            raise AuthInputError("run_id must be 1-64 characters of A-Z a-z 0-9 _ -", field="run_id")
-        if scope != "write":
-            raise AuthInputError("a run-scoped token has the scope write", field="scope")
+    if run_id is not None and not ID_RE.match(run_id):  # any scope: a run-scoped token acts on that run only
+        raise AuthInputError("run_id must be 1-64 characters of A-Z a-z 0-9 _ -", field="run_id")
     if expires_in is not None and not (0 < expires_in <= 100 * 365 * 86400):
         raise AuthInputError("expires_in must be a positive duration of at most 100 years", field="expires_in")
     if user is not None:

@@ -1,0 +1,64 @@
+"""schemathesis against a live server with authentication ON and an admin token: zero 5xx, zero schema
+violations, every status declared (the 401/403 of the gate included). Same checks as test_schemathesis.py (auth
+off; see there for the exclusions); its settings plus 429 for the rate-limited login (schemathesis-auth.toml).
+
+The token is a service token (no user): user edits schemathesis makes (disable, delete) cannot take it away.
+``DELETE /api/tokens/{token_id}`` is left out: a generated id may be the test's own token, and revoking it
+would turn the rest of the run into 401s (revocation has its own tests in test_auth_streams.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.integration.test_schemathesis import MAX_EXAMPLES, SEED
+from tests.support.auth import add_token, seed
+from tests.support.servers import ServerProcess
+
+CONFIG = Path(__file__).with_name("schemathesis-auth.toml")
+
+
+def test_schemathesis_with_auth_on_finds_nothing(tmp_path: Path) -> None:
+    seed(tmp_path / "data")
+    _, token = add_token(tmp_path / "data", name="fuzz", scope="admin")
+    server = ServerProcess(data_dir=tmp_path / "data", db_url=None).start()
+    try:
+        cli = Path(sys.executable).with_name("schemathesis")
+        result = subprocess.run(
+            [
+                str(cli),
+                "--config-file",
+                str(CONFIG),
+                "run",
+                f"{server.url}/openapi.json",
+                "--checks",
+                "all",
+                "--exclude-checks",
+                "use_after_free",
+                "--header",
+                "X-Trainboard: 1",
+                "--header",
+                f"Authorization: Bearer {token}",
+                "--exclude-path",
+                "/api/tokens/{token_id}",
+                "--max-examples",
+                str(MAX_EXAMPLES),
+                "--seed",
+                str(SEED),
+                "--no-shrink",
+                "--request-timeout",
+                "30",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=tmp_path,
+        )
+    finally:
+        server.stop()
+    output = (result.stdout + result.stderr).replace(token, "<token>")
+    assert result.returncode == 0, output[-20_000:]
+    assert " generated" in output and "Tested:" in output, output[-5000:]
+    server_log = server.log_path.read_text() if server.log_path else ""
+    assert "Traceback" not in server_log, server_log[-10_000:]
