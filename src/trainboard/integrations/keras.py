@@ -8,7 +8,8 @@ Epoch-level logs (``loss``, ``val_loss``, ...) are logged at the epoch number (`
 mixed with batch ones: batch-level logs go to ``batch/<name>`` at the global batch index, every
 ``log_every_n_batches`` batches; 0 turns them off). The model's config and summary (text) are the run's
 config. At the end of ``fit`` the run is marked completed and flushed; it stays open for a later
-``evaluate`` and is finished at interpreter exit. Only global rank zero logs.
+``model.evaluate(..., callbacks=[the same callback])`` (logged as ``test/<name>`` at the last epoch) and is
+finished at interpreter exit. Only global rank zero logs.
 """
 
 from __future__ import annotations
