@@ -29,6 +29,8 @@ user_app = typer.Typer(help="Users of the dashboard (on the server's database)."
 app.add_typer(user_app, name="user")
 token_app = typer.Typer(help="API tokens (on the server's database).", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+import_app = typer.Typer(help="Import runs from other tools into the running server.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
 
 console = Console()
 err = Console(stderr=True)
@@ -709,31 +711,116 @@ def _note_dead_letters(root: Path) -> None:
 @app.command()
 def export(
     run: RunArg,
-    fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write [default: stdout]")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, json, parquet or tensorboard")] = "csv",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="File to write [default: stdout]; required for parquet (a file) and tensorboard (a folder, "
+            "where an event file is written)",
+        ),
+    ] = None,
     url: UrlOpt = None,
     token: TokenOpt = None,
 ) -> None:
-    """Write a run's metrics (every point, no downsampling) as CSV (step,key,value,timestamp) or JSON."""
-    import csv
+    """Write a run's metrics (every point, no downsampling) as CSV (step,key,value,timestamp), JSON, Parquet
+    (same columns; needs pyarrow) or a TensorBoard event file (needs tensorboard)."""
+    from importlib.util import find_spec
 
-    if fmt not in ("csv", "json"):
-        raise fail(f"--format must be csv or json, got {fmt!r}", code=2)
+    from trainboard import cli_export
+
+    if fmt not in cli_export.FORMATS:
+        raise fail(f"--format must be one of {', '.join(cli_export.FORMATS)}, got {fmt!r}", code=2)
+    if fmt in cli_export.NEEDS:
+        module, extra = cli_export.NEEDS[fmt]
+        if output is None:
+            raise fail(f"--format {fmt} needs --output (-o) {'FOLDER' if fmt == 'tensorboard' else 'FILE'}", code=2)
+        if find_spec(module) is None:
+            raise fail(f"--format {fmt} needs {module}: pip install 'trainboard[{extra}]'")
     data = _get(url, token, f"/api/runs/{_resolve(url, token, run)}/metrics")
+    if fmt == "parquet" and output is not None:
+        cli_export.write_parquet(data, output)
+        return
+    if fmt == "tensorboard" and output is not None:
+        written = cli_export.write_tensorboard(data, output)
+        err.print(f"wrote {written}", highlight=False, soft_wrap=True)
+        return
     out = open(output, "w", newline="") if output else sys.stdout  # noqa: SIM115
     try:
-        if fmt == "json":
-            json.dump(data, out)
-            out.write("\n")
-        else:
-            writer = csv.writer(out)
-            writer.writerow(["step", "key", "value", "timestamp"])
-            for key, series in data["metrics"].items():
-                for step, value, ts in zip(series["step"], series["value"], series["timestamp"], strict=True):
-                    writer.writerow([step, key, value, ts])
+        (cli_export.write_json if fmt == "json" else cli_export.write_csv)(data, out)
     finally:
         if output:
             out.close()
+
+
+@import_app.command("tensorboard")
+def import_tensorboard(
+    logdir: Annotated[Path, typer.Argument(help="A TensorBoard log directory (searched recursively)")],
+    project: Annotated[str, typer.Option("--project", help="Project of the imported runs")] = "default",
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Import every scalar (step, wall time) of a TensorBoard log directory: one run per folder holding event
+    files. Sent to the running server; importing the same directory again adds nothing."""
+    _need_reader("tensorboard", "pip install 'trainboard[tensorboard]'")
+    from trainboard.importers.tensorboard import read_logdir
+
+    if not logdir.is_dir():
+        raise fail(f"{logdir} is not a directory", code=2)
+    _import_runs(read_logdir(logdir), url, token, project, what=f"TensorBoard event files under {logdir}")
+
+
+@import_app.command("wandb")
+def import_wandb(
+    path: Annotated[
+        Path, typer.Argument(help="An offline wandb run directory (wandb/offline-run-*), a .wandb file or a folder")
+    ],
+    project: Annotated[str, typer.Option("--project", help="Project of the imported runs")] = "default",
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Import offline or synced wandb run directories (history with steps and times, config), read with wandb's
+    own log reader (needs wandb installed). Importing the same run again adds nothing."""
+    _need_reader("wandb", "pip install wandb")
+    from trainboard.importers.wandb import read_path
+
+    if not path.exists():
+        raise fail(f"{path} does not exist", code=2)
+    _import_runs(read_path(path), url, token, project, what=f".wandb run files under {path}")
+
+
+def _need_reader(module: str, how: str) -> None:
+    """``trainboard import`` reads through the tool's own library: a clear line when it is not installed."""
+    from importlib.util import find_spec
+
+    if find_spec(module) is None:
+        raise fail(f"trainboard import {module} reads with the {module} package, which is not installed: {how}")
+
+
+def _import_runs(runs: Any, url: str | None, token: str | None, project: str, *, what: str) -> None:
+    import httpx
+
+    from trainboard.cli_client import unreachable
+    from trainboard.cli_import import upload_run
+
+    base = paths.server_url(url)
+    count = 0
+    try:
+        with _client(url, token) as client:
+            for imported in runs:
+                done = upload_run(client, imported, project=project, fail=fail)
+                count += 1
+                console.print(
+                    f"{imported.name}: run {done.run_id}, {done.points} points "
+                    f"({done.accepted} values new, {done.duplicates} already there)",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+    except httpx.HTTPError as exc:
+        raise fail(unreachable(base, exc)) from None
+    if count == 0:
+        raise fail(f"no {what}")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
