@@ -148,30 +148,42 @@ def dedupe(conn: Connection, *, run_id: str, stream: str | None, points: list[Po
     cursor = None if stream is None else stream_cursor(conn, run_id=run_id, stream=stream)
     if cursor is None:
         return Fresh(points, blocks, 0, None, None)
-    new_cursor, duplicates = cursor, 0
-    fresh_points: list[Point] = []
-    for point in points:
-        seq = point[0]
-        if seq is not None:
-            if seq <= cursor:
-                duplicates += len(point[3])
-                continue
-            new_cursor = max(new_cursor, seq)
-        fresh_points.append(point)
+    fresh_points, duplicates, top = _fresh_points(points, cursor)
     fresh_blocks: list[Block] = []
     for block in blocks:
-        if block.seqs is not None:
-            fresh = block.seqs > cursor
-            duplicates += int(np.count_nonzero(~fresh)) * len(block.keys)
-            if fresh.any():
-                new_cursor = max(new_cursor, int(block.seqs[fresh].max()))
-            if not fresh.all():
-                block = Block(
-                    block.keys, block.seqs[fresh], block.steps[fresh], block.times[fresh], block.values[fresh]
-                )
-        if len(block.steps):
-            fresh_blocks.append(block)
-    return Fresh(fresh_points, fresh_blocks, duplicates, cursor, new_cursor)
+        fresh, dropped, block_top = _fresh_rows(block, cursor)
+        duplicates += dropped
+        top = max(top, block_top)
+        if len(fresh.steps):
+            fresh_blocks.append(fresh)
+    return Fresh(fresh_points, fresh_blocks, duplicates, cursor, top)
+
+
+def _fresh_points(points: list[Point], cursor: int) -> tuple[list[Point], int, int]:
+    """The points above ``cursor`` (or without a seq), the values dropped, the highest seq kept (or cursor)."""
+    fresh: list[Point] = []
+    duplicates, top = 0, cursor
+    for point in points:
+        seq = point[0]
+        if seq is not None and seq <= cursor:
+            duplicates += len(point[3])
+            continue
+        if seq is not None:
+            top = max(top, seq)
+        fresh.append(point)
+    return fresh, duplicates, top
+
+
+def _fresh_rows(block: Block, cursor: int) -> tuple[Block, int, int]:
+    """The block's rows above ``cursor`` (all without seqs), the values dropped, the highest seq kept (or cursor)."""
+    if block.seqs is None:
+        return block, 0, cursor
+    fresh = block.seqs > cursor
+    dropped = int(np.count_nonzero(~fresh)) * len(block.keys)
+    top = int(block.seqs[fresh].max()) if fresh.any() else cursor
+    if not fresh.all():
+        block = Block(block.keys, block.seqs[fresh], block.steps[fresh], block.times[fresh], block.values[fresh])
+    return block, dropped, top
 
 
 def _trains(keys: Iterable[str]) -> bool:
