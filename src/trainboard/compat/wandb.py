@@ -215,7 +215,7 @@ class Run:
         self.project = project
         self.config = cfg
         self.summary = summ
-        self._step = 0
+        self._step = monitor.next_step  # a resumed run continues after its last step
         self._pending: dict[str, float] = {}
         self._step_metrics: list[tuple[str, str]] = []  # (pattern, step metric)
 

@@ -198,6 +198,12 @@ class TrainingMonitor:
                 print(f"trainboard: log_metrics: {why}", file=sys.stderr, flush=True)
         return out
 
+    @property
+    def next_step(self) -> int:
+        """The step ``log_metrics`` uses when none is given: one past the last logged step (after
+        ``resume_or_create``, one past the resumed run's last step)."""
+        return self._next_step
+
     def update_config(self, values: dict[str, Any]) -> None:
         """Merge ``values`` into the run's config (keys given here replace the same keys stored before);
         integrations call this when the hyper-parameters are known only after the run started."""
