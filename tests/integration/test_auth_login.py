@@ -146,3 +146,19 @@ def test_the_proxy_header_counts_only_from_a_trusted_peer(tmp_path: Path) -> Non
             assert c.get("/api/runs").status_code == 401
     finally:
         untrusted.stop()
+
+
+def test_a_session_ends_after_its_lifetime(tmp_path: Path) -> None:
+    import time
+
+    seed(tmp_path / "data")
+    server = SettingsServer(data_dir=tmp_path / "data", db_url=None, settings={"session_max_seconds": 2.0}).start()
+    try:
+        with _client(server) as c:
+            assert c.post("/api/auth/login", json={"username": "vic", "password": PASSWORDS["vic"]}).status_code == 200
+            assert c.get("/api/runs").status_code == 200
+            time.sleep(3.0)  # past the 2 s lifetime (the default is 7 days; idle expiry 12 h)
+            assert c.get("/api/runs").status_code == 401
+            assert c.get("/api/auth/me").json()["user"] is None
+    finally:
+        server.stop()
