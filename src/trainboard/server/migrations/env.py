@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from trainboard.server.store.tables import metadata  # noqa: I001
 from trainboard.server.store import auth_tables  # noqa: F401  (registers the auth tables)
+from trainboard.server.store.tables import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)

@@ -13,7 +13,12 @@ PUBLIC_COLUMNS = (users.c.name, users.c.role, users.c.disabled, users.c.created_
 
 
 def _public(row: Any) -> dict[str, Any]:
-    return {"name": row["name"], "role": row["role"], "disabled": bool(row["disabled"]), "created_at": row["created_at"]}
+    return {
+        "name": row["name"],
+        "role": row["role"],
+        "disabled": bool(row["disabled"]),
+        "created_at": row["created_at"],
+    }
 
 
 def count_users(conn: Connection, *, enabled_only: bool = False) -> int:
