@@ -195,3 +195,26 @@ def test_only_the_app_wiring_imports_the_api() -> None:
         and not within(imp.module, "trainboard.server.api", *API_WIRING)
     ]
     assert offenders == []
+
+
+#: The frameworks the integrations wrap: each is imported only by its own module.
+FRAMEWORKS = {"transformers": "transformers", "lightning": "lightning", "keras": "keras"}
+
+
+def test_integrations_import_only_the_sdk_and_their_own_framework() -> None:
+    """``trainboard.integrations`` / ``trainboard.compat`` sit on the SDK: never the server or the CLI, and a
+    framework only in its own module (or, in ``autolog``, inside functions), so one missing framework
+    breaks nothing else; the SDK and the package root import no integration at module level."""
+    ours = ("trainboard.integrations", "trainboard.compat")
+    assert broken(by=ours, to=(*SERVER_ONLY, *CLI)) == []
+    for framework, owner in FRAMEWORKS.items():
+        wrong = [
+            str(imp)
+            for imp in ALL
+            if within(imp.target, framework)
+            and imp.module != f"trainboard.integrations.{owner}"
+            and not (imp.module == "trainboard.integrations.autolog" and not imp.top_level)
+        ]
+        assert wrong == [], framework
+    eager = [str(imp) for imp in ALL if imp.top_level and within(imp.target, *ours) and not within(imp.module, *ours)]
+    assert eager == []
