@@ -23,7 +23,10 @@ router = APIRouter(prefix="/api/users", tags=["users"])
 Role = Literal["viewer", "editor", "admin"]
 UserName = Annotated[str, Field(min_length=1, max_length=256, pattern=accounts.NAME_RE.pattern)]
 Password = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_CHARS)]
-_KNOWN: dict[int | str, dict[str, Any]] = {404: {"description": "No such user"}}
+_KNOWN: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such user"},
+    409: {"description": "It would leave no enabled admin"},
+}
 
 
 class UserPublic(BaseModel):

@@ -63,9 +63,21 @@ def create_user(conn: Connection, *, name: str, role: str, password: str | None)
     return auth_users.insert_user(conn, name=name, role=role, password_hash=digest)
 
 
+def _keep_an_admin(conn: Connection, name: str) -> None:
+    """Refuse (409) to take away the last enabled admin: nobody could manage users through the API after that."""
+    user = auth_users.get_user(conn, name)
+    if user is None or user["role"] != "admin" or user["disabled"]:
+        return
+    admins = [u for u in auth_users.list_users(conn) if u["role"] == "admin" and not u["disabled"]]
+    if len(admins) <= 1:
+        raise AuthInputError(f"{name!r} is the last admin: make another admin first", field="name", status=409)
+
+
 def update_user(
     conn: Connection, name: str, *, role: str | None = None, password: str | None = None, disabled: bool | None = None
 ) -> dict[str, Any]:
+    if (role is not None and role != "admin") or disabled:
+        _keep_an_admin(conn, name)
     changes: dict[str, Any] = {}
     if role is not None:
         changes["role"] = check_role(role)
@@ -84,6 +96,7 @@ def update_user(
 
 
 def remove_user(conn: Connection, name: str) -> None:
+    _keep_an_admin(conn, name)
     if not auth_users.delete_user(conn, name):
         raise AuthInputError(f"unknown user {name[:60]!r}", field="name", status=404)
     auth_sessions.delete_user_sessions(conn, name)
