@@ -27,6 +27,9 @@ def test_loopback_without_users_needs_no_login(tmp_path: Path) -> None:
             assert c.get("/api/auth/me").json() == {"auth": False, "user": None, "via": "none"}
             assert c.post("/api/runs", json={"id": "local"}).status_code == 201
             assert c.delete("/api/runs/local").status_code == 200
+            first = c.post("/api/users", json={"name": "x", "role": "admin", "password": "p"})
+            assert first.status_code == 409 and "trainboard user add" in first.json()["detail"]
+            assert c.get("/api/auth/me").json()["auth"] is False  # still open: the first user comes from the CLI
         assert server.log_path is not None and "login?code=" not in server.log_path.read_text()
     finally:
         server.stop()

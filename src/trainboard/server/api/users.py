@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
@@ -58,8 +58,21 @@ def list_users(state: State) -> UserList:
         return UserList(users=[UserPublic(**u) for u in auth_users.list_users(conn)])
 
 
-@router.post("", response_model=UserPublic, status_code=201, responses={409: {"description": "The name is taken"}})
+@router.post(
+    "",
+    response_model=UserPublic,
+    status_code=201,
+    responses={409: {"description": "The name is taken, or authentication is off (the first user comes from the CLI)"}},
+)
 async def create_user(body: UserCreate, request: Request, state: State, caller: Caller) -> UserPublic:
+    """Create a user. Not while authentication is off (loopback, no users): a first user would switch it on under
+    everyone's feet; the first admin is made with ``trainboard user add NAME --role admin``."""
+    if not caller.auth and not state.settings.no_auth:
+        raise HTTPException(
+            status_code=409,
+            detail="authentication is off on this server: create the first user with "
+            "`trainboard user add NAME --role admin` (it switches authentication on)",
+        )
     ip = client_ip(request)
 
     def job(conn: Connection) -> dict[str, object]:
