@@ -19,6 +19,7 @@ from tests.support.integrations import (
     records,
     run_script,
     run_until_kill,
+    script_env,
     sync,
 )
 from tests.support.servers import ServerProcess
@@ -94,3 +95,34 @@ def test_killed_fit_keeps_metrics_up_to_the_kill(server: ServerProcess, http: ht
     assert [r["step"] for r in logged if "loss" in r["logs"]] == [0, 1]
     run = only_run(http)
     assert_same_points(metric_points(http, run["id"]), expected_points((r["step"], r["logs"]) for r in logged))
+
+
+def test_inside_trainboard_run_it_logs_to_that_run(server: ServerProcess, http: httpx.Client, tmp_path: Path) -> None:
+    """Under ``trainboard run`` the callback attaches to the runner's run (``TRAINBOARD_RUN_ID``): one run, the
+    runner's name, the callback's metrics and config in it, ended by the runner with the exit code."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    argv = [sys.executable, "-m", "trainboard.cli", "run", "--name", "wrapped", "--no-parse-metrics", "--"]
+    done = subprocess.run(
+        [*argv, sys.executable, str(script)],
+        cwd=tmp_path,
+        env=script_env(server, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    saved = json.loads((tmp_path / "history.json").read_text())
+    run = only_run(http)
+    assert run["name"] == "wrapped" and run["status"] == "completed" and run["exit_code"] == 0
+    points = metric_points(http, run["id"])
+    assert {s: v for (k, s), v in points.items() if k == "loss"} == dict(enumerate(saved["history"]["loss"]))
+    assert "model_summary" in run["config"]
+
+
+def test_only_rank_zero_logs(server: ServerProcess, http: httpx.Client, tmp_path: Path) -> None:
+    run_script(server, tmp_path, SCRIPT, RANK="1")
+    assert http.get("/api/runs").json()["runs"] == []
