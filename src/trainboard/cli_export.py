@@ -27,10 +27,12 @@ def rows(history: dict[str, Any]) -> Iterator[tuple[int, str, float, float]]:
 
 
 def write_csv(history: dict[str, Any], out: IO[str]) -> None:
+    """Values as the API gives them: non-finite ones as ``NaN``, ``Infinity``, ``-Infinity``."""
     writer = csv.writer(out)
     writer.writerow(["step", "key", "value", "timestamp"])
-    for step, key, value, ts in rows(history):
-        writer.writerow([step, key, value, ts])
+    for key, series in history["metrics"].items():
+        for step, value, ts in zip(series["step"], series["value"], series["timestamp"], strict=True):
+            writer.writerow([step, key, value, ts])
 
 
 def write_json(history: dict[str, Any], out: IO[str]) -> None:

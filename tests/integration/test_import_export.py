@@ -113,7 +113,7 @@ def test_export_formats_round_trip(server: ServerProcess, tmp_path: Path, logged
     table = list(csv.reader(io.StringIO(done.stdout)))
     assert table[0] == ["step", "key", "value", "timestamp"]
     expected = sorted((int(s), k, float(v), float(t)) for s, k, v, t in table[1:])
-    assert len(expected) == 6 and ("9", "loss", "inf") in [(r[0], r[1], r[2]) for r in table[1:]]
+    assert len(expected) == 6 and ("9", "loss", "Infinity") in [(r[0], r[1], r[2]) for r in table[1:]]
 
     assert cli(server, "export", logged_run, "--format", "json", "-o", str(tmp_path / "m.json")).returncode == 0
     as_json = json.loads((tmp_path / "m.json").read_text())["metrics"]
