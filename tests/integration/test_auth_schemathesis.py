@@ -1,6 +1,6 @@
 """schemathesis against a live server with authentication ON and an admin token: zero 5xx, zero schema
-violations, every status declared (the 401/403 of the gate included). Same checks as test_schemathesis.py (auth
-off; see there for the exclusions); its settings plus 429 for the rate-limited login (schemathesis-auth.toml).
+violations, every status declared (the 401/403 of the gate included). Same checks and settings as
+test_schemathesis.py (auth off); see there for the exclusions.
 
 The token is a service token (no user): user edits schemathesis makes (disable, delete) cannot take it away.
 ``DELETE /api/tokens/{token_id}`` is left out: a generated id may be the test's own token, and revoking it
@@ -12,11 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.test_schemathesis import MAX_EXAMPLES, SEED
+from tests.integration.test_schemathesis import CONFIG, MAX_EXAMPLES, SEED
 from tests.support.auth import add_token, seed
 from tests.support.servers import ServerProcess
-
-CONFIG = Path(__file__).with_name("schemathesis-auth.toml")
 
 
 def test_schemathesis_with_auth_on_finds_nothing(tmp_path: Path) -> None:
