@@ -49,6 +49,8 @@ _KERAS_EPOCH = re.compile(r"^Epoch (?P<n>\d+)/\d+\s*$")
 _KERAS_LINE = re.compile(r"^\s*\d+/\d+\s.*\s-\s[A-Za-z_][\w./-]*: " + _NUMBER)
 _HF_DICT = re.compile(r"^\s*\{\s*'[^']+'\s*:.*\}\s*$")
 _TRACEBACK = "Traceback (most recent call last):"
+#: what a line must hold to be looked at: a separator, a dict, a Keras epoch header or a traceback's start
+_HINT = re.compile(r"[=:{]|Epoch|Traceback")
 _STEP_KEYS = ("step", "global_step", "iter", "iteration")
 #: keys printed by progress bars that are not metrics (Lightning's version number, tqdm's counters)
 _IGNORED_KEYS = frozenset({"v_num"})
@@ -104,6 +106,8 @@ class MetricParser:
         self._trim()
         out: list[ParsedPoint] = []
         for raw in lines:
+            if not self._in_traceback and _HINT.search(raw) is None:
+                continue  # (most output: nothing that could start a metric or a traceback)
             point = self._line(_line_state(raw[-MAX_LINE * 4 :]))
             if point is not None:
                 out.append(point)

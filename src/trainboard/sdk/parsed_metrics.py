@@ -46,6 +46,7 @@ class ParsedMetrics:
         self._sdk = KeyReader(sdk_keys)
         self._grace = grace
         self._parsers: dict[str, MetricParser] = {}
+        self._chunks: deque[tuple[str, bytes]] = deque()
         self._pending: deque[tuple[float, int, float, dict[str, float]]] = deque()
         self._sent_keys: set[str] = set()
         self._lock = threading.Lock()
@@ -55,10 +56,17 @@ class ParsedMetrics:
         self._thread.start()
 
     def on_output(self, source: str, chunk: bytes) -> None:
-        parser = self._parsers.get(source)
-        if parser is None:
-            parser = self._parsers[source] = MetricParser()
-        self._queue(parser.feed(chunk))
+        """Called on the runner's reading thread: only queues (parsing happens on this object's thread, off the
+        path that mirrors the output)."""
+        self._chunks.append((source, chunk))
+
+    def _parse(self) -> None:
+        while self._chunks:
+            source, chunk = self._chunks.popleft()
+            parser = self._parsers.get(source)
+            if parser is None:
+                parser = self._parsers[source] = MetricParser()
+            self._queue(parser.feed(chunk))
 
     def add_at(self, step: int, timestamp: float, metrics: dict[str, float]) -> None:
         """A point found elsewhere (a TensorBoard file) with its own wall time."""
@@ -73,7 +81,8 @@ class ParsedMetrics:
             self._pending.extend((now, p.step, wall, p.metrics) for p in points)
 
     def _loop(self) -> None:
-        while not self._wake.wait(min(self._grace, 0.5) or 0.5):
+        while not self._wake.wait(0.1):
+            self._parse()
             self._send(time.monotonic() - self._grace)
 
     def _send(self, before: float) -> None:
@@ -99,10 +108,11 @@ class ParsedMetrics:
         if self._closed:
             return
         self._closed = True
-        for parser in self._parsers.values():
-            self._queue(parser.finish())
         self._wake.set()
         self._thread.join()
+        self._parse()
+        for parser in self._parsers.values():
+            self._queue(parser.finish())
         self._send(float("inf"))
 
 
