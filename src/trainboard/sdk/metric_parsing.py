@@ -91,6 +91,7 @@ class MetricParser:
     def __init__(self) -> None:
         self._buf = ""
         self._in_traceback = False
+        self._in_group = False
         self._keras_epoch: int | None = None
         self._hf_count = 0
         self._last_step: dict[str, int] = {}
@@ -129,10 +130,15 @@ class MetricParser:
     def _line(self, line: str) -> ParsedPoint | None:
         if not line.strip():
             return None
-        if line.startswith(_TRACEBACK) or line.endswith(_TRACEBACK):
+        if line.endswith(_TRACEBACK):
             self._in_traceback = True
+            self._in_group = self._in_group or line.lstrip().startswith("+ Exception Group")
             return None
-        if self._in_traceback:
+        if self._in_group:  # an exception group's report: every line starts with its | and + frame
+            if line.lstrip().startswith(("|", "+")):
+                return None
+            self._in_traceback = self._in_group = False  # (and this line is no longer part of it)
+        elif self._in_traceback:
             if not line[:1].isspace() and not line.startswith(("File ", "^", "~")):
                 self._in_traceback = False  # the exception line ends the traceback: not parsed either
             return None

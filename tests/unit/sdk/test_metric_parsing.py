@@ -86,6 +86,20 @@ def test_nothing_inside_a_traceback_is_parsed() -> None:
     assert [p.metrics["loss"] for p in points(text)] == [1.0, 4.0]
 
 
+def test_nothing_inside_an_exception_group_report_is_parsed() -> None:
+    text = (
+        "  + Exception Group Traceback (most recent call last):\n"
+        '  |   File "train.py", line 9, in <module>\n'
+        "  | ExceptionGroup: loss=2.0 (1 sub-exception)\n"
+        "  +-+---------------- 1 ----------------\n"
+        "    | Traceback (most recent call last):\n"
+        "    | ValueError: loss=3.0\n"
+        "    +------------------------------------\n"
+        "loss=4.0\n"
+    )
+    assert [p.metrics["loss"] for p in points(text)] == [4.0]
+
+
 texts = st.one_of(
     st.text(alphabet=st.sampled_from(list("loss=0.5 step:12\r\n\b\x1b[{}',-|/EpochTrcbk()1e+nai")), max_size=400),
     st.text(max_size=200),
