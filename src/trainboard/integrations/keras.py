@@ -18,7 +18,7 @@ import io
 from contextlib import redirect_stdout
 from typing import TYPE_CHECKING, Any
 
-import keras  # type: ignore[import-untyped]
+import keras
 
 from trainboard.integrations._common import RunHandle, env_rank, numeric, plain_config
 
