@@ -60,7 +60,7 @@ def test_client_errors_are_messages_not_tracebacks(server: ServerProcess, tmp_pa
     missing = cli("logs", "nope", env=env)
     assert missing.returncode == 1 and "run 'nope' not found" in missing.stderr and "Traceback" not in missing.stderr
     bad = cli("export", "nope", "--format", "xml", env=env)
-    assert bad.returncode == 2 and "--format must be csv or json" in bad.stderr
+    assert bad.returncode == 2 and "--format must be one of csv, json, parquet, tensorboard" in bad.stderr
     down = cli("ls", env=env | {"TRAINBOARD_URL": "http://127.0.0.1:9"})
     assert down.returncode == 1 and "cannot reach the trainboard server" in down.stderr
     assert "Traceback" not in down.stderr
