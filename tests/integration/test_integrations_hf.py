@@ -24,6 +24,9 @@ from tests.support.integrations import (
 )
 from tests.support.servers import ServerProcess
 
+#: The SDK is what is under test here, not the database: SQLite only.
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
 pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
 

@@ -24,6 +24,9 @@ from tests.support.integrations import (
 )
 from tests.support.servers import ServerProcess
 
+#: The SDK is what is under test here, not the database: SQLite only.
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
 if importlib.util.find_spec("keras") is None:  # not imported here: without KERAS_BACKEND it wants TensorFlow
     pytest.skip("keras is not installed", allow_module_level=True)
 

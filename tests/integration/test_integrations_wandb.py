@@ -8,8 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 from tests.support.integrations import metric_points, only_run, run_script, script_env
 from tests.support.servers import ServerProcess
+
+#: The SDK is what is under test here, not the database: SQLite only.
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 SCRIPT = """
 import trainboard.compat.wandb as wandb
