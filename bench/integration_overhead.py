@@ -98,7 +98,9 @@ def measure(name: str, steps: int, train: Callable[[int, Any], float], make: Cal
     without, with_ = [], []
     for _ in range(ROUNDS):
         without.append(train(steps, None) / steps)
-        with_.append(train(steps, make()) / steps)
+        integration = make()
+        with_.append(train(steps, integration) / steps)
+        integration.run.finish()  # while the server is up (the run would otherwise end at exit)
     a, b = statistics.median(without), statistics.median(with_)
     print(f"{name:<12} {steps:>5} steps  without {a * 1e3:8.3f} ms/step  with {b * 1e3:8.3f} ms/step  "
           f"ratio {b / a:5.3f}  (+{(b - a) * 1e6:7.1f} us/step)", flush=True)  # fmt: skip
@@ -114,15 +116,15 @@ def main() -> None:
         if not only or "hf" in only:
             from trainboard.integrations.transformers import TrainboardCallback as HFCallback
 
-            measure("transformers", 100, hf, lambda: HFCallback(run_name="bench-hf", **kw))
+            measure("transformers", 60, hf, lambda: HFCallback(run_name="bench-hf", **kw))
         if not only or "lightning" in only:
             from trainboard.integrations.lightning import TrainboardLogger
 
-            measure("lightning", 300, lightning, lambda: TrainboardLogger(name="bench-lightning", **kw))
+            measure("lightning", 200, lightning, lambda: TrainboardLogger(name="bench-lightning", **kw))
         if not only or "keras" in only:
             from trainboard.integrations.keras import TrainboardCallback as KerasCallback
 
-            measure("keras", 300, keras_fit, lambda: KerasCallback(run_name="bench-keras", log_every_n_batches=1, **kw))
+            measure("keras", 200, keras_fit, lambda: KerasCallback(run_name="bench-keras", log_every_n_batches=1, **kw))
 
 
 if __name__ == "__main__":
