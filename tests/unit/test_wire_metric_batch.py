@@ -19,7 +19,7 @@ from trainboard.wire.metric_batch import BlockEncoder, MetricBatch, MetricBatchE
 Row = tuple[int, int, float, dict[str, float]]
 
 keys = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters=[chr(i) for i in range(32)] + ["\x7f"]),
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters=[chr(i) for i in range(32)] + ["\x7f"]),
     min_size=1,
     max_size=256,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trainboard.server.store.metrics import Block, assign_steps, columns
+from trainboard.server.store.metrics import Block, Point, assign_steps, columns
 
 
 def block(keys: list[str], steps: list[int]) -> Block:
@@ -16,7 +16,11 @@ def block(keys: list[str], steps: list[int]) -> Block:
 
 
 def test_points_without_a_step_follow_the_last_training_step() -> None:
-    points = [(None, None, 1.7e9, {"loss": 1.0}), (None, None, 1.7e9, {"loss": 2.0}), (None, 9, 1.7e9, {"a": 3.0})]
+    points: list[Point] = [
+        (None, None, 1.7e9, {"loss": 1.0}),
+        (None, None, 1.7e9, {"loss": 2.0}),
+        (None, 9, 1.7e9, {"a": 3.0}),
+    ]
     stepped, last = assign_steps(None, points, [])
     assert [s for s, _w, _v in stepped] == [0, 1, 9] and last == 9
     stepped, last = assign_steps(41, points[:1], [])
