@@ -94,9 +94,14 @@ def test_user_add_reads_the_password_from_stdin_and_it_logs_in(env: Env, auth_se
         assert c.post("/api/auth/login", json={"username": "ann", "password": "wrong"}).status_code == 401
         ok = c.post("/api/auth/login", json={"username": "ann", "password": PASSWORD})
         assert ok.status_code == 200 and ok.json()["user"] == {"name": "ann", "role": "admin"}
-    removed = env.server_cli("user", "remove", "ann")
+    last_admin = env.server_cli("user", "remove", "ann")
+    assert last_admin.returncode == 1 and "last admin" in last_admin.stderr
+    _no_traceback(last_admin)
+    assert env.server_cli("user", "add", "cat", "--role", "viewer", stdin="cat's password\n").returncode == 0
+    removed = env.server_cli("user", "remove", "cat")
     assert removed.returncode == 0
-    assert "ann" not in env.server_cli("user", "list").stdout
+    listed = env.server_cli("user", "list").stdout
+    assert "cat" not in listed and "ann" in listed
 
 
 def test_token_create_list_and_revoke(env: Env, auth_server: ServerProcess) -> None:
