@@ -4,6 +4,103 @@
  */
 
 export interface paths {
+    "/api/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Audit */
+        get: operations["list_audit_api_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Auth Exchange
+         * @description Exchange the one-time login URL's code (printed by ``trainboard serve``) for a session.
+         */
+        post: operations["auth_exchange_api_auth_exchange_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Auth Login
+         * @description Log in with a password; sets the session cookie. Failures are rate-limited per user name and address.
+         */
+        post: operations["auth_login_api_auth_login_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Auth Logout
+         * @description End this browser session (the cookie is cleared).
+         */
+        post: operations["auth_logout_api_auth_logout_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Auth Me
+         * @description Who the request is: ``auth`` false means the server is open (loopback, no users, or ``--no-auth``).
+         */
+        get: operations["auth_me_api_auth_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/checkpoints/{checkpoint_id}": {
         parameters: {
             query?: never;
@@ -126,7 +223,8 @@ export interface paths {
         post?: never;
         /**
          * Delete Run
-         * @description Delete the run and everything stored for it (metrics, logs, checkpoint records, events).
+         * @description Delete the run and everything stored for it (metrics, logs, checkpoint records, events). With auth on,
+         *     editors delete only the runs they created; admins any.
          */
         delete: operations["delete_run_api_runs__run_id__delete"];
         options?: never;
@@ -400,7 +498,7 @@ export interface paths {
         put?: never;
         /**
          * Post Metrics
-         * @description Append a batch of points (`{"stream", "points": [...]}`), or a single point. Numbers, or the strings "NaN", "Infinity", "-Infinity" for non-finite values (the protobuf JSON mapping). A missing value is an absent key, never a NaN. The SDK sends the same data in a columnar form, `{"stream", "blocks": [...]}` (see `trainboard.server.api.metric_parse`). The response comes after the batch is committed to the database (with SQLite: synchronous=FULL, durable across a power loss).
+         * @description Append a batch of points (`{"stream", "points": [...]}`), or a single point. Numbers, or the strings "NaN", "Infinity", "-Infinity" for non-finite values (the protobuf JSON mapping). A missing value is an absent key, never a NaN. The SDK sends the same data in a columnar form, `{"stream", "blocks": [{"keys": [k, ...], "seq0": n, "steps": b64, "timestamps": b64, "values": b64}]}`: `steps` are little-endian int64, `timestamps` little-endian float64 epoch seconds, `values` a row-major little-endian float64 matrix (one row per step, one column per key; NaN and Infinity as IEEE values), each base64-encoded; row i has the sequence number `seq0 + i`, and a block's keys are distinct. With a `stream`, rows whose seq that stream already committed are ignored (a re-sent batch never duplicates). Codec: `trainboard.wire.metric_batch`. The response comes after the batch is committed to the database (with SQLite: synchronous=FULL, durable across a power loss).
          */
         post: operations["post_metrics_api_runs__run_id__metrics_post"];
         delete?: never;
@@ -470,6 +568,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Tokens
+         * @description The caller's tokens; with ``all=true`` (admins) everyone's.
+         */
+        get: operations["list_tokens_api_tokens_get"];
+        put?: never;
+        /**
+         * Create Token
+         * @description Create a token for the caller (admins: for ``user``). Its scope may not exceed the caller's role;
+         *     a run-scoped token (``run_id``, usually with the scope ``write``) may use only that run's routes.
+         */
+        post: operations["create_token_api_tokens_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Token
+         * @description Revoke a token: it stops working at once, and streams opened with it close within seconds.
+         */
+        delete: operations["revoke_token_api_tokens__token_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Users */
+        get: operations["list_users_api_users_get"];
+        put?: never;
+        /**
+         * Create User
+         * @description Create a user. Not while authentication is off (loopback, no users): a first user would switch it on under
+         *     everyone's feet; the first admin is made with ``trainboard user add NAME --role admin``.
+         */
+        post: operations["create_user_api_users_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Update User
+         * @description Change the role, the password (ends the user's sessions) or ``disabled`` (also revokes their tokens).
+         */
+        put: operations["update_user_api_users__name__put"];
+        post?: never;
+        /**
+         * Delete User
+         * @description Remove the user: their sessions end and their tokens are revoked.
+         */
+        delete: operations["delete_user_api_users__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/version": {
         parameters: {
             query?: never;
@@ -512,6 +701,31 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AuditEntry */
+        AuditEntry: {
+            /** Action */
+            action: string;
+            /** Detail */
+            detail: string;
+            /** Id */
+            id: number;
+            /** Ip */
+            ip: string;
+            /** Target */
+            target: string;
+            /**
+             * Time
+             * @description Epoch seconds
+             */
+            time: number;
+            /** User */
+            user: string | null;
+        };
+        /** AuditList */
+        AuditList: {
+            /** Entries */
+            entries: components["schemas"]["AuditEntry"][];
+        };
         /** CheckpointIn */
         CheckpointIn: {
             /**
@@ -654,6 +868,11 @@ export interface components {
             /** Time */
             time: string | null;
         };
+        /** ExchangeIn */
+        ExchangeIn: {
+            /** Code */
+            code: string;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -758,6 +977,31 @@ export interface components {
             };
             /** Total */
             total: number;
+        };
+        /** LoginIn */
+        LoginIn: {
+            /** Password */
+            password: string;
+            /** Username */
+            username: string;
+        };
+        /** LoginOut */
+        LoginOut: {
+            user: components["schemas"]["UserOut"];
+        };
+        /** Me */
+        Me: {
+            /**
+             * Auth
+             * @description Whether this server asks for credentials
+             */
+            auth: boolean;
+            user: components["schemas"]["UserOut"] | null;
+            /**
+             * Via
+             * @enum {string}
+             */
+            via: "none" | "session" | "token" | "proxy";
         };
         /** MetricBatchResult */
         MetricBatchResult: {
@@ -879,6 +1123,11 @@ export interface components {
             config: {
                 [key: string]: unknown;
             };
+            /**
+             * Created By
+             * @description The user who created it (when authentication is on)
+             */
+            created_by?: string | null;
             /** End Time */
             end_time: string | null;
             /** Exit Code */
@@ -987,6 +1236,146 @@ export interface components {
             /** Rows */
             rows: number;
         };
+        /** TokenCreate */
+        TokenCreate: {
+            /** Expires In Days */
+            expires_in_days?: number | null;
+            /** Name */
+            name: string;
+            /** Run Id */
+            run_id?: string | null;
+            /**
+             * Scope
+             * @enum {string}
+             */
+            scope: "read" | "write" | "admin" | "launch";
+            /**
+             * User
+             * @description Admins: whose token
+             */
+            user?: string | null;
+        };
+        /** TokenCreated */
+        TokenCreated: {
+            /**
+             * Created At
+             * @description Epoch seconds
+             */
+            created_at: number;
+            /** Expires At */
+            expires_at: number | null;
+            /** Id */
+            id: number;
+            /** Last Used At */
+            last_used_at: number | null;
+            /** Name */
+            name: string;
+            /**
+             * Prefix
+             * @description The first characters of the token, to recognise it
+             */
+            prefix: string;
+            /** Revoked */
+            revoked: boolean;
+            /** Run Id */
+            run_id: string | null;
+            /** Scope */
+            scope: string;
+            /**
+             * Token
+             * @description The secret: shown this once, store it now
+             */
+            token: string;
+            /**
+             * User
+             * @description Whose token it is; null for a service token
+             */
+            user: string | null;
+        };
+        /** TokenList */
+        TokenList: {
+            /** Tokens */
+            tokens: components["schemas"]["TokenPublic"][];
+        };
+        /** TokenPublic */
+        TokenPublic: {
+            /**
+             * Created At
+             * @description Epoch seconds
+             */
+            created_at: number;
+            /** Expires At */
+            expires_at: number | null;
+            /** Id */
+            id: number;
+            /** Last Used At */
+            last_used_at: number | null;
+            /** Name */
+            name: string;
+            /**
+             * Prefix
+             * @description The first characters of the token, to recognise it
+             */
+            prefix: string;
+            /** Revoked */
+            revoked: boolean;
+            /** Run Id */
+            run_id: string | null;
+            /** Scope */
+            scope: string;
+            /**
+             * User
+             * @description Whose token it is; null for a service token
+             */
+            user: string | null;
+        };
+        /** UserCreate */
+        UserCreate: {
+            /** Name */
+            name: string;
+            /** Password */
+            password: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "viewer" | "editor" | "admin";
+        };
+        /** UserList */
+        UserList: {
+            /** Users */
+            users: components["schemas"]["UserPublic"][];
+        };
+        /** UserOut */
+        UserOut: {
+            /** Name */
+            name: string;
+            /** Role */
+            role: string;
+        };
+        /** UserPublic */
+        UserPublic: {
+            /**
+             * Created At
+             * @description Epoch seconds
+             */
+            created_at: number;
+            /** Disabled */
+            disabled: boolean;
+            /** Name */
+            name: string;
+            /** Role */
+            role: string;
+        };
+        /** UserUpdate */
+        UserUpdate: {
+            /** Disabled */
+            disabled?: boolean | null;
+            /** Password */
+            password?: string | null;
+            /** Role */
+            role?: ("viewer" | "editor" | "admin") | null;
+        };
         /** ValidationError */
         ValidationError: {
             /** Context */
@@ -1009,6 +1398,400 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_audit_api_audit_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description Entries with a smaller id */
+                before?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    auth_exchange_api_auth_exchange_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExchangeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginOut"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many failed attempts for this user or address (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    auth_login_api_auth_login_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginOut"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many failed attempts for this user or address (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    auth_logout_api_auth_logout_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    auth_me_api_auth_me_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     get_checkpoint_api_checkpoints__checkpoint_id__get: {
         parameters: {
             query?: never;
@@ -1029,8 +1812,44 @@ export interface operations {
                     "application/json": components["schemas"]["CheckpointOut"];
                 };
             };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1074,7 +1893,25 @@ export interface operations {
                     };
                 };
             };
-            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description `delete_file` for a file outside the checkpoint roots */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1085,6 +1922,15 @@ export interface operations {
             };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1132,7 +1978,25 @@ export interface operations {
                     "application/json": components["schemas"]["CheckpointOut"];
                 };
             };
-            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1143,6 +2007,15 @@ export interface operations {
             };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1181,15 +2054,53 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The file, as an attachment */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/octet-stream": unknown;
+                };
             };
-            /** @description No such run or checkpoint (the detail names it) */
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The file is not inside a checkpoint root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such checkpoint, or its file is gone */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1228,7 +2139,25 @@ export interface operations {
                     "application/json": components["schemas"]["CheckpointLoad"];
                 };
             };
-            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1239,6 +2168,15 @@ export interface operations {
             };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1292,6 +2230,42 @@ export interface operations {
                     "application/json": components["schemas"]["RunList"];
                 };
             };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1316,6 +2290,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description A run with this `id` exists: it is returned (config merged) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunPublic"];
+                };
+            };
             /** @description Successful Response */
             201: {
                 headers: {
@@ -1325,7 +2308,7 @@ export interface operations {
                     "application/json": components["schemas"]["RunPublic"];
                 };
             };
-            /** @description The body is not readable (e.g. a malformed Content-Length) */
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1334,8 +2317,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
-            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1401,8 +2402,44 @@ export interface operations {
                     "application/json": components["schemas"]["RunPublic"];
                 };
             };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1445,7 +2482,7 @@ export interface operations {
                     "application/json": components["schemas"]["RunPublic"];
                 };
             };
-            /** @description The body is not readable (e.g. a malformed Content-Length) */
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1454,7 +2491,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
-            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1465,6 +2511,15 @@ export interface operations {
             };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1532,8 +2587,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
-            403: {
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1541,8 +2596,33 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Created by another user (editors delete only their own) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1594,8 +2674,44 @@ export interface operations {
                     "application/json": components["schemas"]["CheckpointList"];
                 };
             };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1638,7 +2754,7 @@ export interface operations {
                     "application/json": components["schemas"]["CheckpointOut"];
                 };
             };
-            /** @description The body is not readable (e.g. a malformed Content-Length) */
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1647,7 +2763,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
-            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1658,6 +2783,24 @@ export interface operations {
             };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description A checkpoint with this `id` belongs to another run */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1726,8 +2869,44 @@ export interface operations {
                     "application/json": components["schemas"]["EventList"];
                 };
             };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1764,7 +2943,25 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1775,6 +2972,15 @@ export interface operations {
             };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1831,8 +3037,44 @@ export interface operations {
                     "application/octet-stream": unknown;
                 };
             };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1877,7 +3119,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The body is not readable (e.g. a malformed Content-Length) */
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1886,7 +3128,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
-            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1897,6 +3148,15 @@ export interface operations {
             };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1964,7 +3224,25 @@ export interface operations {
                     };
                 };
             };
-            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1975,6 +3253,15 @@ export interface operations {
             };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2028,7 +3315,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The body is not readable (e.g. a malformed Content-Length) */
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2037,7 +3324,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
-            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2048,6 +3344,15 @@ export interface operations {
             };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2102,8 +3407,8 @@ export interface operations {
                 source?: string | null;
                 search?: string | null;
                 regex?: string | null;
-                since?: string | null;
-                until?: string | null;
+                since?: (string | number) | null;
+                until?: (string | number) | null;
             };
             header?: never;
             path: {
@@ -2124,8 +3429,44 @@ export interface operations {
                     "text/plain": unknown;
                 };
             };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2164,12 +3505,48 @@ export interface operations {
                     "application/json": components["schemas"]["TerminalGeometry"];
                 };
             };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description No such run */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
             };
             /** @description Validation Error */
             422: {
@@ -2204,8 +3581,44 @@ export interface operations {
                     "application/json": components["schemas"]["LogLineList"];
                 };
             };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2236,9 +3649,9 @@ export interface operations {
                 /** @description Python regular expression */
                 regex?: string | null;
                 /** @description ISO 8601 time or epoch seconds */
-                since?: string | null;
+                since?: (string | number) | null;
                 /** @description ISO 8601 time or epoch seconds */
-                until?: string | null;
+                until?: (string | number) | null;
                 /** @description Cursor: lines after this line number */
                 after?: number;
                 /** @description Skip this many matches */
@@ -2264,8 +3677,44 @@ export interface operations {
                     "application/json": components["schemas"]["LogLineList"];
                 };
             };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2308,7 +3757,7 @@ export interface operations {
                     "application/json": components["schemas"]["RawLogResult"];
                 };
             };
-            /** @description The body is not readable (e.g. a malformed Content-Length) */
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2317,7 +3766,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
-            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2328,6 +3786,15 @@ export interface operations {
             };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2380,8 +3847,8 @@ export interface operations {
                 offset?: number | null;
             };
             header?: {
-                /** @description Resume after this byte offset (SSE reconnect) */
-                "Last-Event-ID"?: number | null;
+                /** @description Resume after this byte offset (what an EventSource sends when it reconnects); `offset` wins when both are given */
+                "Last-Event-ID"?: string;
             };
             path: {
                 run_id: string;
@@ -2390,7 +3857,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `event: log` (id = byte offset after the chunk, data = base64), then `event: done` with the exit code. */
+            /** @description `event: log` (id = byte offset after the chunk, data = base64), then `event: done` with the exit code; or `event: lagged` `{"reason", "resume_from"}` when the client fell more than its queue's byte bound behind (reconnect with `Last-Event-ID: resume_from`). */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2399,8 +3866,44 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2417,23 +3920,19 @@ export interface operations {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
-            /** @description Too many open streams from this client address (see Retry-After) */
+            /** @description Too many open streams from this client address (`Retry-After`). */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["ErrorMessage"];
-                };
+                content?: never;
             };
-            /** @description Too many open streams in total (see Retry-After) */
+            /** @description Too many open streams on the server (`Retry-After`). */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["ErrorMessage"];
-                };
+                content?: never;
             };
         };
     };
@@ -2457,8 +3956,44 @@ export interface operations {
                     "application/json": components["schemas"]["LogSummary"];
                 };
             };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2506,8 +4041,44 @@ export interface operations {
                     "application/json": components["schemas"]["MetricHistory"];
                 };
             };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2601,7 +4172,7 @@ export interface operations {
                     "application/json": components["schemas"]["MetricBatchResult"];
                 };
             };
-            /** @description The body is not readable (e.g. a malformed Content-Length) */
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2610,7 +4181,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
-            /** @description Refused: a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2621,6 +4201,15 @@ export interface operations {
             };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2686,8 +4275,44 @@ export interface operations {
                     "application/json": components["schemas"]["MetricLatest"];
                 };
             };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             /** @description No such run or checkpoint (the detail names it) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2710,7 +4335,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description ISO 8601 time or epoch seconds */
-                since?: string | null;
+                since?: (string | number) | null;
                 limit?: number;
             };
             header?: never;
@@ -2728,6 +4353,42 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
             /** @description Validation Error */
@@ -2761,6 +4422,653 @@ export interface operations {
                     };
                 };
             };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    list_tokens_api_tokens_get: {
+        parameters: {
+            query?: {
+                /** @description Everyone's tokens (admins) */
+                all?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenList"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_token_api_tokens_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenCreated"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    revoke_token_api_tokens__token_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such token (of yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    list_users_api_users_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserList"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    create_user_api_users_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The name is taken, or authentication is off (the first user comes from the CLI) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    update_user_api_users__name__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description It would leave no enabled admin */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    delete_user_api_users__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description It would leave no enabled admin */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
         };
     };
     version_api_version_get: {
@@ -2783,6 +5091,42 @@ export interface operations {
                     };
                 };
             };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
         };
     };
     health_health_get: {
@@ -2803,6 +5147,42 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };
