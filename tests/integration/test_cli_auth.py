@@ -100,8 +100,8 @@ def test_user_add_reads_the_password_from_stdin_and_it_logs_in(env: Env, auth_se
     assert env.server_cli("user", "add", "cat", "--role", "viewer", stdin="cat's password\n").returncode == 0
     removed = env.server_cli("user", "remove", "cat")
     assert removed.returncode == 0
-    listed = env.server_cli("user", "list").stdout
-    assert "cat" not in listed and "ann" in listed
+    remaining = env.server_cli("user", "list").stdout
+    assert "cat" not in remaining and "ann" in remaining
 
 
 def test_token_create_list_and_revoke(env: Env, auth_server: ServerProcess) -> None:
