@@ -68,6 +68,7 @@ def _start_run(run: DemoRun, url: str, data: Path, scale: float, seed: int) -> s
         "-m",
         "trainboard.cli",
         "run",
+        "--no-parse-metrics",  # the demo logs its metrics through the SDK; its printed lines would add copies
         "--system-interval",
         "2",
         "--name",

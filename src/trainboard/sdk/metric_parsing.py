@@ -18,7 +18,9 @@ recognises, per finished line:
   for it (one more than the last step any of its keys had).
 
 Nothing inside a Python traceback is parsed: from ``Traceback (most recent call last):`` through the exception
-line that ends it. Lines the SDK itself prints (``trainboard: ...``) are ignored too.
+line that ends it. Lines the SDK itself prints (``trainboard: ...``) are ignored too, and so are warnings and
+errors (``UserWarning: ... consider num_workers=8``, ``ERROR: ... retries=3``): their numbers are advice, not
+measurements.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ _HF_DICT = re.compile(r"^\s*\{\s*'[^']+'\s*:.*\}\s*$")
 _TRACEBACK = "Traceback (most recent call last):"
 #: what a line must hold to be looked at: a separator, a dict, a Keras epoch header or a traceback's start
 _HINT = re.compile(r"[=:{]|Epoch|Traceback")
+#: a warning or error message (``UserWarning:``, ``WARNING:``, ``ERROR ...``): its numbers are not metrics
+_ADVICE = re.compile(r"\b(?:[A-Z]\w*(?:Warning|Error)|WARNING|ERROR|CRITICAL)\b")
 _STEP_KEYS = ("step", "global_step", "iter", "iteration")
 #: keys printed by progress bars that are not metrics (Lightning's version number, tqdm's counters)
 _IGNORED_KEYS = frozenset({"v_num"})
@@ -143,7 +147,7 @@ class MetricParser:
                 self._in_traceback = False  # the exception line ends the traceback: not parsed either
             return None
         line = line.lstrip()
-        if len(line) > MAX_LINE or line.startswith("trainboard:"):
+        if len(line) > MAX_LINE or line.startswith("trainboard:") or _ADVICE.search(line):
             return None
         if line[0] == "{" and _HF_DICT.match(line):
             return self._hf(line)

@@ -135,3 +135,14 @@ def test_a_formatted_line_reads_back_exactly(step: int, metrics: dict[str, float
     metrics = {k: v for k, v in metrics.items() if k != "v_num"}  # (Lightning's version number)
     expected = [ParsedPoint(step, metrics)] if metrics else []
     assert points(line + "\r\n") == expected
+
+
+def test_warnings_and_errors_are_advice_not_metrics() -> None:
+    lines = [
+        "UserWarning: dataloader is slower than the GPU (2 workers); consider num_workers=8\n",
+        "WARNING: retrying in backoff=2.5 seconds\n",
+        "RuntimeError: expected size=3 but got 4\n",
+        "loss=0.5 acc=0.9\n",
+    ]
+    points = parse_text("".join(lines))
+    assert [p.metrics for p in points] == [{"loss": 0.5, "acc": 0.9}]
