@@ -8,11 +8,9 @@ would turn the rest of the run into 401s (revocation has its own tests in test_a
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.integration.test_schemathesis import CONFIG, MAX_EXAMPLES, SEED
+from tests.integration.test_schemathesis import run_schemathesis
 from tests.support.auth import add_token, seed
 from tests.support.servers import ServerProcess
 
@@ -22,36 +20,8 @@ def test_schemathesis_with_auth_on_finds_nothing(tmp_path: Path) -> None:
     _, token = add_token(tmp_path / "data", name="fuzz", scope="admin")
     server = ServerProcess(data_dir=tmp_path / "data", db_url=None).start()
     try:
-        cli = Path(sys.executable).with_name("schemathesis")
-        result = subprocess.run(
-            [
-                str(cli),
-                "--config-file",
-                str(CONFIG),
-                "run",
-                f"{server.url}/openapi.json",
-                "--checks",
-                "all",
-                "--exclude-checks",
-                "use_after_free",
-                "--header",
-                "X-Trainboard: 1",
-                "--header",
-                f"Authorization: Bearer {token}",
-                "--exclude-path",
-                "/api/tokens/{token_id}",
-                "--max-examples",
-                str(MAX_EXAMPLES),
-                "--seed",
-                str(SEED),
-                "--no-shrink",
-                "--request-timeout",
-                "30",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            cwd=tmp_path,
+        result = run_schemathesis(
+            server, tmp_path, "--header", f"Authorization: Bearer {token}", "--exclude-path", "/api/tokens/{token_id}"
         )
     finally:
         server.stop()

@@ -27,36 +27,43 @@ SEED = 20261201
 MAX_EXAMPLES = 12
 
 
+def run_schemathesis(server: ServerProcess, cwd: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """schemathesis against ``server``'s live OpenAPI document: every check but those excluded above, the fixed
+    seed and example count; ``extra`` adds options (headers, excluded paths)."""
+    cli = Path(sys.executable).with_name("schemathesis")
+    return subprocess.run(
+        [
+            str(cli),
+            "--config-file",
+            str(CONFIG),
+            "run",
+            f"{server.url}/openapi.json",
+            "--checks",
+            "all",
+            "--exclude-checks",
+            "use_after_free",
+            "--header",
+            "X-Trainboard: 1",
+            *extra,
+            "--max-examples",
+            str(MAX_EXAMPLES),
+            "--seed",
+            str(SEED),
+            "--no-shrink",
+            "--request-timeout",
+            "30",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=cwd,
+    )
+
+
 def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
     server = ServerProcess(data_dir=tmp_path / "data", db_url=None).start()
     try:
-        cli = Path(sys.executable).with_name("schemathesis")
-        result = subprocess.run(
-            [
-                str(cli),
-                "--config-file",
-                str(CONFIG),
-                "run",
-                f"{server.url}/openapi.json",
-                "--checks",
-                "all",
-                "--exclude-checks",
-                "use_after_free",
-                "--header",
-                "X-Trainboard: 1",
-                "--max-examples",
-                str(MAX_EXAMPLES),
-                "--seed",
-                str(SEED),
-                "--no-shrink",
-                "--request-timeout",
-                "30",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            cwd=tmp_path,
-        )
+        result = run_schemathesis(server, tmp_path)
     finally:
         server.stop()
     output = result.stdout + result.stderr
