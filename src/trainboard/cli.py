@@ -830,6 +830,14 @@ def run(
     project: Annotated[str | None, typer.Option("--project", help="Project [default: default]")] = None,
     url: UrlOpt = None,
     data: DataOpt = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            "--run-id",
+            help="Record into this existing run (created beforehand, e.g. by `trainboard launch`: it turns "
+            "from queued to running) [default: a new run]",
+        ),
+    ] = None,
     flush_timeout: Annotated[
         float,
         typer.Option(
@@ -875,6 +883,10 @@ def run(
         raise fail("no command given: trainboard run [--name N] -- CMD [ARGS...]", code=2)
     from trainboard.sdk.credentials import CredentialsError
     from trainboard.sdk.runner import run_command
+    from trainboard.wire import ID_RE
+
+    if run_id is not None and not ID_RE.match(run_id):
+        raise fail(f"--run-id must be 1-64 characters of A-Z a-z 0-9 _ -, got {run_id!r}", code=2)
 
     try:
         done = run_command(
@@ -888,6 +900,7 @@ def run(
             separate_stderr=_streams_differ() if separate_stderr is None else separate_stderr,
             token=token,
             parse_metrics=parse_metrics,
+            run_id=run_id,
         )
     except CredentialsError as exc:
         raise fail(str(exc)) from None

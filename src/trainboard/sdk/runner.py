@@ -10,6 +10,7 @@ output nor samples the system again. Client side only: nothing here imports the 
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -51,6 +52,7 @@ def run_command(
     separate_stderr: bool = True,
     token: str | None = None,
     parse_metrics: bool = True,
+    run_id: str | None = None,
 ) -> CommandRun:
     """Run ``argv`` under a pseudo-terminal, mirror and record its output, and end the run with its status.
 
@@ -59,7 +61,12 @@ def run_command(
     both on one, in exact order. ``token`` as for ``TrainingMonitor`` (the command gets it as
     ``$TRAINBOARD_TOKEN`` for its own SDK). ``parse_metrics`` turns what the command prints, and the TensorBoard
     event files it writes under the working directory, into metrics (``sdk/parsed_metrics.py``).
-    Raises ``OSError`` when the command cannot be started; the run is then recorded as failed with exit code 127.
+    ``run_id`` attaches to a run created beforehand (a launched run, status ``queued``: it turns ``running``);
+    by default a new run is made.
+    Raises ``OSError`` when the command cannot be started; the run is then recorded as failed with exit code 127
+    (the reason, e.g. ``No such file or directory``, is in its events and in its stderr).
+    SIGTERM or SIGHUP received by this process (a cancel) is passed to the command and ends the run
+    ``interrupted``, as Ctrl-C does.
     """
     if not argv:
         raise ValueError("argv must not be empty")
@@ -68,7 +75,7 @@ def run_command(
         config={"command": list(argv), "cwd": os.getcwd()},
         dashboard_url=url,
         project=project,
-        run_id=new_run_id(),  # never attach to an outer run through $TRAINBOARD_RUN_ID
+        run_id=run_id or new_run_id(),  # never attach to an outer run through $TRAINBOARD_RUN_ID
         capture_output=False,
         system_metrics=False,
         data_dir=data_dir,
@@ -108,8 +115,10 @@ def run_command(
             on_start=sample if system_interval > 0 else None,
             on_resize=mon.log_terminal_size,
         )
-    except OSError:
-        mon.set_status("failed", exit_code=127)
+    except OSError as exc:
+        why = f"cannot start {argv[0]!r}: {exc.strerror or exc}"
+        mon.log_output(f"trainboard: {why}\r\n".encode(), "stderr")
+        mon.set_status("failed", exit_code=127, reason=why)
         mon.finish()
         raise
     finally:
@@ -118,11 +127,16 @@ def run_command(
                 follower.close()
             parsed.close()
             keys_dir.cleanup()
-    if result.interrupted:
+    if result.interrupted or result.forwarded_signal in (signal.SIGTERM, signal.SIGHUP):
         status = "interrupted"
     else:
         status = "completed" if result.exit_code == 0 else "failed"
-    mon.set_status(status, exit_code=result.exit_code)
+    reason = None
+    if result.forwarded_signal is not None:
+        reason = f"{signal.Signals(result.forwarded_signal).name} received by trainboard run"
+    elif result.signal is not None:
+        reason = f"killed by {signal.Signals(result.signal).name}"
+    mon.set_status(status, exit_code=result.exit_code, reason=reason)
     mon.finish()
     return CommandRun(mon.run_id, status, result)
 

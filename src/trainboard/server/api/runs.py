@@ -35,8 +35,8 @@ def list_runs(
     status: Annotated[
         str | None,
         Query(
-            pattern=r"^(running|completed|failed|interrupted)"
-            r"(,(running|completed|failed|interrupted))*$"
+            pattern=r"^(queued|running|completed|failed|interrupted)"
+            r"(,(queued|running|completed|failed|interrupted))*$"
         ),
     ] = None,
     project: Annotated[str | None, Query(max_length=256)] = None,

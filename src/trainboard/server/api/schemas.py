@@ -40,7 +40,7 @@ from trainboard.wire import (
     clean_json,
 )
 
-RunStatus = Literal["running", "completed", "failed", "interrupted"]
+RunStatus = Literal["queued", "running", "completed", "failed", "interrupted"]
 
 NONFINITE_DOC = (
     'Numbers, or the strings "NaN", "Infinity", "-Infinity" for non-finite values (the protobuf JSON '

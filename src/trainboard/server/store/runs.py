@@ -22,7 +22,7 @@ from trainboard.server.store.tables import (
     series,
 )
 
-STATUSES = ("running", "completed", "failed", "interrupted")
+STATUSES = ("queued", "running", "completed", "failed", "interrupted")
 FINISHED = frozenset({"completed", "failed", "interrupted"})
 
 
@@ -54,6 +54,12 @@ def create_run(
         if merged != existing["config"]:  # e.g. the SDK inside `trainboard run` adds its config
             conn.execute(update(runs).where(runs.c.id == run_id).values(config=json.dumps(merged)))
             existing["config"] = merged
+        if existing["status"] == "queued" and status == "running":  # a launched run: `trainboard run` took over
+            result = update_run(
+                conn, run_id=run_id, changes={"status": "running"}, reason="started: trainboard run took over"
+            )
+            assert result is not None
+            existing = result[1]
         return existing, False
     now = time.time()
     conn.execute(
@@ -144,7 +150,7 @@ def update_run(
                 "reason": reason,
             },
         )
-        if new_status == "running":
+        if new_status == "running" and old["status"] != "queued":  # queued -> running is a start, not a resume
             add_event(
                 conn,
                 run_id=run_id,

@@ -1,0 +1,1 @@
+"""Execution backends behind one Protocol (``base``): where launched runs really run."""

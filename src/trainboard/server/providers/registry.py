@@ -1,0 +1,173 @@
+"""Which providers the server offers: ``providers.toml`` in the data directory plus the ``serve`` flags.
+
+```toml
+# <data>/providers.toml  (every key optional)
+public_url = "https://tb.example.org"   # how remote jobs reach this server (default: the bound address)
+cancel_grace = 10                       # seconds from SIGTERM/stop to the forced kill (--cancel-grace wins)
+env_allowlist = ["MY_FLAG", "DATA_*"]  # extra environment names a launch may set (shell-style patterns)
+
+[providers.local]     # on by default with --allow-launch; `enabled = false` turns it off
+[providers.ray]       # a table turns a provider on; its keys are that provider's settings
+address = "http://127.0.0.1:8265"
+[providers.slurm]
+partition = "debug"
+```
+
+Each provider module exposes ``create(config, context) -> Provider``; it is imported only when configured, so a
+missing optional dependency (``ray``, ``runpod``) turns that one provider into an error shown by
+``GET /api/providers`` rather than a server that does not start.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trainboard.server.providers.base import Provider, ProviderContext
+
+__all__ = [
+    "DEFAULT_ENV_ALLOWLIST",
+    "KNOWN_PROVIDERS",
+    "ConfigError",
+    "LaunchConfig",
+    "Registry",
+    "build_registry",
+    "env_allowed",
+    "load_config",
+]
+
+#: Provider name -> module; each module has ``create(config, context)``.
+KNOWN_PROVIDERS: dict[str, str] = {
+    "local": "trainboard.server.providers.local",
+    "ray": "trainboard.server.providers.ray",
+    "slurm": "trainboard.server.providers.slurm",
+    "runpod": "trainboard.server.providers.runpod",
+}
+
+#: Environment names a launch may set without configuration: the usual knobs of training code. Nothing that
+#: changes how programs are loaded (``LD_*``, ``PYTHONPATH``, ``PATH``) and nothing of trainboard's own.
+DEFAULT_ENV_ALLOWLIST: tuple[str, ...] = (
+    "CUDA_VISIBLE_DEVICES",
+    "CUDA_LAUNCH_BLOCKING",
+    "NCCL_*",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "TOKENIZERS_PARALLELISM",
+    "PYTHONUNBUFFERED",
+    "PYTHONHASHSEED",
+    "HF_*",
+    "TRANSFORMERS_*",
+    "WANDB_MODE",
+    "TORCH_*",
+    "SEED",
+)
+_NEVER = ("TRAINBOARD_*", "LD_*", "DYLD_*", "PATH", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME", "BASH_ENV", "ENV")
+
+
+class ConfigError(ValueError):
+    """``providers.toml`` is malformed; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class LaunchConfig:
+    public_url: str | None = None
+    cancel_grace: float = 10.0
+    env_allowlist: tuple[str, ...] = DEFAULT_ENV_ALLOWLIST
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def env_allowed(name: str, allowlist: tuple[str, ...]) -> bool:
+    """Whether a launch may set ``name`` (case-sensitive shell-style patterns; the never-list wins)."""
+    if any(fnmatch.fnmatchcase(name, p) for p in _NEVER):
+        return False
+    return any(fnmatch.fnmatchcase(name, p) for p in allowlist)
+
+
+def load_config(path: Path) -> LaunchConfig:
+    """Read ``providers.toml``; a missing file is the defaults (``local`` only)."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return LaunchConfig(providers={"local": {}})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    public_url = raw.get("public_url")
+    if public_url is not None and (
+        not isinstance(public_url, str) or not public_url.startswith(("http://", "https://"))
+    ):
+        raise ConfigError(f"{path}: public_url must be an http(s):// URL")
+    grace = raw.get("cancel_grace", 10.0)
+    if isinstance(grace, bool) or not isinstance(grace, int | float) or grace < 0:
+        raise ConfigError(f"{path}: cancel_grace must be a number of seconds >= 0")
+    extra = raw.get("env_allowlist", [])
+    if not isinstance(extra, list) or not all(isinstance(x, str) and x for x in extra):
+        raise ConfigError(f"{path}: env_allowlist must be a list of names or patterns")
+    tables = raw.get("providers", {})
+    if not isinstance(tables, dict):
+        raise ConfigError(f"{path}: [providers] must be a table")
+    providers: dict[str, dict[str, Any]] = {"local": {}}
+    for name, conf in tables.items():
+        if name not in KNOWN_PROVIDERS:
+            raise ConfigError(f"{path}: unknown provider [providers.{name}] (known: {', '.join(KNOWN_PROVIDERS)})")
+        if not isinstance(conf, dict):
+            raise ConfigError(f"{path}: [providers.{name}] must be a table")
+        if conf.get("enabled", True) is False:
+            providers.pop(name, None)
+            continue
+        providers[name] = {k: v for k, v in conf.items() if k != "enabled"}
+    return LaunchConfig(
+        public_url=public_url.rstrip("/") if public_url else None,
+        cancel_grace=float(grace),
+        env_allowlist=DEFAULT_ENV_ALLOWLIST + tuple(extra),
+        providers=providers,
+    )
+
+
+@dataclass
+class Registry:
+    """The configured providers by name, and those that failed to load with the reason."""
+
+    config: LaunchConfig
+    providers: dict[str, Provider] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> Provider | None:
+        return self.providers.get(name)
+
+    def names(self) -> list[str]:
+        return sorted({*self.providers, *self.errors}, key=lambda n: (list(KNOWN_PROVIDERS).index(n), n))
+
+
+def build_registry(
+    *,
+    data_dir: Path,
+    launch_root: Path | None,
+    local_url: str,
+    cancel_grace: float | None = None,
+    config: LaunchConfig | None = None,
+    factories: Mapping[str, str] = KNOWN_PROVIDERS,
+) -> Registry:
+    """Create every configured provider. ``local_url`` is the server's own address (what ``local`` jobs use);
+    ``cancel_grace`` (the ``--cancel-grace`` flag) overrides the file's."""
+    conf = config if config is not None else load_config(data_dir / "providers.toml")
+    grace = conf.cancel_grace if cancel_grace is None else cancel_grace
+    registry = Registry(config=conf)
+    for name, settings in conf.providers.items():
+        remote_url = conf.public_url or local_url
+        context = ProviderContext(
+            state_dir=data_dir / "launch" / name,
+            launch_root=launch_root,
+            server_url=local_url if name == "local" else remote_url,
+            cancel_grace=float(settings.get("cancel_grace", grace)),
+        )
+        try:
+            module = importlib.import_module(factories[name])
+            registry.providers[name] = module.create(settings, context)
+        except Exception as exc:  # one broken provider must not stop the server
+            registry.errors[name] = f"{type(exc).__name__}: {exc}"
+    return registry
