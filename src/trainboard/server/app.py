@@ -19,9 +19,11 @@ from trainboard.server.api import auth as api_auth
 from trainboard.server.api import checkpoints, health, log_lines, logs, metrics, runs, system, terminal_sizes, ui, ws
 from trainboard.server.api import docs as api_docs
 from trainboard.server.api import errors as api_errors
+from trainboard.server.api import log_time as api_log_time
 from trainboard.server.api import responses as api_responses
 from trainboard.server.api import tokens as api_tokens
 from trainboard.server.api import users as api_users
+from trainboard.server.observability import endpoint as observability
 from trainboard.server.settings import Settings
 from trainboard.server.state import AppState
 from trainboard.server.store.engine import make_engines, upgrade
@@ -60,7 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
             broker = Broker(max_bytes=settings.stream_buffer_bytes)
         state = AppState(settings=settings, engines=engines, writer=writer, broker=broker)
         app.state.trainboard = state
-        tasks = background.start(state)
+        tasks = [*background.start(state), asyncio.create_task(observability.keep_fresh(state), name="gauges")]
         try:
             yield
         finally:
@@ -84,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(logs.router)
     app.include_router(terminal_sizes.router)
+    app.include_router(api_log_time.router)
     app.include_router(log_lines.router)
     app.include_router(checkpoints.router)
     app.include_router(system.router)
@@ -92,6 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_users.router)
     app.include_router(api_tokens.router)
     app.include_router(api_audit.router)
+    app.include_router(observability.router)
     app.include_router(api_docs.make_router(title=app.title, openapi_url=app.openapi_url or "/openapi.json"))
     if settings.serve_ui:
         app.include_router(ui.make_router())
