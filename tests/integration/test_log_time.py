@@ -46,7 +46,8 @@ def test_offset_at_a_time_is_the_end_of_the_bytes_printed_by_then(http: httpx.Cl
     assert at(T0 + 15) | {"time": 0} == {"time": 0, "offset": 10, "chunk_time": T0 + 10, "log_start": 0, "log_size": 17}
     assert at(T0 + 99)["offset"] == 17
     assert at("2023-11-14T22:13:30Z")["offset"] == 10  # ISO 8601 too (T0 + 10)
-    replay = http.get("/api/runs/tl/logs", params={"offset": 0, "limit": at(T0 + 15)["offset"]}).content
+    limit = int(str(at(T0 + 15)["offset"]))
+    replay = http.get("/api/runs/tl/logs", params={"offset": 0, "limit": limit}).content
     assert replay == b"one\r\ntwo\r\n"
 
 
