@@ -6,6 +6,9 @@ import { RequireLogin } from "./auth/RequireLogin";
 import { SessionProvider } from "./auth/session";
 import { TokensPage } from "./auth/TokensPage";
 import { Dashboard } from "./pages/Dashboard";
+import { ComparePage } from "./experiments/ComparePage";
+import { GroupPage } from "./experiments/GroupPage";
+import { RunsTablePage } from "./experiments/RunsTablePage";
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -41,6 +44,9 @@ export function App({ loginCode = null }: { loginCode?: string | null }) {
                 </RequireLogin>
               }
             />
+            <Route path="/table" element={<RequireLogin><RunsTablePage /></RequireLogin>} />
+            <Route path="/compare" element={<RequireLogin><ComparePage /></RequireLogin>} />
+            <Route path="/group" element={<RequireLogin><GroupPage /></RequireLogin>} />
             <Route path="/" element={dashboard} />
             <Route path="/runs/:runId" element={dashboard} />
             <Route path="*" element={dashboard} />

@@ -1,0 +1,240 @@
+// /compare?runs=a,b,c: the runs' metrics overlaid (full names in legend and readout), the config keys that
+// differ, parallel coordinates of config keys against a metric, and each run's tags and notes.
+import { useQueries, useQuery } from "@tanstack/react-query";
+import { useCallback, useMemo, useState } from "react";
+import { Link, useNavigate, useSearchParams } from "react-router";
+import { joinOnX } from "../charts/adapters";
+import type { RunMetrics } from "../charts/store";
+import { HelpOverlay } from "../components/HelpOverlay";
+import { StatusBadge } from "../components/StatusBadge";
+import { TopBar } from "../components/TopBar";
+import { runColors } from "../lib/theme";
+import { getExpRun, queryRuns, type ExpRun } from "./api";
+import { flattenConfig, type MetricStat } from "./columns";
+import { configDiff, fmtScalar } from "./diff";
+import { ParallelCoords } from "./ParallelCoords";
+import { RunMeta } from "./RunMeta";
+import { onStoresChange, useRunStores } from "./useRunStores";
+import { XpChart, type LineSpec } from "./XpChart";
+import { XpNav } from "./XpNav";
+import "./experiments.css";
+
+export function parseRunIds(param: string | null): string[] {
+  return [...new Set((param ?? "").split(",").map((s) => s.trim()).filter(Boolean))].slice(0, 32);
+}
+
+function OverlayChart({ metricKey, runs, stores }: { metricKey: string; runs: ExpRun[]; stores: RunMetrics[] }) {
+  const lines: LineSpec[] = runs.map((r, i) => ({ label: r.name, color: runColors[i % runColors.length] as string }));
+  const data = useCallback(
+    () =>
+      joinOnX(
+        stores.map((s) => {
+          const p = s.series.get(metricKey);
+          return { x: p?.step ?? [], ys: [(p?.value ?? []).map((v) => (Number.isFinite(v) ? v : null))] };
+        }),
+      ),
+    [stores, metricKey],
+  );
+  const subscribe = useCallback((cb: () => void) => onStoresChange(stores, cb), [stores]);
+  return <XpChart title={metricKey} lines={lines} data={data} subscribe={subscribe} />;
+}
+
+export function ComparePage() {
+  const [params] = useSearchParams();
+  const navigate = useNavigate();
+  const ids = useMemo(() => parseRunIds(params.get("runs")), [params]);
+  const [help, setHelp] = useState(false);
+  const [keyFilter, setKeyFilter] = useState("");
+  const qs = useQueries({
+    queries: ids.map((id) => ({ queryKey: ["xp", "run", id], queryFn: () => getExpRun(id), refetchInterval: 5000 })),
+  });
+  const runs = qs.map((q) => q.data).filter((r): r is ExpRun => !!r);
+  const missing = ids.filter((_, i) => qs[i]?.isError);
+  const stores = useRunStores(runs.map((r) => r.id));
+  const colorOf = useCallback(
+    (id: string) => {
+      const i = runs.findIndex((r) => r.id === id);
+      return i >= 0 ? (runColors[i % runColors.length] as string) : undefined;
+    },
+    [runs],
+  );
+  const keys = [...new Set(stores.flatMap((s) => s.keys()))].sort();
+  const shown = keyFilter ? keys.filter((k) => k.toLowerCase().includes(keyFilter.toLowerCase())) : keys;
+  const diff = useMemo(() => configDiff(runs.map((r) => r.config)), [runs]);
+  const allConfigKeys = useMemo(() => {
+    const s = new Set<string>();
+    for (const r of runs) for (const k of Object.keys(flattenConfig(r.config ?? {}))) s.add(k);
+    return [...s].sort();
+  }, [runs]);
+  const pcKeys = diff.length ? diff.map((d) => d.key) : allConfigKeys;
+  const metricValue = useCallback(
+    (r: ExpRun, key: string, stat: MetricStat): number | null => {
+      const s = r.metrics?.[key]?.[stat];
+      if (s !== undefined && s !== null) return s;
+      // no server summary: from the loaded series
+      const p = stores.find((x) => x.runId === r.id)?.series.get(key);
+      if (!p || p.value.length === 0) return null;
+      const fin = p.value.filter(Number.isFinite);
+      if (!fin.length) return null;
+      return stat === "last" ? (fin.at(-1) as number) : stat === "min" ? Math.min(...fin) : Math.max(...fin);
+    },
+    [stores],
+  );
+  const loading = qs.some((q) => q.isLoading);
+
+  return (
+    <div className="app xp-page scrolls">
+      <TopBar total={runs.length} running={runs.filter((r) => r.status === "running").length} onHelp={() => setHelp(true)} />
+      <XpNav />
+      {ids.length === 0 ? (
+        <ComparePicker onPick={(sel) => navigate(`/compare?runs=${sel.map(encodeURIComponent).join(",")}`)} />
+      ) : (
+        <div className="xp-main">
+          <section className="xp-section" aria-label="compared runs">
+            <h2>COMPARING {runs.length} RUNS</h2>
+            <div className="xp-section-body xp-legend" data-testid="compare-legend">
+              {runs.map((r, i) => (
+                <span key={r.id} className="xp-legend-item" data-run-id={r.id}>
+                  <span className="xp-swatch" style={{ background: runColors[i % runColors.length] }} />
+                  <Link to={`/runs/${encodeURIComponent(r.id)}`} className="xp-runlink">
+                    {r.name}
+                  </Link>
+                  <StatusBadge status={r.status} />
+                  <button
+                    className="xp-x"
+                    aria-label={`remove ${r.name} from the comparison`}
+                    title="remove from the comparison"
+                    onClick={() => navigate(`/compare?runs=${ids.filter((x) => x !== r.id).map(encodeURIComponent).join(",")}`)}
+                  >
+                    ×
+                  </button>
+                </span>
+              ))}
+              {loading && <span className="muted">loading…</span>}
+              {missing.length > 0 && <span className="red">not found: {missing.join(", ")}</span>}
+            </div>
+          </section>
+          <section className="xp-section" aria-label="metrics overlaid">
+            <h2>METRICS</h2>
+            <div className="xp-section-body">
+              <div className="toolbar">
+                <input
+                  className="input grow"
+                  placeholder="filter charts by key (e.g. val/)"
+                  aria-label="filter charts"
+                  value={keyFilter}
+                  onChange={(e) => setKeyFilter(e.target.value)}
+                />
+                <span className="muted small">raw values, one colour per run · {shown.length}/{keys.length} keys</span>
+              </div>
+              {stores.some((s) => s.loading) && keys.length === 0 ? (
+                <div className="empty">loading metrics…</div>
+              ) : keys.length === 0 ? (
+                <div className="empty">these runs have no metrics</div>
+              ) : (
+                <div className="xp-charts">
+                  {shown.map((k) => (
+                    <OverlayChart key={k} metricKey={k} runs={runs} stores={stores} />
+                  ))}
+                </div>
+              )}
+            </div>
+          </section>
+          <section className="xp-section" aria-label="config diff">
+            <h2>CONFIG DIFF · {diff.length} of {allConfigKeys.length} keys differ</h2>
+            <div className="xp-section-body xp-scroll-x">
+              {runs.length < 2 ? (
+                <div className="muted">add a second run to see what differs</div>
+              ) : diff.length === 0 ? (
+                <div className="muted">the configs are identical</div>
+              ) : (
+                <table className="xp-table" data-testid="config-diff">
+                  <thead>
+                    <tr>
+                      <th>key</th>
+                      {runs.map((r, i) => (
+                        <th key={r.id} style={{ color: runColors[i % runColors.length] }}>
+                          {r.name}
+                        </th>
+                      ))}
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {diff.map((d) => (
+                      <tr key={d.key} data-key={d.key}>
+                        <td className="amber">{d.key}</td>
+                        {d.values.map((v, i) => (
+                          <td key={i} className={v === undefined ? "muted" : undefined}>
+                            {fmtScalar(v)}
+                          </td>
+                        ))}
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </div>
+          </section>
+          <section className="xp-section" aria-label="parallel coordinates">
+            <h2>PARALLEL COORDINATES</h2>
+            <div className="xp-section-body">
+              {runs.length === 0 || keys.length === 0 ? (
+                <div className="muted">needs runs with metrics</div>
+              ) : (
+                <ParallelCoords runs={runs} configKeys={pcKeys} metricKeys={keys} colorOf={colorOf} metricValue={metricValue} />
+              )}
+            </div>
+          </section>
+          <section className="xp-section" aria-label="tags and notes">
+            <h2>TAGS AND NOTES</h2>
+            <div className="xp-section-body xp-metas">
+              {runs.map((r) => (
+                <RunMeta
+                  key={r.id}
+                  run={r}
+                  onDeleted={(id) => navigate(`/compare?runs=${ids.filter((x) => x !== id).map(encodeURIComponent).join(",")}`)}
+                />
+              ))}
+            </div>
+          </section>
+        </div>
+      )}
+      {help && <HelpOverlay onClose={() => setHelp(false)} />}
+    </div>
+  );
+}
+
+/** Nothing chosen yet: the newest runs to tick, and the way the table does it. */
+function ComparePicker({ onPick }: { onPick(ids: string[]): void }) {
+  const [sel, setSel] = useState<string[]>([]);
+  const q = useQuery({ queryKey: ["xp", "recent"], queryFn: () => queryRuns({ limit: 50 }) });
+  return (
+    <div className="xp-main">
+      <section className="xp-section">
+        <h2>COMPARE RUNS</h2>
+        <div className="xp-section-body">
+          <p className="muted">
+            Tick runs here, or in the <Link to="/table">TABLE</Link> (space selects, c compares) or in the live run list
+            (the ☐ before a name).
+          </p>
+          <div className="toolbar">
+            <button className="btn" disabled={sel.length === 0} onClick={() => onPick(sel)}>
+              COMPARE {sel.length} →
+            </button>
+          </div>
+          {(q.data?.runs ?? []).map((r) => (
+            <label key={r.id} className="xp-pick" style={{ display: "flex" }}>
+              <input
+                type="checkbox"
+                checked={sel.includes(r.id)}
+                onChange={() => setSel((s) => (s.includes(r.id) ? s.filter((x) => x !== r.id) : [...s, r.id]))}
+              />
+              <StatusBadge status={r.status} /> {r.name} <span className="muted">{r.project}</span>
+            </label>
+          ))}
+          {q.isError && <div className="red">{(q.error as Error).message}</div>}
+        </div>
+      </section>
+    </div>
+  );
+}

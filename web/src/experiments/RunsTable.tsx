@@ -1,0 +1,199 @@
+// The runs table: TanStack Table (server-side sorting: `manualSorting`) rendered as a virtualised grid,
+// so 10,000 rows cost what the ~40 visible ones cost.
+import { getCoreRowModel, useReactTable, type ColumnDef, type SortingState } from "@tanstack/react-table";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { memo, useEffect, useMemo, useRef, type KeyboardEvent } from "react";
+import { StatusBadge } from "../components/StatusBadge";
+import { fmtDuration, fmtNumber, fmtTime } from "../lib/format";
+import type { ExpRun } from "./api";
+import { cellValue, columnLabel, columnOfSort, flattenConfig, parseColumn, sortParam, type ColumnId, type Scalar } from "./columns";
+import { fmtScalar } from "./diff";
+
+const ROW_H = 22;
+
+const flatCache = new WeakMap<object, Record<string, Scalar>>();
+function flatOf(r: ExpRun): Record<string, Scalar> {
+  const c = (r.config ?? {}) as object;
+  let f = flatCache.get(c);
+  if (!f) flatCache.set(c, (f = flattenConfig(c)));
+  return f;
+}
+
+export function columnWidth(id: ColumnId): number {
+  const c = parseColumn(id);
+  if (!c) return 90;
+  if (c.kind === "fixed") return { name: 220, status: 120, project: 100, tags: 140, start_time: 118, duration: 70 }[c.id];
+  return Math.min(150, Math.max(80, columnLabel(id).length * 7 + 22));
+}
+
+function Cell({ run, id }: { run: ExpRun; id: ColumnId }) {
+  const v = cellValue(run, id, flatOf(run));
+  const c = parseColumn(id);
+  if (c?.kind === "fixed") {
+    if (c.id === "status") return <StatusBadge status={run.status} />;
+    if (c.id === "tags")
+      return (
+        <>
+          {(v as string[]).map((t) => (
+            <span className="xp-tag" key={t}>
+              {t}
+            </span>
+          ))}
+        </>
+      );
+    if (c.id === "start_time") return <span title={fmtTime(run.start_time)}>{fmtTime(run.start_time).slice(0, 16)}</span>;
+    if (c.id === "duration") return <span className="num">{v === null ? "—" : fmtDuration(v as number)}</span>;
+    return <span title={String(v ?? "")}>{String(v ?? "")}</span>;
+  }
+  if (c?.kind === "metric") return <span className="num">{v === null ? "—" : fmtNumber(v as number)}</span>;
+  const s = fmtScalar(v as Scalar);
+  return (
+    <span className={typeof v === "number" ? "num" : undefined} title={s}>
+      {v === null ? "—" : s}
+    </span>
+  );
+}
+
+interface Props {
+  runs: ExpRun[];
+  columns: ColumnId[];
+  sort: string;
+  onSort(sort: string): void;
+  selected: ReadonlySet<string>;
+  onToggle(id: string, range: boolean): void;
+  onToggleAll(): void;
+  cursor: number;
+  onCursor(i: number): void;
+  onOpen(run: ExpRun): void;
+  onEndReached(): void;
+  onKeyDown(e: KeyboardEvent<HTMLDivElement>): void;
+}
+
+function RunsTableImpl(p: Props) {
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const sorted = columnOfSort(p.sort);
+  const sorting: SortingState = sorted ? [{ id: sorted.id, desc: sorted.desc }] : [];
+  const defs = useMemo<ColumnDef<ExpRun>[]>(
+    () => p.columns.map((id) => ({ id, header: columnLabel(id), size: columnWidth(id), enableSorting: sortParam(id, false) !== null })),
+    [p.columns],
+  );
+  const table = useReactTable({
+    data: p.runs,
+    columns: defs,
+    state: { sorting },
+    manualSorting: true,
+    getCoreRowModel: getCoreRowModel(),
+    getRowId: (r) => r.id,
+  });
+  const rows = table.getRowModel().rows;
+  const virt = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_H,
+    overscan: 12,
+  });
+  const items = virt.getVirtualItems();
+  const last = items.at(-1)?.index ?? 0;
+  const { onEndReached } = p;
+  useEffect(() => {
+    if (rows.length > 0 && last >= rows.length - 20) onEndReached();
+  }, [last, rows.length, onEndReached]);
+  useEffect(() => {
+    if (p.cursor >= 0 && p.cursor < rows.length) virt.scrollToIndex(p.cursor, { align: "auto" });
+  }, [p.cursor, rows.length, virt]);
+
+  const width = 26 + p.columns.reduce((a, id) => a + columnWidth(id), 0);
+  const template = `26px ${p.columns.map((id) => `${columnWidth(id)}px`).join(" ")}`;
+  const allOn = p.runs.length > 0 && p.runs.every((r) => p.selected.has(r.id));
+
+  const headerSort = (id: ColumnId) => {
+    // click: ascending, again: descending, a third time: back to the server's default order
+    if (!sorted || sorted.id !== id) p.onSort(sortParam(id, false) ?? "");
+    else if (!sorted.desc) p.onSort(sortParam(id, true) ?? "");
+    else p.onSort("");
+  };
+
+  return (
+    <div
+      className="xp-scroll"
+      ref={scrollRef}
+      tabIndex={0}
+      role="grid"
+      aria-label="runs table"
+      aria-rowcount={rows.length + 1}
+      aria-multiselectable="true"
+      onKeyDown={p.onKeyDown}
+    >
+      <div className="xp-head" role="row" style={{ gridTemplateColumns: template, width }}>
+        <span role="columnheader" className="xp-cell">
+          <input type="checkbox" aria-label="select all loaded runs" checked={allOn} onChange={p.onToggleAll} />
+        </span>
+        {table.getHeaderGroups()[0]?.headers.map((h) => {
+          const id = h.column.id;
+          const dir = sorted?.id === id ? (sorted.desc ? "descending" : "ascending") : "none";
+          const can = h.column.getCanSort();
+          return (
+            <span
+              key={id}
+              role="columnheader"
+              aria-sort={dir}
+              className={`xp-cell xp-th${can ? " clickable" : ""}`}
+              data-col={id}
+              title={can ? `${id} — click to sort` : id}
+            >
+              {can ? (
+                <button className="xp-sort" onClick={() => headerSort(id)}>
+                  {columnLabel(id)} {dir === "ascending" ? "▲" : dir === "descending" ? "▼" : ""}
+                </button>
+              ) : (
+                columnLabel(id)
+              )}
+            </span>
+          );
+        })}
+      </div>
+      <div style={{ height: virt.getTotalSize(), width, position: "relative" }}>
+        {items.map((vi) => {
+          const row = rows[vi.index];
+          if (!row) return null;
+          const r = row.original;
+          const on = p.selected.has(r.id);
+          return (
+            <div
+              key={r.id}
+              role="row"
+              aria-selected={on}
+              aria-rowindex={vi.index + 2}
+              data-run-id={r.id}
+              className={`xp-row${vi.index === p.cursor ? " cur" : ""}${on ? " on" : ""}`}
+              style={{ gridTemplateColumns: template, transform: `translateY(${vi.start}px)`, height: ROW_H }}
+              onClick={() => p.onCursor(vi.index)}
+              onDoubleClick={() => p.onOpen(r)}
+            >
+              <span className="xp-cell" role="gridcell">
+                <input
+                  type="checkbox"
+                  aria-label={`select ${r.name} for comparison`}
+                  checked={on}
+                  onClick={(e) => {
+                    e.stopPropagation();
+                    p.onCursor(vi.index);
+                    p.onToggle(r.id, e.shiftKey);
+                  }}
+                  onChange={() => undefined}
+                />
+              </span>
+              {p.columns.map((id) => (
+                <span key={id} className="xp-cell" role="gridcell" data-col={id}>
+                  <Cell run={r} id={id} />
+                </span>
+              ))}
+            </div>
+          );
+        })}
+      </div>
+    </div>
+  );
+}
+
+export const RunsTable = memo(RunsTableImpl);

@@ -1,0 +1,294 @@
+// /table: every run of a project as a sortable, filterable table; select runs to compare or group them.
+import { keepPreviousData, useInfiniteQuery, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
+import { useNavigate } from "react-router";
+import { ApiError } from "../api/client";
+import { live } from "../api/live";
+import { TopBar } from "../components/TopBar";
+import { HelpOverlay } from "../components/HelpOverlay";
+import { useKeybindings } from "../hooks/useKeybindings";
+import { projectKeys, queryRuns, type ExpRun } from "./api";
+import { ColumnPicker } from "./ColumnPicker";
+import { defaultColumns, flattenConfig } from "./columns";
+import { errorPosition } from "./filterExpr";
+import { RunMeta } from "./RunMeta";
+import { RunsTable } from "./RunsTable";
+import { SavedViews } from "./SavedViews";
+import { useSelection } from "./useSelection";
+import { useTableState } from "./useTableState";
+import { XpNav } from "./XpNav";
+import "./experiments.css";
+
+const PAGE = 500;
+
+/** Config and metric keys seen in the loaded runs: the picker's choices when the server has no key index. */
+function keysOfRuns(runs: readonly ExpRun[]): { config: string[]; metrics: string[] } {
+  const c = new Set<string>();
+  const m = new Set<string>();
+  for (const r of runs.slice(0, 2000)) {
+    for (const k of Object.keys(flattenConfig(r.config ?? {}))) c.add(k);
+    for (const k of Object.keys(r.metrics ?? {})) m.add(k);
+  }
+  return { config: [...c].sort(), metrics: [...m].sort() };
+}
+
+export function RunsTablePage() {
+  const navigate = useNavigate();
+  const qc = useQueryClient();
+  const [state, update] = useTableState();
+  const [draft, setDraft] = useState(state.filter);
+  const [picker, setPicker] = useState(false);
+  const [help, setHelp] = useState(false);
+  const [cursor, setCursor] = useState(-1);
+  const filterRef = useRef<HTMLInputElement>(null);
+  const gridRef = useRef<HTMLDivElement>(null);
+  useEffect(() => setDraft(state.filter), [state.filter]);
+
+  const runsQ = useInfiniteQuery({
+    queryKey: ["xp", "runs", state.project, state.filter, state.sort],
+    queryFn: ({ pageParam }) =>
+      queryRuns({ project: state.project, filter: state.filter, sort: state.sort, cursor: pageParam, limit: PAGE }),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+    placeholderData: keepPreviousData,
+    // one page: keep it fresh; more than one was scrolled in by the user: leave it still
+    refetchInterval: (q) => ((q.state.data?.pages.length ?? 0) <= 1 ? 5000 : false),
+  });
+  const runs = useMemo(() => runsQ.data?.pages.flatMap((p) => p.runs) ?? [], [runsQ.data]);
+  const total = runsQ.data?.pages[0]?.total ?? null;
+  const ids = useMemo(() => runs.map((r) => r.id), [runs]);
+  const sel = useSelection(ids);
+
+  useEffect(
+    () =>
+      live.onMessage((m) => {
+        if (m.type === "run_created" || m.type === "status_change" || m.type === "run_deleted")
+          void qc.invalidateQueries({ queryKey: ["xp", "runs"], refetchType: "active" });
+      }),
+    [qc],
+  );
+
+  const keysQ = useQuery({ queryKey: ["xp", "keys", state.project], queryFn: () => projectKeys(state.project), retry: false });
+  const seen = useMemo(() => keysOfRuns(runs), [runs]);
+  const configKeys = keysQ.data?.config_keys.length ? keysQ.data.config_keys : seen.config;
+  const metricKeys = keysQ.data?.metric_keys.length ? keysQ.data.metric_keys : seen.metrics;
+  const columns = useMemo(
+    () => state.columns ?? defaultColumns(configKeys, metricKeys),
+    [state.columns, configKeys, metricKeys],
+  );
+  const projects = useMemo(() => {
+    const s = new Set(runs.map((r) => r.project).filter(Boolean));
+    if (state.project) s.add(state.project);
+    return [...s].sort();
+  }, [runs, state.project]);
+
+  const { hasNextPage, isFetchingNextPage, fetchNextPage } = runsQ;
+  const onEndReached = useCallback(() => {
+    if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
+  }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
+
+  const filterError = runsQ.error instanceof ApiError && runsQ.error.status === 422 ? runsQ.error.message : null;
+  const pos = filterError ? errorPosition(filterError) : null;
+  const focused: ExpRun | undefined = cursor >= 0 ? runs[cursor] : undefined;
+  const selectedIds = ids.filter((id) => sel.selected.has(id));
+  const compareIds = selectedIds.length ? selectedIds : focused ? [focused.id] : [];
+  const compare = () => {
+    if (compareIds.length) navigate(`/compare?runs=${compareIds.map(encodeURIComponent).join(",")}`);
+  };
+  const group = (by: string) => {
+    const p = new URLSearchParams({ by });
+    if (selectedIds.length) p.set("runs", selectedIds.join(","));
+    else {
+      if (state.project) p.set("project", state.project);
+      if (state.filter) p.set("filter", state.filter);
+    }
+    navigate(`/group?${p.toString()}`);
+  };
+
+  useKeybindings([
+    { keys: ["/"], run: () => filterRef.current?.focus() },
+    { keys: ["?"], run: () => setHelp(true) },
+    { keys: ["Escape"], always: true, run: () => (help ? setHelp(false) : picker ? setPicker(false) : undefined) },
+  ]);
+
+  const onGridKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    if (e.target !== e.currentTarget) return;
+    const n = runs.length;
+    const move = (i: number) => setCursor(Math.max(0, Math.min(n - 1, i)));
+    const keys: Record<string, () => void> = {
+      ArrowDown: () => move(cursor + 1),
+      j: () => move(cursor + 1),
+      ArrowUp: () => move(cursor - 1),
+      k: () => move(cursor - 1),
+      PageDown: () => move(cursor + 20),
+      PageUp: () => move(cursor - 20),
+      Home: () => move(0),
+      End: () => move(n - 1),
+      " ": () => focused && sel.toggle(focused.id, e.shiftKey),
+      x: () => focused && sel.toggle(focused.id, e.shiftKey),
+      a: () => sel.toggleAll(),
+      Enter: () => focused && navigate(`/runs/${encodeURIComponent(focused.id)}`),
+      c: compare,
+      Escape: () => sel.clear(),
+    };
+    const f = keys[e.key];
+    if (f && !e.ctrlKey && !e.metaKey && !e.altKey) {
+      e.preventDefault();
+      f();
+    }
+  };
+
+  return (
+    <div className="app xp-page">
+      <TopBar total={total ?? runs.length} running={runs.filter((r) => r.status === "running").length} onHelp={() => setHelp(true)} />
+      <XpNav>
+        <span className="muted small xp-keys-hint">j/k move · space select · c compare · enter open · / filter</span>
+      </XpNav>
+      <div className="xp-toolbar toolbar">
+        <select
+          className="input"
+          aria-label="project"
+          value={state.project}
+          onChange={(e) => update({ project: e.target.value, columns: null })}
+        >
+          <option value="">all projects</option>
+          {projects.map((p) => (
+            <option key={p} value={p}>
+              {p}
+            </option>
+          ))}
+        </select>
+        <form
+          className="xp-filter"
+          onSubmit={(e) => {
+            e.preventDefault();
+            update({ filter: draft.trim() });
+            setCursor(-1);
+          }}
+        >
+          <input
+            ref={filterRef}
+            className={`input grow${filterError ? " bad" : ""}`}
+            aria-label="filter expression"
+            aria-invalid={!!filterError}
+            placeholder="/ filter: config.lr < 1e-3 and status = failed and val/loss < 0.2   (Enter applies)"
+            value={draft}
+            spellCheck={false}
+            onChange={(e) => setDraft(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === "Escape") {
+                setDraft(state.filter);
+                gridRef.current?.querySelector<HTMLElement>(".xp-scroll")?.focus();
+              }
+            }}
+          />
+          <button className="btn" type="submit">
+            APPLY
+          </button>
+          {state.filter && (
+            <button
+              className="btn"
+              type="button"
+              onClick={() => {
+                setDraft("");
+                update({ filter: "" });
+              }}
+            >
+              CLEAR
+            </button>
+          )}
+        </form>
+        <button className={`btn${picker ? " on" : ""}`} aria-expanded={picker} onClick={() => setPicker((v) => !v)}>
+          COLUMNS ({columns.length})
+        </button>
+        <SavedViews
+          state={state}
+          columns={columns}
+          onApply={(v) => update({ filter: v.filter, sort: v.sort, columns: v.columns.length ? v.columns : null })}
+        />
+      </div>
+      {filterError && (
+        <div className="xp-error red" role="alert">
+          filter: {filterError}
+          {pos !== null && (
+            <pre className="xp-caret">
+              {state.filter}
+              {"\n"}
+              {" ".repeat(Math.min(pos, state.filter.length))}^
+            </pre>
+          )}
+        </div>
+      )}
+      <div className="xp-selbar toolbar" aria-live="polite">
+        <span className="muted">
+          {runsQ.isLoading ? "loading…" : `${runs.length}${total !== null && total !== undefined ? ` of ${total}` : ""} runs`}
+          {runsQ.isFetching && !runsQ.isLoading ? " ·" : ""}
+        </span>
+        <span className="amber">{selectedIds.length ? `${selectedIds.length} selected` : ""}</span>
+        <button className="btn" disabled={compareIds.length === 0} onClick={compare} title="overlay the selected runs (c)">
+          COMPARE{selectedIds.length ? ` ${selectedIds.length}` : ""} →
+        </button>
+        <select
+          className="input"
+          aria-label="group by"
+          value=""
+          onChange={(e) => e.target.value && group(e.target.value)}
+          title="group the selected runs (or all matching the filter)"
+        >
+          <option value="">GROUP BY…</option>
+          <option value="tag">tag</option>
+          {configKeys.map((k) => (
+            <option key={k} value={`config.${k}`}>
+              {k}
+            </option>
+          ))}
+        </select>
+        {selectedIds.length > 0 && (
+          <button className="btn" onClick={sel.clear}>
+            CLEAR SELECTION
+          </button>
+        )}
+      </div>
+      {picker && (
+        <ColumnPicker
+          configKeys={configKeys}
+          metricKeys={metricKeys}
+          columns={columns}
+          onChange={(c) => update({ columns: c })}
+          onClose={() => setPicker(false)}
+        />
+      )}
+      <main className="xp-body" ref={gridRef}>
+        {runsQ.isError && !filterError && !runsQ.data ? (
+          <div className="center red">cannot load runs: {(runsQ.error as Error).message}</div>
+        ) : (
+          <RunsTable
+            runs={runs}
+            columns={columns}
+            sort={state.sort}
+            onSort={(sort) => update({ sort })}
+            selected={sel.selected}
+            onToggle={sel.toggle}
+            onToggleAll={sel.toggleAll}
+            cursor={cursor}
+            onCursor={setCursor}
+            onOpen={(r) => navigate(`/runs/${encodeURIComponent(r.id)}`)}
+            onEndReached={onEndReached}
+            onKeyDown={onGridKey}
+          />
+        )}
+        {!runsQ.isLoading && runs.length === 0 && !filterError && (
+          <div className="empty">{state.filter ? "no run matches the filter" : "no runs"}</div>
+        )}
+        <aside className="xp-side" aria-label="run details">
+          {focused ? (
+            <RunMeta run={focused} onDeleted={(id) => (sel.drop(id), setCursor(-1))} />
+          ) : (
+            <div className="empty">click a row (or j/k) to see and edit its tags, notes and name</div>
+          )}
+        </aside>
+      </main>
+      {help && <HelpOverlay onClose={() => setHelp(false)} />}
+    </div>
+  );
+}

@@ -1,0 +1,131 @@
+// Grouping of runs (by a config key or a tag) and the group's mean line with its min-max band.
+import { flattenConfig, type Scalar } from "./columns";
+import { fmtScalar } from "./diff";
+
+export interface GroupableRun {
+  id: string;
+  config: unknown;
+  tags?: string[] | null;
+}
+
+export interface Group<R extends GroupableRun> {
+  label: string;
+  runs: R[];
+}
+
+/**
+ * `by` is `config.<key>` or `tag`. Mode "by": runs with the same value share a group (a run without the key
+ * lands in "(none)"; with `tag`, a run is in the group of each of its tags). Mode "over": the key is what
+ * varies inside a group — runs are grouped by every other config key that differs between them (the usual
+ * "mean over seeds").
+ */
+export function groupRuns<R extends GroupableRun>(runs: readonly R[], by: string, mode: "by" | "over" = "by"): Group<R>[] {
+  const groups = new Map<string, R[]>();
+  const add = (label: string, r: R) => {
+    const g = groups.get(label);
+    if (g) g.push(r);
+    else groups.set(label, [r]);
+  };
+  if (by === "tag") {
+    for (const r of runs) {
+      const tags = r.tags ?? [];
+      if (tags.length === 0) add("(untagged)", r);
+      for (const t of tags) add(t, r);
+    }
+  } else {
+    const key = by.startsWith("config.") ? by.slice(7) : by;
+    const flats = runs.map((r) => flattenConfig(r.config ?? {}));
+    if (mode === "by") {
+      runs.forEach((r, i) => {
+        const f = flats[i] as Record<string, Scalar>;
+        add(key in f ? `${key}=${fmtScalar(f[key])}` : `${key}=(none)`, r);
+      });
+    } else {
+      const varying = varyingKeys(flats).filter((k) => k !== key);
+      runs.forEach((r, i) => {
+        const f = flats[i] as Record<string, Scalar>;
+        const label = varying.map((k) => `${k}=${fmtScalar(k in f ? f[k] : undefined)}`).join(" ");
+        add(label || "(all)", r);
+      });
+    }
+  }
+  return [...groups.entries()]
+    .map(([label, rs]) => ({ label, runs: rs }))
+    .sort((a, b) => a.label.localeCompare(b.label, undefined, { numeric: true }));
+}
+
+/** Config keys whose value is not the same in all the flattened configs. */
+export function varyingKeys(flats: readonly Record<string, Scalar>[]): string[] {
+  const keys = new Set<string>();
+  for (const f of flats) for (const k of Object.keys(f)) keys.add(k);
+  return [...keys]
+    .filter((k) => {
+      const first = JSON.stringify(flats[0]?.[k]);
+      return flats.some((f) => JSON.stringify(f[k]) !== first);
+    })
+    .sort();
+}
+
+export interface XY {
+  x: readonly number[];
+  y: readonly number[];
+}
+
+export interface Band {
+  x: number[];
+  mean: (number | null)[];
+  min: (number | null)[];
+  max: (number | null)[];
+  /** how many members have a value at each x */
+  n: number[];
+}
+
+/** The member's value at x: exact, or linear between its neighbours; null outside its range or at a non-finite point. */
+function valueAt(s: XY, x: number, hint: { i: number }): number | null {
+  const xs = s.x;
+  let i = hint.i;
+  while (i < xs.length && (xs[i] as number) < x) i++;
+  hint.i = i;
+  if (i >= xs.length) return null;
+  const xi = xs[i] as number;
+  const yi = s.y[i] as number;
+  if (xi === x) return Number.isFinite(yi) ? yi : null;
+  if (i === 0) return null;
+  const x0 = xs[i - 1] as number;
+  const y0 = s.y[i - 1] as number;
+  if (!Number.isFinite(y0) || !Number.isFinite(yi)) return null;
+  return y0 + ((yi - y0) * (x - x0)) / (xi - x0);
+}
+
+/**
+ * Mean, min and max of the members at every x any member has (each member sorted by x). A member counts
+ * only inside its own x range (no extrapolation: a shorter run does not drag the mean beyond its end).
+ */
+export function meanBand(members: readonly XY[]): Band {
+  const all: number[] = [];
+  for (const m of members) for (const x of m.x) if (Number.isFinite(x)) all.push(x);
+  all.sort((a, b) => a - b);
+  const xs: number[] = [];
+  for (const x of all) if (xs.length === 0 || xs[xs.length - 1] !== x) xs.push(x);
+  const hints = members.map(() => ({ i: 0 }));
+  const band: Band = { x: xs, mean: [], min: [], max: [], n: [] };
+  for (const x of xs) {
+    let sum = 0;
+    let n = 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    members.forEach((m, j) => {
+      const v = valueAt(m, x, hints[j] as { i: number });
+      if (v === null) return;
+      sum += v;
+      n++;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    });
+    band.n.push(n);
+    band.mean.push(n ? sum / n : null);
+    band.min.push(n ? lo : null);
+    band.max.push(n ? hi : null);
+  }
+  return band;
+}

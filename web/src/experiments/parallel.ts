@@ -1,0 +1,65 @@
+// Parallel coordinates: one vertical axis per chosen config key plus the metric; each run a polyline.
+import { flattenConfig, type Scalar } from "./columns";
+
+export interface Axis {
+  key: string;
+  /** numeric axes map min..max linearly; categorical ones spread their sorted distinct values */
+  kind: "number" | "category";
+  min: number;
+  max: number;
+  categories: string[];
+  /** log scale when every value is > 0 and they span more than two decades (learning rates) */
+  log: boolean;
+}
+
+/** Build an axis from the values (nulls ignored). */
+export function makeAxis(key: string, values: readonly (Scalar | undefined)[]): Axis {
+  const present = values.filter((v): v is Scalar => v !== undefined && v !== null);
+  const numeric = present.length > 0 && present.every((v) => typeof v === "number" && Number.isFinite(v));
+  if (numeric) {
+    const nums = present as number[];
+    const min = Math.min(...nums);
+    const max = Math.max(...nums);
+    const log = min > 0 && max / min > 100;
+    return { key, kind: "number", min, max, categories: [], log };
+  }
+  const categories = [...new Set(present.map(String))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  return { key, kind: "category", min: 0, max: Math.max(0, categories.length - 1), categories, log: false };
+}
+
+/** Position in [0, 1] (0 = bottom) of a value on the axis; null when it has none. */
+export function axisPos(a: Axis, v: Scalar | undefined): number | null {
+  if (v === undefined || v === null) return null;
+  if (a.kind === "category") {
+    const i = a.categories.indexOf(String(v));
+    if (i < 0) return null;
+    return a.categories.length === 1 ? 0.5 : i / (a.categories.length - 1);
+  }
+  if (typeof v !== "number" || !Number.isFinite(v)) return null;
+  if (a.max === a.min) return 0.5;
+  if (a.log) return (Math.log10(v) - Math.log10(a.min)) / (Math.log10(a.max) - Math.log10(a.min));
+  return (v - a.min) / (a.max - a.min);
+}
+
+export interface PcRun {
+  id: string;
+  config: unknown;
+  metric: number | null;
+}
+
+/** Axes (config keys, then the metric) and per-run positions (null: missing on that axis). */
+export function parallelData(runs: readonly PcRun[], keys: readonly string[], metric: string): {
+  axes: Axis[];
+  lines: { id: string; pos: (number | null)[]; metric: number | null }[];
+} {
+  const flats = runs.map((r) => flattenConfig(r.config ?? {}));
+  const axes = keys.map((k) => makeAxis(k, flats.map((f) => f[k])));
+  const mAxis = makeAxis(metric, runs.map((r) => r.metric));
+  const all = [...axes, mAxis];
+  const lines = runs.map((r, i) => ({
+    id: r.id,
+    metric: r.metric,
+    pos: [...keys.map((k, j) => axisPos(axes[j] as Axis, (flats[i] as Record<string, Scalar>)[k])), axisPos(mAxis, r.metric)],
+  }));
+  return { axes: all, lines };
+}
