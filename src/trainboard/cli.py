@@ -208,6 +208,24 @@ def serve(
         Path | None, typer.Option(help="TLS certificate (PEM, with its chain) to serve HTTPS; needs --ssl-keyfile")
     ] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM) for --ssl-certfile")] = None,
+    allow_launch: Annotated[
+        bool,
+        typer.Option(
+            "--allow-launch",
+            help="Let users with a launch-scoped token (or admins) start commands on the providers of "
+            "<data>/providers.toml (local: on this machine): remote code execution by design, off by default",
+        ),
+    ] = False,
+    launch_root: Annotated[
+        Path | None,
+        typer.Option(help="Directory local launches must run inside (their working directory; symlinks resolved)"),
+    ] = None,
+    cancel_grace: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, help="Seconds from a cancel's SIGTERM to SIGKILL [default: providers.toml's cancel_grace, else 10]"
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
 ) -> None:
     """Run the server and web UI."""
@@ -235,6 +253,15 @@ def serve(
         max_streams=max_streams,
         header_timeout=header_timeout,
         body_timeout=body_timeout,
+    if launch_root is not None and not launch_root.is_dir():
+        raise fail(f"--launch-root: {launch_root} is not a directory", code=2)
+    if allow_launch:
+        from trainboard.server.providers.registry import ConfigError, load_config
+
+        try:
+            load_config(paths.data_dir(data) / "providers.toml")
+        except ConfigError as exc:
+            raise fail(str(exc), code=2) from None
         no_auth=no_auth,
         auth_proxy_header=auth_proxy_header,
         auth_proxy_from=tuple(auth_proxy_from or ()),
@@ -254,6 +281,9 @@ def serve(
         f"trainboard {_version()} serving on {'https' if ssl_certfile else 'http'}://{host}:{port}  "
         f"(data: {settings.data_dir}, "
         f"db: {_safe_db(settings.database_url)})",
+        allow_launch=allow_launch,
+        launch_root=launch_root.resolve() if launch_root is not None else None,
+        cancel_grace=cancel_grace,
         highlight=False,
     )
     run_server(settings, log_level=log_level)
@@ -857,6 +887,13 @@ def run(
             "--separate-stderr/--merge-stderr",
             help="Keep stderr apart on its own pseudo-terminal, or merge it with stdout on one (exact order, as "
             "a terminal shows it) [default: merged when this command's stdout and stderr are the same terminal "
+    mirror: Annotated[
+        bool,
+        typer.Option(
+            "--mirror/--no-mirror",
+            help="Echo CMD's output on this terminal, or only record it (a job started by a server has no terminal)",
+        ),
+    ] = True,
             "or file, else separate]",
             show_default=False,
         ),
@@ -920,6 +957,7 @@ def logs(
         typer.Option(
             help="Print indexed lines at this level or above instead of "
             "raw bytes (debug, info, warning, error, critical)"
+            mirror=mirror,
         ),
     ] = None,
     grep: Annotated[str | None, typer.Option(help="Print indexed lines containing TEXT (case-insensitive)")] = None,

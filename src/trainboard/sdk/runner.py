@@ -53,6 +53,7 @@ def run_command(
     token: str | None = None,
     parse_metrics: bool = True,
     run_id: str | None = None,
+    mirror: bool = True,
 ) -> CommandRun:
     """Run ``argv`` under a pseudo-terminal, mirror and record its output, and end the run with its status.
 
@@ -62,7 +63,7 @@ def run_command(
     ``$TRAINBOARD_TOKEN`` for its own SDK). ``parse_metrics`` turns what the command prints, and the TensorBoard
     event files it writes under the working directory, into metrics (``sdk/parsed_metrics.py``).
     ``run_id`` attaches to a run created beforehand (a launched run, status ``queued``: it turns ``running``);
-    by default a new run is made.
+    by default a new run is made. ``mirror=False`` records without echoing (a launched job has no terminal).
     Raises ``OSError`` when the command cannot be started; the run is then recorded as failed with exit code 127
     (the reason, e.g. ``No such file or directory``, is in its events and in its stderr).
     SIGTERM or SIGHUP received by this process (a cancel) is passed to the command and ends the run
@@ -112,6 +113,7 @@ def run_command(
             on_output=on_output,
             env=env,
             separate_stderr=separate_stderr,
+            mirror=mirror,
             on_start=sample if system_interval > 0 else None,
             on_resize=mon.log_terminal_size,
         )

@@ -19,11 +19,13 @@ from trainboard.server.api import auth as api_auth
 from trainboard.server.api import checkpoints, health, log_lines, logs, metrics, runs, system, terminal_sizes, ui, ws
 from trainboard.server.api import docs as api_docs
 from trainboard.server.api import errors as api_errors
+from trainboard.server.api import launch as api_launch
 from trainboard.server.api import log_time as api_log_time
 from trainboard.server.api import responses as api_responses
 from trainboard.server.api import tokens as api_tokens
 from trainboard.server.api import users as api_users
 from trainboard.server.observability import endpoint as observability
+from trainboard.server.providers import service as launch_service
 from trainboard.server.settings import Settings
 from trainboard.server.state import AppState
 from trainboard.server.store.engine import make_engines, upgrade
@@ -63,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
         state = AppState(settings=settings, engines=engines, writer=writer, broker=broker)
         app.state.trainboard = state
         tasks = [*background.start(state), asyncio.create_task(observability.keep_fresh(state), name="gauges")]
+        tasks += await launch_service.start(state)
         try:
             yield
         finally:
@@ -95,6 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_users.router)
     app.include_router(api_tokens.router)
     app.include_router(api_audit.router)
+    app.include_router(api_launch.router)
     app.include_router(observability.router)
     app.include_router(api_docs.make_router(title=app.title, openapi_url=app.openapi_url or "/openapi.json"))
     if settings.serve_ui:

@@ -24,6 +24,9 @@ PUBLIC = frozenset({"health", "version", "auth_me", "auth_login", "auth_exchange
 #: Routes any signed-in user may call whatever the method: each user manages their own tokens (the handler
 #: keeps a token's scope within its creator's role, and other users' tokens to admins).
 SELF_SERVICE = frozenset({"list_tokens", "create_token", "revoke_token"})
+#: Routes a ``launch``-scoped token (level read) may reach whatever the method: launching and cancelling, whose
+#: handlers then require the launch scope or an admin (``api/launch.py``).
+LAUNCH_ROUTES = frozenset({"launch_run", "cancel_run"})
 #: Path prefixes that only admins may use at all.
 ADMIN_PREFIXES = ("/api/users", "/api/audit")
 #: Routes a run-scoped token may use besides those of its run: creating that run (the handler checks the id).
@@ -78,7 +81,7 @@ def build_rules(routes: Iterable[BaseRoute]) -> list[Rule]:
         name = getattr(route, "name", "") or ""
         if any(path == p or path.startswith(p + "/") for p in ADMIN_PREFIXES):
             level = ADMIN
-        elif ws or name in SELF_SERVICE or (methods is not None and methods <= _READ_METHODS):
+        elif ws or name in SELF_SERVICE or name in LAUNCH_ROUTES or (methods is not None and methods <= _READ_METHODS):
             level = READ
         else:
             level = WRITE

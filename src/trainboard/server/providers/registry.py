@@ -135,6 +135,8 @@ class Registry:
     config: LaunchConfig
     providers: dict[str, Provider] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    #: The context each provider was created with (its ``server_url`` is what the API passes to ``deploy``).
+    contexts: dict[str, ProviderContext] = field(default_factory=dict)
 
     def get(self, name: str) -> Provider | None:
         return self.providers.get(name)
@@ -165,6 +167,7 @@ def build_registry(
             server_url=local_url if name == "local" else remote_url,
             cancel_grace=float(settings.get("cancel_grace", grace)),
         )
+        registry.contexts[name] = context
         try:
             module = importlib.import_module(factories[name])
             registry.providers[name] = module.create(settings, context)

@@ -1,0 +1,266 @@
+"""The ``local`` provider: the job runs on the server's machine as its own process group.
+
+The process is ``python -m trainboard.cli run --run-id ID --merge-stderr --no-mirror -- argv`` (this interpreter,
+so no PATH lookup picks another ``trainboard``), started with ``start_new_session`` in the requested working
+directory with a minimal environment: ``BASE_ENV`` names copied from the server's environment, then the spec's
+(allowlisted) env and secrets, then trainboard's own. The server's other variables (database URLs, API keys)
+never reach the job.
+
+What the process writes itself (before ``trainboard run`` took over, or its own errors: a missing interpreter
+module, an unreachable server) goes to ``<data>/launch/local/<job>.log``: the native log. Each job has a record
+``<job>.json`` with its pid and the process's start time, so a restarted server finds a still-running job again
+(same pid *and* start time: a recycled pid is not mistaken for it) or reports it ``lost``.
+
+Cancel: SIGTERM to the job's process group (``trainboard run`` passes it on to the command's own group and ends
+the run ``interrupted``), then, after ``cancel_grace`` seconds, SIGKILL to the group and to every process that
+descended from the job at the time of the cancel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from trainboard.server.providers.base import (
+    Capabilities,
+    JobNotFound,
+    JobSpec,
+    JobState,
+    JobStatus,
+    ProviderContext,
+    ProviderError,
+    Reachability,
+    SpecError,
+    execution_env,
+    wrapped_argv,
+)
+from trainboard.wire import ID_RE
+
+__all__ = ["BASE_ENV", "LocalProvider", "create", "resolve_cwd"]
+
+#: Names copied from the server's environment into every local job.
+BASE_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SHELL")
+#: How many bytes of the native log's end are searched for the failure message.
+_TAIL = 4096
+
+
+def resolve_cwd(cwd: str | None, root: Path | None) -> Path:
+    """The job's working directory: ``cwd`` (relative to ``root``, or absolute), symlinks resolved, which must
+    lie inside ``root`` and be a directory. ``None`` is ``root`` itself. Raises ``SpecError("cwd", ...)``."""
+    if root is None:
+        raise SpecError("cwd", "the server has no --launch-root: local launches need one")
+    base = root.resolve()
+    if cwd is not None and "\x00" in cwd:
+        raise SpecError("cwd", "must not contain NUL")
+    target = (base / cwd).resolve() if cwd else base
+    if target != base and base not in target.parents:
+        raise SpecError("cwd", f"must be inside the launch root {str(base)!r} (symlinks resolved)")
+    if not target.is_dir():
+        raise SpecError("cwd", f"{cwd!r} is not a directory inside the launch root")
+    return target
+
+
+def _start_time(pid: int) -> float | None:
+    try:
+        return float(psutil.Process(pid).create_time())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return None
+
+
+class LocalProvider:
+    """Jobs as child process groups of the server (see the module docstring)."""
+
+    name = "local"
+    capabilities = Capabilities(gpus=False, cpus=False, memory=False, time_limit=False, image=False, cwd=True)
+
+    def __init__(self, context: ProviderContext, *, python: str = sys.executable) -> None:
+        self.context = context
+        self.python = python
+        self.dir = context.state_dir
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._lock = threading.Lock()
+
+    # ---- records ---------------------------------------------------------------------------------------------
+    def _path(self, job_id: str, suffix: str) -> Path:
+        if not ID_RE.match(job_id):
+            raise JobNotFound(f"no local job {job_id!r}")
+        return self.dir / f"{job_id}{suffix}"
+
+    def _record(self, job_id: str) -> dict[str, Any]:
+        try:
+            data = json.loads(self._path(job_id, ".json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise JobNotFound(f"no local job {job_id!r}") from None
+        except (OSError, ValueError) as exc:
+            raise ProviderError(f"local job {job_id!r}: unreadable record ({exc})") from None
+        if not isinstance(data, dict):
+            raise ProviderError(f"local job {job_id!r}: unreadable record")
+        return data
+
+    def _save(self, job_id: str, record: Mapping[str, Any]) -> None:
+        path = self._path(job_id, ".json")
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(record), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def validate(self, spec: JobSpec) -> None:
+        """Refuse a working directory outside the launch root before anything is created (``SpecError``)."""
+        resolve_cwd(spec.cwd, self.context.launch_root)
+
+    # ---- the Protocol ----------------------------------------------------------------------------------------
+    def deploy(self, spec: JobSpec, *, run_id: str, server_url: str, token: str | None) -> str:
+        cwd = resolve_cwd(spec.cwd, self.context.launch_root)
+        job_id = run_id
+        argv = wrapped_argv(
+            spec,
+            run_id=run_id,
+            server_url=server_url,
+            client=(self.python, "-m", "trainboard.cli"),
+            extra=("--merge-stderr", "--no-mirror"),
+        )
+        env = {k: os.environ[k] for k in BASE_ENV if k in os.environ}
+        env.update(execution_env(spec, run_id=run_id, server_url=server_url, token=token))
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        log_path = self._path(job_id, ".log")
+        with self._lock, open(log_path, "ab") as log:
+            try:
+                proc = subprocess.Popen(
+                    argv,
+                    cwd=cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+            except OSError as exc:
+                raise ProviderError(f"cannot start the local job: {exc.strerror or exc}") from None
+            self._procs[job_id] = proc
+        self._save(
+            job_id,
+            {"pid": proc.pid, "start_time": _start_time(proc.pid), "cwd": str(cwd), "deployed_at": time.time()},
+        )
+        return job_id
+
+    def status(self, job_id: str) -> JobStatus:
+        record = self._record(job_id)
+        if "exit_code" in record:
+            return self._ended(job_id, record)
+        proc = self._procs.get(job_id)
+        if proc is not None:
+            code = proc.poll()
+            if code is None:
+                return JobStatus(JobState.RUNNING, native="running", reason=f"pid {proc.pid}")
+            record["exit_code"] = 128 - code if code < 0 else code
+            record["signal"] = -code if code < 0 else None
+            record["ended_at"] = time.time()
+            self._save(job_id, record)
+            with self._lock:
+                self._procs.pop(job_id, None)
+            return self._ended(job_id, record)
+        # Not our child (the server restarted): the same pid with the same start time is still the job.
+        pid, started = int(record.get("pid") or 0), record.get("start_time")
+        now_started = _start_time(pid) if pid > 0 else None
+        if now_started is not None and started is not None and abs(now_started - float(started)) < 0.01:
+            return JobStatus(JobState.RUNNING, native="running", reason=f"pid {pid} (found again after a restart)")
+        return JobStatus(
+            JobState.LOST,
+            native="gone",
+            reason="the job's process ended while the server was not watching it (server restart): exit status unknown",
+        )
+
+    def _ended(self, job_id: str, record: Mapping[str, Any]) -> JobStatus:
+        code = int(record["exit_code"])
+        sig = record.get("signal")
+        cancelled = record.get("cancel_requested_at") is not None
+        if cancelled:
+            return JobStatus(JobState.CANCELLED, exit_code=code, signal=sig, reason="cancelled", native="exited")
+        if code == 0:
+            return JobStatus(JobState.COMPLETED, exit_code=0, native="exited")
+        if sig:
+            reason = f"killed by {signal.Signals(sig).name}"
+        else:
+            reason = self._last_line(job_id) or f"exit code {code}"
+        return JobStatus(JobState.FAILED, exit_code=code, signal=sig, reason=reason, native="exited")
+
+    def _last_line(self, job_id: str) -> str | None:
+        """The native log's last non-empty line (the process's own last words: ``cannot start 'x': ...``)."""
+        try:
+            with open(self._path(job_id, ".log"), "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - _TAIL))
+                tail = f.read()
+        except OSError:
+            return None
+        lines = [ln.strip() for ln in tail.decode("utf-8", "replace").splitlines() if ln.strip()]
+        return lines[-1][:500] if lines else None
+
+    def cancel(self, job_id: str) -> None:
+        record = self._record(job_id)
+        if "exit_code" in record:
+            return
+        status = self.status(job_id)
+        if status.state.finished:
+            return
+        record = self._record(job_id)
+        record["cancel_requested_at"] = time.time()
+        self._save(job_id, record)
+        pid = int(record["pid"])
+        try:
+            descendants = psutil.Process(pid).children(recursive=True)
+        except psutil.Error:
+            descendants = []
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+        timer = threading.Timer(self.context.cancel_grace, self._force, args=(job_id, pid, descendants))
+        timer.daemon = True
+        timer.start()
+
+    def _force(self, job_id: str, pid: int, descendants: list[psutil.Process]) -> None:
+        """After the grace period: SIGKILL whatever of the job is still alive."""
+        with contextlib.suppress(JobNotFound, ProviderError):
+            if self.status(job_id).state == JobState.RUNNING:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
+        for proc in descendants:
+            with contextlib.suppress(psutil.Error):
+                if proc.is_running():  # same pid *and* start time: not a recycled pid
+                    proc.kill()
+
+    def logs(self, job_id: str, limit: int = 65536, offset: int = 0) -> bytes:
+        path = self._path(job_id, ".log")
+        try:
+            with open(path, "rb") as f:
+                f.seek(max(0, offset))
+                return f.read(max(0, limit))
+        except FileNotFoundError:
+            raise JobNotFound(f"no local job {job_id!r}") from None
+
+    def reachable(self) -> Reachability:
+        root = self.context.launch_root
+        if root is None:
+            return Reachability(False, "no --launch-root: local launches need one")
+        if not root.is_dir():
+            return Reachability(False, f"the launch root {str(root)!r} is not a directory")
+        return Reachability(True, f"this machine; working directories inside {str(root.resolve())!r}")
+
+
+def create(config: Mapping[str, Any], context: ProviderContext) -> LocalProvider:
+    """The registry's factory (``[providers.local]`` has no settings besides ``cancel_grace``)."""
+    unknown = set(config) - {"cancel_grace"}
+    if unknown:
+        raise ValueError(f"[providers.local] has no setting {sorted(unknown)[0]!r}")
+    return LocalProvider(context)

@@ -1,0 +1,370 @@
+"""The launch service: turns API requests into provider calls and keeps launched runs in step with their jobs.
+
+It owns the order of things (run created ``queued`` -> job deployed -> job id stored -> events) and the watcher
+(``watch``): every ``poll_interval`` seconds it asks each provider for the state of its unfinished jobs, records
+each change as an event of the run, and ends a run the job left behind (``trainboard run`` never started, or was
+killed) with the job's outcome. Provider calls block, so they run in worker threads; the event loop never waits
+on a backend. Nothing here imports the API: errors are :class:`LaunchError` with an HTTP status and a field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from trainboard.server.auth.accounts import create_token
+from trainboard.server.auth.audit import record
+from trainboard.server.auth.identity import Identity
+from trainboard.server.log_indexer import indexer_of
+from trainboard.server.providers.base import (
+    JobNotFound,
+    JobSpec,
+    JobState,
+    JobStatus,
+    Provider,
+    ProviderError,
+    SpecError,
+)
+from trainboard.server.providers.registry import Registry
+from trainboard.server.state import AppState
+from trainboard.server.store import events as events_store
+from trainboard.server.store import launches as store
+from trainboard.server.store import runs as runs_store
+from trainboard.server.store.log_lines import LineRow
+from trainboard.server.store.run_owner import set_created_by
+from trainboard.server.stream.publish import publish_final_lines, publish_run_created, publish_status_change
+
+log = logging.getLogger(__name__)
+
+#: Seconds a provider's ``reachable()`` may take in ``GET /api/providers``.
+REACH_TIMEOUT = 5.0
+#: A launched job's run-scoped write token lives this long (it is what the job's ``trainboard run`` and
+#: ``trainboard sync`` upload with).
+TOKEN_LIFETIME = 30 * 86400.0
+
+
+@dataclass
+class LaunchError(Exception):
+    """A refused or failed launch/cancel: ``status`` is the HTTP status, ``field`` the request field at fault."""
+
+    status: int
+    message: str
+    field: str | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def new_run_id() -> str:
+    """The same shape the SDK makes (sortable by time): a launched run looks like any other."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def who(caller: Identity) -> str:
+    return caller.user or ("token" if caller.via == "token" else "local")
+
+
+class LaunchService:
+    """One per app (``state.extras["launch"]``)."""
+
+    def __init__(self, state: AppState, registry: Registry, *, poll_interval: float = 0.5) -> None:
+        self.state = state
+        self.registry = registry
+        self.poll_interval = poll_interval
+        self._warned: set[str] = set()
+
+    def provider(self, name: str) -> Provider:
+        found = self.registry.get(name)
+        if found is None:
+            if name in self.registry.errors:
+                raise LaunchError(503, f"provider {name!r} failed to load: {self.registry.errors[name]}", "provider")
+            known = ", ".join(self.registry.names()) or "none"
+            raise LaunchError(422, f"unknown provider {name!r} (configured: {known})", "provider")
+        return found
+
+    # ---- GET /api/providers ------------------------------------------------------------------------------
+    async def describe(self) -> list[dict[str, Any]]:
+        async def one(name: str) -> dict[str, Any]:
+            provider = self.registry.get(name)
+            if provider is None:
+                return {"name": name, "reachable": False, "detail": self.registry.errors[name], "capabilities": {}}
+            try:
+                reach = await asyncio.wait_for(asyncio.to_thread(provider.reachable), REACH_TIMEOUT)
+                ok, detail = reach.ok, reach.detail
+            except TimeoutError:
+                ok, detail = False, f"no answer within {REACH_TIMEOUT:g} s"
+            except Exception as exc:  # a provider's bug must not fail the list
+                ok, detail = False, f"{type(exc).__name__}: {exc}"
+            return {"name": name, "reachable": ok, "detail": detail, "capabilities": provider.capabilities.as_dict()}
+
+        return list(await asyncio.gather(*(one(n) for n in self.registry.names())))
+
+    # ---- POST /api/launch --------------------------------------------------------------------------------
+    def check(self, provider: Provider, spec: JobSpec) -> None:
+        """Refuse (``SpecError``) what the provider cannot do, before anything is created."""
+        caps = provider.capabilities
+        res = spec.resources
+        if res.gpus and not caps.gpus:
+            raise SpecError("resources.gpus", f"the {provider.name} provider cannot allocate GPUs")
+        if res.gpu_type and caps.gpu_types and res.gpu_type not in caps.gpu_types:
+            raise SpecError("resources.gpu_type", f"unknown GPU type {res.gpu_type!r}")
+        if res.cpus is not None and not caps.cpus:
+            raise SpecError("resources.cpus", f"the {provider.name} provider does not take a CPU count")
+        if res.memory_mb is not None and not caps.memory:
+            raise SpecError("resources.memory_mb", f"the {provider.name} provider does not take a memory limit")
+        if res.time_limit is not None and not caps.time_limit:
+            raise SpecError("resources.time_limit", f"the {provider.name} provider does not take a time limit")
+        if spec.image and not caps.image:
+            raise SpecError("image", f"the {provider.name} provider does not run container images")
+        if caps.image and not spec.image:
+            raise SpecError("image", f"the {provider.name} provider needs a container image")
+
+    async def launch(self, *, provider_name: str, spec: JobSpec, caller: Identity, ip: str) -> dict[str, Any]:
+        """Create the run (``queued``), deploy the job and return the run. Raises ``LaunchError``."""
+        provider = self.provider(provider_name)
+        try:
+            self.check(provider, spec)
+        except SpecError as exc:
+            raise LaunchError(422, exc.message, exc.field) from None
+        run_id = new_run_id()
+        name = spec.name or (spec.argv[0].rsplit("/", 1)[-1] or "run")
+        stored_spec = {
+            "argv": list(spec.argv),
+            "env": {k: v for k, v in spec.env.items() if k not in spec.secret_names},
+            "secrets": sorted(spec.secret_names),
+            "cwd": spec.cwd,
+            "resources": spec.resources.as_dict(),
+            "image": spec.image,
+        }
+        config = {**spec.config, "command": list(spec.argv)}
+
+        def create(c: Connection) -> tuple[dict[str, Any], str | None]:
+            run, _ = runs_store.create_run(
+                c, run_id=run_id, name=name, project=spec.project, config=config, status="queued"
+            )
+            secret = None
+            token_id = None
+            if caller.auth:  # the job uploads with a write token restricted to its run
+                made, secret = create_token(
+                    c,
+                    name=f"launch {run_id}",
+                    scope="write",
+                    user=caller.user,
+                    expires_in=TOKEN_LIFETIME,
+                    run_id=run_id,
+                )
+                token_id = int(made["id"])
+            if caller.user is not None:
+                set_created_by(c, run_id=run_id, user=caller.user)
+                run = {**run, "created_by": caller.user}
+            store.create_launch(
+                c, run_id=run_id, provider=provider.name, launched_by=who(caller), spec=stored_spec, token_id=token_id
+            )
+            return run, secret
+
+        run, token = await self.state.writer.run(create)
+        publish_run_created(self.state.broker, run)
+        url = self.registry.contexts[provider.name].server_url
+        try:
+            job_id = await asyncio.to_thread(provider.deploy, spec, run_id=run_id, server_url=url, token=token)
+        except (SpecError, ProviderError, OSError) as exc:
+            status, message, fld = (
+                (422, exc.message, exc.field) if isinstance(exc, SpecError) else (502, str(exc), None)
+            )
+            await self._end_unlaunched(run_id, caller, ip, provider.name, message)
+            raise LaunchError(status, message, fld) from None
+
+        def started(c: Connection) -> dict[str, Any]:
+            store.update_launch(c, run_id=run_id, changes={"job_id": job_id})
+            detail = f"{' '.join(spec.argv)[:200]} on {provider.name} as job {job_id}"
+            record(c, caller, ip, "launch", run_id, detail, run_id=run_id)
+            return runs_store.get_run(c, run_id=run_id) or run
+
+        return await self.state.writer.run(started)
+
+    async def _end_unlaunched(self, run_id: str, caller: Identity, ip: str, provider: str, message: str) -> None:
+        def job(c: Connection) -> tuple[dict[str, Any], dict[str, Any]] | None:
+            record(c, caller, ip, "launch", run_id, f"on {provider} failed: {message}", run_id=run_id)
+            store.update_launch(c, run_id=run_id, changes={"state": "failed", "reason": message, "finished": True})
+            return runs_store.update_run(
+                c, run_id=run_id, changes={"status": "failed"}, reason=f"launch failed: {message}"[:500]
+            )
+
+        result = await self.state.writer.run(job)
+        if result is not None:
+            publish_status_change(self.state.broker, *result)
+
+    # ---- POST /api/runs/{id}/cancel ----------------------------------------------------------------------
+    async def cancel(self, *, run_id: str, caller: Identity, ip: str) -> dict[str, Any]:
+        with self.state.engines.reader.connect() as conn:
+            run = runs_store.get_run(conn, run_id=run_id)
+            launch = store.get_launch(conn, run_id=run_id)
+        if run is None:
+            raise LaunchError(404, f"run {run_id!r} not found")
+        if launch is None:
+            raise LaunchError(409, f"run {run_id!r} was not launched by this server: stop it where it runs")
+        if run["status"] in runs_store.FINISHED:
+            raise LaunchError(409, f"run {run_id!r} has already ended ({run['status']})")
+        provider = self.provider(launch["provider"])
+
+        def note(c: Connection) -> None:
+            store.update_launch(
+                c, run_id=run_id, changes={"cancel_requested_at": time.time(), "cancelled_by": who(caller)}
+            )
+            detail = f"job {launch['job_id']} on {launch['provider']}"
+            record(c, caller, ip, "cancel", run_id, detail, run_id=run_id)
+
+        await self.state.writer.run(note)
+        if launch["job_id"]:
+            try:
+                await asyncio.to_thread(provider.cancel, launch["job_id"])
+            except JobNotFound:
+                pass  # already gone: the watcher ends the run
+            except ProviderError as exc:
+                raise LaunchError(502, f"cancel failed on {launch['provider']}: {exc}") from None
+        await self.poll_once()  # a job that stopped at once is reported at once
+        with self.state.engines.reader.connect() as conn:
+            return runs_store.get_run(conn, run_id=run_id) or run
+
+    # ---- native logs ---------------------------------------------------------------------------------------
+    async def native_logs(self, run_id: str, *, limit: int, offset: int) -> tuple[dict[str, Any], bytes]:
+        with self.state.engines.reader.connect() as conn:
+            launch = store.get_launch(conn, run_id=run_id)
+        if launch is None:
+            raise LaunchError(404, f"run {run_id!r} was not launched by this server")
+        if not launch["job_id"]:
+            return launch, b""
+        provider = self.provider(launch["provider"])
+        try:
+            data = await asyncio.to_thread(provider.logs, launch["job_id"], limit, offset)
+        except JobNotFound:
+            data = b""
+        except ProviderError as exc:
+            raise LaunchError(502, f"{launch['provider']}: {exc}") from None
+        return launch, data
+
+    # ---- the watcher -----------------------------------------------------------------------------------------
+    async def watch(self) -> None:
+        while True:
+            try:
+                await self.poll_once()
+            except Exception:  # keep watching; the next round retries
+                log.exception("launch watcher round failed")
+            await asyncio.sleep(self.poll_interval)
+
+    async def poll_once(self) -> None:
+        with self.state.engines.reader.connect() as conn:
+            active = store.active_launches(conn)
+        for launch in active:
+            provider = self.registry.get(launch["provider"])
+            if provider is None or not launch["job_id"]:
+                continue
+            try:
+                status = await asyncio.to_thread(provider.status, launch["job_id"])
+            except JobNotFound as exc:
+                status = JobStatus(JobState.LOST, reason=str(exc), native="unknown")
+            except ProviderError as exc:
+                if launch["run_id"] not in self._warned:
+                    self._warned.add(launch["run_id"])
+                    log.warning("launch %s: status from %s failed: %s", launch["run_id"], launch["provider"], exc)
+                continue
+            if (
+                status.state.value != launch["state"]
+                or status.native != launch["native_state"]
+                or status.state.finished
+            ):
+                await self._observe(launch, status)
+
+    async def _observe(self, launch: dict[str, Any], status: JobStatus) -> None:
+        run_id = launch["run_id"]
+        cache = self.state.writer.cache
+
+        def job(c: Connection) -> tuple[tuple[dict[str, Any], dict[str, Any]] | None, list[LineRow]]:
+            changes: dict[str, Any] = {
+                "state": status.state.value,
+                "native_state": status.native,
+                "reason": status.reason,
+                "exit_code": status.exit_code,
+            }
+            if status.state.value != launch["state"]:
+                native = f" ({status.native})" if status.native else ""
+                why = f": {status.reason}" if status.reason else ""
+                events_store.add_event(
+                    c,
+                    run_id=run_id,
+                    kind="job_state",
+                    message=f"{launch['provider']} job {launch['job_id']}: {status.state.value}{native}{why}"[:1000],
+                    data={
+                        "provider": launch["provider"],
+                        "job_id": launch["job_id"],
+                        "state": status.state.value,
+                        "native": status.native,
+                        "exit_code": status.exit_code,
+                        "signal": status.signal,
+                        "reason": status.reason,
+                    },
+                )
+            result = None
+            lines: list[LineRow] = []
+            if status.state.finished:
+                changes["finished"] = True
+                run = runs_store.get_run(c, run_id=run_id)
+                if run is not None and run["status"] not in runs_store.FINISHED:
+                    end = status.state.run_status
+                    reason = status.reason or status.state.value
+                    if launch.get("cancel_requested_at") is not None or status.state == JobState.CANCELLED:
+                        end, reason = "interrupted", f"cancelled by {launch.get('cancelled_by') or 'someone'}"
+                    values: dict[str, Any] = {"status": end}
+                    if status.exit_code is not None:
+                        values["exit_code"] = status.exit_code
+                    result = runs_store.update_run(c, run_id=run_id, changes=values, reason=reason[:500])
+                    lines = indexer_of(cache).flush(c, run_id)
+            store.update_launch(c, run_id=run_id, changes=changes)
+            return result, lines
+
+        result, lines = await self.state.writer.run(job)
+        if result is not None:
+            publish_final_lines(self.state.broker, run_id, lines)
+            publish_status_change(self.state.broker, *result)
+
+
+def local_url(settings: Any) -> str:
+    """The URL a job on this machine reaches the server at (a wildcard bind is reached on loopback)."""
+    host = settings.host
+    if host in ("0.0.0.0", "", "*"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    scheme = "https" if settings.ssl_certfile else "http"
+    return f"{scheme}://{host}:{settings.port}"
+
+
+async def start(state: AppState) -> list[asyncio.Task[None]]:
+    """With ``--allow-launch``: build the providers (``providers.toml`` + flags), put the service in
+    ``state.extras["launch"]`` and start its watcher (which also finds the jobs of a previous server process
+    again). Without it: nothing."""
+    from trainboard.server.providers.registry import build_registry
+
+    settings = state.settings
+    if not settings.allow_launch:
+        return []
+    registry = await asyncio.to_thread(
+        build_registry,
+        data_dir=settings.data_dir,
+        launch_root=settings.launch_root,
+        local_url=local_url(settings),
+        cancel_grace=settings.cancel_grace,
+    )
+    for name, error in registry.errors.items():
+        log.warning("provider %s is not available: %s", name, error)
+    service = LaunchService(state, registry)
+    state.extras["launch"] = service
+    return [asyncio.create_task(service.watch(), name="launch-watcher")]

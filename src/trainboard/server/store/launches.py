@@ -1,0 +1,68 @@
+"""Launch records: one per launched run (provider, job id, who, spec without secrets, last job state)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from trainboard.server.store.docs import load_doc
+from trainboard.server.store.tables import launches
+
+#: Fields ``update_launch`` may change.
+_MUTABLE = frozenset(
+    {"job_id", "state", "native_state", "reason", "exit_code", "finished", "cancel_requested_at", "cancelled_by"}
+)
+
+
+def _public(row: Any) -> dict[str, Any]:
+    out = dict(row)
+    out["spec"] = load_doc(out["spec"])
+    out["finished"] = bool(out["finished"])
+    return out
+
+
+def create_launch(
+    conn: Connection,
+    *,
+    run_id: str,
+    provider: str,
+    launched_by: str | None,
+    spec: dict[str, Any],
+    token_id: int | None = None,
+) -> dict[str, Any]:
+    conn.execute(
+        insert(launches).values(
+            run_id=run_id,
+            provider=provider,
+            launched_by=launched_by,
+            launched_at=time.time(),
+            spec=json.dumps(spec),
+            state="queued",
+            finished=False,
+            token_id=token_id,
+        )
+    )
+    found = get_launch(conn, run_id=run_id)
+    assert found is not None
+    return found
+
+
+def get_launch(conn: Connection, *, run_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(launches).where(launches.c.run_id == run_id)).mappings().first()
+    return _public(row) if row else None
+
+
+def active_launches(conn: Connection) -> list[dict[str, Any]]:
+    """Launches whose job is not known to be over (the watcher polls these)."""
+    rows = conn.execute(select(launches).where(launches.c.finished.is_(False))).mappings()
+    return [_public(r) for r in rows]
+
+
+def update_launch(conn: Connection, *, run_id: str, changes: dict[str, Any]) -> None:
+    unknown = set(changes) - _MUTABLE
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    conn.execute(update(launches).where(launches.c.run_id == run_id).values(**changes))
