@@ -35,4 +35,7 @@ def public_run(row: Mapping[str, Any]) -> dict[str, Any]:
         "last_step": row["last_step"],
         "log_size": row["log_size"],
         "created_by": row.get("created_by"),
+        "tags": list(row.get("tags") or ()),
+        "notes": row.get("notes") or "",
+        "archived": bool(row.get("archived")),
     }

@@ -9,10 +9,14 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import Connection
 
 from trainboard.server.api.errors import not_found
+from trainboard.server.api.run_query_errors import query_error
 from trainboard.server.api.schemas import EventList, EventOut, RunCreate, RunList, RunPublic, RunUpdate, iso
 from trainboard.server.auth.audit import client_ip, record
 from trainboard.server.auth.identity import Caller
 from trainboard.server.log_indexer import indexer_of
+from trainboard.server.runs_query import QueryError
+from trainboard.server.runs_query.parse import MAX_LENGTH
+from trainboard.server.runs_query.query import RunsQuery, run_page
 from trainboard.server.state import State
 from trainboard.server.store import events as events_store
 from trainboard.server.store import runs as store
@@ -29,7 +33,20 @@ from trainboard.wire import MAX_JSON_INT
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
 
-@router.get("", response_model=RunList)
+FILTER_DOC = (
+    "A filter expression, e.g. `config.lr < 1e-3 and status = failed and val/loss < 0.2`: comparisons "
+    "(= != < <= > >= ~ contains in) of run fields (name, project, status, tags, notes, start_time, end_time, duration, "
+    "exit_code, last_step, archived), `config.KEY` (dotted for nested keys) or a metric key (its last value; "
+    "`.min`, `.max`, `.count`), joined with and / or / not and parentheses; strings quoted or bare. "
+    "Archived runs are left out unless the filter names `archived`. A bad expression is a 422 naming the position."
+)
+SORT_DOC = (
+    "`val/loss` (last value, ascending), `-val/loss` (descending), `val/loss.min`, `.max`, `.count`, `config.lr`, "
+    "`name`, `start_time`, `duration`, ...; runs missing the key come last. Default `-start_time`."
+)
+
+
+@router.get("", response_model=RunList, response_model_exclude_none=False)
 def list_runs(
     state: State,
     status: Annotated[
@@ -42,15 +59,35 @@ def list_runs(
     project: Annotated[str | None, Query(max_length=256)] = None,
     name: Annotated[str | None, Query(max_length=512)] = None,
     search: Annotated[str | None, Query(max_length=200, description="Substring of name, project or id")] = None,
+    filter: Annotated[str, Query(max_length=MAX_LENGTH, description=FILTER_DOC)] = "",
+    sort: Annotated[str | None, Query(max_length=300, description=SORT_DOC)] = None,
+    cursor: Annotated[str | None, Query(max_length=2000, description="`next_cursor` of the previous page")] = None,
+    summary: Annotated[
+        str | None,
+        Query(max_length=20_000, description="Comma-separated metric keys whose summaries each run carries; `*`: all"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_JSON_INT)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_JSON_INT, description="Without a cursor: runs to skip")] = 0,
 ) -> RunList:
-    """Runs, newest first."""
-    with state.engines.reader.connect() as conn:
-        rows, total = store.list_runs(
-            conn, status=status, project=project, name=name, search=search, limit=limit, offset=offset
-        )
-    return RunList(runs=[RunPublic.from_row(r) for r in rows], total=total)
+    """Runs matching the filter, a page at a time in the sort's order (newest first by default)."""
+    query = RunsQuery(
+        filter=filter,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
+        offset=offset,
+        status=status,
+        project=project,
+        name=name,
+        search=search,
+        summary=[k.strip() for k in summary.split(",") if k.strip()] if summary else [],
+    )
+    try:
+        with state.engines.reader.connect() as conn:
+            page = run_page(conn, query)
+    except QueryError as exc:
+        query_error(exc)
+    return RunList(runs=[RunPublic.from_row(r) for r in page.runs], total=page.total, next_cursor=page.next_cursor)
 
 
 @router.post(

@@ -208,6 +208,32 @@ class RunCreate(InModel):
     start_time: IsoTime | None = None
 
 
+#: A run tag: 1-64 characters, no commas, quotes, parentheses or control characters, no blank at either end.
+Tag = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\s,()'\"\x00-\x1f\x7f]([^,()'\"\x00-\x1f\x7f]*[^\s,()'\"\x00-\x1f\x7f])?$",
+        examples=["baseline"],
+    ),
+]
+#: Longest run notes (Markdown), in characters.
+MAX_NOTES = 100_000
+
+
+class MetricSummary(BaseModel):
+    """One metric of a run, maintained at ingest: the value at the highest step (``null`` when it is NaN),
+    the minimum and maximum (NaN left out; ``null`` when every value is NaN), the points stored, the highest
+    step. Infinite values travel as "Infinity" / "-Infinity"."""
+
+    last: float | str | None
+    min: float | str | None
+    max: float | str | None
+    count: int
+    step: int | None
+
+
 class RunUpdate(InModel):
     name: str | None = Field(None, min_length=1, max_length=512)
     project: str | None = Field(None, min_length=1, max_length=256)
@@ -215,6 +241,9 @@ class RunUpdate(InModel):
     status: RunStatus | None = None
     exit_code: int | None = Field(None, ge=MIN_EXIT_CODE, le=MAX_EXIT_CODE, description="A signed 32-bit integer")
     reason: str | None = Field(None, max_length=500, description="Why the status changes (kept in the event log)")
+    tags: list[Tag] | None = Field(None, max_length=100, description="Replaces the run's tags")
+    notes: str | None = Field(None, max_length=MAX_NOTES, description="Markdown (shown rendered, raw HTML not)")
+    archived: bool | None = Field(None, description="Archived runs are left out of lists unless a filter asks for them")
 
 
 class RunPublic(BaseModel):
@@ -230,15 +259,25 @@ class RunPublic(BaseModel):
     last_step: int | None
     log_size: int
     created_by: str | None = Field(default=None, description="The user who created it (when authentication is on)")
+    tags: list[str] = Field(default_factory=list)
+    notes: str = Field("", description="Markdown")
+    archived: bool = False
+    summary: dict[str, MetricSummary] | None = Field(
+        None, description="Metric summaries by key, in lists asked for them with `summary=`"
+    )
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> RunPublic:
-        return cls(**public_run(row))  # the same shape live messages carry
+        public = public_run(row)  # the same shape live messages carry
+        if row.get("summary") is not None:
+            public["summary"] = row["summary"]
+        return cls(**public)
 
 
 class RunList(BaseModel):
     runs: list[RunPublic]
-    total: int
+    total: int = Field(description="Runs matching the filter (all pages)")
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last page")
 
 
 class MetricPointIn(BaseModel):

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine
 
+from trainboard.server.store import run_summaries
 from trainboard.server.store.cursors import advance_cursor, stream_cursor
 from trainboard.server.store.segments import F64, I64, FloatArray, IntArray, Points, downsample, merge
 from trainboard.server.store.sql import placeholder, placeholders
@@ -264,6 +265,7 @@ def write_columns(conn: Connection, *, run_id: str, pieces: Pieces, keys: list[s
     if not keys:
         return
     series = _series(conn, run_id, set(keys))
+    written: list[run_summaries.Written] = []
     for key in keys:
         parts = pieces[key]
         if len(parts) == 1:
@@ -272,7 +274,9 @@ def write_columns(conn: Connection, *, run_id: str, pieces: Pieces, keys: list[s
             st_arr = np.concatenate([p[0] for p in parts])
             va_arr = np.concatenate([p[1] for p in parts])
             ti_arr = np.concatenate([p[2] for p in parts])
+        written.append(run_summaries.Written(key, series[key].id, series[key].max_step, st_arr, va_arr))
         _write_series(conn, series[key], st_arr, va_arr, ti_arr)
+    run_summaries.record(conn, run_id=run_id, written=written, load=lambda c, sid: load(c, series_id=sid))
 
 
 def _finish(conn: Connection, *, run_id: str, stream: str | None, plan: _Plan) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, or_, select, update
 
-from trainboard.server.store import line_index, terminal_sizes
+from trainboard.server.store import line_index, run_config, run_summaries, run_tags, terminal_sizes
 from trainboard.server.store.docs import load_doc
 from trainboard.server.store.events import add_event
 from trainboard.server.store.tables import (
@@ -34,7 +34,11 @@ def _public(row: Any) -> dict[str, Any]:
 
 def get_run(conn: Connection, *, run_id: str) -> dict[str, Any] | None:
     row = conn.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
-    return _public(row) if row else None
+    if not row:
+        return None
+    run = _public(row)
+    run["tags"] = run_tags.tags_of(conn, run_id=run_id)
+    return run
 
 
 def create_run(
@@ -53,6 +57,7 @@ def create_run(
         merged = existing["config"] | config
         if merged != existing["config"]:  # e.g. the SDK inside `trainboard run` adds its config
             conn.execute(update(runs).where(runs.c.id == run_id).values(config=json.dumps(merged)))
+            run_config.replace_config(conn, run_id=run_id, config=merged)
             existing["config"] = merged
         if existing["status"] == "queued" and status == "running":  # a launched run: `trainboard run` took over
             result = update_run(
@@ -75,6 +80,7 @@ def create_run(
             end_time=now if status in FINISHED else None,
         )
     )
+    run_config.replace_config(conn, run_id=run_id, config=config)
     add_event(conn, run_id=run_id, kind="run_created", message=f"run {name!r} created ({status})")
     run = get_run(conn, run_id=run_id)
     assert run is not None
@@ -122,12 +128,17 @@ def update_run(
     changes: dict[str, Any],
     reason: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """Apply ``changes`` (name, project, config, status, exit_code, end_time); returns (old, new)."""
+    """Apply ``changes`` (name, project, config, status, exit_code, end_time, notes, archived, tags: the
+    full list); returns (old, new)."""
     old = get_run(conn, run_id=run_id)
     if old is None:
         return None
     values = dict(changes)
+    tags = values.pop("tags", None)
+    if tags is not None:
+        run_tags.set_tags(conn, run_id=run_id, tags=tags)
     if "config" in values:
+        run_config.replace_config(conn, run_id=run_id, config=values["config"])
         values["config"] = json.dumps(values["config"])
     new_status = values.get("status")
     if new_status and new_status != old["status"]:
@@ -209,6 +220,8 @@ def delete_run(conn: Connection, *, run_id: str) -> dict[str, int] | None:
         "events": conn.execute(delete(events).where(events.c.run_id == run_id)).rowcount,
     }
     conn.execute(delete(ingest_cursors).where(ingest_cursors.c.run_id == run_id))
+    for part in (run_tags, run_config, run_summaries):
+        part.delete_run(conn, run_id=run_id)
     conn.execute(delete(runs).where(runs.c.id == run_id))
     return removed
 

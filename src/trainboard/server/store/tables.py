@@ -40,6 +40,8 @@ runs = Table(
     Column("log_trimmed", BigInteger, nullable=False, server_default="0"),
     Column("created_at", Float, nullable=False),
     Column("created_by", String(256)),  # the user who created it (auth on); editors delete only their own
+    Column("notes", Text, nullable=False, server_default=""),  # Markdown, rendered safely by the web UI
+    Column("archived", Boolean, nullable=False, server_default="0"),  # hidden from lists unless asked for
     Index("ix_runs_start_time", "start_time"),
     Index("ix_runs_name_status", "name", "status"),
 )
@@ -167,6 +169,90 @@ system_metrics = Table(
     Column("time", Float, nullable=False),
     Column("data", Text, nullable=False),  # JSON sample
     Index("ix_system_metrics_time", "time"),
+)
+
+# Launched runs (issue 13, migration 0007): which provider runs the job, its job id there, who launched it, the
+# spec (secrets left out) and the job's last observed state. ``finished``: the job is over and the run ended.
+launches = Table(
+    "launches",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("provider", String(32), nullable=False),
+    Column("job_id", String(256)),
+    Column("launched_by", String(256)),
+    Column("launched_at", Float, nullable=False),
+    Column("spec", Text, nullable=False, server_default="{}"),  # JSON: argv, env (no secrets), cwd, resources, image
+    Column("state", String(16), nullable=False, server_default="queued"),  # providers.base.JobState
+    Column("native_state", String(64)),
+    Column("reason", Text),
+    Column("exit_code", Integer),
+    Column("finished", Boolean, nullable=False, server_default="0"),
+    Column("cancel_requested_at", Float),
+    Column("cancelled_by", String(256)),
+    Column("token_id", Integer),  # the run-scoped write token the job uploads with (trainboard sync too)
+    Index("ix_launches_finished", "finished"),
+)
+
+
+# Runs as experiments (issue 14, migration 0006; queried by server/runs_query).
+run_tags = Table(
+    "run_tags",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("tag", String(128), primary_key=True),
+    Index("ix_run_tags_tag", "tag"),
+)
+
+# The run's config flattened to dotted keys (nested dicts), one row per leaf, rewritten whenever the config
+# changes: the same typed comparisons on SQLite and PostgreSQL, indexable, and the column picker's key list.
+run_config = Table(
+    "run_config",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("key", String(256), primary_key=True),
+    Column("num", Float),  # numbers (and booleans as 0/1)
+    Column("text", Text),  # strings as given; numbers, booleans, lists and null as JSON text
+    Index("ix_run_config_key_num", "key", "num"),
+)
+
+# Per run and metric key: the value at the highest step, the extremes (NaN left out) and the point count,
+# maintained by the metric write path (store/run_summaries.py), never computed per request.
+run_metric_summaries = Table(
+    "run_metric_summaries",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("key", String(256), primary_key=True),
+    Column("last_step", BigInteger),
+    Column("last_val", Float),  # NULL when the last value is NaN
+    Column("min_val", Float),
+    Column("max_val", Float),
+    Column("n", BigInteger, nullable=False, server_default="0"),
+    Index("ix_run_metric_summaries_key_last", "key", "last_val"),
+)
+
+# Saved runs-table views per project: name -> filter, sort, columns.
+saved_views = Table(
+    "saved_views",
+    metadata,
+    Column("project", String(256), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("filter", Text, nullable=False, server_default=""),
+    Column("sort", String(300), nullable=False, server_default=""),
+    Column("columns", Text, nullable=False, server_default="[]"),  # JSON
+    Column("created_by", String(256)),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# The web run page's layout (panel sizes, collapsed panels, pinned charts) per project and user ("" when
+# authentication is off), as one JSON document the UI owns.
+layouts = Table(
+    "layouts",
+    metadata,
+    Column("project", String(256), primary_key=True),
+    Column("owner", String(256), primary_key=True),
+    Column("layout", Text, nullable=False),
+    Column("updated_at", Float, nullable=False),
 )
 
 # Launched runs (issue 13, migration 0007): which provider runs the job, its job id there, who launched it, the
