@@ -227,6 +227,20 @@ def serve(
         ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes sharing the port; more than 1 needs PostgreSQL (--db) and Redis (--redis). "
+            "Stream caps apply per process",
+        ),
+    ] = 1,
+    log_format: Annotated[
+        str, typer.Option(help="Server log: text, or json (one event per line, every request with its duration)")
+    ] = "text",
+    log_file: Annotated[
+        Path | None, typer.Option(help="Write the server log to this file (reopened when logrotate moves it)")
+    ] = None,
 ) -> None:
     """Run the server and web UI."""
     _need_server("serve")
@@ -235,6 +249,8 @@ def serve(
     for option, file in (("--ssl-certfile", ssl_certfile), ("--ssl-keyfile", ssl_keyfile)):
         if file is not None and not file.is_file():
             raise fail(f"{option}: {file} is not a readable file", code=2)
+    if log_format not in ("text", "json"):
+        raise fail(f"--log-format: use text or json, not {log_format!r}", code=2)
     if auth_proxy_from and not auth_proxy_header:
         raise fail("--auth-proxy-from needs --auth-proxy-header (the header the proxy sets)", code=2)
     settings = _settings(
@@ -268,6 +284,9 @@ def serve(
         auth_proxy_role=auth_proxy_role,
         ssl_certfile=str(ssl_certfile.resolve()) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile.resolve()) if ssl_keyfile else None,
+        workers=workers,
+        log_format=log_format,
+        log_file=str(log_file.resolve()) if log_file else None,
     )
     from trainboard.server.guard import parse_origins
 

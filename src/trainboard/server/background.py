@@ -1,5 +1,6 @@
 """Background tasks of a running server: trimming logs over the total limit, sampling the host's load,
-marking silent runs interrupted, and making idle open log lines final (see ``start``)."""
+marking silent runs interrupted, and making idle open log lines final (see ``start``); once across server
+processes (``leader``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from trainboard.server import leader
 from trainboard.server.log_indexer import LONG_IDLE_SECONDS, indexer_of
 from trainboard.server.state import AppState
 from trainboard.server.store import line_index
@@ -142,11 +144,12 @@ async def enforce_log_limit(state: AppState, interval: float = 10.0) -> None:
 
 
 def start(state: AppState) -> list[asyncio.Task[None]]:
-    return [
-        asyncio.create_task(
-            enforce_log_limit(state, interval=min(10.0, state.settings.heartbeat_timeout)), name="log-retention"
-        ),
-        asyncio.create_task(sample_host(state), name="system"),
-        asyncio.create_task(watch_heartbeats(state), name="heartbeats"),
-        asyncio.create_task(flush_idle_lines(state), name="idle-lines"),
+    """Start the jobs. With several server processes on PostgreSQL they run in one of them at a time, the
+    holder of an advisory lock (``leader``); a process that dies hands them over within seconds."""
+    jobs: list[tuple[str, leader.Job]] = [
+        ("log-retention", partial(enforce_log_limit, state, interval=min(10.0, state.settings.heartbeat_timeout))),
+        ("system", partial(sample_host, state)),
+        ("heartbeats", partial(watch_heartbeats, state)),
+        ("idle-lines", partial(flush_idle_lines, state)),
     ]
+    return [asyncio.create_task(leader.lead(state.settings.database_url, jobs), name="background-leader")]

@@ -86,7 +86,7 @@ class LogIndexer:
 
     def _run(self, conn: Connection, run_id: str) -> _RunIndex:
         idx = self._runs.get(run_id)
-        if idx is not None:
+        if idx is not None and (conn.dialect.name == "sqlite" or self._current(conn, run_id, idx)):
             return idx
         persisted = line_index.load(conn, run_id=run_id)
         splitters: dict[str, LineSplitter] = {}
@@ -108,6 +108,14 @@ class LogIndexer:
         idx.open_rows = self._open_rows(idx)
         self._runs[run_id] = idx
         return idx
+
+    @staticmethod
+    def _current(conn: Connection, run_id: str, idx: _RunIndex) -> bool:
+        """Whether the cached state is still the persisted one. On PostgreSQL several server processes may
+        index the same run (behind a load balancer, or after a failover): a cache another process moved past
+        is reloaded (two indexed lookups per indexed batch). SQLite has one server process."""
+        persisted = line_index.offset_of(conn, run_id=run_id)
+        return (persisted or 0) == idx.offset and log_lines.next_line_number(conn, run_id=run_id) == idx.next_line
 
     def _open_rows(self, idx: _RunIndex) -> list[log_lines.LineRow]:
         rows: list[log_lines.LineRow] = []

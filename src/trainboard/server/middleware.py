@@ -1,6 +1,6 @@
-"""The middleware stack, outermost first: security headers on every answer, the Host check (DNS
-rebinding), the origin rules (``guard``), the authentication gate (``auth.gate``: every route, streams
-watched), the body limit and the stream caps (``limits``)."""
+"""The middleware stack, outermost first: request metrics and the access log (``observability``), security
+headers on every answer, the Host check (DNS rebinding), the origin rules (``guard``), the authentication
+gate (``auth.gate``: every route, streams watched), the body limit and the stream caps (``limits``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from trainboard.server.auth.gate import AuthGate
 from trainboard.server.guard import OriginGuard
 from trainboard.server.headers import SecurityHeaders
 from trainboard.server.limits import BodyLimit, StreamLimits
+from trainboard.server.observability.middleware import RequestObserver
 from trainboard.server.routes import iter_routes
 from trainboard.server.settings import Settings
 from trainboard.wire import MAX_BODY_BYTES
@@ -38,3 +39,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(OriginGuard, allowed_origins=settings.allowed_origins)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.effective_allowed_hosts))
     app.add_middleware(SecurityHeaders)
+    # outermost: every answer is counted and logged, the refusals of the layers above included
+    app.add_middleware(RequestObserver, routes=list(iter_routes(app.routes)), stream_paths=event_stream_paths(app))

@@ -1,19 +1,28 @@
-"""Run the server with uvicorn (used by ``trainboard serve`` and ``trainboard demo``)."""
+"""Run the server with uvicorn (used by ``trainboard serve`` and ``trainboard demo``).
+
+One process by default; ``Settings.workers > 1`` runs that many behind one socket (``server.workers``).
+The app and uvicorn are imported only when a server is made, so that the worker supervisor can prepare the
+environment (the Prometheus multiprocess directory) before anything imports ``prometheus_client``.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import sys
+from typing import TYPE_CHECKING
 
-import uvicorn
-
-from trainboard.server.app import create_app
 from trainboard.server.auth.startup import StartupRefused, check_startup
-from trainboard.server.protocol import protocol_class
 from trainboard.server.settings import Settings
+
+if TYPE_CHECKING:
+    import uvicorn
 
 #: Streams (SSE, WebSocket) stay open for hours; on SIGTERM uvicorn would wait for them forever.
 GRACEFUL_SHUTDOWN_SECONDS = 3
+
+
+class ServeRefused(Exception):
+    """The settings cannot be served as asked (the message says why and what to do)."""
 
 
 def raise_open_files_limit() -> None:
@@ -28,7 +37,32 @@ def raise_open_files_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
+def check_workers(settings: Settings) -> None:
+    """Several processes need a database they can all write (PostgreSQL) and a fan-out between them (Redis)."""
+    if settings.workers < 1:
+        raise ServeRefused(f"--workers must be at least 1, not {settings.workers}")
+    if settings.workers == 1:
+        return
+    if settings.database_url.startswith("sqlite"):
+        raise ServeRefused(
+            f"--workers {settings.workers} needs PostgreSQL (--db postgresql://...): SQLite has one writer, so "
+            "several server processes cannot share it; serve SQLite with one process"
+        )
+    if not settings.redis_url:
+        raise ServeRefused(
+            f"--workers {settings.workers} needs --redis redis://...: without it a live view on one process "
+            "would not see what another process ingests"
+        )
+
+
 def make_server(settings: Settings, *, log_level: str = "warning") -> uvicorn.Server:
+    import uvicorn
+
+    from trainboard.server.app import create_app
+    from trainboard.server.observability import logs
+    from trainboard.server.protocol import protocol_class
+
+    own_logging = logs.configure(log_format=settings.log_format, log_file=settings.log_file, level=log_level)
     config = uvicorn.Config(
         create_app(settings),
         ssl_certfile=settings.ssl_certfile,
@@ -36,6 +70,7 @@ def make_server(settings: Settings, *, log_level: str = "warning") -> uvicorn.Se
         host=settings.host,
         port=settings.port,
         log_level=log_level,
+        log_config=None if own_logging else uvicorn.config.LOGGING_CONFIG,
         http=protocol_class(
             header_timeout=settings.header_timeout,
             body_timeout=settings.body_timeout,
@@ -50,13 +85,19 @@ def make_server(settings: Settings, *, log_level: str = "warning") -> uvicorn.Se
 
 
 def serve(settings: Settings, *, log_level: str = "warning") -> None:
-    """Run until stopped. Exits with status 1 and one line on stderr when authentication forbids starting."""
+    """Run until stopped. Exits with status 1 and one line on stderr when the settings or authentication
+    forbid starting."""
     try:
+        check_workers(settings)
         startup = check_startup(settings)
-    except StartupRefused as exc:
+    except (StartupRefused, ServeRefused) as exc:
         print(f"trainboard: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
     for line in startup:
         print(line, file=sys.stderr, flush=True)
     raise_open_files_limit()
+    if settings.workers > 1:
+        from trainboard.server.workers import run_workers
+
+        raise SystemExit(run_workers(settings, log_level=log_level))
     make_server(settings, log_level=log_level).run()

@@ -60,6 +60,13 @@ class Settings:
     login_window: float = 60.0
     #: Seconds between the credential re-checks of an open stream (a revoked token closes it).
     stream_recheck_seconds: float = 2.0
+    #: Server processes sharing the listening socket (``serve --workers``); more than one needs PostgreSQL
+    #: (and Redis for live fan-out between them): see ``server.workers``.
+    workers: int = 1
+    #: The server's own log (``observability.logs``): "text" or "json" (one event per line, requests
+    #: included), to stderr or to ``log_file`` (reopened after logrotate moves it).
+    log_format: str = "text"
+    log_file: str | None = None
     #: TLS (uvicorn's): HSTS and ``Secure`` cookies when set.
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None

@@ -37,6 +37,7 @@ from trainboard.server.store.cursors import claim_batch
 from trainboard.server.store.paging import PAGE_ROWS, paged
 from trainboard.server.stream import topics
 from trainboard.server.stream.catch_up import CatchUp
+from trainboard.server.stream.poll import POLL
 from trainboard.server.stream.publish import publish_lines
 from trainboard.wire import ID_PATTERN, MAX_JSON_INT
 
@@ -433,6 +434,10 @@ async def lines_socket(
             if sub.lagged:
                 sub.drain()
                 await websocket.send_json({"type": "behind", "resume_from": lines.cursor + 1})
+                lines.missed = True
+                await catch_up()
+                continue
+            if batch is POLL:  # live messages may have been lost (Redis down): read what is stored
                 lines.missed = True
                 await catch_up()
                 continue

@@ -18,6 +18,7 @@ from trainboard.server.api.errors import invalid, not_found
 from trainboard.server.api.schemas import EpochSeconds, InModel
 from trainboard.server.api.terminal_sizes import TerminalSizeIn
 from trainboard.server.log_indexer import indexer_of
+from trainboard.server.observability.metrics import LOG_BYTES
 from trainboard.server.state import State
 from trainboard.server.store import logs as store
 from trainboard.server.store import runs as runs_store
@@ -101,6 +102,7 @@ async def append_raw(run_id: str, body: RawLogIn, request: Request, state: State
         if result.stored:
             publish_open_lines(state.broker, run_id, still_open)
         publish_log_bytes(state.broker, run_id, result.stored)
+        LOG_BYTES.inc(sum(len(c[3]) for c in result.stored))
         total.appended += result.appended
         total.duplicates += result.duplicates
         total.size = result.size

@@ -22,6 +22,7 @@ from trainboard.server.api.schemas import (
     SeriesOut,
     inline_schema,
 )
+from trainboard.server.observability.ingest import observe_metric_batch
 from trainboard.server.state import State
 from trainboard.server.store import metrics as store
 from trainboard.server.store import runs as runs_store
@@ -74,6 +75,7 @@ async def post_metrics(run_id: str, request: Request, state: State) -> MetricBat
         not_found("run", run_id)
     if isinstance(result, str):
         invalid(["body"], result)
+    observe_metric_batch(result.accepted, points, blocks)
     if live:
         publish_metrics(state.broker, run_id, live_updates(result))
     return MetricBatchResult(accepted=result.accepted, duplicates=result.duplicates, last_step=result.last_step)

@@ -44,6 +44,13 @@ def load(conn: Connection, *, run_id: str) -> IndexState | None:
     return IndexState(offset=int(row[0]), splitters=dict(state.get("splitters", {})), last_data=float(row[2]))
 
 
+def offset_of(conn: Connection, *, run_id: str) -> int | None:
+    """Where the run's persisted index stands (``None``: nothing indexed yet), without loading its state."""
+    ph = placeholder(conn)
+    row = conn.exec_driver_sql(f'SELECT "offset" FROM log_index_state WHERE run_id = {ph}', (run_id,)).first()
+    return None if row is None else int(row[0])
+
+
 def save(
     conn: Connection,
     *,

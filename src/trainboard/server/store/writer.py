@@ -48,6 +48,10 @@ class Writer:
         self._queue.put((fn, fut))
         return fut
 
+    def depth(self) -> int:
+        """Jobs waiting in the queue (a gauge for operators: ``/metrics``)."""
+        return self._queue.qsize()
+
     async def run(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` in the writer's transaction; returns its result once committed."""
         return await asyncio.wrap_future(self.submit(fn))

@@ -17,6 +17,8 @@ import asyncio
 from collections import defaultdict, deque
 from typing import Any
 
+from trainboard.server.observability.metrics import SLOW_CLIENTS
+
 #: Bytes one subscriber's mailbox may hold by default (a single larger message is still accepted into an
 #: empty mailbox, so that it can be delivered at all).
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -63,6 +65,7 @@ class Mailbox:
         if self.lagged:
             return
         if self._items and (self.queued_bytes + size > self.max_bytes or len(self._items) >= self.max_items):
+            SLOW_CLIENTS.inc()
             self.lagged = True
             self._ready.set()
             return
@@ -70,10 +73,19 @@ class Mailbox:
         self.queued_bytes += size
         self._ready.set()
 
+    def interrupt(self) -> None:
+        """Mark the mailbox ``lagged`` without counting a slow client: messages for it were lost elsewhere
+        (the Redis fan-out was interrupted), so its stream treats it as behind and recovers its way."""
+        self.lagged = True
+        self._ready.set()
+
     async def get(self, timeout: float | None = None) -> Any:
-        """The next message; raises ``TimeoutError`` after ``timeout`` seconds without one."""
+        """The next message; raises ``TimeoutError`` after ``timeout`` seconds without one. ``None`` when
+        the mailbox is empty and ``lagged`` (``interrupt``): every caller checks ``lagged`` first."""
         async with asyncio.timeout(timeout):
             while not self._items:
+                if self.lagged:
+                    return None
                 self._ready.clear()
                 await self._ready.wait()
         message, size = self._items.popleft()

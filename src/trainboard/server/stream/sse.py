@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from trainboard.server.stream.broker import Broker
 from trainboard.server.stream.catch_up import CatchUp
+from trainboard.server.stream.poll import POLL
 
 HEARTBEAT_SECONDS = 15.0
 #: Bytes per history event at most while catching up.
@@ -81,6 +82,11 @@ async def log_stream(
                 sub.drain()  # release what it holds now, then say why the stream ends
                 yield lagged_event(store.cursor, sub.mailbox.max_bytes)
                 return
+            if message is POLL:  # live messages may have been lost (Redis down): read what is stored
+                store.missed = True
+                async for event in catch_up():
+                    yield event
+                continue
             if message[0] == "done":
                 async for event in catch_up():
                     yield event
