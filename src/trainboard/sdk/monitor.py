@@ -112,6 +112,7 @@ class TrainingMonitor:
         self._checkpoints = CheckpointWorker()
         self._next_step = 0
         self._status: str | None = None
+        self._notes = ""
         self._finished = False
         self._warned_keys: set[str] = set()
         self._key_note = KeyNote.from_env()  # under `trainboard run`: parsed output never overrides these keys
@@ -212,6 +213,26 @@ class TrainingMonitor:
         self._pipeline.op(
             "POST", "/api/runs", {"id": self.run_id, "name": self.run_name, "project": self.project, "config": extra}
         )
+
+    def add_tags(self, *tags: str) -> None:
+        """Tag the run (``monitor.add_tags("baseline", "seed-sweep")``); a tag it has already is kept once.
+        Sent in the background like every other call: a tag the server refuses (over 64 characters, a comma,
+        quote or parenthesis in it) is reported once as a warning, never raised into training."""
+        self._pipeline.op("POST", f"/api/runs/{self.run_id}/tags", {"add": [safe_str(t) for t in tags]})
+
+    def remove_tags(self, *tags: str) -> None:
+        """Remove tags from the run (one it does not have is ignored)."""
+        self._pipeline.op("POST", f"/api/runs/{self.run_id}/tags", {"remove": [safe_str(t) for t in tags]})
+
+    @property
+    def notes(self) -> str:
+        """The run's notes (Markdown) as last set here; setting them replaces the notes on the server."""
+        return self._notes
+
+    @notes.setter
+    def notes(self, text: str) -> None:
+        self._notes = safe_str(text)
+        self._pipeline.op("PUT", f"/api/runs/{self.run_id}", {"notes": self._notes})
 
     def log_event(self, message: str, level: str = "INFO", source: str = "trainboard") -> None:
         """Record ``message`` as a structured line of the run with ``level`` (DEBUG, INFO, WARNING, ERROR,

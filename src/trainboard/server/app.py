@@ -21,6 +21,7 @@ from trainboard.server.api import docs as api_docs
 from trainboard.server.api import errors as api_errors
 from trainboard.server.api import launch as api_launch
 from trainboard.server.api import log_time as api_log_time
+from trainboard.server.api import projects as api_projects
 from trainboard.server.api import responses as api_responses
 from trainboard.server.api import tokens as api_tokens
 from trainboard.server.api import users as api_users
@@ -99,6 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_tokens.router)
     app.include_router(api_audit.router)
     app.include_router(api_launch.router)
+    app.include_router(api_projects.router)
     app.include_router(observability.router)
     app.include_router(api_docs.make_router(title=app.title, openapi_url=app.openapi_url or "/openapi.json"))
     if settings.serve_ui:

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import Connection
 
-from trainboard.server.api.errors import not_found
+from trainboard.server.api.errors import invalid, not_found
+from trainboard.server.api.project_schemas import TagsChange, TagsOut
 from trainboard.server.api.run_query_errors import query_error
 from trainboard.server.api.schemas import EventList, EventOut, RunCreate, RunList, RunPublic, RunUpdate, iso
 from trainboard.server.auth.audit import client_ip, record
@@ -19,6 +20,7 @@ from trainboard.server.runs_query.parse import MAX_LENGTH
 from trainboard.server.runs_query.query import RunsQuery, run_page
 from trainboard.server.state import State
 from trainboard.server.store import events as events_store
+from trainboard.server.store import run_tags
 from trainboard.server.store import runs as store
 from trainboard.server.store.log_lines import LineRow
 from trainboard.server.store.run_owner import created_by, set_created_by
@@ -211,3 +213,24 @@ def list_events(
             not_found("run", run_id)
         rows = events_store.list_events(conn, run_id=run_id, after_id=after_id, limit=limit)
     return EventList(events=[EventOut(**{**r, "time": iso(r["time"])}) for r in rows])
+
+
+@router.post("/{run_id}/tags", response_model=TagsOut)
+async def change_tags(run_id: str, body: TagsChange, state: State) -> TagsOut:
+    """Add and remove tags (adding one the run has, or removing one it lacks, changes nothing): the SDK's
+    ``add_tags`` / ``remove_tags``, safe to send twice. Returns the run's tags."""
+
+    def job(conn: Connection) -> list[str] | str | None:
+        if store.get_run(conn, run_id=run_id) is None:
+            return None
+        try:
+            return run_tags.change_tags(conn, run_id=run_id, add=body.add, remove=body.remove)
+        except ValueError as exc:
+            return str(exc)
+
+    tags = await state.writer.run(job)
+    if tags is None:
+        not_found("run", run_id)
+    if isinstance(tags, str):
+        invalid(["body", "add"], tags)
+    return TagsOut(tags=tags)
