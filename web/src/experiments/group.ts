@@ -21,10 +21,14 @@ export interface Group<R extends GroupableRun> {
  */
 export function groupRuns<R extends GroupableRun>(runs: readonly R[], by: string, mode: "by" | "over" = "by"): Group<R>[] {
   const groups = new Map<string, R[]>();
-  const add = (label: string, r: R) => {
+  const order = new Map<string, (Scalar | undefined)[]>();
+  const add = (label: string, r: R, sortKey: (Scalar | undefined)[] = [label]) => {
     const g = groups.get(label);
     if (g) g.push(r);
-    else groups.set(label, [r]);
+    else {
+      groups.set(label, [r]);
+      order.set(label, sortKey);
+    }
   };
   if (by === "tag") {
     for (const r of runs) {
@@ -38,20 +42,37 @@ export function groupRuns<R extends GroupableRun>(runs: readonly R[], by: string
     if (mode === "by") {
       runs.forEach((r, i) => {
         const f = flats[i] as Record<string, Scalar>;
-        add(key in f ? `${key}=${fmtScalar(f[key])}` : `${key}=(none)`, r);
+        add(key in f ? `${key}=${fmtScalar(f[key])}` : `${key}=(none)`, r, [f[key]]);
       });
     } else {
       const varying = varyingKeys(flats).filter((k) => k !== key);
       runs.forEach((r, i) => {
         const f = flats[i] as Record<string, Scalar>;
         const label = varying.map((k) => `${k}=${fmtScalar(k in f ? f[k] : undefined)}`).join(" ");
-        add(label || "(all)", r);
+        add(label || "(all)", r, varying.map((k) => f[k]));
       });
     }
   }
   return [...groups.entries()]
     .map(([label, rs]) => ({ label, runs: rs }))
-    .sort((a, b) => a.label.localeCompare(b.label, undefined, { numeric: true }));
+    .sort((a, b) => compareKeys(order.get(a.label) ?? [], order.get(b.label) ?? []));
+}
+
+/** Numbers by value, before text; missing values last. */
+function compareKeys(a: readonly (Scalar | undefined)[], b: readonly (Scalar | undefined)[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === y) continue;
+    if (x === undefined || x === null) return 1;
+    if (y === undefined || y === null) return -1;
+    if (typeof x === "number" && typeof y === "number") return x - y;
+    if (typeof x === "number") return -1;
+    if (typeof y === "number") return 1;
+    const c = String(x).localeCompare(String(y), undefined, { numeric: true });
+    if (c !== 0) return c;
+  }
+  return 0;
 }
 
 /** Config keys whose value is not the same in all the flattened configs. */
