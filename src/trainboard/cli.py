@@ -1034,6 +1034,16 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+def _register_launch() -> None:
+    """``trainboard launch`` and ``trainboard cancel`` (``cli_launch``), with this module's error and client."""
+    from trainboard import cli_launch
+
+    cli_launch.register(app, fail=fail, client=_client, resolve=_resolve, err=err)
+
+
+_register_launch()
+
+
 
 
 if __name__ == "__main__":  # pragma: no cover

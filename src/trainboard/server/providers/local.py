@@ -132,6 +132,7 @@ class LocalProvider:
         env = {k: os.environ[k] for k in BASE_ENV if k in os.environ}
         env.update(execution_env(spec, run_id=run_id, server_url=server_url, token=token))
         env.setdefault("PYTHONUNBUFFERED", "1")
+        env["TRAINBOARD_DATA"] = str(self.dir / "client")  # the job's upload journal, beside its record
         self.dir.mkdir(parents=True, exist_ok=True)
         log_path = self._path(job_id, ".log")
         with self._lock, open(log_path, "ab") as log:
@@ -176,6 +177,8 @@ class LocalProvider:
         now_started = _start_time(pid) if pid > 0 else None
         if now_started is not None and started is not None and abs(now_started - float(started)) < 0.01:
             return JobStatus(JobState.RUNNING, native="running", reason=f"pid {pid} (found again after a restart)")
+        if record.get("cancel_requested_at") is not None:
+            return JobStatus(JobState.CANCELLED, reason="cancelled", native="gone")
         return JobStatus(
             JobState.LOST,
             native="gone",
