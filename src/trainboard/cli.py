@@ -253,6 +253,15 @@ def serve(
         raise fail(f"--log-format: use text or json, not {log_format!r}", code=2)
     if auth_proxy_from and not auth_proxy_header:
         raise fail("--auth-proxy-from needs --auth-proxy-header (the header the proxy sets)", code=2)
+    if launch_root is not None and not launch_root.is_dir():
+        raise fail(f"--launch-root: {launch_root} is not a directory", code=2)
+    if allow_launch:
+        from trainboard.server.providers.registry import ConfigError, load_config
+
+        try:
+            load_config(paths.data_dir(data) / "providers.toml")
+        except ConfigError as exc:
+            raise fail(str(exc), code=2) from None
     settings = _settings(
         data,
         db,
@@ -269,18 +278,12 @@ def serve(
         max_streams=max_streams,
         header_timeout=header_timeout,
         body_timeout=body_timeout,
-    if launch_root is not None and not launch_root.is_dir():
-        raise fail(f"--launch-root: {launch_root} is not a directory", code=2)
-    if allow_launch:
-        from trainboard.server.providers.registry import ConfigError, load_config
-
-        try:
-            load_config(paths.data_dir(data) / "providers.toml")
-        except ConfigError as exc:
-            raise fail(str(exc), code=2) from None
         no_auth=no_auth,
         auth_proxy_header=auth_proxy_header,
         auth_proxy_from=tuple(auth_proxy_from or ()),
+        allow_launch=allow_launch,
+        launch_root=launch_root.resolve() if launch_root is not None else None,
+        cancel_grace=cancel_grace,
         auth_proxy_role=auth_proxy_role,
         ssl_certfile=str(ssl_certfile.resolve()) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile.resolve()) if ssl_keyfile else None,
@@ -294,15 +297,18 @@ def serve(
         parse_origins(settings.allowed_origins)
     except ValueError as exc:
         raise fail(f"--allowed-origin: {exc}", code=2) from None
+    from trainboard.server.serve import ServeRefused, check_workers
     from trainboard.server.serve import serve as run_server
+
+    try:
+        check_workers(settings)
+    except ServeRefused as exc:
+        raise fail(str(exc), code=2) from None
 
     err.print(
         f"trainboard {_version()} serving on {'https' if ssl_certfile else 'http'}://{host}:{port}  "
         f"(data: {settings.data_dir}, "
         f"db: {_safe_db(settings.database_url)})",
-        allow_launch=allow_launch,
-        launch_root=launch_root.resolve() if launch_root is not None else None,
-        cancel_grace=cancel_grace,
         highlight=False,
     )
     run_server(settings, log_level=log_level)
@@ -887,6 +893,13 @@ def run(
             "from queued to running) [default: a new run]",
         ),
     ] = None,
+    mirror: Annotated[
+        bool,
+        typer.Option(
+            "--mirror/--no-mirror",
+            help="Echo CMD's output on this terminal, or only record it (a job started by a server has no terminal)",
+        ),
+    ] = True,
     flush_timeout: Annotated[
         float,
         typer.Option(
@@ -906,13 +919,6 @@ def run(
             "--separate-stderr/--merge-stderr",
             help="Keep stderr apart on its own pseudo-terminal, or merge it with stdout on one (exact order, as "
             "a terminal shows it) [default: merged when this command's stdout and stderr are the same terminal "
-    mirror: Annotated[
-        bool,
-        typer.Option(
-            "--mirror/--no-mirror",
-            help="Echo CMD's output on this terminal, or only record it (a job started by a server has no terminal)",
-        ),
-    ] = True,
             "or file, else separate]",
             show_default=False,
         ),
@@ -957,6 +963,7 @@ def run(
             token=token,
             parse_metrics=parse_metrics,
             run_id=run_id,
+            mirror=mirror,
         )
     except CredentialsError as exc:
         raise fail(str(exc)) from None
@@ -976,7 +983,6 @@ def logs(
         typer.Option(
             help="Print indexed lines at this level or above instead of "
             "raw bytes (debug, info, warning, error, critical)"
-            mirror=mirror,
         ),
     ] = None,
     grep: Annotated[str | None, typer.Option(help="Print indexed lines containing TEXT (case-insensitive)")] = None,
@@ -1028,12 +1034,6 @@ def _streams_differ() -> bool:
     return (out.st_dev, out.st_ino, out.st_rdev) != (err_.st_dev, err_.st_ino, err_.st_rdev)
 
 
-def main() -> None:
-    """Console-script entry point."""
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)
 def _register_launch() -> None:
     """``trainboard launch`` and ``trainboard cancel`` (``cli_launch``), with this module's error and client."""
     from trainboard import cli_launch
@@ -1044,6 +1044,12 @@ def _register_launch() -> None:
 _register_launch()
 
 
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 if __name__ == "__main__":  # pragma: no cover

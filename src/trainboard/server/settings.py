@@ -70,6 +70,11 @@ class Settings:
     #: TLS (uvicorn's): HSTS and ``Secure`` cookies when set.
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+    #: Launching runs (``server/providers``): off unless set; local jobs' working directories lie inside
+    #: ``launch_root``; ``cancel_grace`` (seconds from SIGTERM to SIGKILL) overrides ``providers.toml``.
+    allow_launch: bool = False
+    launch_root: Path | None = None
+    cancel_grace: float | None = None
 
     @property
     def is_loopback(self) -> bool:
@@ -77,11 +82,6 @@ class Settings:
         return self.host in ("localhost", "::1") or self.host.startswith("127.")
 
     @property
-    #: Launching runs (``server/providers``): off unless set; local jobs' working directories lie inside
-    #: ``launch_root``; ``cancel_grace`` (seconds from SIGTERM to SIGKILL) overrides ``providers.toml``.
-    allow_launch: bool = False
-    launch_root: Path | None = None
-    cancel_grace: float | None = None
     def effective_allowed_hosts(self) -> tuple[str, ...]:
         if self.allowed_hosts is not None:
             return self.allowed_hosts
