@@ -182,6 +182,150 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/launch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Launch Run
+         * @description Start ``argv`` on ``provider`` as a new run (status ``queued`` until ``trainboard run`` takes over on the
+         *     execution side). Returns the run; ``GET /api/runs/{id}/launch`` has the provider's job id.
+         */
+        post: operations["launch_run_api_launch_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Projects
+         * @description Every project with its number of runs and its newest run's start (epoch seconds).
+         */
+        get: operations["list_projects_api_projects_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project}/columns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Project Columns
+         * @description The config keys (flattened), metric keys and tags over the project's runs: the runs table's columns.
+         */
+        get: operations["project_columns_api_projects__project__columns_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project}/layout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Layout
+         * @description The calling user's layout of the project's pages (one shared layout when authentication is off).
+         */
+        get: operations["get_layout_api_projects__project__layout_get"];
+        /** Put Layout */
+        put: operations["put_layout_api_projects__project__layout_put"];
+        post?: never;
+        /**
+         * Delete Layout
+         * @description Forget the caller's layout (the UI falls back to its default).
+         */
+        delete: operations["delete_layout_api_projects__project__layout_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project}/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Views */
+        get: operations["list_views_api_projects__project__views_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project}/views/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Put View
+         * @description Save the view ``name`` of the project (replacing one of that name).
+         */
+        put: operations["put_view_api_projects__project__views__name__put"];
+        post?: never;
+        /** Delete View */
+        delete: operations["delete_view_api_projects__project__views__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Providers
+         * @description The configured providers, whether each answers now, and what each supports.
+         */
+        get: operations["list_providers_api_providers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs": {
         parameters: {
             query?: never;
@@ -191,7 +335,7 @@ export interface paths {
         };
         /**
          * List Runs
-         * @description Runs, newest first.
+         * @description Runs matching the filter, a page at a time in the sort's order (newest first by default).
          */
         get: operations["list_runs_api_runs_get"];
         put?: never;
@@ -227,6 +371,27 @@ export interface paths {
          *     editors delete only the runs they created; admins any.
          */
         delete: operations["delete_run_api_runs__run_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Run
+         * @description Stop a launched run's job: SIGTERM / stop / scancel / terminate, forced after the grace period. The run
+         *     ends ``interrupted``; the cancel is an event naming who asked.
+         */
+        post: operations["cancel_run_api_runs__run_id__cancel_post"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -287,6 +452,47 @@ export interface paths {
          * @description The SDK's sign of life; a running run without one for ``heartbeat_timeout`` turns interrupted.
          */
         post: operations["heartbeat_api_runs__run_id__heartbeat_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/launch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Launch
+         * @description How the run was launched: provider, job id, who, the spec (no secrets) and the job's last state.
+         */
+        get: operations["get_launch_api_runs__run_id__launch_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/launch/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Native Logs
+         * @description The provider's own log of the job (what ran before ``trainboard run`` took over: a missing module, a failed
+         *     install; the backend's messages). The run's terminal output is at ``/api/runs/{id}/logs``.
+         */
+        get: operations["get_native_logs_api_runs__run_id__launch_logs_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -423,6 +629,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/logs/offset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Offset At Time
+         * @description How far the raw log had got at `time`: the offset to replay up to for the screen of that moment.
+         */
+        get: operations["offset_at_time_api_runs__run_id__logs_offset_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/{run_id}/logs/raw": {
         parameters: {
             query?: never;
@@ -521,6 +747,27 @@ export interface paths {
         get: operations["get_latest_api_runs__run_id__metrics_latest_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change Tags
+         * @description Add and remove tags (adding one the run has, or removing one it lacks, changes nothing): the SDK's
+         *     ``add_tags`` / ``remove_tags``, safe to send twice. Returns the run's tags.
+         */
+        post: operations["change_tags_api_runs__run_id__tags_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -689,6 +936,27 @@ export interface paths {
          *     live subscriptions (SSE and WebSocket streams) this process holds.
          */
         get: operations["health_health_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus Metrics
+         * @description The server's Prometheus metrics, summed over every worker process (see
+         *     ``trainboard.server.observability.metrics`` for the names). Needs ``read`` when authentication is on.
+         */
+        get: operations["prometheus_metrics_metrics_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -887,6 +1155,121 @@ export interface components {
             /** Value */
             value: number | ("NaN" | "Infinity" | "-Infinity");
         };
+        /** LaunchRecord */
+        LaunchRecord: {
+            /** Cancel Requested At */
+            cancel_requested_at: number | null;
+            /** Cancelled By */
+            cancelled_by: string | null;
+            /** Exit Code */
+            exit_code: number | null;
+            /** Finished */
+            finished: boolean;
+            /** Job Id */
+            job_id: string | null;
+            /** Launched At */
+            launched_at: number;
+            /** Launched By */
+            launched_by: string | null;
+            /**
+             * Native State
+             * @description The provider's own word for it (PENDING, EXITED ...)
+             */
+            native_state: string | null;
+            /** Provider */
+            provider: string;
+            /** Reason */
+            reason: string | null;
+            /** Run Id */
+            run_id: string;
+            /**
+             * Spec
+             * @description argv, env (no secrets), secret names, cwd, resources, image
+             */
+            spec: {
+                [key: string]: unknown;
+            };
+            /**
+             * State
+             * @description The job's last observed state: queued, running, completed, failed, cancelled, lost
+             */
+            state: string;
+        };
+        /** LaunchRequest */
+        LaunchRequest: {
+            /**
+             * Argv
+             * @description The command as a list of words, run without a shell (a string or a shell command line is refused): `["python", "train.py", "--lr", "0.001"]`
+             */
+            argv: string[];
+            /**
+             * Config
+             * @description A JSON object nested at most 32 levels and at most 1048576 bytes as JSON; text must be valid Unicode (no lone surrogates). Non-finite numbers are stored and returned as the strings "NaN", "Infinity", "-Infinity".
+             */
+            config?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Cwd
+             * @description Working directory (local: inside --launch-root, symlinks resolved)
+             */
+            cwd?: string | null;
+            /**
+             * Env
+             * @description Environment variables from the server's allowlist (CUDA_VISIBLE_DEVICES, OMP_NUM_THREADS, HF_*, ... and `env_allowlist` in providers.toml); stored with the run
+             */
+            env?: {
+                [key: string]: string;
+            };
+            /**
+             * Image
+             * @description Container image (RunPod)
+             */
+            image?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Project
+             * @default default
+             */
+            project: string;
+            /**
+             * Provider
+             * @description A name from `GET /api/providers`
+             */
+            provider: string;
+            /** @description What the job asks for (provider defaults when left out) */
+            resources?: components["schemas"]["ResourcesIn"] | null;
+            /**
+             * Secrets
+             * @description Environment variables passed to the job but never stored, shown or logged (API keys). Any name except TRAINBOARD_*, LD_*, PATH, PYTHONPATH and the like
+             */
+            secrets?: {
+                [key: string]: string;
+            };
+        };
+        /** LayoutIn */
+        LayoutIn: {
+            /**
+             * Layout
+             * @description The page layout as the UI keeps it (panel sizes, collapsed panels, pinned charts); a JSON object of at most 65536 bytes
+             */
+            layout: {
+                [key: string]: unknown;
+            };
+        };
+        /** LayoutOut */
+        LayoutOut: {
+            /**
+             * Layout
+             * @description null: none saved yet
+             */
+            layout: {
+                [key: string]: unknown;
+            } | null;
+            /** Updated At */
+            updated_at: number | null;
+        };
         /** LogBatchIn */
         LogBatchIn: {
             /** Lines */
@@ -965,6 +1348,34 @@ export interface components {
             /** Timestamp */
             timestamp: number;
         };
+        /** LogOffsetAt */
+        LogOffsetAt: {
+            /**
+             * Chunk Time
+             * @description When the last of those bytes were produced; null when none were
+             */
+            chunk_time: number | null;
+            /**
+             * Log Size
+             * @description Bytes of the raw log now
+             */
+            log_size: number;
+            /**
+             * Log Start
+             * @description First byte still stored (retention may have trimmed the start)
+             */
+            log_start: number;
+            /**
+             * Offset
+             * @description Bytes of the raw log produced at or before `time`: replay [0, offset)
+             */
+            offset: number;
+            /**
+             * Time
+             * @description The moment asked about (epoch seconds)
+             */
+            time: number;
+        };
         /** LogSummary */
         LogSummary: {
             /** Levels */
@@ -1036,6 +1447,80 @@ export interface components {
             /** Run Id */
             run_id: string;
         };
+        /**
+         * MetricSummary
+         * @description One metric of a run, maintained at ingest: the value at the highest step (``null`` when it is NaN),
+         *     the minimum and maximum (NaN left out; ``null`` when every value is NaN), the points stored, the highest
+         *     step. Infinite values travel as "Infinity" / "-Infinity".
+         */
+        MetricSummary: {
+            /** Count */
+            count: number;
+            /** Last */
+            last: number | string | null;
+            /** Max */
+            max: number | string | null;
+            /** Min */
+            min: number | string | null;
+            /** Step */
+            step: number | null;
+        };
+        /** ProjectColumns */
+        ProjectColumns: {
+            /**
+             * Config Keys
+             * @description Flattened config keys (nested keys joined by dots)
+             */
+            config_keys: string[];
+            /** Metric Keys */
+            metric_keys: string[];
+            /** Tags */
+            tags: string[];
+        };
+        /** ProjectList */
+        ProjectList: {
+            /** Projects */
+            projects: components["schemas"]["ProjectOut"][];
+        };
+        /** ProjectOut */
+        ProjectOut: {
+            /** Last Start */
+            last_start: number | null;
+            /** Name */
+            name: string;
+            /** Runs */
+            runs: number;
+        };
+        /** ProviderList */
+        ProviderList: {
+            /** Detail */
+            detail?: string | null;
+            /**
+             * Enabled
+             * @description Whether this server launches runs at all (`--allow-launch`)
+             */
+            enabled: boolean;
+            /**
+             * Env Allowlist
+             * @description Environment names (shell patterns) a launch may set
+             */
+            env_allowlist: string[];
+            /** Providers */
+            providers: components["schemas"]["ProviderOut"][];
+        };
+        /** ProviderOut */
+        ProviderOut: {
+            /** Capabilities */
+            capabilities: {
+                [key: string]: unknown;
+            };
+            /** Detail */
+            detail: string;
+            /** Name */
+            name: string;
+            /** Reachable */
+            reachable: boolean;
+        };
         /** RawChunkIn */
         RawChunkIn: {
             /**
@@ -1080,6 +1565,35 @@ export interface components {
              */
             size: number;
         };
+        /** ResourcesIn */
+        ResourcesIn: {
+            /**
+             * Cpus
+             * @description CPU cores
+             */
+            cpus?: number | null;
+            /**
+             * Gpu Type
+             * @description GPU model (RunPod's GPU type id)
+             */
+            gpu_type?: string | null;
+            /**
+             * Gpus
+             * @description GPUs
+             * @default 0
+             */
+            gpus: number;
+            /**
+             * Memory Mb
+             * @description Memory limit in MiB
+             */
+            memory_mb?: number | null;
+            /**
+             * Time Limit
+             * @description Wall-clock limit in seconds
+             */
+            time_limit?: number | null;
+        };
         /** RunCreate */
         RunCreate: {
             /**
@@ -1108,17 +1622,30 @@ export interface components {
              * @default running
              * @enum {string}
              */
-            status: "running" | "completed" | "failed" | "interrupted";
+            status: "queued" | "running" | "completed" | "failed" | "interrupted";
         };
         /** RunList */
         RunList: {
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
             /** Runs */
             runs: components["schemas"]["RunPublic"][];
-            /** Total */
+            /**
+             * Total
+             * @description Runs matching the filter (all pages)
+             */
             total: number;
         };
         /** RunPublic */
         RunPublic: {
+            /**
+             * Archived
+             * @default false
+             */
+            archived: boolean;
             /** Config */
             config: {
                 [key: string]: unknown;
@@ -1142,6 +1669,12 @@ export interface components {
             log_size: number;
             /** Name */
             name: string;
+            /**
+             * Notes
+             * @description Markdown
+             * @default
+             */
+            notes: string;
             /** Project */
             project: string;
             /** Start Time */
@@ -1150,10 +1683,24 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "running" | "completed" | "failed" | "interrupted";
+            status: "queued" | "running" | "completed" | "failed" | "interrupted";
+            /**
+             * Summary
+             * @description Metric summaries by key, in lists asked for them with `summary=`
+             */
+            summary?: {
+                [key: string]: components["schemas"]["MetricSummary"];
+            } | null;
+            /** Tags */
+            tags?: string[];
         };
         /** RunUpdate */
         RunUpdate: {
+            /**
+             * Archived
+             * @description Archived runs are left out of lists unless a filter asks for them
+             */
+            archived?: boolean | null;
             /**
              * Config
              * @description Replaces the config. A JSON object nested at most 32 levels and at most 1048576 bytes as JSON; text must be valid Unicode (no lone surrogates). Non-finite numbers are stored and returned as the strings "NaN", "Infinity", "-Infinity".
@@ -1168,6 +1715,11 @@ export interface components {
             exit_code?: number | null;
             /** Name */
             name?: string | null;
+            /**
+             * Notes
+             * @description Markdown (shown rendered, raw HTML not)
+             */
+            notes?: string | null;
             /** Project */
             project?: string | null;
             /**
@@ -1176,7 +1728,12 @@ export interface components {
              */
             reason?: string | null;
             /** Status */
-            status?: ("running" | "completed" | "failed" | "interrupted") | null;
+            status?: ("queued" | "running" | "completed" | "failed" | "interrupted") | null;
+            /**
+             * Tags
+             * @description Replaces the run's tags
+             */
+            tags?: string[] | null;
         };
         /** SeriesOut */
         SeriesOut: {
@@ -1199,6 +1756,18 @@ export interface components {
              * @description Numbers, or the strings "NaN", "Infinity", "-Infinity" for non-finite values (the protobuf JSON mapping). A missing value is an absent key, never a NaN.
              */
             value: (number | ("NaN" | "Infinity" | "-Infinity"))[];
+        };
+        /** TagsChange */
+        TagsChange: {
+            /** Add */
+            add?: string[];
+            /** Remove */
+            remove?: string[];
+        };
+        /** TagsOut */
+        TagsOut: {
+            /** Tags */
+            tags: string[];
         };
         /** TerminalGeometry */
         TerminalGeometry: {
@@ -1388,6 +1957,50 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /** ViewIn */
+        ViewIn: {
+            /**
+             * Columns
+             * @description The table's columns, as the UI keeps them (JSON, at most 65536 bytes)
+             */
+            columns?: unknown[];
+            /**
+             * Filter
+             * @description A filter expression (as `GET /api/runs?filter=`)
+             * @default
+             */
+            filter: string;
+            /**
+             * Sort
+             * @description A sort key (as `GET /api/runs?sort=`); empty: the default
+             * @default
+             */
+            sort: string;
+        };
+        /** ViewList */
+        ViewList: {
+            /** Views */
+            views: components["schemas"]["ViewOut"][];
+        };
+        /** ViewOut */
+        ViewOut: {
+            /** Columns */
+            columns: unknown[];
+            /** Created At */
+            created_at: number;
+            /** Created By */
+            created_by: string | null;
+            /** Filter */
+            filter: string;
+            /** Name */
+            name: string;
+            /** Project */
+            project: string;
+            /** Sort */
+            sort: string;
+            /** Updated At */
+            updated_at: number;
         };
     };
     responses: never;
@@ -2204,6 +2817,831 @@ export interface operations {
             };
         };
     };
+    launch_run_api_launch_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LaunchRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunPublic"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Launching is off, or the caller has neither the launch scope nor admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    list_projects_api_projects_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectList"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    project_columns_api_projects__project__columns_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectColumns"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_layout_api_projects__project__layout_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LayoutOut"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    put_layout_api_projects__project__layout_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LayoutIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LayoutOut"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    delete_layout_api_projects__project__layout_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    list_views_api_projects__project__views_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ViewList"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    put_view_api_projects__project__views__name__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ViewIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ViewOut"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ViewOut"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    delete_view_api_projects__project__views__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    list_providers_api_providers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderList"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     list_runs_api_runs_get: {
         parameters: {
             query?: {
@@ -2212,7 +3650,16 @@ export interface operations {
                 name?: string | null;
                 /** @description Substring of name, project or id */
                 search?: string | null;
+                /** @description A filter expression, e.g. `config.lr < 1e-3 and status = failed and val/loss < 0.2`: comparisons (= != < <= > >= ~ contains in) of run fields (name, project, status, tags, notes, start_time, end_time, duration, exit_code, last_step, archived), `config.KEY` (dotted for nested keys) or a metric key (its last value; `.min`, `.max`, `.count`), joined with and / or / not and parentheses; strings quoted or bare. Archived runs are left out unless the filter names `archived`. A bad expression is a 422 naming the position. */
+                filter?: string;
+                /** @description `val/loss` (last value, ascending), `-val/loss` (descending), `val/loss.min`, `.max`, `.count`, `config.lr`, `name`, `start_time`, `duration`, ...; runs missing the key come last. Default `-start_time`. */
+                sort?: string | null;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string | null;
+                /** @description Comma-separated metric keys whose summaries each run carries; `*`: all */
+                summary?: string | null;
                 limit?: number;
+                /** @description Without a cursor: runs to skip */
                 offset?: number;
             };
             header?: never;
@@ -2650,6 +4097,91 @@ export interface operations {
             };
         };
     };
+    cancel_run_api_runs__run_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunPublic"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     list_checkpoints_api_runs__run_id__checkpoints_get: {
         parameters: {
             query?: {
@@ -3004,6 +4536,161 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    get_launch_api_runs__run_id__launch_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LaunchRecord"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_native_logs_api_runs__run_id__launch_logs_get: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The provider's native log bytes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -3733,6 +5420,83 @@ export interface operations {
             };
         };
     };
+    offset_at_time_api_runs__run_id__logs_offset_get: {
+        parameters: {
+            query: {
+                /** @description ISO 8601 date-time or epoch seconds */
+                time: string | number;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogOffsetAt"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     append_raw_api_runs__run_id__logs_raw_post: {
         parameters: {
             query?: never;
@@ -4327,6 +6091,113 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    change_tags_api_runs__run_id__tags_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagsChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagsOut"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };
@@ -5147,6 +7018,62 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    prometheus_metrics_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text exposition format */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": unknown;
                 };
             };
             /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
