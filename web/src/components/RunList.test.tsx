@@ -15,6 +15,9 @@ const run = (id: string, name: string, status: Run["status"], start: string, pro
   heartbeat_time: null,
   last_step: null,
   log_size: 0,
+  tags: [],
+  notes: "",
+  archived: false,
 });
 
 const runs = [

@@ -17,6 +17,9 @@ const run = (id: string): Run => ({
   heartbeat_time: null,
   last_step: null,
   log_size: 0,
+  tags: [],
+  notes: "",
+  archived: false,
 });
 const RUNS = [run("r1"), run("r2"), run("r3")];
 
