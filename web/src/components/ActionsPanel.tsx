@@ -4,6 +4,7 @@ import { useNavigate } from "react-router";
 import { deleteRun } from "../api/client";
 import type { Run } from "../api/types";
 import { parseTime } from "../api/wire";
+import { LaunchInfo } from "../launch/LaunchInfo";
 import { fmtDuration, fmtTime } from "../lib/format";
 import { StatusBadge } from "./StatusBadge";
 
@@ -74,6 +75,7 @@ export function ActionsPanel({ run, onHelp }: { run: Run; onHelp(): void }) {
           [? HELP]
         </button>
       </div>
+      <LaunchInfo run={run} />
       {msg && <div className="error">{msg}</div>}
     </div>
   );

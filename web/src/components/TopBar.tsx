@@ -1,6 +1,7 @@
 import { useEffect, useState, useSyncExternalStore } from "react";
 import { live } from "../api/live";
 import { UserMenu } from "../auth/UserMenu";
+import { LaunchDialogHost, NewRunButton } from "../launch/LaunchDialog";
 
 function Clock() {
   const [now, setNow] = useState(() => new Date());
@@ -29,6 +30,8 @@ export function TopBar({ total, running, onHelp }: { total: number; running: num
         WS {ws === "open" ? "● LIVE" : ws === "connecting" ? "… CONNECTING" : "✗ DOWN"}
       </span>
       <span className="spacer" />
+      <NewRunButton />
+      <LaunchDialogHost />
       <Clock />
       <UserMenu />
       <button className="btn" onClick={onHelp} title="keyboard shortcuts">
