@@ -215,7 +215,8 @@ def stream_raw(
             run: dict[str, Any] | None = runs_store.get_run(conn, run_id=run_id)
         if run is None:
             return True, None, 0
-        return run["status"] != "running", run["exit_code"], int(run["log_size"])
+        # a queued run (launched, its job not started yet) is not over: its output is still to come
+        return run["status"] in runs_store.FINISHED, run["exit_code"], int(run["log_size"])
 
     return StreamingResponse(
         log_stream(broker=state.broker, topic=topics.run_log(run_id), offset=start, read=read, finished=finished),

@@ -1,0 +1,159 @@
+"""The ``slurm`` provider against a real single-node SLURM cluster (munged, slurmctld, slurmd on 127.0.0.1).
+
+One cluster and one launch-enabled server per file; each test launches through ``POST /api/launch`` and watches
+the run through the API like the dashboard does.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.support.engines import SlurmCluster, slurm_cluster
+from tests.support.launching import (
+    CLIENT,
+    TRAIN_SCRIPT,
+    launch,
+    launch_server,
+    native_log,
+    read_live_until,
+    run_events,
+    stored_output,
+    wait_launch,
+    wait_status,
+    write_script,
+)
+from tests.support.servers import ServerProcess
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[SlurmCluster]:
+    with slurm_cluster() as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def launch_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("slurm-root")
+
+
+@pytest.fixture(scope="module")
+def server(
+    cluster: SlurmCluster, launch_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    data = tmp_path_factory.mktemp("slurm-data")
+    # the jobs' own trainboard client spools in a private directory, not in ~/.trainboard
+    settings = {"client": CLIENT, "slurm_conf": str(cluster.conf), "env": {"TRAINBOARD_DATA": str(data / "client")}}
+    with launch_server(data, launch_root, {"slurm": settings}, cancel_grace=3) as srv:
+        yield srv
+
+
+@pytest.fixture
+def http(server: ServerProcess) -> Iterator[httpx.Client]:
+    with server.client() as c:
+        yield c
+
+
+def test_cluster_listens_on_loopback_only(cluster: SlurmCluster) -> None:
+    sockets = [addr for addr, _ in cluster.listening()]
+    assert len(sockets) >= 2, sockets  # slurmctld and slurmd
+    assert all(addr.startswith(("127.0.0.1:", "[::ffff:127.0.0.1]:")) for addr in sockets), sockets
+
+
+def test_provider_is_listed_reachable(http: httpx.Client) -> None:
+    providers = {p["name"]: p for p in http.get("/api/providers").json()["providers"]}
+    slurm = providers["slurm"]
+    assert slurm["reachable"] is True, slurm
+    assert "UP" in slurm["detail"]
+    assert slurm["capabilities"]["gpus"] and slurm["capabilities"]["time_limit"]
+
+
+def test_live_output_metrics_and_cancel(http: httpx.Client, server: ServerProcess, launch_root: Path) -> None:
+    script = write_script(launch_root, "train.py", TRAIN_SCRIPT)
+    run = launch(
+        http,
+        "slurm",
+        [sys.executable, str(script), "600"],
+        cwd=str(launch_root),
+        name="slurm-train",
+        resources={"cpus": 1, "memory_mb": 256, "time_limit": 600},
+    )
+    rid = run["id"]
+    job = http.get(f"/api/runs/{rid}/launch").json()
+    assert job["provider"] == "slurm" and job["job_id"].isdigit()
+    shown = subprocess.run(
+        ["scontrol", "show", "job", "--oneliner", job["job_id"]],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ) | {"SLURM_CONF": job_conf(server)},
+        check=True,
+    ).stdout
+    assert "NumCPUs=1" in shown and "MinMemoryNode=256M" in shown and "TimeLimit=00:10:00" in shown
+
+    live = read_live_until(server.url, rid, b"step 10 ")
+    assert b"training starts" in live and b"train:" in live  # the tqdm bar, as the terminal showed it
+    assert wait_status(http, rid, {"running"})["status"] == "running"
+    metrics = http.get(f"/api/runs/{rid}/metrics", params={"keys": "loss"}).json()["metrics"]
+    assert metrics["loss"]["count"] >= 5 and metrics["loss"]["value"][0] == 1.0
+
+    resp = http.post(f"/api/runs/{rid}/cancel")
+    assert resp.status_code == 200, resp.text
+    ended = wait_status(http, rid, {"interrupted", "failed", "completed"}, timeout=30)
+    assert ended["status"] == "interrupted"
+    record = wait_launch(http, rid)
+    assert record["state"] == "cancelled" and record["cancel_requested_at"] is not None
+    out = stored_output(http, rid)
+    assert b"step 10 " in out and b"training done" not in out
+    # the run ends with SIGTERM's exit status (the SDK turns SIGTERM into SystemExit(143))
+    assert ended["exit_code"] == 143
+    kinds = [e.get("kind") for e in run_events(http, rid)]
+    assert "cancel" in " ".join(str(k) for k in kinds), kinds
+
+
+def job_conf(server: ServerProcess) -> str:
+    text = (server.data_dir / "providers.toml").read_text()
+    return text.split('slurm_conf = "', 1)[1].split('"', 1)[0]
+
+
+def test_exit_3_is_failed_exit_3(http: httpx.Client, launch_root: Path) -> None:
+    script = write_script(launch_root, "exit3.py", "print('about to fail', flush=True)\nraise SystemExit(3)\n")
+    rid = launch(http, "slurm", [sys.executable, str(script)], cwd=str(launch_root))["id"]
+    run = wait_status(http, rid, {"completed", "failed", "interrupted"})
+    assert run["status"] == "failed" and run["exit_code"] == 3
+    record = wait_launch(http, rid)
+    assert record["state"] == "failed" and record["exit_code"] == 3 and record["native_state"] == "FAILED"
+    assert b"about to fail" in stored_output(http, rid)
+
+
+def test_missing_command_fails_with_the_message(http: httpx.Client, launch_root: Path) -> None:
+    rid = launch(http, "slurm", ["no-such-program-tb", "--flag"], cwd=str(launch_root))["id"]
+    run = wait_status(http, rid, {"completed", "failed", "interrupted"})
+    assert run["status"] == "failed" and run["exit_code"] == 127
+    record = wait_launch(http, rid)
+    assert record["state"] == "failed" and record["exit_code"] == 127
+    # the job's own output file (the native log) says what went wrong
+    native = native_log(http, rid)
+    assert b"no-such-program-tb" in native and b"No such file or directory" in native, native
+
+
+def test_shell_metacharacters_reach_the_program_verbatim(http: httpx.Client, launch_root: Path) -> None:
+    script = write_script(launch_root, "argv.py", "import sys\nprint(repr(sys.argv[1:]), flush=True)\n")
+    words = ["$(touch pwned)", "a b", "'quoted'", "; echo no", "`id`"]
+    rid = launch(http, "slurm", [sys.executable, str(script), *words], cwd=str(launch_root))["id"]
+    assert wait_status(http, rid, {"completed", "failed"})["status"] == "completed"
+    assert repr(words).encode() in stored_output(http, rid)
+    assert not (launch_root / "pwned").exists()
+
+
+def test_gpus_the_cluster_lacks_are_refused_by_slurm(http: httpx.Client, launch_root: Path) -> None:
+    resp = http.post(
+        "/api/launch",
+        json={"provider": "slurm", "argv": ["true"], "cwd": str(launch_root), "resources": {"gpus": 1}},
+    )
+    assert resp.status_code == 502, resp.text
+    assert "sbatch" in resp.json()["detail"] and "gres" in resp.json()["detail"].lower()

@@ -1,0 +1,140 @@
+"""What the per-engine launch tests share: a launch-enabled server, the training script and the scenario steps."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.servers import ServerProcess
+from tests.support.sse import events
+
+#: How the execution side calls trainboard in the tests: this interpreter (the engines run on this machine).
+CLIENT = [sys.executable, "-m", "trainboard.cli"]
+
+#: A training script: a tqdm bar, printed steps and metrics through the SDK (attached to the launched run).
+TRAIN_SCRIPT = r"""
+import sys, time
+from tqdm import tqdm
+from trainboard import TrainingMonitor
+
+steps = int(sys.argv[1])
+with TrainingMonitor(run_name="engine-train") as monitor:
+    print("training starts", flush=True)
+    for step in tqdm(range(steps), mininterval=0, desc="train"):
+        monitor.log_metrics({"loss": 1.0 / (step + 1)}, step=step)
+        if step % 5 == 0:
+            print(f"step {step} loss {1.0 / (step + 1):.4f}", flush=True)
+        time.sleep(0.1)
+    print("training done", flush=True)
+"""
+
+
+@contextmanager
+def launch_server(
+    data_dir: Path, launch_root: Path, providers: Mapping[str, Mapping[str, Any]], *, cancel_grace: float = 5.0
+) -> Iterator[ServerProcess]:
+    """A ``trainboard serve --allow-launch`` (SQLite, auth off) whose providers.toml configures ``providers``."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lines: list[str] = []
+    for name, settings in providers.items():
+        lines.append(f"[providers.{name}]")
+        lines += [f"{key} = {_toml(value)}" for key, value in settings.items()]
+    (data_dir / "providers.toml").write_text("\n".join(lines) + "\n")
+    server = ServerProcess(
+        data_dir=data_dir,
+        db_url=None,
+        extra_args=["--allow-launch", "--launch-root", str(launch_root), "--cancel-grace", str(cancel_grace)],
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _toml(value: Any) -> str:
+    """A TOML value (strings, numbers, lists of them, inline tables of strings)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value)
+
+
+def write_script(launch_root: Path, name: str, text: str) -> Path:
+    path = launch_root / name
+    path.write_text(text)
+    return path
+
+
+def launch(http: httpx.Client, provider: str, argv: list[str], **body: Any) -> dict[str, Any]:
+    resp = http.post("/api/launch", json={"provider": provider, "argv": argv, **body})
+    assert resp.status_code == 201, resp.text
+    run: dict[str, Any] = resp.json()
+    return run
+
+
+def wait_status(http: httpx.Client, run_id: str, wanted: set[str], timeout: float = 60.0) -> dict[str, Any]:
+    """Poll the run until its status is one of ``wanted``; returns the run."""
+    deadline = time.monotonic() + timeout
+    run: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        run = http.get(f"/api/runs/{run_id}").json()
+        if run["status"] in wanted:
+            return run
+        time.sleep(0.2)
+    launch_record = http.get(f"/api/runs/{run_id}/launch").json()
+    raise AssertionError(f"run {run_id} still {run.get('status')!r} after {timeout} s; launch: {launch_record}")
+
+
+def wait_launch(http: httpx.Client, run_id: str, timeout: float = 30.0) -> dict[str, Any]:
+    """Poll the launch record until the job is finished; returns it."""
+    deadline = time.monotonic() + timeout
+    record: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        record = http.get(f"/api/runs/{run_id}/launch").json()
+        if record["finished"]:
+            return record
+        time.sleep(0.2)
+    raise AssertionError(f"launch of {run_id} not finished after {timeout} s: {record}")
+
+
+def read_live_until(url: str, run_id: str, marker: bytes, timeout: float = 60.0) -> bytes:
+    """Follow the run's SSE stream until ``marker`` has arrived; returns the bytes so far."""
+    data = bytearray()
+    deadline = time.monotonic() + timeout
+    with httpx.stream("GET", f"{url}/api/runs/{run_id}/logs/stream", timeout=timeout) as resp:
+        resp.raise_for_status()
+        for ev in events(resp):
+            if ev.event == "log":
+                data += ev.payload
+                if marker in data:
+                    return bytes(data)
+            elif ev.event == "done":
+                break
+            if time.monotonic() > deadline:
+                break
+    raise AssertionError(f"{marker!r} did not arrive live; got {bytes(data)[-2000:]!r}")
+
+
+def stored_output(http: httpx.Client, run_id: str) -> bytes:
+    return http.get(f"/api/runs/{run_id}/logs").content
+
+
+def native_log(http: httpx.Client, run_id: str) -> bytes:
+    resp = http.get(f"/api/runs/{run_id}/launch/logs")
+    assert resp.status_code == 200, resp.text
+    return resp.content
+
+
+def run_events(http: httpx.Client, run_id: str) -> list[dict[str, Any]]:
+    resp = http.get(f"/api/runs/{run_id}/events")
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    found: list[dict[str, Any]] = body["events"] if isinstance(body, dict) else body
+    return found
