@@ -1,6 +1,6 @@
 // /compare?runs=a,b,c: the runs' metrics overlaid (full names in legend and readout), the config keys that
 // differ, parallel coordinates of config keys against a metric, and each run's tags and notes.
-import { useQueries, useQuery } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useCallback, useMemo, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { joinOnX } from "../charts/adapters";
@@ -8,8 +8,7 @@ import type { RunMetrics } from "../charts/store";
 import { HelpOverlay } from "../components/HelpOverlay";
 import { StatusBadge } from "../components/StatusBadge";
 import { TopBar } from "../components/TopBar";
-import { runColors } from "../lib/theme";
-import { getExpRun, queryRuns, type ExpRun } from "./api";
+import { queryRuns, runsByIds, type ExpRun } from "./api";
 import { flattenConfig, type MetricStat } from "./columns";
 import { configDiff, fmtScalar } from "./diff";
 import { ParallelCoords } from "./ParallelCoords";
@@ -17,6 +16,7 @@ import { RunMeta } from "./RunMeta";
 import { onStoresChange, useRunStores } from "./useRunStores";
 import { XpChart, type LineSpec } from "./XpChart";
 import { XpNav } from "./XpNav";
+import { colorAt, useScheme } from "./palette";
 import "./experiments.css";
 
 export function parseRunIds(param: string | null): string[] {
@@ -24,7 +24,8 @@ export function parseRunIds(param: string | null): string[] {
 }
 
 function OverlayChart({ metricKey, runs, stores }: { metricKey: string; runs: ExpRun[]; stores: RunMetrics[] }) {
-  const lines: LineSpec[] = runs.map((r, i) => ({ label: r.name, color: runColors[i % runColors.length] as string }));
+  const scheme = useScheme();
+  const lines: LineSpec[] = runs.map((r, i) => ({ label: r.name, color: colorAt(scheme, i) }));
   const data = useCallback(
     () =>
       joinOnX(
@@ -44,19 +45,18 @@ export function ComparePage() {
   const navigate = useNavigate();
   const ids = useMemo(() => parseRunIds(params.get("runs")), [params]);
   const [help, setHelp] = useState(false);
+  const scheme = useScheme();
   const [keyFilter, setKeyFilter] = useState("");
-  const qs = useQueries({
-    queries: ids.map((id) => ({ queryKey: ["xp", "run", id], queryFn: () => getExpRun(id), refetchInterval: 5000 })),
-  });
-  const runs = qs.map((q) => q.data).filter((r): r is ExpRun => !!r);
-  const missing = ids.filter((_, i) => qs[i]?.isError);
+  const runsQ = useQuery({ queryKey: ["xp", "by-id", ids], queryFn: () => runsByIds(ids), refetchInterval: 5000 });
+  const runs = useMemo(() => runsQ.data ?? [], [runsQ.data]);
+  const missing = runsQ.data ? ids.filter((id) => !runs.some((r) => r.id === id)) : [];
   const stores = useRunStores(runs.map((r) => r.id));
   const colorOf = useCallback(
     (id: string) => {
       const i = runs.findIndex((r) => r.id === id);
-      return i >= 0 ? (runColors[i % runColors.length] as string) : undefined;
+      return i >= 0 ? (colorAt(scheme, i)) : undefined;
     },
-    [runs],
+    [runs, scheme],
   );
   const keys = [...new Set(stores.flatMap((s) => s.keys()))].sort();
   const shown = keyFilter ? keys.filter((k) => k.toLowerCase().includes(keyFilter.toLowerCase())) : keys;
@@ -80,7 +80,7 @@ export function ComparePage() {
     },
     [stores],
   );
-  const loading = qs.some((q) => q.isLoading);
+  const loading = runsQ.isLoading;
 
   return (
     <div className="app xp-page scrolls">
@@ -95,7 +95,7 @@ export function ComparePage() {
             <div className="xp-section-body xp-legend" data-testid="compare-legend">
               {runs.map((r, i) => (
                 <span key={r.id} className="xp-legend-item" data-run-id={r.id}>
-                  <span className="xp-swatch" style={{ background: runColors[i % runColors.length] }} />
+                  <span className="xp-swatch" style={{ background: colorAt(scheme, i) }} />
                   <Link to={`/runs/${encodeURIComponent(r.id)}`} className="xp-runlink">
                     {r.name}
                   </Link>
@@ -112,6 +112,7 @@ export function ComparePage() {
               ))}
               {loading && <span className="muted">loading…</span>}
               {missing.length > 0 && <span className="red">not found: {missing.join(", ")}</span>}
+              {runsQ.isError && <span className="red">cannot load the runs: {(runsQ.error as Error).message}</span>}
             </div>
           </section>
           <section className="xp-section" aria-label="metrics overlaid">
@@ -153,7 +154,7 @@ export function ComparePage() {
                     <tr>
                       <th>key</th>
                       {runs.map((r, i) => (
-                        <th key={r.id} style={{ color: runColors[i % runColors.length] }}>
+                        <th key={r.id} style={{ color: colorAt(scheme, i) }}>
                           {r.name}
                         </th>
                       ))}

@@ -1,29 +1,31 @@
 // /group?by=config.seed[&mode=over][&runs=a,b | &project=&filter=]: runs grouped by a config key or tag,
 // each group drawn as its mean line inside a min-max band, its members listed.
-import { useQueries, useQuery } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useCallback, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import type { RunMetrics } from "../charts/store";
 import { HelpOverlay } from "../components/HelpOverlay";
 import { TopBar } from "../components/TopBar";
-import { runColors, withAlpha } from "../lib/theme";
-import { getExpRun, queryAllRuns, type ExpRun } from "./api";
+import { withAlpha } from "../lib/theme";
+import { queryAllRuns, runsByIds, type ExpRun } from "./api";
 import { flattenConfig } from "./columns";
 import { parseRunIds } from "./ComparePage";
 import { groupRuns, meanBand, type Group } from "./group";
 import { onStoresChange, useRunStores } from "./useRunStores";
 import { XpChart, type BandSpec, type LineSpec } from "./XpChart";
 import { XpNav } from "./XpNav";
+import { colorAt, useScheme } from "./palette";
 import "./experiments.css";
 
 /** Charts draw at most this many runs (their series are loaded in the browser). */
 const MAX_RUNS = 120;
 
 function BandChart({ metricKey, groups, storeOf }: { metricKey: string; groups: Group<ExpRun>[]; storeOf: Map<string, RunMetrics> }) {
+  const scheme = useScheme();
   const lines: LineSpec[] = [];
   const bands: BandSpec[] = [];
   groups.forEach((g, i) => {
-    const color = runColors[i % runColors.length] as string;
+    const color = colorAt(scheme, i);
     const base = lines.length + 1;
     lines.push({ label: `${g.label} max`, color, hidden: true, quiet: true });
     lines.push({ label: `${g.label} min`, color, hidden: true, quiet: true });
@@ -62,6 +64,7 @@ function BandChart({ metricKey, groups, storeOf }: { metricKey: string; groups: 
 export function GroupPage() {
   const [params, setParams] = useSearchParams();
   const [help, setHelp] = useState(false);
+  const scheme = useScheme();
   const by = params.get("by") ?? "";
   const mode = params.get("mode") === "over" ? "over" : "by";
   const ids = useMemo(() => parseRunIds(params.get("runs")), [params]);
@@ -75,16 +78,11 @@ export function GroupPage() {
       return n;
     });
 
-  const byIds = useQueries({
-    queries: ids.map((id) => ({ queryKey: ["xp", "run", id], queryFn: () => getExpRun(id) })),
-    combine: (rs) => rs.map((q) => q.data).filter((r): r is ExpRun => !!r),
+  const runsQ = useQuery({
+    queryKey: ["xp", "group-runs", ids, project, filter],
+    queryFn: () => (ids.length ? runsByIds(ids) : queryAllRuns({ project, filter }, MAX_RUNS)),
   });
-  const byQuery = useQuery({
-    queryKey: ["xp", "group-runs", project, filter],
-    queryFn: () => queryAllRuns({ project, filter }, MAX_RUNS),
-    enabled: ids.length === 0,
-  });
-  const runs: ExpRun[] = useMemo(() => (ids.length ? byIds : (byQuery.data ?? [])), [ids.length, byIds, byQuery.data]);
+  const runs: ExpRun[] = useMemo(() => runsQ.data ?? [], [runsQ.data]);
   const configKeys = useMemo(() => {
     const s = new Set<string>();
     for (const r of runs) for (const k of Object.keys(flattenConfig(r.config ?? {}))) s.add(k);
@@ -137,6 +135,7 @@ export function GroupPage() {
             </span>
           </div>
         </section>
+        {runsQ.isError && <div className="red">cannot load the runs: {(runsQ.error as Error).message}</div>}
         {!by ? (
           <div className="empty">choose a key to group by (e.g. seed)</div>
         ) : (
@@ -146,7 +145,7 @@ export function GroupPage() {
               <div className="xp-section-body" data-testid="groups">
                 {groups.map((g, i) => (
                   <div key={g.label} className="xp-group" data-group={g.label}>
-                    <span style={{ color: runColors[i % runColors.length] }}>■ {g.label}</span>{" "}
+                    <span style={{ color: colorAt(scheme, i) }}>■ {g.label}</span>{" "}
                     <span className="muted">({g.runs.length} runs)</span>
                     <div className="xp-group-members">
                       {g.runs.map((r) => (

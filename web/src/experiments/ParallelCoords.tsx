@@ -111,8 +111,8 @@ export function ParallelCoords({ runs, configKeys, metricKeys, colorOf, metricVa
         })}
         {data.axes.map((a, i) => (
           <g key={a.key}>
-            <line x1={xOf(i)} x2={xOf(i)} y1={PAD.top} y2={H - PAD.bottom} stroke="#555" />
-            <text x={xOf(i)} y={12} textAnchor="middle" style={{ fill: i === n - 1 ? "#ffa500" : "#ffd700" }}>
+            <line x1={xOf(i)} x2={xOf(i)} y1={PAD.top} y2={H - PAD.bottom} style={{ stroke: "var(--text-muted)" }} />
+            <text x={xOf(i)} y={12} textAnchor="middle" style={{ fill: i === n - 1 ? "var(--text-secondary)" : "var(--text-primary)" }}>
               {a.key.length > 22 ? `…${a.key.slice(-21)}` : a.key}
               {a.log ? " (log)" : ""}
             </text>

@@ -3,7 +3,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { Link } from "react-router";
 import { StatusBadge } from "../components/StatusBadge";
-import { deleteRuns, updateRun, type ExpRun, type RunPatch } from "./api";
+import { changeTags, deleteRuns, updateRun, type ExpRun, type RunPatch } from "./api";
 import { NotesView } from "./Notes";
 
 /** Tags as typed: split on commas and spaces, trimmed, deduplicated, in order. */
@@ -27,6 +27,7 @@ export function RunMeta({ run, onDeleted }: { run: ExpRun; onDeleted?(id: string
 
   const refresh = () => void qc.invalidateQueries({ queryKey: ["xp"] });
   const patch = useMutation({ mutationFn: (p: RunPatch) => updateRun(run.id, p), onSuccess: refresh });
+  const tagM = useMutation({ mutationFn: (c: { add?: string[]; remove?: string[] }) => changeTags(run.id, c), onSuccess: refresh });
   const del = useMutation({
     mutationFn: () => deleteRuns([run.id]),
     onSuccess: () => {
@@ -38,9 +39,9 @@ export function RunMeta({ run, onDeleted }: { run: ExpRun; onDeleted?(id: string
   const addTags = () => {
     const add = parseTags(tagDraft).filter((t) => !tags.includes(t));
     setTagDraft("");
-    if (add.length) patch.mutate({ tags: [...tags, ...add] });
+    if (add.length) tagM.mutate({ add });
   };
-  const error = (patch.error ?? del.error) as Error | null;
+  const error = (patch.error ?? tagM.error ?? del.error) as Error | null;
 
   return (
     <div className="xp-meta" aria-label={`run ${run.name}`}>
@@ -70,7 +71,7 @@ export function RunMeta({ run, onDeleted }: { run: ExpRun; onDeleted?(id: string
             <button
               className="xp-x"
               aria-label={`remove tag ${t}`}
-              onClick={() => patch.mutate({ tags: tags.filter((x) => x !== t) })}
+              onClick={() => tagM.mutate({ remove: [t] })}
             >
               ×
             </button>

@@ -22,7 +22,7 @@ function flatOf(r: ExpRun): Record<string, Scalar> {
 export function columnWidth(id: ColumnId): number {
   const c = parseColumn(id);
   if (!c) return 90;
-  if (c.kind === "fixed") return { name: 220, status: 120, project: 100, tags: 140, start_time: 118, duration: 70 }[c.id];
+  if (c.kind === "fixed") return { name: 280, status: 116, project: 100, tags: 140, start_time: 128, duration: 72 }[c.id];
   return Math.min(150, Math.max(80, columnLabel(id).length * 7 + 22));
 }
 

@@ -7,9 +7,9 @@ import { live } from "../api/live";
 import { TopBar } from "../components/TopBar";
 import { HelpOverlay } from "../components/HelpOverlay";
 import { useKeybindings } from "../hooks/useKeybindings";
-import { projectKeys, queryRuns, type ExpRun } from "./api";
+import { listProjects, projectKeys, queryRuns, type ExpRun } from "./api";
 import { ColumnPicker } from "./ColumnPicker";
-import { defaultColumns, flattenConfig } from "./columns";
+import { defaultColumns, flattenConfig, parseColumn } from "./columns";
 import { errorPosition } from "./filterExpr";
 import { RunMeta } from "./RunMeta";
 import { RunsTable } from "./RunsTable";
@@ -44,10 +44,33 @@ export function RunsTablePage() {
   const gridRef = useRef<HTMLDivElement>(null);
   useEffect(() => setDraft(state.filter), [state.filter]);
 
+  // a project's key index; across all projects the keys come from the loaded runs
+  const keysQ = useQuery({
+    queryKey: ["xp", "keys", state.project],
+    queryFn: () => projectKeys(state.project),
+    retry: false,
+    enabled: !!state.project,
+  });
+  const projectsQ = useQuery({ queryKey: ["xp", "projects"], queryFn: listProjects, retry: false });
+  const serverColumns = useMemo(
+    () => (keysQ.data ? defaultColumns(keysQ.data.config_keys, keysQ.data.metric_keys, true) : null),
+    [keysQ.data],
+  );
+  // the summaries the rows carry: those of the metric columns shown (`*` until the keys are known)
+  const summary = useMemo(() => {
+    const cols = state.columns ?? serverColumns;
+    if (!cols) return ["*"];
+    const keys = new Set<string>();
+    for (const id of cols) {
+      const c = parseColumn(id);
+      if (c?.kind === "metric") keys.add(c.key);
+    }
+    return [...keys].sort();
+  }, [state.columns, serverColumns]);
   const runsQ = useInfiniteQuery({
-    queryKey: ["xp", "runs", state.project, state.filter, state.sort],
+    queryKey: ["xp", "runs", state.project, state.filter, state.sort, summary],
     queryFn: ({ pageParam }) =>
-      queryRuns({ project: state.project, filter: state.filter, sort: state.sort, cursor: pageParam, limit: PAGE }),
+      queryRuns({ project: state.project, filter: state.filter, sort: state.sort, cursor: pageParam, limit: PAGE, summary }),
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
     placeholderData: keepPreviousData,
@@ -68,19 +91,19 @@ export function RunsTablePage() {
     [qc],
   );
 
-  const keysQ = useQuery({ queryKey: ["xp", "keys", state.project], queryFn: () => projectKeys(state.project), retry: false });
   const seen = useMemo(() => keysOfRuns(runs), [runs]);
   const configKeys = keysQ.data?.config_keys.length ? keysQ.data.config_keys : seen.config;
   const metricKeys = keysQ.data?.metric_keys.length ? keysQ.data.metric_keys : seen.metrics;
   const columns = useMemo(
-    () => state.columns ?? defaultColumns(configKeys, metricKeys),
-    [state.columns, configKeys, metricKeys],
+    () => state.columns ?? defaultColumns(configKeys, metricKeys, !!state.project),
+    [state.columns, configKeys, metricKeys, state.project],
   );
   const projects = useMemo(() => {
-    const s = new Set(runs.map((r) => r.project).filter(Boolean));
+    const s = new Set((projectsQ.data ?? []).map((p) => p.name));
+    for (const r of runs) if (r.project) s.add(r.project);
     if (state.project) s.add(state.project);
     return [...s].sort();
-  }, [runs, state.project]);
+  }, [projectsQ.data, runs, state.project]);
 
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = runsQ;
   const onEndReached = useCallback(() => {

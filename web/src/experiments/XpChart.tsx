@@ -5,6 +5,7 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { fmtNumber } from "../lib/format";
 import { theme } from "../lib/theme";
+import { chartColors, useScheme } from "./palette";
 
 export interface LineSpec {
   label: string;
@@ -39,6 +40,7 @@ const HEIGHT = 170;
 
 function XpChartImpl({ title, lines, bands, data, subscribe, height = HEIGHT, extra }: Props) {
   const el = useRef<HTMLDivElement>(null);
+  const scheme = useScheme();
   const plot = useRef<uPlot | null>(null);
   const [hover, setHover] = useState<{ x: number; items: { label: string; color: string; text: string }[] } | null>(null);
   const [points, setPoints] = useState(0);
@@ -53,10 +55,11 @@ function XpChartImpl({ title, lines, bands, data, subscribe, height = HEIGHT, ex
   useEffect(() => {
     const box = el.current;
     if (!box) return;
+    const cc = chartColors(scheme);
     const axis: uPlot.Axis = {
-      stroke: theme.muted,
-      grid: { stroke: theme.grid, width: 1 },
-      ticks: { stroke: theme.border, width: 1, size: 3 },
+      stroke: cc.axis,
+      grid: { stroke: cc.grid, width: 1 },
+      ticks: { stroke: cc.tick, width: 1, size: 3 },
       font: `10px ${theme.font}`,
       size: 22,
     };
@@ -128,7 +131,7 @@ function XpChartImpl({ title, lines, bands, data, subscribe, height = HEIGHT, ex
     };
     // the plot is rebuilt when its lines change; data flows through `subscribe`
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [sig, subscribe, height]);
+  }, [sig, subscribe, height, scheme]);
 
   return (
     <div className="xp-chart" data-chart-key={title} data-points={points}>

@@ -1,7 +1,7 @@
 // The experiments views' calls: the runs query (filter / sort / cursor), run metadata (tags, notes, name,
 // archive), saved views and a project's keys. Built on the shared `request` of api/client.ts.
 import { query, request } from "../api/client";
-import type { Run } from "../api/types";
+import type { Run, RunList } from "../api/types";
 
 /** Per-run summary of one metric, maintained by the server at ingest. */
 export interface MetricSummary {
@@ -12,11 +12,8 @@ export interface MetricSummary {
   step?: number | null;
 }
 
-/** A run as the runs query answers it: the run, its tags and notes, and its metric summaries. */
-export type ExpRun = Run & {
-  tags?: string[] | null;
-  notes?: string | null;
-  archived?: boolean | null;
+/** A run as the runs query answers it: the run (tags, notes, archived included) and its metric summaries. */
+export type ExpRun = Omit<Run, "summary"> & {
   metrics?: Record<string, MetricSummary> | null;
 };
 
@@ -32,6 +29,8 @@ export interface RunsQuery {
   project?: string;
   limit?: number;
   cursor?: string | null;
+  /** metric keys whose summaries the runs carry; `["*"]` all */
+  summary?: readonly string[];
 }
 
 const enc = encodeURIComponent;
@@ -54,30 +53,33 @@ function num(v: unknown): number | null {
   return null;
 }
 
-/** The summaries as the UI uses them, whatever map or list shape the server sends. */
+/** The summaries (`summary` of a run: key -> {last, min, max, count, step}) as the UI uses them. */
 export function summariesFromWire(w: unknown): Record<string, MetricSummary> {
   const out: Record<string, MetricSummary> = {};
-  const add = (key: string, s: Record<string, unknown>) => {
-    out[key] = { last: num(s.last), min: num(s.min), max: num(s.max), count: num(s.count) ?? undefined, step: num(s.last_step ?? s.step) };
-  };
-  if (Array.isArray(w)) {
-    for (const s of w) if (s && typeof s === "object" && typeof (s as { key?: unknown }).key === "string") add((s as { key: string }).key, s as Record<string, unknown>);
-  } else if (w && typeof w === "object") {
-    for (const [k, s] of Object.entries(w as Record<string, unknown>)) if (s && typeof s === "object") add(k, s as Record<string, unknown>);
+  if (!w || typeof w !== "object") return out;
+  for (const [k, s] of Object.entries(w as Record<string, Record<string, unknown> | null>)) {
+    if (!s || typeof s !== "object") continue;
+    out[k] = { last: num(s.last), min: num(s.min), max: num(s.max), count: num(s.count) ?? undefined, step: num(s.step) };
   }
   return out;
 }
 
-function runFromWire(r: Record<string, unknown>): ExpRun {
-  const run = r as ExpRun;
-  const summaries = r.metrics ?? r.summaries ?? r.metric_summaries;
-  return { ...run, metrics: summariesFromWire(summaries) };
+function runFromWire(r: Run): ExpRun {
+  const { summary, ...run } = r;
+  return { ...run, metrics: summariesFromWire(summary) };
 }
 
-/** One page of `GET /api/runs?filter=&sort=&cursor=&limit=`. */
+/** One page of `GET /api/runs?filter=&sort=&cursor=&limit=&summary=`. */
 export async function queryRuns(q: RunsQuery): Promise<RunsPage> {
-  const page = await json<{ runs: Record<string, unknown>[]; next_cursor?: string | null; total?: number | null }>(
-    `/api/runs${query({ filter: q.filter?.trim() || undefined, sort: q.sort || undefined, project: q.project || undefined, limit: q.limit ?? 200, cursor: q.cursor ?? undefined })}`,
+  const page = await json<RunList>(
+    `/api/runs${query({
+      filter: q.filter?.trim() || undefined,
+      sort: q.sort || undefined,
+      project: q.project || undefined,
+      limit: q.limit ?? 200,
+      cursor: q.cursor ?? undefined,
+      summary: q.summary?.length ? q.summary.join(",") : undefined,
+    })}`,
   );
   return { runs: page.runs.map(runFromWire), next_cursor: page.next_cursor ?? null, total: page.total ?? null };
 }
@@ -94,20 +96,33 @@ export async function queryAllRuns(q: RunsQuery, max = 1000): Promise<ExpRun[]> 
   return out;
 }
 
-export async function getExpRun(id: string): Promise<ExpRun> {
-  return runFromWire(await json<Record<string, unknown>>(`/api/runs/${enc(id)}`));
+/** A filter that matches archived and live runs alike (a filter naming `archived` lifts the default hiding). */
+export const ANY_ARCHIVED = "(archived = true or archived = false)";
+
+/** The runs with these ids (archived too), in the ids' order, with the summaries of all their metrics. */
+export async function runsByIds(ids: readonly string[]): Promise<ExpRun[]> {
+  if (ids.length === 0) return [];
+  const filter = `id in (${ids.map((id) => JSON.stringify(id)).join(", ")}) and ${ANY_ARCHIVED}`;
+  const page = await queryRuns({ filter, summary: ["*"], limit: Math.min(1000, ids.length) });
+  const byId = new Map(page.runs.map((r) => [r.id, r]));
+  return ids.map((id) => byId.get(id)).filter((r): r is ExpRun => !!r);
 }
 
 export interface RunPatch {
   name?: string;
-  tags?: string[];
   notes?: string;
   archived?: boolean;
 }
 
-/** Rename, retag, write notes, archive / restore (`PUT /api/runs/{id}`). */
+/** Rename, write notes, archive / restore (`PUT /api/runs/{id}`). */
 export async function updateRun(id: string, patch: RunPatch): Promise<ExpRun> {
-  return runFromWire(await json<Record<string, unknown>>(`/api/runs/${enc(id)}`, body("PUT", patch)));
+  return runFromWire(await json<Run>(`/api/runs/${enc(id)}`, body("PUT", patch)));
+}
+
+/** Add and remove tags (`POST /api/runs/{id}/tags`): two people tagging at once both keep their tags. */
+export async function changeTags(id: string, change: { add?: string[]; remove?: string[] }): Promise<string[]> {
+  const b = await json<{ tags: string[] }>(`/api/runs/${enc(id)}/tags`, body("POST", { add: change.add ?? [], remove: change.remove ?? [] }));
+  return b.tags;
 }
 
 export async function deleteRuns(ids: readonly string[]): Promise<void> {
@@ -116,7 +131,6 @@ export async function deleteRuns(ids: readonly string[]): Promise<void> {
 
 /** A saved table view: what the table shows, per project. */
 export interface SavedView {
-  id?: string | number;
   name: string;
   project: string;
   filter: string;
@@ -124,49 +138,58 @@ export interface SavedView {
   columns: string[];
 }
 
+/** Views and column keys belong to a project; "all projects" keeps its own under the default project. */
+export const DEFAULT_PROJECT = "default";
+
+function projectPath(project: string): string {
+  return `/api/projects/${enc(project || DEFAULT_PROJECT)}`;
+}
+
 interface ViewWire {
-  id?: string | number;
   name: string;
-  project?: string;
-  filter?: string | null;
-  sort?: string | null;
-  columns?: string[] | null;
-  spec?: { filter?: string | null; sort?: string | null; columns?: string[] | null } | null;
+  project: string;
+  filter: string;
+  sort: string;
+  columns: unknown[];
 }
 
-function viewFromWire(v: ViewWire, project: string): SavedView {
-  const s = v.spec ?? v;
-  return { id: v.id, name: v.name, project: v.project ?? project, filter: s.filter ?? "", sort: s.sort ?? "", columns: s.columns ?? [] };
-}
-
-function viewsPath(project: string): string {
-  return `/api/projects/${enc(project || "default")}/views`;
+function viewFromWire(v: ViewWire): SavedView {
+  return { name: v.name, project: v.project, filter: v.filter, sort: v.sort, columns: v.columns.filter((c): c is string => typeof c === "string") };
 }
 
 export async function listViews(project: string): Promise<SavedView[]> {
-  const b = await json<{ views: ViewWire[] } | ViewWire[]>(viewsPath(project));
-  const list = Array.isArray(b) ? b : (b.views ?? []);
-  return list.map((v) => viewFromWire(v, project));
+  const b = await json<{ views: ViewWire[] }>(`${projectPath(project)}/views`);
+  return b.views.map(viewFromWire);
 }
 
 /** Create or replace the view of that name. */
 export async function saveView(v: SavedView): Promise<SavedView> {
-  const spec = { filter: v.filter, sort: v.sort, columns: v.columns };
-  const w = await json<ViewWire>(`${viewsPath(v.project)}/${enc(v.name)}`, body("PUT", { name: v.name, ...spec, spec }));
-  return viewFromWire(w, v.project);
+  const w = await json<ViewWire>(`${projectPath(v.project)}/views/${enc(v.name)}`, body("PUT", { filter: v.filter, sort: v.sort, columns: v.columns }));
+  return viewFromWire(w);
 }
 
 export async function deleteView(project: string, name: string): Promise<void> {
-  await request(`${viewsPath(project)}/${enc(name)}`, { method: "DELETE" });
+  await request(`${projectPath(project)}/views/${enc(name)}`, { method: "DELETE" });
 }
 
 export interface ProjectKeys {
   config_keys: string[];
   metric_keys: string[];
+  tags: string[];
 }
 
-/** The union of flattened config keys and metric keys of a project's runs (the column picker's choices). */
+/** The union of flattened config keys, metric keys and tags of a project's runs (the column picker's choices). */
 export async function projectKeys(project: string): Promise<ProjectKeys> {
-  const b = await json<Partial<ProjectKeys>>(`/api/projects/${enc(project || "default")}/keys`);
-  return { config_keys: b.config_keys ?? [], metric_keys: b.metric_keys ?? [] };
+  const b = await json<Partial<ProjectKeys>>(`${projectPath(project)}/columns`);
+  return { config_keys: b.config_keys ?? [], metric_keys: b.metric_keys ?? [], tags: b.tags ?? [] };
+}
+
+export interface Project {
+  name: string;
+  runs: number;
+}
+
+export async function listProjects(): Promise<Project[]> {
+  const b = await json<{ projects: Project[] }>(`/api/projects`);
+  return b.projects;
 }

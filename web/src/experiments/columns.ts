@@ -106,10 +106,10 @@ export function cellValue(run: ExpRun, id: ColumnId, flat: Record<string, Scalar
 }
 
 /** The columns a fresh table shows: the fixed ones, then the first few config keys and metrics. */
-export function defaultColumns(configKeys: readonly string[], metricKeys: readonly string[]): ColumnId[] {
+export function defaultColumns(configKeys: readonly string[], metricKeys: readonly string[], oneProject = false): ColumnId[] {
   const shown = metricKeys.filter((k) => !k.startsWith("sys/")).slice(0, 4);
   return [
-    ...FIXED_COLUMNS,
+    ...FIXED_COLUMNS.filter((c) => !(oneProject && c === "project")),
     ...configKeys.slice(0, 4).map(configColumn),
     ...shown.map((k) => metricColumn(k, "last")),
   ];
