@@ -1,9 +1,19 @@
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import type { Run } from "../api/types";
-import { runColors } from "../lib/theme";
+import { epochSeconds } from "../api/wire";
+import type { LayoutApi } from "../layout/useLayout";
+import { useScheme } from "../layout/useScheme";
+import { palette } from "../lib/theme";
 import { stepRangeForX, type XMode } from "./adapters";
 import { MetricChart, type ChartOptions, type ChartRun } from "./MetricChart";
 import { runMetrics, type RunMetrics } from "./store";
+import { sectionOf, sectionOrder } from "./units";
+
+const X_MODES: { mode: XMode; label: string; title: string }[] = [
+  { mode: "step", label: "STEP", title: "x axis: step" },
+  { mode: "elapsed", label: "ELAPSED", title: "x axis: time since the run started" },
+  { mode: "wall", label: "WALL", title: "x axis: wall-clock time" },
+];
 
 const WINDOWS: { label: string; value: number | null }[] = [
   { label: "100", value: 100 },
@@ -35,26 +45,41 @@ function useStores(runIds: string[]): RunMetrics[] {
   return stores;
 }
 
-export function MetricsPanel({ runs }: { runs: Run[] }) {
+/** The charts grouped: pinned first, then one section per key prefix (train, val, ..., sys per GPU). */
+function sections(keys: string[], pinned: string[]): { name: string; keys: string[] }[] {
+  const out = new Map<string, string[]>();
+  const pins = pinned.filter((k) => keys.includes(k));
+  for (const k of keys) {
+    const s = sectionOf(k);
+    out.set(s, [...(out.get(s) ?? []), k]);
+  }
+  const rest = [...out.keys()].sort(sectionOrder).map((name) => ({ name, keys: out.get(name) ?? [] }));
+  return pins.length ? [{ name: "pinned", keys: pins }, ...rest] : rest;
+}
+
+export function MetricsPanel({ runs, layout }: { runs: Run[]; layout: LayoutApi }) {
   const [filter, setFilter] = useState("");
+  const scheme = useScheme();
   const [xMode, setXMode] = useState<XMode>("step");
   const [window, setWindow] = useState<number | null>(null);
   const [smoothing, setSmoothing] = useState(0.6);
   const [logScale, setLogScale] = useState(false);
   const stores = useStores(runs.map((r) => r.id));
   const options: ChartOptions = useMemo(
-    () => ({ xMode, window, smoothing, logScale }),
-    [xMode, window, smoothing, logScale],
+    () => ({ xMode, window, smoothing, logScale, scheme }),
+    [xMode, window, smoothing, logScale, scheme],
   );
+  const colors = palette(scheme).runColors;
   const chartRuns: ChartRun[] = useMemo(
     () =>
       stores.map((store, i) => ({
         store,
         label: runs[i]?.name ?? store.runId,
-        color: runColors[i % runColors.length] as string,
+        color: colors[i % colors.length] as string,
+        t0: epochSeconds(runs[i]?.start_time) || 0,
       })),
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [stores, runs.map((r) => r.name).join("|")],
+    [stores, runs.map((r) => `${r.name}@${r.start_time}`).join("|"), colors],
   );
   const loading = stores.some((s) => s.loading);
   const error = stores.map((s) => s.error).find(Boolean);
@@ -78,11 +103,12 @@ export function MetricsPanel({ runs }: { runs: Run[] }) {
       for (const s of stores) {
         const p = s.series.get(key);
         if (!p) continue;
-        const steps = stepRangeForX(p, xMode, range[0], range[1]);
+        const t0 = chartRuns.find((r) => r.store === s)?.t0 ?? 0;
+        const steps = stepRangeForX(p, xMode, range[0], range[1], t0);
         if (steps) void s.refine([key], steps[0], steps[1]).catch(() => undefined);
       }
     },
-    [stores, xMode],
+    [stores, xMode, chartRuns],
   );
 
   return (
@@ -96,9 +122,9 @@ export function MetricsPanel({ runs }: { runs: Run[] }) {
           aria-label="filter metric keys"
         />
         <span className="seg" role="group" aria-label="x axis">
-          {(["step", "time"] as const).map((m) => (
-            <button key={m} className={xMode === m ? "on" : ""} onClick={() => setXMode(m)}>
-              {m === "step" ? "STEP" : "TIME"}
+          {X_MODES.map((m) => (
+            <button key={m.mode} className={xMode === m.mode ? "on" : ""} onClick={() => setXMode(m.mode)} title={m.title}>
+              {m.label}
             </button>
           ))}
         </span>
@@ -112,7 +138,7 @@ export function MetricsPanel({ runs }: { runs: Run[] }) {
         <button className={logScale ? "btn on" : "btn"} onClick={() => setLogScale(!logScale)} aria-pressed={logScale}>
           LOG
         </button>
-        <label className="slider" title="EMA smoothing (raw series stays faint)">
+        <label className="slider" title="EMA smoothing of series with 50 points or more; raw points stay visible">
           EMA
           <input
             type="range"
@@ -125,7 +151,7 @@ export function MetricsPanel({ runs }: { runs: Run[] }) {
           />
           <span className="num">{smoothing.toFixed(2)}</span>
         </label>
-        <span className="muted hint">drag to zoom · dbl-click resets</span>
+        <span className="muted hint">click: terminal at that step · drag: zoom · dbl-click: reset</span>
       </div>
       {runs.length > 1 && (
         <div className="legend">
@@ -142,10 +168,37 @@ export function MetricsPanel({ runs }: { runs: Run[] }) {
       ) : keys.length === 0 ? (
         <div className="empty">no metrics logged yet</div>
       ) : (
-        <div className="chart-grid">
-          {shown.map((k) => (
-            <MetricChart key={k} metricKey={k} runs={chartRuns} options={options} onZoom={onZoom} />
-          ))}
+        <div className="chart-sections">
+          {sections(shown, layout.layout.pinned).map((sec) => {
+            const folded = layout.layout.foldedSections.includes(sec.name);
+            return (
+              <section key={sec.name} className="chart-section" data-section={sec.name}>
+                <button
+                  className="section-head"
+                  onClick={() => layout.toggleSection(sec.name)}
+                  aria-expanded={!folded}
+                  title={folded ? "show these charts" : "fold these charts away"}
+                >
+                  {folded ? "▸" : "▾"} {sec.name === "pinned" ? "★ PINNED" : `${sec.name}/`} <span className="muted">{sec.keys.length}</span>
+                </button>
+                {!folded && (
+                  <div className="chart-grid">
+                    {sec.keys.map((k) => (
+                      <MetricChart
+                        key={k}
+                        metricKey={k}
+                        runs={chartRuns}
+                        options={options}
+                        onZoom={onZoom}
+                        pinned={sec.name === "pinned"}
+                        onPin={layout.togglePinned}
+                      />
+                    ))}
+                  </div>
+                )}
+              </section>
+            );
+          })}
           {shown.length === 0 && <div className="empty">no key matches “{filter}”</div>}
         </div>
       )}

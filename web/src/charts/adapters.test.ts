@@ -5,6 +5,7 @@ import {
   ema,
   joinOnX,
   lastWindow,
+  logSplits,
   mergeRange,
   nonFiniteMarkers,
   plotValues,
@@ -97,7 +98,7 @@ describe("non-finite markers", () => {
   it("finds NaN, +Inf and -Inf at their x", () => {
     const p = pts([1, 2, 3, 4], [1, NaN, Infinity, -Infinity]);
     expect(nonFiniteMarkers(p, "step")).toEqual({ x: [2, 3, 4], kind: ["nan", "inf", "-inf"] });
-    expect(nonFiniteMarkers(p, "time").x).toEqual([1002, 1003, 1004]);
+    expect(nonFiniteMarkers(p, "wall").x).toEqual([1002, 1003, 1004]);
   });
   it("plots them as gaps, and non-positive values as gaps on a log scale", () => {
     expect(plotValues([1, NaN, Infinity, 0, -1])).toEqual([1, null, null, 0, -1]);
@@ -111,10 +112,24 @@ describe("window and columns", () => {
     expect(lastWindow(pts([0, 50]), null).step).toEqual([0, 50]);
   });
   it("builds x, smoothed and raw columns", () => {
-    const c = runColumns(pts([1, 2, 3], [1, NaN, 3]), { xMode: "time", window: null, smoothing: 0, logScale: false });
+    const c = runColumns(pts([1, 2, 3], [1, NaN, 3]), { xMode: "wall", window: null, smoothing: 0, logScale: false });
     expect(c.x).toEqual([1001, 1002, 1003]);
     expect(c.raw).toEqual([1, null, 3]);
     expect(c.markers.kind).toEqual(["nan"]);
+    const e = runColumns(pts([1, 2, 3]), { xMode: "elapsed", window: null, smoothing: 0, logScale: false, t0: 1000 });
+    expect(e.x).toEqual([1, 2, 3]);
+  });
+  it("never smooths a sparse series by default, and smooths a dense one", () => {
+    const steps = (n: number) => Array.from({ length: n }, (_, i) => i);
+    const sparse = runColumns(pts(steps(8)), { xMode: "step", window: null, smoothing: 0.95, logScale: false });
+    expect(sparse.smoothed).toBe(false);
+    expect(sparse.smooth.every((v) => v === null)).toBe(true);
+    expect(sparse.raw).toHaveLength(8);
+    const forced = runColumns(pts(steps(8)), { xMode: "step", window: null, smoothing: 0.95, logScale: false, smoothSparse: true });
+    expect(forced.smoothed).toBe(true);
+    const dense = runColumns(pts(steps(60)), { xMode: "step", window: null, smoothing: 0.6, logScale: false });
+    expect(dense.smoothed).toBe(true);
+    expect(dense.smooth.every((v) => typeof v === "number")).toBe(true);
   });
 });
 
@@ -136,7 +151,20 @@ describe("stepRangeForX", () => {
   it("maps a wall-time zoom to the steps around it", () => {
     const p = pts([0, 10, 20, 30, 40]);
     expect(stepRangeForX(p, "step", 9.5, 20.2)).toEqual([9, 21]);
-    expect(stepRangeForX(p, "time", 1015, 1025)).toEqual([10, 30]);
-    expect(stepRangeForX(p, "time", 5000, 6000)).toBeNull();
+    expect(stepRangeForX(p, "wall", 1015, 1025)).toEqual([10, 30]);
+    expect(stepRangeForX(p, "elapsed", 15, 25, 1000)).toEqual([10, 30]);
+    expect(stepRangeForX(p, "wall", 5000, 6000)).toBeNull();
+  });
+});
+
+describe("logSplits", () => {
+  it("puts ticks at powers of ten over wide ranges, never the 2..9 grid", () => {
+    expect(logSplits(0.001, 1000)).toEqual([0.001, 0.01, 0.1, 1, 10, 100, 1000]);
+    expect(logSplits(1e-12, 1e12).length).toBeLessThanOrEqual(9);
+  });
+  it("adds 2x and 5x over a decade or two, and keeps the ends of a narrow range", () => {
+    expect(logSplits(0.1, 3)).toEqual([0.1, 0.2, 0.5, 1, 2]);
+    expect(logSplits(0.3, 0.4)).toEqual([0.3, 0.4]);
+    expect(logSplits(0, 1)).toEqual([]);
   });
 });

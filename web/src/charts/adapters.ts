@@ -8,7 +8,18 @@ export interface Points {
   time: number[];
 }
 
-export type XMode = "step" | "time";
+/** The x axis: the step, the time since the run started, or the wall clock. */
+export type XMode = "step" | "elapsed" | "wall";
+
+/** Series with fewer points than this are not smoothed by default (an EMA over 8 points only misleads). */
+export const SPARSE_POINTS = 50;
+
+/** The x values of a series in a mode; `t0` is the run's start (epoch seconds) for "elapsed". */
+export function xValues(p: Points, xMode: XMode, t0 = 0): number[] {
+  if (xMode === "step") return p.step;
+  if (xMode === "wall") return p.time;
+  return p.time.map((t) => t - t0);
+}
 
 export function emptyPoints(): Points {
   return { step: [], value: [], time: [] };
@@ -114,8 +125,8 @@ export interface Markers {
 }
 
 /** Where the series holds NaN / +Inf / -Inf, by x. */
-export function nonFiniteMarkers(p: Points, xMode: XMode): Markers {
-  const xs = xMode === "step" ? p.step : p.time;
+export function nonFiniteMarkers(p: Points, xMode: XMode, t0 = 0): Markers {
+  const xs = xValues(p, xMode, t0);
   const out: Markers = { x: [], kind: [] };
   for (let i = 0; i < p.value.length; i++) {
     const v = p.value[i] as number;
@@ -155,21 +166,32 @@ export function joinOnX(
   return cols;
 }
 
-/** The columns of one run for one chart: x, smoothed, raw (raw drawn faint). */
+/**
+ * The columns of one run for one chart: x, smoothed, raw. A sparse series (< SPARSE_POINTS points) is not
+ * smoothed unless `smoothSparse`: then `smoothed` is false and `smooth` all null (only the raw line is drawn).
+ */
 export function runColumns(
   p: Points,
-  opts: { xMode: XMode; window: number | null; smoothing: number; logScale: boolean },
-): { x: number[]; smooth: (number | null)[]; raw: (number | null)[]; markers: Markers } {
+  opts: { xMode: XMode; window: number | null; smoothing: number; logScale: boolean; t0?: number; smoothSparse?: boolean },
+): { x: number[]; smooth: (number | null)[]; raw: (number | null)[]; markers: Markers; smoothed: boolean } {
   const w = lastWindow(p, opts.window);
-  const x = opts.xMode === "step" ? w.step : w.time;
+  const x = xValues(w, opts.xMode, opts.t0);
   const raw = plotValues(w.value, opts.logScale);
-  const smooth = opts.smoothing > 0 ? plotValues(ema(w.value, opts.smoothing).map((v) => v ?? NaN), opts.logScale) : raw;
-  return { x, smooth, raw, markers: nonFiniteMarkers(w, opts.xMode) };
+  const smoothed = opts.smoothing > 0 && (opts.smoothSparse === true || w.value.length >= SPARSE_POINTS);
+  const smooth = smoothed ? plotValues(ema(w.value, opts.smoothing).map((v) => v ?? NaN), opts.logScale) : raw.map(() => null);
+  return { x, smooth, raw, markers: nonFiniteMarkers(w, opts.xMode, opts.t0), smoothed };
 }
 
 /** The step range to refetch for a zoom over [xMin, xMax] of the plot. */
-export function stepRangeForX(p: Points, xMode: XMode, xMin: number, xMax: number): [number, number] | null {
+export function stepRangeForX(
+  p: Points,
+  xMode: XMode,
+  xMin: number,
+  xMax: number,
+  t0 = 0,
+): [number, number] | null {
   if (xMode === "step") return [Math.floor(xMin), Math.ceil(xMax)];
+  if (xMode === "elapsed") return stepRangeForX(p, "wall", xMin + t0, xMax + t0);
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < p.time.length; i++) {
@@ -185,4 +207,28 @@ export function stepRangeForX(p: Points, xMode: XMode, xMin: number, xMax: numbe
   const i = lowerBound(p.step, lo);
   const j = lowerBound(p.step, hi);
   return [p.step[Math.max(0, i - 1)] ?? lo, p.step[Math.min(p.step.length - 1, j + 1)] ?? hi];
+}
+
+/**
+ * Ticks of a log-scale axis over [min, max] (both > 0): the powers of ten, and when the range spans fewer than
+ * two decades 2x and 5x too — never the dense 2..9 grid uPlot draws by default.
+ */
+export function logSplits(min: number, max: number): number[] {
+  if (!(min > 0) || !(max > 0) || !Number.isFinite(min) || !Number.isFinite(max)) return [];
+  if (max < min) [min, max] = [max, min];
+  const lo = Math.floor(Math.log10(min));
+  const hi = Math.ceil(Math.log10(max));
+  const decades = hi - lo;
+  const mults = decades <= 2 ? [1, 2, 5] : [1];
+  const step = decades > 8 ? Math.ceil(decades / 6) : 1;
+  const out: number[] = [];
+  for (let e = lo; e <= hi; e += step) {
+    for (const m of mults) {
+      const v = Number((m * 10 ** e).toPrecision(12));
+      if (v >= min * (1 - 1e-9) && v <= max * (1 + 1e-9)) out.push(v);
+    }
+  }
+  // a narrow range inside one decade: at least its ends
+  if (out.length < 2) return [min, max];
+  return out;
 }

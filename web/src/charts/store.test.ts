@@ -36,6 +36,8 @@ describe("RunMetrics", () => {
         if (url.endsWith("/metrics/latest"))
           return json({ metrics: { loss: { step: 2, value: 0.5, timestamp: 1 }, "sys/cpu_percent": { step: 2, value: 9, timestamp: 1 } } });
         await gate;
+        if (url.includes("keys=sys"))
+          return json({ run_id: "r", metrics: { "sys/cpu_percent": { count: 1, step: [2], value: [9], timestamp: [1] } } });
         return json({ run_id: "r", metrics: { loss: { count: 3, step: [0, 1, 2], value: [1, "NaN", 0.5], timestamp: [1, 2, 3] } } });
       }),
     );
@@ -47,8 +49,11 @@ describe("RunMetrics", () => {
     release();
     await vi.waitFor(() => expect(m.loading).toBe(false));
     await vi.waitFor(() => expect(m.series.get("loss")?.step).toEqual([0, 1, 2, 3]));
-    expect(m.keys()).toEqual(["loss"]);
-    expect(urls.filter((u) => u.includes("sys%2F") || u.includes("keys=sys"))).toEqual([]);
+    // system metrics are charted too, fetched after the training metrics
+    await vi.waitFor(() => expect(m.keys()).toEqual(["loss", "sys/cpu_percent"]));
+    const history = urls.filter((u) => !u.endsWith("/latest"));
+    expect(history[0]).toContain("keys=loss");
+    expect(history[1]).toContain("keys=sys");
     const p = m.series.get("loss");
     expect(Number.isNaN(p?.value[1])).toBe(true);
     expect(p?.value[3]).toBe(0.25);

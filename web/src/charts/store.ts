@@ -30,8 +30,9 @@ export class RunMetrics {
 
   constructor(readonly runId: string) {}
 
+  /** Every key, system metrics (`sys/...`) included: they are charted like any metric. */
   keys(): string[] {
-    return [...this.series.keys()].filter((k) => !isSystemKey(k)).sort();
+    return [...this.series.keys()].sort();
   }
 
   onChange(l: Listener): () => void {
@@ -71,7 +72,8 @@ export class RunMetrics {
     this.pending = [];
     try {
       const latest = await getLatestMetrics(this.runId);
-      const keys = [...latest.keys()].filter((k) => !isSystemKey(k)).sort();
+      // training metrics first (the charts the user came for), system metrics after
+      const keys = [...latest.keys()].sort((a, b) => Number(isSystemKey(a)) - Number(isSystemKey(b)) || a.localeCompare(b));
       this.series.clear();
       // One request per key: the first alone (a busy server answers it soonest, and the first chart
       // paints), then the rest a few at a time.

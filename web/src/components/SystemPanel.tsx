@@ -1,8 +1,8 @@
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { getLatestMetrics, getSystemHistory, getSystemStatus } from "../api/client";
-import type { GpuSample, SystemSample } from "../api/types";
-import { fmtBytes, fmtSystemValue } from "../lib/format";
+import type { GpuSample, Run, SystemSample } from "../api/types";
+import { fmtBytes, fmtSystemValue, fmtTime } from "../lib/format";
 import { theme } from "../lib/theme";
 import { Sparkline } from "./Sparkline";
 
@@ -45,7 +45,14 @@ function gpuMemPct(g: GpuSample): number | undefined {
   return used !== undefined && total ? (100 * used) / total : num(g, "memory_percent");
 }
 
-export function SystemPanel({ runId }: { runId: string | undefined }) {
+/** What a run's latest `sys/` values mean: live readings, or the last sample of a run that has ended. */
+export function sampleNote(status: string | undefined, lastSample: number | null): string | null {
+  if (lastSample === null) return null;
+  if (status === "running") return `live · last sample ${fmtTime(lastSample)}`;
+  return `run ${status ?? "ended"} — last sample, taken ${fmtTime(lastSample)}`;
+}
+
+export function SystemPanel({ runId, run }: { runId: string | undefined; run?: Run }) {
   const [history, setHistory] = useState<SystemSample[]>([]);
   const seeded = useRef(false);
   const status = useQuery({ queryKey: ["system"], queryFn: getSystemStatus, refetchInterval: 2000 });
@@ -73,6 +80,8 @@ export function SystemPanel({ runId }: { runId: string | undefined }) {
   const series = (k: string) => history.map((h) => num(h, k) ?? NaN);
   const gpus = s?.gpus ?? [];
   const runKeys = [...(runSys.data?.entries() ?? [])].filter(([k]) => k.startsWith("sys/"));
+  const lastSample = runKeys.length ? Math.max(...runKeys.map(([, p]) => p.timestamp)) : null;
+  const note = sampleNote(run?.status, lastSample);
 
   return (
     <div className="system">
@@ -119,7 +128,12 @@ export function SystemPanel({ runId }: { runId: string | undefined }) {
       )}
       {runId && (
         <>
-          <div className="subhead">RUN (sys/)</div>
+          <div className="subhead">RUN (sys/) · charted under sys/ in METRICS</div>
+          {note && (
+            <div className={run?.status === "running" ? "muted sys-note" : "orange sys-note"} data-testid="sys-sample-note">
+              {note}
+            </div>
+          )}
           {runKeys.length === 0 && <div className="muted sysrow">no system metrics from this run</div>}
           <div className="kv">
             {runKeys.map(([k, p]) => (

@@ -7,6 +7,9 @@ import { epochSeconds } from "../api/wire";
 import { ansiSegments } from "../lib/ansi";
 import { fmtClock } from "../lib/format";
 import { useDebounced } from "../lib/useDebounced";
+import { useMoment } from "../timeline/moment";
+import { matcher, splitMatches } from "./highlight";
+import { momentRows } from "./momentLines";
 
 const PAGE = 500;
 const ROW = 16;
@@ -54,6 +57,14 @@ export const LinesView = forwardRef<LinesHandle, { runId: string; running: boole
     () => ({ level: level || undefined, source: source || undefined, search: search || undefined, regex }),
     [level, source, search, regex],
   );
+  const moment = useMoment(runId);
+  const marked = useQuery({
+    queryKey: ["moment-lines", runId, filters, moment?.since, moment?.time],
+    queryFn: () => (moment ? momentRows(runId, filters, moment.since, moment.time) : null),
+    enabled: !!moment,
+  });
+  const mark = moment ? (marked.data ?? null) : null;
+  const re = useMemo(() => matcher(search, regex), [search, regex]);
   const live = running && !paused;
   const interval = live ? 2000 : false;
 
@@ -97,8 +108,14 @@ export const LinesView = forwardRef<LinesHandle, { runId: string; running: boole
 
   // tail -f: stay at the end while following
   useEffect(() => {
-    if (follow && total > 0) v.scrollToIndex(total - 1, { align: "end" });
-  }, [follow, total, v]);
+    if (follow && total > 0 && !moment) v.scrollToIndex(total - 1, { align: "end" });
+  }, [follow, total, v, moment]);
+  // a marked moment: its lines in view (and following stops until back to live)
+  useEffect(() => {
+    if (!mark) return;
+    setFollow(false);
+    v.scrollToIndex(mark.last, { align: "center" });
+  }, [mark, v]);
 
   const onScroll = () => {
     const el = scroller.current;
@@ -193,6 +210,12 @@ export const LinesView = forwardRef<LinesHandle, { runId: string; running: boole
         {paused && <span className="orange">PAUSED</span>}
         {!follow && <span className="muted">scrolled · not following</span>}
         {note && <span className="orange">{note}</span>}
+        {moment && (
+          <span className="amber" data-testid="lines-moment">
+            ◆ step {moment.step} at {fmtClock(moment.time)}:{" "}
+            {!mark ? (marked.isLoading ? "finding its output…" : "nothing printed yet") : mark.exact ? `${mark.last - mark.first + 1} line(s) printed during it` : "printed nothing; the line before is marked"}
+          </span>
+        )}
         {first.isError && <span className="red">lines: {(first.error as Error).message}</span>}
       </div>
       <div className="lines-scroll" ref={scroller} onScroll={onScroll} data-testid="lines">
@@ -200,10 +223,12 @@ export const LinesView = forwardRef<LinesHandle, { runId: string; running: boole
         <div style={{ height: v.getTotalSize(), position: "relative" }}>
           {items.map((it) => {
             const line = rowAt(it.index);
+            const inMoment = mark !== null && it.index >= mark.first && it.index <= mark.last;
             return (
               <div
                 key={it.key}
-                className={isProvisional(line) ? "line provisional" : "line"}
+                className={`line${isProvisional(line) ? " provisional" : ""}${inMoment ? " at-moment" : ""}`}
+                data-moment={inMoment ? (mark.exact ? "step" : "before") : undefined}
                 title={isProvisional(line) ? "open line: may still change (a bar being redrawn, or the last line so far)" : undefined}
                 style={{ position: "absolute", top: 0, left: 0, right: 0, height: ROW, transform: `translateY(${it.start}px)` }}
                 data-level={line?.level}
@@ -218,10 +243,10 @@ export const LinesView = forwardRef<LinesHandle, { runId: string; running: boole
                       {line.display
                         ? ansiSegments(line.display).map((seg, i) => (
                             <span key={i} style={seg.fg || seg.bold ? { color: seg.fg, fontWeight: seg.bold ? "bold" : undefined } : undefined}>
-                              {seg.text}
+                              <Marked text={seg.text} re={re} />
                             </span>
                           ))
-                        : stripAnsi(line.message)}
+                        : <Marked text={stripAnsi(line.message)} re={re} />}
                     </span>
                   </>
                 ) : (
@@ -235,3 +260,13 @@ export const LinesView = forwardRef<LinesHandle, { runId: string; running: boole
     </div>
   );
 });
+
+/** Text with the search's matches in <mark>. */
+function Marked({ text, re }: { text: string; re: RegExp | null }) {
+  if (!re) return <>{text}</>;
+  return (
+    <>
+      {splitMatches(text, re).map((p, i) => (p.match ? <mark key={i}>{p.text}</mark> : <span key={i}>{p.text}</span>))}
+    </>
+  );
+}

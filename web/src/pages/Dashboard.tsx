@@ -1,5 +1,5 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { Suspense, lazy, useEffect, useMemo, useRef, useState } from "react";
+import { Suspense, lazy, useEffect, useMemo, useRef, useState, type CSSProperties } from "react";
 import { useNavigate, useParams } from "react-router";
 import { ApiError, getRun, listRuns } from "../api/client";
 import { live } from "../api/live";
@@ -16,6 +16,8 @@ import { RunList, defaultFilter, filterRuns, type RunFilter } from "../component
 import { SystemPanel } from "../components/SystemPanel";
 import { TopBar } from "../components/TopBar";
 import { useDashboardKeybindings, type LogTab } from "../hooks/useDashboardKeybindings";
+import { Splitter } from "../layout/Splitter";
+import { useLayout } from "../layout/useLayout";
 import { LinesView, type LinesHandle } from "../lines/LinesView";
 import type { TerminalHandle } from "../terminal/TerminalPanel";
 
@@ -76,6 +78,26 @@ export function Dashboard() {
 
   const select = (id: string) => navigate(`/runs/${encodeURIComponent(id)}`);
 
+  // Layout: panel sizes (live while dragging, saved when the drag ends), folded panels, pinned charts.
+  const layout = useLayout(run?.project ?? "default");
+  const [dragging, setDragging] = useState<Record<string, number>>({});
+  const boardRef = useRef<HTMLElement>(null);
+  const size = (name: string): number | undefined => dragging[name] ?? layout.layout.sizes[name];
+  const drag = (name: string) => (px: number) => setDragging((d) => ({ ...d, [name]: px }));
+  const commit = (name: string) => (px: number) => {
+    layout.setSize(name, px);
+    setDragging((d) => Object.fromEntries(Object.entries(d).filter(([k]) => k !== name)));
+  };
+  const measure = (sel: string, dim: "offsetHeight" | "offsetWidth") => () =>
+    boardRef.current?.querySelector<HTMLElement>(sel)?.[dim] ?? 400;
+  const fold = (panel: string) => ({ collapsed: layout.isCollapsed(panel), onToggle: () => layout.toggleCollapsed(panel) });
+  const metricsH = size("metrics");
+  const sideW = size("side");
+  const boardStyle = {
+    ...(metricsH ? { "--metrics-h": `${metricsH}px` } : {}),
+    ...(sideW ? { "--side-w": `${sideW}px` } : {}),
+  } as CSSProperties;
+
   const keys = { runs, runId, logTab, select, setLogTab, setCompare, setHelp, searchRef, termRef, linesRef };
   useDashboardKeybindings(keys);
 
@@ -99,83 +121,112 @@ export function Dashboard() {
           </div>
         </div>
       ) : (
-        <main className="grid">
-          <Panel
-            title="RUNS"
-            className="p-runs"
-            extra={
-              <span className="muted">
-                {runs.length}/{allRuns.length}
-              </span>
-            }
-          >
-            <RunList
-              ref={searchRef}
-              runs={runs}
-              allRuns={allRuns}
-              filter={filter}
-              onFilter={setFilter}
-              selected={runId}
-              onSelect={select}
-              compare={compare}
-              onToggleCompare={(id) =>
-                setCompare((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id].slice(-7)))
+        <main className="board" ref={boardRef} style={boardStyle}>
+          <div className="col col-side">
+            <Panel
+              title="RUNS"
+              className="p-runs"
+              {...fold("runs")}
+              extra={
+                <span className="muted">
+                  {runs.length}/{allRuns.length}
+                </span>
               }
-            />
-          </Panel>
-          <Panel title="SYSTEM" className="p-system">
-            <SystemPanel runId={run?.id} />
-          </Panel>
-          <Panel title="EVENTS" className="p-events">
-            <EventLog runId={run?.id} />
-          </Panel>
-          {!run ? (
-            <Panel title="RUN" className="p-metrics">
-              <div className="empty">{notFound ? `run ${runId} not found` : runId ? "loading run…" : "select a run"}</div>
+            >
+              <RunList
+                ref={searchRef}
+                runs={runs}
+                allRuns={allRuns}
+                filter={filter}
+                onFilter={setFilter}
+                selected={runId}
+                onSelect={select}
+                compare={compare}
+                onToggleCompare={(id) =>
+                  setCompare((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id].slice(-7)))
+                }
+              />
             </Panel>
+            <Panel title="SYSTEM" className="p-system" {...fold("system")}>
+              <SystemPanel runId={run?.id} run={run} />
+            </Panel>
+            <Panel title="EVENTS" className="p-events" {...fold("events")}>
+              <EventLog runId={run?.id} />
+            </Panel>
+          </div>
+          <Splitter
+            axis="x"
+            label="resize the runs column"
+            min={220}
+            max={640}
+            getValue={measure(".col-side", "offsetWidth")}
+            onDrag={drag("side")}
+            onCommit={commit("side")}
+          />
+          {!run ? (
+            <div className="col col-main">
+              <Panel title="RUN" className="p-metrics">
+                <div className="empty">{notFound ? `run ${runId} not found` : runId ? "loading run…" : "select a run"}</div>
+              </Panel>
+            </div>
           ) : (
             <>
-              <Panel
-                title={`METRICS · ${run.name}${overlay.length > 1 ? ` +${overlay.length - 1}` : ""}`}
-                className="p-metrics"
-              >
-                <MetricsPanel runs={overlay} />
-              </Panel>
-              <Panel title="CONFIG" className="p-config">
-                <ConfigTree config={run.config} />
-              </Panel>
-              <Panel title="CHECKPOINTS" className="p-ckpt">
-                <CheckpointTable runId={run.id} />
-              </Panel>
-              <Panel title="ACTIONS" className="p-actions">
-                <ActionsPanel run={run} onHelp={() => setHelp(true)} />
-              </Panel>
-              <Panel
-                title="LOG"
-                className="p-log"
-                id="log"
-                extra={
-                  <span className="seg" role="tablist">
-                    <button role="tab" className={logTab === "terminal" ? "on" : ""} onClick={() => setLogTab("terminal")}>
-                      TERMINAL
-                    </button>
-                    <button role="tab" className={logTab === "lines" ? "on" : ""} onClick={() => setLogTab("lines")}>
-                      LINES
-                    </button>
-                  </span>
-                }
-              >
-                <div className={logTab === "terminal" ? "tab" : "tab hidden"}>
-                  <Suspense fallback={<div className="empty">loading terminal…</div>}>
-                    <TerminalPanel ref={termRef} run={run} />
-                  </Suspense>
-                </div>
-                {logTab === "lines" && (
-                  <div className="tab">
-                    <LinesView ref={linesRef} runId={run.id} running={run.status === "running"} />
+              <div className="col col-main">
+                <Panel
+                  title={`METRICS · ${run.name}${overlay.length > 1 ? ` +${overlay.length - 1}` : ""}`}
+                  className="p-metrics"
+                  {...fold("metrics")}
+                >
+                  <MetricsPanel runs={overlay} layout={layout} />
+                </Panel>
+                <Splitter
+                  axis="y"
+                  label="resize the charts and the log"
+                  min={160}
+                  max={2000}
+                  getValue={measure(".p-metrics", "offsetHeight")}
+                  onDrag={drag("metrics")}
+                  onCommit={commit("metrics")}
+                />
+                <Panel
+                  title="LOG"
+                  className="p-log"
+                  id="log"
+                  {...fold("log")}
+                  extra={
+                    <span className="seg" role="tablist">
+                      <button role="tab" className={logTab === "terminal" ? "on" : ""} onClick={() => setLogTab("terminal")}>
+                        TERMINAL
+                      </button>
+                      <button role="tab" className={logTab === "lines" ? "on" : ""} onClick={() => setLogTab("lines")}>
+                        LINES
+                      </button>
+                    </span>
+                  }
+                >
+                  <div className={logTab === "terminal" ? "tab" : "tab hidden"}>
+                    <Suspense fallback={<div className="empty">loading terminal…</div>}>
+                      <TerminalPanel ref={termRef} run={run} />
+                    </Suspense>
                   </div>
-                )}
-              </Panel>
+                  {logTab === "lines" && (
+                    <div className="tab">
+                      <LinesView ref={linesRef} runId={run.id} running={run.status === "running"} />
+                    </div>
+                  )}
+                </Panel>
+              </div>
+              <div className="col col-info">
+                <Panel title="CONFIG" className="p-config" {...fold("config")}>
+                  <ConfigTree config={run.config} />
+                </Panel>
+                <Panel title="CHECKPOINTS" className="p-ckpt" {...fold("ckpt")}>
+                  <CheckpointTable runId={run.id} />
+                </Panel>
+                <Panel title="ACTIONS" className="p-actions" {...fold("actions")}>
+                  <ActionsPanel run={run} onHelp={() => setHelp(true)} />
+                </Panel>
+              </div>
             </>
           )}
         </main>

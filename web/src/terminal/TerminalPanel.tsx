@@ -7,11 +7,14 @@ import { getLogBytes, getLogGeometry, getLogTail } from "../api/client";
 import { live, type LiveState } from "../api/live";
 import type { Run } from "../api/types";
 import { ANSI_COLORS } from "../lib/ansi";
-import { fmtBytes } from "../lib/format";
+import { fmtBytes, fmtClock } from "../lib/format";
 import { theme } from "../lib/theme";
+import { timeline, useMoment } from "../timeline/moment";
 import { followLog } from "./follow";
 import { GeometryPlayer, fitRows, fitScale } from "./geometry";
+import { ReplayScreen } from "./ReplayScreen";
 import { HISTORY_TAIL_BYTES } from "./resume";
+import { searchDecorations, searchStatus, type SearchResults } from "./search";
 import "./terminal.css";
 
 /** While a run is live, how often its recorded terminal size is looked up again (a resize mid-run). */
@@ -45,10 +48,25 @@ ANSI_NAMES.forEach((name, i) => {
   XTERM_THEME[`bright${name[0]?.toUpperCase()}${name.slice(1)}`] = ANSI_COLORS[i + 8] as string;
 });
 
+/** The terminal's options, live and replayed alike. */
+const TERMINAL_OPTIONS: ConstructorParameters<typeof Terminal>[0] = {
+  theme: XTERM_THEME,
+  fontFamily: theme.font,
+  fontSize: 12,
+  lineHeight: 1.1,
+  scrollback: 20000,
+  convertEol: true,
+  disableStdin: true,
+  cursorBlink: false,
+  cursorStyle: "bar",
+  cursorInactiveStyle: "none",
+  allowProposedApi: true, // the search addon's result count ("n of m")
+};
+
 declare global {
   interface Window {
     /** handles for end-to-end tests and debugging */
-    trainboard?: { terminal?: Terminal; logOffset?: () => number };
+    trainboard?: { terminal?: Terminal; replay?: Terminal; logOffset?: () => number };
   }
 }
 
@@ -100,6 +118,8 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
   const autoScrollRef = useRef(true);
   const heldLine = useRef(0);
   const [query, setQuery] = useState("");
+  const [results, setResults] = useState<SearchResults | null>(null);
+  const moment = useMoment(run.id);
 
   useImperativeHandle(ref, () => ({
     focus: () => term.current?.focus(),
@@ -125,20 +145,10 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
     setTruncated(0);
     autoScrollRef.current = true;
     setAutoScroll(true);
-    const t = new Terminal({
-      theme: XTERM_THEME,
-      fontFamily: theme.font,
-      fontSize: 12,
-      lineHeight: 1.1,
-      scrollback: 20000,
-      convertEol: true,
-      disableStdin: true,
-      cursorBlink: false,
-      cursorStyle: "bar",
-      cursorInactiveStyle: "none",
-    });
+    const t = new Terminal(TERMINAL_OPTIONS);
     const f = new FitAddon();
     const s = new SearchAddon();
+    const offResults = s.onDidChangeResults((r) => setResults(r));
     t.loadAddon(f);
     t.loadAddon(s);
     t.open(inner);
@@ -304,6 +314,8 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
     return () => {
       cancelled = true;
       window.clearInterval(poll);
+      offResults.dispose();
+      setResults(null);
       relayout.current = () => undefined;
       follower.close();
       el.removeEventListener("wheel", onWheel);
@@ -315,11 +327,19 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
   }, [runId, replays]);
 
   const ind = indicator(run, phase, stream, exit);
-  const find = (back = false) => {
-    if (!query || !search.current) return;
-    if (back) search.current.findPrevious(query);
-    else search.current.findNext(query);
+  const find = (back = false, text = query, incremental = false) => {
+    const s = search.current;
+    if (!s) return;
+    if (!text) {
+      s.clearDecorations();
+      setResults(null);
+      return;
+    }
+    const opts = { decorations: searchDecorations, incremental };
+    if (back) s.findPrevious(text, opts);
+    else s.findNext(text, opts);
   };
+  const searchText = searchStatus(query, results);
 
   return (
     <div className="terminal-wrap">
@@ -347,11 +367,15 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
           placeholder="search log…"
           value={query}
           aria-label="search terminal"
-          onChange={(e) => setQuery(e.target.value)}
+          onChange={(e) => {
+            setQuery(e.target.value);
+            find(false, e.target.value, true);
+          }}
           onKeyDown={(e) => {
             if (e.key === "Enter") find(e.shiftKey);
             if (e.key === "Escape") {
               search.current?.clearDecorations();
+              setResults(null);
               term.current?.clearSelection();
               (e.target as HTMLInputElement).blur();
             }
@@ -363,6 +387,11 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
         <button className="btn" onClick={() => find(false)} title="next match (enter)">
           ▼
         </button>
+        {searchText && (
+          <span className={searchText === "no matches" ? "orange" : "muted"} data-testid="search-count">
+            {searchText}
+          </span>
+        )}
         {shown && (
           <button
             className={actualSize ? "btn on" : "btn"}
@@ -389,8 +418,19 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
           RAW ⤓
         </a>
       </div>
+      {moment && (
+        <div className="moment-bar" role="status" data-testid="moment-bar">
+          <span>
+            ◆ viewing step <b>{moment.step}</b> at <b>{fmtClock(moment.time)}</b> ({moment.key})
+          </span>
+          <button className="btn on" onClick={() => timeline.set(null)} title="show the live terminal again (esc)">
+            ⟲ back to live
+          </button>
+        </div>
+      )}
+      {moment && <ReplayScreen runId={runId} moment={moment} options={TERMINAL_OPTIONS} />}
       <div
-        className={actualSize && shown ? "terminal scroll" : "terminal"}
+        className={`${actualSize && shown ? "terminal scroll" : "terminal"}${moment ? " hidden" : ""}`}
         ref={host}
         tabIndex={-1}
         data-testid="terminal"
