@@ -173,6 +173,15 @@ class Recorded:
     def query(self) -> str:
         return str(self.body.get("query", "")) if isinstance(self.body, dict) else ""
 
+    @property
+    def operation(self) -> str | None:
+        """The first top-level field of a GraphQL request (``podFindAndDeployOnDemand``, ``pod``, ...)."""
+        for d in self.document.definitions if self.document is not None else ():
+            sel = getattr(d, "selection_set", None)
+            if sel is not None and sel.selections:
+                return str(sel.selections[0].name.value)
+        return None
+
 
 @dataclass
 class StandInPod:
@@ -207,15 +216,7 @@ class RunPodStandIn:
 
     def operations(self) -> list[str]:
         """The top-level field of each GraphQL request received, in order (``podFindAndDeployOnDemand``, ...)."""
-        names: list[str] = []
-        for r in self.graphql_requests():
-            if r.document is None:
-                continue
-            for d in r.document.definitions:
-                sel = getattr(d, "selection_set", None)
-                if sel is not None:
-                    names.extend(s.name.value for s in sel.selections)
-        return names
+        return [op for r in self.graphql_requests() if (op := r.operation) is not None]
 
     def set_pod_state(self, pod_id: str, desired_status: str, *, started: bool) -> None:
         with self.lock:

@@ -64,7 +64,7 @@ export interface LaunchRecord {
   spec: {
     argv?: string[];
     env?: Record<string, string>;
-    secret_names?: string[];
+    secrets?: string[];
     cwd?: string | null;
     resources?: LaunchResources;
     image?: string | null;
