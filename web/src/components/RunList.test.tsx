@@ -1,7 +1,7 @@
-import { cleanup, render } from "@testing-library/react";
+import { cleanup, fireEvent, render } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Run } from "../api/types";
-import { RunList, defaultFilter, filterRuns } from "./RunList";
+import { RunList, compareHref, defaultFilter, filterRuns } from "./RunList";
 
 const run = (id: string, name: string, status: Run["status"], start: string, project = "p"): Run => ({
   id,
@@ -55,5 +55,26 @@ describe("RunList", () => {
     expect(filterRuns(runs, { ...defaultFilter, text: "RES" }).map((r) => r.id)).toEqual(["c"]);
     expect(filterRuns(runs, { ...defaultFilter, project: "nlp" }).map((r) => r.id)).toEqual(["b"]);
     expect(filterRuns(runs, { ...defaultFilter, status: "running" }).map((r) => r.id)).toEqual(["a"]);
+  });
+
+  it("makes comparing discoverable: a hint, then a compare link once runs are ticked; x ticks the shown run", () => {
+    const toggled: string[] = [];
+    const props = {
+      runs,
+      allRuns: runs,
+      filter: defaultFilter,
+      onFilter: () => undefined,
+      selected: "a",
+      onSelect: () => undefined,
+      onToggleCompare: (id: string) => toggled.push(id),
+    };
+    const { rerender } = render(<RunList {...props} compare={[]} />);
+    expect(document.querySelector('[data-testid="compare-bar"]')?.textContent).toContain("tick runs (or press x)");
+    fireEvent.keyDown(window, { key: "x" });
+    expect(toggled).toEqual(["a"]);
+    rerender(<RunList {...props} compare={["b", "c"]} />);
+    const link = [...document.querySelectorAll("a")].find((a) => a.textContent?.includes("COMPARE 3"));
+    expect(link?.getAttribute("href")).toBe("/compare?runs=a,b,c");
+    expect(compareHref(["x y", "z"])).toBe("/compare?runs=x%20y,z");
   });
 });

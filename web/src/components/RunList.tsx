@@ -1,5 +1,6 @@
 import { forwardRef, useMemo } from "react";
 import type { Run, RunStatus } from "../api/types";
+import { useKeybindings } from "../hooks/useKeybindings";
 import { parseTime } from "../api/wire";
 import { fmtDuration, fmtTime } from "../lib/format";
 import { runColors } from "../lib/theme";
@@ -51,11 +52,26 @@ function duration(r: Run): string {
   return fmtDuration((e - s) / 1000);
 }
 
+/** The compare page's address for these runs. */
+export function compareHref(ids: readonly string[]): string {
+  return `/compare?runs=${ids.map(encodeURIComponent).join(",")}`;
+}
+
 export const RunList = forwardRef<HTMLInputElement, Props>(function RunList(p, searchRef) {
   const projects = useMemo(
     () => [...new Set(p.allRuns.map((r) => r.project ?? "").filter(Boolean))].sort(),
     [p.allRuns],
   );
+  // the shown run first, then the ones ticked for overlay: what the compare page opens with
+  const compareIds = [...new Set([...(p.selected ? [p.selected] : []), ...p.compare])];
+  const openCompare = () => {
+    if (compareIds.length > 1) window.location.assign(compareHref(compareIds));
+  };
+  useKeybindings([
+    // x: keep the shown run overlaid (it stays when j/k move on); shift+C: open the comparison
+    { keys: ["x"], run: () => p.selected && p.onToggleCompare(p.selected) },
+    { keys: ["C"], run: openCompare },
+  ]);
   return (
     <div className="runlist">
       <div className="toolbar">
@@ -100,6 +116,28 @@ export const RunList = forwardRef<HTMLInputElement, Props>(function RunList(p, s
           START {p.filter.newestFirst ? "▼" : "▲"}
         </button>
       </div>
+      <div className="toolbar" data-testid="compare-bar">
+        {compareIds.length > 1 ? (
+          <>
+            <a className="btn link" href={compareHref(compareIds)} title="open the comparison: overlay, config diff, parallel coordinates (shift+C)">
+              COMPARE {compareIds.length} →
+            </a>
+            <button className="btn" onClick={() => p.compare.forEach((id) => p.onToggleCompare(id))} title="stop overlaying (c)">
+              CLEAR
+            </button>
+            <a className="btn link" href="/table">
+              TABLE
+            </a>
+          </>
+        ) : (
+          <span className="muted small">
+            ☐ tick runs (or press x) to overlay and compare ·{" "}
+            <a href="/table" title="all runs as a sortable, filterable table">
+              table view
+            </a>
+          </span>
+        )}
+      </div>
       <ul className="rows" role="listbox" aria-label="runs">
         {p.runs.map((r) => {
           const ci = p.compare.indexOf(r.id);
@@ -114,7 +152,7 @@ export const RunList = forwardRef<HTMLInputElement, Props>(function RunList(p, s
             >
               <input
                 type="checkbox"
-                title="overlay on the charts"
+                title="overlay on the charts and compare (x on the shown run)"
                 aria-label={`compare ${r.name}`}
                 checked={ci >= 0 || r.id === p.selected}
                 disabled={r.id === p.selected}
