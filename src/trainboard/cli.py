@@ -645,6 +645,7 @@ def _get(url: str | None, token: str | None, path: str, **params: Any) -> Any:
 
 
 STATUS_STYLE = {
+    "queued": ("◌ QUEUED", "cyan"),
     "running": ("● RUNNING", "green"),
     "completed": ("✓ COMPLETED", "green"),
     "failed": ("✗ FAILED", "red"),
@@ -655,7 +656,7 @@ STATUS_STYLE = {
 @app.command("ls")
 def list_runs(
     url: UrlOpt = None,
-    status: Annotated[str | None, typer.Option(help="running, completed, failed or interrupted")] = None,
+    status: Annotated[str | None, typer.Option(help="queued, running, completed, failed or interrupted")] = None,
     project: Annotated[str | None, typer.Option()] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     wide: Annotated[bool, typer.Option("--wide", "-w", help="Full run ids (short ones otherwise)")] = False,

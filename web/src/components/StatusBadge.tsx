@@ -1,6 +1,7 @@
 import type { RunStatus } from "../api/types";
 
 const BADGE: Record<RunStatus, { text: string; cls: string }> = {
+  queued: { text: "[◌ QUEUED]", cls: "muted" },
   running: { text: "[● RUNNING]", cls: "st-running" },
   completed: { text: "[✓ COMPLETED]", cls: "st-completed" },
   failed: { text: "[✗ FAILED]", cls: "st-failed" },
