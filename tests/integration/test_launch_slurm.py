@@ -16,7 +16,9 @@ import httpx
 import pytest
 from tests.support.engines import SlurmCluster, slurm_cluster
 from tests.support.launching import (
+    ARGV_EXIT3_SCRIPT,
     CLIENT,
+    SHELL_WORDS,
     TRAIN_SCRIPT,
     launch,
     launch_server,
@@ -57,6 +59,29 @@ def server(
 def http(server: ServerProcess) -> Iterator[httpx.Client]:
     with server.client() as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def failing(server: ServerProcess, launch_root: Path) -> dict[str, str]:
+    """The failure scenarios, launched at once (the slurm jobs run side by side): name -> run id."""
+    script = write_script(launch_root, "argv_exit3.py", ARGV_EXIT3_SCRIPT)
+    with server.client() as http:
+        ids = {
+            "exit3": launch(http, "slurm", [sys.executable, str(script), *SHELL_WORDS], cwd=str(launch_root))["id"],
+            "missing": launch(http, "slurm", ["no-such-program-tb", "--flag"], cwd=str(launch_root))["id"],
+        }
+    return ids
+
+
+def test_exit_3_is_failed_exit_3(http: httpx.Client, failing: dict[str, str], launch_root: Path) -> None:
+    rid = failing["exit3"]
+    run = wait_status(http, rid, {"completed", "failed", "interrupted"})
+    assert run["status"] == "failed" and run["exit_code"] == 3
+    record = wait_launch(http, rid)
+    assert record["state"] == "failed" and record["exit_code"] == 3 and record["native_state"] == "FAILED"
+    # every argv word reached the program as it was sent: no shell interpreted any of them
+    assert repr(SHELL_WORDS).encode() in stored_output(http, rid)
+    assert not (launch_root / "pwned").exists()
 
 
 def test_cluster_listens_on_loopback_only(cluster: SlurmCluster) -> None:
@@ -120,18 +145,8 @@ def job_conf(server: ServerProcess) -> str:
     return text.split('slurm_conf = "', 1)[1].split('"', 1)[0]
 
 
-def test_exit_3_is_failed_exit_3(http: httpx.Client, launch_root: Path) -> None:
-    script = write_script(launch_root, "exit3.py", "print('about to fail', flush=True)\nraise SystemExit(3)\n")
-    rid = launch(http, "slurm", [sys.executable, str(script)], cwd=str(launch_root))["id"]
-    run = wait_status(http, rid, {"completed", "failed", "interrupted"})
-    assert run["status"] == "failed" and run["exit_code"] == 3
-    record = wait_launch(http, rid)
-    assert record["state"] == "failed" and record["exit_code"] == 3 and record["native_state"] == "FAILED"
-    assert b"about to fail" in stored_output(http, rid)
-
-
-def test_missing_command_fails_with_the_message(http: httpx.Client, launch_root: Path) -> None:
-    rid = launch(http, "slurm", ["no-such-program-tb", "--flag"], cwd=str(launch_root))["id"]
+def test_missing_command_fails_with_the_message(http: httpx.Client, failing: dict[str, str]) -> None:
+    rid = failing["missing"]
     run = wait_status(http, rid, {"completed", "failed", "interrupted"})
     assert run["status"] == "failed" and run["exit_code"] == 127
     record = wait_launch(http, rid)
@@ -139,15 +154,6 @@ def test_missing_command_fails_with_the_message(http: httpx.Client, launch_root:
     # the job's own output file (the native log) says what went wrong
     native = native_log(http, rid)
     assert b"no-such-program-tb" in native and b"No such file or directory" in native, native
-
-
-def test_shell_metacharacters_reach_the_program_verbatim(http: httpx.Client, launch_root: Path) -> None:
-    script = write_script(launch_root, "argv.py", "import sys\nprint(repr(sys.argv[1:]), flush=True)\n")
-    words = ["$(touch pwned)", "a b", "'quoted'", "; echo no", "`id`"]
-    rid = launch(http, "slurm", [sys.executable, str(script), *words], cwd=str(launch_root))["id"]
-    assert wait_status(http, rid, {"completed", "failed"})["status"] == "completed"
-    assert repr(words).encode() in stored_output(http, rid)
-    assert not (launch_root / "pwned").exists()
 
 
 def test_gpus_the_cluster_lacks_are_refused_by_slurm(http: httpx.Client, launch_root: Path) -> None:

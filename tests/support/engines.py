@@ -8,6 +8,7 @@ comes with the ``ray`` extra).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -62,20 +63,24 @@ def _descendants(root: int) -> set[int]:
 
 
 def _stop_group(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
-    """SIGTERM the process group ``proc`` leads, SIGKILL what is left after ``grace`` seconds."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
+    """SIGTERM the process group ``proc`` leads, then SIGKILL what is left after ``grace`` seconds: the group and
+    every process that descended from ``proc`` (some engines start children in sessions of their own)."""
+    import psutil
+
+    family: list[psutil.Process] = []
+    for pid in _descendants(proc.pid) - {proc.pid}:
+        with contextlib.suppress(psutil.Error):
+            family.append(psutil.Process(pid))  # remembers the start time: a recycled pid is never killed
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(grace)
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    for member in family:
+        with contextlib.suppress(psutil.Error):
+            if member.is_running():
+                member.kill()
     proc.wait()
 
 
@@ -194,7 +199,7 @@ def ray_head(num_cpus: int = 2, timeout: float = 90.0) -> Iterator[RayHead]:
         _wait_for(up, "Ray's dashboard", log_path, timeout)
         yield head
     finally:
-        _stop_group(proc)
+        _stop_group(proc, grace=3)
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 

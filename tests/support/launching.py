@@ -72,6 +72,12 @@ def write_script(launch_root: Path, name: str, text: str) -> Path:
     return path
 
 
+#: Prints its arguments (shell metacharacters must arrive verbatim), then exits 3.
+ARGV_EXIT3_SCRIPT = "import sys\nprint(repr(sys.argv[1:]), flush=True)\nraise SystemExit(3)\n"
+#: Words a shell would interpret; a provider that let a shell see them unquoted would create ``pwned``.
+SHELL_WORDS = ["$(touch pwned)", "a b", "'quoted'", "; echo no", "`id`", "x\ny"]
+
+
 def launch(http: httpx.Client, provider: str, argv: list[str], **body: Any) -> dict[str, Any]:
     resp = http.post("/api/launch", json={"provider": provider, "argv": argv, **body})
     assert resp.status_code == 201, resp.text

@@ -1,0 +1,150 @@
+"""The ``ray`` provider against a real Ray head (``ray start --head``, every component on 127.0.0.1).
+
+One head and one launch-enabled server per file; each test launches through ``POST /api/launch`` and watches the
+run through the API like the dashboard does.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.support.engines import RayHead, ray_head
+from tests.support.launching import (
+    ARGV_EXIT3_SCRIPT,
+    CLIENT,
+    SHELL_WORDS,
+    TRAIN_SCRIPT,
+    launch,
+    launch_server,
+    native_log,
+    read_live_until,
+    run_events,
+    stored_output,
+    wait_launch,
+    wait_status,
+    write_script,
+)
+from tests.support.servers import ServerProcess
+
+
+@pytest.fixture(scope="module")
+def head() -> Iterator[RayHead]:
+    with ray_head() as h:
+        yield h
+
+
+@pytest.fixture(scope="module")
+def launch_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("ray-root")
+
+
+@pytest.fixture(scope="module")
+def server(head: RayHead, launch_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    data = tmp_path_factory.mktemp("ray-data")
+    # the jobs' own trainboard client spools in a private directory, not in ~/.trainboard
+    settings = {"address": head.dashboard_url, "client": CLIENT, "env": {"TRAINBOARD_DATA": str(data / "client")}}
+    with launch_server(data, launch_root, {"ray": settings}, cancel_grace=3) as srv:
+        yield srv
+
+
+@pytest.fixture
+def http(server: ServerProcess) -> Iterator[httpx.Client]:
+    with server.client() as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def failing(server: ServerProcess, launch_root: Path) -> dict[str, str]:
+    """The failure scenarios, launched at once (the ray jobs run side by side): name -> run id."""
+    script = write_script(launch_root, "argv_exit3.py", ARGV_EXIT3_SCRIPT)
+    with server.client() as http:
+        ids = {
+            "exit3": launch(http, "ray", [sys.executable, str(script), *SHELL_WORDS], cwd=str(launch_root))["id"],
+            "missing": launch(http, "ray", ["no-such-program-tb", "--flag"], cwd=str(launch_root))["id"],
+            "no_cwd": launch(http, "ray", ["python", "train.py"], cwd="/nonexistent/tb-dir")["id"],
+        }
+    return ids
+
+
+def test_exit_3_is_failed_exit_3(http: httpx.Client, failing: dict[str, str], launch_root: Path) -> None:
+    rid = failing["exit3"]
+    run = wait_status(http, rid, {"completed", "failed", "interrupted"})
+    assert run["status"] == "failed" and run["exit_code"] == 3
+    record = wait_launch(http, rid)
+    assert record["state"] == "failed" and record["exit_code"] == 3 and record["native_state"] == "FAILED"
+    # every argv word reached the program as it was sent: no shell interpreted any of them
+    assert repr(SHELL_WORDS).encode() in stored_output(http, rid)
+    assert not (launch_root / "pwned").exists()
+
+
+def test_every_ray_component_listens_on_loopback_only(head: RayHead, http: httpx.Client) -> None:
+    # the provider is reachable first: by then the head's agents are up too
+    providers = {p["name"]: p for p in http.get("/api/providers").json()["providers"]}
+    assert providers["ray"]["reachable"] is True, providers["ray"]
+    sockets = [addr for addr, _ in head.listening()]
+    assert len(sockets) >= 5, sockets  # GCS, raylet, dashboard, agents, client server
+    assert all(addr.startswith(("127.0.0.1:", "[::ffff:127.0.0.1]:")) for addr in sockets), sockets
+
+
+def test_live_output_metrics_and_cancel(http: httpx.Client, server: ServerProcess, launch_root: Path) -> None:
+    script = write_script(launch_root, "train.py", TRAIN_SCRIPT)
+    run = launch(
+        http,
+        "ray",
+        [sys.executable, str(script), "600"],
+        cwd=str(launch_root),
+        name="ray-train",
+        resources={"cpus": 1, "memory_mb": 256},
+    )
+    rid = run["id"]
+    assert run["status"] == "queued"
+    job = http.get(f"/api/runs/{rid}/launch").json()
+    assert job["provider"] == "ray" and job["job_id"] == f"trainboard-{rid}"
+
+    live = read_live_until(server.url, rid, b"step 10 ")
+    assert b"training starts" in live and b"train:" in live  # the tqdm bar, as the terminal showed it
+    assert wait_status(http, rid, {"running"})["status"] == "running"
+    metrics = http.get(f"/api/runs/{rid}/metrics", params={"keys": "loss"}).json()["metrics"]
+    assert metrics["loss"]["count"] >= 5 and metrics["loss"]["value"][0] == 1.0
+
+    resp = http.post(f"/api/runs/{rid}/cancel")
+    assert resp.status_code == 200, resp.text
+    ended = wait_status(http, rid, {"interrupted", "failed", "completed"}, timeout=30)
+    assert ended["status"] == "interrupted"
+    record = wait_launch(http, rid)
+    assert record["state"] == "cancelled" and record["native_state"] == "STOPPED"
+    out = stored_output(http, rid)
+    assert b"step 10 " in out and b"training done" not in out
+    assert ended["exit_code"] == 143  # SIGTERM, turned into SystemExit(143) by the SDK
+    # Ray's own job log has the same output (trainboard run mirrors it)
+    assert b"step 10 " in native_log(http, rid)
+    kinds = [e.get("kind") for e in run_events(http, rid)]
+    assert "cancel" in " ".join(str(k) for k in kinds), kinds
+
+
+def test_missing_command_fails_with_the_message(http: httpx.Client, failing: dict[str, str]) -> None:
+    rid = failing["missing"]
+    run = wait_status(http, rid, {"completed", "failed", "interrupted"})
+    assert run["status"] == "failed" and run["exit_code"] == 127
+    record = wait_launch(http, rid)
+    assert record["state"] == "failed" and record["exit_code"] == 127
+    assert "exit code 127" in (record["reason"] or ""), record  # Ray's own message
+    native = native_log(http, rid)
+    assert b"no-such-program-tb" in native and b"No such file or directory" in native, native
+
+
+def test_failure_before_trainboard_run_is_shown_from_ray(http: httpx.Client, failing: dict[str, str]) -> None:
+    """A working directory missing on the cluster: the job dies before ``trainboard run`` starts, so only Ray
+    knows what happened; the run ends failed with Ray's message and the native log has the shell's words."""
+    rid = failing["no_cwd"]
+    run = wait_status(http, rid, {"completed", "failed", "interrupted"})
+    assert run["status"] == "failed" and run["exit_code"] == 2
+    record = wait_launch(http, rid)
+    assert record["reason"] and "exit code 2" in record["reason"], record
+    native = native_log(http, rid)
+    assert b"/nonexistent/tb-dir" in native and b"can't cd" in native, native
+    assert stored_output(http, rid) == b""  # trainboard run never ran
