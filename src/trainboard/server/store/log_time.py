@@ -25,7 +25,7 @@ def offset_at(conn: Connection, *, run_id: str, time: float) -> LogMoment:
     """
     ph = placeholder(conn)
     row = conn.exec_driver_sql(
-        f'SELECT "offset", length(data), time FROM log_chunks WHERE run_id = {ph} AND time <= {ph} '
+        f'SELECT "offset", COALESCE(size, length(data)), time FROM log_chunks WHERE run_id = {ph} AND time <= {ph} '
         f'ORDER BY "offset" DESC LIMIT 1',
         (run_id, time),
     ).first()

@@ -1,7 +1,9 @@
 """Raw terminal bytes: append-only chunks per run with byte offsets, source and arrival time.
 
 Offsets count over both sources of a run in arrival order (the order a terminal showed them).
-Appending is one INSERT per chunk, never a rewrite. Bytes are stored exactly (BLOB / bytea).
+Appending is one INSERT per chunk, never a rewrite. Bytes are stored exactly (BLOB / bytea); a chunk
+of ``codec.MIN_CHUNK_COMPRESS`` bytes or more is stored zstd-compressed when that is smaller (``codec``
+1), with its length as written in ``size``, so offsets and ranges are those of the bytes as written.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from itertools import pairwise
 
 from sqlalchemy import Connection
 
+from trainboard.server.store import codec
 from trainboard.server.store.cursors import set_stream_cursor, stream_cursor
 from trainboard.server.store.sql import placeholder
 
@@ -51,12 +54,14 @@ def append(conn: Connection, *, run_id: str, stream: str | None, chunks: list[Ch
         result.offsets.append(size)
         if not data:
             continue
-        rows.append((run_id, size, source, at, data))
+        stored, how = codec.encode_bytes(data)
+        rows.append((run_id, size, source, at, stored, how, len(data)))
         size += len(data)
         result.stored.append((size, source, at, data))
     if rows:
         conn.exec_driver_sql(
-            f'INSERT INTO log_chunks (run_id, "offset", source, time, data) VALUES ({ph}, {ph}, {ph}, {ph}, {ph})',
+            'INSERT INTO log_chunks (run_id, "offset", source, time, data, codec, size) '
+            f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph}, {ph}, {ph})",
             rows,
         )
         conn.exec_driver_sql(f"UPDATE runs SET log_size = {ph} WHERE id = {ph}", (size, run_id))
@@ -99,15 +104,15 @@ def iter_range(
     pos = int(row[0]) if row else offset
     while True:
         rows = conn.exec_driver_sql(
-            f'SELECT "offset", source, time, data FROM log_chunks WHERE run_id = {ph} AND "offset" >= {ph} '
+            f'SELECT "offset", source, time, data, codec FROM log_chunks WHERE run_id = {ph} AND "offset" >= {ph} '
             f'ORDER BY "offset" LIMIT {int(batch)}',
             (run_id, pos),
         ).all()
         if not rows:
             return
-        for off, src, at, data in rows:
+        for off, src, at, stored, how in rows:
             off = int(off)
-            data = bytes(data)
+            data = codec.decode_bytes(bytes(stored), how)
             if end is not None and off >= end:
                 return
             if source is not None and src != source:
@@ -136,7 +141,8 @@ def trim_run(conn: Connection, *, run_id: str, keep_bytes: int, reason: str) -> 
         return None
     target = ext.size - keep_bytes
     removed = conn.exec_driver_sql(
-        f'DELETE FROM log_chunks WHERE run_id = {ph} AND "offset" + length(data) <= {ph}', (run_id, target)
+        f'DELETE FROM log_chunks WHERE run_id = {ph} AND "offset" + COALESCE(size, length(data)) <= {ph}',
+        (run_id, target),
     ).rowcount
     row = conn.exec_driver_sql(
         f'SELECT "offset", time FROM log_chunks WHERE run_id = {ph} ORDER BY "offset" LIMIT 1', (run_id,)

@@ -8,7 +8,9 @@ Semantics (also in the OpenAPI description and README):
 - A point without a step gets the run's last logged training step + 1 (0 for the first).
 - Points carrying a ``seq`` from a client stream are ignored when that stream already committed a seq
   at least as high, so a re-sent batch never duplicates.
-- Storage is columnar (``segments``): one segment per key per batch, small tails extended in place.
+- Storage is columnar (``segments``): one segment per key per batch (cut at ``SEGMENT_POINTS``), small
+  tails extended in place, every column compressed (``codec``). A series with many points also keeps a
+  min/max/last pyramid (``pyramid``), maintained here in the same transaction, for coarse views.
 """
 
 from __future__ import annotations
@@ -23,9 +25,19 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine
 
-from trainboard.server.store import run_summaries
+from trainboard.server.store import codec, pyramid, run_summaries
 from trainboard.server.store.cursors import advance_cursor, stream_cursor
-from trainboard.server.store.segments import F64, I64, FloatArray, IntArray, Points, downsample, merge
+from trainboard.server.store.segments import (
+    F64,
+    I64,
+    FloatArray,
+    IntArray,
+    Points,
+    compress,
+    decode,
+    downsample,
+    merge_points,
+)
 from trainboard.server.store.sql import placeholder, placeholders
 from trainboard.server.store.writer import Writer
 from trainboard.wire import encode_float
@@ -34,6 +46,8 @@ from trainboard.wire import encode_float
 SYSTEM_PREFIX = "sys/"
 #: A segment holding fewer points than this stays open: later appends extend it in place.
 SEAL_POINTS = 256
+#: The most points one segment holds (a bigger batch is cut): a zoomed read decodes little beyond its range.
+SEGMENT_POINTS = 16_384
 
 #: A parsed point: (seq or None, step or None, wall time, {key: value}).
 Point = tuple[int | None, int | None, float, dict[str, float]]
@@ -58,6 +72,8 @@ class _Series:
     id: int
     max_step: int | None
     tail_id: int | None
+    points: int = 0
+    pyramid_base: int | None = None
 
 
 def _series(conn: Connection, run_id: str, keys: set[str]) -> dict[str, _Series]:
@@ -71,55 +87,102 @@ def _series(conn: Connection, run_id: str, keys: set[str]) -> dict[str, _Series]
     for start in range(0, len(keys_list), 500):
         part = keys_list[start : start + 500]
         rows = conn.exec_driver_sql(
-            f"SELECT key, id, max_step, tail_id FROM series WHERE run_id = {ph} "
+            f"SELECT key, id, max_step, tail_id, points, pyramid_base FROM series WHERE run_id = {ph} "
             f"AND key IN ({placeholders(conn, len(part))})",
             (run_id, *part),
         )
-        for key, sid, max_step, tail_id in rows:
-            out[key] = _Series(sid, max_step, tail_id)
+        for key, sid, max_step, tail_id, points, base in rows:
+            out[key] = _Series(sid, max_step, tail_id, int(points), base)
     return out
 
 
 def _write_series(conn: Connection, s: _Series, steps: IntArray, values: FloatArray, times: FloatArray) -> None:
     ph = placeholder(conn)
+    steps, values, times = steps.astype(I64, copy=False), values.astype(F64, copy=False), times.astype(F64, copy=False)
     if len(steps) > 1 and not bool(np.all(steps[1:] > steps[:-1])):
-        merged = merge([(steps.tobytes(), values.tobytes(), times.tobytes())])  # unsorted/repeated in batch
+        merged = merge_points([Points(steps, values, times)])  # unsorted/repeated in batch
         steps, values, times = merged.steps, merged.values, merged.times
     first, last, count = int(steps[0]), int(steps[-1]), len(steps)
-    st, va, ti = steps.astype(I64).tobytes(), values.astype(F64).tobytes(), times.astype(F64).tobytes()
     appends = s.max_step is None or first > s.max_step
-    if appends and s.tail_id is not None:
+    if appends and s.tail_id is not None and count < 4 * SEAL_POINTS:
         row = conn.exec_driver_sql(
-            f"SELECT steps, vals, times, n FROM metric_segments WHERE id = {ph}", (s.tail_id,)
+            f"SELECT steps, vals, times, n, codec FROM metric_segments WHERE id = {ph}", (s.tail_id,)
         ).first()
         if row is not None and row[3] + count <= 4 * SEAL_POINTS:
+            old = decode(bytes(row[0]), bytes(row[1]), bytes(row[2]), row[4])
             n = row[3] + count
-            conn.exec_driver_sql(
-                f"UPDATE metric_segments SET steps = {ph}, vals = {ph}, times = {ph}, n = {ph}, last_step = {ph} "
-                f"WHERE id = {ph}",
-                (bytes(row[0]) + st, bytes(row[1]) + va, bytes(row[2]) + ti, n, last, s.tail_id),
+            st, va, ti = compress(
+                np.concatenate([old.steps, steps]),
+                np.concatenate([old.values, values]),
+                np.concatenate([old.times, times]),
             )
-            _update_series(conn, s, last, s.tail_id if n < SEAL_POINTS else None)
+            conn.exec_driver_sql(
+                f"UPDATE metric_segments SET steps = {ph}, vals = {ph}, times = {ph}, n = {ph}, last_step = {ph}, "
+                f"codec = {ph} WHERE id = {ph}",
+                (st, va, ti, n, last, codec.ZSTD, s.tail_id),
+            )
+            _update_series(conn, s, last, s.tail_id if n < SEAL_POINTS else None, count)
+            _maintain_pyramid(conn, s, first, last)
             return
-    result = conn.exec_driver_sql(
-        "INSERT INTO metric_segments (series_id, first_step, last_step, n, steps, vals, times) "
-        f"VALUES ({placeholders(conn, 7)}) RETURNING id",
-        (s.id, first, last, count, st, va, ti),
-    )
-    seg_id = result.scalar_one()
+    seg_id = 0
+    for a in range(0, count, SEGMENT_POINTS):
+        b = min(count, a + SEGMENT_POINTS)
+        st, va, ti = compress(steps[a:b], values[a:b], times[a:b])
+        result = conn.exec_driver_sql(
+            "INSERT INTO metric_segments (series_id, first_step, last_step, n, steps, vals, times, codec) "
+            f"VALUES ({placeholders(conn, 8)}) RETURNING id",
+            (s.id, int(steps[a]), int(steps[b - 1]), b - a, st, va, ti, codec.ZSTD),
+        )
+        seg_id = result.scalar_one()
     # only an appending segment may become the open tail (an overwrite segment must stay as written)
     if appends:
-        tail = seg_id if count < SEAL_POINTS else None
+        tail = seg_id if count % SEGMENT_POINTS < SEAL_POINTS and count % SEGMENT_POINTS else None
     else:
         tail = s.tail_id
-    _update_series(conn, s, last, tail)
+    _update_series(conn, s, last, tail, count)
+    _maintain_pyramid(conn, s, first, last)
 
 
-def _update_series(conn: Connection, s: _Series, last: int, tail: int | None) -> None:
+def _update_series(conn: Connection, s: _Series, last: int, tail: int | None, added: int) -> None:
     ph = placeholder(conn)
     top = last if s.max_step is None else max(last, s.max_step)
-    conn.exec_driver_sql(f"UPDATE series SET max_step = {ph}, tail_id = {ph} WHERE id = {ph}", (top, tail, s.id))
-    s.max_step, s.tail_id = top, tail
+    conn.exec_driver_sql(
+        f"UPDATE series SET max_step = {ph}, tail_id = {ph}, points = points + {ph} WHERE id = {ph}",
+        (top, tail, added, s.id),
+    )
+    s.max_step, s.tail_id, s.points = top, tail, s.points + added
+
+
+def _maintain_pyramid(conn: Connection, s: _Series, first: int, last: int) -> None:
+    """The pyramid after a write of steps [first, last]: its touched cells recomputed, or built whole
+    when the series just reached ``pyramid.MIN_POINTS`` values."""
+    if s.pyramid_base is not None:
+        lo, hi = pyramid.cell_range(s.pyramid_base, first, last)
+        points = load(conn, series_id=s.id, start=lo, end=hi)
+        pyramid.rebuild(conn, series_id=s.id, base=s.pyramid_base, lo=first, hi=last, points=points)
+    elif s.points >= pyramid.MIN_POINTS:
+        build_pyramid(conn, series_id=s.id)
+        s.pyramid_base = _pyramid_base(conn, s.id)
+
+
+def _pyramid_base(conn: Connection, series_id: int) -> int | None:
+    ph = placeholder(conn)
+    row = conn.exec_driver_sql(f"SELECT pyramid_base FROM series WHERE id = {ph}", (series_id,)).first()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def build_pyramid(conn: Connection, *, series_id: int) -> None:
+    """(Re)build a series' pyramid from all its points (also used by migration 0008), at the cell width it
+    has, or one chosen from its points' spacing."""
+    ph = placeholder(conn)
+    everything = load(conn, series_id=series_id)
+    conn.exec_driver_sql(f"DELETE FROM metric_pyramid WHERE series_id = {ph}", (series_id,))
+    if not len(everything):
+        return
+    base = _pyramid_base(conn, series_id) or pyramid.choose_base(everything)
+    lo, hi = int(everything.steps[0]), int(everything.steps[-1])
+    pyramid.rebuild(conn, series_id=series_id, base=base, lo=lo, hi=hi, points=everything)
+    conn.exec_driver_sql(f"UPDATE series SET pyramid_base = {ph} WHERE id = {ph}", (base, series_id))
 
 
 @dataclass
@@ -409,11 +472,11 @@ def load(conn: Connection, *, series_id: int, start: int | None = None, end: int
     lo = 0 if start is None else start
     hi = (2**63 - 1) if end is None else end
     rows = conn.exec_driver_sql(
-        f"SELECT steps, vals, times FROM metric_segments WHERE series_id = {ph} AND last_step >= {ph} "
+        f"SELECT steps, vals, times, codec FROM metric_segments WHERE series_id = {ph} AND last_step >= {ph} "
         f"AND first_step <= {ph} ORDER BY id",
         (series_id, lo, hi),
     ).all()
-    points = merge([(bytes(s), bytes(v), bytes(t)) for s, v, t in rows])
+    points = merge_points([decode(bytes(s), bytes(v), bytes(t), c) for s, v, t, c in rows])
     return points if start is None and end is None else points.slice_steps(lo, hi)
 
 
@@ -428,11 +491,35 @@ def history(
 
     Downsampling splits the step range into buckets and keeps, per bucket, the points holding the
     minimum and the maximum value, the last point, and the first NaN: spikes and divergence survive
-    any zoom level, and every range is recomputed from the raw points (a zoomed view is exact).
+    any zoom level. A range wide enough is answered from the series' pyramid (buckets aligned to its
+    cells, the raw points at the range's ends); a narrower one from the raw points (a zoomed view is exact).
     """
+    base = _pyramid_base(conn, series_id) if max_points is not None else None
+    if base is not None and max_points is not None:
+        ph = placeholder(conn)
+        bounds = conn.exec_driver_sql(
+            f"SELECT MIN(first_step), MAX(last_step) FROM metric_segments WHERE series_id = {ph}", (series_id,)
+        ).first()
+        if bounds is not None and bounds[0] is not None:
+            lo = max(int(bounds[0]), 0 if start is None else start)
+            hi = min(int(bounds[1]), 2**63 - 1 if end is None else end)
+            coarse = pyramid.view(
+                conn,
+                series_id=series_id,
+                base=base,
+                lo=lo,
+                hi=hi,
+                max_points=max_points,
+                load_raw=lambda a, b: load(conn, series_id=series_id, start=a, end=b),
+            )
+            if coarse is not None:
+                return _history_out(coarse.points, coarse.count)
     points = load(conn, series_id=series_id, start=start, end=end)
     count = len(points)
-    shown = downsample(points, max_points) if max_points is not None else points
+    return _history_out(downsample(points, max_points) if max_points is not None else points, count)
+
+
+def _history_out(shown: Points, count: int) -> dict[str, Any]:
     return {
         "count": count,
         "step": shown.steps.tolist(),

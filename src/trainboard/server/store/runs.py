@@ -17,6 +17,7 @@ from trainboard.server.store.tables import (
     ingest_cursors,
     log_chunks,
     log_lines,
+    metric_pyramid,
     metric_segments,
     runs,
     series,
@@ -209,6 +210,7 @@ def delete_run(conn: Connection, *, run_id: str) -> dict[str, int] | None:
         select(func.coalesce(func.sum(metric_segments.c.n), 0)).where(metric_segments.c.series_id.in_(series_ids))
     ).scalar_one()
     conn.execute(delete(metric_segments).where(metric_segments.c.series_id.in_(series_ids)))
+    conn.execute(delete(metric_pyramid).where(metric_pyramid.c.series_id.in_(series_ids)))
     removed = {
         "metric_points": int(points),
         "series": conn.execute(delete(series).where(series.c.run_id == run_id)).rowcount,

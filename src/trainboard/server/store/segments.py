@@ -1,6 +1,8 @@
 """Columnar point segments: encoding, merging (later segments win) and spike-preserving downsampling.
 
-Pure functions over numpy arrays; no database access here.
+Pure functions over numpy arrays; no database access here. Segments are stored compressed
+(``store/codec.py``: delta-of-delta steps and times, byte-shuffled zstd values); ``codec`` 0 marks the
+raw little-endian arrays written before migration 0008, still read as they are.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from trainboard.server.store import codec as col
 
 I64 = np.dtype("<i8")
 F64 = np.dtype("<f8")
@@ -44,16 +48,38 @@ class Points:
 
 
 def encode(steps: Iterable[int], values: Iterable[float], times: Iterable[float]) -> tuple[bytes, bytes, bytes]:
+    """Raw (codec 0) columns."""
     return (np.fromiter(steps, I64).tobytes(), np.fromiter(values, F64).tobytes(), np.fromiter(times, F64).tobytes())
 
 
+def compress(steps: IntArray, values: FloatArray, times: FloatArray) -> tuple[bytes, bytes, bytes]:
+    """Compressed (codec 1) columns of one segment."""
+    return col.encode_ints(steps), col.encode_values(values), col.encode_times(times)
+
+
+def decode(steps: bytes, values: bytes, times: bytes, codec: int) -> Points:
+    """One stored segment's columns, as written (not sorted)."""
+    out = Points(col.decode_ints(steps, codec), col.decode_floats(values, codec), col.decode_floats(times, codec))
+    if not len(out.steps) == len(out.values) == len(out.times):
+        raise ValueError("segment columns differ in length")
+    return out
+
+
 def merge(segments: list[tuple[bytes, bytes, bytes]]) -> Points:
-    """Decode segments given in write order into sorted points; for a repeated step the later wins."""
-    if not segments:
+    """Decode raw segments given in write order into sorted points; for a repeated step the later wins."""
+    return merge_points([decode(s, v, t, col.RAW) for s, v, t in segments])
+
+
+def merge_points(parts: list[Points]) -> Points:
+    """Decoded segments given in write order, as sorted points; for a repeated step the later wins."""
+    if not parts:
         return Points.empty()
-    steps = np.concatenate([np.frombuffer(s, I64) for s, _v, _t in segments])
-    values = np.concatenate([np.frombuffer(v, F64) for _s, v, _t in segments])
-    times = np.concatenate([np.frombuffer(t, F64) for _s, _v, t in segments])
+    if len(parts) == 1:
+        steps, values, times = parts[0].steps, parts[0].values, parts[0].times
+    else:
+        steps = np.concatenate([p.steps for p in parts])
+        values = np.concatenate([p.values for p in parts])
+        times = np.concatenate([p.times for p in parts])
     if len(steps) < 2 or bool(np.all(steps[1:] > steps[:-1])):
         return Points(steps, values, times)  # append-only: already sorted and unique
     order = np.argsort(steps, kind="stable")  # equal steps stay in write order

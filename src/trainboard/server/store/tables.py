@@ -55,6 +55,8 @@ series = Table(
     Column("key", String(256), nullable=False),
     Column("max_step", BigInteger),  # highest step stored
     Column("tail_id", Integer),  # the open (small, still appendable) segment, if any
+    Column("points", BigInteger, nullable=False, server_default="0"),  # values written (replaced ones too)
+    Column("pyramid_base", BigInteger),  # level-0 cell width of its pyramid (store/pyramid.py); NULL: none yet
     UniqueConstraint("run_id", "key", name="uq_series_run_key"),
 )
 
@@ -73,7 +75,27 @@ metric_segments = Table(
     Column("steps", LargeBinary, nullable=False),
     Column("vals", LargeBinary, nullable=False),
     Column("times", LargeBinary, nullable=False),
+    Column("codec", SmallInteger, nullable=False, server_default="0"),  # 0 raw arrays, 1 compressed (store/codec.py)
     Index("ix_metric_segments_series_last", "series_id", "last_step"),
+)
+
+# Multi-resolution summaries of long series (store/pyramid.py): per level and cell of base * 4**level
+# steps, the count and the first, minimum, maximum, last and first-NaN points (step, value, wall time;
+# a missing one is NULL). Maintained at ingest, read for coarse views of big ranges.
+metric_pyramid = Table(
+    "metric_pyramid",
+    metadata,
+    Column("series_id", Integer, primary_key=True, autoincrement=False),
+    Column("level", SmallInteger, primary_key=True, autoincrement=False),
+    Column("cell", BigInteger, primary_key=True, autoincrement=False),
+    Column("n", BigInteger, nullable=False),
+    *(
+        Column(f"{what}_{part}", BigInteger if part == "step" else Float)
+        for what in ("first", "min", "max", "last")
+        for part in ("step", "value", "time")
+    ),
+    Column("nan_step", BigInteger),
+    Column("nan_time", Float),
 )
 
 # Per client stream, the highest sequence number committed: a re-sent point is ignored.
@@ -94,6 +116,8 @@ log_chunks = Table(
     Column("source", String(8), nullable=False),
     Column("time", Float, nullable=False),
     Column("data", LargeBinary, nullable=False),
+    Column("codec", SmallInteger, nullable=False, server_default="0"),  # 0 as written, 1 zstd (store/codec.py)
+    Column("size", BigInteger),  # bytes of the chunk as written (``data`` may be compressed)
 )
 
 # The terminal size the program saw, from byte ``offset`` of its raw log on (one row per change).

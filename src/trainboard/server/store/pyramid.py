@@ -1,0 +1,271 @@
+"""Multi-resolution summaries of a long metric series: the view of a whole 10M-point key in milliseconds.
+
+Why: a full-range chart of one key with 10,000,000 points would otherwise decode and scan every point
+for every request (~80 MB per column). Instead each series with at least ``MIN_POINTS`` points keeps a
+pyramid of *cells*, maintained at ingest in the writer's transaction (``metric_pyramid`` rows):
+
+- level ``k`` cuts the step axis into cells of ``base * FANOUT**k`` steps, aligned at multiples of that
+  width; ``base`` is fixed per series when its pyramid is built (``CELL_POINTS`` times its step spacing
+  then, a power of two), so a level-0 cell holds about ``CELL_POINTS`` points whatever the spacing;
+- a cell holds the count, the first and last point, the minimum and maximum (NaN left out; the earliest
+  such point on ties), and the first NaN, each as (step, value, wall time).
+
+A query for ``max_points`` over ``[start, end]`` wants ``max_points // 4`` step buckets. It reads the
+coarsest level whose cells are at most half a bucket wide, widens the buckets to a whole number of cells
+(aligned to them, so a bucket is a union of whole cells and fewer buckets, never more, are returned),
+and takes the raw points for the partial cells at the two ends of the range. Per bucket it returns
+the same points the raw downsampler keeps -- the minimum, the maximum, the last point and the first NaN
+-- so spikes and divergence survive exactly as in a view computed from the raw points; ``count`` is
+exact. A view narrower than that (a zoom) is computed from the raw points, as before: exact.
+
+A write into a series that has a pyramid recomputes the touched cells: level 0 from the raw points of
+those cells (so a repeated step that replaces a value is reflected), each level above from its children.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection
+
+from trainboard.server.store.segments import F64, I64, FloatArray, IntArray, Points
+from trainboard.server.store.sql import placeholder, placeholders
+
+#: A series gets its pyramid once this many values were written to it (a raw scan of fewer is ~1 ms).
+MIN_POINTS = 50_000
+#: Points per level-0 cell (at the series' step spacing when the pyramid was built).
+CELL_POINTS = 512
+#: Each level's cells are this many times wider than the level below.
+FANOUT = 4
+#: Levels kept: level 7 cells span 512 * 4**7 = 8.4M points of the build-time spacing.
+LEVELS = 8
+
+_ABSENT = -1  # step of a missing minimum / maximum / NaN (steps are >= 0)
+
+
+@dataclass
+class Cells:
+    """Columnar cells (or buckets), sorted by ``key`` and, within a key, by step."""
+
+    key: IntArray
+    n: IntArray
+    first_step: IntArray
+    first_value: FloatArray
+    first_time: FloatArray
+    min_step: IntArray
+    min_value: FloatArray
+    min_time: FloatArray
+    max_step: IntArray
+    max_value: FloatArray
+    max_time: FloatArray
+    last_step: IntArray
+    last_value: FloatArray
+    last_time: FloatArray
+    nan_step: IntArray
+    nan_time: FloatArray
+
+    def __len__(self) -> int:
+        return len(self.key)
+
+    def take(self, idx: IntArray) -> Cells:
+        return Cells(*(getattr(self, f.name)[idx] for f in fields(self)))
+
+    @classmethod
+    def concat(cls, parts: list[Cells]) -> Cells:
+        return Cells(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)))
+
+
+#: Stored columns after (series_id, level, cell), in ``Cells`` order after ``key``.
+_COLUMNS = [f.name for f in fields(Cells)][1:]
+_INT_COLUMNS = {f.name for f in fields(Cells) if f.type == "IntArray"}
+
+
+def singletons(points: Points) -> Cells:
+    """Every point as a cell of its own (keyed by its step)."""
+    nan = np.isnan(points.values)
+    s, v, t = points.steps, points.values, points.times
+    absent = np.where(nan, _ABSENT, s)
+    none = np.where(nan, np.nan, v)
+    return Cells(
+        s, np.ones(len(s), I64), s, v, t, absent, none, t, absent, none, t, s, v, t,
+        np.where(nan, s, _ABSENT), t,
+    )  # fmt: skip
+
+
+def combine(cells: Cells, key: IntArray) -> Cells:
+    """Cells grouped by ``key`` (non-decreasing), each group summarised as one cell."""
+    m = len(cells)
+    if m == 0:
+        return cells
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    ends = np.r_[starts[1:], m] - 1
+    idx = np.arange(m)
+    has_min = cells.min_step != _ABSENT
+    has_max = cells.max_step != _ABSENT
+    lo = np.where(has_min, cells.min_value, np.inf)
+    hi = np.where(has_max, -cells.max_value, np.inf)
+    # within each group: present before absent, then the extreme value, then the earliest step
+    i_min = np.lexsort((cells.min_step, ~has_min, lo, key))[starts]
+    i_max = np.lexsort((cells.max_step, ~has_max, hi, key))[starts]
+    has_nan = cells.nan_step != _ABSENT
+    big = np.iinfo(np.int64).max
+    i_nan = np.minimum.reduceat(np.where(has_nan, idx, big), starts)
+    nan_ok = i_nan != big
+    i_nan = np.where(nan_ok, i_nan, starts)
+    return Cells(
+        key[starts],
+        np.add.reduceat(cells.n, starts),
+        cells.first_step[starts], cells.first_value[starts], cells.first_time[starts],
+        cells.min_step[i_min], cells.min_value[i_min], cells.min_time[i_min],
+        cells.max_step[i_max], cells.max_value[i_max], cells.max_time[i_max],
+        cells.last_step[ends], cells.last_value[ends], cells.last_time[ends],
+        np.where(nan_ok, cells.nan_step[i_nan], _ABSENT), cells.nan_time[i_nan],
+    )  # fmt: skip
+
+
+def width(base: int, level: int) -> int:
+    return int(base * FANOUT**level)
+
+
+def choose_base(points: Points) -> int:
+    """Level-0 cell width for a series: ``CELL_POINTS`` times its mean step spacing, a power of two."""
+    if len(points) < 2:
+        return CELL_POINTS
+    spacing = max(1.0, (int(points.steps[-1]) - int(points.steps[0])) / (len(points) - 1))
+    return int(CELL_POINTS * 2 ** round(math.log2(spacing)))
+
+
+# --- storage -----------------------------------------------------------------------------------------
+
+
+def _read(conn: Connection, series_id: int, level: int, lo: int, hi: int) -> Cells:
+    ph = placeholder(conn)
+    rows = conn.exec_driver_sql(
+        f"SELECT cell, {', '.join(_COLUMNS)} FROM metric_pyramid WHERE series_id = {ph} AND level = {ph} "
+        f"AND cell >= {ph} AND cell <= {ph} ORDER BY cell",
+        (series_id, level, lo, hi),
+    ).all()
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in range(len(_COLUMNS) + 1)]
+    out: list[Any] = []
+    for name, values in zip(["key", *_COLUMNS], cols, strict=True):
+        if name in _INT_COLUMNS:
+            out.append(np.array([_ABSENT if x is None else x for x in values], I64))
+        else:  # NaN is stored as NULL by SQLite
+            out.append(np.array([np.nan if x is None else x for x in values], F64))
+    return Cells(*out)
+
+
+def _py(x: float | int, is_int: bool) -> float | int | None:
+    if is_int:
+        return None if x == _ABSENT else int(x)
+    return None if math.isnan(x) else float(x)
+
+
+def _replace(conn: Connection, series_id: int, level: int, lo: int, hi: int, cells: Cells) -> None:
+    """Level ``level``'s cells in [lo, hi] become ``cells``."""
+    ph = placeholder(conn)
+    conn.exec_driver_sql(
+        f"DELETE FROM metric_pyramid WHERE series_id = {ph} AND level = {ph} AND cell >= {ph} AND cell <= {ph}",
+        (series_id, level, lo, hi),
+    )
+    if not len(cells):
+        return
+    kinds = [name in _INT_COLUMNS for name in _COLUMNS]
+    columns = [getattr(cells, name).tolist() for name in _COLUMNS]
+    rows = [
+        (series_id, level, cell, *(_py(x, k) for x, k in zip(row, kinds, strict=True)))
+        for cell, *row in zip(cells.key.tolist(), *columns, strict=True)
+    ]
+    conn.exec_driver_sql(
+        f"INSERT INTO metric_pyramid (series_id, level, cell, {', '.join(_COLUMNS)}) "
+        f"VALUES ({placeholders(conn, len(_COLUMNS) + 3)})",
+        rows,
+    )
+
+
+def rebuild(conn: Connection, *, series_id: int, base: int, lo: int, hi: int, points: Points) -> None:
+    """Recompute every level's cells that overlap steps [lo, hi]; ``points`` are the series' merged raw
+    points over at least the level-0 cells covering [lo, hi]."""
+    w = width(base, 0)
+    c_lo, c_hi = lo // w, hi // w
+    inside = points.slice_steps(c_lo * w, (c_hi + 1) * w - 1)
+    cells = combine(singletons(inside), inside.steps // w)
+    _replace(conn, series_id, 0, c_lo, c_hi, cells)
+    for level in range(1, LEVELS):
+        c_lo, c_hi = c_lo // FANOUT, c_hi // FANOUT
+        children = _read(conn, series_id, level - 1, c_lo * FANOUT, (c_hi + 1) * FANOUT - 1)
+        _replace(conn, series_id, level, c_lo, c_hi, combine(children, children.key // FANOUT))
+
+
+def cell_range(base: int, lo: int, hi: int) -> tuple[int, int]:
+    """The steps of the level-0 cells covering [lo, hi] (what ``rebuild`` needs loaded)."""
+    w = width(base, 0)
+    return (lo // w) * w, (hi // w + 1) * w - 1
+
+
+def delete_series(conn: Connection, series_ids: list[int]) -> None:
+    ph = placeholder(conn)
+    for sid in series_ids:
+        conn.exec_driver_sql(f"DELETE FROM metric_pyramid WHERE series_id = {ph}", (sid,))
+
+
+# --- queries -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class View:
+    points: Points
+    count: int
+
+
+def view(
+    conn: Connection,
+    *,
+    series_id: int,
+    base: int,
+    lo: int,
+    hi: int,
+    max_points: int,
+    load_raw: Callable[[int, int], Points],
+) -> View | None:
+    """The downsampled view of [lo, hi] from the pyramid, or ``None`` when the range is too narrow for
+    any level (the caller then downsamples the raw points: a zoomed view is exact)."""
+    buckets = max(1, max_points // 4)
+    span = hi - lo + 1
+    want = math.ceil(span / buckets)  # the bucket width the raw downsampler would use
+    level = -1
+    while level + 1 < LEVELS and 2 * width(base, level + 1) <= want:
+        level += 1
+    if level < 0:
+        return None
+    w = width(base, level)
+    bucket = math.ceil(want / w) * w
+    while hi // bucket - lo // bucket + 1 > buckets:
+        bucket += w
+    c_first, c_last = -(-lo // w), (hi + 1) // w - 1
+    parts: list[Cells] = []
+    if c_first > c_last:
+        parts.append(singletons(load_raw(lo, hi)))
+    else:
+        if lo < c_first * w:
+            parts.append(singletons(load_raw(lo, c_first * w - 1)))
+        cells = _read(conn, series_id, level, c_first, c_last)
+        cells.key = cells.key * w
+        parts.append(cells)
+        if (c_last + 1) * w <= hi:
+            parts.append(singletons(load_raw((c_last + 1) * w, hi)))
+    allc = Cells.concat(parts)
+    if not len(allc):
+        return View(Points.empty(), 0)
+    per = combine(allc, allc.key // bucket)
+    steps = np.concatenate([per.min_step, per.max_step, per.last_step, per.nan_step])
+    values = np.concatenate([per.min_value, per.max_value, per.last_value, np.full(len(per), np.nan)])
+    times = np.concatenate([per.min_time, per.max_time, per.last_time, per.nan_time])
+    keep = steps != _ABSENT
+    steps, values, times = steps[keep], values[keep], times[keep]
+    uniq, first = np.unique(steps, return_index=True)
+    return View(Points(uniq, values[first], times[first]), int(per.n.sum()))

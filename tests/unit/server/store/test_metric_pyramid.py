@@ -1,0 +1,84 @@
+"""The min/max/last pyramid answers coarse views honestly and stays equal to a rebuild after any writes."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Connection, create_engine, insert
+
+from trainboard.server.store import metrics, pyramid
+from trainboard.server.store.tables import metadata, runs
+
+
+@pytest.fixture(scope="module")
+def conn() -> Iterator[Connection]:
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine)
+    with engine.connect() as c:
+        c.execute(insert(runs).values(id="r", name="r", status="running", start_time=0.0, created_at=0.0))
+        yield c
+
+
+def write(conn: Connection, key: str, steps: list[int], values: list[float]) -> None:
+    s = np.array(steps, "<i8")
+    piece = (s, np.array(values, "<f8"), s.astype("<f8") + 1.7e9)
+    metrics.write_columns(conn, run_id="r", pieces={key: [piece]}, keys=[key])
+
+
+def pyramid_rows(conn: Connection, key: str) -> list[tuple[object, ...]]:
+    sid = metrics.list_keys(conn, run_id="r")[key]
+    rows = conn.exec_driver_sql(f"SELECT * FROM metric_pyramid WHERE series_id = {sid} ORDER BY level, cell").all()
+    return [tuple(r) for r in rows]
+
+
+_keys = itertools.count()
+values = st.one_of(st.floats(-1e6, 1e6), st.just(float("nan")), st.just(float("inf")), st.just(-float("inf")))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3000), st.lists(values, min_size=1, max_size=400)), max_size=6))
+def test_incremental_maintenance_equals_a_rebuild(conn: Connection, batches: list[tuple[int, list[float]]]) -> None:
+    """Appends, overwrites of old steps and out-of-order batches: the cells are what a rebuild gives."""
+    if not batches:
+        return
+    key = f"k{next(_keys)}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pyramid, "MIN_POINTS", 1)
+        mp.setattr(pyramid, "CELL_POINTS", 8)
+        for start, vals in batches:
+            write(conn, key, [start + 3 * i for i in range(len(vals))], vals)
+        incremental = pyramid_rows(conn, key)
+        metrics.build_pyramid(conn, series_id=metrics.list_keys(conn, run_id="r")[key])
+        assert pyramid_rows(conn, key) == incremental
+        assert incremental  # the pyramid exists
+
+
+def test_a_coarse_view_keeps_spikes_nan_and_the_true_count(conn: Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pyramid, "MIN_POINTS", 1000)
+    n = 200_000
+    steps = np.arange(n) * 2
+    vals = np.exp(-np.arange(n) / 50_000.0)
+    vals[123_457] = 50.0  # a spike
+    vals[7_001] = -3.0  # a dip
+    vals[150_001] = np.nan  # divergence
+    for a in range(0, n, 20_000):
+        write(conn, "loss", steps[a : a + 20_000].tolist(), vals[a : a + 20_000].tolist())
+    sid = metrics.list_keys(conn, run_id="r")["loss"]
+    assert metrics._pyramid_base(conn, sid) is not None
+    view = metrics.history(conn, series_id=sid, start=1001, end=399_001, max_points=2000)
+    raw = metrics.load(conn, series_id=sid, start=1001, end=399_001)
+    assert view["count"] == len(raw) == 199_000
+    assert 1000 < len(view["step"]) <= 2000 and view["downsampled"]
+    shown = dict(zip(view["step"], view["value"], strict=True))
+    assert shown[2 * 123_457] == 50.0 and shown[2 * 7_001] == -3.0 and shown[2 * 150_001] == "NaN"
+    assert view["step"][0] == 1002 and view["step"][-1] == 399_000  # the range's first and last points
+    by_step = dict(zip(raw.steps.tolist(), raw.values.tolist(), strict=True))
+    for step, value in shown.items():  # every point shown is a stored point
+        assert value == "NaN" or by_step[step] == value
+    zoom = metrics.history(conn, series_id=sid, start=240_000, end=240_999, max_points=2000)
+    assert zoom["step"] == list(range(240_000, 241_000, 2)) and not zoom["downsampled"]  # exact
