@@ -102,6 +102,7 @@ class RedisBroker(Broker):
         self.healthy = False
         self._redis: aioredis.Redis | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._relay: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._outbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._poll_until = 0.0
@@ -109,8 +110,8 @@ class RedisBroker(Broker):
 
     async def start(self) -> None:
         self._redis = aioredis.from_url(self.url, socket_connect_timeout=2.0, socket_timeout=5.0)
+        self._relay = asyncio.create_task(self._run_relay(), name="redis-relay")
         self._tasks = [
-            asyncio.create_task(self._run_relay(), name="redis-relay"),
             asyncio.create_task(self._run_sender(), name="redis-sender"),
             asyncio.create_task(self._run_watch(), name="redis-watch"),
         ]
@@ -129,21 +130,28 @@ class RedisBroker(Broker):
 
     # ---- health -------------------------------------------------------------------------------
 
-    def _degrade(self) -> None:
-        if self.healthy:
+    def _degrade(self, *, resubscribe: bool = True) -> None:
+        """Redis failed somewhere. Unless the relay itself noticed (it then resubscribes on its own), its
+        subscription is restarted too: only a confirmed (re)subscription makes the broker healthy again,
+        since a connection that was in doubt may have dropped messages."""
+        was_healthy = self.healthy
+        if was_healthy:
             log.warning("Redis connection lost: live streams catch up from the database until it is back")
         self.healthy = False
         self._poll_until = float("inf")
         self._poke(reload=True)
+        if resubscribe and was_healthy and self._relay is not None:
+            self._relay.cancel()
+            self._relay = asyncio.create_task(self._run_relay(), name="redis-relay")
 
     def _recover(self) -> None:
         if not self.healthy:
-            if self._ready.is_set():
-                log.warning("Redis is back: live fan-out between processes resumed")
             self.healthy = True
-            # other processes may still deliver locally for a moment: keep catching up a little longer
-            self._poll_until = time.monotonic() + self.settle
-            self._poke(reload=True)
+            if self._ready.is_set() or self._poll_until:  # back after an outage (not the first connection)
+                log.warning("Redis is back: live fan-out between processes resumed")
+                # other processes may still deliver locally for a moment: keep catching up a little longer
+                self._poll_until = time.monotonic() + self.settle
+                self._poke(reload=True)
         self._ready.set()
 
     def _poke(self, *, reload: bool) -> None:
@@ -195,7 +203,7 @@ class RedisBroker(Broker):
                 raise
             except Exception as exc:  # connection lost: degrade, resubscribe after a pause
                 log.debug("redis relay: %s", exc)
-                self._degrade()
+                self._degrade(resubscribe=False)
                 await asyncio.sleep(self.retry)
             finally:
                 with contextlib.suppress(Exception):
@@ -238,9 +246,10 @@ class RedisBroker(Broker):
                     Broker.publish(self, topic, message)
 
     async def close(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *([self._relay] if self._relay is not None else [])]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if self._redis is not None:
