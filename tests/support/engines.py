@@ -233,8 +233,8 @@ class SlurmCluster:
         return listening_sockets(self.pids())
 
 
-def _node_line() -> str:
-    out = subprocess.run(["slurmd", "-C"], capture_output=True, text=True, check=True).stdout
+def _node_line(slurmd: str) -> str:
+    out = subprocess.run([slurmd, "-C"], capture_output=True, text=True, check=True).stdout
     fields = dict(re.findall(r"(\w+)=(\S+)", out.splitlines()[0]))
     memory = max(int(fields.get("RealMemory", "1024")) - 512, 256)
     return (
@@ -243,7 +243,7 @@ def _node_line() -> str:
     )
 
 
-def _slurm_conf(root: Path, ctld_port: int, slurmd_port: int, munge_socket: Path) -> str:
+def _slurm_conf(root: Path, ctld_port: int, slurmd_port: int, munge_socket: Path, slurmd: str) -> str:
     return "\n".join(
         [
             "ClusterName=trainboardtest",
@@ -281,7 +281,7 @@ def _slurm_conf(root: Path, ctld_port: int, slurmd_port: int, munge_socket: Path
             "Waittime=0",
             "SlurmctldDebug=info",
             "SlurmdDebug=info",
-            _node_line(),
+            _node_line(slurmd),
             "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP",
             "",
         ]
@@ -298,7 +298,9 @@ def _node_idle(env: dict[str, str]) -> bool:
 @contextmanager
 def slurm_cluster(timeout: float = 60.0) -> Iterator[SlurmCluster]:
     """Start munged, slurmctld and slurmd on 127.0.0.1 from a generated slurm.conf; all stopped afterwards."""
-    missing = [b for b in SLURM_BINARIES if shutil.which(b) is None]
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])  # the daemons live in sbin
+    found = {b: shutil.which(b, path=search) for b in SLURM_BINARIES}
+    missing = [b for b, path in found.items() if path is None]
     if missing:
         service_missing("SLURM (Debian's slurmctld, slurmd, slurm-client, munge)", FileNotFoundError(missing))
     root = Path(tempfile.mkdtemp(prefix="tbslurm", dir="/tmp"))
@@ -311,7 +313,7 @@ def slurm_cluster(timeout: float = 60.0) -> Iterator[SlurmCluster]:
     munge_socket = root / "munge" / "munge.socket"
     ctld_port, slurmd_port = free_port(), free_port()
     conf = root / "slurm.conf"
-    conf.write_text(_slurm_conf(root, ctld_port, slurmd_port, munge_socket))
+    conf.write_text(_slurm_conf(root, ctld_port, slurmd_port, munge_socket, str(found["slurmd"])))
     cluster = SlurmCluster(root, conf, munge_socket, ports=(ctld_port, slurmd_port))
     env = dict(os.environ) | cluster.env()
 
@@ -324,7 +326,7 @@ def slurm_cluster(timeout: float = 60.0) -> Iterator[SlurmCluster]:
     try:
         start(
             [
-                "munged",
+                str(found["munged"]),
                 "--foreground",
                 "--force",
                 f"--key-file={key}",
@@ -337,8 +339,8 @@ def slurm_cluster(timeout: float = 60.0) -> Iterator[SlurmCluster]:
             "munged.out",
         )
         _wait_for(munge_socket.exists, "munged", root / "munged.out", 15)
-        start(["slurmctld", "-D", "-c", "-f", str(conf)], "slurmctld.out")
-        start(["slurmd", "-D", "-f", str(conf), "-N", "localhost"], "slurmd.out")
+        start([str(found["slurmctld"]), "-D", "-c", "-f", str(conf)], "slurmctld.out")
+        start([str(found["slurmd"]), "-D", "-f", str(conf), "-N", "localhost"], "slurmd.out")
         _wait_for(lambda: _node_idle(env), "the SLURM node", root / "slurmd.log", timeout)
         yield cluster
     finally:
