@@ -257,6 +257,9 @@ def test_a_cursor_belongs_to_its_sort(world: World) -> None:
     first = world.client.get("/api/runs", params={"project": BULK, "sort": "acc", "limit": 5}).json()
     resp = world.client.get("/api/runs", params={"project": BULK, "sort": "-acc", "cursor": first["next_cursor"]})
     assert resp.status_code == 422 and "start again without a cursor" in resp.json()["detail"][0]["msg"]
+    other_filter = {"project": BULK, "sort": "acc", "filter": "acc > 3", "cursor": first["next_cursor"]}
+    resp = world.client.get("/api/runs", params=other_filter)
+    assert resp.status_code == 422 and "another filter" in resp.json()["detail"][0]["msg"]
 
 
 def _bulk_expected(descending: bool, where: Callable[[int], bool] = lambda i: True) -> list[str]:

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, or_, select
+from sqlalchemy import ColumnElement, Connection, func, literal, or_, select
 
 from trainboard.server.runs_query import cursor as cursors
 from trainboard.server.runs_query import sorting
@@ -61,34 +61,43 @@ def _plain(q: RunsQuery) -> list[ColumnElement[bool]]:
 
 
 def run_page(conn: Connection, q: RunsQuery) -> Page:
-    """Raises :class:`~trainboard.server.runs_query.QueryError` for a bad filter, sort or cursor."""
+    """Raises :class:`~trainboard.server.runs_query.QueryError` for a bad filter, sort or cursor.
+
+    The page is found on narrow rows (id and sort value: what the filter and the order need), and only its
+    runs are read whole; the total is counted for the first page and carried by the cursor after it."""
     key = sorting.parse_sort(q.sort)
-    after = cursors.decode(q.cursor, sort=key.text) if q.cursor else None
+    query_digest = cursors.digest(q.filter, q.status, q.project, q.name, q.search)
+    after = cursors.decode(q.cursor, sort=key.text, query=query_digest) if q.cursor else None
     now = after.now if after is not None else time.time()
     tree = parse_filter(q.filter)
     conds = [compile_filter(tree, now=now), *_plain(q)]
     if not mentions(tree, "archived"):
         conds.append(runs.c.archived.is_(False))  # archived runs are hidden unless the filter asks about them
-    total = conn.execute(select(func.count()).select_from(runs).where(*conds)).scalar_one()
     plan = sorting.plan(conn, key, now=now)
-    stmt = select(runs, plan.expr.label("sort_value")).select_from(plan.source).where(*conds)
+    # the first page counts the matches in the same pass (a window count is taken before LIMIT / OFFSET)
+    counted = func.count().over() if after is None else literal(after.total)
+    stmt = select(runs.c.id, plan.expr.label("sort_value"), counted.label("total"))
+    stmt = stmt.select_from(plan.source).where(*conds)
     if after is not None:
         stmt = stmt.where(sorting.after(plan, key, after.value, after.run_id))
     elif q.offset:
         stmt = stmt.offset(q.offset)
-    rows = conn.execute(stmt.order_by(*sorting.order_by(plan, key)).limit(q.limit + 1)).mappings().all()
+    found = [tuple(r) for r in conn.execute(stmt.order_by(*sorting.order_by(plan, key)).limit(q.limit + 1))]
+    if found:
+        total = int(found[0][2])
+    elif after is not None:
+        total = after.total
+    else:  # an offset past the end
+        total = conn.execute(select(func.count()).select_from(runs).where(*conds)).scalar_one()
     next_cursor = None
-    if len(rows) > q.limit:
-        rows = rows[: q.limit]
-        last = rows[-1]
-        next_cursor = cursors.encode(cursors.Cursor(key.text, now, _json_value(last["sort_value"]), last["id"]))
-    out = []
-    for row in rows:
-        run = dict(row)
-        run.pop("sort_value", None)
-        run["config"] = load_doc(run["config"])
-        out.append(run)
-    ids = [r["id"] for r in out]
+    if len(found) > q.limit:
+        found = found[: q.limit]
+        last_id, last_value, _total = found[-1]
+        next_cursor = cursors.encode(
+            cursors.Cursor(key.text, now, _json_value(last_value), last_id, query_digest, total)
+        )
+    ids = [row[0] for row in found]
+    out = _whole_runs(conn, ids)
     tags = run_tags.tags_of_runs(conn, run_ids=ids)
     summaries = load_summaries(conn, run_ids=ids, keys=q.summary) if q.summary else {}
     for run in out:
@@ -96,6 +105,17 @@ def run_page(conn: Connection, q: RunsQuery) -> Page:
         if q.summary:
             run["summary"] = summaries.get(run["id"], {})
     return Page(out, total, next_cursor)
+
+
+def _whole_runs(conn: Connection, ids: list[str]) -> list[dict[str, Any]]:
+    """The runs ``ids``, in that order."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), 500):
+        for row in conn.execute(select(runs).where(runs.c.id.in_(ids[start : start + 500]))).mappings():
+            run = dict(row)
+            run["config"] = load_doc(run["config"])
+            by_id[run["id"]] = run
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _json_value(value: Any) -> Any:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 
-from trainboard.server.store.tables import run_config, run_metric_summaries, run_tags, runs
+from trainboard.server.store.tables import runs
 
 
 def list_projects(conn: Connection) -> list[dict[str, Any]]:
@@ -19,18 +19,28 @@ def list_projects(conn: Connection) -> list[dict[str, Any]]:
     return [{"name": p, "runs": n, "last_start": t} for p, n, t in rows]
 
 
+def _distinct(conn: Connection, *, table: str, column: str, project: str | None) -> list[str]:
+    """Distinct values of an indexed (leading) column, by a skip scan: one index seek per value, so the cost
+    follows the number of distinct keys, not of rows; with ``project``, only values some run of it has."""
+    in_project = (
+        ""
+        if project is None
+        # a scalar subquery with LIMIT, not EXISTS: PostgreSQL would turn EXISTS into a join over every row
+        else f"AND (SELECT 1 FROM {table} t JOIN runs r ON r.id = t.run_id "
+        f"WHERE t.{column} = k.v AND r.project = :project LIMIT 1) IS NOT NULL"
+    )
+    sql = (
+        f"WITH RECURSIVE k(v) AS (SELECT MIN({column}) FROM {table} UNION ALL "
+        f"SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > k.v) FROM k WHERE k.v IS NOT NULL) "
+        f"SELECT v FROM k WHERE v IS NOT NULL {in_project} ORDER BY v"
+    )
+    return [r[0] for r in conn.execute(text(sql), {"project": project} if project is not None else {})]
+
+
 def columns(conn: Connection, *, project: str | None) -> dict[str, list[str]]:
     """Sorted distinct config keys, metric keys and tags over the project's runs (all runs for ``None``)."""
-    in_project = select(runs.c.id) if project is None else select(runs.c.id).where(runs.c.project == project)
-    ids = in_project.scalar_subquery()
-    out: dict[str, list[str]] = {}
-    for name, table, col in (
-        ("config_keys", run_config, run_config.c.key),
-        ("metric_keys", run_metric_summaries, run_metric_summaries.c.key),
-        ("tags", run_tags, run_tags.c.tag),
-    ):
-        stmt = select(col).distinct().order_by(col)
-        if project is not None:
-            stmt = stmt.where(table.c.run_id.in_(ids))
-        out[name] = [r[0] for r in conn.execute(stmt)]
-    return out
+    return {
+        "config_keys": _distinct(conn, table="run_config", column="key", project=project),
+        "metric_keys": _distinct(conn, table="run_metric_summaries", column="key", project=project),
+        "tags": _distinct(conn, table="run_tags", column="tag", project=project),
+    }

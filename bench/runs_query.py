@@ -1,0 +1,156 @@
+"""The runs table's query over 10,000 runs (issue 14 target: under 100 ms server time on SQLite and PostgreSQL).
+
+Each run has 20 config values and 5 metrics (summaries as ingest keeps them). The runs are written straight
+into the database of a real ``trainboard serve`` (the query is measured, not the loading), then these
+requests are timed over loopback, median of 15 after a warm-up:
+
+- page 1 (100 runs) with a filter on config and a metric, sorted by a metric's last value (the issue's case);
+- the same, deep in the results (page 20 through the cursor);
+- the same with the summaries of every metric in the response (what the runs table asks for);
+- sorted by a config value; the column picker's keys; the plain newest-first list.
+
+"server" is the time the server reports in ``Server-Timing``-less form: the request latency minus the
+latency of ``/health`` (HTTP overhead on loopback), so it is close to the handler's time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, insert
+
+from _server import running_server
+from trainboard.server.store.run_config import flatten
+from trainboard.server.store.tables import run_config, run_metric_summaries, runs
+
+RUNS = 10_000
+METRICS = ("train/loss", "val/loss", "val/acc", "lr", "sys/gpu0/util")
+PG = os.environ.get("TRAINBOARD_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def seed(url: str) -> float:
+    rng = random.Random(14)
+    now = time.time()
+    run_rows: list[dict[str, Any]] = []
+    config_rows: list[dict[str, Any]] = []
+    summary_rows: list[dict[str, Any]] = []
+    for i in range(RUNS):
+        run_id = f"r{i:05d}"
+        config = {
+            "lr": rng.choice([1e-2, 3e-3, 1e-3, 3e-4, 1e-4]),
+            "batch_size": rng.choice([32, 64, 128, 256]),
+            "seed": i % 5,
+            "optimizer": {"name": rng.choice(["adam", "sgd", "adamw"]), "momentum": 0.9, "eps": 1e-8},
+            "model": {"depth": rng.randint(2, 48), "width": rng.choice([128, 256, 512]), "act": "gelu"},
+            **{f"extra_{k}": rng.random() for k in range(11)},
+        }
+        status = rng.choice(["completed", "completed", "failed", "running", "interrupted"])
+        run_rows.append(
+            {
+                "id": run_id,
+                "name": f"sweep-{i}",
+                "project": "bench",
+                "status": status,
+                "config": json.dumps(config),
+                "start_time": now - i * 60,
+                "end_time": None if status == "running" else now - i * 60 + rng.uniform(60, 7200),
+                "created_at": now,
+            }
+        )
+        config_rows += [{"run_id": run_id, "key": k, "num": n, "text": t} for k, n, t in flatten(config)]
+        for key in METRICS:
+            if rng.random() < 0.05:
+                continue  # some runs lack some metrics
+            last = rng.uniform(0.01, 2.0)
+            summary_rows.append(
+                {
+                    "run_id": run_id,
+                    "key": key,
+                    "last_step": 1000,
+                    "last_val": last,
+                    "min_val": last * 0.8,
+                    "max_val": last * 3,
+                    "n": 1000,
+                }
+            )
+    engine = create_engine(url)
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        for table, rows in ((runs, run_rows), (run_config, config_rows), (run_metric_summaries, summary_rows)):
+            for start in range(0, len(rows), 5000):
+                conn.execute(insert(table), rows[start : start + 5000])
+    engine.dispose()
+    return time.perf_counter() - t0
+
+
+def median_ms(fn: Callable[[], object], n: int = 15) -> float:
+    fn()
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def measure(label: str, db: str | None) -> None:
+    with running_server(db) as (url, data), httpx.Client(base_url=url, timeout=60) as c:
+        seconds = seed(db or f"sqlite:///{data / 'trainboard.db'}")
+        print(f"{label}: seeded {RUNS:,} runs x ({len(METRICS)} metric summaries + 20 config keys) in {seconds:.1f} s")
+        base = median_ms(lambda: c.get("/health").raise_for_status())
+        query = {
+            "project": "bench",
+            "filter": "config.lr <= 1e-3 and val/loss < 1.5 and status != running",
+            "sort": "-val/acc",
+            "limit": 100,
+        }
+
+        def get(params: dict[str, Any]) -> Callable[[], object]:
+            return lambda: c.get("/api/runs", params=params).raise_for_status()
+
+        cursor = None
+        for _ in range(19):
+            cursor = c.get("/api/runs", params={**query, **({"cursor": cursor} if cursor else {})}).json()[
+                "next_cursor"
+            ]
+        cases = {
+            "filter + metric sort, page 1 (100 runs)": get(query),
+            "filter + metric sort, page 20 (cursor)": get({**query, "cursor": cursor}),
+            "filter + metric sort + all summaries": get({**query, "summary": "*"}),
+            "sort by config.model.depth": get({"project": "bench", "sort": "config.model.depth", "limit": 100}),
+            "newest first, no filter": get({"project": "bench", "limit": 100}),
+            "column picker keys": lambda: c.get("/api/projects/bench/columns").raise_for_status(),
+        }
+        total = c.get("/api/runs", params=query).json()["total"]
+        print(f"  /health on loopback: {base:.1f} ms (subtracted below); the filter matches {total:,} runs")
+        for name, fn in cases.items():
+            ms = median_ms(fn)
+            print(f"  {name:45s} {ms:7.1f} ms request   ~{max(ms - base, 0):6.1f} ms server")
+
+
+def main() -> None:
+    measure("SQLite", None)
+    try:
+        import psycopg
+
+        name = f"tb_bench_{os.getpid()}"
+        with psycopg.connect(PG, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            measure("PostgreSQL", PG.rsplit("/", 1)[0] + f"/{name}")
+        finally:
+            with psycopg.connect(PG, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except Exception as exc:
+        print(f"PostgreSQL: skipped ({exc})")
+
+
+if __name__ == "__main__":
+    main()
