@@ -74,7 +74,7 @@ function RunsTableImpl(p: Props) {
   const sorted = columnOfSort(p.sort);
   const sorting: SortingState = sorted ? [{ id: sorted.id, desc: sorted.desc }] : [];
   const defs = useMemo<ColumnDef<ExpRun>[]>(
-    () => p.columns.map((id) => ({ id, header: columnLabel(id), size: columnWidth(id), enableSorting: sortParam(id, false) !== null })),
+    () => p.columns.map((id) => ({ id, header: columnLabel(id), size: columnWidth(id) })),
     [p.columns],
   );
   const table = useReactTable({
@@ -131,7 +131,8 @@ function RunsTableImpl(p: Props) {
         {table.getHeaderGroups()[0]?.headers.map((h) => {
           const id = h.column.id;
           const dir = sorted?.id === id ? (sorted.desc ? "descending" : "ascending") : "none";
-          const can = h.column.getCanSort();
+          // sorting is the server's (manualSorting, no accessor): sortable is what the server can sort by
+          const can = sortParam(id, false) !== null;
           return (
             <span
               key={id}
