@@ -7,7 +7,7 @@ import { epochSeconds } from "../api/wire";
 import { ansiSegments } from "../lib/ansi";
 import { fmtClock } from "../lib/format";
 import { useDebounced } from "../lib/useDebounced";
-import { useMoment } from "../timeline/moment";
+import { timeline, useMoment } from "../timeline/moment";
 import { matcher, splitMatches } from "./highlight";
 import { momentRows } from "./momentLines";
 
@@ -116,6 +116,14 @@ export const LinesView = forwardRef<LinesHandle, { runId: string; running: boole
     setFollow(false);
     v.scrollToIndex(mark.last, { align: "center" });
   }, [mark, v]);
+  const hadMoment = useRef(false);
+  useEffect(() => {
+    if (moment) hadMoment.current = true;
+    else if (hadMoment.current) {
+      hadMoment.current = false;
+      setFollow(true); // back to live: the end of the output again
+    }
+  }, [moment]);
 
   const onScroll = () => {
     const el = scroller.current;
@@ -213,7 +221,10 @@ export const LinesView = forwardRef<LinesHandle, { runId: string; running: boole
         {moment && (
           <span className="amber" data-testid="lines-moment">
             ◆ step {moment.step} at {fmtClock(moment.time)}:{" "}
-            {!mark ? (marked.isLoading ? "finding its output…" : "nothing printed yet") : mark.exact ? `${mark.last - mark.first + 1} line(s) printed during it` : "printed nothing; the line before is marked"}
+            {!mark ? (marked.isLoading ? "finding its output…" : "nothing printed yet") : mark.exact ? `${mark.last - mark.first + 1} line(s) printed during it` : "printed nothing; the line before is marked"}{" "}
+            <button className="btn on" onClick={() => timeline.set(null)} title="follow the live output again">
+              ⟲ back to live
+            </button>
           </span>
         )}
         {first.isError && <span className="red">lines: {(first.error as Error).message}</span>}
