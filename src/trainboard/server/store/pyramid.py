@@ -15,8 +15,8 @@ coarsest level whose cells are at most half a bucket wide, widens the buckets to
 (aligned to them, so a bucket is a union of whole cells and fewer buckets, never more, are returned),
 and takes the raw points for the partial cells at the two ends of the range. Per bucket it returns
 the same points the raw downsampler keeps -- the minimum, the maximum, the last point and the first NaN
--- so spikes and divergence survive exactly as in a view computed from the raw points; ``count`` is
-exact. A view narrower than that (a zoom) is computed from the raw points, as before: exact.
+-- so spikes and divergence survive exactly as in a view computed from the raw points, plus the range's
+first point; ``count`` is exact. A view narrower than that (a zoom) is computed from the raw points, as before: exact.
 
 A write into a series that has a pyramid recomputes the touched cells: level 0 from the raw points of
 those cells (so a repeated step that replaces a value is reflected), each level above from its children.
@@ -234,7 +234,7 @@ def view(
 ) -> View | None:
     """The downsampled view of [lo, hi] from the pyramid, or ``None`` when the range is too narrow for
     any level (the caller then downsamples the raw points: a zoomed view is exact)."""
-    buckets = max(1, max_points // 4)
+    buckets = max(1, (max_points - 1) // 4)  # up to 4 points per bucket, and the range's first point
     span = hi - lo + 1
     want = math.ceil(span / buckets)  # the bucket width the raw downsampler would use
     level = -1
@@ -262,9 +262,11 @@ def view(
     if not len(allc):
         return View(Points.empty(), 0)
     per = combine(allc, allc.key // bucket)
-    steps = np.concatenate([per.min_step, per.max_step, per.last_step, per.nan_step])
-    values = np.concatenate([per.min_value, per.max_value, per.last_value, np.full(len(per), np.nan)])
-    times = np.concatenate([per.min_time, per.max_time, per.last_time, per.nan_time])
+    steps = np.concatenate([per.first_step[:1], per.min_step, per.max_step, per.last_step, per.nan_step])
+    values = np.concatenate(
+        [per.first_value[:1], per.min_value, per.max_value, per.last_value, np.full(len(per), np.nan)]
+    )
+    times = np.concatenate([per.first_time[:1], per.min_time, per.max_time, per.last_time, per.nan_time])
     keep = steps != _ABSENT
     steps, values, times = steps[keep], values[keep], times[keep]
     uniq, first = np.unique(steps, return_index=True)

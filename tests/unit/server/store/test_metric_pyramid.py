@@ -69,11 +69,23 @@ def test_a_coarse_view_keeps_spikes_nan_and_the_true_count(conn: Connection, mon
     for a in range(0, n, 20_000):
         write(conn, "loss", steps[a : a + 20_000].tolist(), vals[a : a + 20_000].tolist())
     sid = metrics.list_keys(conn, run_id="r")["loss"]
-    assert metrics._pyramid_base(conn, sid) is not None
-    view = metrics.history(conn, series_id=sid, start=1001, end=399_001, max_points=2000)
+    base = metrics._pyramid_base(conn, sid)
+    assert base == pyramid.CELL_POINTS * 2  # 512 points at a spacing of 2
+    coarse = pyramid.view(
+        conn,
+        series_id=sid,
+        base=base,
+        lo=1001,
+        hi=399_001,
+        max_points=200,
+        load_raw=lambda a, b: metrics.load(conn, series_id=sid, start=a, end=b),
+    )
+    assert coarse is not None  # 50 buckets of ~8,000 steps: from the level-0 cells
+    view = metrics.history(conn, series_id=sid, start=1001, end=399_001, max_points=200)
     raw = metrics.load(conn, series_id=sid, start=1001, end=399_001)
     assert view["count"] == len(raw) == 199_000
-    assert 1000 < len(view["step"]) <= 2000 and view["downsampled"]
+    assert 50 <= len(view["step"]) <= 200 and view["downsampled"]
+    assert view["step"] == coarse.points.steps.tolist() and view["count"] == coarse.count
     shown = dict(zip(view["step"], view["value"], strict=True))
     assert shown[2 * 123_457] == 50.0 and shown[2 * 7_001] == -3.0 and shown[2 * 150_001] == "NaN"
     assert view["step"][0] == 1002 and view["step"][-1] == 399_000  # the range's first and last points
