@@ -5,6 +5,7 @@ from the generated data, never written out."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
@@ -13,13 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, insert
-from tests.support.servers import API_HEADERS, postgres_database
+from sqlalchemy import Connection, insert, text
+from tests.support.servers import API_HEADERS, ServerProcess, postgres_database
 
 from trainboard.server.app import create_app
 from trainboard.server.settings import Settings
+from trainboard.server.store.engine import alembic_config, make_engines
 from trainboard.server.store.tables import run_config, run_metric_summaries, runs
 
 SMALL = "small"  # the project of the 30 runs made through the API
@@ -362,3 +366,61 @@ def test_layout_is_saved_per_project(world: World) -> None:
     too_big = c.put(f"/api/projects/{SMALL}/layout", json={"layout": {"x": "y" * 70_000}})
     assert too_big.status_code == 422
     assert c.put(f"/api/projects/{SMALL}/layout", json={"layout": [1]}).status_code == 422
+
+
+def test_runs_stored_before_0006_are_queryable_after_the_upgrade(
+    make_server: Callable[..., ServerProcess], db_url: str | None
+) -> None:
+    """A database at revision 0005 (configs as JSON text, points as raw segments, one step rewritten) gets its
+    flattened configs and metric summaries from migration 0006."""
+    server = make_server(start=False)
+    engines = make_engines(Settings(data_dir=server.data_dir, db_url=db_url))
+    cfg = alembic_config()
+    with engines.writer.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0005")
+        for run_id, lr, losses in (("old-a", 0.1, [3.0, 1.0, 2.0]), ("old-b", 0.01, [0.5, float("nan")])):
+            conn.execute(
+                text(
+                    "INSERT INTO runs (id, name, project, status, config, start_time, created_at) "
+                    "VALUES (:id, :id, 'legacy', 'completed', :config, 1, 1)"
+                ),
+                {"id": run_id, "config": json.dumps({"lr": lr, "opt": {"name": "adam"}})},
+            )
+            sid = conn.execute(
+                text("INSERT INTO series (run_id, key, max_step) VALUES (:id, 'loss', :top) RETURNING id"),
+                {"id": run_id, "top": len(losses) - 1},
+            ).scalar_one()
+            steps = np.arange(len(losses), dtype="<i8")
+            segments = [(steps, np.array(losses, "<f8"))]
+            if run_id == "old-a":  # step 1 rewritten later: 1.0 -> 5.0 (the later segment wins)
+                segments.append((np.array([1], "<i8"), np.array([5.0], "<f8")))
+            for st, va in segments:
+                conn.execute(
+                    text(
+                        "INSERT INTO metric_segments (series_id, first_step, last_step, n, steps, vals, times) "
+                        "VALUES (:sid, :first, :last, :n, :steps, :vals, :times)"
+                    ),
+                    {
+                        "sid": sid,
+                        "first": int(st[0]),
+                        "last": int(st[-1]),
+                        "n": len(st),
+                        "steps": st.tobytes(),
+                        "vals": va.tobytes(),
+                        "times": np.zeros(len(st), "<f8").tobytes(),
+                    },
+                )
+    engines.dispose()
+    server.start()  # migrates to head
+    with server.client() as http:
+        body = http.get("/api/runs", params={"project": "legacy", "sort": "loss.max", "summary": "*"}).json()
+        assert [r["id"] for r in body["runs"]] == ["old-b", "old-a"]
+        summaries = {r["id"]: r["summary"]["loss"] for r in body["runs"]}
+        assert summaries["old-a"] == {"last": 2.0, "min": 2.0, "max": 5.0, "count": 3, "step": 2}
+        assert summaries["old-b"] == {"last": None, "min": 0.5, "max": 0.5, "count": 2, "step": 1}
+        assert [r["id"] for r in http.get("/api/runs", params={"filter": "config.lr < 0.05"}).json()["runs"]] == [
+            "old-b"
+        ]
+        columns = http.get("/api/projects/legacy/columns").json()
+        assert columns == {"config_keys": ["lr", "opt.name"], "metric_keys": ["loss"], "tags": []}
