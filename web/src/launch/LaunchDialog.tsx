@@ -214,7 +214,7 @@ export function LaunchDialog({ prefill, onClose }: { prefill: Prefill; onClose()
               <input className="input" name="project" value={f.project} onChange={(e) => set("project", e.target.value)} />
             </Field>
             {caps?.cwd !== false && (
-              <Field label="working directory" hint={f.provider === "local" ? "inside the server's --launch-root" : "a path on the execution side"}>
+              <Field label="working directory" wide hint={f.provider === "local" ? "inside the server's --launch-root" : "a path on the execution side"}>
                 <input className="input" name="cwd" value={f.cwd} onChange={(e) => set("cwd", e.target.value)} placeholder="(default)" />
               </Field>
             )}
