@@ -9,6 +9,9 @@ requests are timed over loopback, median of 15 after a warm-up:
 - the same with the summaries of every metric in the response (what the runs table asks for);
 - sorted by a config value; the column picker's keys; the plain newest-first list.
 
+And what keeping the summaries costs the metric write path: the same batches ingested (store level, SQLite)
+with the summaries kept and with their upsert skipped, as a ratio.
+
 "server" is the time the server reports in ``Server-Timing``-less form: the request latency minus the
 latency of ``/health`` (HTTP overhead on loopback), so it is close to the handler's time.
 """
@@ -135,7 +138,52 @@ def measure(label: str, db: str | None) -> None:
             print(f"  {name:45s} {ms:7.1f} ms request   ~{max(ms - base, 0):6.1f} ms server")
 
 
+def ingest_cost() -> None:
+    import tempfile
+    from unittest import mock
+
+    from trainboard.server.store import metrics, run_summaries
+    from trainboard.server.store.engine import upgrade
+    from trainboard.server.store.runs import create_run
+
+    def run_once(keep: bool) -> float:
+        with tempfile.TemporaryDirectory() as tmp:
+            engine = create_engine(f"sqlite:///{tmp}/t.db")
+            upgrade(engine)
+            with engine.begin() as conn:
+                create_run(conn, run_id="i", name="i", project="p", config={})
+            batches = [
+                [
+                    (None, step, time.time(), {f"k{j}": step * 0.1 + j for j in range(10)})
+                    for step in range(b * 50, b * 50 + 50)
+                ]
+                for b in range(300)
+            ]
+            patch = (
+                mock.patch.object(run_summaries, "record") if not keep else mock.patch.object(time, "time", time.time)
+            )
+            t0 = time.perf_counter()
+            with patch:
+                for batch in batches:
+                    with engine.begin() as conn:
+                        metrics.ingest(conn, run_id="i", stream=None, points=list(batch))
+            elapsed = time.perf_counter() - t0
+            engine.dispose()
+            return elapsed
+
+    kept, skipped = [], []
+    for _ in range(3):  # interleaved, so a change in the machine's load hits both alike
+        kept.append(run_once(True))
+        skipped.append(run_once(False))
+    with_summaries, without = min(kept), min(skipped)
+    print(
+        f"ingest, 300 batches x 50 steps x 10 keys (SQLite, store level): {with_summaries * 1000 / 300:.2f} ms/batch "
+        f"with summaries, {without * 1000 / 300:.2f} without: ratio {with_summaries / without:.2f}"
+    )
+
+
 def main() -> None:
+    ingest_cost()
     measure("SQLite", None)
     try:
         import psycopg
