@@ -37,6 +37,7 @@ CLI = (
     "trainboard.cli_accounts",
     "trainboard.cli_client",
     "trainboard.cli_color",
+    "trainboard.cli_launch",
     "trainboard.cli_logs",
     "trainboard.cli_runs",
 )
