@@ -182,6 +182,14 @@ def serve(
     body_timeout: Annotated[
         float, typer.Option(min=0.1, help="Seconds a client may take to send a request's body (then 408)")
     ] = 60.0,
+    write_stall_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            help="Seconds a response may stay blocked on a client that reads nothing (then the connection is "
+            "closed; a slow but steady reader is never cut)",
+        ),
+    ] = 60.0,
     no_auth: Annotated[
         bool,
         typer.Option(
@@ -278,6 +286,7 @@ def serve(
         max_streams=max_streams,
         header_timeout=header_timeout,
         body_timeout=body_timeout,
+        write_stall_timeout=write_stall_timeout,
         no_auth=no_auth,
         auth_proxy_header=auth_proxy_header,
         auth_proxy_from=tuple(auth_proxy_from or ()),

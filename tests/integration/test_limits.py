@@ -220,6 +220,82 @@ def test_a_huge_metric_batch_does_not_hold_other_runs_writes_back(server: Server
     assert latest[keys[-1]]["count"] == 60 and latest[keys[0]]["count"] == 60
 
 
+def test_a_big_batch_of_lines_does_not_hold_other_runs_writes_back(server: ServerProcess, http: httpx.Client) -> None:
+    """``POST /logs/batch`` with ~20 MB of lines is stored in parts of about 1 MiB: another run's line is
+    committed while the batch is still being written; every line arrives once, in order, and sending the
+    same batch again (same stream and seqs) adds nothing."""
+    for run in ("chatty", "calm"):
+        http.post("/api/runs", json={"id": run}).raise_for_status()
+    lines = [{"seq": i, "message": f"line {i:06d} " + "x" * 2000} for i in range(10_000)]  # about 20 MB
+    batch = {"stream": "sdk-1", "lines": lines}
+    done = threading.Event()
+    answers: list[httpx.Response] = []
+
+    def upload() -> None:
+        try:
+            with server.client() as c:
+                answers.append(c.post("/api/runs/chatty/logs/batch", json=batch, timeout=600))
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=upload)
+    thread.start()
+    try:
+        while not http.get("/api/runs/chatty/logs/lines", params={"limit": 1}).json()["lines"]:
+            assert not done.is_set(), "the batch finished before its first part was seen"
+            time.sleep(0.01)
+        assert http.post("/api/runs/calm/logs", json={"message": "still here"}).status_code == 201
+        assert not done.is_set(), "the other run's line waited for the whole batch"
+    finally:
+        thread.join(600)
+    assert answers and answers[0].status_code == 201 and answers[0].json() == {"added": 10_000}
+    again = http.post("/api/runs/chatty/logs/batch", json=batch)
+    assert again.status_code == 201 and again.json() == {"added": 0}
+    stored: list[str] = []
+    params: dict[str, int] = {"limit": 5000}
+    while page := http.get("/api/runs/chatty/logs/lines", params=params).json()["lines"]:
+        stored += [line["message"] for line in page]
+        params["after"] = page[-1]["line_number"]
+    assert stored == [line["message"] for line in lines]
+
+
+def test_a_response_blocked_on_a_client_that_reads_nothing_is_closed(make_server: Callable[..., ServerProcess]) -> None:
+    """``--write-stall-timeout``: a stream whose client stopped reading (socket buffers full) is closed after
+    that long, which releases its share of the stream cap; a client that reads slowly but steadily for
+    longer than the timeout is never cut."""
+    server = make_server("--write-stall-timeout", "1", "--max-streams-per-client", "1")
+    with server.client() as http:
+        http.post("/api/runs", json={"id": "r1"}).raise_for_status()
+        for _ in range(8):
+            _append(http, "r1", b"0123456789abcdef" * 65_536)  # 8 MB of history
+    stalled = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+    stalled.sendall(b"GET /api/runs/r1/logs/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert stalled.recv(100).startswith(b"HTTP/1.1 200")  # then it reads nothing
+    with open_stream(server, "/api/runs/r1/logs/stream") as status:
+        assert status == 429  # the stalled stream still holds this client's only share
+    deadline = time.monotonic() + 15
+    while True:
+        with open_stream(server, "/api/runs/r1/logs/stream") as status:
+            if status == 200:
+                break
+        assert time.monotonic() < deadline, "the stalled stream was never closed"
+        time.sleep(0.25)
+    stalled.close()
+    # a steady slow reader (about 160 kB/s for 3 s, longer than the timeout) gets every byte
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as slow:
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        slow.sendall(b"GET /api/runs/r1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        got = b""
+        started = time.monotonic()
+        while part := slow.recv(16 * 1024):
+            got += part
+            if time.monotonic() - started < 3:
+                time.sleep(0.1)
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and len(body) == 8 * 1024 * 1024
+
+
 def test_a_slow_download_does_not_pin_the_write_ahead_log(server: ServerProcess, http: httpx.Client) -> None:
     if server.db_url:
         pytest.skip("the write-ahead log is SQLite's")

@@ -7,8 +7,8 @@ deadlines, which an ASGI middleware cannot (the app is not called before the hea
 
 - ``header_timeout``: from the connection (or a request's first byte) to the end of its headers;
 - ``body_timeout``: from the end of the headers to the end of the body;
-- ``write_stall_timeout``: how long a response may stay blocked on a client that does not read (the
-  socket's buffer full); a client that reads slowly but steadily is never cut.
+- ``write_stall_timeout``: how long a response may stay blocked on a client that reads nothing (the
+  socket's buffer full and not shrinking); a client that reads slowly but steadily is never cut.
 
 A request that misses a deadline gets ``408`` (JSON) and the connection is closed; a stalled response's
 connection is aborted (its subscription and queue are released as for any disconnect).
@@ -17,8 +17,18 @@ connection is aborted (its subscription and queue are released as for any discon
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import struct
 from typing import Any
+
+try:  # Linux (and most Unixes): bytes in a socket's send queue not yet acknowledged by the peer
+    import fcntl
+    import termios
+
+    _OUTQ: int | None = termios.TIOCOUTQ
+except (ImportError, AttributeError):  # pragma: no cover - other platforms count the transport's buffer only
+    _OUTQ = None
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -96,7 +106,23 @@ class DeadlineProtocol(HttpToolsProtocol):
     def pause_writing(self) -> None:
         super().pause_writing()
         if self._stall is None:
-            self._stall = self.loop.call_later(self.write_stall_timeout, self._stalled)
+            self._arm_stall()
+
+    def _arm_stall(self) -> None:
+        # progress, not resumption, is what counts: a big response stays above the high-water mark for as
+        # long as a slow reader takes to drain it, so the timer re-arms while what waits keeps shrinking
+        self._stall = self.loop.call_later(self.write_stall_timeout, self._stalled, self._unsent())
+
+    def _unsent(self) -> int:
+        """Bytes not yet taken by the client: the transport's buffer plus the kernel's send queue (which
+        only shrinks when the peer acknowledges, i.e. reads and frees its receive window). Counting the
+        kernel queue matters: it holds megabytes on loopback, and a slow reader drains that first."""
+        unsent = self.transport.get_write_buffer_size()
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None and _OUTQ is not None:
+            with contextlib.suppress(OSError, ValueError):
+                unsent += struct.unpack("i", fcntl.ioctl(sock.fileno(), _OUTQ, b"\0\0\0\0"))[0]
+        return unsent
 
     def resume_writing(self) -> None:
         super().resume_writing()
@@ -107,8 +133,13 @@ class DeadlineProtocol(HttpToolsProtocol):
             self._stall.cancel()
             self._stall = None
 
-    def _stalled(self) -> None:
+    def _stalled(self, waiting: int) -> None:
         self._stall = None
+        if self.transport.is_closing():
+            return
+        if self._unsent() < waiting:  # the client read something meanwhile
+            self._arm_stall()
+            return
         self.transport.abort()  # drop what the client never read; connection_lost releases the request
 
     def connection_lost(self, exc: Exception | None) -> None:

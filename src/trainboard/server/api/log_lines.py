@@ -14,7 +14,8 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from itertools import islice
+from functools import partial
+from itertools import islice, pairwise
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, WebSocket
@@ -279,29 +280,58 @@ def download_lines(
     )
 
 
+#: Text of one write job at most when a batch of lines is stored in parts (other writes go on between them).
+LINE_PART_BYTES = 1024 * 1024
+
+
+def line_parts(lines: list[LogLineIn], stream: str | None, max_bytes: int = LINE_PART_BYTES) -> list[tuple[int, int]]:
+    """``[lo, hi)`` ranges of whole lines with at most ``max_bytes`` of text each (a bigger line alone), so
+    that a big batch is several short write jobs. Dedupe by the stream's cursor claims each part by its
+    highest seq, which is exactly-once only when every line has a seq and they increase: otherwise (and for
+    seq-less lines of a stream) the batch stays one part, as before."""
+    if stream is not None:
+        seqs = [line.seq for line in lines]
+        known = [s for s in seqs if s is not None]
+        if len(known) < len(seqs) or any(b <= a for a, b in pairwise(known)):
+            return [(0, len(lines))]
+    ranges: list[tuple[int, int]] = []
+    lo = size = 0
+    for i, line in enumerate(lines):
+        length = len(line.message) + len(line.logger or "")
+        if i > lo and size + length > max_bytes:
+            ranges.append((lo, i))
+            lo, size = i, 0
+        size += length
+    ranges.append((lo, len(lines)))
+    return ranges
+
+
 async def _add_lines(state: AppState, run_id: str, lines: list[LogLineIn], stream: str | None = None) -> int:
     now = time.time()
-    items: list[tuple[float, str, int, str, str]] = []
-    seqs = [line.seq for line in lines if line.seq is not None]
-    for line in lines:
-        text = f"{line.logger}: {line.message}" if line.logger else line.message
-        for part in text.splitlines() or [""]:
-            at = now if line.timestamp is None else line.timestamp
-            items.append((at, line.source, store.LEVELS[line.level.upper()], part, part))
     cache = state.writer.cache
 
-    def job(conn: Connection) -> list[store.LineRow] | None:
+    def job(conn: Connection, part: list[LogLineIn]) -> list[store.LineRow] | None:
         if runs_store.get_run(conn, run_id=run_id) is None:
             return None
+        seqs = [line.seq for line in part if line.seq is not None]
         if not claim_batch(conn, run_id=run_id, stream=stream, seqs=seqs):
-            return []  # a re-sent batch: already stored
+            return []  # a re-sent batch (or part of one): already stored
+        items: list[tuple[float, str, int, str, str]] = []
+        for line in part:
+            text = f"{line.logger}: {line.message}" if line.logger else line.message
+            for piece in text.splitlines() or [""]:
+                at = now if line.timestamp is None else line.timestamp
+                items.append((at, line.source, store.LEVELS[line.level.upper()], piece, piece))
         return indexer_of(cache).add(conn, run_id, items)
 
-    rows = await state.writer.run(job)
-    if rows is None:
-        not_found("run", run_id)
-    publish_lines(state.broker, run_id, rows)
-    return len(rows)
+    added = 0
+    for lo, hi in line_parts(lines, stream):  # a big batch in parts: other runs' writes go on between them
+        rows = await state.writer.run(partial(job, part=lines[lo:hi]))
+        if rows is None:
+            not_found("run", run_id)
+        publish_lines(state.broker, run_id, rows)
+        added += len(rows)
+    return added
 
 
 @router.post("", status_code=201)
