@@ -37,7 +37,7 @@ def refresh(state: AppState) -> None:
         metrics.DATABASE_UP.set(0)
     healthy: Any = getattr(state.broker, "healthy", None)
     if healthy is not None:
-        metrics.REDIS_UP.set(1 if healthy else 0)
+        metrics.set_redis_up(bool(healthy))
 
 
 async def keep_fresh(state: AppState, interval: float = REFRESH_SECONDS) -> None:

@@ -51,12 +51,21 @@ SLOW_CLIENTS = Counter("trainboard_slow_clients_dropped_total", "Live subscriber
 DATABASE_UP = Gauge(
     "trainboard_database_up", "1 when the database answered the last check", multiprocess_mode="livemin"
 )
-REDIS_UP = Gauge("trainboard_redis_up", "1 when Redis is connected (live fan-out)", multiprocess_mode="livemin")
+_redis_up: list[Gauge] = []  # made on first use: a server without Redis has no such figure
 LEADER = Gauge(
     "trainboard_background_leader",
     "Processes running the once-per-cluster background jobs",
     multiprocess_mode="livesum",
 )
+
+
+def set_redis_up(up: bool) -> None:
+    """``trainboard_redis_up``: 1 when the live fan-out through Redis works (the worst process counts)."""
+    if not _redis_up:
+        _redis_up.append(
+            Gauge("trainboard_redis_up", "1 when Redis is connected (live fan-out)", multiprocess_mode="livemin")
+        )
+    _redis_up[0].set(1 if up else 0)
 
 
 def multiprocess() -> bool:
