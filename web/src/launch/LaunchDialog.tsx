@@ -219,7 +219,7 @@ export function LaunchDialog({ prefill, onClose }: { prefill: Prefill; onClose()
               </Field>
             )}
             {caps?.image && (
-              <Field label="image" hint="container image (default: the provider's)">
+              <Field label="image" error={errors.image} hint="the container image the job runs in">
                 <input className="input" name="image" value={f.image} onChange={(e) => set("image", e.target.value)} />
               </Field>
             )}

@@ -87,5 +87,7 @@ describe("launch form", () => {
     expect(errors.configText).toBe("config must be a JSON object");
     expect(errors.gpus).toBe("GPUs must be a whole number");
     expect(errors.timeLimit).toMatch(/duration/);
+    expect(errors.image).toBeUndefined(); // this provider runs no images
+    expect(buildLaunch(base, { ...CAPS, image: true }, []).errors.image).toMatch(/container image/);
   });
 });
