@@ -30,6 +30,7 @@ import httpx
 from sqlalchemy import create_engine, insert
 
 from _server import running_server
+from trainboard.server.runs_query.query import RunsQuery, run_page
 from trainboard.server.store.run_config import flatten
 from trainboard.server.store.tables import run_config, run_metric_summaries, runs
 
@@ -89,6 +90,8 @@ def seed(url: str) -> float:
         for table, rows in ((runs, run_rows), (run_config, config_rows), (run_metric_summaries, summary_rows)):
             for start in range(0, len(rows), 5000):
                 conn.execute(insert(table), rows[start : start + 5000])
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("ANALYZE")  # what autovacuum does after a bulk load in a running system
     engine.dispose()
     return time.perf_counter() - t0
 
@@ -136,6 +139,26 @@ def measure(label: str, db: str | None) -> None:
         for name, fn in cases.items():
             ms = median_ms(fn)
             print(f"  {name:45s} {ms:7.1f} ms request   ~{max(ms - base, 0):6.1f} ms server")
+        in_process(db or f"sqlite:///{data / 'trainboard.db'}", query)
+
+
+def in_process(url: str, query: dict[str, Any]) -> None:
+    """The query function alone in this process: wall time, and the CPU time this process spent (for SQLite,
+    the whole query's work, whatever else the machine is doing; for PostgreSQL only the client's share)."""
+    engine = create_engine(url)
+    q = RunsQuery(filter=query["filter"], sort=query["sort"], limit=query["limit"], project=query["project"])
+    walls, cpus = [], []
+    for _ in range(15):
+        t0, c0 = time.perf_counter(), time.process_time()
+        with engine.connect() as conn:
+            run_page(conn, q)
+        walls.append((time.perf_counter() - t0) * 1000)
+        cpus.append((time.process_time() - c0) * 1000)
+    engine.dispose()
+    print(
+        f"  run_page() in process, filter + metric sort: {statistics.median(walls):.1f} ms wall, "
+        f"{statistics.median(cpus):.1f} ms CPU (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+    )
 
 
 def ingest_cost() -> None:
