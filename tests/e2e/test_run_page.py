@@ -70,12 +70,15 @@ def run_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
 
 @pytest.fixture
 def new_page(browser: Any) -> Iterator[Any]:
-    """Factory of pages in fresh contexts (a fresh browser profile each): new_page(width, height, scheme)."""
+    """Factory of pages in fresh contexts (a fresh browser profile each): new_page(width, height, scheme, theme),
+    `scheme` the browser's preference and `theme` the choice saved by the page's theme button (None: none)."""
     contexts: list[Any] = []
     errors: list[str] = []
 
-    def make(width: int = 1440, height: int = 900, scheme: str = "dark") -> Any:
+    def make(width: int = 1440, height: int = 900, scheme: str = "dark", theme: str | None = None) -> Any:
         ctx = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
+        if theme:
+            ctx.add_init_script(f"localStorage.setItem('trainboard.theme', '{theme}')")
         contexts.append(ctx)
         pg = ctx.new_page()
         pg.on("pageerror", lambda e: errors.append(str(e)))
@@ -246,14 +249,20 @@ def test_laptop_shows_the_charts_and_a_phone_does_not_scroll_sideways(
     run_page: tuple[str, str], new_page: Any, scheme: str
 ) -> None:
     url, run_id = run_page
-    laptop = new_page(1440, 900, scheme)
+    # a browser preferring light gets the light theme once the user picks AUTO; dark stays the default
+    default = new_page(1440, 900, scheme)
+    open_run(default, url, run_id)
+    assert default.evaluate("document.documentElement.dataset.theme") == "dark"
+    laptop = new_page(1440, 900, scheme, theme="auto")
     open_run(laptop, url, run_id)
+    assert laptop.evaluate("document.documentElement.dataset.theme") == scheme
+    assert laptop.get_by_role("button", name="colour theme").inner_text() == "◐ AUTO"
     chart = laptop.locator('[data-metric-key="train/loss"]').bounding_box()
     assert chart["y"] >= 0 and chart["y"] + chart["height"] <= 900, chart
     assert laptop.evaluate("document.documentElement.scrollWidth") <= 1440
     shot(laptop, f"1440-{scheme}")
 
-    phone = new_page(390, 844, scheme)
+    phone = new_page(390, 844, scheme, theme="auto")
     open_run(phone, url, run_id)
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     first_chart = phone.locator("[data-metric-key]").first.bounding_box()

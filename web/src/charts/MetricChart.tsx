@@ -106,7 +106,13 @@ function MetricChartImpl({ metricKey, runs, options, pinned, onPin, onZoom }: Pr
           // as wide as the widest label, so none is clipped
           size: (_u, values) => 10 + 6.2 * Math.max(3, ...(values ?? []).map((v) => String(v).length)),
           values: (_u, splits) => splits.map((v) => fmtNumber(v, 3)),
-          ...(options.logScale ? { splits: (_u: uPlot, _i: number, min: number, max: number) => logSplits(min, max) } : {}),
+          // log scale: our ticks (powers of ten, 2x/5x over narrow ranges), every one labelled
+          ...(options.logScale
+            ? {
+                splits: (_u: uPlot, _i: number, min: number, max: number) => logSplits(min, max),
+                filter: (_u: uPlot, splits: number[]) => splits,
+              }
+            : {}),
         },
       ],
       cursor: { drag: { x: true, y: false, setScale: true }, points: { size: 5 } },

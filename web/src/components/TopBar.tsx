@@ -2,6 +2,7 @@ import { useEffect, useState, useSyncExternalStore } from "react";
 import { live } from "../api/live";
 import { UserMenu } from "../auth/UserMenu";
 import { LaunchDialogHost, NewRunButton } from "../launch/LaunchDialog";
+import { ThemeToggle } from "../layout/ThemeToggle";
 
 function Clock() {
   const [now, setNow] = useState(() => new Date());
@@ -34,6 +35,7 @@ export function TopBar({ total, running, onHelp }: { total: number; running: num
       <LaunchDialogHost />
       <Clock />
       <UserMenu />
+      <ThemeToggle />
       <button className="btn" onClick={onHelp} title="keyboard shortcuts">
         [?]
       </button>

@@ -58,21 +58,62 @@ const LIGHT: Palette = {
 };
 
 const LIGHT_QUERY = "(prefers-color-scheme: light)";
+const CHOICE_KEY = "trainboard.theme";
 
 export type Scheme = "dark" | "light";
+/** The user's choice: the dark terminal palette (the default), light, or whatever the browser prefers. */
+export type ThemeChoice = "dark" | "light" | "auto";
 
-/** The page follows the browser's preference; dark (the terminal palette) is the default. */
+const schemeListeners = new Set<() => void>();
+
+export function themeChoice(): ThemeChoice {
+  try {
+    const v = localStorage.getItem(CHOICE_KEY);
+    return v === "light" || v === "auto" ? v : "dark";
+  } catch {
+    return "dark";
+  }
+}
+
+function browserPrefersLight(): boolean {
+  return typeof window !== "undefined" && Boolean(window.matchMedia?.(LIGHT_QUERY).matches);
+}
+
+/** The scheme the page is drawn in: the choice, "auto" following the browser's preference. */
 export function currentScheme(): Scheme {
-  return typeof window !== "undefined" && window.matchMedia?.(LIGHT_QUERY).matches ? "light" : "dark";
+  const c = themeChoice();
+  return c === "auto" ? (browserPrefersLight() ? "light" : "dark") : c;
+}
+
+/** Put the scheme on <html data-theme> (the stylesheet's switch). */
+export function applyScheme(): void {
+  if (typeof document !== "undefined") document.documentElement.dataset.theme = currentScheme();
+}
+
+export function setThemeChoice(c: ThemeChoice): void {
+  try {
+    localStorage.setItem(CHOICE_KEY, c);
+  } catch {
+    /* this page only */
+  }
+  applyScheme();
+  for (const l of schemeListeners) l();
 }
 
 export function palette(scheme: Scheme = currentScheme()): Palette {
   return scheme === "light" ? LIGHT : DARK;
 }
 
+/** Called when the scheme may have changed: the choice, or the browser's preference (under "auto"). */
 export function onSchemeChange(cb: () => void): () => void {
-  const mq = typeof window !== "undefined" ? window.matchMedia?.(LIGHT_QUERY) : undefined;
-  if (!mq) return () => undefined;
-  mq.addEventListener("change", cb);
-  return () => mq.removeEventListener("change", cb);
+  schemeListeners.add(cb);
+  return () => schemeListeners.delete(cb);
+}
+
+if (typeof window !== "undefined") {
+  applyScheme();
+  window.matchMedia?.(LIGHT_QUERY).addEventListener?.("change", () => {
+    applyScheme();
+    for (const l of schemeListeners) l();
+  });
 }
