@@ -236,7 +236,7 @@ run_config = Table(
     Column("key", String(256), primary_key=True),
     Column("num", Float),  # numbers (and booleans as 0/1)
     Column("text", Text),  # strings as given; numbers, booleans, lists and null as JSON text
-    Index("ix_run_config_key_num", "key", "num"),
+    Index("ix_run_config_key_num", "key", "num", "run_id"),  # covering: a filter probe reads no row
 )
 
 # Per run and metric key: the value at the highest step, the extremes (NaN left out) and the point count,
@@ -251,7 +251,7 @@ run_metric_summaries = Table(
     Column("min_val", Float),
     Column("max_val", Float),
     Column("n", BigInteger, nullable=False, server_default="0"),
-    Index("ix_run_metric_summaries_key_last", "key", "last_val"),
+    Index("ix_run_metric_summaries_key_last", "key", "last_val", "run_id"),
 )
 
 # Saved runs-table views per project: name -> filter, sort, columns.

@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("num", sa.Float),
         sa.Column("text", sa.Text),
     )
-    op.create_index("ix_run_config_key_num", "run_config", ["key", "num"])
+    op.create_index("ix_run_config_key_num", "run_config", ["key", "num", "run_id"])
     op.create_table(
         "run_metric_summaries",
         sa.Column("run_id", sa.String(64), primary_key=True),
@@ -53,7 +53,7 @@ def upgrade() -> None:
         sa.Column("max_val", sa.Float),
         sa.Column("n", sa.BigInteger, nullable=False, server_default="0"),
     )
-    op.create_index("ix_run_metric_summaries_key_last", "run_metric_summaries", ["key", "last_val"])
+    op.create_index("ix_run_metric_summaries_key_last", "run_metric_summaries", ["key", "last_val", "run_id"])
     op.create_table(
         "saved_views",
         sa.Column("project", sa.String(256), primary_key=True),
