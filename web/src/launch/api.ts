@@ -1,7 +1,11 @@
 // The launch endpoints (server/api/launch.py): providers, launch, cancel, the launch record, the native log.
 import { request } from "../api/client";
+import type { components } from "../api/schema.gen";
 import type { Run } from "../api/types";
 
+type Schemas = components["schemas"];
+
+/** What a provider supports (the schema leaves `capabilities` open; this is what base.Capabilities sends). */
 export interface ProviderCapabilities {
   gpus: boolean;
   gpu_types: string[];
@@ -13,65 +17,24 @@ export interface ProviderCapabilities {
   native_logs: boolean;
 }
 
-export interface ProviderInfo {
-  name: string;
-  reachable: boolean;
-  detail: string;
-  capabilities: ProviderCapabilities;
+export type ProviderInfo = Omit<Schemas["ProviderOut"], "capabilities"> & { capabilities: ProviderCapabilities };
+export type ProviderList = Omit<Schemas["ProviderList"], "providers"> & { providers: ProviderInfo[] };
+export type LaunchBody = Schemas["LaunchRequest"];
+export type LaunchResources = Partial<Schemas["ResourcesIn"]>;
+
+/** The launch spec as the server stores it (no secret values: only their names). */
+export interface LaunchSpec {
+  argv?: string[];
+  env?: Record<string, string>;
+  secrets?: string[];
+  cwd?: string | null;
+  resources?: LaunchResources;
+  image?: string | null;
+  name?: string | null;
+  project?: string;
 }
 
-export interface ProviderList {
-  enabled: boolean;
-  providers: ProviderInfo[];
-  env_allowlist: string[];
-  detail?: string | null;
-}
-
-export interface LaunchResources {
-  cpus?: number | null;
-  gpus?: number;
-  gpu_type?: string | null;
-  memory_mb?: number | null;
-  time_limit?: number | null;
-}
-
-export interface LaunchBody {
-  provider: string;
-  argv: string[];
-  env: Record<string, string>;
-  secrets: Record<string, string>;
-  cwd: string | null;
-  resources: LaunchResources;
-  image: string | null;
-  name: string | null;
-  project: string;
-  config: Record<string, unknown>;
-}
-
-export interface LaunchRecord {
-  run_id: string;
-  provider: string;
-  job_id: string | null;
-  launched_by: string | null;
-  launched_at: number;
-  state: string;
-  native_state: string | null;
-  reason: string | null;
-  exit_code: number | null;
-  finished: boolean;
-  cancel_requested_at: number | null;
-  cancelled_by: string | null;
-  spec: {
-    argv?: string[];
-    env?: Record<string, string>;
-    secrets?: string[];
-    cwd?: string | null;
-    resources?: LaunchResources;
-    image?: string | null;
-    name?: string | null;
-    project?: string;
-  };
-}
+export type LaunchRecord = Omit<Schemas["LaunchRecord"], "spec"> & { spec: LaunchSpec };
 
 const enc = encodeURIComponent;
 const JSON_HEADERS = { "Content-Type": "application/json", Accept: "application/json" };

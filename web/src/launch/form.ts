@@ -101,7 +101,7 @@ export function buildLaunch(
       errors.configText = `config is not valid JSON: ${(e as Error).message}`;
     }
   }
-  const resources: LaunchBody["resources"] = {};
+  const resources: NonNullable<LaunchBody["resources"]> = { gpus: 0 };
   if (caps?.cpus && f.cpus.trim()) {
     const n = Number(f.cpus);
     if (!(n > 0)) errors.cpus = "CPUs must be a positive number";
