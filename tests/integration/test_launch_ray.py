@@ -17,6 +17,7 @@ from tests.support.launching import (
     ARGV_EXIT3_SCRIPT,
     CLIENT,
     SHELL_WORDS,
+    SLEEPER_SCRIPT,
     TRAIN_SCRIPT,
     launch,
     launch_server,
@@ -25,6 +26,7 @@ from tests.support.launching import (
     run_events,
     stored_output,
     wait_launch,
+    wait_record,
     wait_status,
     write_script,
 )
@@ -148,3 +150,16 @@ def test_failure_before_trainboard_run_is_shown_from_ray(http: httpx.Client, fai
     native = native_log(http, rid)
     assert b"/nonexistent/tb-dir" in native and b"can't cd" in native, native
     assert stored_output(http, rid) == b""  # trainboard run never ran
+
+
+def test_a_job_waiting_for_resources_is_queued(http: httpx.Client, launch_root: Path) -> None:
+    """The head has 2 CPUs: a job asking for 3 stays PENDING in Ray, queued in trainboard, until cancelled."""
+    sleeper = write_script(launch_root, "sleeper.py", SLEEPER_SCRIPT)
+    rid = launch(http, "ray", [sys.executable, str(sleeper)], cwd=str(launch_root), resources={"cpus": 3})["id"]
+    record = wait_record(http, rid, "PENDING")
+    assert record["state"] == "queued"
+    assert http.get(f"/api/runs/{rid}").json()["status"] == "queued"
+    assert http.post(f"/api/runs/{rid}/cancel").status_code == 200
+    assert wait_status(http, rid, {"interrupted", "failed", "completed"})["status"] == "interrupted"
+    assert wait_launch(http, rid)["state"] == "cancelled"
+    assert stored_output(http, rid) == b""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tests.support.launching import (
     ARGV_EXIT3_SCRIPT,
     CLIENT,
     SHELL_WORDS,
+    SLEEPER_SCRIPT,
     TRAIN_SCRIPT,
     launch,
     launch_server,
@@ -27,6 +29,7 @@ from tests.support.launching import (
     run_events,
     stored_output,
     wait_launch,
+    wait_record,
     wait_status,
     write_script,
 )
@@ -154,6 +157,29 @@ def test_missing_command_fails_with_the_message(http: httpx.Client, failing: dic
     # the job's own output file (the native log) says what went wrong
     native = native_log(http, rid)
     assert b"no-such-program-tb" in native and b"No such file or directory" in native, native
+
+
+def test_a_waiting_job_is_queued_with_slurms_reason(http: httpx.Client, launch_root: Path) -> None:
+    sleeper = write_script(launch_root, "sleeper.py", SLEEPER_SCRIPT)
+    argv = [sys.executable, str(sleeper)]
+    holder = launch(http, "slurm", argv, cwd=str(launch_root), resources={"cpus": 2})["id"]
+    wait_status(http, holder, {"running"})
+    waiting = launch(http, "slurm", argv, cwd=str(launch_root), resources={"cpus": 2})["id"]
+    record = wait_record(http, waiting, "PENDING")
+    assert record["state"] == "queued"
+    deadline = time.monotonic() + 20
+    while not record["reason"] and time.monotonic() < deadline:  # the scheduler gives its reason on its next pass
+        time.sleep(0.3)
+        record = http.get(f"/api/runs/{waiting}/launch").json()
+    assert record["reason"] in ("waiting: Resources", "waiting: Priority"), record
+    assert http.get(f"/api/runs/{waiting}").json()["status"] == "queued"
+    # cancelling a queued job removes it: the run ends interrupted without any output
+    assert http.post(f"/api/runs/{waiting}/cancel").status_code == 200
+    assert wait_status(http, waiting, {"interrupted", "failed", "completed"})["status"] == "interrupted"
+    assert wait_launch(http, waiting)["state"] == "cancelled"
+    assert stored_output(http, waiting) == b""
+    assert http.post(f"/api/runs/{holder}/cancel").status_code == 200
+    assert wait_status(http, holder, {"interrupted", "failed", "completed"})["status"] == "interrupted"
 
 
 def test_gpus_the_cluster_lacks_are_refused_by_slurm(http: httpx.Client, launch_root: Path) -> None:

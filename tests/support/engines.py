@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.support.servers import free_port, service_missing
 
@@ -82,6 +83,36 @@ def _stop_group(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
             if member.is_running():
                 member.kill()
     proc.wait()
+
+
+def _processes_with_env(entry: str, exclude: set[int]) -> list[Any]:
+    """Every process whose environment holds ``entry`` (``NAME=value``), with all its descendants."""
+    import psutil
+
+    found: dict[int, psutil.Process] = {}
+    needle = entry.encode()
+    for proc in psutil.process_iter():
+        if proc.pid in exclude:
+            continue
+        try:
+            with open(f"/proc/{proc.pid}/environ", "rb") as f:
+                if needle not in f.read().split(b"\0"):
+                    continue
+            found[proc.pid] = proc
+            for child in proc.children(recursive=True):
+                found.setdefault(child.pid, child)
+        except (OSError, psutil.Error):
+            continue
+    return list(found.values())
+
+
+def _kill_all(procs: list[Any]) -> None:
+    import psutil
+
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            if proc.is_running():  # same pid *and* start time
+                proc.kill()
 
 
 def _wait_for(check: object, what: str, log: Path, timeout: float) -> None:
@@ -344,6 +375,10 @@ def slurm_cluster(timeout: float = 60.0) -> Iterator[SlurmCluster]:
         _wait_for(lambda: _node_idle(env), "the SLURM node", root / "slurmd.log", timeout)
         yield cluster
     finally:
+        # slurmd starts each job's slurmstepd in a session of its own (parent: init): find the job processes by the
+        # SLURM_CONF they inherited, stop the daemons, then kill what is left of the jobs.
+        jobs = _processes_with_env(f"SLURM_CONF={conf}", exclude={os.getpid()})
         for proc in reversed(cluster.procs):
             _stop_group(proc, grace=5)
+        _kill_all(jobs)
         shutil.rmtree(root, ignore_errors=True)

@@ -110,6 +110,22 @@ def wait_launch(http: httpx.Client, run_id: str, timeout: float = 30.0) -> dict[
     raise AssertionError(f"launch of {run_id} not finished after {timeout} s: {record}")
 
 
+def wait_record(http: httpx.Client, run_id: str, native: str, timeout: float = 30.0) -> dict[str, Any]:
+    """Poll the launch record until the provider reported the job in its own state ``native``; returns it."""
+    deadline = time.monotonic() + timeout
+    record: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        record = http.get(f"/api/runs/{run_id}/launch").json()
+        if record["native_state"] == native:
+            return record
+        time.sleep(0.2)
+    raise AssertionError(f"launch of {run_id} never reported {native!r}: {record}")
+
+
+#: Holds its CPUs until cancelled.
+SLEEPER_SCRIPT = "import time\nprint('holding', flush=True)\ntime.sleep(300)\n"
+
+
 def read_live_until(url: str, run_id: str, marker: bytes, timeout: float = 60.0) -> bytes:
     """Follow the run's SSE stream until ``marker`` has arrived; returns the bytes so far."""
     data = bytearray()

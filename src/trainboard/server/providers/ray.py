@@ -8,7 +8,9 @@ job's environment is; the token is a write token restricted to this one run. Res
 ``entrypoint_num_cpus`` / ``entrypoint_num_gpus`` / ``entrypoint_memory``. Ray has no time limit for jobs.
 
 Cancel is ``stop_job``: Ray sends SIGTERM to the entrypoint's processes and SIGKILL after
-``RAY_JOB_STOP_WAIT_TIME_S`` (set per job from ``cancel_grace``). The native log is ``get_job_logs``: everything
+``RAY_JOB_STOP_WAIT_TIME_S`` (set per job from ``cancel_grace``). Ray holds the stop of a job still waiting for
+resources until the job starts, so such a job is reported cancelled at once (a marker in the state directory).
+The native log is ``get_job_logs``: everything
 the entrypoint printed, including what happened before ``trainboard run`` started (a runtime-env setup failure,
 ``trainboard: not found``). ``trainboard run`` mirrors the command's output, so the Ray dashboard shows it too.
 
@@ -27,9 +29,11 @@ env = {TRAINBOARD_DATA = "/tmp/tb"}   # optional: environment every job gets (se
 from __future__ import annotations
 
 import math
+import re
 import shlex
 import threading
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trainboard.server.providers.base import (
@@ -195,6 +199,12 @@ class RayProvider:
     def status(self, job_id: str) -> JobStatus:
         info = self._call("reading the job", job_id, self._jobs().get_job_info, job_id)
         native = str(getattr(info.status, "value", info.status))
+        if native == "PENDING" and self._marker(job_id).exists():
+            return JobStatus(
+                JobState.CANCELLED,
+                reason="cancelled while waiting for resources (Ray stops it should it start)",
+                native=native,
+            )
         return map_status(
             native,
             exit_code=getattr(info, "driver_exit_code", None),
@@ -206,7 +216,16 @@ class RayProvider:
         status = self.status(job_id)
         if status.state.finished:
             return
+        if status.state == JobState.QUEUED:
+            # Ray queues the stop of a job still waiting for resources until it starts; the run ends now.
+            marker = self._marker(job_id)
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
         self._call("stopping the job", job_id, self._jobs().stop_job, job_id)
+
+    def _marker(self, job_id: str) -> Path:
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", job_id)[:200]
+        return self.context.state_dir / f"{safe}.cancelled-while-pending"
 
     def logs(self, job_id: str, limit: int = 65536, offset: int = 0) -> bytes:
         text: str = self._call("reading the job's log", job_id, self._jobs().get_job_logs, job_id)

@@ -277,6 +277,7 @@ class LaunchService:
             if (
                 status.state.value != launch["state"]
                 or status.native != launch["native_state"]
+                or status.reason != launch["reason"]  # e.g. SLURM's reason for a pending job
                 or status.state.finished
             ):
                 await self._observe(launch, status)

@@ -151,14 +151,27 @@ def sbatch_options(
 
 
 def batch_script(argv: Sequence[str], *, exit_file_stem: Path, run_id: str) -> str:
-    """The batch script: the wrapped argv (every word quoted) and the exit code it recorded."""
+    """The batch script: the wrapped argv (every word quoted), waited for, and the exit code it recorded.
+
+    The shell stays until the command has ended, passing SIGTERM/SIGINT on: when the batch shell ends SLURM kills
+    what is left of the job, so a shell that died at the first SIGTERM would cut ``trainboard run`` off while it
+    uploads the last output and the exit code."""
     stem = shlex.quote(str(exit_file_stem))
     return "\n".join(
         [
             "#!/bin/sh",
             f"# trainboard run {run_id} (generated; the command is quoted word by word)",
-            shlex.join(argv),
+            'child=""',
+            """trap 'kill -TERM "$child" 2>/dev/null' TERM""",
+            """trap 'kill -INT "$child" 2>/dev/null' INT""",
+            f"{shlex.join(argv)} &",
+            "child=$!",
+            'wait "$child"',
             "code=$?",
+            'while kill -0 "$child" 2>/dev/null; do',
+            '  wait "$child"',
+            "  code=$?",
+            "done",
             f'printf "%s\\n" "$code" > {stem}."$SLURM_JOB_ID".exit',
             'exit "$code"',
             "",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shlex
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,6 +87,20 @@ def test_batch_script_runs_the_words_verbatim_and_records_the_exit(tmp_path: Pat
     path.write_text(failing)
     run = subprocess.run(["sh", str(path)], cwd=tmp_path, env={"SLURM_JOB_ID": "43"}, check=False)
     assert run.returncode == 3 and (tmp_path / "slurm.43.exit").read_text() == "3\n"
+
+
+def test_batch_shell_passes_sigterm_on_and_waits_for_the_command(tmp_path: Path) -> None:
+    child = "import signal, sys, time\nprint('up', flush=True)\ntime.sleep(30)\n"
+    (tmp_path / "child.py").write_text(child)
+    script = batch_script([sys.executable, str(tmp_path / "child.py")], exit_file_stem=tmp_path / "slurm", run_id="r")
+    (tmp_path / "job.sh").write_text(script)
+    with subprocess.Popen(
+        ["sh", str(tmp_path / "job.sh")], stdout=subprocess.PIPE, cwd=tmp_path, env={"SLURM_JOB_ID": "44"}
+    ) as proc:
+        assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
+        proc.send_signal(signal.SIGTERM)  # the shell alone, as `scancel --signal=TERM` without --full does
+        assert proc.wait(10) == 143
+    assert (tmp_path / "slurm.44.exit").read_text() == "143\n"
 
 
 def test_settings_are_checked(tmp_path: Path) -> None:
