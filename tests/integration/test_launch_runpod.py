@@ -326,3 +326,18 @@ def test_a_wrong_api_key_is_named(standin: RunPodStandIn, tmp_path: Path) -> Non
         provider.deploy(JobSpec(argv=("python",)), run_id="x", server_url="http://127.0.0.1:9", token=None)
     gone = create({"api_key": standin.api_key, "api_url": standin.url}, context).status("no-such-pod")
     assert gone.state is JobState.LOST
+
+
+def test_secrets_of_a_launch_are_deleted_after_a_restart(standin: RunPodStandIn, tmp_path: Path) -> None:
+    context = ProviderContext(state_dir=tmp_path / "runpod", launch_root=None, server_url="http://127.0.0.1:9")
+    conf = {"api_key": standin.api_key, "api_url": standin.url}
+    spec = JobSpec(
+        argv=("python", "train.py"), image=IMAGE, env={"WANDB_API_KEY": "wk"}, secret_names=frozenset({"WANDB_API_KEY"})
+    )
+    pod_id = create(conf, context).deploy(spec, run_id="restart-1", server_url="http://127.0.0.1:9", token="tb_x")
+    mine = {sid for sid, s in standin.secrets.items() if s["name"].startswith("trainboard_restart_1_")}
+    assert {standin.secrets[sid]["value"] for sid in mine} == {"wk", "tb_x"}
+    again = create(conf, context)  # the server restarted: a new provider object, the same state directory
+    again.cancel(pod_id)
+    assert pod_id not in standin.pods
+    assert not mine & set(standin.secrets)

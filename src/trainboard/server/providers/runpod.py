@@ -44,6 +44,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -227,7 +228,6 @@ class RunPodConfig:
 def _credentials_key() -> str | None:
     """The key ``runpod config`` stored (``~/.runpod/config.toml``), read without importing the package."""
     import tomllib
-    from pathlib import Path
 
     try:
         data = tomllib.loads((Path.home() / ".runpod" / "config.toml").read_text(encoding="utf-8"))
@@ -245,12 +245,18 @@ class RunPodProvider:
     context: ProviderContext
     name: str = "runpod"
     capabilities: Capabilities = field(init=False)
-    #: pod id -> ids of the RunPod secrets made for that launch (deleted when the job is over)
+    #: pod id -> ids of the RunPod secrets made for that launch (deleted when the job is over); kept in
+    #: ``<state_dir>/secrets.json`` so a restarted server still deletes them
     _secrets: dict[str, list[str]] = field(default_factory=dict)
     _cancelled: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        try:
+            saved = json.loads(self._secrets_file.read_text(encoding="utf-8"))
+            self._secrets = {str(k): [str(x) for x in v] for k, v in saved.items()}
+        except (OSError, ValueError, AttributeError):
+            self._secrets = {}
         self.capabilities = Capabilities(
             gpus=True,
             gpu_types=self.config.gpu_types,
@@ -323,9 +329,22 @@ class RunPodProvider:
             raise ProviderError("RunPod's answer to creating a secret has no id")
         return sid
 
+    @property
+    def _secrets_file(self) -> Path:
+        return self.context.state_dir / "secrets.json"
+
+    def _save_secrets(self) -> None:
+        """Called with ``_lock`` held."""
+        self.context.state_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self._secrets_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._secrets), encoding="utf-8")
+        tmp.replace(self._secrets_file)
+
     def _drop_secrets(self, pod_id: str) -> None:
         with self._lock:
             ids = self._secrets.pop(pod_id, [])
+            if ids:
+                self._save_secrets()
         for sid in ids:
             try:
                 self._rest("DELETE", f"/v2/secrets/{sid}")
@@ -386,7 +405,9 @@ class RunPodProvider:
         if not isinstance(pod_id, str) or not pod_id:
             raise ProviderError("RunPod created no pod (its answer has no pod id)")
         with self._lock:
-            self._secrets[pod_id] = made
+            if made:
+                self._secrets[pod_id] = made
+                self._save_secrets()
         return pod_id
 
     def status(self, job_id: str) -> JobStatus:
