@@ -11,6 +11,20 @@ import { fmtScalar } from "./diff";
 
 const ROW_H = 22;
 
+const numericCache = new Map<ColumnId, boolean>();
+/** Columns of numbers (tabular figures). */
+const numericCols = {
+  has(id: ColumnId): boolean {
+    let v = numericCache.get(id);
+    if (v === undefined) {
+      const c = parseColumn(id);
+      v = c?.kind === "metric" || (c?.kind === "fixed" && c.id === "duration");
+      numericCache.set(id, v);
+    }
+    return v;
+  },
+};
+
 const flatCache = new WeakMap<object, Record<string, Scalar>>();
 function flatOf(r: ExpRun): Record<string, Scalar> {
   const c = (r.config ?? {}) as object;
@@ -26,6 +40,7 @@ export function columnWidth(id: ColumnId): number {
   return Math.min(150, Math.max(80, columnLabel(id).length * 7 + 22));
 }
 
+/** A cell's content: plain text where it can be (fewer DOM nodes: a page of 50 columns mounts fast). */
 function Cell({ run, id }: { run: ExpRun; id: ColumnId }) {
   const v = cellValue(run, id, flatOf(run));
   const c = parseColumn(id);
@@ -41,18 +56,68 @@ function Cell({ run, id }: { run: ExpRun; id: ColumnId }) {
           ))}
         </>
       );
-    if (c.id === "start_time") return <span title={fmtTime(run.start_time)}>{fmtTime(run.start_time).slice(0, 16)}</span>;
-    if (c.id === "duration") return <span className="num">{v === null ? "—" : fmtDuration(v as number)}</span>;
-    return <span title={String(v ?? "")}>{String(v ?? "")}</span>;
+    if (c.id === "start_time") return fmtTime(run.start_time).slice(0, 16);
+    if (c.id === "duration") return v === null ? "—" : fmtDuration(v as number);
+    return String(v ?? "");
   }
-  if (c?.kind === "metric") return <span className="num">{v === null ? "—" : fmtNumber(v as number)}</span>;
-  const s = fmtScalar(v as Scalar);
-  return (
-    <span className={typeof v === "number" ? "num" : undefined} title={s}>
-      {v === null ? "—" : s}
-    </span>
-  );
+  if (c?.kind === "metric") return v === null ? "—" : fmtNumber(v as number);
+  return v === null ? "—" : fmtScalar(v as Scalar);
 }
+
+/** Hover text of a cell whose content may be cut: the name and config values. */
+function cellTitle(run: ExpRun, id: ColumnId): string | undefined {
+  if (id === "name") return run.name;
+  if (id.startsWith("config.")) return fmtScalar(cellValue(run, id, flatOf(run)) as Scalar);
+  return undefined;
+}
+
+interface RowProps {
+  run: ExpRun;
+  index: number;
+  start: number;
+  columns: ColumnId[];
+  template: string;
+  on: boolean;
+  cur: boolean;
+  onCursor(i: number): void;
+  onToggle(id: string, range: boolean): void;
+  onOpen(run: ExpRun): void;
+}
+
+/** One row; memoised, so a new sort header, cursor move or selection re-renders only the rows it changes. */
+const Row = memo(function Row({ run: r, index, start, columns, template, on, cur, onCursor, onToggle, onOpen }: RowProps) {
+  return (
+    <div
+      role="row"
+      aria-selected={on}
+      aria-rowindex={index + 2}
+      data-run-id={r.id}
+      className={`xp-row${cur ? " cur" : ""}${on ? " on" : ""}`}
+      style={{ gridTemplateColumns: template, transform: `translateY(${start}px)`, height: ROW_H }}
+      onClick={() => onCursor(index)}
+      onDoubleClick={() => onOpen(r)}
+    >
+      <span className="xp-cell" role="gridcell">
+        <input
+          type="checkbox"
+          aria-label={`select ${r.name} for comparison`}
+          checked={on}
+          onClick={(e) => {
+            e.stopPropagation();
+            onCursor(index);
+            onToggle(r.id, e.shiftKey);
+          }}
+          onChange={() => undefined}
+        />
+      </span>
+      {columns.map((id) => (
+        <span key={id} className={numericCols.has(id) ? "xp-cell num" : "xp-cell"} role="gridcell" data-col={id} title={cellTitle(r, id)}>
+          <Cell run={r} id={id} />
+        </span>
+      ))}
+    </div>
+  );
+});
 
 interface Props {
   runs: ExpRun[];
@@ -155,41 +220,22 @@ function RunsTableImpl(p: Props) {
       </div>
       <div style={{ height: virt.getTotalSize(), width, position: "relative" }}>
         {items.map((vi) => {
-          const row = rows[vi.index];
-          if (!row) return null;
-          const r = row.original;
-          const on = p.selected.has(r.id);
+          const r = rows[vi.index]?.original;
+          if (!r) return null;
           return (
-            <div
+            <Row
               key={r.id}
-              role="row"
-              aria-selected={on}
-              aria-rowindex={vi.index + 2}
-              data-run-id={r.id}
-              className={`xp-row${vi.index === p.cursor ? " cur" : ""}${on ? " on" : ""}`}
-              style={{ gridTemplateColumns: template, transform: `translateY(${vi.start}px)`, height: ROW_H }}
-              onClick={() => p.onCursor(vi.index)}
-              onDoubleClick={() => p.onOpen(r)}
-            >
-              <span className="xp-cell" role="gridcell">
-                <input
-                  type="checkbox"
-                  aria-label={`select ${r.name} for comparison`}
-                  checked={on}
-                  onClick={(e) => {
-                    e.stopPropagation();
-                    p.onCursor(vi.index);
-                    p.onToggle(r.id, e.shiftKey);
-                  }}
-                  onChange={() => undefined}
-                />
-              </span>
-              {p.columns.map((id) => (
-                <span key={id} className="xp-cell" role="gridcell" data-col={id}>
-                  <Cell run={r} id={id} />
-                </span>
-              ))}
-            </div>
+              run={r}
+              index={vi.index}
+              start={vi.start}
+              columns={p.columns}
+              template={template}
+              on={p.selected.has(r.id)}
+              cur={vi.index === p.cursor}
+              onCursor={p.onCursor}
+              onToggle={p.onToggle}
+              onOpen={p.onOpen}
+            />
           );
         })}
       </div>

@@ -19,6 +19,8 @@ import { useTableState } from "./useTableState";
 import { XpNav } from "./XpNav";
 import "./experiments.css";
 
+/** The first page fills the screen fast (a sort or filter answers quickly); the next ones are bigger. */
+const FIRST_PAGE = 100;
 const PAGE = 500;
 
 /** Config and metric keys seen in the loaded runs: the picker's choices when the server has no key index. */
@@ -70,7 +72,7 @@ export function RunsTablePage() {
   const runsQ = useInfiniteQuery({
     queryKey: ["xp", "runs", state.project, state.filter, state.sort, summary],
     queryFn: ({ pageParam }) =>
-      queryRuns({ project: state.project, filter: state.filter, sort: state.sort, cursor: pageParam, limit: PAGE, summary }),
+      queryRuns({ project: state.project, filter: state.filter, sort: state.sort, cursor: pageParam, limit: pageParam ? PAGE : FIRST_PAGE, summary }),
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
     placeholderData: keepPreviousData,
@@ -94,10 +96,9 @@ export function RunsTablePage() {
   const seen = useMemo(() => keysOfRuns(runs), [runs]);
   const configKeys = keysQ.data?.config_keys.length ? keysQ.data.config_keys : seen.config;
   const metricKeys = keysQ.data?.metric_keys.length ? keysQ.data.metric_keys : seen.metrics;
-  const columns = useMemo(
-    () => state.columns ?? defaultColumns(configKeys, metricKeys, !!state.project),
-    [state.columns, configKeys, metricKeys, state.project],
-  );
+  // one array per distinct column list: a new sort or filter does not re-render every row
+  const columnsKey = (state.columns ?? defaultColumns(configKeys, metricKeys, !!state.project)).join("\n");
+  const columns = useMemo(() => columnsKey.split("\n").filter(Boolean), [columnsKey]);
   const projects = useMemo(() => {
     const s = new Set((projectsQ.data ?? []).map((p) => p.name));
     for (const r of runs) if (r.project) s.add(r.project);
@@ -110,6 +111,8 @@ export function RunsTablePage() {
     if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
   }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
 
+  const openRun = useCallback((r: ExpRun) => navigate(`/runs/${encodeURIComponent(r.id)}`), [navigate]);
+  const onSort = useCallback((sort: string) => update({ sort }), [update]);
   const filterError = runsQ.error instanceof ApiError && runsQ.error.status === 422 ? runsQ.error.message : null;
   const pos = filterError ? errorPosition(filterError) : null;
   const focused: ExpRun | undefined = cursor >= 0 ? runs[cursor] : undefined;
@@ -289,13 +292,13 @@ export function RunsTablePage() {
             runs={runs}
             columns={columns}
             sort={state.sort}
-            onSort={(sort) => update({ sort })}
+            onSort={onSort}
             selected={sel.selected}
             onToggle={sel.toggle}
             onToggleAll={sel.toggleAll}
             cursor={cursor}
             onCursor={setCursor}
-            onOpen={(r) => navigate(`/runs/${encodeURIComponent(r.id)}`)}
+            onOpen={openRun}
             onEndReached={onEndReached}
             onKeyDown={onGridKey}
           />
