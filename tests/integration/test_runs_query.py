@@ -241,6 +241,8 @@ def test_summaries_follow_a_rewrite_of_earlier_steps(world: World) -> None:
         ({"filter": "start_time > yesterday"}, "filter", 13, "ISO 8601"),
         ({"filter": "tags < 3"}, "filter", 7, "tags take"),
         ({"filter": "(a = 1"}, "filter", 6, "expected ')'"),
+        ({"filter": "name = 'a\x00b'"}, "filter", 9, "NUL characters"),
+        ({"sort": "config.\x00"}, "sort", 7, "NUL characters"),
         ({"sort": "-"}, "sort", 1, "expected a field"),
         ({"sort": "tags"}, "sort", 0, "cannot be sorted by tags"),
         ({"cursor": "garbage!"}, "cursor", 0, "not a cursor"),

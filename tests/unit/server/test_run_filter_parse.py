@@ -19,7 +19,7 @@ words = st.from_regex(r"[A-Za-z_][A-Za-z0-9_./:@+-]{0,15}", fullmatch=True).filt
     lambda w: w.lower() not in KEYWORDS and not _NUMBERISH.fullmatch(w)
 )
 numbers = st.floats(allow_nan=False, allow_infinity=False, width=64)
-texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
+texts = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=12)
 ops = st.sampled_from(["=", "!=", "<", "<=", ">", ">=", "~", "!~", "contains", "!contains"])
 
 

@@ -25,7 +25,7 @@ from trainboard.server.store import projects as store
 from trainboard.server.store import saved_views
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
-ProjectName = Annotated[str, Path(min_length=1, max_length=256)]
+ProjectName = Annotated[str, Path(min_length=1, max_length=256, pattern=r"^[^\x00]+$")]
 
 
 @router.get("", response_model=ProjectList)

@@ -72,6 +72,10 @@ def list_runs(
     offset: Annotated[int, Query(ge=0, le=MAX_JSON_INT, description="Without a cursor: runs to skip")] = 0,
 ) -> RunList:
     """Runs matching the filter, a page at a time in the sort's order (newest first by default)."""
+    texts = {"status": status, "project": project, "name": name, "search": search, "summary": summary}
+    for param, value in texts.items():
+        if value is not None and "\x00" in value:
+            invalid(["query", param], "must not contain NUL characters")
     query = RunsQuery(
         filter=filter,
         sort=sort,

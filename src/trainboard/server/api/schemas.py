@@ -242,7 +242,9 @@ class RunUpdate(InModel):
     exit_code: int | None = Field(None, ge=MIN_EXIT_CODE, le=MAX_EXIT_CODE, description="A signed 32-bit integer")
     reason: str | None = Field(None, max_length=500, description="Why the status changes (kept in the event log)")
     tags: list[Tag] | None = Field(None, max_length=100, description="Replaces the run's tags")
-    notes: str | None = Field(None, max_length=MAX_NOTES, description="Markdown (shown rendered, raw HTML not)")
+    notes: str | None = Field(
+        None, max_length=MAX_NOTES, pattern=r"^[^\x00]*$", description="Markdown (shown rendered, raw HTML not)"
+    )
     archived: bool | None = Field(None, description="Archived runs are left out of lists unless a filter asks for them")
 
 

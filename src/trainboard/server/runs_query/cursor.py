@@ -49,6 +49,8 @@ def decode(text: str, *, sort: str, query: str) -> Cursor:
         and isinstance(doc[2], int | float)
         and (doc[3] is None or isinstance(doc[3], int | float | str | bool))
         and isinstance(doc[4], str)
+        and "\x00" not in doc[4]
+        and not (isinstance(doc[3], str) and "\x00" in doc[3])
         and isinstance(doc[5], str)
         and isinstance(doc[6], int)
     )

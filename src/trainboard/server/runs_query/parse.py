@@ -203,6 +203,8 @@ def parse_filter(text: str) -> Node | None:
     """The expression ``text`` as a tree; ``None`` for a blank filter. Raises :class:`QueryError`."""
     if len(text) > MAX_LENGTH:
         raise QueryError(f"a filter is at most {MAX_LENGTH} characters", MAX_LENGTH)
+    if "\x00" in text:
+        raise QueryError("NUL characters cannot be stored or compared", text.index("\x00"))
     tokens = tokenize(text)
     if tokens[0].kind == "end":
         return None

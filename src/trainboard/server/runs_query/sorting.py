@@ -33,6 +33,8 @@ class SortKey:
 
 def parse_sort(text: str | None) -> SortKey:
     text = (text or "").strip() or DEFAULT_SORT
+    if "\x00" in text:
+        raise QueryError("NUL characters cannot be stored or compared", text.index("\x00"), "sort")
     descending = text.startswith("-")
     name = text[1:].strip() if descending or text.startswith("+") else text
     if not name:
