@@ -115,7 +115,8 @@ function MetricChartImpl({ metricKey, runs, options, pinned, onPin, onZoom }: Pr
             : {}),
         },
       ],
-      cursor: { drag: { x: true, y: false, setScale: true }, points: { size: 5 } },
+      // hovering a step shows it (and every chart's readout) on all charts with the same x axis
+      cursor: { drag: { x: true, y: false, setScale: true }, points: { size: 5 }, sync: { key: `tb-${xMode}` } },
       series,
       hooks: {
         setSelect: [
