@@ -60,9 +60,9 @@ def test_launching_is_off_without_allow_launch(tmp_path: Path) -> None:
     app = create_app(Settings(data_dir=tmp_path, serve_ui=False))
     with TestClient(app, base_url="http://127.0.0.1", headers=API_HEADERS) as client:
         resp = client.post("/api/launch", json=ok_body())
-        assert resp.status_code == 403
+        assert resp.status_code == 404
         assert "--allow-launch" in resp.json()["detail"]
-        assert client.post("/api/runs/x/cancel", headers=API_HEADERS).status_code == 403
+        assert client.post("/api/runs/x/cancel", headers=API_HEADERS).status_code == 404
         listed = client.get("/api/providers").json()
         assert listed["enabled"] is False and listed["providers"] == [] and "--allow-launch" in listed["detail"]
         assert client.get("/api/runs").json()["runs"] == []

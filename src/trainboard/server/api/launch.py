@@ -1,8 +1,9 @@
 """Launching runs: ``GET /api/providers``, ``POST /api/launch``, ``POST /api/runs/{id}/cancel``, the launch record
 and the provider's native log of a launched run. Thin: the launch service (``providers.service``) does the work.
 
-Off unless the server runs with ``--allow-launch`` (403 naming the flag). Launch and cancel need a token with the
-``launch`` scope or an admin (403); the permission table lets ``launch``-scoped tokens reach these two routes.
+Off unless the server runs with ``--allow-launch`` (404 naming the flag; ``GET /api/providers`` says so too).
+Launch and cancel need a token with the ``launch`` scope or an admin (403); the permission table lets
+``launch``-scoped tokens reach these two routes.
 """
 
 from __future__ import annotations
@@ -113,8 +114,8 @@ class LaunchRecord(BaseModel):
 
 
 def _service(state: AppState) -> LaunchService:
-    if not state.settings.allow_launch:
-        raise HTTPException(status_code=403, detail=_OFF)
+    if not state.settings.allow_launch:  # 404: on this server the launch routes are not there
+        raise HTTPException(status_code=404, detail=_OFF)
     service = state.extras.get("launch")
     if not isinstance(service, LaunchService):
         raise HTTPException(status_code=503, detail="the launch service is not running")
@@ -185,7 +186,10 @@ def _spec(body: LaunchRequest, service: LaunchService) -> JobSpec:
     "/api/launch",
     response_model=RunPublic,
     status_code=201,
-    responses={403: {"description": "Launching is off, or the caller has neither the launch scope nor admin"}},
+    responses={
+        403: {"description": "The caller has neither the launch scope nor admin"},
+        404: {"description": "Launching is off on this server (no --allow-launch)"},
+    },
 )
 async def launch_run(body: LaunchRequest, request: Request, state: State, caller: Caller) -> RunPublic:
     """Start ``argv`` on ``provider`` as a new run (status ``queued`` until ``trainboard run`` takes over on the
