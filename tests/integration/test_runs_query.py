@@ -426,3 +426,14 @@ def test_runs_stored_before_0006_are_queryable_after_the_upgrade(
         ]
         columns = http.get("/api/projects/legacy/columns").json()
         assert columns == {"config_keys": ["lr", "opt.name"], "metric_keys": ["loss"], "tags": []}
+
+
+def test_odd_configs_are_stored_and_queryable(world: World) -> None:
+    """A NUL in a config string (PostgreSQL text cannot hold it) and a dotted key that collides with a nested one."""
+    c = world.client
+    config = {"s": "x\u0000y", "a.b": 1, "a": {"b": 2}, "deep": {"list": [1, 2]}}
+    made = c.post("/api/runs", json={"id": "odd", "project": "odd", "config": config})
+    assert made.status_code == 201 and made.json()["config"] == config
+    assert [r["id"] for r in c.get("/api/runs", params={"filter": "config.a.b = 1"}).json()["runs"]] == ["odd"]
+    assert [r["id"] for r in c.get("/api/runs", params={"filter": "config.s ~ x"}).json()["runs"]] == ["odd"]
+    assert c.get("/api/projects/odd/columns").json()["config_keys"] == ["a.b", "deep.list", "s"]

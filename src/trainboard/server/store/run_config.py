@@ -45,15 +45,17 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, 
 def replace_config(conn: Connection, *, run_id: str, config: Mapping[str, Any]) -> None:
     """Rewrite the run's flattened config (called in the transaction that stores ``config``)."""
     conn.execute(delete(run_config).where(run_config.c.run_id == run_id))
-    rows = []
+    rows: dict[str, dict[str, Any]] = {}
     for key, num, text in flatten(config):
-        if len(key) > MAX_KEY:
+        # PostgreSQL text cannot hold NUL (the run's config keeps it; its queryable copy shows U+FFFD)
+        key, text = key.replace("\x00", "\ufffd"), text.replace("\x00", "\ufffd")
+        if len(key) > MAX_KEY or key in rows:  # ("a.b" and {"a": {"b"}} flatten alike: the first wins)
             continue
-        rows.append({"run_id": run_id, "key": key, "num": num, "text": text})
+        rows[key] = {"run_id": run_id, "key": key, "num": num, "text": text}
         if len(rows) >= MAX_LEAVES:
             break
     if rows:
-        conn.execute(insert(run_config), rows)
+        conn.execute(insert(run_config), list(rows.values()))
 
 
 def delete_run(conn: Connection, *, run_id: str) -> int:

@@ -105,11 +105,13 @@ def _backfill_config(conn: sa.Connection) -> None:
             continue
         if not isinstance(config, dict):
             continue
-        rows = [
-            {"run_id": run_id, "key": k, "num": n, "text": t} for k, n, t in _flatten(config)[:2000] if len(k) <= 256
-        ]
+        rows: dict[str, dict[str, Any]] = {}
+        for k, n, t in _flatten(config):
+            k, t = k.replace("\x00", "\ufffd"), t.replace("\x00", "\ufffd")  # PostgreSQL text holds no NUL
+            if len(k) <= 256 and k not in rows and len(rows) < 2000:
+                rows[k] = {"run_id": run_id, "key": k, "num": n, "text": t}
         if rows:
-            conn.execute(insert, rows)
+            conn.execute(insert, list(rows.values()))
 
 
 def _backfill_summaries(conn: sa.Connection) -> None:
