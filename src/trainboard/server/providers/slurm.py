@@ -4,9 +4,10 @@ The batch script is generated, never templated from user text: one line runs the
 (``trainboard run --run-id ID ... -- argv``) quoted word by word with :func:`shlex.join`, and records its exit code
 in ``slurm-<job>.exit`` beside the output file. It reaches ``sbatch --parsable`` on standard input; resources
 become ``--cpus-per-task``, ``--gres=gpu[:type]:N``, ``--mem``, ``--time``; the working directory ``--chdir``
-(a path on the compute node). The job's environment is the server's (``--export=ALL``, SLURM's default) without
-trainboard's own variables, plus the spec's env and ``TRAINBOARD_URL`` / ``TRAINBOARD_TOKEN``; SLURM keeps it with
-the job, readable by its owner and the administrators only.
+(a path on the compute node). The job's environment is minimal, as for ``local``: ``BASE_ENV`` names and ``SLURM_*``
+from the server's environment (none of its other variables: database URLs, cloud credentials), the provider's
+``env`` table, the spec's env and ``TRAINBOARD_URL`` / ``TRAINBOARD_TOKEN``; it reaches the job through
+``sbatch --export=ALL`` and SLURM keeps it with the job, readable by its owner and the administrators only.
 
 Status: ``scontrol show job`` (the controller keeps a finished job for ``MinJobAge`` seconds), else ``sacct``
 (when the cluster has accounting storage), else the exit code the script recorded itself. PENDING (and the other
@@ -63,7 +64,7 @@ from trainboard.server.providers.base import (
     wrapped_argv,
 )
 
-__all__ = ["SlurmProvider", "batch_script", "create", "map_state", "sbatch_options"]
+__all__ = ["BASE_ENV", "SlurmProvider", "batch_script", "create", "map_state", "sbatch_options"]
 
 _JOB_ID = re.compile(r"^[0-9]+(?:_[0-9]+)?$")
 #: SLURM job states -> trainboard's (``squeue --help`` / ``sacct --helpformat`` list them).
@@ -78,8 +79,8 @@ _FAILED_REASONS = {
     "PREEMPTED": "preempted",
     "SPECIAL_EXIT": "special exit",
 }
-#: What is never copied from the server's environment into a job (trainboard's own settings and credentials).
-_NEVER_EXPORT = ("TRAINBOARD_",)
+#: Names copied from the server's environment into every job (and SLURM's own ``SLURM_*``, e.g. ``SLURM_CONF``).
+BASE_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SHELL")
 
 
 def map_state(native: str, *, exit_code: int | None, signal: int | None, reason: str | None = None) -> JobStatus:
@@ -215,7 +216,7 @@ class SlurmProvider:
 
     # ---- running SLURM's commands ------------------------------------------------------------------------
     def _env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(_NEVER_EXPORT)}
+        env = {k: v for k, v in os.environ.items() if k in BASE_ENV or k.startswith("SLURM_")}
         if self.slurm_conf:
             env["SLURM_CONF"] = self.slurm_conf
         if extra:

@@ -115,3 +115,15 @@ def test_settings_are_checked(tmp_path: Path) -> None:
     assert provider.client_argv == ("/opt/venv/bin/trainboard",)
     assert provider.output_dir == tmp_path / "out"
     assert provider.capabilities.time_limit and provider.capabilities.gpus
+
+
+def test_jobs_get_a_minimal_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "server-secret")
+    monkeypatch.setenv("TRAINBOARD_DB", "postgresql://server")
+    monkeypatch.setenv("SLURM_CONF", "/etc/slurm/other.conf")
+    context = ProviderContext(state_dir=tmp_path, launch_root=None, server_url="http://127.0.0.1:1")
+    provider = create({"slurm_conf": "/etc/slurm/slurm.conf", "env": {"TRAINBOARD_DATA": "/scratch"}}, context)
+    env = provider._env(provider.job_env | {"OMP_NUM_THREADS": "4"})
+    assert "AWS_SECRET_ACCESS_KEY" not in env and "TRAINBOARD_DB" not in env
+    assert env["SLURM_CONF"] == "/etc/slurm/slurm.conf" and env["OMP_NUM_THREADS"] == "4"
+    assert env["TRAINBOARD_DATA"] == "/scratch" and "PATH" in env
