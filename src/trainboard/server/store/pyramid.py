@@ -30,6 +30,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Connection
 
 from trainboard.server.store.segments import F64, I64, FloatArray, IntArray, Points
@@ -103,25 +104,31 @@ def combine(cells: Cells, key: IntArray) -> Cells:
         return cells
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     ends = np.r_[starts[1:], m] - 1
+    sizes = np.diff(np.r_[starts, m])
     idx = np.arange(m)
-    has_min = cells.min_step != _ABSENT
-    has_max = cells.max_step != _ABSENT
-    lo = np.where(has_min, cells.min_value, np.inf)
-    hi = np.where(has_max, -cells.max_value, np.inf)
-    # within each group: present before absent, then the extreme value, then the earliest step
-    i_min = np.lexsort((cells.min_step, ~has_min, lo, key))[starts]
-    i_max = np.lexsort((cells.max_step, ~has_max, hi, key))[starts]
-    has_nan = cells.nan_step != _ABSENT
     big = np.iinfo(np.int64).max
-    i_nan = np.minimum.reduceat(np.where(has_nan, idx, big), starts)
-    nan_ok = i_nan != big
-    i_nan = np.where(nan_ok, i_nan, starts)
+
+    def first_where(mask: npt.NDArray[np.bool_]) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+        """Per group, the first index where ``mask`` holds (cells are in step order: the earliest step)."""
+        first = np.minimum.reduceat(np.where(mask, idx, big), starts)
+        found = first != big
+        return np.where(found, first, starts), found
+
+    has_min = cells.min_step != _ABSENT
+    lo = np.where(has_min, cells.min_value, np.inf)
+    i_min, ok_min = first_where(has_min & (lo == np.repeat(np.minimum.reduceat(lo, starts), sizes)))
+    has_max = cells.max_step != _ABSENT
+    hi = np.where(has_max, cells.max_value, -np.inf)
+    i_max, ok_max = first_where(has_max & (hi == np.repeat(np.maximum.reduceat(hi, starts), sizes)))
+    i_nan, nan_ok = first_where(cells.nan_step != _ABSENT)
     return Cells(
         key[starts],
         np.add.reduceat(cells.n, starts),
         cells.first_step[starts], cells.first_value[starts], cells.first_time[starts],
-        cells.min_step[i_min], cells.min_value[i_min], cells.min_time[i_min],
-        cells.max_step[i_max], cells.max_value[i_max], cells.max_time[i_max],
+        np.where(ok_min, cells.min_step[i_min], _ABSENT), np.where(ok_min, cells.min_value[i_min], np.nan),
+        cells.min_time[i_min],
+        np.where(ok_max, cells.max_step[i_max], _ABSENT), np.where(ok_max, cells.max_value[i_max], np.nan),
+        cells.max_time[i_max],
         cells.last_step[ends], cells.last_value[ends], cells.last_time[ends],
         np.where(nan_ok, cells.nan_step[i_nan], _ABSENT), cells.nan_time[i_nan],
     )  # fmt: skip

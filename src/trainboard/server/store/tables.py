@@ -96,6 +96,7 @@ metric_pyramid = Table(
     ),
     Column("nan_step", BigInteger),
     Column("nan_time", Float),
+    sqlite_with_rowid=False,  # the primary key is the row's only index
 )
 
 # Per client stream, the highest sequence number committed: a re-sent point is ignored.

@@ -40,6 +40,7 @@ def upgrade() -> None:
         ),
         sa.Column("nan_step", sa.BigInteger),
         sa.Column("nan_time", sa.Float),
+        sqlite_with_rowid=False,
     )
     op.execute(
         "UPDATE series SET points = COALESCE((SELECT SUM(n) FROM metric_segments s WHERE s.series_id = series.id), 0)"
