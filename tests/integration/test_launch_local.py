@@ -3,16 +3,22 @@ command that does not exist, a job that ignores SIGTERM, and a server restart wh
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS
 from tests.support.launch import ended, events, job_pids, kill_tree, launch_server, run_of, wait_for
-from tests.support.servers import ServerProcess
+from tests.support.servers import ServerProcess, free_port
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +138,77 @@ def test_a_job_that_ignores_sigterm_is_killed_after_the_grace(
     assert run["status"] == "interrupted"
     wait_for("the stubborn processes to be killed", lambda: not any(_alive(p) for p in pids), 15)
     assert "cancelled by local" in " ".join(e["message"] for e in events(http, run_id))
+
+
+CROSS_SITE_JS = """async ({base, body}) => {
+  for (const opts of [
+    {method: 'POST', mode: 'no-cors', body, credentials: 'include'},
+    {method: 'POST', mode: 'no-cors', body, headers: {'Content-Type': 'text/plain'}},
+    {method: 'POST', body, headers: {'Content-Type': 'application/json', 'X-Trainboard': '1'}},
+  ]) {
+    try { await fetch(base + '/api/launch', opts); } catch (e) {}
+  }
+  const frame = document.createElement('iframe');
+  frame.name = 'sink';
+  document.body.appendChild(frame);
+  for (const enctype of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data']) {
+    const form = document.createElement('form');
+    form.method = 'POST'; form.action = base + '/api/launch'; form.enctype = enctype; form.target = 'sink';
+    const input = document.createElement('input');
+    input.name = body.slice(0, -1) + ', "x": "'; input.value = '"}';
+    form.appendChild(input);
+    document.body.appendChild(form);
+    const loaded = new Promise((r) => { frame.onload = r; setTimeout(r, 3000); });
+    form.submit();
+    await loaded;
+  }
+  return true;
+}"""
+
+
+class _Elsewhere(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        page = b"<!doctype html><title>elsewhere</title><body>another site</body>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@pytest.mark.e2e
+def test_a_page_on_another_site_cannot_launch_in_chromium(
+    http: httpx.Client, server: ServerProcess, root: Path
+) -> None:
+    """Auth is off here (loopback, no users): only the origin rules stand between a web page and a shell."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} missing")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    marker = root / "pwned"
+    body = json.dumps({"provider": "local", "argv": [sys.executable, "-c", f"open({str(marker)!r}, 'w')"]})
+    before = http.get("/api/runs").json()["total"]
+    elsewhere = ThreadingHTTPServer(("127.0.0.1", free_port()), _Elsewhere)
+    threading.Thread(target=elsewhere.serve_forever, daemon=True).start()
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{elsewhere.server_address[1]}/")
+            assert page.evaluate(CROSS_SITE_JS, {"base": server.url, "body": body}) is True
+            browser.close()
+    finally:
+        elsewhere.shutdown()
+        elsewhere.server_close()
+    time.sleep(1.0)
+    assert http.get("/api/runs").json()["total"] == before
+    assert not marker.exists()
+    # the same request from an API client (not a web page) does launch: the refusals above were the origin rules
+    resp = http.post("/api/launch", content=body, headers={"Content-Type": "application/json"})
+    assert resp.status_code == 201, resp.text
+    wait_for("the marker", marker.exists, 60)
 
 
 def test_a_restarted_server_finds_running_jobs_again_and_marks_vanished_ones(server: ServerProcess) -> None:
