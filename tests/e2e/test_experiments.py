@@ -124,9 +124,17 @@ def test_table_sort_filter_columns_and_saved_view(server: ServerProcess, page: A
     alert = page.get_by_role("alert")
     alert.wait_for(timeout=10_000)
     assert "position 11" in alert.inner_text()  # the caret under the end of the text
-    # a filter expression: the server's answer, in the table
+    # keys complete with Tab, then a filter expression: the server's answer, in the table
     expr = "config.lr < 1e-3 and val/loss < 1.9"
-    box.fill(expr)
+    box.fill("")
+    box.type("config.l")
+    page.get_by_role("listbox", name="keys").get_by_text("config.lr").wait_for()
+    box.press("Tab")
+    assert box.input_value() == "config.lr"
+    box.type(" < 1e-3 and val/lo")
+    box.press("Tab")
+    box.type(" < 1.9")
+    assert box.input_value() == expr
     box.press("Enter")
     expected = api(server, "/api/runs", filter=expr, limit=100)["total"]
     assert 0 < expected < 30
@@ -195,6 +203,20 @@ def test_tags_notes_compare_and_group(server: ServerProcess, page: Any) -> None:
     rendered.locator("strong", has_text="winner").wait_for(timeout=10_000)
     assert rendered.locator("img").count() == 0
     assert api(server, f"/api/runs/{second}")["notes"] == note
+
+    # archive a third run: gone from the table, back with ARCHIVED, restored
+    third = str(rows.nth(2).get_attribute("data-run-id"))
+    page.locator(f'.xp-row[data-run-id="{third}"] [data-col="name"]').click()
+    page.get_by_role("button", name="ARCHIVE", exact=True).click()
+    wait_rows(page, 29)
+    page.get_by_role("button", name="ARCHIVED", exact=True).click()
+    wait_rows(page, 1)
+    page.locator(f'.xp-row[data-run-id="{third}"] [data-col="name"]').click()
+    page.get_by_role("button", name="RESTORE").click()
+    wait_rows(page, 0)
+    page.get_by_role("button", name="HIDE ARCHIVED").click()
+    wait_rows(page, 30)
+    assert api(server, f"/api/runs/{third}")["archived"] is False
 
     # select both with the keyboard and compare (c)
     page.locator(f'.xp-row[data-run-id="{first}"] [data-col="name"]').click()

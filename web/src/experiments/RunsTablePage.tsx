@@ -10,7 +10,7 @@ import { useKeybindings } from "../hooks/useKeybindings";
 import { listProjects, projectKeys, queryRuns, type ExpRun } from "./api";
 import { ColumnPicker } from "./ColumnPicker";
 import { defaultColumns, flattenConfig, parseColumn } from "./columns";
-import { errorPosition } from "./filterExpr";
+import { FILTER_FIELDS, appendClause, applyCompletion, completions, errorPosition, removeClause, wordAt } from "./filterExpr";
 import { RunMeta } from "./RunMeta";
 import { RunsTable } from "./RunsTable";
 import { SavedViews } from "./SavedViews";
@@ -42,6 +42,7 @@ export function RunsTablePage() {
   const [picker, setPicker] = useState(false);
   const [help, setHelp] = useState(false);
   const [cursor, setCursor] = useState(-1);
+  const [caret, setCaret] = useState<number | null>(null);
   const filterRef = useRef<HTMLInputElement>(null);
   const gridRef = useRef<HTMLDivElement>(null);
   useEffect(() => setDraft(state.filter), [state.filter]);
@@ -99,6 +100,20 @@ export function RunsTablePage() {
   // one array per distinct column list: a new sort or filter does not re-render every row
   const columnsKey = (state.columns ?? defaultColumns(configKeys, metricKeys, !!state.project)).join("\n");
   const columns = useMemo(() => columnsKey.split("\n").filter(Boolean), [columnsKey]);
+  const filterKeys = useMemo(
+    () => [...FILTER_FIELDS, ...configKeys.map((k) => `config.${k}`), ...metricKeys],
+    [configKeys, metricKeys],
+  );
+  const typing = caret === null ? null : wordAt(draft, caret);
+  const suggestions = typing ? completions(typing.word, filterKeys) : [];
+  const complete = (key: string) => {
+    if (!typing || caret === null) return;
+    const next = applyCompletion(draft, typing.start, caret, key);
+    setDraft(next.text);
+    setCaret(next.caret);
+    requestAnimationFrame(() => filterRef.current?.setSelectionRange(next.caret, next.caret));
+  };
+  const archivedShown = /\barchived\b/.test(state.filter);
   const projects = useMemo(() => {
     const s = new Set((projectsQ.data ?? []).map((p) => p.name));
     for (const r of runs) if (r.project) s.add(r.project);
@@ -200,14 +215,37 @@ export function RunsTablePage() {
             placeholder="/ filter: config.lr < 1e-3 and status = failed and val/loss < 0.2   (Enter applies)"
             value={draft}
             spellCheck={false}
-            onChange={(e) => setDraft(e.target.value)}
+            onChange={(e) => {
+              setDraft(e.target.value);
+              setCaret(e.target.selectionStart);
+            }}
+            onSelect={(e) => setCaret(e.currentTarget.selectionStart)}
+            onBlur={() => setTimeout(() => setCaret(null), 150)}
+            aria-autocomplete="list"
+            aria-controls="xp-suggest"
             onKeyDown={(e) => {
+              if (e.key === "Tab" && suggestions[0] && !e.shiftKey) {
+                e.preventDefault();
+                complete(suggestions[0]);
+              }
               if (e.key === "Escape") {
                 setDraft(state.filter);
                 gridRef.current?.querySelector<HTMLElement>(".xp-scroll")?.focus();
               }
             }}
           />
+          {suggestions.length > 0 && (
+            <ul className="xp-suggest" id="xp-suggest" role="listbox" aria-label="keys">
+              {suggestions.map((k, i) => (
+                <li key={k} role="option" aria-selected={i === 0}>
+                  <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => complete(k)}>
+                    {k}
+                  </button>
+                  {i === 0 && <span className="muted small"> Tab</span>}
+                </li>
+              ))}
+            </ul>
+          )}
           <button className="btn" type="submit">
             APPLY
           </button>
@@ -224,6 +262,17 @@ export function RunsTablePage() {
             </button>
           )}
         </form>
+        <button
+          className={`btn${archivedShown ? " on" : ""}`}
+          title="archived runs are hidden unless the filter names them"
+          onClick={() =>
+            update({
+              filter: archivedShown ? removeClause(state.filter, "archived = true") : appendClause(state.filter, "archived = true"),
+            })
+          }
+        >
+          {archivedShown ? "HIDE ARCHIVED" : "ARCHIVED"}
+        </button>
         <button className={`btn${picker ? " on" : ""}`} aria-expanded={picker} onClick={() => setPicker((v) => !v)}>
           COLUMNS ({columns.length})
         </button>

@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { metricColumn } from "./columns";
-import { appendClause, equalsClause, errorPosition, filterKey, filterLiteral, wordAt } from "./filterExpr";
+import {
+  appendClause,
+  applyCompletion,
+  completions,
+  equalsClause,
+  errorPosition,
+  filterKey,
+  filterLiteral,
+  removeClause,
+  wordAt,
+} from "./filterExpr";
 import { readTableState, writeTableState } from "./useTableState";
 
 describe("filter helpers", () => {
@@ -35,5 +45,31 @@ describe("table state in the address bar", () => {
     const s = { project: "p", filter: "config.lr < 1e-3", sort: "-val/loss", columns: ["name", "config.a,b", "metric:min:val/loss"] };
     expect(readTableState(writeTableState(s))).toEqual(s);
     expect(readTableState(new URLSearchParams()).columns).toBeNull();
+  });
+});
+
+describe("key completion", () => {
+  const keys = ["config.lr", "config.model.depth", "val/loss", "val/acc", "train/loss", "status"];
+  it("offers prefix matches first, then substrings", () => {
+    expect(completions("val", keys)).toEqual(["val/loss", "val/acc"]);
+    expect(completions("loss", keys)).toEqual(["val/loss", "train/loss"]);
+    expect(completions("dep", keys)).toEqual(["config.model.depth"]);
+  });
+  it("offers nothing for an empty word or a complete key", () => {
+    expect(completions("", keys)).toEqual([]);
+    expect(completions("status", keys)).toEqual([]);
+  });
+  it("replaces the word at the caret", () => {
+    const text = "config.lr < 1 and val";
+    const { word, start } = wordAt(text, text.length);
+    expect(word).toBe("val");
+    expect(applyCompletion(text, start, text.length, "val/loss")).toEqual({ text: "config.lr < 1 and val/loss", caret: 26 });
+  });
+});
+
+describe("removeClause", () => {
+  it("undoes appendClause", () => {
+    for (const f of ["", "b = 2", "b = 2 or c = 3"]) expect(removeClause(appendClause(f, "archived = true"), "archived = true")).toBe(f);
+    expect(removeClause("archived = true and b = 1", "archived = true")).toBe("archived = true and b = 1");
   });
 });

@@ -44,3 +44,33 @@ export function wordAt(text: string, caret: number): { word: string; start: numb
   while (start > 0 && /[\w./:-]/.test(text[start - 1] as string)) start--;
   return { word: text.slice(start, caret), start };
 }
+
+/** Run fields the filter language knows besides config and metric keys. */
+export const FILTER_FIELDS = ["name", "status", "project", "tags", "notes", "start_time", "duration", "exit_code", "archived"];
+
+/** Keys that complete the word being typed: prefix matches first, then substring matches; none for an exact key. */
+export function completions(word: string, keys: readonly string[], max = 8): string[] {
+  if (!word) return [];
+  const w = word.toLowerCase();
+  if (keys.some((k) => k.toLowerCase() === w)) return [];
+  const starts = keys.filter((k) => k.toLowerCase().startsWith(w));
+  const inside = keys.filter((k) => !k.toLowerCase().startsWith(w) && k.toLowerCase().includes(w));
+  return [...starts, ...inside].slice(0, max);
+}
+
+/** The text with the word at [start, caret) replaced by `key`; returns the new text and caret. */
+export function applyCompletion(text: string, start: number, caret: number, key: string): { text: string; caret: number } {
+  const next = text.slice(0, start) + key + text.slice(caret);
+  return { text: next, caret: start + key.length };
+}
+
+/** The inverse of appendClause: the filter without a trailing `and clause` (or the clause alone); unchanged when
+ * the clause was not appended that way. */
+export function removeClause(filter: string, clause: string): string {
+  const f = filter.trim();
+  if (f === clause) return "";
+  const tail = ` and ${clause}`;
+  if (!f.endsWith(tail)) return f;
+  const rest = f.slice(0, -tail.length).trim();
+  return /^\(.*\)$/.test(rest) && /\bor\b/i.test(rest) ? rest.slice(1, -1) : rest;
+}
