@@ -15,6 +15,7 @@ from trainboard.server.store.tables import (
     checkpoints,
     events,
     ingest_cursors,
+    launches,
     log_chunks,
     log_lines,
     metric_pyramid,
@@ -222,6 +223,7 @@ def delete_run(conn: Connection, *, run_id: str) -> dict[str, int] | None:
         "events": conn.execute(delete(events).where(events.c.run_id == run_id)).rowcount,
     }
     conn.execute(delete(ingest_cursors).where(ingest_cursors.c.run_id == run_id))
+    conn.execute(delete(launches).where(launches.c.run_id == run_id))
     for part in (run_tags, run_config, run_summaries):
         part.delete_run(conn, run_id=run_id)
     conn.execute(delete(runs).where(runs.c.id == run_id))
