@@ -182,3 +182,21 @@ def test_a_page_on_another_origin_cannot_launch(browser: Any, launch_server: tup
         context.close()
         site.shutdown()
         site.server_close()
+
+
+def test_a_job_that_never_reached_trainboard_run_shows_the_providers_log(
+    page: Any, launch_server: tuple[ServerProcess, Path]
+) -> None:
+    server, root = launch_server
+    with httpx.Client(base_url=server.url, headers=API_HEADERS, timeout=30) as c:
+        r = c.post("/api/launch", json={"provider": "local", "argv": ["no-such-program-xyz", "--x"], "cwd": str(root)})
+    assert r.status_code == 201, r.text
+    run_id = r.json()["id"]
+    page.goto(f"{server.url}/runs/{run_id}")
+    page.locator('.actions-panel [data-status="failed"]').wait_for(timeout=30_000)
+    log = page.get_by_label("provider log")
+    log.wait_for(timeout=15_000)
+    text = log.inner_text()
+    assert "LOCAL LOG — the provider's own output for this job" in text
+    assert "no-such-program-xyz" in text, text
+    shot(page, "launch-native-log")

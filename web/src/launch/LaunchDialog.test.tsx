@@ -228,7 +228,7 @@ describe("LaunchInfo", () => {
 
   it("shows the provider's own log when the job ended before trainboard run", async () => {
     launch = { ...LAUNCH, state: "failed", finished: true, reason: "command not found", exit_code: 127 };
-    renderWith(<LaunchInfo run={{ ...RUN, status: "failed" } as Run} />);
+    renderWith(<LaunchInfo run={{ ...RUN, status: "failed", log_size: 0 } as Run} />);
     const log = await screen.findByLabelText("provider log");
     expect(log.textContent).toContain("bash: nosuchcmd: command not found");
     expect(log.textContent).toContain("never reached `trainboard run`");

@@ -125,8 +125,12 @@ export function LaunchInfo({ run }: { run: Run }) {
       {showNative && nativeQ.data && (
         <div className="native-log" aria-label="provider log">
           <div className="muted">
-            {launch.provider.toUpperCase()} LOG — the provider's own output; this run never reached `trainboard run`
-            {status === "queued" ? " (yet)" : ""}
+            {launch.provider.toUpperCase()} LOG — the provider's own output for this job
+            {status === "queued"
+              ? "; `trainboard run` has not started yet"
+              : run.log_size === 0
+                ? "; this run never reached `trainboard run`"
+                : ""}
           </div>
           <pre>{nativeQ.data}</pre>
         </div>
