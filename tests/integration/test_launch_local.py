@@ -109,6 +109,8 @@ def test_exit_3_is_failed_with_exit_code_3(http: httpx.Client) -> None:
     assert (run["status"], run["exit_code"]) == ("failed", 3)
     assert b"step 2" in http.get(f"/api/runs/{run_id}/logs").content
     wait_for("the job state", lambda: http.get(f"/api/runs/{run_id}/launch").json()["exit_code"] == 3, 15)
+    assert http.delete(f"/api/runs/{run_id}").status_code == 200
+    assert http.get(f"/api/runs/{run_id}/launch").status_code == 404  # the launch record went with the run
 
 
 def test_a_missing_command_fails_clearly_with_the_native_message(http: httpx.Client) -> None:
