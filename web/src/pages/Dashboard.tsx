@@ -17,6 +17,7 @@ import { SystemPanel } from "../components/SystemPanel";
 import { TopBar } from "../components/TopBar";
 import { useDashboardKeybindings, type LogTab } from "../hooks/useDashboardKeybindings";
 import { Splitter } from "../layout/Splitter";
+import { timeline } from "../timeline/moment";
 import { useLayout } from "../layout/useLayout";
 import { LinesView, type LinesHandle } from "../lines/LinesView";
 import type { TerminalHandle } from "../terminal/TerminalPanel";
@@ -69,6 +70,8 @@ export function Dashboard() {
     [qc],
   );
   useEffect(() => (runId ? live.subscribe(runId, () => undefined) : undefined), [runId]);
+  // another run: the time line goes back to live
+  useEffect(() => timeline.set(null), [runId]);
 
   const overlay = useMemo(() => {
     if (!run) return [];
