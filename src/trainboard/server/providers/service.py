@@ -287,6 +287,9 @@ class LaunchService:
         cache = self.state.writer.cache
 
         def job(c: Connection) -> tuple[tuple[dict[str, Any], dict[str, Any]] | None, list[LineRow]]:
+            current = store.get_launch(c, run_id=run_id)
+            if current is None or current["finished"]:  # deleted, or ended by another server process meanwhile
+                return None, []
             changes: dict[str, Any] = {
                 "state": status.state.value,
                 "native_state": status.native,
