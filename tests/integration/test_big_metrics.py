@@ -10,12 +10,19 @@ import base64
 import json
 import math
 import random
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import numpy as np
+from alembic import command
+from sqlalchemy import insert
+from tests.support.servers import ServerProcess
 
+from trainboard.server.settings import Settings
 from trainboard.server.store import pyramid
+from trainboard.server.store.engine import alembic_config, make_engines
+from trainboard.server.store.tables import log_chunks, metric_segments, runs
 
 N = 120_000  # past pyramid.MIN_POINTS: the series gets its pyramid while the batches arrive
 T0 = 1.7e9
@@ -128,3 +135,67 @@ def test_compressed_terminal_bytes_read_back_exactly_at_any_offset(http: httpx.C
         assert int(got.headers["X-Log-Size"]) == len(whole)
     stderr = b"".join(p for i, p in enumerate(pieces) if i % 2 == 0)
     assert http.get("/api/runs/term/logs", params={"source": "stderr"}).content == stderr
+
+
+def test_data_written_before_0008_is_read_converted_and_downgraded(
+    make_server: Callable[..., ServerProcess], db_url: str | None
+) -> None:
+    """Raw segments and log chunks of an older version: served after the upgrade (a pyramid built for the
+    long key), extended with compressed writes, and raw again after a downgrade to 0007."""
+    server = make_server(start=False)
+    engines = make_engines(Settings(data_dir=server.data_dir, db_url=db_url))
+    cfg = alembic_config()
+    n = pyramid.MIN_POINTS + 10_000
+    steps = np.arange(n, dtype="<i8")
+    values = np.sin(steps / 1000.0)
+    values[n // 2] = math.nan
+    times = T0 + steps.astype("<f8")
+    log = b"epoch 1 loss 0.5\n" * 100
+    with engines.writer.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")
+        conn.execute(insert(runs).values(id="old", name="old", status="completed", start_time=T0, created_at=T0))
+        conn.exec_driver_sql(f"UPDATE runs SET log_size = {len(log)} WHERE id = 'old'")
+        conn.exec_driver_sql(f"INSERT INTO series (run_id, key, max_step) VALUES ('old', 'loss', {n - 1})")
+        sid = conn.exec_driver_sql("SELECT id FROM series").scalar_one()
+        for a in range(0, n, 30_000):
+            sl = slice(a, a + 30_000)
+            conn.execute(
+                insert(metric_segments).values(
+                    series_id=sid,
+                    first_step=int(steps[sl][0]),
+                    last_step=int(steps[sl][-1]),
+                    n=len(steps[sl]),
+                    steps=steps[sl].tobytes(),
+                    vals=values[sl].tobytes(),
+                    times=times[sl].tobytes(),
+                )
+            )
+        conn.execute(insert(log_chunks).values(run_id="old", offset=0, source="stdout", time=T0, data=log))
+    engines.dispose()
+
+    server.start(timeout=120)  # migrates to head, building the long key's pyramid
+    with server.client() as http:
+        coarse = history(http, "old", max_points=40)
+        shown = dict(zip(coarse["step"], coarse["value"], strict=True))
+        assert coarse["count"] == n and math.isnan(as_float(shown[n // 2])) and len(shown) <= 40
+        zoom = history(http, "old", start=100, end=199)
+        assert [as_float(v) for v in zoom["value"]] == values[100:200].tolist()
+        assert http.get("/api/runs/old/logs", params={"offset": 17, "limit": 17}).content == log[17:34]
+        post_block(http, "old", np.arange(n, n + 500, dtype=np.int64), np.full(500, 2.0), seq0=0)
+        assert history(http, "old", max_points=40)["count"] == n + 500
+    server.stop()
+
+    engines = make_engines(Settings(data_dir=server.data_dir, db_url=db_url))
+    with engines.writer.begin() as conn:
+        assert conn.exec_driver_sql("SELECT pyramid_base FROM series").scalar_one() is not None
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM metric_segments WHERE codec = 1").scalar_one() > 0
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0007")
+        rows = conn.exec_driver_sql("SELECT steps, vals FROM metric_segments ORDER BY id").all()
+        got_steps = np.concatenate([np.frombuffer(bytes(r[0]), "<i8") for r in rows])
+        got_values = np.concatenate([np.frombuffer(bytes(r[1]), "<f8") for r in rows])
+        assert got_steps.tolist() == list(range(n + 500))
+        assert got_values[:n].view("<u8").tolist() == values.view("<u8").tolist() and set(got_values[n:]) == {2.0}
+        assert bytes(conn.exec_driver_sql("SELECT data FROM log_chunks").scalar_one()) == log
+    engines.dispose()
