@@ -196,28 +196,6 @@ system_metrics = Table(
     Index("ix_system_metrics_time", "time"),
 )
 
-# Launched runs (issue 13, migration 0007): which provider runs the job, its job id there, who launched it, the
-# spec (secrets left out) and the job's last observed state. ``finished``: the job is over and the run ended.
-launches = Table(
-    "launches",
-    metadata,
-    Column("run_id", String(64), primary_key=True),
-    Column("provider", String(32), nullable=False),
-    Column("job_id", String(256)),
-    Column("launched_by", String(256)),
-    Column("launched_at", Float, nullable=False),
-    Column("spec", Text, nullable=False, server_default="{}"),  # JSON: argv, env (no secrets), cwd, resources, image
-    Column("state", String(16), nullable=False, server_default="queued"),  # providers.base.JobState
-    Column("native_state", String(64)),
-    Column("reason", Text),
-    Column("exit_code", Integer),
-    Column("finished", Boolean, nullable=False, server_default="0"),
-    Column("cancel_requested_at", Float),
-    Column("cancelled_by", String(256)),
-    Column("token_id", Integer),  # the run-scoped write token the job uploads with (trainboard sync too)
-    Index("ix_launches_finished", "finished"),
-)
-
 
 # Runs as experiments (issue 14, migration 0006; queried by server/runs_query).
 run_tags = Table(
