@@ -1,5 +1,5 @@
-// Colours of the experiments charts, following the page's colour scheme (global.css switches its variables
-// on `prefers-color-scheme`; canvas and SVG read them here).
+// Colours of the experiments charts, following the page's colour scheme: `<html data-theme="light|dark">` when
+// the page sets it (global.css switches its variables on it), else the browser's `prefers-color-scheme`.
 import { useSyncExternalStore } from "react";
 import { runColors as darkRunColors } from "../lib/theme";
 
@@ -11,14 +11,22 @@ const LIGHT_RUN_COLORS = ["#b07800", "#007c91", "#1b8a1b", "#c0501a", "#a0309a",
 export type Scheme = "dark" | "light";
 
 function scheme(): Scheme {
-  return typeof window !== "undefined" && window.matchMedia?.(LIGHT_QUERY).matches ? "light" : "dark";
+  if (typeof document === "undefined") return "dark";
+  const set = document.documentElement.dataset.theme;
+  if (set === "light" || set === "dark") return set;
+  return window.matchMedia?.(LIGHT_QUERY).matches ? "light" : "dark";
 }
 
 function subscribe(cb: () => void): () => void {
-  const mq = typeof window !== "undefined" ? window.matchMedia?.(LIGHT_QUERY) : undefined;
-  if (!mq) return () => undefined;
-  mq.addEventListener("change", cb);
-  return () => mq.removeEventListener("change", cb);
+  if (typeof window === "undefined") return () => undefined;
+  const mq = window.matchMedia?.(LIGHT_QUERY);
+  mq?.addEventListener("change", cb);
+  const mo = new MutationObserver(cb);
+  mo.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
+  return () => {
+    mq?.removeEventListener("change", cb);
+    mo.disconnect();
+  };
 }
 
 /** The current scheme; re-renders when the browser's preference changes. */
