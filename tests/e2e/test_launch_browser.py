@@ -29,9 +29,11 @@ for step in range(100000):
 """
 
 
-@pytest.fixture
-def launch_server(tmp_path: Path) -> Iterator[tuple[ServerProcess, Path]]:
+@pytest.fixture(scope="module")
+def launch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Path]]:
+    """One server for the file (starting one costs seconds); each test tells its runs apart by name or id."""
     ensure_bundle()
+    tmp_path = tmp_path_factory.mktemp("launch-browser")
     root = tmp_path / "jobs"
     root.mkdir()
     (root / "train.py").write_text(TRAIN, encoding="utf-8")
@@ -169,12 +171,14 @@ def test_a_page_on_another_origin_cannot_launch(browser: Any, launch_server: tup
     try:
         page = context.new_page()
         page.goto(f"http://127.0.0.1:{site.server_address[1]}/")
+        with httpx.Client(base_url=server.url, headers=API_HEADERS) as c:
+            runs_before = [r["id"] for r in c.get("/api/runs").json()["runs"]]
         tries = page.evaluate(ATTACK_JS, {"base": server.url, "body": body})
         assert tries[2] == "error"  # the preflight a JSON request needs is never granted
         time.sleep(2)
         assert not marker.exists()
         with httpx.Client(base_url=server.url, headers=API_HEADERS) as c:
-            assert c.get("/api/runs").json()["runs"] == []
+            assert [r["id"] for r in c.get("/api/runs").json()["runs"]] == runs_before
             # the same request from a non-browser client is what launches: the body itself was runnable
             assert c.post("/api/launch", content=body, headers={"Content-Type": "application/json"}).status_code == 201
         wait_until(marker.exists, "the same launch, sent by a program, to run")
