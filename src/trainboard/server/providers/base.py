@@ -25,6 +25,10 @@ The flow of one launch:
    ``trainboard run`` took over, or the backend's own messages), never trainboard's stored output: the run's
    terminal output is already in the run. The UI shows these bytes labelled as the provider's log.
 
+Optional: a provider may define ``validate(spec) -> None`` raising :class:`SpecError`; the API calls it before the
+run is created, so a bad spec is a plain 422 with nothing left behind (``local`` checks ``cwd`` there).
+The API already refuses what :class:`Capabilities` says the provider cannot do (GPUs, image, limits).
+
 Errors: raise :class:`ProviderError` (message shown to the user, HTTP 502) for a backend that fails or cannot be
 reached, :class:`JobNotFound` for an id the backend does not know, :class:`SpecError` (HTTP 422) for a spec the
 provider cannot run (GPUs on a provider without them, no image for a container provider). Messages must not
