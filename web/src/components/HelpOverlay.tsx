@@ -7,7 +7,7 @@ export const SHORTCUTS: [string, string][] = [
   ["t", "switch TERMINAL / LINES"],
   ["c", "clear the chart comparison (overlaid runs)"],
   ["?", "this help"],
-  ["Esc", "close help / leave a field"],
+  ["Esc", "close help / leave a field / back to live (from a step marked on a chart)"],
 ];
 
 export function HelpOverlay({ onClose }: { onClose(): void }) {

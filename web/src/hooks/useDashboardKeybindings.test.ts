@@ -3,6 +3,7 @@ import { useState } from "react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Run } from "../api/types";
 import { SHORTCUTS } from "../components/HelpOverlay";
+import { timeline } from "../timeline/moment";
 import { dashboardKeybindings, useDashboardKeybindings, type LogTab } from "./useDashboardKeybindings";
 
 const run = (id: string): Run => ({
@@ -136,6 +137,13 @@ describe("dashboard shortcuts", () => {
     press("?", document.body, { shiftKey: true });
     press("Escape");
     expect(s.state().help).toBe(false);
+  });
+
+  it("Esc returns a step marked on the time line to live", () => {
+    setup("r1");
+    timeline.set({ runId: "r1", step: 40, time: 1000, since: 999, key: "loss" });
+    press("Escape");
+    expect(timeline.get()).toBeNull();
   });
 
   it("keys typed into the run search are text, not shortcuts; Esc leaves the field", () => {

@@ -2,6 +2,7 @@ import type { Dispatch, RefObject, SetStateAction } from "react";
 import type { Run } from "../api/types";
 import type { LinesHandle } from "../lines/LinesView";
 import type { TerminalHandle } from "../terminal/TerminalPanel";
+import { timeline } from "../timeline/moment";
 import { isField, useKeybindings, type Keybinding } from "./useKeybindings";
 
 export type LogTab = "terminal" | "lines";
@@ -35,6 +36,7 @@ export function dashboardKeybindings(d: DashboardKeys): Keybinding[] {
       run: (e) => {
         d.setHelp(false);
         if (isField(e.target)) (e.target as HTMLElement).blur();
+        else timeline.set(null); // a step marked on the time line: back to live
       },
     },
     { keys: ["j", "ArrowDown"], run: () => go(1) },
