@@ -20,6 +20,7 @@ from trainboard.server.runs_query.parse import MAX_LENGTH
 from trainboard.server.runs_query.query import RunsQuery, run_page
 from trainboard.server.state import State
 from trainboard.server.store import events as events_store
+from trainboard.server.store import launches as launches_store
 from trainboard.server.store import run_tags
 from trainboard.server.store import runs as store
 from trainboard.server.store.log_lines import LineRow
@@ -159,7 +160,13 @@ async def update_run(run_id: str, body: RunUpdate, state: State) -> RunPublic:
     return RunPublic.from_row(new)
 
 
-@router.delete("/{run_id}", responses={403: {"description": "Created by another user (editors delete only their own)"}})
+@router.delete(
+    "/{run_id}",
+    responses={
+        403: {"description": "Created by another user (editors delete only their own)"},
+        409: {"description": "A launched run whose job still runs: cancel it first"},
+    },
+)
 async def delete_run(run_id: str, request: Request, state: State, caller: Caller) -> dict[str, Any]:
     """Delete the run and everything stored for it (metrics, logs, checkpoint records, events). With auth on,
     editors delete only the runs they created; admins any."""
@@ -168,6 +175,9 @@ async def delete_run(run_id: str, request: Request, state: State, caller: Caller
     def job(c: Connection) -> dict[str, int] | str | None:
         if not caller.is_admin and not caller.owns(created_by(c, run_id=run_id)):
             return "not yours"
+        launch = launches_store.get_launch(c, run_id=run_id)
+        if launch is not None and not launch["finished"]:
+            return "job active"
         removed = store.delete_run(c, run_id=run_id)
         if removed is not None:
             record(c, caller, ip, "run_delete", run_id)
@@ -176,6 +186,8 @@ async def delete_run(run_id: str, request: Request, state: State, caller: Caller
     removed = await state.writer.run(job)
     if removed == "not yours":
         raise HTTPException(403, detail=f"run {run_id!r} was created by someone else: only admins delete it")
+    if removed == "job active":
+        raise HTTPException(409, detail=f"run {run_id!r} is a launched job still running: cancel it first")
     if removed is None or isinstance(removed, str):
         not_found("run", run_id)
     state.writer.cache.clear()
