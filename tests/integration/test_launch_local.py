@@ -73,6 +73,8 @@ def test_output_and_metrics_arrive_live_and_cancel_interrupts_with_the_signal(
     pids = job_pids(server.data_dir, run_id)
     assert len(pids) >= 2  # trainboard run and the script
 
+    refused = http.delete(f"/api/runs/{run_id}")
+    assert refused.status_code == 409 and "cancel it first" in refused.json()["detail"]
     resp = http.post(f"/api/runs/{run_id}/cancel")
     assert resp.status_code == 200, resp.text
     run = ended(http, run_id, 30)
