@@ -315,7 +315,11 @@ export function LaunchDialog({ prefill, onClose }: { prefill: Prefill; onClose()
 function ArgvPreview({ argv, literal }: { argv: string[]; literal: string[] }) {
   return (
     <div className="argv-preview" aria-label="argv that will run">
-      <span className="muted">runs without a shell, as {argv.length} word{argv.length === 1 ? "" : "s"}:</span>
+      <span className="muted">
+        {argv.length
+          ? `runs without a shell, as ${argv.length} word${argv.length === 1 ? "" : "s"}:`
+          : "runs without a shell: each word of the command will show here as the program gets it"}
+      </span>
       <ol className="argv-words">
         {argv.map((w, i) => (
           <li key={i} data-testid="argv-word">
