@@ -65,7 +65,8 @@ def test_ingest_rate_and_lag_are_counted(served: tuple[ServerProcess, Seeded]) -
         resp = c.post("/api/runs/counted/metrics", json={"points": points})
         assert resp.status_code == 200, resp.text
         raw = base64.b64encode(b"x" * 1000).decode()
-        assert c.post("/api/runs/counted/logs/raw", json={"chunks": [{"seq": 0, "source": "stdout", "data": raw}]}).status_code == 200
+        chunks = [{"seq": 0, "source": "stdout", "data": raw}]
+        assert c.post("/api/runs/counted/logs/raw", json={"chunks": chunks}).status_code == 200
     after = scrape(server, seeded)
     assert sample(after, "trainboard_ingested_points_total") == points0 + 100
     assert sample(after, "trainboard_ingested_log_bytes_total") == bytes0 + 1000
