@@ -74,6 +74,7 @@ class _Series:
     tail_id: int | None
     points: int = 0
     pyramid_base: int | None = None
+    pyramid_upto: int | None = None
 
 
 def _series(conn: Connection, run_id: str, keys: set[str]) -> dict[str, _Series]:
@@ -87,12 +88,12 @@ def _series(conn: Connection, run_id: str, keys: set[str]) -> dict[str, _Series]
     for start in range(0, len(keys_list), 500):
         part = keys_list[start : start + 500]
         rows = conn.exec_driver_sql(
-            f"SELECT key, id, max_step, tail_id, points, pyramid_base FROM series WHERE run_id = {ph} "
+            f"SELECT key, id, max_step, tail_id, points, pyramid_base, pyramid_upto FROM series WHERE run_id = {ph} "
             f"AND key IN ({placeholders(conn, len(part))})",
             (run_id, *part),
         )
-        for key, sid, max_step, tail_id, points, base in rows:
-            out[key] = _Series(sid, max_step, tail_id, int(points), base)
+        for key, sid, max_step, tail_id, points, base, upto in rows:
+            out[key] = _Series(sid, max_step, tail_id, int(points), base, upto)
     return out
 
 
@@ -121,8 +122,9 @@ def _write_series(conn: Connection, s: _Series, steps: IntArray, values: FloatAr
                 f"codec = {ph} WHERE id = {ph}",
                 (st, va, ti, n, last, codec.ZSTD, s.tail_id),
             )
-            _update_series(conn, s, last, s.tail_id if n < SEAL_POINTS else None, count)
-            _maintain_pyramid(conn, s, first, last)
+            sealed = n >= SEAL_POINTS
+            _update_series(conn, s, last, None if sealed else s.tail_id, count)
+            _maintain_pyramid(conn, s, first, last, appends=True, sealed=sealed)
             return
     seg_id = 0
     for a in range(0, count, SEGMENT_POINTS):
@@ -140,7 +142,7 @@ def _write_series(conn: Connection, s: _Series, steps: IntArray, values: FloatAr
     else:
         tail = s.tail_id
     _update_series(conn, s, last, tail, count)
-    _maintain_pyramid(conn, s, first, last)
+    _maintain_pyramid(conn, s, first, last, appends=appends, sealed=not appends or tail is None)
 
 
 def _update_series(conn: Connection, s: _Series, last: int, tail: int | None, added: int) -> None:
@@ -153,22 +155,40 @@ def _update_series(conn: Connection, s: _Series, last: int, tail: int | None, ad
     s.max_step, s.tail_id, s.points = top, tail, s.points + added
 
 
-def _maintain_pyramid(conn: Connection, s: _Series, first: int, last: int) -> None:
-    """The pyramid after a write of steps [first, last]: its touched cells recomputed, or built whole
-    when the series just reached ``pyramid.MIN_POINTS`` values."""
-    if s.pyramid_base is not None:
-        lo, hi = pyramid.cell_range(s.pyramid_base, first, last)
-        points = load(conn, series_id=s.id, start=lo, end=hi)
-        pyramid.rebuild(conn, series_id=s.id, base=s.pyramid_base, lo=first, hi=last, points=points)
-    elif s.points >= pyramid.MIN_POINTS:
-        build_pyramid(conn, series_id=s.id)
-        s.pyramid_base = _pyramid_base(conn, s.id)
+def _maintain_pyramid(conn: Connection, s: _Series, first: int, last: int, *, appends: bool, sealed: bool) -> None:
+    """The pyramid after a write of steps [first, last], or built whole when the series just reached
+    ``pyramid.MIN_POINTS`` values.
+
+    Points appended to the open tail segment are folded in when the tail seals (every ``SEAL_POINTS``
+    or more): until then the pyramid covers steps up to ``series.pyramid_upto`` and a view reads the
+    few points after it raw. So a small append costs no pyramid work; a sealing append recomputes the
+    cells from ``pyramid_upto`` on; any other write recomputes the cells it touches.
+    """
+    if s.pyramid_base is None:
+        if s.points >= pyramid.MIN_POINTS:
+            build_pyramid(conn, series_id=s.id)
+            s.pyramid_base, s.pyramid_upto = _pyramid_state(conn, s.id)
+        return
+    if appends and not sealed:
+        return
+    upto = -1 if s.pyramid_upto is None else s.pyramid_upto
+    lo = min(first, upto + 1) if appends else first
+    cells_lo, cells_hi = pyramid.cell_range(s.pyramid_base, lo, last)
+    points = load(conn, series_id=s.id, start=cells_lo, end=cells_hi)
+    pyramid.rebuild(conn, series_id=s.id, base=s.pyramid_base, lo=lo, hi=last, points=points)
+    if lo <= upto + 1 and s.max_step is not None and last >= s.max_step:
+        ph = placeholder(conn)
+        conn.exec_driver_sql(f"UPDATE series SET pyramid_upto = {ph} WHERE id = {ph}", (s.max_step, s.id))
+        s.pyramid_upto = s.max_step
 
 
-def _pyramid_base(conn: Connection, series_id: int) -> int | None:
+def _pyramid_state(conn: Connection, series_id: int) -> tuple[int | None, int | None]:
+    """(cell width, last step covered) of a series' pyramid; (None, None) without one."""
     ph = placeholder(conn)
-    row = conn.exec_driver_sql(f"SELECT pyramid_base FROM series WHERE id = {ph}", (series_id,)).first()
-    return None if row is None or row[0] is None else int(row[0])
+    row = conn.exec_driver_sql(f"SELECT pyramid_base, pyramid_upto FROM series WHERE id = {ph}", (series_id,)).first()
+    if row is None or row[0] is None:
+        return None, None
+    return int(row[0]), None if row[1] is None else int(row[1])
 
 
 def build_pyramid(conn: Connection, *, series_id: int) -> None:
@@ -179,10 +199,12 @@ def build_pyramid(conn: Connection, *, series_id: int) -> None:
     conn.exec_driver_sql(f"DELETE FROM metric_pyramid WHERE series_id = {ph}", (series_id,))
     if not len(everything):
         return
-    base = _pyramid_base(conn, series_id) or pyramid.choose_base(everything)
+    base = _pyramid_state(conn, series_id)[0] or pyramid.choose_base(everything)
     lo, hi = int(everything.steps[0]), int(everything.steps[-1])
     pyramid.rebuild(conn, series_id=series_id, base=base, lo=lo, hi=hi, points=everything)
-    conn.exec_driver_sql(f"UPDATE series SET pyramid_base = {ph} WHERE id = {ph}", (base, series_id))
+    conn.exec_driver_sql(
+        f"UPDATE series SET pyramid_base = {ph}, pyramid_upto = {ph} WHERE id = {ph}", (base, hi, series_id)
+    )
 
 
 @dataclass
@@ -494,8 +516,8 @@ def history(
     any zoom level. A range wide enough is answered from the series' pyramid (buckets aligned to its
     cells, the raw points at the range's ends); a narrower one from the raw points (a zoomed view is exact).
     """
-    base = _pyramid_base(conn, series_id) if max_points is not None else None
-    if base is not None and max_points is not None:
+    base, upto = _pyramid_state(conn, series_id) if max_points is not None else (None, None)
+    if base is not None and upto is not None and max_points is not None:
         ph = placeholder(conn)
         bounds = conn.exec_driver_sql(
             f"SELECT MIN(first_step), MAX(last_step) FROM metric_segments WHERE series_id = {ph}", (series_id,)
@@ -510,6 +532,7 @@ def history(
                 lo=lo,
                 hi=hi,
                 max_points=max_points,
+                upto=upto,
                 load_raw=lambda a, b: load(conn, series_id=series_id, start=a, end=b),
             )
             if coarse is not None:

@@ -20,6 +20,8 @@ first point; ``count`` is exact. A view narrower than that (a zoom) is computed 
 
 A write into a series that has a pyramid recomputes the touched cells: level 0 from the raw points of
 those cells (so a repeated step that replaces a value is reflected), each level above from its children.
+Appends to the open tail segment are folded in when it seals (``store/metrics.py``); until then the
+pyramid covers the steps up to ``series.pyramid_upto`` and views read the few points after it raw.
 """
 
 from __future__ import annotations
@@ -237,10 +239,12 @@ def view(
     lo: int,
     hi: int,
     max_points: int,
+    upto: int,
     load_raw: Callable[[int, int], Points],
 ) -> View | None:
     """The downsampled view of [lo, hi] from the pyramid, or ``None`` when the range is too narrow for
-    any level (the caller then downsamples the raw points: a zoomed view is exact)."""
+    any level (the caller then downsamples the raw points: a zoomed view is exact). The pyramid covers
+    the steps up to ``upto``; the points after it (the open tail) are read raw."""
     buckets = max(1, (max_points - 1) // 4)  # up to 4 points per bucket, and the range's first point
     span = hi - lo + 1
     want = math.ceil(span / buckets)  # the bucket width the raw downsampler would use
@@ -253,7 +257,7 @@ def view(
     bucket = math.ceil(want / w) * w
     while hi // bucket - lo // bucket + 1 > buckets:
         bucket += w
-    c_first, c_last = -(-lo // w), (hi + 1) // w - 1
+    c_first, c_last = -(-lo // w), min(hi + 1, upto + 1) // w - 1
     parts: list[Cells] = []
     if c_first > c_last:
         parts.append(singletons(load_raw(lo, hi)))

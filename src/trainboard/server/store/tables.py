@@ -57,6 +57,7 @@ series = Table(
     Column("tail_id", Integer),  # the open (small, still appendable) segment, if any
     Column("points", BigInteger, nullable=False, server_default="0"),  # values written (replaced ones too)
     Column("pyramid_base", BigInteger),  # level-0 cell width of its pyramid (store/pyramid.py); NULL: none yet
+    Column("pyramid_upto", BigInteger),  # the pyramid covers steps up to here (the open tail is folded in later)
     UniqueConstraint("run_id", "key", name="uq_series_run_key"),
 )
 

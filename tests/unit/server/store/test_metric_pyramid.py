@@ -52,8 +52,16 @@ def test_incremental_maintenance_equals_a_rebuild(conn: Connection, batches: lis
         mp.setattr(pyramid, "CELL_POINTS", 8)
         for start, vals in batches:
             write(conn, key, [start + 3 * i for i in range(len(vals))], vals)
+        sid = metrics.list_keys(conn, run_id="r")[key]
+        base, upto = metrics._pyramid_state(conn, sid)
+        top = max(start + 3 * (len(vals) - 1) for start, vals in batches)
+        assert base is not None and upto is not None
+        if upto < top:  # the open tail, not folded in yet: fold it in as its sealing would
+            lo, hi = pyramid.cell_range(base, upto + 1, top)
+            points = metrics.load(conn, series_id=sid, start=lo, end=hi)
+            pyramid.rebuild(conn, series_id=sid, base=base, lo=upto + 1, hi=top, points=points)
         incremental = pyramid_rows(conn, key)
-        metrics.build_pyramid(conn, series_id=metrics.list_keys(conn, run_id="r")[key])
+        metrics.build_pyramid(conn, series_id=sid)
         assert pyramid_rows(conn, key) == incremental
         assert incremental  # the pyramid exists
 
@@ -69,7 +77,8 @@ def test_a_coarse_view_keeps_spikes_nan_and_the_true_count(conn: Connection, mon
     for a in range(0, n, 20_000):
         write(conn, "loss", steps[a : a + 20_000].tolist(), vals[a : a + 20_000].tolist())
     sid = metrics.list_keys(conn, run_id="r")["loss"]
-    base = metrics._pyramid_base(conn, sid)
+    base, upto = metrics._pyramid_state(conn, sid)
+    assert upto == 2 * (n - 1)
     assert base == pyramid.CELL_POINTS * 2  # 512 points at a spacing of 2
     coarse = pyramid.view(
         conn,
@@ -78,6 +87,7 @@ def test_a_coarse_view_keeps_spikes_nan_and_the_true_count(conn: Connection, mon
         lo=1001,
         hi=399_001,
         max_points=200,
+        upto=upto,
         load_raw=lambda a, b: metrics.load(conn, series_id=sid, start=a, end=b),
     )
     assert coarse is not None  # 50 buckets of ~8,000 steps: from the level-0 cells
@@ -94,3 +104,26 @@ def test_a_coarse_view_keeps_spikes_nan_and_the_true_count(conn: Connection, mon
         assert value == "NaN" or by_step[step] == value
     zoom = metrics.history(conn, series_id=sid, start=240_000, end=240_999, max_points=2000)
     assert zoom["step"] == list(range(240_000, 241_000, 2)) and not zoom["downsampled"]  # exact
+
+
+def test_small_appends_wait_in_the_open_tail_and_still_show(conn: Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Appends of a few points cost no pyramid work until the tail seals; a view shows them meanwhile."""
+    monkeypatch.setattr(pyramid, "MIN_POINTS", 1000)
+    n = 60_000
+    write(conn, "acc", list(range(n)), np.linspace(0, 1, n).tolist())
+    sid = metrics.list_keys(conn, run_id="r")["acc"]
+    assert metrics._pyramid_state(conn, sid)[1] == n - 1
+    for k in range(10):  # 100 points, one spike and one NaN among them: the tail stays open
+        vals = [0.5] * 10
+        if k == 7:
+            vals[3], vals[4] = 99.0, float("nan")
+        write(conn, "acc", list(range(n + 10 * k, n + 10 * k + 10)), vals)
+    assert metrics._pyramid_state(conn, sid)[1] == n - 1  # not folded in yet
+    view = metrics.history(conn, series_id=sid, start=None, end=None, max_points=100)
+    shown = dict(zip(view["step"], view["value"], strict=True))
+    assert view["count"] == n + 100 and view["step"][-1] == n + 99
+    assert shown[n + 73] == 99.0 and shown[n + 74] == "NaN"
+    write(conn, "acc", list(range(n + 100, n + 400)), [0.25] * 300)  # seals the tail: folded in
+    assert metrics._pyramid_state(conn, sid)[1] == n + 399
+    view = metrics.history(conn, series_id=sid, start=None, end=None, max_points=100)
+    assert view["count"] == n + 400 and 99.0 in view["value"] and "NaN" in view["value"]

@@ -24,6 +24,7 @@ def upgrade() -> None:
     op.add_column("metric_segments", sa.Column("codec", sa.SmallInteger, nullable=False, server_default="0"))
     op.add_column("series", sa.Column("points", sa.BigInteger, nullable=False, server_default="0"))
     op.add_column("series", sa.Column("pyramid_base", sa.BigInteger))
+    op.add_column("series", sa.Column("pyramid_upto", sa.BigInteger))
     op.add_column("log_chunks", sa.Column("codec", sa.SmallInteger, nullable=False, server_default="0"))
     op.add_column("log_chunks", sa.Column("size", sa.BigInteger))
     op.execute("UPDATE log_chunks SET size = length(data)")
@@ -91,6 +92,7 @@ def downgrade() -> None:
         batch.drop_column("size")
         batch.drop_column("codec")
     with op.batch_alter_table("series") as batch:
+        batch.drop_column("pyramid_upto")
         batch.drop_column("pyramid_base")
         batch.drop_column("points")
     with op.batch_alter_table("metric_segments") as batch:
