@@ -1,11 +1,10 @@
 // Parallel coordinates (SVG): chosen config keys, then a chosen metric; one polyline per run.
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { fmtNumber } from "../lib/format";
 import type { ExpRun } from "./api";
 import type { MetricStat } from "./columns";
 import { axisPos, parallelData, type Axis } from "./parallel";
 
-const W = 860;
 const H = 250;
 const PAD = { top: 22, bottom: 26, left: 40, right: 40 };
 
@@ -35,6 +34,16 @@ interface Props {
 
 export function ParallelCoords({ runs, configKeys, metricKeys, colorOf, metricValue }: Props) {
   const [chosen, setChosen] = useState<string[] | null>(null);
+  // drawn at the box's own width, so labels keep their size on a phone as on a desktop
+  const box = useRef<HTMLDivElement>(null);
+  const [W, setW] = useState(860);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setW(Math.max(300, Math.min(1400, el.clientWidth))));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
   const [metric, setMetric] = useState<string>("");
   const [stat, setStat] = useState<MetricStat>("last");
   const keys = chosen ?? configKeys.slice(0, 6);
@@ -52,9 +61,11 @@ export function ParallelCoords({ runs, configKeys, metricKeys, colorOf, metricVa
   const xOf = (i: number) => PAD.left + (n <= 1 ? 0 : (i * (W - PAD.left - PAD.right)) / (n - 1));
   const yOf = (p: number) => PAD.top + (1 - p) * (H - PAD.top - PAD.bottom);
   const mAxis = data.axes[n - 1];
+  // axis titles share the width between axes (10 px monospace: ~6 px a character)
+  const maxChars = Math.max(6, Math.floor((W - PAD.left - PAD.right) / Math.max(1, n - 1) / 6.2));
   const names = new Map(runs.map((r) => [r.id, r.name]));
   return (
-    <div className="xp-pc">
+    <div className="xp-pc" ref={box}>
       <div className="toolbar">
         <span className="muted">axes:</span>
         {configKeys.map((k) => (
@@ -113,11 +124,11 @@ export function ParallelCoords({ runs, configKeys, metricKeys, colorOf, metricVa
           <g key={a.key}>
             <line x1={xOf(i)} x2={xOf(i)} y1={PAD.top} y2={H - PAD.bottom} style={{ stroke: "var(--text-muted)" }} />
             <text x={xOf(i)} y={12} textAnchor="middle" style={{ fill: i === n - 1 ? "var(--text-secondary)" : "var(--text-primary)" }}>
-              {a.key.length > 22 ? `…${a.key.slice(-21)}` : a.key}
+              {a.key.length > maxChars ? `…${a.key.slice(-(maxChars - 1))}` : a.key}
               {a.log ? " (log)" : ""}
             </text>
             {tickLabels(a).map((t, k) => (
-              <text key={k} x={xOf(i) + 3} y={yOf(t.pos) + 3} textAnchor="start">
+              <text key={k} x={i === n - 1 ? xOf(i) - 3 : xOf(i) + 3} y={yOf(t.pos) + 3} textAnchor={i === n - 1 ? "end" : "start"}>
                 {t.text.length > 14 ? `${t.text.slice(0, 13)}…` : t.text}
               </text>
             ))}
