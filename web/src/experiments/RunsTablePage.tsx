@@ -41,7 +41,8 @@ export function RunsTablePage() {
   const [draft, setDraft] = useState(state.filter);
   const [picker, setPicker] = useState(false);
   const [help, setHelp] = useState(false);
-  const [cursor, setCursor] = useState(-1);
+  // the focused run, by id: it stays focused when a re-sort or refresh moves it (and unfocused when it leaves)
+  const [cursorId, setCursorId] = useState<string | null>(null);
   const [caret, setCaret] = useState<number | null>(null);
   const filterRef = useRef<HTMLInputElement>(null);
   const gridRef = useRef<HTMLDivElement>(null);
@@ -83,6 +84,10 @@ export function RunsTablePage() {
   const runs = useMemo(() => runsQ.data?.pages.flatMap((p) => p.runs) ?? [], [runsQ.data]);
   const total = runsQ.data?.pages[0]?.total ?? null;
   const ids = useMemo(() => runs.map((r) => r.id), [runs]);
+  const idsRef = useRef(ids);
+  idsRef.current = ids;
+  const cursor = cursorId === null ? -1 : ids.indexOf(cursorId);
+  const setCursor = useCallback((i: number) => setCursorId(i < 0 ? null : (idsRef.current[i] ?? null)), []);
   const sel = useSelection(ids);
 
   useEffect(
