@@ -5,7 +5,6 @@ import { useNavigate } from "react-router";
 import { ApiError } from "../api/client";
 import { live } from "../api/live";
 import { TopBar } from "../components/TopBar";
-import { HelpOverlay } from "../components/HelpOverlay";
 import { useKeybindings } from "../hooks/useKeybindings";
 import { listProjects, projectKeys, queryRuns, type ExpRun } from "./api";
 import { ColumnPicker } from "./ColumnPicker";
@@ -14,6 +13,7 @@ import { FILTER_FIELDS, appendClause, applyCompletion, completions, errorPositio
 import { RunMeta } from "./RunMeta";
 import { RunsTable } from "./RunsTable";
 import { SavedViews } from "./SavedViews";
+import { TableHelp } from "./TableHelp";
 import { useSelection } from "./useSelection";
 import { useTableState } from "./useTableState";
 import { XpNav } from "./XpNav";
@@ -368,7 +368,7 @@ export function RunsTablePage() {
           )}
         </aside>
       </main>
-      {help && <HelpOverlay onClose={() => setHelp(false)} />}
+      {help && <TableHelp onClose={() => setHelp(false)} />}
     </div>
   );
 }
