@@ -19,8 +19,7 @@ import httpx
 import pytest
 
 from tests.e2e.support import ensure_bundle, shot, terminal_lines
-from tests.integration.test_workers_deploy import _tool, nginx_prefix
-from tests.support.scale import PrivateRedis
+from tests.support.scale import PrivateRedis, nginx_prefix, tool
 from tests.support.servers import ServerProcess, free_port, postgres_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
@@ -53,7 +52,7 @@ class Cluster:
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    nginx = _tool("nginx")
+    nginx = tool("nginx")
     ensure_bundle()
     redis = PrivateRedis(tmp_path / "redis").start()
     nginx_proc: subprocess.Popen[bytes] | None = None

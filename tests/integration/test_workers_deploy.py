@@ -10,42 +10,12 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-from tests.support.servers import IN_CI, ServerProcess
-
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin:/sbin")
-    if path is None:
-        if IN_CI:
-            pytest.fail(f"{name} is not installed (scripts/test installs it)")
-        pytest.skip(f"{name} is not installed")
-    return path
-
-
-def nginx_prefix(root: Path, http_body: str) -> Path:
-    """An nginx prefix in ``root``: the shipped snippets in ``snippets/``, a main ``nginx.conf`` whose
-    ``http {}`` holds ``http_body``; temp paths, pid and logs inside ``root``. Returns the main file."""
-    (root / "snippets").mkdir(parents=True, exist_ok=True)
-    (root / "logs").mkdir(exist_ok=True)
-    for snippet in ("trainboard-http.conf", "trainboard-proxy.conf"):
-        shutil.copy(DEPLOY / "nginx" / snippet, root / "snippets" / snippet)
-    temp = "\n".join(
-        f"    {kind}_temp_path {root / 'tmp' / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    conf = root / "nginx.conf"
-    conf.write_text(
-        f"worker_processes 1;\npid {root / 'nginx.pid'};\nerror_log {root / 'logs' / 'error.log'} warn;\n"
-        f"events {{ worker_connections 4096; }}\nhttp {{\n    access_log off;\n{temp}\n{http_body}\n}}\n"
-    )
-    (root / "tmp").mkdir(exist_ok=True)
-    return conf
+from tests.support.scale import DEPLOY, nginx_prefix, tool
+from tests.support.servers import ServerProcess
 
 
 def test_the_shipped_nginx_site_passes_nginx_t(tmp_path: Path) -> None:
-    nginx = _tool("nginx")
+    nginx = tool("nginx")
     root = tmp_path / "nginx"
     conf = nginx_prefix(root, "    include sites/trainboard.conf;")
     (root / "sites").mkdir()
@@ -76,7 +46,7 @@ def _unit_problems(analyze: str, folder: Path) -> list[str]:
 
 
 def test_the_systemd_unit_verifies(tmp_path: Path) -> None:
-    analyze = _tool("systemd-analyze")
+    analyze = tool("systemd-analyze")
     text = (DEPLOY / "systemd" / "trainboard@.service").read_text()
     (tmp_path / "trainboard@.service").write_text(text)
     assert _unit_problems(analyze, tmp_path) == []
@@ -87,7 +57,7 @@ def test_the_systemd_unit_verifies(tmp_path: Path) -> None:
 
 
 def test_logrotate_rotates_the_json_log_of_a_running_server_without_losing_a_line(tmp_path: Path) -> None:
-    logrotate = _tool("logrotate")
+    logrotate = tool("logrotate")
     shipped = DEPLOY / "logrotate" / "trainboard"
     state0 = str(tmp_path / "state0")
     check = subprocess.run([logrotate, "-d", "-s", state0, str(shipped)], capture_output=True, text=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.servers import free_port
+from tests.support.servers import IN_CI, free_port
 from tests.support.sse import events
 
 
@@ -139,3 +139,34 @@ def wait_metric(url: str, name: str, expected: float, labels: str = "", timeout:
             return value
         time.sleep(0.25)
     return value
+
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin:/sbin")
+    if path is None:
+        if IN_CI:
+            pytest.fail(f"{name} is not installed (scripts/test installs it)")
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+def nginx_prefix(root: Path, http_body: str) -> Path:
+    """An nginx prefix in ``root``: the shipped snippets in ``snippets/``, a main ``nginx.conf`` whose
+    ``http {}`` holds ``http_body``; temp paths, pid and logs inside ``root``. Returns the main file."""
+    (root / "snippets").mkdir(parents=True, exist_ok=True)
+    (root / "logs").mkdir(exist_ok=True)
+    for snippet in ("trainboard-http.conf", "trainboard-proxy.conf"):
+        shutil.copy(DEPLOY / "nginx" / snippet, root / "snippets" / snippet)
+    temp = "\n".join(
+        f"    {kind}_temp_path {root / 'tmp' / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    conf = root / "nginx.conf"
+    conf.write_text(
+        f"worker_processes 1;\npid {root / 'nginx.pid'};\nerror_log {root / 'logs' / 'error.log'} warn;\n"
+        f"events {{ worker_connections 4096; }}\nhttp {{\n    access_log off;\n{temp}\n{http_body}\n}}\n"
+    )
+    (root / "tmp").mkdir(exist_ok=True)
+    return conf
