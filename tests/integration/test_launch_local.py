@@ -105,14 +105,24 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_exit_3_is_failed_with_exit_code_3(http: httpx.Client) -> None:
+def test_exit_3_is_failed_with_exit_code_3_and_deleting_the_run_removes_the_job_files(
+    http: httpx.Client, server: ServerProcess
+) -> None:
     run_id = launch(http, sys.executable, "train.py", "3", "3")
     run = ended(http, run_id)
     assert (run["status"], run["exit_code"]) == ("failed", 3)
     assert b"step 2" in http.get(f"/api/runs/{run_id}/logs").content
     wait_for("the job state", lambda: http.get(f"/api/runs/{run_id}/launch").json()["exit_code"] == 3, 15)
+    jobs = server.data_dir / "launch" / "local"
+    files = [jobs / f"{run_id}.json", jobs / f"{run_id}.log"]
+    assert all(f.is_file() for f in files)  # kept while the run exists (the native log is served)
+    other = launch(http, sys.executable, "train.py", "1")
+    ended(http, other)
     assert http.delete(f"/api/runs/{run_id}").status_code == 200
     assert http.get(f"/api/runs/{run_id}/launch").status_code == 404  # the launch record went with the run
+    assert [f for f in files if f.exists()] == []  # and the job's record and native log
+    assert not (jobs / "client" / "spool" / run_id).exists()
+    assert (jobs / f"{other}.json").is_file() and (jobs / f"{other}.log").is_file()  # another run's stay
 
 
 def test_a_missing_command_fails_clearly_with_the_native_message(http: httpx.Client) -> None:

@@ -65,8 +65,11 @@ def create_app(settings: Settings) -> FastAPI:
             broker = Broker(max_bytes=settings.stream_buffer_bytes)
         state = AppState(settings=settings, engines=engines, writer=writer, broker=broker)
         app.state.trainboard = state
-        tasks = [*background.start(state), asyncio.create_task(observability.keep_fresh(state), name="gauges")]
-        tasks += await launch_service.start(state)
+        launch_jobs = await launch_service.start(state)  # the watcher runs with the other background jobs
+        tasks = [
+            *background.start(state, launch_jobs),
+            asyncio.create_task(observability.keep_fresh(state), name="gauges"),
+        ]
         try:
             yield
         finally:

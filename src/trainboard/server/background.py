@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -143,10 +143,12 @@ async def enforce_log_limit(state: AppState, interval: float = 10.0) -> None:
             log.exception("log retention failed")
 
 
-def start(state: AppState) -> list[asyncio.Task[None]]:
-    """Start the jobs. With several server processes on PostgreSQL they run in one of them at a time, the
-    holder of an advisory lock (``leader``); a process that dies hands them over within seconds."""
+def start(state: AppState, extra: Sequence[tuple[str, leader.Job]] = ()) -> list[asyncio.Task[None]]:
+    """Start the jobs (and ``extra``: the launch watcher). With several server processes on PostgreSQL they run
+    in one of them at a time, the holder of an advisory lock (``leader``); a process that dies hands them over
+    within seconds."""
     jobs: list[tuple[str, leader.Job]] = [
+        *extra,
         ("log-retention", partial(enforce_log_limit, state, interval=min(10.0, state.settings.heartbeat_timeout))),
         ("system", partial(sample_host, state)),
         ("heartbeats", partial(watch_heartbeats, state)),

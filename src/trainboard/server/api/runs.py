@@ -63,11 +63,14 @@ def list_runs(
     name: Annotated[str | None, Query(max_length=512)] = None,
     search: Annotated[str | None, Query(max_length=200, description="Substring of name, project or id")] = None,
     filter: Annotated[str, Query(max_length=MAX_LENGTH, description=FILTER_DOC)] = "",
-    sort: Annotated[str | None, Query(max_length=300, description=SORT_DOC)] = None,
-    cursor: Annotated[str | None, Query(max_length=2000, description="`next_cursor` of the previous page")] = None,
+    sort: Annotated[str | None, Query(max_length=200, description=SORT_DOC)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=1000, pattern=r"^[A-Za-z0-9_-]*$", description="`next_cursor` of the previous page"),
+    ] = None,
     summary: Annotated[
         str | None,
-        Query(max_length=20_000, description="Comma-separated metric keys whose summaries each run carries; `*`: all"),
+        Query(max_length=300, description="Comma-separated metric keys whose summaries each run carries; `*`: all"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_JSON_INT, description="Without a cursor: runs to skip")] = 0,
@@ -171,6 +174,7 @@ async def delete_run(run_id: str, request: Request, state: State, caller: Caller
     """Delete the run and everything stored for it (metrics, logs, checkpoint records, events). With auth on,
     editors delete only the runs they created; admins any."""
     ip = client_ip(request)
+    launched: list[dict[str, Any]] = []  # the launch record, for the job's files (launch service)
 
     def job(c: Connection) -> dict[str, int] | str | None:
         if not caller.is_admin and not caller.owns(created_by(c, run_id=run_id)):
@@ -178,6 +182,8 @@ async def delete_run(run_id: str, request: Request, state: State, caller: Caller
         launch = launches_store.get_launch(c, run_id=run_id)
         if launch is not None and not launch["finished"]:
             return "job active"
+        if launch is not None:
+            launched.append(launch)
         removed = store.delete_run(c, run_id=run_id)
         if removed is not None:
             record(c, caller, ip, "run_delete", run_id)
@@ -192,6 +198,8 @@ async def delete_run(run_id: str, request: Request, state: State, caller: Caller
         not_found("run", run_id)
     state.writer.cache.clear()
     publish_run_deleted(state.broker, run_id)
+    if launched and (service := state.extras.get("launch")) is not None:
+        await service.forget(launched[0])
     return {"deleted": run_id, "removed": removed}
 
 

@@ -11,6 +11,15 @@ module, an unreachable server) goes to ``<data>/launch/local/<job>.log``: the na
 ``<job>.json`` with its pid and the process's start time, so a restarted server finds a still-running job again
 (same pid *and* start time: a recycled pid is not mistaken for it) or reports it ``lost``.
 
+With several server processes (``serve --workers N``) the job is the child of the process that deployed it, while
+the launch watcher may run in another one: the deploying process waits for its child in a thread and writes the
+exit status into the record (records change under a file lock, ``.records.lock``), and every process reads the
+outcome from there. A job whose process is gone without an exit status is ``running`` while the process that
+owns it still lives (it is about to write the status), ``lost`` otherwise.
+
+``forget(job_id)`` removes an ended job's files (record, native log, the job's upload journal): the launch
+service calls it when the run is deleted.
+
 Cancel: SIGTERM to the job's process group (``trainboard run`` passes it on to the command's own group and ends
 the run ``interrupted``), then, after ``cancel_grace`` seconds, SIGKILL to the group and to every process that
 descended from the job at the time of the cancel.
@@ -19,14 +28,16 @@ descended from the job at the time of the cancel.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +101,8 @@ class LocalProvider:
         self.dir = context.state_dir
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
+        #: This server process, as job records name their owner (pid and start time).
+        self._me = {"pid": os.getpid(), "start_time": _start_time(os.getpid())}
 
     # ---- records ---------------------------------------------------------------------------------------------
     def _path(self, job_id: str, suffix: str) -> Path:
@@ -110,9 +123,54 @@ class LocalProvider:
 
     def _save(self, job_id: str, record: Mapping[str, Any]) -> None:
         path = self._path(job_id, ".json")
-        tmp = path.with_suffix(".json.tmp")
+        tmp = path.with_suffix(f".json.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(record), encoding="utf-8")
         os.replace(tmp, path)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Records are read, changed and written back under this lock (threads and server processes)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with self._lock, open(self.dir / ".records.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _update(self, job_id: str, change: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        """Apply ``change`` to the job's record (saved when it returns True); the record as it is now."""
+        with self._locked():
+            record = self._record(job_id)
+            if change(record):
+                self._save(job_id, record)
+            return record
+
+    def _wait(self, job_id: str, proc: subprocess.Popen[bytes]) -> None:
+        """In a thread of the deploying process: reap the job and write its exit status into the record."""
+        code = proc.wait()
+
+        def ended(record: dict[str, Any]) -> bool:
+            if "exit_code" in record:
+                return False
+            record["exit_code"] = 128 - code if code < 0 else code
+            record["signal"] = -code if code < 0 else None
+            record["ended_at"] = time.time()
+            return True
+
+        with contextlib.suppress(JobNotFound, ProviderError, OSError):  # forgotten meanwhile
+            self._update(job_id, ended)
+        with self._lock:
+            self._procs.pop(job_id, None)
+
+    def _owner_alive(self, record: Mapping[str, Any]) -> bool:
+        owner = record.get("owner")
+        if not isinstance(owner, dict) or not owner.get("pid") or owner.get("start_time") is None:
+            return False
+        if owner == self._me:
+            return True
+        now = _start_time(int(owner["pid"]))
+        return now is not None and abs(now - float(owner["start_time"])) < 0.01
 
     def validate(self, spec: JobSpec) -> None:
         """Refuse a working directory outside the launch root before anything is created (``SpecError``)."""
@@ -135,7 +193,7 @@ class LocalProvider:
         env["TRAINBOARD_DATA"] = str(self.dir / "client")  # the job's upload journal, beside its record
         self.dir.mkdir(parents=True, exist_ok=True)
         log_path = self._path(job_id, ".log")
-        with self._lock, open(log_path, "ab") as log:
+        with self._locked(), open(log_path, "ab") as log:
             try:
                 proc = subprocess.Popen(
                     argv,
@@ -150,30 +208,28 @@ class LocalProvider:
             except OSError as exc:
                 raise ProviderError(f"cannot start the local job: {exc.strerror or exc}") from None
             self._procs[job_id] = proc
-        self._save(
-            job_id,
-            {"pid": proc.pid, "start_time": _start_time(proc.pid), "cwd": str(cwd), "deployed_at": time.time()},
-        )
+            self._save(
+                job_id,
+                {
+                    "pid": proc.pid,
+                    "start_time": _start_time(proc.pid),
+                    "cwd": str(cwd),
+                    "deployed_at": time.time(),
+                    "owner": self._me,
+                },
+            )
+        threading.Thread(target=self._wait, args=(job_id, proc), name=f"local-job-{job_id}", daemon=True).start()
         return job_id
 
     def status(self, job_id: str) -> JobStatus:
         record = self._record(job_id)
         if "exit_code" in record:
             return self._ended(job_id, record)
-        proc = self._procs.get(job_id)
-        if proc is not None:
-            code = proc.poll()
-            if code is None:
-                return JobStatus(JobState.RUNNING, native="running", reason=f"pid {proc.pid}")
-            record["exit_code"] = 128 - code if code < 0 else code
-            record["signal"] = -code if code < 0 else None
-            record["ended_at"] = time.time()
-            self._save(job_id, record)
-            with self._lock:
-                self._procs.pop(job_id, None)
-            return self._ended(job_id, record)
-        # Not our child (the server restarted): the same pid with the same start time is still the job.
         pid, started = int(record.get("pid") or 0), record.get("start_time")
+        owned = self._owner_alive(record)
+        if owned:  # its owner (maybe another server process) reaps it and writes the exit status
+            return JobStatus(JobState.RUNNING, native="running", reason=f"pid {pid}")
+        # Its owner is gone (the server restarted): the same pid with the same start time is still the job.
         now_started = _start_time(pid) if pid > 0 else None
         if now_started is not None and started is not None and abs(now_started - float(started)) < 0.01:
             return JobStatus(JobState.RUNNING, native="running", reason=f"pid {pid} (found again after a restart)")
@@ -218,9 +274,16 @@ class LocalProvider:
         status = self.status(job_id)
         if status.state.finished:
             return
-        record = self._record(job_id)
-        record["cancel_requested_at"] = time.time()
-        self._save(job_id, record)
+
+        def requested(record: dict[str, Any]) -> bool:
+            if "exit_code" in record:  # it ended meanwhile: its outcome stands
+                return False
+            record.setdefault("cancel_requested_at", time.time())
+            return True
+
+        record = self._update(job_id, requested)
+        if "exit_code" in record:
+            return
         pid = int(record["pid"])
         try:
             descendants = psutil.Process(pid).children(recursive=True)
@@ -251,6 +314,16 @@ class LocalProvider:
                 return f.read(max(0, limit))
         except FileNotFoundError:
             raise JobNotFound(f"no local job {job_id!r}") from None
+
+    def forget(self, job_id: str) -> None:
+        """Remove the job's files (record, native log, upload journal); its run was deleted. A job that still
+        runs is refused (``ProviderError``): the record is what cancels it."""
+        if self.status(job_id).state == JobState.RUNNING:
+            raise ProviderError(f"local job {job_id!r} still runs")
+        with self._locked():
+            for suffix in (".json", ".log"):
+                self._path(job_id, suffix).unlink(missing_ok=True)
+        shutil.rmtree(self.dir / "client" / "spool" / job_id, ignore_errors=True)
 
     def reachable(self) -> Reachability:
         root = self.context.launch_root

@@ -5,12 +5,19 @@ It owns the order of things (run created ``queued`` -> job deployed -> job id st
 each change as an event of the run, and ends a run the job left behind (``trainboard run`` never started, or was
 killed) with the job's outcome. Provider calls block, so they run in worker threads; the event loop never waits
 on a backend. Nothing here imports the API: errors are :class:`LaunchError` with an HTTP status and a field.
+
+With several server processes the watcher runs in one of them (the background jobs' leader, ``leader``), and a
+state change is recorded under the launch row's lock, compared with the state stored there: a ``job_state``
+event is written once per change even when two processes observe it (a cancel polls its own run at once). A
+cancel that arrives while ``deploy`` still runs is recorded and applied as soon as the job id is stored. When a
+run is deleted, ``forget`` removes what the provider keeps of its ended job (the local provider's files).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -21,6 +28,7 @@ from sqlalchemy import Connection
 from trainboard.server.auth.accounts import create_token
 from trainboard.server.auth.audit import record
 from trainboard.server.auth.identity import Identity
+from trainboard.server.leader import Job
 from trainboard.server.log_indexer import indexer_of
 from trainboard.server.providers.base import (
     JobNotFound,
@@ -47,6 +55,8 @@ REACH_TIMEOUT = 5.0
 #: A launched job's run-scoped write token lives this long (it is what the job's ``trainboard run`` and
 #: ``trainboard sync`` upload with).
 TOKEN_LIFETIME = 30 * 86400.0
+#: Test hook: seconds the server waits before ``deploy`` (how the tests send a cancel while a deploy runs).
+TEST_DEPLOY_DELAY_ENV = "TRAINBOARD_TEST_DEPLOY_DELAY"
 
 
 @dataclass
@@ -171,6 +181,9 @@ class LaunchService:
         run, token = await self.state.writer.run(create)
         publish_run_created(self.state.broker, run)
         url = self.registry.contexts[provider.name].server_url
+        delay = float(os.environ.get(TEST_DEPLOY_DELAY_ENV) or 0)
+        if delay > 0:
+            await asyncio.sleep(delay)
         try:
             job_id = await asyncio.to_thread(provider.deploy, spec, run_id=run_id, server_url=url, token=token)
         except (SpecError, ProviderError, OSError) as exc:
@@ -180,13 +193,29 @@ class LaunchService:
             await self._end_unlaunched(run_id, caller, ip, provider.name, message)
             raise LaunchError(status, message, fld) from None
 
-        def started(c: Connection) -> dict[str, Any]:
+        def started(c: Connection) -> tuple[dict[str, Any], bool]:
+            # The update locks the row: a cancel committed before it is seen here; one committed after it
+            # sees the job id (``cancel``), so exactly one of the two cancels the job.
             store.update_launch(c, run_id=run_id, changes={"job_id": job_id})
+            current = store.get_launch(c, run_id=run_id, lock=True)
             detail = f"{' '.join(spec.argv)[:200]} on {provider.name} as job {job_id}"
             record(c, caller, ip, "launch", run_id, detail, run_id=run_id)
-            return runs_store.get_run(c, run_id=run_id) or run
+            cancelled = current is not None and current["cancel_requested_at"] is not None
+            return runs_store.get_run(c, run_id=run_id) or run, cancelled
 
-        return await self.state.writer.run(started)
+        run, cancelled = await self.state.writer.run(started)
+        if not cancelled:
+            return run
+        # cancelled while the deploy ran: apply it now
+        try:
+            await asyncio.to_thread(provider.cancel, job_id)
+        except JobNotFound:
+            pass
+        except ProviderError as exc:
+            log.warning("launch %s: the cancel sent during deploy failed on %s: %s", run_id, provider.name, exc)
+        await self.poll_once(run_id=run_id)
+        with self.state.engines.reader.connect() as conn:
+            return runs_store.get_run(conn, run_id=run_id) or run
 
     async def _end_unlaunched(self, run_id: str, caller: Identity, ip: str, provider: str, message: str) -> None:
         def job(c: Connection) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -213,24 +242,44 @@ class LaunchService:
             raise LaunchError(409, f"run {run_id!r} has already ended ({run['status']})")
         provider = self.provider(launch["provider"])
 
-        def note(c: Connection) -> None:
+        def note(c: Connection) -> str | None:
+            """Record the request; the job id as stored now (None: deploy still runs and applies the cancel)."""
             store.update_launch(
                 c, run_id=run_id, changes={"cancel_requested_at": time.time(), "cancelled_by": who(caller)}
             )
-            detail = f"job {launch['job_id']} on {launch['provider']}"
+            current = store.get_launch(c, run_id=run_id, lock=True)
+            job = current["job_id"] if current else None
+            detail = f"job {job} on {launch['provider']}" if job else f"on {launch['provider']} during its deploy"
             record(c, caller, ip, "cancel", run_id, detail, run_id=run_id)
+            return str(job) if job else None
 
-        await self.state.writer.run(note)
-        if launch["job_id"]:
+        job_id = await self.state.writer.run(note)
+        if job_id:
             try:
-                await asyncio.to_thread(provider.cancel, launch["job_id"])
+                await asyncio.to_thread(provider.cancel, job_id)
             except JobNotFound:
                 pass  # already gone: the watcher ends the run
             except ProviderError as exc:
                 raise LaunchError(502, f"cancel failed on {launch['provider']}: {exc}") from None
-        await self.poll_once()  # a job that stopped at once is reported at once
+        await self.poll_once(run_id=run_id)  # a job that stopped at once is reported at once
         with self.state.engines.reader.connect() as conn:
             return runs_store.get_run(conn, run_id=run_id) or run
+
+    # ---- DELETE /api/runs/{id} ------------------------------------------------------------------------------
+    async def forget(self, launch: dict[str, Any]) -> None:
+        """The run of ``launch`` was deleted: remove what its provider keeps of the ended job (the local
+        provider's record, native log and upload journal). Providers without ``forget`` keep nothing here."""
+        provider = self.registry.get(launch["provider"])
+        forget = getattr(provider, "forget", None)
+        if forget is None or not launch["job_id"]:
+            return
+        try:
+            await asyncio.to_thread(forget, launch["job_id"])
+        except ProviderError as exc:  # JobNotFound included: nothing (left) to remove
+            if not isinstance(exc, JobNotFound):
+                log.warning("run %s deleted, but its job's files stay: %s", launch["run_id"], exc)
+        except OSError as exc:
+            log.warning("run %s deleted, but its job's files stay: %s", launch["run_id"], exc)
 
     # ---- native logs ---------------------------------------------------------------------------------------
     async def native_logs(self, run_id: str, *, limit: int, offset: int) -> tuple[dict[str, Any], bytes]:
@@ -258,10 +307,13 @@ class LaunchService:
                 log.exception("launch watcher round failed")
             await asyncio.sleep(self.poll_interval)
 
-    async def poll_once(self) -> None:
+    async def poll_once(self, *, run_id: str | None = None) -> None:
+        """One round over the unfinished launches (``run_id``: only that run's)."""
         with self.state.engines.reader.connect() as conn:
             active = store.active_launches(conn)
         for launch in active:
+            if run_id is not None and launch["run_id"] != run_id:
+                continue
             provider = self.registry.get(launch["provider"])
             if provider is None or not launch["job_id"]:
                 continue
@@ -287,7 +339,9 @@ class LaunchService:
         cache = self.state.writer.cache
 
         def job(c: Connection) -> tuple[tuple[dict[str, Any], dict[str, Any]] | None, list[LineRow]]:
-            current = store.get_launch(c, run_id=run_id)
+            # Under the row's lock and against the stored state: a change another server process recorded
+            # meanwhile is not recorded twice.
+            current = store.get_launch(c, run_id=run_id, lock=True)
             if current is None or current["finished"]:  # deleted, or ended by another server process meanwhile
                 return None, []
             changes: dict[str, Any] = {
@@ -296,7 +350,7 @@ class LaunchService:
                 "reason": status.reason,
                 "exit_code": status.exit_code,
             }
-            if status.state.value != launch["state"]:
+            if status.state.value != current["state"]:
                 native = f" ({status.native})" if status.native else ""
                 why = f": {status.reason}" if status.reason else ""
                 events_store.add_event(
@@ -322,8 +376,8 @@ class LaunchService:
                 if run is not None and run["status"] not in runs_store.FINISHED:
                     end = status.state.run_status
                     reason = status.reason or status.state.value
-                    if launch.get("cancel_requested_at") is not None or status.state == JobState.CANCELLED:
-                        end, reason = "interrupted", f"cancelled by {launch.get('cancelled_by') or 'someone'}"
+                    if current.get("cancel_requested_at") is not None or status.state == JobState.CANCELLED:
+                        end, reason = "interrupted", f"cancelled by {current.get('cancelled_by') or 'someone'}"
                     values: dict[str, Any] = {"status": end}
                     if status.exit_code is not None:
                         values["exit_code"] = status.exit_code
@@ -351,10 +405,10 @@ def local_url(settings: Any) -> str:
     return f"{scheme}://{host}:{settings.port}"
 
 
-async def start(state: AppState) -> list[asyncio.Task[None]]:
+async def start(state: AppState) -> list[tuple[str, Job]]:
     """With ``--allow-launch``: build the providers (``providers.toml`` + flags), put the service in
-    ``state.extras["launch"]`` and start its watcher (which also finds the jobs of a previous server process
-    again). Without it: nothing."""
+    ``state.extras["launch"]`` and return its watcher as a background job (``background.start`` runs it once
+    across server processes; it also finds the jobs of a previous server process again). Without it: nothing."""
     from trainboard.server.providers.registry import build_registry
 
     settings = state.settings
@@ -371,4 +425,4 @@ async def start(state: AppState) -> list[asyncio.Task[None]]:
         log.warning("provider %s is not available: %s", name, error)
     service = LaunchService(state, registry)
     state.extras["launch"] = service
-    return [asyncio.create_task(service.watch(), name="launch-watcher")]
+    return [("launch-watcher", service.watch)]

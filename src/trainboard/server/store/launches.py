@@ -50,8 +50,13 @@ def create_launch(
     return found
 
 
-def get_launch(conn: Connection, *, run_id: str) -> dict[str, Any] | None:
-    row = conn.execute(select(launches).where(launches.c.run_id == run_id)).mappings().first()
+def get_launch(conn: Connection, *, run_id: str, lock: bool = False) -> dict[str, Any] | None:
+    """The launch record; ``lock``: hold its row until the transaction ends (``FOR UPDATE`` on PostgreSQL,
+    where several server processes write; SQLite has one writer and ignores it)."""
+    query = select(launches).where(launches.c.run_id == run_id)
+    if lock:
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
     return _public(row) if row else None
 
 
