@@ -24,7 +24,7 @@ def _json_size(value: Any) -> int:
 
 class ViewIn(InModel):
     filter: str = Field("", max_length=MAX_LENGTH, description="A filter expression (as `GET /api/runs?filter=`)")
-    sort: str = Field("", max_length=300, description="A sort key (as `GET /api/runs?sort=`); empty: the default")
+    sort: str = Field("", max_length=200, description="A sort key (as `GET /api/runs?sort=`); empty: the default")
     columns: list[Any] = Field(
         default_factory=list,
         max_length=1000,

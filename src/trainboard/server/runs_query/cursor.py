@@ -15,11 +15,16 @@ from trainboard.server.runs_query.errors import QueryError
 _VERSION = 1
 
 
+#: A text sort value longer than this is not put in the cursor: the next page reads it from the run (``LOOKUP``).
+MAX_TEXT_VALUE = 200
+LOOKUP = {"lookup": True}
+
+
 @dataclass(frozen=True)
 class Cursor:
     sort: str
     now: float
-    value: float | str | bool | None
+    value: float | str | bool | dict[str, bool] | None  # LOOKUP: read it from the run
     run_id: str
     query: str = ""  # digest of the filter and plain parameters
     total: int = 0
@@ -30,7 +35,8 @@ def digest(*parts: object) -> str:
 
 
 def encode(cursor: Cursor) -> str:
-    doc = [_VERSION, cursor.sort, cursor.now, cursor.value, cursor.run_id, cursor.query, cursor.total]
+    value = LOOKUP if isinstance(cursor.value, str) and len(cursor.value) > MAX_TEXT_VALUE else cursor.value
+    doc = [_VERSION, cursor.sort, cursor.now, value, cursor.run_id, cursor.query, cursor.total]
     return base64.urlsafe_b64encode(json.dumps(doc, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
@@ -47,7 +53,7 @@ def decode(text: str, *, sort: str, query: str) -> Cursor:
         and doc[0] == _VERSION
         and isinstance(doc[1], str)
         and isinstance(doc[2], int | float)
-        and (doc[3] is None or isinstance(doc[3], int | float | str | bool))
+        and (doc[3] is None or isinstance(doc[3], int | float | str | bool) or doc[3] == LOOKUP)
         and isinstance(doc[4], str)
         and "\x00" not in doc[4]
         and not (isinstance(doc[3], str) and "\x00" in doc[3])

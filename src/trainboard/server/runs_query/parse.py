@@ -24,7 +24,7 @@ from trainboard.server.runs_query.errors import QueryError
 from trainboard.server.runs_query.nodes import And, Compare, In, Name, Node, Not, Op, Or, Value
 
 #: Longest filter accepted, and deepest nesting of parentheses / ``not``.
-MAX_LENGTH = 4000
+MAX_LENGTH = 1000  # a query parameter: the whole URL must stay within the HTTP server's 16 KiB
 MAX_DEPTH = 64
 KEYWORDS = frozenset({"and", "or", "not", "in", "contains"})
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")

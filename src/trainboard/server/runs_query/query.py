@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Connection, func, literal, or_, select
 from trainboard.server.runs_query import cursor as cursors
 from trainboard.server.runs_query import sorting
 from trainboard.server.runs_query.compile import compile_filter, mentions
+from trainboard.server.runs_query.errors import QueryError
 from trainboard.server.runs_query.parse import parse_filter
 from trainboard.server.store import run_tags
 from trainboard.server.store.docs import load_doc
@@ -79,7 +80,15 @@ def run_page(conn: Connection, q: RunsQuery) -> Page:
     stmt = select(runs.c.id, plan.expr.label("sort_value"), counted.label("total"))
     stmt = stmt.select_from(plan.source).where(*conds)
     if after is not None:
-        stmt = stmt.where(sorting.after(plan, key, after.value, after.run_id))
+        value = after.value
+        if value == cursors.LOOKUP:  # a long text value: the run the last page ended at holds it
+            row = conn.execute(select(plan.expr).select_from(plan.source).where(runs.c.id == after.run_id)).first()
+            if row is None:
+                raise QueryError(
+                    "the run the previous page ended at is gone: start again without a cursor", 0, "cursor"
+                )
+            value = row[0]
+        stmt = stmt.where(sorting.after(plan, key, value, after.run_id))
     elif q.offset:
         stmt = stmt.offset(q.offset)
     found = [tuple(r) for r in conn.execute(stmt.order_by(*sorting.order_by(plan, key)).limit(q.limit + 1))]
