@@ -158,13 +158,16 @@ def _read(conn: Connection, series_id: int, level: int, lo: int, hi: int) -> Cel
         f"AND cell >= {ph} AND cell <= {ph} ORDER BY cell",
         (series_id, level, lo, hi),
     ).all()
-    cols = list(zip(*rows, strict=True)) if rows else [() for _ in range(len(_COLUMNS) + 1)]
+    # one C-level conversion: NULL (absent, or NaN that SQLite stores as NULL) becomes NaN; steps and cell
+    # numbers are below 2**53, exact as float64
+    table = np.array([tuple(r) for r in rows], dtype=F64).reshape(len(rows), len(_COLUMNS) + 1)
     out: list[Any] = []
-    for name, values in zip(["key", *_COLUMNS], cols, strict=True):
+    for j, name in enumerate(["key", *_COLUMNS]):
+        col = table[:, j]
         if name in _INT_COLUMNS:
-            out.append(np.array([_ABSENT if x is None else x for x in values], I64))
-        else:  # NaN is stored as NULL by SQLite
-            out.append(np.array([np.nan if x is None else x for x in values], F64))
+            out.append(np.where(np.isnan(col), _ABSENT, col).astype(I64))
+        else:
+            out.append(np.ascontiguousarray(col))
     return Cells(*out)
 
 
