@@ -2857,8 +2857,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
-            /** @description Launching is off, or the caller has neither the launch scope nor admin */
+            /** @description The caller has neither the launch scope nor admin */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Launching is off on this server (no --allow-launch) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4076,6 +4083,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorMessage"];
                 };
+            };
+            /** @description A launched run whose job still runs: cancel it first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
