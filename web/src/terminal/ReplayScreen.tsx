@@ -1,3 +1,4 @@
+import { FitAddon } from "@xterm/addon-fit";
 import { Terminal } from "@xterm/xterm";
 import { useEffect, useRef, useState } from "react";
 import { getLogBytes, getLogGeometry } from "../api/client";
@@ -24,9 +25,13 @@ export function ReplayScreen({ runId, moment, options }: { runId: string; moment
     if (!el || !inner) return;
     let cancelled = false;
     const t = new Terminal({ ...options, scrollback: 5000 });
+    const fit = new FitAddon();
+    t.loadAddon(fit);
     t.open(inner);
     window.trainboard = { ...window.trainboard, replay: t };
+    let fitted = false;
     const layout = () => {
+      if (fitted) return; // fitted to the panel: nothing to scale
       const xterm = inner.querySelector<HTMLElement>(".xterm-screen");
       if (!xterm || xterm.offsetWidth === 0) return;
       const scale = fitScale(xterm.offsetWidth + SCROLLBAR_PX, el.clientWidth - 6);
@@ -39,7 +44,16 @@ export function ReplayScreen({ runId, moment, options }: { runId: string; moment
         const [at, geometry] = await Promise.all([offsetAt(runId, moment.time), getLogGeometry(runId).catch(() => ({ sizes: [] }))]);
         const { start, end } = replayRange(at);
         const player = new GeometryPlayer(geometry.sizes);
-        if (!player.recorded) t.resize(Math.max(20, Math.floor((el.clientWidth - SCROLLBAR_PX) / 7.3)), Math.max(5, Math.floor(el.clientHeight / 14.5)));
+        if (!player.recorded) {
+          // no recorded size: fitted to the panel, as the live terminal is
+          inner.className = "terminal-screen";
+          fitted = true;
+          try {
+            fit.fit();
+          } catch {
+            /* not laid out */
+          }
+        }
         if (start > 0) t.write(`\x1b[90m… ${fmtBytes(start)} of earlier output not replayed\x1b[0m\r\n`);
         for (let pos = start; pos < end && !cancelled; ) {
           const page = await getLogBytes(runId, pos, Math.min(PAGE, end - pos));
