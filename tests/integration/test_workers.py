@@ -249,3 +249,32 @@ def test_metrics_and_json_log_cover_every_worker(cluster: ServerProcess) -> None
     assert all(e["status"] == 200 and e["duration_ms"] >= 0 and e["method"] == "POST" for e in posts)
     assert len({e["pid"] for e in events if e.get("logger") == "trainboard.access"}) >= 2
     assert os.path.getsize(log_file) > 0
+
+
+@pytest.mark.postgres
+def test_the_background_jobs_move_to_another_process_when_their_holder_is_killed(tmp_path: Path) -> None:
+    with postgres_database() as db:
+        args = ["--heartbeat-timeout", "2"]
+        servers = [ServerProcess(tmp_path / name, db, extra_args=args).start(timeout=90) for name in ("a", "b")]
+        try:
+            deadline = time.monotonic() + 30
+            leaders: list[ServerProcess] = []
+            while time.monotonic() < deadline:
+                leaders = [s for s in servers if prometheus(s.url, "trainboard_background_leader") == 1.0]
+                if len(leaders) == 1:
+                    break
+                time.sleep(0.3)
+            assert len(leaders) == 1  # each process reports its own figure here: exactly one runs the jobs
+            holder = leaders[0]
+            other = next(s for s in servers if s is not holder)
+            holder.kill()  # SIGKILL: PostgreSQL ends its session and releases the lock
+            assert wait_metric(other.url, "trainboard_background_leader", 1.0, timeout=30) == 1.0
+            with other.client() as c:  # and the jobs do run there: a silent run is marked interrupted
+                assert c.post("/api/runs", json={"id": "orphan"}).status_code in (200, 201)
+                deadline = time.monotonic() + 30
+                while c.get("/api/runs/orphan").json()["status"] == "running" and time.monotonic() < deadline:
+                    time.sleep(0.3)
+                assert c.get("/api/runs/orphan").json()["status"] == "interrupted"
+        finally:
+            for server in servers:
+                server.stop()
