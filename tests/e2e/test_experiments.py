@@ -78,6 +78,11 @@ def wait_rows(page: Any, n: int) -> None:
     page.wait_for_function("(n) => document.querySelectorAll('.xp-row').length === n", arg=n, timeout=15_000)
 
 
+def wait_settled(page: Any) -> None:
+    """Until the grid shows the answer to its current query (while a new order or filter loads it is busy)."""
+    page.wait_for_function("() => document.querySelector('[role=grid]')?.getAttribute('aria-busy') === 'false'")
+
+
 def assert_sorted_header(page: Any, col: str, direction: str) -> None:
     page.wait_for_function(
         "([c, d]) => document.querySelector(`.xp-head [data-col=\"${c}\"]`).getAttribute('aria-sort') === d",
@@ -105,6 +110,7 @@ def test_table_sort_filter_columns_and_saved_view(server: ServerProcess, page: A
     page.locator(f'.xp-head [data-col="{val_loss}"] button').click()
     page.wait_for_url(re.compile(r"sort=val%2Floss"))
     assert_sorted_header(page, val_loss, "ascending")
+    wait_settled(page)
     wait_rows(page, 30)
     shown = [number(t) for t in column_values(page, val_loss)]
     assert shown == sorted(shown) and len(shown) == 30
@@ -112,7 +118,7 @@ def test_table_sort_filter_columns_and_saved_view(server: ServerProcess, page: A
     assert page.locator(".xp-row").first.get_attribute("data-run-id") == best["id"]
     page.locator(f'.xp-head [data-col="{val_loss}"] button').click()
     page.wait_for_url(re.compile(r"sort=-val%2Floss"))
-    page.wait_for_timeout(300)
+    wait_settled(page)
     shown = [number(t) for t in column_values(page, val_loss)]
     assert shown == sorted(shown, reverse=True)
     shot(page, "experiments-table-sorted")
@@ -176,6 +182,16 @@ def test_table_sort_filter_columns_and_saved_view(server: ServerProcess, page: A
     assert page.locator('.xp-head [data-col="config.optimizer"]').count() == 0
     assert page.locator(f'.xp-head [data-col="{val_loss}"]').get_attribute("aria-sort") == "descending"
     shot(page, "experiments-table-view")
+
+    # "more like this": a value of the focused run's config narrows the filter
+    row = page.locator(".xp-row").first
+    depth = api(server, f"/api/runs/{row.get_attribute('data-run-id')}")["config"]["model"]["depth"]
+    row.locator('[data-col="name"]').click()
+    page.get_by_label(f"filter config.model.depth = {depth}").click()
+    narrowed = f"{expr} and config.model.depth = {depth}"
+    page.wait_for_function("(f) => new URL(location.href).searchParams.get('filter') === f", arg=narrowed)
+    wait_rows(page, api(server, "/api/runs", filter=narrowed, limit=100)["total"])
+    assert set(column_values(page, "config.model.depth")) == {str(depth)}
 
 
 def test_tags_notes_compare_and_group(server: ServerProcess, page: Any) -> None:

@@ -132,6 +132,8 @@ interface Props {
   onOpen(run: ExpRun): void;
   onEndReached(): void;
   onKeyDown(e: KeyboardEvent<HTMLDivElement>): void;
+  /** the rows are those of the previous query while the new one loads */
+  busy: boolean;
 }
 
 function RunsTableImpl(p: Props) {
@@ -180,13 +182,14 @@ function RunsTableImpl(p: Props) {
 
   return (
     <div
-      className="xp-scroll"
+      className={p.busy ? "xp-scroll busy" : "xp-scroll"}
       ref={scrollRef}
       tabIndex={0}
       role="grid"
       aria-label="runs table"
       aria-rowcount={rows.length + 1}
       aria-multiselectable="true"
+      aria-busy={p.busy}
       onKeyDown={p.onKeyDown}
     >
       <div className="xp-head" role="row" style={{ gridTemplateColumns: template, width }}>

@@ -8,6 +8,7 @@ import { TopBar } from "../components/TopBar";
 import { useKeybindings } from "../hooks/useKeybindings";
 import { listProjects, projectKeys, queryRuns, type ExpRun } from "./api";
 import { ColumnPicker } from "./ColumnPicker";
+import { ConfigFilterList } from "./ConfigFilterList";
 import { defaultColumns, flattenConfig, parseColumn } from "./columns";
 import { FILTER_FIELDS, appendClause, applyCompletion, completions, errorPosition, removeClause, wordAt } from "./filterExpr";
 import { RunMeta } from "./RunMeta";
@@ -355,6 +356,7 @@ export function RunsTablePage() {
             onOpen={openRun}
             onEndReached={onEndReached}
             onKeyDown={onGridKey}
+            busy={runsQ.isPlaceholderData || runsQ.isLoading}
           />
         )}
         {!runsQ.isLoading && runs.length === 0 && !filterError && (
@@ -362,7 +364,11 @@ export function RunsTablePage() {
         )}
         <aside className="xp-side" aria-label="run details">
           {focused ? (
-            <RunMeta run={focused} onDeleted={(id) => (sel.drop(id), setCursor(-1))} />
+            <>
+              <RunMeta run={focused} onDeleted={(id) => (sel.drop(id), setCursor(-1))} />
+              <div className="muted xp-side-head">CONFIG · = keeps runs with that value</div>
+              <ConfigFilterList config={focused.config} filter={state.filter} onFilter={(f) => update({ filter: f })} />
+            </>
           ) : (
             <div className="empty">click a row (or j/k) to see and edit its tags, notes and name</div>
           )}
