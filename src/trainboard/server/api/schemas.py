@@ -208,13 +208,14 @@ class RunCreate(InModel):
     start_time: IsoTime | None = None
 
 
-#: A run tag: 1-64 characters, no commas, quotes, parentheses or control characters, no blank at either end.
+#: A run tag: 1-64 characters, no commas, quotes, parentheses or control characters, no space at either end.
 Tag = Annotated[
     str,
     Field(
         min_length=1,
         max_length=64,
-        pattern=r"^[^\s,()'\"\x00-\x1f\x7f]([^,()'\"\x00-\x1f\x7f]*[^\s,()'\"\x00-\x1f\x7f])?$",
+        # no \s: JSON Schema's (ECMA) and pydantic's (Rust) regexes disagree on what it covers
+        pattern=r"^[^ ,()'\"\x00-\x1f\x7f-\x9f]([^,()'\"\x00-\x1f\x7f-\x9f]*[^ ,()'\"\x00-\x1f\x7f-\x9f])?$",
         examples=["baseline"],
     ),
 ]
