@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from trainboard.server.providers.base import JobNotFound, JobState, ProviderContext, SpecError
+from trainboard.server.providers.base import JobNotFound, JobState, ProviderContext, ProviderError, SpecError
 from trainboard.server.providers.local import LocalProvider, create, resolve_cwd
 
 
@@ -79,3 +79,48 @@ def test_native_logs_page_by_byte_offset(tmp_path: Path) -> None:
     (provider.dir / "j.log").write_bytes(b"0123456789")
     assert provider.logs("j", limit=4, offset=3) == b"3456"
     assert provider.logs("j", limit=100, offset=50) == b""
+
+
+def test_a_gone_job_whose_owner_process_lives_is_running_until_the_owner_writes_its_exit_status(
+    tmp_path: Path,
+) -> None:
+    """Another server process (``--workers``) deployed it: that process reaps it and writes the exit status."""
+    import psutil
+
+    provider = _provider(tmp_path)
+    provider.dir.mkdir(parents=True)
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        me = {"pid": owner.pid, "start_time": psutil.Process(owner.pid).create_time()}
+        (provider.dir / "j.json").write_text(json.dumps({"pid": 0, "start_time": None, "owner": me}))
+        assert provider.status("j").state == JobState.RUNNING
+        (provider.dir / "j.json").write_text(
+            json.dumps({"pid": 0, "start_time": None, "owner": me, "exit_code": 3, "signal": None})
+        )
+        assert (provider.status("j").state, provider.status("j").exit_code) == (JobState.FAILED, 3)
+        (provider.dir / "k.json").write_text(json.dumps({"pid": 0, "start_time": None, "owner": me}))
+    finally:
+        owner.kill()
+        owner.wait()
+    lost = provider.status("k")  # its owner died before writing the exit status
+    assert lost.state == JobState.LOST and "restart" in (lost.reason or "")
+
+
+def test_forget_removes_an_ended_jobs_files_and_refuses_a_running_one(tmp_path: Path) -> None:
+    provider = _provider(tmp_path)
+    provider.dir.mkdir(parents=True)
+    spool = provider.dir / "client" / "spool" / "done"
+    spool.mkdir(parents=True)
+    (spool / "metrics.journal").write_text("x")
+    (provider.dir / "done.json").write_text(json.dumps({"pid": 0, "start_time": None, "exit_code": 0}))
+    (provider.dir / "done.log").write_bytes(b"native")
+    (provider.dir / "other.json").write_text(json.dumps({"pid": 0, "start_time": None, "exit_code": 0}))
+    provider.forget("done")
+    assert sorted(p.name for p in provider.dir.iterdir()) == [".records.lock", "client", "other.json"]
+    assert not spool.exists()
+    with pytest.raises(JobNotFound):
+        provider.forget("../other")
+    (provider.dir / "live.json").write_text(json.dumps({"pid": os.getpid(), "start_time": None, "owner": provider._me}))
+    with pytest.raises(ProviderError, match="still runs"):
+        provider.forget("live")
+    assert (provider.dir / "live.json").is_file()
