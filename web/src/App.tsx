@@ -1,4 +1,5 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { Suspense, lazy, type ReactNode } from "react";
 import { BrowserRouter, Route, Routes } from "react-router";
 import { ApiError } from "./api/client";
 import { LoginPage } from "./auth/LoginPage";
@@ -6,9 +7,20 @@ import { RequireLogin } from "./auth/RequireLogin";
 import { SessionProvider } from "./auth/session";
 import { TokensPage } from "./auth/TokensPage";
 import { Dashboard } from "./pages/Dashboard";
-import { ComparePage } from "./experiments/ComparePage";
-import { GroupPage } from "./experiments/GroupPage";
-import { RunsTablePage } from "./experiments/RunsTablePage";
+
+// The experiments views load in chunks of their own: the live dashboard does not parse the table, Markdown and
+// comparison code, and the table does not wait for it either.
+const RunsTablePage = lazy(() => import("./experiments/RunsTablePage").then((m) => ({ default: m.RunsTablePage })));
+const ComparePage = lazy(() => import("./experiments/ComparePage").then((m) => ({ default: m.ComparePage })));
+const GroupPage = lazy(() => import("./experiments/GroupPage").then((m) => ({ default: m.GroupPage })));
+
+function Page({ children }: { children: ReactNode }) {
+  return (
+    <RequireLogin>
+      <Suspense fallback={<div className="center">loading…</div>}>{children}</Suspense>
+    </RequireLogin>
+  );
+}
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -44,9 +56,9 @@ export function App({ loginCode = null }: { loginCode?: string | null }) {
                 </RequireLogin>
               }
             />
-            <Route path="/table" element={<RequireLogin><RunsTablePage /></RequireLogin>} />
-            <Route path="/compare" element={<RequireLogin><ComparePage /></RequireLogin>} />
-            <Route path="/group" element={<RequireLogin><GroupPage /></RequireLogin>} />
+            <Route path="/table" element={<Page><RunsTablePage /></Page>} />
+            <Route path="/compare" element={<Page><ComparePage /></Page>} />
+            <Route path="/group" element={<Page><GroupPage /></Page>} />
             <Route path="/" element={dashboard} />
             <Route path="/runs/:runId" element={dashboard} />
             <Route path="*" element={dashboard} />
