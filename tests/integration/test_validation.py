@@ -55,7 +55,7 @@ def ids(http: httpx.Client) -> dict[str, str]:
     ckpt = http.post("/api/runs/subject/checkpoints", json={"id": "ck-subject", "path": "/tmp/nowhere.pt"})
     assert ckpt.status_code in (200, 201), ckpt.text
     # users and tokens need no subject: with authentication off those routes answer before looking one up
-    return {"run_id": "subject", "checkpoint_id": "ck-subject", "name": "nobody", "token_id": "1"}
+    return {"run_id": "subject", "checkpoint_id": "ck-subject", "name": "nobody", "token_id": "1", "project": "p"}
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +150,17 @@ BASES: dict[str, dict[str, Any]] = {
     "POST /api/users": {"name": "u", "role": "viewer", "password": "a long password"},
     "PUT /api/users/{name}": {"role": "viewer", "password": "a long password", "disabled": False},
     "POST /api/runs": {"id": "base-run", "name": "n", "project": "p", "config": {"a": 1}},
-    "PUT /api/runs/{run_id}": {"name": "n", "config": {"a": 1}, "exit_code": 0, "reason": "r"},
+    "PUT /api/runs/{run_id}": {
+        "name": "n",
+        "config": {"a": 1},
+        "exit_code": 0,
+        "reason": "r",
+        "notes": "n",
+        "archived": False,
+    },
+    "POST /api/runs/{run_id}/tags": {"add": ["a"], "remove": ["b"]},
+    "PUT /api/projects/{project}/views/{name}": {"filter": "a = 1", "sort": "name", "columns": ["name"]},
+    "PUT /api/projects/{project}/layout": {"layout": {"a": 1}},
     "POST /api/runs/{run_id}/metrics": {"points": [{"seq": 1, "step": 1, "timestamp": 1.7e9, "metrics": {"a": 1.0}}]},
     "POST /api/runs/{run_id}/logs/raw": {"chunks": [{"seq": 1, "source": "stdout", "time": 1.7e9, "data": "aGk="}]},
     "POST /api/runs/{run_id}/logs": {"message": "m", "logger": "l", "timestamp": 1.7e9, "seq": 1},
