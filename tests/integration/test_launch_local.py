@@ -125,6 +125,34 @@ def test_exit_3_is_failed_with_exit_code_3_and_deleting_the_run_removes_the_job_
     assert (jobs / f"{other}.json").is_file() and (jobs / f"{other}.log").is_file()  # another run's stay
 
 
+def test_a_cancel_sent_while_the_deploy_runs_stops_the_job_when_it_is_deployed(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server waits before its (real) deploy here: the window in which the cancel arrives."""
+    monkeypatch.setenv("TRAINBOARD_TEST_DEPLOY_DELAY", "1.5")
+    slow = launch_server(root, tmp_path / "data", "--cancel-grace", "2")
+    try:
+        with slow.client() as http:
+            answer: dict[str, httpx.Response] = {}
+            body = {"provider": "local", "argv": [sys.executable, "train.py", "600"], "name": "early-cancel"}
+            thread = threading.Thread(target=lambda: answer.update(resp=http.post("/api/launch", json=body)))
+            thread.start()
+            runs = wait_for("the queued run", lambda: http.get("/api/runs").json()["runs"], 10, 0.05)
+            run_id = runs[0]["id"]
+            assert http.get(f"/api/runs/{run_id}/launch").json()["job_id"] is None  # still deploying
+            assert http.post(f"/api/runs/{run_id}/cancel").status_code == 200
+            thread.join(30)
+            assert answer["resp"].status_code == 201
+            run = ended(http, run_id, 30)
+            assert run["status"] == "interrupted"
+            record = http.get(f"/api/runs/{run_id}/launch").json()
+            assert record["job_id"] and record["state"] == "cancelled" and record["cancelled_by"] == "local"
+            wait_for("the job's processes to end", lambda: job_pids(slow.data_dir, run_id) == [], 15)
+            assert b"step 5" not in http.get(f"/api/runs/{run_id}/logs").content
+    finally:
+        slow.stop()
+
+
 def test_a_missing_command_fails_clearly_with_the_native_message(http: httpx.Client) -> None:
     run_id = launch(http, "no-such-program-4e2f", "--x")
     run = ended(http, run_id)
