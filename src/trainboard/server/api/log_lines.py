@@ -270,9 +270,20 @@ def download_lines(
         return rows, rows[-1][0] if len(rows) == PAGE_ROWS else None
 
     def body() -> Iterator[bytes]:
-        # page by page in short read transactions: a slow reader must not pin the database (see paging)
+        # page by page in short read transactions: a slow reader must not pin the database (see paging);
+        # sent in pieces of about 64 kB, since every piece costs a hop to the thread pool (per line, a
+        # download of 25,000 lines took 7 s)
+        pending: list[str] = []
+        size = 0
         for part in _format_rows(paged(state.engines.reader, page, -1), format):
-            yield part.encode()
+            pending.append(part)
+            size += len(part)
+            if size >= 65_536:
+                yield "".join(pending).encode()
+                pending.clear()
+                size = 0
+        if pending:
+            yield "".join(pending).encode()
 
     media = {"txt": "text/plain; charset=utf-8", "csv": "text/csv; charset=utf-8", "json": "application/json"}[format]
     return StreamingResponse(
