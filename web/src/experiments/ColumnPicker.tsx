@@ -1,5 +1,5 @@
 // The column picker: fixed columns, every flattened config key, every metric's last / min / max.
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { FIXED_COLUMNS, columnLabel, configColumn, metricColumn, type ColumnId, type MetricStat } from "./columns";
 
 interface Props {
@@ -12,11 +12,18 @@ interface Props {
 
 const STATS: MetricStat[] = ["last", "min", "max"];
 
-export function ColumnPicker({ configKeys, metricKeys, columns, onChange, onClose }: Props) {
+export function ColumnPicker({ configKeys, metricKeys, columns: shown, onChange, onClose }: Props) {
   const [q, setQ] = useState("");
+  // the boxes answer at once; the table (its address, a navigation React may defer) follows
+  const [columns, setColumns] = useState(shown);
+  useEffect(() => setColumns(shown), [shown]);
   const on = useMemo(() => new Set(columns), [columns]);
   const match = (s: string) => !q || s.toLowerCase().includes(q.toLowerCase());
-  const toggle = (id: ColumnId) => onChange(on.has(id) ? columns.filter((c) => c !== id) : [...columns, id]);
+  const toggle = (id: ColumnId) => {
+    const next = on.has(id) ? columns.filter((c) => c !== id) : [...columns, id];
+    setColumns(next);
+    onChange(next);
+  };
   const box = (id: ColumnId, label = columnLabel(id)) => (
     <label key={id} className="xp-pick">
       <input type="checkbox" checked={on.has(id)} onChange={() => toggle(id)} aria-label={`column ${id}`} />

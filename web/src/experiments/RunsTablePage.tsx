@@ -15,6 +15,7 @@ import { RunMeta } from "./RunMeta";
 import { RunsTable } from "./RunsTable";
 import { SavedViews } from "./SavedViews";
 import { TableHelp } from "./TableHelp";
+import { tableAction } from "./tableKeys";
 import { useSelection } from "./useSelection";
 import { useTableState } from "./useTableState";
 import { XpNav } from "./XpNav";
@@ -159,30 +160,20 @@ export function RunsTablePage() {
   ]);
 
   const onGridKey = (e: KeyboardEvent<HTMLDivElement>) => {
-    if (e.target !== e.currentTarget) return;
-    const n = runs.length;
-    const move = (i: number) => setCursor(Math.max(0, Math.min(n - 1, i)));
-    const keys: Record<string, () => void> = {
-      ArrowDown: () => move(cursor + 1),
-      j: () => move(cursor + 1),
-      ArrowUp: () => move(cursor - 1),
-      k: () => move(cursor - 1),
-      PageDown: () => move(cursor + 20),
-      PageUp: () => move(cursor - 20),
-      Home: () => move(0),
-      End: () => move(n - 1),
-      " ": () => focused && sel.toggle(focused.id, e.shiftKey),
-      x: () => focused && sel.toggle(focused.id, e.shiftKey),
-      a: () => sel.toggleAll(),
-      Enter: () => focused && navigate(`/runs/${encodeURIComponent(focused.id)}`),
-      c: compare,
-      Escape: () => sel.clear(),
-    };
-    const f = keys[e.key];
-    if (f && !e.ctrlKey && !e.metaKey && !e.altKey) {
-      e.preventDefault();
-      f();
+    if (e.target !== e.currentTarget) return; // a checkbox or button inside keeps its keys
+    const act = tableAction(e);
+    if (!act) return;
+    e.preventDefault();
+    if (act.kind === "move") setCursor(act.to(cursor, runs.length));
+    else if (act.kind === "toggle") {
+      if (focused) sel.toggle(focused.id, e.shiftKey);
     }
+    else if (act.kind === "toggleAll") sel.toggleAll();
+    else if (act.kind === "open") {
+      if (focused) navigate(`/runs/${encodeURIComponent(focused.id)}`);
+    }
+    else if (act.kind === "compare") compare();
+    else sel.clear();
   };
 
   return (
