@@ -220,12 +220,6 @@ def cell_range(base: int, lo: int, hi: int) -> tuple[int, int]:
     return (lo // w) * w, (hi // w + 1) * w - 1
 
 
-def delete_series(conn: Connection, series_ids: list[int]) -> None:
-    ph = placeholder(conn)
-    for sid in series_ids:
-        conn.exec_driver_sql(f"DELETE FROM metric_pyramid WHERE series_id = {ph}", (sid,))
-
-
 # --- queries -----------------------------------------------------------------------------------------
 
 
