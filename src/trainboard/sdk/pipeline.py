@@ -31,6 +31,7 @@ from trainboard.sdk.encoding import safe_str
 from trainboard.sdk.replay import Replayer
 from trainboard.sdk.spool import Journal, Record, encode, find_leftovers
 from trainboard.sdk.transport import Outcome, Reply, Transport
+from trainboard.wire.checks import safe_line
 from trainboard.wire.metric_batch import BlockEncoder, encode_blocks
 
 #: Points per metrics request at most (keeps each request well under the server's body limit).
@@ -258,8 +259,8 @@ class Pipeline:
                         "seq": self._seq,
                         "timestamp": item[1],
                         "level": item[2],
-                        "logger": item[3],
-                        "message": item[4],
+                        "logger": None if item[3] is None else safe_line(item[3]),
+                        "message": safe_line(item[4]),
                         "source": "sdk",
                     }
                 )

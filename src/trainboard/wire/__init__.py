@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from trainboard.wire.checks import check_key, check_step, check_text, safe_text
+from trainboard.wire.checks import check_key, check_step, check_text, safe_line, safe_text
 from trainboard.wire.documents import TOO_DEEP_MARKER, clean_json, repair_json
 from trainboard.wire.floats import NAN_TOKEN, NEG_INF_TOKEN, POS_INF_TOKEN, decode_float, encode_float
 from trainboard.wire.limits import (
@@ -63,5 +63,6 @@ __all__ = [
     "decode_float",
     "encode_float",
     "repair_json",
+    "safe_line",
     "safe_text",
 ]

@@ -49,3 +49,9 @@ def safe_text(text: str) -> str:
     if check_text(text) is None:
         return text
     return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+
+
+def safe_line(text: str) -> str:
+    """``text`` as a log line the server stores on every engine: lone surrogates and NUL (which PostgreSQL's
+    text cannot hold; the server refuses it with 422) replaced by U+FFFD."""
+    return safe_text(text).replace("\x00", "\ufffd")

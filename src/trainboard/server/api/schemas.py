@@ -166,12 +166,33 @@ JSON_DOC_RULES = (
 )
 
 
+#: A field's text may not hold U+0000: PostgreSQL's text type cannot store it (SQLite could, so the rule is the
+#: same on both engines). Written into the schema of every plain text field.
+NO_NUL_PATTERN = "^[^\\x00]*$"
+
+
+def _declare_no_nul(schema: dict[str, Any], _model: type[BaseModel] | None = None) -> None:
+    """Add :data:`NO_NUL_PATTERN` to the body's text fields that state no pattern of their own (the
+    servable-text check below refuses a NUL in any of them)."""
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "string" and "pattern" not in node and "format" not in node and "enum" not in node:
+                node["pattern"] = NO_NUL_PATTERN
+            for key in ("anyOf", "oneOf"):
+                for option in node.get(key, []):
+                    visit(option)
+
+    for prop in schema.get("properties", {}).values():
+        visit(prop)
+
+
 class InModel(BaseModel):
     """A request body: unknown fields refused, JSON types strict (``true`` is not a number, ``"1"`` not an
-    integer), every string valid Unicode, every free-form object checked by :func:`trainboard.wire.clean_json`
-    (so nothing is stored that could not be served back)."""
+    integer), every string valid Unicode without NUL, every free-form object checked by
+    :func:`trainboard.wire.clean_json` (so nothing is stored that could not be served back)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_declare_no_nul)
 
     @model_validator(mode="before")
     @classmethod
@@ -189,6 +210,8 @@ class InModel(BaseModel):
         if isinstance(value, str):
             if (why := check_text(value)) is not None:
                 raise ValueError(why)
+            if "\x00" in value:
+                raise ValueError(f"contains a NUL character (U+0000) at character {value.index(chr(0))}")
         elif isinstance(value, dict):
             return clean_json(value)
         return value
