@@ -125,6 +125,15 @@ def test_exit_3_is_failed_with_exit_code_3_and_deleting_the_run_removes_the_job_
     assert (jobs / f"{other}.json").is_file() and (jobs / f"{other}.log").is_file()  # another run's stay
 
 
+def test_a_run_started_by_hand_has_no_launch_record_and_that_is_not_an_error(http: httpx.Client) -> None:
+    """The run page asks every run for its launch: a run started by hand answers 204 (no error in the
+    browser's console), an unknown run 404."""
+    http.post("/api/runs", json={"id": "by-hand"}).raise_for_status()
+    resp = http.get("/api/runs/by-hand/launch")
+    assert resp.status_code == 204 and resp.content == b""
+    assert http.get("/api/runs/no-such-run/launch").status_code == 404
+
+
 def test_a_cancel_sent_while_the_deploy_runs_stops_the_job_when_it_is_deployed(
     root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

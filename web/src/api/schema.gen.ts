@@ -467,7 +467,8 @@ export interface paths {
         };
         /**
          * Get Launch
-         * @description How the run was launched: provider, job id, who, the spec (no secrets) and the job's last state.
+         * @description How the run was launched: provider, job id, who, the spec (no secrets) and the job's last state. A run
+         *     started by hand answers 204 (not an error: the run page asks for every run); an unknown run 404.
          */
         get: operations["get_launch_api_runs__run_id__launch_get"];
         put?: never;
@@ -4573,6 +4574,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["LaunchRecord"];
                 };
+            };
+            /** @description The run exists but was not launched by this server */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
             400: {

@@ -14,7 +14,7 @@ async function launchOrNull(runId: string): Promise<LaunchRecord | null> {
   try {
     return await getLaunch(runId);
   } catch (e) {
-    if (e instanceof ApiError && e.status === 404) return null; // not launched by this server
+    if (e instanceof ApiError && e.status === 404) return null; // the run is gone
     throw e;
   }
 }

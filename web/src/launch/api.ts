@@ -53,8 +53,10 @@ export async function cancelRun(runId: string): Promise<Run> {
   return res.json() as Promise<Run>;
 }
 
-export async function getLaunch(runId: string): Promise<LaunchRecord> {
-  return (await request(`/api/runs/${enc(runId)}/launch`, { headers: { Accept: "application/json" } })).json() as Promise<LaunchRecord>;
+/** The run's launch record; `null` for a run started by hand (the server answers 204). */
+export async function getLaunch(runId: string): Promise<LaunchRecord | null> {
+  const res = await request(`/api/runs/${enc(runId)}/launch`, { headers: { Accept: "application/json" } });
+  return res.status === 204 ? null : ((await res.json()) as LaunchRecord);
 }
 
 /** The provider's own log of the job (before `trainboard run` took over), as text. */

@@ -23,6 +23,7 @@ from trainboard.server.providers.registry import env_allowed
 from trainboard.server.providers.service import LaunchError, LaunchService
 from trainboard.server.state import AppState, State
 from trainboard.server.store import launches
+from trainboard.server.store import runs as runs_store
 from trainboard.wire import MAX_JSON_INT
 
 router = APIRouter(tags=["launch"])
@@ -223,13 +224,21 @@ async def cancel_run(run_id: str, request: Request, state: State, caller: Caller
     return RunPublic.from_row(row)
 
 
-@router.get("/api/runs/{run_id}/launch", response_model=LaunchRecord)
-async def get_launch(run_id: str, state: State) -> LaunchRecord:
-    """How the run was launched: provider, job id, who, the spec (no secrets) and the job's last state."""
+@router.get(
+    "/api/runs/{run_id}/launch",
+    response_model=LaunchRecord,
+    responses={204: {"description": "The run exists but was not launched by this server"}},
+)
+async def get_launch(run_id: str, state: State) -> LaunchRecord | Response:
+    """How the run was launched: provider, job id, who, the spec (no secrets) and the job's last state. A run
+    started by hand answers 204 (not an error: the run page asks for every run); an unknown run 404."""
     with state.engines.reader.connect() as conn:
         found = launches.get_launch(conn, run_id=run_id)
+        known = found is not None or runs_store.get_run(conn, run_id=run_id) is not None
     if found is None:
-        raise HTTPException(status_code=404, detail=f"run {run_id!r} was not launched by this server")
+        if known:
+            return Response(status_code=204)
+        raise HTTPException(status_code=404, detail=f"run {run_id!r} not found")
     found.pop("token_id", None)
     return LaunchRecord(**found)
 
