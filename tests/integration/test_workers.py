@@ -201,30 +201,44 @@ def test_stream_caps_are_per_worker_and_answer_429(cluster: ServerProcess) -> No
     server = cluster
     with server.client() as c:
         assert c.post("/api/runs", json={"id": "capped"}).status_code in (200, 201)
+    # streams of earlier tests end on the server once it notices their clients left (its next keep-alive)
+    deadline = time.monotonic() + 40
+    while prometheus(server.url, "trainboard_open_streams", '{kind="sse"}') not in (0.0, None):
+        assert time.monotonic() < deadline, "streams of earlier tests are still open"
+        time.sleep(0.3)
     opened: list[httpx.Response] = []
     clients: list[httpx.Client] = []
-    refused: httpx.Response | None = None
-    try:
-        for _ in range(2 * 6 + 1):  # 6 per client address per worker, 2 workers
-            client = httpx.Client(timeout=10)
-            clients.append(client)
-            req = client.build_request("GET", f"{server.url}/api/runs/capped/logs/stream")
-            resp = client.send(req, stream=True)
-            if resp.status_code == 429:
-                refused = resp
-                break
-            assert resp.status_code == 200
-            opened.append(resp)
-        assert refused is not None, "13 streams from one address and no 429"
-        assert len(opened) >= 6  # one worker alone never refuses before its 7th
-        refused.read()
-        assert refused.headers["retry-after"]
-        assert "limit is 6 per client" in refused.json()["detail"]
-    finally:
-        for resp in opened:
-            resp.close()
-        for client in clients:
-            client.close()
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(heartbeats(server.url, "capped"))  # a run that ends would end its streams
+        for closer in (opened, clients):
+            stack.callback(_close_all, closer)
+        refused = _open_until_refused(server, opened, clients)
+    assert refused is not None, "13 streams from one address and no 429"
+    assert len(opened) >= 6  # one worker alone never refuses before its 7th
+    assert refused.headers["retry-after"]
+    assert "limit is 6 per client" in refused.json()["detail"]
+
+
+def _close_all(things: list[httpx.Response] | list[httpx.Client]) -> None:
+    for thing in things:
+        thing.close()
+
+
+def _open_until_refused(
+    server: ServerProcess, opened: list[httpx.Response], clients: list[httpx.Client]
+) -> httpx.Response | None:
+    """Open streams of the run "capped" from one address until one is refused (returned) or 13 are open."""
+    for _ in range(2 * 6 + 1):  # 6 per client address per worker, 2 workers
+        client = httpx.Client(timeout=10)
+        clients.append(client)
+        req = client.build_request("GET", f"{server.url}/api/runs/capped/logs/stream")
+        resp = client.send(req, stream=True)
+        if resp.status_code == 429:
+            resp.read()
+            return resp
+        assert resp.status_code == 200
+        opened.append(resp)
+    return None
 
 
 def test_metrics_and_json_log_cover_every_worker(cluster: ServerProcess) -> None:
