@@ -20,6 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from tests.support.servers import ServerProcess
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -55,11 +56,12 @@ def run_schemathesis(server: ServerProcess, cwd: Path, *extra: str) -> subproces
         ],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=850,
         cwd=cwd,
     )
 
 
+@pytest.mark.timeout(900)  # ~5 min on the 2-core CI machine beside the other workers
 def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
     server = ServerProcess(data_dir=tmp_path / "data", db_url=None).start()
     try:

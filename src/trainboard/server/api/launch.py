@@ -41,13 +41,25 @@ class ResourcesIn(InModel):
     time_limit: int | None = Field(None, ge=1, le=366 * 86400, description="Wall-clock limit in seconds")
 
 
+#: The program word may hold no NUL and none of the ASCII spaces a shell splits on (the rule is stated in the
+#: schema, so it is the same ASCII set here rather than Python's wider idea of whitespace).
+PROGRAM_SPACE = "[\x00\t\n\x0b\x0c\r ]"
+PROGRAM_PATTERN = "^[^\\x00\\t\\n\\x0b\\x0c\\r ]+$"
+WORD_PATTERN = "^[^\\x00]*$"
+
+
 class LaunchRequest(InModel):
     provider: str = Field(min_length=1, max_length=32, description="A name from `GET /api/providers`")
     argv: list[str] = Field(
         min_length=1,
         max_length=4096,
         description="The command as a list of words, run without a shell (a string or a shell command line is "
-        'refused): `["python", "train.py", "--lr", "0.001"]`',
+        'refused): `["python", "train.py", "--lr", "0.001"]`. The program (the first word) is not empty and has '
+        "no spaces, tabs or line breaks; no word holds NUL or more than 65536 characters",
+        json_schema_extra={
+            "items": {"type": "string", "maxLength": 65536, "pattern": WORD_PATTERN},
+            "prefixItems": [{"type": "string", "minLength": 1, "pattern": PROGRAM_PATTERN}],
+        },
     )
     env: dict[str, str] = Field(
         default_factory=dict,
@@ -74,9 +86,9 @@ class LaunchRequest(InModel):
         for i, word in enumerate(argv):
             if "\x00" in word or len(word) > 65536:
                 raise ValueError(f"argv[{i}] must be at most 65536 characters without NUL")
-        if not argv[0].strip():
+        if not argv[0]:
             raise ValueError("argv[0] (the program) must not be empty")
-        if any(c.isspace() for c in argv[0]):
+        if re.search(PROGRAM_SPACE, argv[0]):
             raise ValueError(
                 "argv[0] contains whitespace: that is a shell command line; send each word as its own list item "
                 '(["python", "train.py"], not ["python train.py"]); no shell is involved'
