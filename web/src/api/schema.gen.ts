@@ -1200,9 +1200,11 @@ export interface components {
         LaunchRequest: {
             /**
              * Argv
-             * @description The command as a list of words, run without a shell (a string or a shell command line is refused): `["python", "train.py", "--lr", "0.001"]`
+             * @description The command as a list of words, run without a shell (a string or a shell command line is refused): `["python", "train.py", "--lr", "0.001"]`. The program (the first word) is not empty and has no spaces, tabs or line breaks; no word holds NUL or more than 65536 characters
              */
-            argv: string[];
+            argv: [
+                string
+            ];
             /**
              * Config
              * @description A JSON object nested at most 32 levels and at most 1048576 bytes as JSON; text must be valid Unicode (no lone surrogates). Non-finite numbers are stored and returned as the strings "NaN", "Infinity", "-Infinity".

@@ -19,7 +19,8 @@ export interface ProviderCapabilities {
 
 export type ProviderInfo = Omit<Schemas["ProviderOut"], "capabilities"> & { capabilities: ProviderCapabilities };
 export type ProviderList = Omit<Schemas["ProviderList"], "providers"> & { providers: ProviderInfo[] };
-export type LaunchBody = Schemas["LaunchRequest"];
+// openapi-typescript reads the schema's `prefixItems` (the program word's rule) as a one-word tuple
+export type LaunchBody = Omit<Schemas["LaunchRequest"], "argv"> & { argv: string[] };
 export type LaunchResources = Partial<Schemas["ResourcesIn"]>;
 
 /** The launch spec as the server stores it (no secret values: only their names). */
