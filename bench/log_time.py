@@ -25,7 +25,7 @@ def chunk(i: int) -> dict[str, object]:
     return {"seq": i, "source": "stdout", "time": T0 + i * STEP_S, "data": base64.b64encode(line).decode()}
 
 
-def timed(c: httpx.Client, url: str, params: dict[str, object]) -> tuple[float, httpx.Response]:
+def timed(c: httpx.Client, url: str, params: dict[str, float | int]) -> tuple[float, httpx.Response]:
     t = time.perf_counter()
     r = c.get(url, params=params)
     return (time.perf_counter() - t) * 1000, r
@@ -43,14 +43,14 @@ def main() -> None:
         for name, frac in (("start", 0.01), ("middle", 0.5), ("end", 0.99)):
             at = T0 + frac * CHUNKS * STEP_S
             times = []
-            body: dict[str, object] = {}
+            answer: dict[str, object] = {}
             for _ in range(20):
                 ms, r = timed(c, "/api/runs/timeline/logs/offset", {"time": at})
                 r.raise_for_status()
-                body = r.json()
+                answer = r.json()
                 times.append(ms)
             med, worst = statistics.median(times), max(times)
-            print(f"offset at the {name:<6}: median {med:6.1f} ms  max {worst:6.1f} ms  -> byte {body['offset']:,}")
+            print(f"offset at the {name:<6}: median {med:6.1f} ms  max {worst:6.1f} ms  -> byte {answer['offset']:,}")
         mid = c.get("/api/runs/timeline/logs/offset", params={"time": T0 + 0.5 * CHUNKS * STEP_S}).json()["offset"]
         start = max(0, mid - 4 * 1024 * 1024)
         ms, r = timed(c, "/api/runs/timeline/logs", {"offset": start, "limit": mid - start})

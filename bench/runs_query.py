@@ -111,7 +111,7 @@ def measure(label: str, db: str | None) -> None:
         seconds = seed(db or f"sqlite:///{data / 'trainboard.db'}")
         print(f"{label}: seeded {RUNS:,} runs x ({len(METRICS)} metric summaries + 20 config keys) in {seconds:.1f} s")
         base = median_ms(lambda: c.get("/health").raise_for_status())
-        query = {
+        query: dict[str, Any] = {
             "project": "bench",
             "filter": "config.lr <= 1e-3 and val/loss < 1.5 and status != running",
             "sort": "-val/acc",
