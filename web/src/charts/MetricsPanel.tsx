@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import type { Run } from "../api/types";
 import { epochSeconds } from "../api/wire";
 import type { LayoutApi } from "../layout/useLayout";
@@ -6,8 +6,8 @@ import { useScheme } from "../layout/useScheme";
 import { palette } from "../lib/theme";
 import { stepRangeForX, type XMode } from "./adapters";
 import { MetricChart, type ChartOptions, type ChartRun } from "./MetricChart";
-import { runMetrics, type RunMetrics } from "./store";
 import { sectionOf, sectionOrder } from "./units";
+import { useRunStores } from "./useRunStores";
 
 const X_MODES: { mode: XMode; label: string; title: string }[] = [
   { mode: "step", label: "STEP", title: "x axis: step" },
@@ -20,30 +20,6 @@ const WINDOWS: { label: string; value: number | null }[] = [
   { label: "1K", value: 1000 },
   { label: "ALL", value: null },
 ];
-
-/** Acquire the metric stores of the runs and re-render when their key sets or loading state change. */
-function useStores(runIds: string[]): RunMetrics[] {
-  const key = runIds.join(",");
-  // eslint-disable-next-line react-hooks/exhaustive-deps
-  const stores = useMemo(() => runIds.map(runMetrics), [key]);
-  useEffect(() => {
-    stores.forEach((s) => s.acquire());
-    return () => stores.forEach((s) => s.release());
-  }, [stores]);
-  const subscribe = useCallback(
-    (cb: () => void) => {
-      const offs = stores.map((s) => s.onChange(cb));
-      return () => offs.forEach((f) => f());
-    },
-    [stores],
-  );
-  const snapshot = useCallback(
-    () => stores.map((s) => `${s.loading ? "L" : ""}${s.error ?? ""}${s.keys().join(",")}`).join("|"),
-    [stores],
-  );
-  useSyncExternalStore(subscribe, snapshot);
-  return stores;
-}
 
 /** The charts grouped: pinned first, then one section per key prefix (train, val, ..., sys per GPU). */
 function sections(keys: string[], pinned: string[]): { name: string; keys: string[] }[] {
@@ -64,7 +40,7 @@ export function MetricsPanel({ runs, layout }: { runs: Run[]; layout: LayoutApi 
   const [window, setWindow] = useState<number | null>(null);
   const [smoothing, setSmoothing] = useState(0.6);
   const [logScale, setLogScale] = useState(false);
-  const stores = useStores(runs.map((r) => r.id));
+  const stores = useRunStores(runs.map((r) => r.id));
   const options: ChartOptions = useMemo(
     () => ({ xMode, window, smoothing, logScale, scheme }),
     [xMode, window, smoothing, logScale, scheme],

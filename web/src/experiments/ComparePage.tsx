@@ -13,7 +13,7 @@ import { flattenConfig, type MetricStat } from "./columns";
 import { configDiff, fmtScalar } from "./diff";
 import { ParallelCoords } from "./ParallelCoords";
 import { RunMeta } from "./RunMeta";
-import { onStoresChange, useRunStores } from "./useRunStores";
+import { onStoresChange, useRunStores } from "../charts/useRunStores";
 import { XpChart, type LineSpec } from "./XpChart";
 import { XpNav } from "./XpNav";
 import { colorAt, useScheme } from "./palette";

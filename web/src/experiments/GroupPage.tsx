@@ -11,7 +11,7 @@ import { queryAllRuns, runsByIds, type ExpRun } from "./api";
 import { flattenConfig } from "./columns";
 import { parseRunIds } from "./ComparePage";
 import { groupRuns, meanBand, type Group } from "./group";
-import { onStoresChange, useRunStores } from "./useRunStores";
+import { onStoresChange, useRunStores } from "../charts/useRunStores";
 import { XpChart, type BandSpec, type LineSpec } from "./XpChart";
 import { XpNav } from "./XpNav";
 import { colorAt, useScheme } from "./palette";

@@ -1,7 +1,7 @@
 // The metric stores (charts/store.ts, read-only use) of several runs, held while the view shows them;
 // re-renders when their key sets or loading state change.
 import { useCallback, useEffect, useMemo, useSyncExternalStore } from "react";
-import { runMetrics, type RunMetrics } from "../charts/store";
+import { runMetrics, type RunMetrics } from "./store";
 
 export function useRunStores(runIds: readonly string[]): RunMetrics[] {
   const key = runIds.join(",");
