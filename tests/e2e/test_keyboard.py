@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.support import Dashboard
 
@@ -25,7 +26,14 @@ def finished_run(dashboard: Dashboard, name: str) -> str:
 
 
 def at_run(page: Any, run_id: str) -> None:
-    page.wait_for_url(re.compile(rf"/runs/{re.escape(run_id)}$"), timeout=10_000)
+    """The open run is `run_id`: polls the address (a same-document navigation needs no load event), and says
+    where the page is, what has focus and the run list's order when it is not."""
+    pattern = re.compile(rf"/runs/{re.escape(run_id)}$")
+    try:
+        expect(page).to_have_url(pattern, timeout=10_000)
+    except AssertionError as exc:
+        listed = page.eval_on_selector_all("[data-run-id]", "els => els.map(e => e.dataset.runId)")
+        raise AssertionError(f"expected run {run_id}: at {page.url}, focus {active(page)}, list {listed}") from exc
 
 
 def active(page: Any) -> dict[str, Any]:
@@ -39,6 +47,7 @@ def test_shortcuts_from_the_help_overlay(dashboard: Dashboard, page: Any) -> Non
     page.goto(dashboard.url)
     at_run(page, newer)  # the newest run opens first
     page.locator(f'[data-run-id="{older}"]').wait_for(timeout=15_000)
+    page.get_by_role("region", name="METRICS · kb-newer").wait_for(timeout=15_000)  # the run page has rendered
     kb = page.keyboard
 
     # j / ↓ next run, k / ↑ previous run
