@@ -34,3 +34,22 @@ def test_plain_http_sends_no_hsts(tmp_path: Path) -> None:
         assert "strict-transport-security" not in httpx.get(server.url + "/health").headers
     finally:
         server.stop()
+
+
+def test_behind_a_tls_terminating_proxy_on_loopback_the_cookie_is_secure(tmp_path: Path) -> None:
+    """nginx terminates TLS and sets ``X-Forwarded-Proto: https`` (deploy/nginx): the server, trusting forwarded
+    headers from loopback peers only, treats the request as HTTPS: Secure cookie and HSTS, like direct TLS."""
+    seed(tmp_path / "data")
+    server = ServerProcess(data_dir=tmp_path / "data", db_url=None).start()
+    login = {"username": "vic", "password": PASSWORDS["vic"]}
+    try:
+        proxied = httpx.post(
+            server.url + "/api/auth/login", json=login, headers={**API_HEADERS, "X-Forwarded-Proto": "https"}
+        )
+        plain = httpx.post(server.url + "/api/auth/login", json=login, headers=API_HEADERS)
+    finally:
+        server.stop()
+    assert proxied.status_code == plain.status_code == 200
+    assert "secure" in {f.strip().lower() for f in proxied.headers["set-cookie"].split(";")}
+    assert proxied.headers["strict-transport-security"] == "max-age=31536000"
+    assert "secure" not in {f.strip().lower() for f in plain.headers["set-cookie"].split(";")}
