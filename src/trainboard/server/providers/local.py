@@ -221,6 +221,14 @@ class LocalProvider:
         threading.Thread(target=self._wait, args=(job_id, proc), name=f"local-job-{job_id}", daemon=True).start()
         return job_id
 
+    def find(self, run_id: str) -> str | None:
+        """The job deployed for ``run_id`` (its id is the run id), or None: no record was written."""
+        try:
+            self._record(run_id)
+        except JobNotFound:
+            return None
+        return run_id
+
     def status(self, job_id: str) -> JobStatus:
         record = self._record(job_id)
         if "exit_code" in record:

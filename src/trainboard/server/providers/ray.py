@@ -196,6 +196,15 @@ class RayProvider:
         job_id: str = self._call("submitting the job", None, jobs.submit_job, **kwargs)
         return job_id
 
+    def find(self, run_id: str) -> str | None:
+        """The job submitted for ``run_id`` (its submission id is ``trainboard-<run id>``), or None."""
+        job_id = f"trainboard-{run_id}"
+        try:
+            self._call("reading the job", job_id, self._jobs().get_job_info, job_id)
+        except JobNotFound:
+            return None
+        return job_id
+
     def status(self, job_id: str) -> JobStatus:
         info = self._call("reading the job", job_id, self._jobs().get_job_info, job_id)
         native = str(getattr(info.status, "value", info.status))

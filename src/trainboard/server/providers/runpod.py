@@ -410,6 +410,17 @@ class RunPodProvider:
                 self._save_secrets()
         return pod_id
 
+    def find(self, run_id: str) -> str | None:
+        """The pod created for ``run_id``: the one whose environment names the run (pod names are not unique)."""
+        want = f"TRAINBOARD_LAUNCH_RUN_ID={run_id}"
+        with self._api() as runpod:
+            pods = runpod.get_pods() or []
+        for pod in pods:
+            env = pod.get("env") if isinstance(pod, dict) else None
+            if isinstance(env, list) and want in env and isinstance(pod.get("id"), str):
+                return str(pod["id"])
+        return None
+
     def status(self, job_id: str) -> JobStatus:
         with self._api() as runpod:
             pod = runpod.get_pod(gql_string(job_id))

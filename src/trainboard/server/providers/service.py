@@ -11,6 +11,15 @@ state change is recorded under the launch row's lock, compared with the state st
 event is written once per change even when two processes observe it (a cancel polls its own run at once). A
 cancel that arrives while ``deploy`` still runs is recorded and applied as soon as the job id is stored. When a
 run is deleted, ``forget`` removes what the provider keeps of its ended job (the local provider's files).
+
+A server process that dies while it deploys (after the launch row exists, before the job id is stored) would
+leave the run ``queued`` forever. The launch row names the deploying process (``deploy_owner``: host, boot,
+pid namespace, pid and start time) and holds its lease (``deploy_until``), renewed every third of
+``DEPLOY_LEASE`` while ``deploy`` runs. The watcher treats a launch without a job id as orphaned once the lease
+ran out, or at once when the owner is a process on this machine that no longer exists; it then asks the
+provider for a job of that run (``find(run_id)``, optional in the Protocol) and adopts it, or ends the run
+``failed`` with the reason :data:`DEPLOYER_STOPPED`. A deploy that returns after its launch was resolved that
+way cancels the job it made.
 """
 
 from __future__ import annotations
@@ -19,10 +28,13 @@ import asyncio
 import logging
 import os
 import secrets
+import socket
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+import psutil
 from sqlalchemy import Connection
 
 from trainboard.server.auth.accounts import create_token
@@ -57,6 +69,59 @@ REACH_TIMEOUT = 5.0
 TOKEN_LIFETIME = 30 * 86400.0
 #: Test hook: seconds the server waits before ``deploy`` (how the tests send a cancel while a deploy runs).
 TEST_DEPLOY_DELAY_ENV = "TRAINBOARD_TEST_DEPLOY_DELAY"
+#: Test hook: seconds the server waits after ``deploy`` returned, before it stores the job id.
+TEST_DEPLOYED_DELAY_ENV = "TRAINBOARD_TEST_DEPLOYED_DELAY"
+#: Seconds a deploying process's claim on a launch lasts without renewal (renewed every third of it).
+DEPLOY_LEASE = 60.0
+#: The reason a run fails with when the server deploying it died and the provider has no job for it.
+DEPLOYER_STOPPED = "the server deploying it stopped"
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="ascii") as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""
+
+
+def _machine() -> str:
+    """This machine (boot id) and pid namespace: two processes with the same pair see each other's pids."""
+    try:
+        pidns = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        pidns = ""
+    return f"{_read('/proc/sys/kernel/random/boot_id')}|{pidns}"
+
+
+def process_identity(pid: int | None = None) -> str:
+    """``host|boot id|pid namespace|pid|start time``: names a server process across restarts and pid reuse."""
+    pid = os.getpid() if pid is None else pid
+    try:
+        started = psutil.Process(pid).create_time()
+    except psutil.Error:
+        started = 0.0
+    return f"{socket.gethostname()}|{_machine()}|{pid}|{started:.3f}"
+
+
+def owner_gone(owner: str | None) -> bool:
+    """Whether ``owner`` (a :func:`process_identity`) is certainly not running: only decidable for a process
+    of this machine and pid namespace; one elsewhere counts as alive (its lease decides)."""
+    if not owner:
+        return False
+    parts = owner.rsplit("|", 4)
+    if len(parts) != 5:
+        return False
+    _, boot, pidns, pid, started = parts
+    if f"{boot}|{pidns}" != _machine() or not boot:
+        return False
+    try:
+        now = psutil.Process(int(pid)).create_time()
+    except psutil.NoSuchProcess:
+        return True
+    except (psutil.Error, ValueError):
+        return False
+    return abs(now - float(started)) > 0.01
 
 
 @dataclass
@@ -88,6 +153,8 @@ class LaunchService:
         self.registry = registry
         self.poll_interval = poll_interval
         self._warned: set[str] = set()
+        #: This process, as launch rows name their deployer.
+        self.identity = process_identity()
 
     def provider(self, name: str) -> Provider:
         found = self.registry.get(name)
@@ -174,36 +241,62 @@ class LaunchService:
                 set_created_by(c, run_id=run_id, user=caller.user)
                 run = {**run, "created_by": caller.user}
             store.create_launch(
-                c, run_id=run_id, provider=provider.name, launched_by=who(caller), spec=stored_spec, token_id=token_id
+                c,
+                run_id=run_id,
+                provider=provider.name,
+                launched_by=who(caller),
+                spec=stored_spec,
+                token_id=token_id,
+                deploy_owner=self.identity,
+                deploy_until=time.time() + DEPLOY_LEASE,
             )
             return run, secret
 
         run, token = await self.state.writer.run(create)
         publish_run_created(self.state.broker, run)
         url = self.registry.contexts[provider.name].server_url
-        delay = float(os.environ.get(TEST_DEPLOY_DELAY_ENV) or 0)
-        if delay > 0:
-            await asyncio.sleep(delay)
+        renewer = asyncio.create_task(self._renew_lease(run_id), name=f"deploy-lease-{run_id}")
         try:
-            job_id = await asyncio.to_thread(provider.deploy, spec, run_id=run_id, server_url=url, token=token)
-        except (SpecError, ProviderError, OSError) as exc:
-            status, message, fld = (
-                (422, exc.message, exc.field) if isinstance(exc, SpecError) else (502, str(exc), None)
-            )
-            await self._end_unlaunched(run_id, caller, ip, provider.name, message)
-            raise LaunchError(status, message, fld) from None
+            delay = float(os.environ.get(TEST_DEPLOY_DELAY_ENV) or 0)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                job_id = await asyncio.to_thread(provider.deploy, spec, run_id=run_id, server_url=url, token=token)
+            except (SpecError, ProviderError, OSError) as exc:
+                status, message, fld = (
+                    (422, exc.message, exc.field) if isinstance(exc, SpecError) else (502, str(exc), None)
+                )
+                await self._end_unlaunched(run_id, caller, ip, provider.name, message)
+                raise LaunchError(status, message, fld) from None
+            delay = float(os.environ.get(TEST_DEPLOYED_DELAY_ENV) or 0)
+            if delay > 0:
+                await asyncio.sleep(delay)
+        finally:
+            renewer.cancel()
 
-        def started(c: Connection) -> tuple[dict[str, Any], bool]:
+        def started(c: Connection) -> tuple[dict[str, Any], bool, bool]:
             # The update locks the row: a cancel committed before it is seen here; one committed after it
             # sees the job id (``cancel``), so exactly one of the two cancels the job.
-            store.update_launch(c, run_id=run_id, changes={"job_id": job_id})
             current = store.get_launch(c, run_id=run_id, lock=True)
+            if current is not None and current["job_id"]:
+                # adopted by a watcher meanwhile (the lease ran out; it found this job and applies any cancel)
+                return runs_store.get_run(c, run_id=run_id) or run, False, False
+            if current is None or current["finished"]:
+                # ended by a watcher meanwhile (the lease ran out and the provider did not show the job yet)
+                return runs_store.get_run(c, run_id=run_id) or run, True, True
+            store.update_launch(
+                c, run_id=run_id, changes={"job_id": job_id, "deploy_owner": None, "deploy_until": None}
+            )
             detail = f"{' '.join(spec.argv)[:200]} on {provider.name} as job {job_id}"
             record(c, caller, ip, "launch", run_id, detail, run_id=run_id)
-            cancelled = current is not None and current["cancel_requested_at"] is not None
-            return runs_store.get_run(c, run_id=run_id) or run, cancelled
+            cancelled = current["cancel_requested_at"] is not None
+            return runs_store.get_run(c, run_id=run_id) or run, cancelled, False
 
-        run, cancelled = await self.state.writer.run(started)
+        run, cancelled, orphan = await self.state.writer.run(started)
+        if orphan:
+            log.warning(
+                "launch %s: deployed as job %s after the run was resolved without it; cancelling it", run_id, job_id
+            )
         if not cancelled:
             return run
         # cancelled while the deploy ran: apply it now
@@ -216,6 +309,21 @@ class LaunchService:
         await self.poll_once(run_id=run_id)
         with self.state.engines.reader.connect() as conn:
             return runs_store.get_run(conn, run_id=run_id) or run
+
+    async def _renew_lease(self, run_id: str) -> None:
+        """While ``deploy`` runs: keep this process's claim on the launch (every third of the lease)."""
+        while True:
+            await asyncio.sleep(DEPLOY_LEASE / 3)
+            until = time.time() + DEPLOY_LEASE
+            try:
+                held = await self.state.writer.run(
+                    partial(store.renew_deploy, run_id=run_id, owner=self.identity, until=until)
+                )
+            except Exception:  # the next round retries; the lease still has two thirds left
+                log.warning("launch %s: renewing the deploy lease failed", run_id, exc_info=True)
+                continue
+            if not held:
+                return
 
     async def _end_unlaunched(self, run_id: str, caller: Identity, ip: str, provider: str, message: str) -> None:
         def job(c: Connection) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -315,7 +423,11 @@ class LaunchService:
             if run_id is not None and launch["run_id"] != run_id:
                 continue
             provider = self.registry.get(launch["provider"])
-            if provider is None or not launch["job_id"]:
+            if provider is None:
+                continue
+            if not launch["job_id"]:
+                if deploy_orphaned(launch):
+                    await self._resolve_orphan(launch, provider)
                 continue
             try:
                 status = await asyncio.to_thread(provider.status, launch["job_id"])
@@ -333,6 +445,57 @@ class LaunchService:
                 or status.state.finished
             ):
                 await self._observe(launch, status)
+
+    async def _resolve_orphan(self, launch: dict[str, Any], provider: Provider) -> None:
+        """The process deploying ``launch`` is gone: adopt the provider's job for the run, or fail the run."""
+        run_id = launch["run_id"]
+        find = getattr(provider, "find", None)
+        found: str | None = None
+        if find is not None:
+            try:
+                found = await asyncio.to_thread(find, run_id)
+            except ProviderError as exc:  # ask again next round: failing a run whose job may exist is worse
+                if run_id not in self._warned:
+                    self._warned.add(run_id)
+                    log.warning("launch %s: looking for its job on %s failed: %s", run_id, provider.name, exc)
+                return
+
+        def job(c: Connection) -> tuple[tuple[dict[str, Any], dict[str, Any]] | None, bool]:
+            current = store.get_launch(c, run_id=run_id, lock=True)
+            if current is None or current["finished"] or current["job_id"] or not deploy_orphaned(current):
+                return None, False  # resolved meanwhile, or its deployer renewed the lease
+            gone = {"deploy_owner": None, "deploy_until": None}
+            if found:
+                store.update_launch(c, run_id=run_id, changes={"job_id": found, **gone})
+                events_store.add_event(
+                    c,
+                    run_id=run_id,
+                    kind="job_state",
+                    message=f"{provider.name} job {found} adopted: {DEPLOYER_STOPPED} before recording it"[:1000],
+                    data={"provider": provider.name, "job_id": found, "state": current["state"], "adopted": True},
+                )
+                return None, current["cancel_requested_at"] is not None
+            store.update_launch(
+                c, run_id=run_id, changes={"state": "failed", "reason": DEPLOYER_STOPPED, "finished": True, **gone}
+            )
+            events_store.add_event(
+                c,
+                run_id=run_id,
+                kind="job_state",
+                message=f"{provider.name}: failed: {DEPLOYER_STOPPED} and {provider.name} has no job for this run",
+                data={"provider": provider.name, "job_id": None, "state": "failed", "reason": DEPLOYER_STOPPED},
+            )
+            result = runs_store.update_run(c, run_id=run_id, changes={"status": "failed"}, reason=DEPLOYER_STOPPED)
+            return result, False
+
+        result, cancel = await self.state.writer.run(job)
+        if result is not None:
+            publish_status_change(self.state.broker, *result)
+        if found and cancel:  # a cancel sent while the dead process deployed
+            try:
+                await asyncio.to_thread(provider.cancel, found)
+            except ProviderError as exc:
+                log.warning("launch %s: the cancel sent during deploy failed on %s: %s", run_id, provider.name, exc)
 
     async def _observe(self, launch: dict[str, Any], status: JobStatus) -> None:
         run_id = launch["run_id"]
@@ -390,6 +553,16 @@ class LaunchService:
         if result is not None:
             publish_final_lines(self.state.broker, run_id, lines)
             publish_status_change(self.state.broker, *result)
+
+
+def deploy_orphaned(launch: dict[str, Any], now: float | None = None) -> bool:
+    """Whether a launch without a job id has lost its deployer: the lease ran out (rows from before the lease
+    count from their launch time), or the deploying process of this machine is gone."""
+    now = time.time() if now is None else now
+    until = launch.get("deploy_until")
+    if until is None:
+        until = float(launch["launched_at"]) + DEPLOY_LEASE
+    return bool(until < now or owner_gone(launch.get("deploy_owner")))
 
 
 def local_url(settings: Any) -> str:

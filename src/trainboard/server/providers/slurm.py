@@ -126,6 +126,7 @@ def sbatch_options(
     account: str | None = None,
     qos: str | None = None,
     extra: Sequence[str] = (),
+    comment: str | None = None,
 ) -> list[str]:
     """The ``sbatch`` argv (no script: it goes on standard input)."""
     res = spec.resources
@@ -136,6 +137,8 @@ def sbatch_options(
         opts.append(f"--account={account}")
     if qos:
         opts.append(f"--qos={qos}")
+    if comment:
+        opts.append(f"--comment={comment}")
     if spec.cwd:
         opts.append(f"--chdir={spec.cwd}")
     if res.cpus is not None:
@@ -178,6 +181,11 @@ def batch_script(argv: Sequence[str], *, exit_file_stem: Path, run_id: str) -> s
             "",
         ]
     )
+
+
+def job_comment(run_id: str) -> str:
+    """The job's ``--comment``: how ``find`` knows the job of a run (job names are not unique)."""
+    return f"trainboard-run:{run_id}"
 
 
 def _job_name(spec: JobSpec, run_id: str) -> str:
@@ -267,6 +275,7 @@ class SlurmProvider:
             account=self.account,
             qos=self.qos,
             extra=self.extra_args,
+            comment=job_comment(run_id),
         )
         job_env = self.job_env | execution_env(spec, run_id=run_id, server_url=server_url, token=token)
         job_env.setdefault("PYTHONUNBUFFERED", "1")
@@ -279,6 +288,19 @@ class SlurmProvider:
         if not _JOB_ID.match(job_id):
             raise ProviderError(f"sbatch answered {done.stdout.strip()[:200]!r}, not a job id")
         return job_id
+
+    def find(self, run_id: str) -> str | None:
+        """The job submitted for ``run_id`` (its comment names the run) among those the controller knows."""
+        shown = self._run(["squeue", "--noheader", "--states=all", "--format=%i|%k"])
+        if shown.returncode != 0:
+            message = (shown.stderr or shown.stdout).strip()
+            raise ProviderError(f"squeue: {message[:300] or 'no answer'}")
+        want = job_comment(run_id)
+        for line in shown.stdout.splitlines():
+            job_id, _, comment = line.strip().partition("|")
+            if comment == want and _JOB_ID.match(job_id):
+                return job_id
+        return None
 
     def status(self, job_id: str) -> JobStatus:
         self._check_id(job_id)

@@ -13,7 +13,18 @@ from trainboard.server.store.tables import launches
 
 #: Fields ``update_launch`` may change.
 _MUTABLE = frozenset(
-    {"job_id", "state", "native_state", "reason", "exit_code", "finished", "cancel_requested_at", "cancelled_by"}
+    {
+        "job_id",
+        "state",
+        "native_state",
+        "reason",
+        "exit_code",
+        "finished",
+        "cancel_requested_at",
+        "cancelled_by",
+        "deploy_owner",
+        "deploy_until",
+    }
 )
 
 
@@ -32,7 +43,11 @@ def create_launch(
     launched_by: str | None,
     spec: dict[str, Any],
     token_id: int | None = None,
+    deploy_owner: str | None = None,
+    deploy_until: float | None = None,
 ) -> dict[str, Any]:
+    """``deploy_owner``/``deploy_until``: the server process about to deploy it and its lease (see
+    ``renew_deploy``); cleared when the job id is recorded."""
     conn.execute(
         insert(launches).values(
             run_id=run_id,
@@ -43,6 +58,8 @@ def create_launch(
             state="queued",
             finished=False,
             token_id=token_id,
+            deploy_owner=deploy_owner,
+            deploy_until=deploy_until,
         )
     )
     found = get_launch(conn, run_id=run_id)
@@ -64,6 +81,22 @@ def active_launches(conn: Connection) -> list[dict[str, Any]]:
     """Launches whose job is not known to be over (the watcher polls these)."""
     rows = conn.execute(select(launches).where(launches.c.finished.is_(False))).mappings()
     return [_public(r) for r in rows]
+
+
+def renew_deploy(conn: Connection, *, run_id: str, owner: str, until: float) -> bool:
+    """Extend ``owner``'s lease on a deploy still running (no job id yet, not ended meanwhile); False when the
+    launch is no longer that process's to deploy (the watcher resolved it after the lease ran out)."""
+    done = conn.execute(
+        update(launches)
+        .where(
+            launches.c.run_id == run_id,
+            launches.c.deploy_owner == owner,
+            launches.c.job_id.is_(None),
+            launches.c.finished.is_(False),
+        )
+        .values(deploy_until=until)
+    )
+    return bool(done.rowcount)
 
 
 def update_launch(conn: Connection, *, run_id: str, changes: dict[str, Any]) -> None:

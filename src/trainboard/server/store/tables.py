@@ -278,5 +278,7 @@ launches = Table(
     Column("cancel_requested_at", Float),
     Column("cancelled_by", String(256)),
     Column("token_id", Integer),  # the run-scoped write token the job uploads with (trainboard sync too)
+    Column("deploy_owner", String(512)),  # the server process deploying it (until the job id is recorded)
+    Column("deploy_until", Float),  # that process's lease on the deploy (renewed while deploy runs)
     Index("ix_launches_finished", "finished"),
 )
