@@ -3,7 +3,9 @@
 Every leaf is two-valued (true or false, never NULL): a run without the field (no such config key, metric
 or end time) fails every positive comparison and passes its negation, so ``not (a < 1)`` and ``a >= 1``
 differ exactly by the runs missing ``a``, as a user reading the expression expects. Config keys, metrics
-and tags are ``EXISTS`` probes on their tables' (run_id, key) primary keys.
+and tags are ``runs.id IN (SELECT run_id ...)`` sets read from their tables' (key, value, run_id) indexes: one
+index range per leaf, where a correlated ``EXISTS`` made SQLite probe each of the 10,000 runs per leaf (twice as
+slow; PostgreSQL plans both as the same semi-join).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, literal, not_, or_, true
+from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select, true
 
 from trainboard.server.runs_query import fields
 from trainboard.server.runs_query.errors import QueryError
@@ -82,7 +84,7 @@ class Compiler:
             match = or_(*(run_tags.c.tag.icontains(v.raw, autoescape=True) for v in values))
         else:  # = and contains: a tag equal to the value
             match = run_tags.c.tag.in_([v.raw for v in values])
-        return exists().where(run_tags.c.run_id == runs.c.id, match)
+        return runs.c.id.in_(select(run_tags.c.run_id).where(match))
 
     def _positive(self, field: Field, op: Op, value: Value, shown: str) -> Cond:
         if field.type == "config":
@@ -92,8 +94,8 @@ class Compiler:
             if op in ("~", "contains"):
                 raise QueryError(f"metric {field.key!r} compares with numbers: use = != < <= > >=", value.pos)
             probe = _cmp(column, op, fields.number(shown, value))
-            return exists().where(
-                run_metric_summaries.c.run_id == runs.c.id, run_metric_summaries.c.key == field.key, probe
+            return runs.c.id.in_(
+                select(run_metric_summaries.c.run_id).where(run_metric_summaries.c.key == field.key, probe)
             )
         return self._column(field, op, value, shown)
 
@@ -102,7 +104,7 @@ class Compiler:
             probe = and_(run_config.c.num.is_not(None), _cmp(run_config.c.num, op, value.value))
         else:
             probe = and_(run_config.c.text.is_not(None), _cmp(run_config.c.text, op, value.raw))
-        return exists().where(run_config.c.run_id == runs.c.id, run_config.c.key == field.key, probe)
+        return runs.c.id.in_(select(run_config.c.run_id).where(run_config.c.key == field.key, probe))
 
     def _column(self, field: Field, op: Op, value: Value, shown: str) -> Cond:
         text_ops = ("~", "contains")
