@@ -668,17 +668,29 @@ def list_runs(
     status: Annotated[str | None, typer.Option(help="queued, running, completed, failed or interrupted")] = None,
     project: Annotated[str | None, typer.Option()] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    filter_: Annotated[
+        str | None, typer.Option("--filter", help="The runs table's filter, e.g. 'config.lr < 1e-3 and val/loss < 0.5'")
+    ] = None,
+    sort: Annotated[str | None, typer.Option(help="A field, '-' first for descending: -val/acc, config.lr")] = None,
     wide: Annotated[bool, typer.Option("--wide", "-w", help="Full run ids (short ones otherwise)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
     color: ColorOpt = ColorMode.AUTO,
     token: TokenOpt = None,
 ) -> None:
-    """List runs, newest first. Names are printed in full (wrapped when the terminal is narrow); ids are
-    shortened unless --wide, and any command taking a RUN accepts the short id, the full id or the name."""
-    from trainboard.cli_runs import runs_table
+    """List runs, newest first (or in --sort's order; --filter: only those it matches). Names are printed in
+    full (wrapped when the terminal is narrow); ids are shortened unless --wide, and any command taking a RUN
+    accepts the short id, the full id or the name."""
+    import httpx
+
+    from trainboard.cli_client import unreachable
+    from trainboard.cli_runs import list_page, runs_table
 
     _set_color(color)
-    data = _get(url, token, "/api/runs", status=status, project=project, limit=limit)
+    try:
+        with _client(url, token) as c:
+            data = list_page(c, fail=fail, status=status, project=project, limit=limit, filter=filter_, sort=sort)
+    except httpx.HTTPError as exc:
+        raise fail(unreachable(paths.server_url(url), exc)) from None
     if as_json:
         console.print_json(json.dumps(data))
         return

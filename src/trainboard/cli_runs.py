@@ -1,5 +1,6 @@
 """Which run a CLI argument means: an exact id, else the newest run with that name, else the one run whose
-id contains it (the short ids that ``trainboard ls`` prints). Names may repeat; the others are listed."""
+id contains it (the short ids that ``trainboard ls`` prints). Names may repeat; the others are listed.
+And ``trainboard ls``'s page of runs (``--filter``/``--sort`` are the runs table's query parameters) and table."""
 
 from __future__ import annotations
 
@@ -77,6 +78,43 @@ def _list(client: httpx.Client, fail: Fail, **params: Any) -> dict[str, Any]:
         raise fail(f"cannot list runs: HTTP {resp.status_code}: {resp.text[:300]}")
     data: dict[str, Any] = resp.json()
     return data
+
+
+def list_page(client: httpx.Client, *, fail: Fail, **params: Any) -> dict[str, Any]:
+    """``GET /api/runs`` with ``params`` (None left out). A filter or sort the server refuses becomes ``fail``
+    with its message and a caret under the position it names, never the raw 422 body."""
+    resp = client.get("/api/runs", params={k: v for k, v in params.items() if v is not None})
+    if resp.status_code == 422:
+        problem = query_problem(resp, params)
+        if problem is not None:
+            raise fail(problem)
+    if resp.status_code >= 400:
+        raise fail(f"cannot list runs: HTTP {resp.status_code}: {resp.text[:300]}")
+    data: dict[str, Any] = resp.json()
+    return data
+
+
+def query_problem(resp: httpx.Response, params: dict[str, Any]) -> str | None:
+    """``--filter: expected a value after '<=' (at position 13)`` and the expression with a caret under the
+    position, for a 422 naming the ``filter`` or ``sort`` parameter; None for any other answer."""
+    try:
+        errors = resp.json().get("detail")
+    except (ValueError, AttributeError):
+        return None
+    for error in errors if isinstance(errors, list) else []:
+        loc = error.get("loc") if isinstance(error, dict) else None
+        param = loc[-1] if isinstance(loc, list) and loc else None
+        if param not in ("filter", "sort"):
+            continue
+        message = str(error.get("msg", "invalid"))
+        text = str(params.get(param) or "")
+        position = (error.get("ctx") or {}).get("position")
+        if not isinstance(position, int):
+            return f"--{param}: {message}"
+        if "\n" in text or position > len(text):
+            return f"--{param}: {message}"
+        return f"--{param}: {message}\n  {text}\n  {' ' * position}^"
+    return None
 
 
 def _started(run: dict[str, Any]) -> str:
