@@ -129,3 +129,27 @@ def test_live_view_follows_a_resize_mid_run(dashboard: Dashboard, page: Any) -> 
     page.wait_for_function("() => window.trainboard.terminal.cols === 100", timeout=20_000)
     assert shown_rows(page, len(raw)) == expected
     page.get_by_test_id("terminal").screenshot(path=str(OUTPUT / "terminal-geometry-resized.png"))
+
+
+def test_print_during_a_live_bar_wraps_as_in_a_real_terminal(dashboard: Dashboard, page: Any) -> None:
+    """Reported as "the web terminal drops the first letter after an 80-column tqdm bar" ("tep 10 loss"): an
+    80-column terminal shows the same (the bar leaves the last column free; the "s" lands there and the rest
+    wraps). The web terminal must show what the terminal showed, letter for letter."""
+    cols, rows = 80, 24
+    script = Path(__file__).with_name("print_midbar_80.py")
+    cmd = [*trainboard_cmd(), "run", "--name", "midbar", "--system-interval", "0", "--", sys.executable, str(script)]
+    term = TerminalProcess(cmd, cols=cols, rows=rows, env=dashboard.env)
+    assert term.wait() == 0, term.output
+    run_id = dashboard.run_id("midbar")
+    dashboard.wait_status(run_id, "completed")
+    raw = httpx.get(f"{dashboard.url}/api/runs/{run_id}/logs").content
+    expected = screen_rows(raw, cols, rows)
+    assert "tep 10 loss 0.9" in expected and any(r.endswith("it/s]s") for r in expected)  # what a terminal shows
+
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{dashboard.url}/runs/{run_id}")
+    page.wait_for_function(
+        "() => { const t = window.trainboard && window.trainboard.terminal; return t && t.cols === 80 }",
+        timeout=20_000,
+    )
+    assert shown_rows(page, len(raw)) == expected
