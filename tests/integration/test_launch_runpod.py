@@ -35,6 +35,8 @@ pytest.importorskip("runpod")
 A100 = "NVIDIA A100 80GB PCIe"
 UNKNOWN_TO_RUNPOD = "NVIDIA B300 SXM"  # offered in providers.toml, but RunPod has no such GPU type
 IMAGE = "pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime"
+DEFAULT_IMAGE = "ghcr.io/example/default-trainer:1.0"  # providers.toml's image
+CPU_INSTANCE = "cpu3g-4-16"
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,9 @@ def env(tmp_path_factory: pytest.TempPathFactory, standin: RunPodStandIn) -> Ite
         f'api_key = "{standin.api_key}"\n'
         f'api_url = "{standin.url}"\n'
         'install = "true"\n'  # the client is already on this machine's PATH (.venv/bin)
-        f'gpu_types = ["NVIDIA GeForce RTX 4090", "{A100}", "{UNKNOWN_TO_RUNPOD}"]\n',
+        f'gpu_types = ["NVIDIA GeForce RTX 4090", "{A100}", "{UNKNOWN_TO_RUNPOD}"]\n'
+        f'image = "{DEFAULT_IMAGE}"\n'
+        f'cpu_instance_id = "{CPU_INSTANCE}"\n',
         encoding="utf-8",
     )
     seeded = seed(data)
@@ -118,8 +122,79 @@ def test_providers_lists_runpod_as_reachable_with_its_gpu_types(
     assert runpod["reachable"] is True, runpod
     assert runpod["capabilities"]["gpus"] is True and runpod["capabilities"]["image"] is True
     assert A100 in runpod["capabilities"]["gpu_types"]
+    assert runpod["capabilities"]["default_image"] == DEFAULT_IMAGE  # the image a launch may leave out
     assert "gpuTypes" in standin.operations()
     assert all(r.headers["authorization"] == f"Bearer {standin.api_key}" for r in standin.graphql_requests())
+
+
+def test_a_launch_without_image_or_gpus_is_a_cpu_pod_of_the_configured_image(
+    env: tuple[ServerProcess, Seeded], standin: RunPodStandIn
+) -> None:
+    before = len(standin.graphql_requests())
+    with api(env) as c:
+        r = c.post("/api/launch", json={"provider": "runpod", "argv": ["python", "prep.py"], "name": "rp-cpu"})
+    assert r.status_code == 201, r.text
+    run_id = r.json()["id"]
+    sent = [q for q in standin.graphql_requests()[before:] if q.operation != "pod"]
+    assert [q.operation for q in sent] == ["deployCpuPod"]  # no GPU type looked up
+    pod = pod_of(standin, run_id)
+    inp = pod.input
+    assert inp["imageName"] == DEFAULT_IMAGE
+    assert inp["instanceId"] == CPU_INSTANCE
+    assert "gpuTypeId" not in inp and "gpuCount" not in inp
+    assert inp["templateId"] == "runpod-ubuntu"  # what the runpod package adds to a CPU pod
+    assert inp["containerDiskInGb"] == 20 and inp["cloudType"] == "ALL"
+    assert pod_env(pod)["TRAINBOARD_LAUNCH_RUN_ID"] == run_id
+    record = launch_record(env, run_id)
+    assert record["job_id"] == pod.id
+    assert record["spec"]["image"] == DEFAULT_IMAGE  # what it ran in, for a relaunch
+    with api(env) as c:
+        assert c.post(f"/api/runs/{run_id}/cancel").status_code == 200
+    assert pod.id not in standin.pods
+
+    # a GPU type without a count is one GPU of that type
+    with api(env) as c:
+        r = c.post("/api/launch", json={"provider": "runpod", "argv": ["python"], "resources": {"gpu_type": A100}})
+    assert r.status_code == 201, r.text
+    gpu_pod = pod_of(standin, r.json()["id"])
+    assert gpu_pod.mutation == "podFindAndDeployOnDemand" and gpu_pod.input["gpuCount"] == 1
+    assert gpu_pod.input["imageName"] == DEFAULT_IMAGE
+    with api(env) as c:
+        c.post(f"/api/runs/{r.json()['id']}/cancel")
+
+
+def test_a_cpu_pod_refuses_a_size_before_anything_is_created(
+    env: tuple[ServerProcess, Seeded], standin: RunPodStandIn
+) -> None:
+    pods = set(standin.pods)
+    for field, value in (("cpus", 4), ("memory_mb", 8192)):
+        with api(env) as c:
+            r = c.post(
+                "/api/launch",
+                json={
+                    "provider": "runpod",
+                    "argv": ["python"],
+                    "name": f"rp-size-{field}",
+                    "resources": {field: value},
+                },
+            )
+            assert r.status_code == 422, r.text
+            [err] = r.json()["detail"]
+            assert err["loc"] == ["body", "resources", field] and CPU_INSTANCE in err["msg"]
+            names = {x["name"] for x in c.get("/api/runs", params={"limit": 500}).json()["runs"]}
+        assert f"rp-size-{field}" not in names
+    assert set(standin.pods) == pods
+
+
+def test_find_knows_the_pod_of_a_run(standin: RunPodStandIn, tmp_path: Path) -> None:
+    """What the launch watcher asks when the server that deployed a pod died before recording its id."""
+    context = ProviderContext(state_dir=tmp_path, launch_root=None, server_url="http://127.0.0.1:9")
+    provider = create({"api_key": standin.api_key, "api_url": standin.url}, context)
+    pod_id = provider.deploy(JobSpec(argv=("python",)), run_id="find-me-1", server_url="http://127.0.0.1:9", token=None)
+    assert provider.find("find-me-1") == pod_id
+    assert provider.find("find-me") is None and provider.find("no-such-run") is None
+    provider.cancel(pod_id)
+    assert provider.find("find-me-1") is None
 
 
 def test_launch_sends_what_runpods_api_expects(env: tuple[ServerProcess, Seeded], standin: RunPodStandIn) -> None:

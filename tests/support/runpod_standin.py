@@ -134,9 +134,12 @@ type Pod {
   machine: PodMachineInfo
 }
 
+type User { id: String, pods: [Pod] }
+
 type Query {
   gpuTypes(input: GpuTypeFilter): [GpuType]
   pod(input: PodFilter): Pod
+  myself: User
 }
 
 type Mutation {
@@ -274,6 +277,11 @@ class RunPodStandIn:
             pod = self.pods.get(input["podId"])
         return None if pod is None else self._pod_view(pod)
 
+    def _myself(self, _info: Any) -> dict[str, Any]:
+        with self.lock:
+            pods = list(self.pods.values())
+        return {"id": "user-1", "pods": [self._pod_view(p) for p in pods]}
+
     def _terminate(self, _info: Any, input: dict[str, Any]) -> None:
         with self.lock:
             pod = self.pods.get(input["podId"])
@@ -295,6 +303,7 @@ class RunPodStandIn:
         root = {
             "gpuTypes": self._gpu_types,
             "pod": self._pod,
+            "myself": self._myself,
             "podFindAndDeployOnDemand": self._deploy("podFindAndDeployOnDemand"),
             "deployCpuPod": self._deploy("deployCpuPod"),
             "podTerminate": self._terminate,

@@ -28,7 +28,7 @@ const PROVIDERS: ProviderList = {
       name: "runpod",
       reachable: false,
       detail: "https://api.runpod.io cannot be reached",
-      capabilities: { gpus: true, gpu_types: ["NVIDIA A100 80GB PCIe"], cpus: true, memory: true, time_limit: true, image: true, cwd: true, native_logs: false },
+      capabilities: { gpus: true, gpu_types: ["NVIDIA A100 80GB PCIe"], cpus: true, memory: true, time_limit: true, image: true, cwd: true, native_logs: false, default_image: "runpod/pytorch:2.4.0" },
     },
   ],
 };
@@ -129,7 +129,8 @@ describe("New run dialog", () => {
     expect(screen.queryByRole("textbox", { name: /image/ })).toBeNull();
     fireEvent.change(select, { target: { value: "runpod" } });
     expect(screen.getByText("https://api.runpod.io cannot be reached")).toBeTruthy();
-    expect(screen.getByRole("textbox", { name: /image/ })).toBeTruthy();
+    const image = screen.getByRole("textbox", { name: /image/ }) as HTMLInputElement;
+    expect(image.placeholder).toBe("runpod/pytorch:2.4.0"); // optional: the server's default image
     expect(screen.getByRole("combobox", { name: /GPU type/ })).toBeTruthy();
   });
 

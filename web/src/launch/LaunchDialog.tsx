@@ -219,8 +219,12 @@ export function LaunchDialog({ prefill, onClose }: { prefill: Prefill; onClose()
               </Field>
             )}
             {caps?.image && (
-              <Field label="image" error={errors.image} hint="the container image the job runs in">
-                <input className="input" name="image" value={f.image} onChange={(e) => set("image", e.target.value)} />
+              <Field
+                label="image"
+                error={errors.image}
+                hint={caps.default_image ? "the container image the job runs in (left empty: the server's default)" : "the container image the job runs in"}
+              >
+                <input className="input" name="image" value={f.image} onChange={(e) => set("image", e.target.value)} placeholder={caps.default_image ?? undefined} />
               </Field>
             )}
             {caps && (caps.cpus || caps.gpus || caps.memory || caps.time_limit) && (

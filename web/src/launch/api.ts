@@ -15,6 +15,8 @@ export interface ProviderCapabilities {
   image: boolean;
   cwd: boolean;
   native_logs: boolean;
+  /** The image a launch naming none runs (providers.toml's default); the image is optional then. */
+  default_image?: string | null;
 }
 
 export type ProviderInfo = Omit<Schemas["ProviderOut"], "capabilities"> & { capabilities: ProviderCapabilities };

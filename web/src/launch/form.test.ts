@@ -90,4 +90,11 @@ describe("launch form", () => {
     expect(errors.image).toBeUndefined(); // this provider runs no images
     expect(buildLaunch(base, { ...CAPS, image: true }, []).errors.image).toMatch(/container image/);
   });
+
+  it("leaves the image out when the provider has a default image", () => {
+    const { body, errors } = buildLaunch(base, { ...CAPS, image: true, default_image: "img:1" }, []);
+    expect(errors.image).toBeUndefined();
+    expect(body?.image).toBeNull(); // the server runs its default
+    expect(buildLaunch({ ...base, image: " mine:2 " }, { ...CAPS, image: true, default_image: "img:1" }, []).body?.image).toBe("mine:2");
+  });
 });

@@ -123,7 +123,7 @@ export function buildLaunch(
     if (!s) errors.timeLimit = "a duration like 90m, 2h or 1h30m";
     else resources.time_limit = s;
   }
-  if (caps?.image && !f.image.trim()) errors.image = "this provider runs a container image: name one";
+  if (caps?.image && !caps.default_image && !f.image.trim()) errors.image = "this provider runs a container image: name one";
   if (Object.keys(errors).length) return { body: null, errors };
   return {
     body: {

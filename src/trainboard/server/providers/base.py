@@ -176,6 +176,8 @@ class Capabilities:
     image: bool = False  # runs a container image (and needs one)
     cwd: bool = True  # honours a working directory
     native_logs: bool = True
+    #: The image a launch naming none runs (``image`` providers with a configured default): the image is optional
+    default_image: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -187,6 +189,7 @@ class Capabilities:
             "image": self.image,
             "cwd": self.cwd,
             "native_logs": self.native_logs,
+            "default_image": self.default_image,
         }
 
 

@@ -5,13 +5,19 @@
 api_key = "..."                      # else $RUNPOD_API_KEY (or `runpod config`'s credentials file)
 gpu_type = "NVIDIA GeForce RTX 4090" # default GPU type; a launch may name another (resources.gpu_type)
 gpu_types = ["NVIDIA GeForce RTX 4090", "NVIDIA A100 80GB PCIe"]  # offered in the UI
-image = "runpod/pytorch:2.4.0-py3.11-cuda12.4.1-devel-ubuntu22.04"
+image = "runpod/pytorch:2.4.0-py3.11-cuda12.4.1-devel-ubuntu22.04"  # used when a launch names none
+cpu_instance_id = "cpu3c-2-4"        # the CPU-only pod's instance type (a launch with gpus = 0, no gpu_type)
 cloud_type = "ALL"                   # ALL, SECURE or COMMUNITY
 container_disk_gb = 20
 install = "pip install --quiet trainboard"  # how the pod gets the client
 token_secret = ""                    # name of a RunPod secret of your own holding a write token (else one per launch)
 api_url = ""                         # RunPod's API base (default https://api.runpod.io; $RUNPOD_API_BASE_URL)
 ```
+
+A launch asking for no GPUs (``resources.gpus`` 0 and no ``gpu_type``) gets a CPU-only pod: ``create_pod``
+without a GPU type sends RunPod's ``deployCpuPod`` with ``cpu_instance_id`` as its ``instanceId`` (the package
+adds its ``runpod-ubuntu`` template). Such a pod's size is its instance type, so ``cpus`` and ``memory_mb`` are
+refused for it (they size GPU pods). A ``gpu_type`` without a count means one GPU of that type.
 
 The pod's start command installs the client, then runs ``trainboard run --run-id ID --url PUBLIC_URL -- argv``
 (``public_url`` in providers.toml must be an address the pod can reach), so the job's output, metrics and exit
@@ -69,6 +75,7 @@ DEFAULT_API_URL = "https://api.runpod.io"
 DEFAULT_GPU_TYPE = "NVIDIA GeForce RTX 4090"
 DEFAULT_IMAGE = "runpod/pytorch:2.4.0-py3.11-cuda12.4.1-devel-ubuntu22.04"
 DEFAULT_INSTALL = "pip install --quiet trainboard"
+DEFAULT_CPU_INSTANCE = "cpu3c-2-4"
 _SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
 log = logging.getLogger(__name__)
 
@@ -184,6 +191,7 @@ class RunPodConfig:
     container_disk_gb: int = 20
     install: str = DEFAULT_INSTALL
     token_secret: str | None = None
+    cpu_instance_id: str = DEFAULT_CPU_INSTANCE
 
     @classmethod
     def from_mapping(cls, conf: Mapping[str, Any]) -> RunPodConfig:
@@ -222,6 +230,7 @@ class RunPodConfig:
             container_disk_gb=disk,
             install=text("install", DEFAULT_INSTALL),
             token_secret=secret,
+            cpu_instance_id=text("cpu_instance_id", DEFAULT_CPU_INSTANCE),
         )
 
 
@@ -266,6 +275,7 @@ class RunPodProvider:
             image=True,
             cwd=True,
             native_logs=False,
+            default_image=self.config.image,
         )
 
     # ---- the runpod package, serialised
@@ -352,13 +362,35 @@ class RunPodProvider:
                 log.warning("could not delete RunPod secret %s: %s", sid, exc)
 
     # ---- the Provider protocol
-    def deploy(self, spec: JobSpec, *, run_id: str, server_url: str, token: str | None) -> str:
+    def _gpu_type(self, spec: JobSpec) -> str | None:
+        """The GPU type of the pod; None: a CPU-only pod. Raises ``SpecError`` for what such a pod cannot take."""
         res = spec.resources
+        if not res.gpus and not res.gpu_type:
+            instance = self.config.cpu_instance_id
+            if res.cpus is not None:
+                raise SpecError(
+                    "resources.cpus", f"a CPU-only pod's size is its instance type ({instance}); cpus sizes GPU pods"
+                )
+            if res.memory_mb is not None:
+                raise SpecError(
+                    "resources.memory_mb",
+                    f"a CPU-only pod's size is its instance type ({instance}); memory_mb sizes GPU pods",
+                )
+            return None
         gpu_type = res.gpu_type or self.config.gpu_type
         if gpu_type not in self.config.gpu_types:
             raise SpecError(
                 "resources.gpu_type", f"{gpu_type!r} is not offered (offered: {', '.join(self.config.gpu_types)})"
             )
+        return gpu_type
+
+    def validate(self, spec: JobSpec) -> None:
+        """Refuse an unoffered GPU type, or a size for a CPU-only pod, before the run is created."""
+        self._gpu_type(spec)
+
+    def deploy(self, spec: JobSpec, *, run_id: str, server_url: str, token: str | None) -> str:
+        res = spec.resources
+        gpu_type = self._gpu_type(spec)
         gpus = res.gpus or 1
         wrapped = wrapped_argv(spec, run_id=run_id, server_url=server_url)
         env = execution_env(spec, run_id=run_id, server_url=server_url, token=token)
@@ -379,20 +411,27 @@ class RunPodProvider:
                     made.append(self._create_secret(secret, value, run_id))
                 env[var] = "{{ RUNPOD_SECRET_" + secret + " }}"
             docker_args = start_command(wrapped, install=self.config.install, cwd=spec.cwd, time_limit=res.time_limit)
+            size: dict[str, Any] = (
+                {
+                    "gpu_type_id": gql_string(gpu_type),
+                    "gpu_count": gpus,
+                    "min_vcpu_count": max(1, math.ceil(res.cpus)) if res.cpus else 1,
+                    "min_memory_in_gb": max(1, math.ceil(res.memory_mb / 1024)) if res.memory_mb else 1,
+                }
+                if gpu_type is not None
+                else {"gpu_type_id": None, "instance_id": gql_string(self.config.cpu_instance_id)}
+            )
             with self._api() as runpod:
                 pod = runpod.create_pod(
                     name=gql_string(spec.name or f"trainboard-{run_id[:12]}"),
                     image_name=gql_string(spec.image or self.config.image),
-                    gpu_type_id=gql_string(gpu_type),
                     cloud_type=self.config.cloud_type,
-                    gpu_count=gpus,
                     container_disk_in_gb=self.config.container_disk_gb,
-                    min_vcpu_count=max(1, math.ceil(res.cpus)) if res.cpus else 1,
-                    min_memory_in_gb=max(1, math.ceil(res.memory_mb / 1024)) if res.memory_mb else 1,
                     docker_args=gql_string(docker_args),
                     env={gql_string(k): gql_string(v) for k, v in env.items()},
                     support_public_ip=False,
                     start_ssh=True,
+                    **size,
                 )
         except BaseException:
             for sid in made:

@@ -199,7 +199,7 @@ class LaunchService:
             raise SpecError("resources.time_limit", f"the {provider.name} provider does not take a time limit")
         if spec.image and not caps.image:
             raise SpecError("image", f"the {provider.name} provider does not run container images")
-        if caps.image and not spec.image:
+        if caps.image and not spec.image and not caps.default_image:
             raise SpecError("image", f"the {provider.name} provider needs a container image")
 
     async def launch(self, *, provider_name: str, spec: JobSpec, caller: Identity, ip: str) -> dict[str, Any]:
@@ -217,7 +217,7 @@ class LaunchService:
             "secrets": sorted(spec.secret_names),
             "cwd": spec.cwd,
             "resources": spec.resources.as_dict(),
-            "image": spec.image,
+            "image": spec.image or provider.capabilities.default_image,  # what it ran in: a relaunch runs it again
         }
         config = {**spec.config, "command": list(spec.argv)}
 
