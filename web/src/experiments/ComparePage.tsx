@@ -16,7 +16,7 @@ import { RunMeta } from "./RunMeta";
 import { onStoresChange, useRunStores } from "../charts/useRunStores";
 import { XpChart, type LineSpec } from "./XpChart";
 import { XpNav } from "./XpNav";
-import { colorAt, useScheme } from "./palette";
+import { colorAt, dashAt, useScheme } from "./palette";
 import "./experiments.css";
 
 export function parseRunIds(param: string | null): string[] {
@@ -25,7 +25,7 @@ export function parseRunIds(param: string | null): string[] {
 
 function OverlayChart({ metricKey, runs, stores }: { metricKey: string; runs: ExpRun[]; stores: RunMetrics[] }) {
   const scheme = useScheme();
-  const lines: LineSpec[] = runs.map((r, i) => ({ label: r.name, color: colorAt(scheme, i) }));
+  const lines: LineSpec[] = runs.map((r, i) => ({ label: r.name, color: colorAt(scheme, i), dash: dashAt(scheme, i) }));
   const data = useCallback(
     () =>
       joinOnX(

@@ -11,6 +11,8 @@ export interface LineSpec {
   label: string;
   color: string;
   width?: number;
+  /** dash pattern (canvas `setLineDash`); solid when absent */
+  dash?: number[];
   /** not drawn (the edges of a band) */
   hidden?: boolean;
   /** left out of the readout */
@@ -80,6 +82,7 @@ function XpChartImpl({ title, lines, bands, data, subscribe, height = HEIGHT, ex
           label: l.label,
           stroke: l.hidden ? "transparent" : l.color,
           width: l.hidden ? 0 : (l.width ?? 1.5),
+          ...(l.dash ? { dash: l.dash } : {}),
           points: { show: false },
           spanGaps: true,
         })),

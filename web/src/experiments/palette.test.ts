@@ -1,17 +1,32 @@
 import { act, renderHook } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
-import { chartColors, colorAt, runColorsOf, useScheme } from "./palette";
+import { chartColors, colorAt, dashAt, runColorsOf, shade, useScheme } from "./palette";
 
 afterEach(() => {
   delete document.documentElement.dataset.theme;
 });
 
 describe("palette", () => {
-  it("gives darker run colours on light backgrounds and cycles them", () => {
+  it("gives darker run colours on light backgrounds", () => {
     expect(runColorsOf("light")).not.toEqual(runColorsOf("dark"));
-    const n = runColorsOf("dark").length;
-    expect(colorAt("dark", n)).toBe(colorAt("dark", 0));
+    expect(colorAt("dark", 0)).toBe(runColorsOf("dark")[0]);
     expect(chartColors("light").grid).not.toBe(chartColors("dark").grid);
+  });
+  it("keeps the 32 runs a comparison holds distinct past the palette's 8 colours", () => {
+    for (const s of ["dark", "light"] as const) {
+      const colors = Array.from({ length: 32 }, (_, i) => colorAt(s, i));
+      expect(new Set(colors).size).toBe(32);
+      for (const c of colors) expect(c).toMatch(/^#[0-9a-f]{6}$/i);
+      const n = runColorsOf(s).length;
+      expect(dashAt(s, 0)).toBeUndefined();
+      expect(dashAt(s, n)).toBeDefined();
+      expect(dashAt(s, 2 * n)).not.toEqual(dashAt(s, n));
+    }
+  });
+  it("shades toward white or black", () => {
+    expect(shade("#808080", 1)).toBe("#ffffff");
+    expect(shade("#808080", -1)).toBe("#000000");
+    expect(shade("#102030", 0)).toBe("#102030");
   });
   it("follows the page's data-theme as it changes", async () => {
     document.documentElement.dataset.theme = "dark";

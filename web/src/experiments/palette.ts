@@ -38,9 +38,41 @@ export function runColorsOf(s: Scheme): readonly string[] {
   return s === "light" ? LIGHT_RUN_COLORS : darkRunColors;
 }
 
+/** Per round of the palette (runs 0-7, 8-15, ...): how far its colours move toward white (+) or black (-).
+ * Dark backgrounds keep the bright colours first; light ones the dark colours. */
+const ROUND_SHADES: Record<Scheme, readonly number[]> = {
+  dark: [0, -0.42, 0.5, -0.62, 0.72],
+  light: [0, 0.4, -0.45, 0.62, -0.65],
+};
+
+/** Dash patterns (canvas `setLineDash`) per round of the palette; the first round is solid. */
+const ROUND_DASHES: readonly (number[] | undefined)[] = [undefined, [7, 3], [2, 3], [10, 3, 2, 3], [1, 2]];
+
+/** `hex` (#rrggbb) mixed toward white (`amount` > 0) or black (< 0) by |amount|. */
+export function shade(hex: string, amount: number): string {
+  const n = parseInt(hex.slice(1), 16);
+  const target = amount > 0 ? 255 : 0;
+  const a = Math.min(1, Math.abs(amount));
+  const mix = (c: number) => Math.round(c + (target - c) * a);
+  const rgb = [mix((n >> 16) & 255), mix((n >> 8) & 255), mix(n & 255)];
+  return `#${rgb.map((c) => c.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** Run ``i``'s colour: the palette's, lighter or darker each time the palette comes round again, so the
+ * 9th run is not the 1st's colour. */
 export function colorAt(s: Scheme, i: number): string {
   const c = runColorsOf(s);
-  return c[i % c.length] as string;
+  const base = c[i % c.length] as string;
+  const shades = ROUND_SHADES[s];
+  const amount = shades[Math.floor(i / c.length) % shades.length] ?? 0;
+  return amount === 0 ? base : shade(base, amount);
+}
+
+/** Run ``i``'s line dash: solid for the palette's first round, then one pattern per round (with
+ * `colorAt`'s shade, two cues that the line is not the earlier run's). */
+export function dashAt(s: Scheme, i: number): number[] | undefined {
+  const round = Math.floor(i / runColorsOf(s).length);
+  return ROUND_DASHES[round % ROUND_DASHES.length];
 }
 
 /** Axis, grid and tick colours of a scheme. */
