@@ -25,10 +25,12 @@ from trainboard.server.store import run_tags
 from trainboard.server.store import runs as store
 from trainboard.server.store.log_lines import LineRow
 from trainboard.server.store.run_owner import created_by, set_created_by
+from trainboard.server.stream import feed
 from trainboard.server.stream.publish import (
     publish_final_lines,
     publish_run_created,
     publish_run_deleted,
+    publish_run_updated,
     publish_status_change,
 )
 from trainboard.wire import MAX_JSON_INT
@@ -148,18 +150,22 @@ async def update_run(run_id: str, body: RunUpdate, state: State) -> RunPublic:
     changes = {k: v for k, v in changes.items() if v is not None or k == "exit_code"}
     cache = state.writer.cache
 
-    def job(conn: Connection) -> tuple[tuple[dict[str, Any], dict[str, Any]] | None, list[LineRow]]:
+    def job(
+        conn: Connection,
+    ) -> tuple[tuple[dict[str, Any], dict[str, Any]] | None, list[LineRow], dict[str, Any] | None]:
         result = store.update_run(conn, run_id=run_id, changes=changes, reason=reason)
+        updated = feed.record_update(conn, old=result[0], new=result[1]) if result is not None else None
         if result is None or result[1]["status"] == "running":
-            return result, []
-        return result, indexer_of(cache).flush(conn, run_id)  # the run ended: its open lines are final
+            return result, [], updated
+        return result, indexer_of(cache).flush(conn, run_id), updated  # the run ended: its open lines are final
 
-    result, lines = await state.writer.run(job)
+    result, lines, updated = await state.writer.run(job)
     if result is None:
         not_found("run", run_id)
     old, new = result
     publish_final_lines(state.broker, run_id, lines)
     publish_status_change(state.broker, old, new)
+    publish_run_updated(state.broker, updated)
     return RunPublic.from_row(new)
 
 
@@ -175,6 +181,7 @@ async def delete_run(run_id: str, request: Request, state: State, caller: Caller
     editors delete only the runs they created; admins any."""
     ip = client_ip(request)
     launched: list[dict[str, Any]] = []  # the launch record, for the job's files (launch service)
+    deleted: list[dict[str, Any]] = []  # the run_deleted message (with its feed id)
 
     def job(c: Connection) -> dict[str, int] | str | None:
         if not caller.is_admin and not caller.owns(created_by(c, run_id=run_id)):
@@ -187,6 +194,7 @@ async def delete_run(run_id: str, request: Request, state: State, caller: Caller
         removed = store.delete_run(c, run_id=run_id)
         if removed is not None:
             record(c, caller, ip, "run_delete", run_id)
+            deleted.append(feed.record_deleted(c, run_id=run_id))
         return removed
 
     removed = await state.writer.run(job)
@@ -197,7 +205,7 @@ async def delete_run(run_id: str, request: Request, state: State, caller: Caller
     if removed is None or isinstance(removed, str):
         not_found("run", run_id)
     state.writer.cache.clear()
-    publish_run_deleted(state.broker, run_id)
+    publish_run_deleted(state.broker, run_id, deleted[0] if deleted else None)
     if launched and (service := state.extras.get("launch")) is not None:
         await service.forget(launched[0])
     return {"deleted": run_id, "removed": removed}
@@ -244,15 +252,22 @@ async def change_tags(run_id: str, body: TagsChange, state: State) -> TagsOut:
     """Add and remove tags (adding one the run has, or removing one it lacks, changes nothing): the SDK's
     ``add_tags`` / ``remove_tags``, safe to send twice. Returns the run's tags."""
 
+    updated: list[dict[str, Any] | None] = []  # the run_updated message, when the tags changed
+
     def job(conn: Connection) -> list[str] | str | None:
-        if store.get_run(conn, run_id=run_id) is None:
+        old = store.get_run(conn, run_id=run_id)
+        if old is None:
             return None
         try:
-            return run_tags.change_tags(conn, run_id=run_id, add=body.add, remove=body.remove)
+            tags = run_tags.change_tags(conn, run_id=run_id, add=body.add, remove=body.remove)
         except ValueError as exc:
             return str(exc)
+        updated.append(feed.record_update(conn, old=old, new={**old, "tags": tags}))
+        return tags
 
     tags = await state.writer.run(job)
+    if updated:
+        publish_run_updated(state.broker, updated[0])
     if tags is None:
         not_found("run", run_id)
     if isinstance(tags, str):

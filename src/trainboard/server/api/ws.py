@@ -5,7 +5,14 @@ Client -> server: ``subscribe``/``unsubscribe`` ``{run_id}``, ``ping``. Server -
 ``pong``, and for every connection the run-list messages ``run_created``/``status_change``/``run_deleted``.
 A server ``heartbeat`` goes out every 30 s. Malformed messages get ``error``; the socket stays open.
 A client that falls more than its mailbox's byte bound behind is closed with code 1013 and a reason; it
-reconnects, subscribes again and reloads (the web UI does).
+reconnects, subscribes again and resumes.
+
+Resume (``stream.feed``): the run-list messages ``run_created``, ``status_change``, ``run_updated`` and
+``run_deleted`` carry an ``id`` (the event row they come from). A client that connects with
+``/ws?after=ID`` first gets the run-list messages after ``ID`` from the database, in order, then the live
+ones newer than those; or, when more than ``feed.REPLAY_LIMIT`` were missed or ``ID`` is unknown, one
+``{"type": "reset", "id": N}`` (reload everything; resume from ``N`` next time). A bad ``after`` gets an
+``error`` naming it and the socket stays open, live only.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from trainboard.server.api.sockets import serve_socket
 from trainboard.server.state import get_state
 from trainboard.server.store import runs as runs_store
-from trainboard.server.stream import topics
+from trainboard.server.stream import feed, topics
 from trainboard.server.stream.broker import Subscription
 from trainboard.wire import ID_RE
 
@@ -45,6 +52,9 @@ def _encoded(message: Any) -> str:
     return text
 
 
+#: Run-list messages published without their feed id -> the message with it (``with_id``).
+_ID_CACHE: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
+
 HEARTBEAT_SECONDS = 30.0
 #: Close code for a client whose mailbox overflowed (1013: "try again later").
 LAGGED_CLOSE_CODE = 1013
@@ -57,6 +67,31 @@ async def dashboard_socket(websocket: WebSocket) -> None:
     mailbox = state.broker.mailbox()
     subs: dict[str, Subscription] = {}
     global_sub = state.broker.subscribe(topics.RUNS, mailbox=mailbox)
+    after_raw = websocket.query_params.get("after")
+    after = int(after_raw) if after_raw is not None and after_raw.isdigit() and len(after_raw) <= 18 else None
+
+    def replay(start: int) -> tuple[list[dict[str, Any]] | None, int]:
+        with state.engines.reader.connect() as conn:
+            return feed.replay(conn, after=start), feed.last_id(conn)
+
+    def stamp(run_id: str, kind: str) -> int | None:
+        with state.engines.reader.connect() as conn:
+            return feed.latest_id(conn, run_id=run_id, kind=kind)
+
+    async def with_id(message: Any) -> Any:
+        """A run-list message published without its feed id gets it here (once per process: cached)."""
+        if not isinstance(message, dict) or message.get("type") not in feed.KINDS or "id" in message:
+            return message
+        hit = _ID_CACHE.get(id(message))
+        if hit is not None and hit[0] is message:
+            return hit[1]
+        run_id = message.get("run_id") or (message.get("run") or {}).get("id")
+        event_id = await run_in_threadpool(stamp, str(run_id), message["type"]) if run_id else None
+        stamped = message if event_id is None else {**message, "id": event_id}
+        _ID_CACHE[id(message)] = (message, stamped)
+        if len(_ID_CACHE) > _TEXT_CACHE_SIZE:
+            _ID_CACHE.popitem(last=False)
+        return stamped
 
     def run_exists(run_id: str) -> bool:
         with state.engines.reader.connect() as conn:
@@ -89,6 +124,18 @@ async def dashboard_socket(websocket: WebSocket) -> None:
         return {"type": "error", "message": f"unknown message type {kind[:40]!r}"}
 
     async def pump() -> None:
+        seen = 0  # live run-list messages at or before the replay's last id were sent by the replay
+        if after_raw is not None and after is None:
+            await websocket.send_json({"type": "error", "message": '"after" must be a non-negative integer id'})
+        elif after is not None:
+            missed, newest = await run_in_threadpool(replay, after)
+            if missed is None:
+                await websocket.send_json({"type": "reset", "id": newest})
+                seen = newest
+            else:
+                for message in missed:
+                    await websocket.send_text(_encoded(message))
+                seen = missed[-1]["id"] if missed else after
         while True:
             try:
                 message = await mailbox.get(HEARTBEAT_SECONDS)
@@ -99,6 +146,9 @@ async def dashboard_socket(websocket: WebSocket) -> None:
                 reason = f"client too slow: more than {mailbox.max_bytes} bytes waiting; reconnect and reload"
                 await websocket.close(code=LAGGED_CLOSE_CODE, reason=reason)
                 return
+            message = await with_id(message)
+            if isinstance(message, dict) and isinstance(message.get("id"), int) and message["id"] <= seen:
+                continue
             await websocket.send_text(_encoded(message))
 
     try:

@@ -49,8 +49,16 @@ def publish_run_created(broker: Broker, row: Mapping[str, Any]) -> None:
     broker.publish(topics.RUNS, {"type": "run_created", "run": public_run(row)})
 
 
-def publish_run_deleted(broker: Broker, run_id: str) -> None:
-    broker.publish(topics.RUNS, {"type": "run_deleted", "run_id": run_id})
+def publish_run_deleted(broker: Broker, run_id: str, message: Mapping[str, Any] | None = None) -> None:
+    """``message``: the one ``stream.feed.record_deleted`` returned (it carries the feed id)."""
+    broker.publish(topics.RUNS, dict(message) if message is not None else {"type": "run_deleted", "run_id": run_id})
+
+
+def publish_run_updated(broker: Broker, message: Mapping[str, Any] | None) -> None:
+    """The ``run_updated`` message ``stream.feed.record_update`` returned (name, tags, notes or archived
+    changed): every dashboard gets it. ``None`` (nothing shown changed) publishes nothing."""
+    if message is not None:
+        broker.publish(topics.RUNS, dict(message))
 
 
 def publish_status_change(broker: Broker, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:

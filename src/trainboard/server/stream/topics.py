@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-#: Run list changes for every dashboard: run_created, status_change, run_deleted.
+#: Run list changes for every dashboard: run_created, status_change, run_updated, run_deleted.
 RUNS = "runs"
 
 
