@@ -9,7 +9,8 @@ Semantics (also in the OpenAPI description and README):
 - Points carrying a ``seq`` from a client stream are ignored when that stream already committed a seq
   at least as high, so a re-sent batch never duplicates.
 - Storage is columnar (``segments``): one segment per key per batch (cut at ``SEGMENT_POINTS``), small
-  tails extended in place, every column compressed (``codec``). A series with many points also keeps a
+  tails extended in place, small sealed segments merged into bigger ones (``compaction``), every column
+  compressed (``codec``). A series with many points also keeps a
   min/max/last pyramid (``pyramid``), maintained here in the same transaction, for coarse views.
 """
 
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine
 
-from trainboard.server.store import codec, pyramid, run_summaries
+from trainboard.server.store import codec, compaction, pyramid, run_summaries
 from trainboard.server.store.cursors import advance_cursor, stream_cursor
 from trainboard.server.store.segments import (
     F64,
@@ -48,6 +49,9 @@ SYSTEM_PREFIX = "sys/"
 SEAL_POINTS = 256
 #: The most points one segment holds (a bigger batch is cut): a zoomed read decodes little beyond its range.
 SEGMENT_POINTS = 16_384
+#: Whether a write that seals a small segment merges the series' small sealed segments (``compaction``);
+#: off only to measure what it saves (``bench/``).
+COMPACT = True
 
 #: A parsed point: (seq or None, step or None, wall time, {key: value}).
 Point = tuple[int | None, int | None, float, dict[str, float]]
@@ -125,6 +129,8 @@ def _write_series(conn: Connection, s: _Series, steps: IntArray, values: FloatAr
             sealed = n >= SEAL_POINTS
             _update_series(conn, s, last, None if sealed else s.tail_id, count)
             _maintain_pyramid(conn, s, first, last, appends=True, sealed=sealed)
+            if sealed and COMPACT:
+                compaction.compact(conn, series_id=s.id, tail_id=s.tail_id)
             return
     seg_id = 0
     for a in range(0, count, SEGMENT_POINTS):
@@ -143,6 +149,8 @@ def _write_series(conn: Connection, s: _Series, steps: IntArray, values: FloatAr
         tail = s.tail_id
     _update_series(conn, s, last, tail, count)
     _maintain_pyramid(conn, s, first, last, appends=appends, sealed=not appends or tail is None)
+    if COMPACT and 0 < count % SEGMENT_POINTS < compaction.SMALL_POINTS and seg_id != tail:
+        compaction.compact(conn, series_id=s.id, tail_id=s.tail_id)  # a small segment sealed as written
 
 
 def _update_series(conn: Connection, s: _Series, last: int, tail: int | None, added: int) -> None:

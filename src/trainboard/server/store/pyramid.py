@@ -19,7 +19,8 @@ the same points the raw downsampler keeps -- the minimum, the maximum, the last 
 first point; ``count`` is exact. A view narrower than that (a zoom) is computed from the raw points, as before: exact.
 
 A write into a series that has a pyramid recomputes the touched cells: level 0 from the raw points of
-those cells (so a repeated step that replaces a value is reflected), each level above from its children.
+those cells (so a repeated step that replaces a value is reflected), each level above from its children
+(the untouched ones read in one statement), all levels written in one upsert.
 Appends to the open tail segment are folded in when it seals (``store/metrics.py``); until then the
 pyramid covers the steps up to ``series.pyramid_upto`` and views read the few points after it raw.
 """
@@ -27,7 +28,7 @@ pyramid covers the steps up to ``series.pyramid_upto`` and views read the few po
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -152,16 +153,11 @@ def choose_base(points: Points) -> int:
 # --- storage -----------------------------------------------------------------------------------------
 
 
-def _read(conn: Connection, series_id: int, level: int, lo: int, hi: int) -> Cells:
-    ph = placeholder(conn)
-    rows = conn.exec_driver_sql(
-        f"SELECT cell, {', '.join(_COLUMNS)} FROM metric_pyramid WHERE series_id = {ph} AND level = {ph} "
-        f"AND cell >= {ph} AND cell <= {ph} ORDER BY cell",
-        (series_id, level, lo, hi),
-    ).all()
+def _cells(rows: Sequence[Any], columns: int) -> Cells:
+    """Rows of (cell, stored columns...) as cells."""
     # one C-level conversion: NULL (absent, or NaN that SQLite stores as NULL) becomes NaN; steps and cell
     # numbers are below 2**53, exact as float64
-    table = np.array([tuple(r) for r in rows], dtype=F64).reshape(len(rows), len(_COLUMNS) + 1)
+    table = np.array([tuple(r) for r in rows], dtype=F64).reshape(len(rows), columns)
     out: list[Any] = []
     for j, name in enumerate(["key", *_COLUMNS]):
         col = table[:, j]
@@ -172,46 +168,80 @@ def _read(conn: Connection, series_id: int, level: int, lo: int, hi: int) -> Cel
     return Cells(*out)
 
 
+def _read(conn: Connection, series_id: int, level: int, lo: int, hi: int) -> Cells:
+    ph = placeholder(conn)
+    rows = conn.exec_driver_sql(
+        f"SELECT cell, {', '.join(_COLUMNS)} FROM metric_pyramid WHERE series_id = {ph} AND level = {ph} "
+        f"AND cell >= {ph} AND cell <= {ph} ORDER BY cell",
+        (series_id, level, lo, hi),
+    ).all()
+    return _cells(rows, len(_COLUMNS) + 1)
+
+
+def _read_levels(conn: Connection, series_id: int, ranges: list[tuple[int, int, int]]) -> dict[int, Cells]:
+    """The cells of several (level, lo, hi) ranges in one statement, by level."""
+    ph = placeholder(conn)
+    where = " OR ".join(f"(level = {ph} AND cell >= {ph} AND cell <= {ph})" for _ in ranges)
+    rows = conn.exec_driver_sql(
+        f"SELECT level, cell, {', '.join(_COLUMNS)} FROM metric_pyramid WHERE series_id = {ph} AND ({where}) "
+        "ORDER BY level, cell",
+        (series_id, *(x for r in ranges for x in r)),
+    ).all()
+    by_level: dict[int, list[Any]] = {level: [] for level, _lo, _hi in ranges}
+    for row in rows:
+        by_level[int(row[0])].append(row[1:])
+    return {level: _cells(part, len(_COLUMNS) + 1) for level, part in by_level.items()}
+
+
 def _py(x: float | int, is_int: bool) -> float | int | None:
     if is_int:
         return None if x == _ABSENT else int(x)
     return None if math.isnan(x) else float(x)
 
 
-def _replace(conn: Connection, series_id: int, level: int, lo: int, hi: int, cells: Cells) -> None:
-    """Level ``level``'s cells in [lo, hi] become ``cells``."""
-    ph = placeholder(conn)
-    conn.exec_driver_sql(
-        f"DELETE FROM metric_pyramid WHERE series_id = {ph} AND level = {ph} AND cell >= {ph} AND cell <= {ph}",
-        (series_id, level, lo, hi),
-    )
-    if not len(cells):
-        return
+def _upsert(conn: Connection, series_id: int, levels: list[Cells]) -> None:
+    """Write every level's cells (``levels[k]``: level ``k``), replacing the stored ones in one statement.
+    A cell never disappears (a written step stays), so nothing is deleted."""
     kinds = [name in _INT_COLUMNS for name in _COLUMNS]
-    columns = [getattr(cells, name).tolist() for name in _COLUMNS]
-    rows = [
-        (series_id, level, cell, *(_py(x, k) for x, k in zip(row, kinds, strict=True)))
-        for cell, *row in zip(cells.key.tolist(), *columns, strict=True)
-    ]
+    rows: list[tuple[Any, ...]] = []
+    for level, cells in enumerate(levels):
+        columns = [getattr(cells, name).tolist() for name in _COLUMNS]
+        rows.extend(
+            (series_id, level, cell, *(_py(x, k) for x, k in zip(row, kinds, strict=True)))
+            for cell, *row in zip(cells.key.tolist(), *columns, strict=True)
+        )
+    if not rows:
+        return
     conn.exec_driver_sql(
         f"INSERT INTO metric_pyramid (series_id, level, cell, {', '.join(_COLUMNS)}) "
-        f"VALUES ({placeholders(conn, len(_COLUMNS) + 3)})",
+        f"VALUES ({placeholders(conn, len(_COLUMNS) + 3)}) ON CONFLICT (series_id, level, cell) DO UPDATE SET "
+        + ", ".join(f"{name} = excluded.{name}" for name in _COLUMNS),
         rows,
     )
 
 
 def rebuild(conn: Connection, *, series_id: int, base: int, lo: int, hi: int, points: Points) -> None:
     """Recompute every level's cells that overlap steps [lo, hi]; ``points`` are the series' merged raw
-    points over at least the level-0 cells covering [lo, hi]."""
+    points over at least the level-0 cells covering [lo, hi]. Level 0 comes from the points, each level
+    above from its children: the recomputed ones and, read in one statement, their stored siblings."""
     w = width(base, 0)
     c_lo, c_hi = lo // w, hi // w
     inside = points.slice_steps(c_lo * w, (c_hi + 1) * w - 1)
-    cells = combine(singletons(inside), inside.steps // w)
-    _replace(conn, series_id, 0, c_lo, c_hi, cells)
-    for level in range(1, LEVELS):
+    levels = [combine(singletons(inside), inside.steps // w)]
+    ranges = [(c_lo, c_hi)]
+    for _level in range(1, LEVELS):
         c_lo, c_hi = c_lo // FANOUT, c_hi // FANOUT
-        children = _read(conn, series_id, level - 1, c_lo * FANOUT, (c_hi + 1) * FANOUT - 1)
-        _replace(conn, series_id, level, c_lo, c_hi, combine(children, children.key // FANOUT))
+        ranges.append((c_lo, c_hi))
+    stored = _read_levels(
+        conn, series_id, [(k - 1, ranges[k][0] * FANOUT, (ranges[k][1] + 1) * FANOUT - 1) for k in range(1, LEVELS)]
+    )
+    for level in range(1, LEVELS):
+        below, (b_lo, b_hi) = stored[level - 1], ranges[level - 1]
+        keep = (below.key < b_lo) | (below.key > b_hi)
+        children = Cells.concat([below.take(np.flatnonzero(keep)), levels[level - 1]])
+        children = children.take(np.argsort(children.key, kind="stable"))
+        levels.append(combine(children, children.key // FANOUT))
+    _upsert(conn, series_id, levels)
 
 
 def cell_range(base: int, lo: int, hi: int) -> tuple[int, int]:

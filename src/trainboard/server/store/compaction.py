@@ -1,0 +1,99 @@
+"""Folding a series' small sealed segments into bigger ones, in the write job that sealed them.
+
+Why: the SDK sends about ten steps per POST, so a key's points arrive as an open tail segment extended in
+place and sealed at ``SEAL_POINTS`` (``store/metrics.py``). Every segment carries its own compressed
+frames and row, and short columns compress poorly: a 256-point segment of a smooth curve costs ~3.5 bytes
+per point, a 4,096-point one ~2.8 (``bench/metric_storage.py``). So once a series' sealed segments of
+fewer than ``SMALL_POINTS`` points add up to ``COMPACT_POINTS``, they are merged into one segment
+(each point written once more: the write amplification is about one).
+
+Reads stay exact: a merged segment holds exactly the points a read of its parts returned (``merge_points``,
+the later of a repeated step wins) and takes the row of the newest part, so its place among the other
+segments of the series (the order that decides which write of a step wins) is kept. A group is merged
+only when no other segment written between its oldest and newest part overlaps its steps (such a segment
+would move behind it); the open tail is never a part. Points and the pyramid are unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from trainboard.server.store import codec
+from trainboard.server.store.segments import compress, decode, merge_points
+from trainboard.server.store.sql import placeholder, placeholders
+
+#: Sealed segments smaller than ``SMALL_POINTS`` are merged once they add up to ``COMPACT_POINTS``
+#: (bigger ones gain little: ~0.2 byte per point).
+SMALL_POINTS = 1024
+COMPACT_POINTS = 4096
+
+
+@dataclass
+class _Seg:
+    id: int
+    first: int
+    last: int
+    n: int
+
+
+def compact(conn: Connection, *, series_id: int, tail_id: int | None) -> int:
+    """Merge the series' small sealed segments into segments of at least ``COMPACT_POINTS`` points
+    (each below ``COMPACT_POINTS + SMALL_POINTS``); returns the number of segments merged away."""
+    ph = placeholder(conn)
+    small = [
+        _Seg(int(i), int(a), int(b), int(n))
+        for i, a, b, n in conn.exec_driver_sql(
+            f"SELECT id, first_step, last_step, n FROM metric_segments WHERE series_id = {ph} AND n < {ph} ORDER BY id",
+            (series_id, SMALL_POINTS),
+        ).all()
+        if i != tail_id
+    ]
+    removed = 0
+    start = 0
+    while sum(s.n for s in small[start:]) >= COMPACT_POINTS:
+        end, total = start, 0
+        while total < COMPACT_POINTS:
+            total += small[end].n
+            end += 1
+        group = small[start:end]
+        clash = _clash(conn, series_id=series_id, group=group, tail_id=tail_id)
+        if clash is not None:  # merge only what was written after it
+            start = next((k for k in range(start, len(small)) if small[k].id > clash), len(small))
+            continue
+        _merge(conn, group)
+        removed += len(group) - 1
+        start = end
+    return removed
+
+
+def _clash(conn: Connection, *, series_id: int, group: list[_Seg], tail_id: int | None) -> int | None:
+    """The newest other segment written between the group's oldest and newest part that overlaps its steps."""
+    ph = placeholder(conn)
+    lo, hi = min(s.first for s in group), max(s.last for s in group)
+    row = conn.exec_driver_sql(
+        f"SELECT MAX(id) FROM metric_segments WHERE series_id = {ph} AND id > {ph} AND id < {ph} "
+        f"AND (n >= {ph} OR id = {ph}) AND last_step >= {ph} AND first_step <= {ph}",
+        (series_id, group[0].id, group[-1].id, SMALL_POINTS, -1 if tail_id is None else tail_id, lo, hi),
+    ).first()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def _merge(conn: Connection, group: list[_Seg]) -> None:
+    ph = placeholder(conn)
+    ids = [s.id for s in group]
+    rows = conn.exec_driver_sql(
+        f"SELECT steps, vals, times, codec FROM metric_segments WHERE id IN ({placeholders(conn, len(ids))}) "
+        "ORDER BY id",
+        tuple(ids),
+    ).all()
+    merged = merge_points([decode(bytes(s), bytes(v), bytes(t), c) for s, v, t, c in rows])
+    st, va, ti = compress(merged.steps, merged.values, merged.times)
+    conn.exec_driver_sql(
+        f"UPDATE metric_segments SET first_step = {ph}, last_step = {ph}, n = {ph}, steps = {ph}, vals = {ph}, "
+        f"times = {ph}, codec = {ph} WHERE id = {ph}",
+        (int(merged.steps[0]), int(merged.steps[-1]), len(merged), st, va, ti, codec.ZSTD, ids[-1]),
+    )
+    gone = tuple(ids[:-1])
+    conn.exec_driver_sql(f"DELETE FROM metric_segments WHERE id IN ({placeholders(conn, len(gone))})", gone)
