@@ -19,11 +19,11 @@ from tests.support.launching import (
     SHELL_WORDS,
     SLEEPER_SCRIPT,
     TRAIN_SCRIPT,
+    assert_failed_with_exit_3,
+    follow_live_then_cancel,
     launch,
     launch_server,
     native_log,
-    read_live_until,
-    run_events,
     stored_output,
     wait_launch,
     wait_record,
@@ -31,6 +31,9 @@ from tests.support.launching import (
     write_script,
 )
 from tests.support.servers import ServerProcess
+
+from trainboard.server.providers.base import ProviderContext
+from trainboard.server.providers.ray import create
 
 
 @pytest.fixture(scope="module")
@@ -73,14 +76,19 @@ def failing(server: ServerProcess, launch_root: Path) -> dict[str, str]:
 
 
 def test_exit_3_is_failed_exit_3(http: httpx.Client, failing: dict[str, str], launch_root: Path) -> None:
+    assert_failed_with_exit_3(http, failing["exit3"], launch_root)
+
+
+def test_find_names_the_job_of_a_run(
+    http: httpx.Client, failing: dict[str, str], server: ServerProcess, head: RayHead
+) -> None:
+    """What the launch watcher asks when the server deploying a run died before it stored the job id."""
     rid = failing["exit3"]
-    run = wait_status(http, rid, {"completed", "failed", "interrupted"})
-    assert run["status"] == "failed" and run["exit_code"] == 3
-    record = wait_launch(http, rid)
-    assert record["state"] == "failed" and record["exit_code"] == 3 and record["native_state"] == "FAILED"
-    # every argv word reached the program as it was sent: no shell interpreted any of them
-    assert repr(SHELL_WORDS).encode() in stored_output(http, rid)
-    assert not (launch_root / "pwned").exists()
+    job_id = http.get(f"/api/runs/{rid}/launch").json()["job_id"]
+    context = ProviderContext(state_dir=server.data_dir / "find", launch_root=None, server_url=server.url)
+    provider = create({"address": head.dashboard_url}, context)
+    assert provider.find(rid) == job_id
+    assert provider.find("no-such-run") is None
 
 
 def test_every_ray_component_listens_on_loopback_only(head: RayHead, http: httpx.Client) -> None:
@@ -107,25 +115,10 @@ def test_live_output_metrics_and_cancel(http: httpx.Client, server: ServerProces
     job = http.get(f"/api/runs/{rid}/launch").json()
     assert job["provider"] == "ray" and job["job_id"] == f"trainboard-{rid}"
 
-    live = read_live_until(server.url, rid, b"step 10 ")
-    assert b"training starts" in live and b"train:" in live  # the tqdm bar, as the terminal showed it
-    assert wait_status(http, rid, {"running"})["status"] == "running"
-    metrics = http.get(f"/api/runs/{rid}/metrics", params={"keys": "loss"}).json()["metrics"]
-    assert metrics["loss"]["count"] >= 5 and metrics["loss"]["value"][0] == 1.0
-
-    resp = http.post(f"/api/runs/{rid}/cancel")
-    assert resp.status_code == 200, resp.text
-    ended = wait_status(http, rid, {"interrupted", "failed", "completed"}, timeout=30)
-    assert ended["status"] == "interrupted"
-    record = wait_launch(http, rid)
-    assert record["state"] == "cancelled" and record["native_state"] == "STOPPED"
-    out = stored_output(http, rid)
-    assert b"step 10 " in out and b"training done" not in out
-    assert ended["exit_code"] == 143  # SIGTERM, turned into SystemExit(143) by the SDK
+    record = follow_live_then_cancel(http, server.url, rid)
+    assert record["native_state"] == "STOPPED"
     # Ray's own job log has the same output (trainboard run mirrors it)
     assert b"step 10 " in native_log(http, rid)
-    kinds = [e.get("kind") for e in run_events(http, rid)]
-    assert "cancel" in " ".join(str(k) for k in kinds), kinds
 
 
 def test_missing_command_fails_with_the_message(http: httpx.Client, failing: dict[str, str]) -> None:

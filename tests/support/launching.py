@@ -144,6 +144,40 @@ def read_live_until(url: str, run_id: str, marker: bytes, timeout: float = 60.0)
     raise AssertionError(f"{marker!r} did not arrive live; got {bytes(data)[-2000:]!r}")
 
 
+def assert_failed_with_exit_3(http: httpx.Client, run_id: str, launch_root: Path) -> None:
+    """The ``ARGV_EXIT3_SCRIPT`` run given ``SHELL_WORDS``: failed with exit code 3, every word verbatim."""
+    run = wait_status(http, run_id, {"completed", "failed", "interrupted"})
+    assert run["status"] == "failed" and run["exit_code"] == 3
+    record = wait_launch(http, run_id)
+    assert record["state"] == "failed" and record["exit_code"] == 3 and record["native_state"] == "FAILED"
+    # every argv word reached the program as it was sent: no shell interpreted any of them
+    assert repr(SHELL_WORDS).encode() in stored_output(http, run_id)
+    assert not (launch_root / "pwned").exists()
+
+
+def follow_live_then_cancel(http: httpx.Client, url: str, run_id: str) -> dict[str, Any]:
+    """The ``TRAIN_SCRIPT`` run: its output arrives live (the tqdm bar too), it is running with metrics, then a
+    cancel interrupts it with SIGTERM's exit status and an event. Returns the finished launch record."""
+    live = read_live_until(url, run_id, b"step 10 ")
+    assert b"training starts" in live and b"train:" in live  # the tqdm bar, as the terminal showed it
+    assert wait_status(http, run_id, {"running"})["status"] == "running"
+    metrics = http.get(f"/api/runs/{run_id}/metrics", params={"keys": "loss"}).json()["metrics"]
+    assert metrics["loss"]["count"] >= 5 and metrics["loss"]["value"][0] == 1.0
+
+    resp = http.post(f"/api/runs/{run_id}/cancel")
+    assert resp.status_code == 200, resp.text
+    ended = wait_status(http, run_id, {"interrupted", "failed", "completed"}, timeout=30)
+    assert ended["status"] == "interrupted"
+    record = wait_launch(http, run_id)
+    assert record["state"] == "cancelled" and record["cancel_requested_at"] is not None
+    out = stored_output(http, run_id)
+    assert b"step 10 " in out and b"training done" not in out
+    assert ended["exit_code"] == 143  # SIGTERM, turned into SystemExit(143) by the SDK
+    kinds = [e.get("kind") for e in run_events(http, run_id)]
+    assert "cancel" in " ".join(str(k) for k in kinds), kinds
+    return record
+
+
 def stored_output(http: httpx.Client, run_id: str) -> bytes:
     return http.get(f"/api/runs/{run_id}/logs").content
 
