@@ -144,3 +144,34 @@ describe("LiveConnection: one EventSource per tab", () => {
     expect((FakeES.all[1] as FakeES).url).toBe("/api/runs/r1/logs/stream?offset=3");
   });
 });
+
+describe("LiveConnection: /ws resume", () => {
+  const feed = (ws: FakeSocket, msg: object) => ws.onmessage?.({ data: JSON.stringify(msg) });
+
+  it("reconnects after the last run-list id it saw, and a reset moves it", () => {
+    const live = mk();
+    const got: string[] = [];
+    live.onMessage((m) => got.push(m.type));
+    const runUpdates: string[] = [];
+    live.subscribe("r1", (m) => runUpdates.push(m.type));
+    const ws1 = FakeSocket.all[0] as FakeSocket;
+    expect(ws1.url).toBe("ws://test/ws"); // nothing seen yet: live only
+    ws1.open();
+    feed(ws1, { type: "run_created", id: 7, run: { id: "r1" } });
+    feed(ws1, { type: "metric_update", run_id: "r1", step: 1, metrics: {} }); // no id: the last id stays
+    feed(ws1, { type: "run_updated", id: 9, run_id: "r1", changes: { tags: ["a"] }, run: { id: "r1" } });
+    feed(ws1, { type: "status_change", id: 8, run_id: "r1", old_status: "running", new_status: "failed" });
+    ws1.drop();
+    vi.advanceTimersByTime(15_000);
+    const ws2 = FakeSocket.all[1] as FakeSocket;
+    expect(ws2.url).toBe("ws://test/ws?after=9");
+    ws2.open();
+    feed(ws2, { type: "reset", id: 40 });
+    ws2.drop();
+    vi.advanceTimersByTime(15_000);
+    expect((FakeSocket.all[2] as FakeSocket).url).toBe("ws://test/ws?after=40");
+    expect(got).toEqual(["run_created", "metric_update", "run_updated", "status_change", "reset"]);
+    // run_updated and reset go to the page's listeners, not to one run's panels
+    expect(runUpdates).toEqual(["metric_update", "status_change"]);
+  });
+});

@@ -3,9 +3,23 @@
 // Browsers allow 6 HTTP/1.1 connections per host; this keeps several open tabs working.
 import { backoffDelay } from "./backoff";
 import { connectivity } from "./connectivity";
-import type { WsMessage } from "./types";
+import type { Run, WsMessage } from "./types";
+
+/** Fields of a run that a `run_updated` reports when they change. */
+export type RunChanges = Partial<Pick<Run, "name" | "tags" | "notes" | "archived">>;
+
+/**
+ * Every message of the socket. Run-list messages (run_created, status_change, run_updated, run_deleted) carry
+ * an `id`; after a reconnect the server replays those after the last id seen (`/ws?after=ID`), or sends one
+ * `reset` when too many were missed: then reload everything.
+ */
+export type LiveMessage =
+  | WsMessage
+  | { type: "run_updated"; id: number; run_id: string; changes: RunChanges; run: Run }
+  | { type: "reset"; id: number };
 
 type Listener = (msg: WsMessage) => void;
+type AnyListener = (msg: LiveMessage) => void;
 export type LiveState = "connecting" | "open" | "closed";
 
 export interface LogStreamHandlers {
@@ -29,7 +43,9 @@ export class LiveConnection {
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private readonly runRefs = new Map<string, number>();
   private readonly runListeners = new Map<string, Set<Listener>>();
-  private readonly listeners = new Set<Listener>();
+  private readonly listeners = new Set<AnyListener>();
+  /** The newest run-list message id seen: a reconnect resumes after it. */
+  private lastId: number | null = null;
   private readonly stateListeners = new Set<() => void>();
   private state: LiveState = "closed";
   private started = false;
@@ -53,8 +69,8 @@ export class LiveConnection {
     return () => this.stateListeners.delete(l);
   }
 
-  /** Every message of the socket (run_created, status_change ... of any run). */
-  onMessage(l: Listener): () => void {
+  /** Every message of the socket (run_created, status_change, run_updated ... of any run; reset). */
+  onMessage(l: AnyListener): () => void {
     this.ensureStarted();
     this.listeners.add(l);
     return () => this.listeners.delete(l);
@@ -109,7 +125,7 @@ export class LiveConnection {
     this.setState("connecting");
     let ws: WebSocket;
     try {
-      ws = this.makeSocket(this.wsUrl());
+      ws = this.makeSocket(resumeUrl(this.wsUrl(), this.lastId));
     } catch {
       this.scheduleReconnect();
       return;
@@ -123,13 +139,15 @@ export class LiveConnection {
       this.pingTimer = setInterval(() => this.send({ type: "ping" }), 20_000);
     };
     ws.onmessage = (ev: MessageEvent) => {
-      let msg: WsMessage;
+      let msg: LiveMessage;
       try {
-        msg = JSON.parse(String(ev.data)) as WsMessage;
+        msg = JSON.parse(String(ev.data)) as LiveMessage;
       } catch {
         return;
       }
+      this.lastId = nextLastId(this.lastId, msg);
       for (const l of this.listeners) l(msg);
+      if (msg.type === "run_updated" || msg.type === "reset") return;
       const runId = "run_id" in msg ? msg.run_id : undefined;
       if (runId) for (const l of this.runListeners.get(runId) ?? []) l(msg);
     };
@@ -219,6 +237,20 @@ export class LiveConnection {
     this.es?.close();
     this.es = null;
   }
+}
+
+/** The last id after `msg`: a `reset` sets it (resume from there), other messages only move it forward. */
+export function nextLastId(last: number | null, msg: LiveMessage): number | null {
+  const id = "id" in msg && typeof msg.id === "number" ? msg.id : null;
+  if (id === null) return last;
+  if (msg.type === "reset") return id;
+  return last === null ? id : Math.max(last, id);
+}
+
+/** The socket URL resuming after `lastId` (none yet: live only). */
+export function resumeUrl(url: string, lastId: number | null): string {
+  if (lastId === null) return url;
+  return `${url}${url.includes("?") ? "&" : "?"}after=${lastId}`;
 }
 
 function defaultWsUrl(): string {

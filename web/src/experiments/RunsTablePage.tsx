@@ -95,8 +95,8 @@ export function RunsTablePage() {
   useEffect(
     () =>
       live.onMessage((m) => {
-        if (m.type === "run_created" || m.type === "status_change" || m.type === "run_deleted")
-          void qc.invalidateQueries({ queryKey: ["xp", "runs"], refetchType: "active" });
+        const kinds = ["run_created", "status_change", "run_deleted", "run_updated", "reset"];
+        if (kinds.includes(m.type)) void qc.invalidateQueries({ queryKey: ["xp", "runs"], refetchType: "active" });
       }),
     [qc],
   );

@@ -59,9 +59,13 @@ export function Dashboard() {
   useEffect(
     () =>
       live.onMessage((m) => {
-        if (m.type === "run_created" || m.type === "status_change" || m.type === "run_deleted")
+        if (m.type === "reset") {
+          for (const key of ["runs", "run", "events", "checkpoints"]) void qc.invalidateQueries({ queryKey: [key] });
+          return;
+        }
+        if (["run_created", "status_change", "run_deleted", "run_updated"].includes(m.type))
           void qc.invalidateQueries({ queryKey: ["runs"] });
-        if (m.type === "status_change" || m.type === "checkpoint_saved" || m.type === "event") {
+        if (["status_change", "checkpoint_saved", "event", "run_updated"].includes(m.type) && "run_id" in m) {
           void qc.invalidateQueries({ queryKey: ["events", m.run_id] });
           void qc.invalidateQueries({ queryKey: ["run", m.run_id] });
         }
