@@ -2,26 +2,78 @@
 
 Logs 1,000,000 points (100,000 steps x 10 keys) as fast as the loop can, then ``finish()`` waits for
 the server's acknowledgement (sent after commit, synchronous=FULL). Target: >= 500,000 points/s.
+
+Three servers in one run, so the ratios are measured under the same machine load: ``before`` stores as
+the code did before issue 16 (raw segments, no pyramid, no compaction), ``no compaction`` compresses and
+keeps the pyramid but leaves small sealed segments as written, ``after`` is the server as shipped.
+
+    .venv/bin/python bench/ingest.py [--variants before,no-compaction,after] [--reps 3]
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 
-from _server import running_server
+from _server import free_port
 from trainboard import TrainingMonitor
 
 STEPS = 100_000
 KEYS = [f"k{i}" for i in range(10)]
+VARIANTS = ("before", "no-compaction", "after")
 
 
-def main() -> None:
+@contextlib.contextmanager
+def server(variant: str) -> Iterator[tuple[str, Path]]:
+    """(url, data dir) of ``trainboard serve`` in a process of its own, storing as ``variant`` says."""
+    with tempfile.TemporaryDirectory(prefix="tb-ingest-") as tmp:
+        data = Path(tmp)
+        port = free_port()
+        args = [sys.executable, __file__, "--serve", variant, "serve", "--port", str(port), "--data", str(data)]
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(600):
+                try:
+                    if httpx.get(url + "/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            yield url, data
+        finally:
+            proc.terminate()
+            proc.wait(20)
+
+
+def serve(variant: str, argv: list[str]) -> None:
+    """Run the CLI (``argv``) with the store patched as ``variant`` says (in the server's process)."""
+    import metric_storage
+    from trainboard.cli import main
+
+    ctx: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
+        "before": metric_storage.before_issue_16,
+        "no-compaction": metric_storage.no_compaction,
+        "after": contextlib.nullcontext,
+    }
+    sys.argv = ["trainboard", *argv]
+    with ctx[variant]():
+        main()
+
+
+def measure(variant: str, reps: int) -> list[float]:
     rates = []
-    with running_server() as (url, data):
-        for rep in range(3):
+    with server(variant) as (url, data):
+        for rep in range(reps):
             mon = TrainingMonitor(
                 f"ingest-{rep}",
                 dashboard_url=url,
@@ -41,8 +93,28 @@ def main() -> None:
             ).json()["metrics"]["k9"]["count"]
             assert count == STEPS, count
             rates.append(STEPS * len(KEYS) / total)
-            print(f"run {rep}: loop {loop_s:.2f} s, durable after {total:.2f} s -> {rates[-1]:,.0f} points/s")
-    print(f"ingest: {statistics.median(rates):,.0f} points/s durable (median of 3; target >= 500,000)")
+            print(
+                f"  {variant:13} run {rep}: loop {loop_s:.2f} s, durable after {total:.2f} s "
+                f"-> {rates[-1]:,.0f} points/s"
+            )
+    return rates
+
+
+def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--serve":
+        serve(sys.argv[2], sys.argv[3:])
+        return
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--reps", type=int, default=3)
+    args = ap.parse_args()
+    medians = {}
+    for variant in args.variants.split(","):
+        medians[variant] = statistics.median(measure(variant, args.reps))
+    for variant, rate in medians.items():
+        ratio = f" ({rate / medians['before']:.2f}x before)" if "before" in medians else ""
+        print(f"ingest {variant:13}: {rate:,.0f} points/s durable (median of {args.reps}){ratio}; target >= 500,000")
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -5,12 +5,13 @@ POST runs in the writer) into a migrated database -- 10M points through HTTP wou
 run here -- and the views are then fetched through HTTP from a real ``trainboard serve`` on that data.
 
 Printed:
-1. bytes per point on disk, before (raw segments, no pyramid: what the code wrote before issue 16) and
-   after (compressed segments + pyramid), on SQLite (file size after a WAL checkpoint, minus the empty
-   schema) and PostgreSQL (``pg_total_relation_size`` of series, metric_segments and metric_pyramid),
-   for a smooth curve (a float32 loss), a noisy one (float64 noise) and the 200,000-point run
-   (20 keys x 10,000 steps uploaded 10 steps per batch, as the SDK does at 10 steps/s); ingest time
-   ratio after/before;
+1. bytes per point on disk, before (raw segments, no pyramid: what the code wrote before issue 16),
+   without compaction (compressed segments + pyramid, small sealed segments as written) and after
+   (compacted too), on SQLite (pages in use after a WAL checkpoint, minus the empty schema) and
+   PostgreSQL (``pg_total_relation_size`` of series, metric_segments and metric_pyramid after VACUUM
+   FULL, and after a plain VACUUM in brackets), for a smooth curve (a float32 loss), a noisy one
+   (float64 noise), 20 smooth keys and the mixed 200,000-point run (20 keys x 10,000 steps uploaded 10
+   steps per batch, as the SDK does at 10 steps/s); ingest time of each;
 2. one key with ``--big`` points (default 10,000,000) written in batches of 100,000: ingest time with
    the pyramid and without it (ratio), then GET /metrics full range with max_points=2000 and a zoomed
    window (exact), median of 7, on SQLite and PostgreSQL; and the same queries on raw segments
@@ -77,13 +78,16 @@ def minibatch(n: int) -> np.ndarray:
     return (smooth(n) * (1 + 0.05 * rng.standard_normal(n))).astype(np.float32).astype(np.float64)
 
 
-def run_200k() -> Workload:
-    """20 keys x 10,000 steps, uploaded 10 steps per batch (one block per batch, shared step and time)."""
+def run_200k(mix: bool = True) -> Workload:
+    """20 keys x 10,000 steps, uploaded 10 steps per batch (one block per batch, shared step and time);
+    ``mix=False``: every key a smooth float32 curve."""
     steps_n, keys = 10_000, 20
     x = np.arange(steps_n)
     cols = {}
     for k in range(keys):
-        if k < 4:  # per-step losses: float32 with minibatch noise
+        if not mix:
+            cols[f"eval/m{k}"] = smooth(steps_n + 997 * k)[997 * k :] * (k + 1)
+        elif k < 4:  # per-step losses: float32 with minibatch noise
             cols[f"train/m{k}"] = minibatch(steps_n) * (k + 1)
         elif k < 8:  # smoothed and eval curves
             cols[f"eval/m{k}"] = smooth(steps_n) * (k + 1)
@@ -110,12 +114,24 @@ def before_issue_16() -> Iterator[None]:
     setattr(metrics, "compress", lambda s, v, t: (s.tobytes(), v.tobytes(), t.tobytes()))  # noqa: B010
     setattr(metrics, "codec", SimpleNamespace(ZSTD=codec.RAW))  # noqa: B010
     pyramid.MIN_POINTS = 2**62
+    metrics.COMPACT = False
     try:
         yield
     finally:
         for name, value in saved.items():
             setattr(metrics, name, value)
         pyramid.MIN_POINTS = saved_min
+        metrics.COMPACT = True
+
+
+@contextlib.contextmanager
+def no_compaction() -> Iterator[None]:
+    """Small sealed segments stay as written (what the code did before compaction)."""
+    metrics.COMPACT = False
+    try:
+        yield
+    finally:
+        metrics.COMPACT = True
 
 
 @contextlib.contextmanager
@@ -169,7 +185,10 @@ def ingest(engine: Engine, workload: Workload, run_id: str = "r") -> tuple[int, 
     return points, spent
 
 
-def stored_bytes(engine: Engine, kind: str, data: Path) -> int:
+def stored_bytes(engine: Engine, kind: str, data: Path, *, full: bool = True) -> int:
+    """Bytes the metric tables take. SQLite: pages in use (the file less its free list, which later writes
+    reuse). PostgreSQL: after VACUUM FULL with ``full`` (the rows at rest), else after a plain VACUUM (the
+    files, holding the space of rewritten and deleted rows until later writes reuse it)."""
     if kind == "sqlite":  # pages in use (the file less its free list), after a checkpoint
         with contextlib.closing(sqlite3.connect(data / "trainboard.db", isolation_level=None)) as db:
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -178,7 +197,7 @@ def stored_bytes(engine: Engine, kind: str, data: Path) -> int:
             )
             return int((pages - free) * size)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE")  # the dead row versions of rewritten tails do not count
+        conn.exec_driver_sql("VACUUM FULL ANALYZE" if full else "VACUUM ANALYZE")
         row = conn.exec_driver_sql(
             "SELECT pg_total_relation_size('series') + pg_total_relation_size('metric_segments') "
             "+ pg_total_relation_size('metric_pyramid')"
@@ -188,28 +207,41 @@ def stored_bytes(engine: Engine, kind: str, data: Path) -> int:
 
 
 def storage(kinds: list[str], pg: str) -> None:
-    print("1. bytes per point on disk (before = raw segments, no pyramid; after = compressed + pyramid)")
+    print("1. bytes per point on disk and ingest time through the store (one transaction per batch):")
+    print("   before = raw segments, no pyramid; no compaction = compressed, small sealed segments kept;")
+    print("   after = compressed, compacted, pyramid. PostgreSQL: rows at rest (after VACUUM FULL), and in")
+    print("   brackets the files after a plain VACUUM (space of rewritten rows, reused by later writes)")
     workloads: list[tuple[str, Workload]] = [
         ("smooth float32 curve, 200,000 points, batches of 1,000", one_key(smooth(200_000), 1_000)),
         ("per-step float32 loss (minibatch noise), 200,000 points", one_key(minibatch(200_000), 1_000)),
         ("noisy float64, 200,000 points, batches of 1,000", one_key(1 + rng.standard_normal(200_000), 1_000)),
-        ("the 200,000-point run (20 keys x 10,000 steps, 10 steps per batch)", run_200k()),
+        ("20 smooth float32 keys x 10,000 steps, 10 steps per batch (SDK)", run_200k(mix=False)),
+        ("the 200,000-point run (20 mixed keys x 10,000 steps, 10 steps per batch)", run_200k()),
+    ]
+    variants: list[tuple[str, Callable[[], contextlib.AbstractContextManager[None]]]] = [
+        ("before", before_issue_16),
+        ("no compaction", no_compaction),
+        ("after", contextlib.nullcontext),
     ]
     for label, workload in workloads:
+        print(f"  {label}:")
         for kind in kinds:
-            figures = {}
-            for when in ("before", "after"):
+            figures: dict[str, str] = {}
+            spent_by: dict[str, float] = {}
+            for when, ctx in variants:
                 with database(kind, pg) as (engine, _url, data):
                     empty = stored_bytes(engine, kind, data)
-                    ctx = before_issue_16() if when == "before" else contextlib.nullcontext()
-                    with ctx:
+                    with ctx():
                         n, spent = ingest(engine, workload)
-                    figures[when] = ((stored_bytes(engine, kind, data) - empty) / n, spent)
-            (b, tb), (a, ta) = figures["before"], figures["after"]
+                    spent_by[when] = spent
+                    text = f"{(stored_bytes(engine, kind, data, full=False) - empty) / n:.2f}"
+                    if kind == "postgresql":  # the plain-VACUUM figure first: VACUUM FULL shrinks the files
+                        text = f"{(stored_bytes(engine, kind, data) - empty) / n:.2f} [{text}]"
+                    figures[when] = text
             print(
-                f"  {kind:10} {label}: {b:6.1f} -> {a:5.2f} bytes/point ({b / a:4.1f}x smaller); "
-                f"ingest {tb:5.2f} s -> {ta:5.2f} s ({ta / tb:4.2f}x)"
-            )
+                f"    {kind:10} bytes/point: " + ", ".join(f"{w} {figures[w]}" for w, _c in variants) + "; ingest "
+                + ", ".join(f"{w} {spent_by[w]:.2f} s" for w, _c in variants)
+            )  # fmt: skip
 
 
 @contextlib.contextmanager
