@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -134,7 +133,7 @@ def test_a_second_dashboard_sees_tags_change(server: ServerProcess, http: httpx.
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, PrivateRedis]]:
     """Two workers on PostgreSQL behind one port, their fan-out through a private Redis."""
     root = tmp_path_factory.mktemp("resume-workers")
     redis = PrivateRedis(root / "redis").start()
@@ -147,7 +146,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]
                 deadline = time.monotonic() + 30
                 while len(psutil.Process(server.proc.pid).children()) < 2 and time.monotonic() < deadline:
                     time.sleep(0.2)
-                yield server
+                yield server, redis
             finally:
                 server.stop()
     finally:
@@ -155,10 +154,27 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]
 
 
 @pytest.mark.postgres
-def test_resume_with_two_workers(cluster: ServerProcess, tmp_path: Path) -> None:
+def test_resume_with_two_workers(cluster: tuple[ServerProcess, PrivateRedis]) -> None:
     # each connection lands on either worker; the ids are the database's, so any worker resumes any client
-    with cluster.client() as http:
+    server, _redis = cluster
+    with server.client() as http:
         for _ in range(3):
-            check_resume(cluster, http, restart=False)
+            check_resume(server, http, restart=False)
             for run in ("seen", "m1"):
                 http.delete(f"/api/runs/{run}").raise_for_status()
+
+
+@pytest.mark.postgres
+def test_resume_while_redis_is_down(cluster: tuple[ServerProcess, PrivateRedis]) -> None:
+    server, redis = cluster
+    with connect(ws_url(server, after=10**15)) as ws:  # an id from the future: the reset says the newest
+        (reset,) = feed_messages(ws, 1)
+    redis.stop()
+    try:
+        time.sleep(2)  # the workers notice (health ping every second) and deliver locally
+        with server.client() as http:
+            expected = make_changes(http, "d")
+        with connect(ws_url(server, after=reset["id"])) as ws:
+            assert [kind_and_run(m) for m in feed_messages(ws, len(expected))] == expected
+    finally:
+        redis.start()

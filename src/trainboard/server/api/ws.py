@@ -143,7 +143,7 @@ async def dashboard_socket(websocket: WebSocket) -> None:
                 message = {"type": "heartbeat"}
             if mailbox.lagged:  # too far behind: release what it holds, say why, let it reconnect
                 mailbox.drain()
-                reason = f"client too slow: more than {mailbox.max_bytes} bytes waiting; reconnect and reload"
+                reason = f"client too slow: more than {mailbox.max_bytes} bytes waiting; reconnect with ?after=ID"
                 await websocket.close(code=LAGGED_CLOSE_CODE, reason=reason)
                 return
             message = await with_id(message)

@@ -11,8 +11,8 @@ Redis is never the source of truth (the database is), so losing it costs livenes
   every ``poll_interval`` seconds) marks the broker **degraded**: from then on messages are delivered to
   this process's own subscribers directly, and every ``poll_interval`` seconds the raw-log and line
   streams are told to catch up from the database (``stream.poll.POLL``); dashboards are closed with their
-  "lagged" code (they reconnect and reload) when the outage starts, every ``reload_interval`` seconds
-  while it lasts, and when it ends.
+  "lagged" code (they reconnect and resume from their last id, ``stream.feed``) when the outage starts,
+  every ``reload_interval`` seconds while it lasts, and when it ends.
 - The relay resubscribes every ``retry`` seconds; once subscribed again (its ``psubscribe`` confirmed,
   also after redis-py's own silent reconnects) the broker is healthy, and keeps telling streams to catch
   up for ``settle`` seconds more, since other processes may still be degraded and delivering locally.
@@ -75,7 +75,7 @@ def loads(raw: str | bytes) -> Any:
 
 
 def _polled(topic: str) -> bool:
-    """Streams with a cursor into the database (catch up in place) vs dashboards (reconnect and reload)."""
+    """Streams with a cursor into the database (catch up in place) vs dashboards (reconnect and resume)."""
     return topic.startswith((topics.run_log(""), topics.run_lines("")))
 
 
