@@ -14,6 +14,8 @@ from tests.support.scale import PrivateRedis
 from tests.support.servers import ServerProcess, postgres_database
 from websockets.sync.client import ClientConnection, connect
 
+from trainboard import TrainingMonitor
+
 FEED = ("run_created", "status_change", "run_updated", "run_deleted", "reset")
 
 
@@ -130,6 +132,24 @@ def test_a_second_dashboard_sees_tags_change(server: ServerProcess, http: httpx.
         http.post("/api/runs/t/tags", json={"add": ["v2"]}).raise_for_status()  # nothing changes
         http.put("/api/runs/t", json={"name": "tagged"}).raise_for_status()  # nor here
         nothing_more(watcher)
+
+
+def test_sdk_tags_and_notes_reach_an_open_dashboard(server: ServerProcess) -> None:
+    with connect(ws_url(server)) as watcher:
+        synced(watcher)
+        with TrainingMonitor(
+            run_name="sdk",
+            dashboard_url=server.url,
+            data_dir=server.data_dir / "client",
+            system_metrics=False,
+            capture_output=False,
+        ) as mon:
+            mon.add_tags("sweep")
+            mon.notes = "lr too high?"
+        got = feed_messages(watcher, 4)  # created, tags, notes, completed (the SDK sends them in order)
+    assert [m["type"] for m in got] == ["run_created", "run_updated", "run_updated", "status_change"]
+    assert [m["changes"] for m in got[1:3]] == [{"tags": ["sweep"]}, {"notes": "lr too high?"}]
+    assert {m.get("run_id", mon.run_id) for m in got} == {mon.run_id}
 
 
 @pytest.fixture(scope="module")
