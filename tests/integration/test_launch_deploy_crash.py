@@ -33,7 +33,12 @@ def _launch_in_background(server: ServerProcess, body: Mapping[str, object]) -> 
 
     threading.Thread(target=post, daemon=True).start()
     with server.client() as http:
-        runs = wait_for("the queued run", lambda: http.get("/api/runs").json()["runs"], 20, 0.05)
+        runs = wait_for(
+            "the queued run",
+            lambda: [r for r in http.get("/api/runs").json()["runs"] if r["status"] == "queued"],
+            20,
+            0.05,
+        )
         run_id = str(runs[0]["id"])
         record = http.get(f"/api/runs/{run_id}/launch").json()
         assert record["job_id"] is None and run_of(http, run_id)["status"] == "queued"  # still deploying
@@ -77,7 +82,7 @@ def test_a_second_server_fails_the_run_of_a_deploy_killed_before_the_provider_wa
 ) -> None:
     """Two servers on one PostgreSQL database: the launch watcher runs in the first; the second is killed while
     it deploys. While the deployer lives its launch is left alone; once it is gone the run fails, with the
-    reason, and nothing was started."""
+    reason, and nothing was started. A launch cancelled before its deployer died ends interrupted."""
     root = tmp_path / "root"
     with postgres_database() as db:
         watcher = ServerProcess(
@@ -107,6 +112,20 @@ def test_a_second_server_fails_the_run_of_a_deploy_killed_before_the_provider_wa
                 messages = " ".join(e["message"] for e in events(http, run_id))
                 assert STOPPED in messages
             assert not (tmp_path / "b" / "launch" / "local" / f"{run_id}.json").exists()  # no job was started
+
+            # cancelled while it deploys, then the deployer dies: the run ends interrupted, as asked
+            deployer.start()
+            run_id = _launch_in_background(deployer, {"provider": "local", "argv": [sys.executable, "train.py"]})
+            with watcher.client() as http:
+                assert http.post(f"/api/runs/{run_id}/cancel").status_code == 200
+                time.sleep(2)
+                assert run_of(http, run_id)["status"] == "queued"  # its deployer still lives and applies it
+                deployer.kill(signal.SIGKILL)
+                run = ended(http, run_id, 30)
+                assert run["status"] == "interrupted"
+                record = http.get(f"/api/runs/{run_id}/launch").json()
+                assert record["state"] == "cancelled" and record["finished"] is True
+                assert record["reason"] == f"cancelled by local ({STOPPED})"
         finally:
             deployer.stop()
             watcher.stop()

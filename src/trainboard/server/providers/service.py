@@ -153,8 +153,15 @@ class LaunchService:
         self.registry = registry
         self.poll_interval = poll_interval
         self._warned: set[str] = set()
-        #: This process, as launch rows name their deployer.
-        self.identity = process_identity()
+        self._identity: tuple[int, str] | None = None
+
+    @property
+    def identity(self) -> str:
+        """This process, as launch rows name their deployer (computed in the process that deploys: an app
+        built before a fork must not name its parent)."""
+        if self._identity is None or self._identity[0] != os.getpid():
+            self._identity = (os.getpid(), process_identity())
+        return self._identity[1]
 
     def provider(self, name: str) -> Provider:
         found = self.registry.get(name)
@@ -475,17 +482,19 @@ class LaunchService:
                     data={"provider": provider.name, "job_id": found, "state": current["state"], "adopted": True},
                 )
                 return None, current["cancel_requested_at"] is not None
-            store.update_launch(
-                c, run_id=run_id, changes={"state": "failed", "reason": DEPLOYER_STOPPED, "finished": True, **gone}
-            )
+            state, end, reason = "failed", "failed", DEPLOYER_STOPPED
+            if current["cancel_requested_at"] is not None:  # cancelled while it deployed: no job, as asked
+                state, end = "cancelled", "interrupted"
+                reason = f"cancelled by {current.get('cancelled_by') or 'someone'} ({DEPLOYER_STOPPED})"
+            store.update_launch(c, run_id=run_id, changes={"state": state, "reason": reason, "finished": True, **gone})
             events_store.add_event(
                 c,
                 run_id=run_id,
                 kind="job_state",
-                message=f"{provider.name}: failed: {DEPLOYER_STOPPED} and {provider.name} has no job for this run",
-                data={"provider": provider.name, "job_id": None, "state": "failed", "reason": DEPLOYER_STOPPED},
+                message=f"{provider.name}: {state}: {reason}; {provider.name} has no job for this run",
+                data={"provider": provider.name, "job_id": None, "state": state, "reason": reason},
             )
-            result = runs_store.update_run(c, run_id=run_id, changes={"status": "failed"}, reason=DEPLOYER_STOPPED)
+            result = runs_store.update_run(c, run_id=run_id, changes={"status": end}, reason=reason)
             return result, False
 
         result, cancel = await self.state.writer.run(job)
