@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from trainboard.server.providers.base import JobSpec, JobState, ProviderContext, Resources
-from trainboard.server.providers.slurm import batch_script, create, map_state, sbatch_options
+from trainboard.server.providers.slurm import batch_script, create, job_comment, map_state, sbatch_options
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,10 @@ def test_sbatch_options_carry_the_resources(tmp_path: Path) -> None:
     ):
         assert expected in opts
     plain = sbatch_options(JobSpec(argv=("x",)), job_name="j", output=tmp_path / "o")
-    assert not any(o.startswith(("--gres", "--mem", "--time", "--cpus", "--chdir")) for o in plain)
+    assert not any(o.startswith(("--gres", "--mem", "--time", "--cpus", "--chdir", "--comment")) for o in plain)
+    # the comment names the run: how find() knows the job after the deploying server died
+    named = sbatch_options(JobSpec(argv=("x",)), job_name="j", output=tmp_path / "o", comment=job_comment("r-1"))
+    assert "--comment=trainboard-run:r-1" in named
 
 
 def test_batch_script_runs_the_words_verbatim_and_records_the_exit(tmp_path: Path) -> None:
