@@ -193,23 +193,21 @@ def _read_levels(conn: Connection, series_id: int, ranges: list[tuple[int, int, 
     return {level: _cells(part, len(_COLUMNS) + 1) for level, part in by_level.items()}
 
 
-def _py(x: float | int, is_int: bool) -> float | int | None:
-    if is_int:
-        return None if x == _ABSENT else int(x)
-    return None if math.isnan(x) else float(x)
+def _sql_column(col: IntArray | FloatArray, is_int: bool) -> list[Any]:
+    """A column as SQL parameters: an absent step or a NaN becomes NULL."""
+    out = col.astype(object)
+    out[col == _ABSENT if is_int else np.isnan(col)] = None
+    return out.tolist()  # type: ignore[no-any-return]
 
 
 def _upsert(conn: Connection, series_id: int, levels: list[Cells]) -> None:
     """Write every level's cells (``levels[k]``: level ``k``), replacing the stored ones in one statement.
     A cell never disappears (a written step stays), so nothing is deleted."""
-    kinds = [name in _INT_COLUMNS for name in _COLUMNS]
     rows: list[tuple[Any, ...]] = []
     for level, cells in enumerate(levels):
-        columns = [getattr(cells, name).tolist() for name in _COLUMNS]
-        rows.extend(
-            (series_id, level, cell, *(_py(x, k) for x, k in zip(row, kinds, strict=True)))
-            for cell, *row in zip(cells.key.tolist(), *columns, strict=True)
-        )
+        columns = [_sql_column(getattr(cells, name), name in _INT_COLUMNS) for name in _COLUMNS]
+        n = len(cells)
+        rows.extend(zip([series_id] * n, [level] * n, cells.key.tolist(), *columns, strict=True))
     if not rows:
         return
     conn.exec_driver_sql(
