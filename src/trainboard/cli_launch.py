@@ -74,12 +74,12 @@ def register(app: typer.Typer, *, fail: Fail, client: ClientFactory, resolve: Re
     def launch(
         ctx: typer.Context,
         provider: Annotated[str, typer.Option("--provider", "-p", help="local, ray, slurm or runpod")] = "local",
-        gpus: Annotated[int, typer.Option(min=0, max=64, help="GPUs")] = 0,
+        gpus: Annotated[int, typer.Option(min=0, max=64, help="GPUs (RunPod: 0 is a CPU-only pod)")] = 0,
         gpu_type: Annotated[str | None, typer.Option(help="GPU model (RunPod's GPU type id)")] = None,
         cpus: Annotated[float | None, typer.Option(min=0.001, help="CPU cores")] = None,
         memory: Annotated[int | None, typer.Option(min=1, help="Memory in MiB")] = None,
         time_limit: Annotated[int | None, typer.Option(min=1, help="Wall-clock limit in seconds")] = None,
-        image: Annotated[str | None, typer.Option(help="Container image (RunPod)")] = None,
+        image: Annotated[str | None, typer.Option(help="Container image (RunPod; default: the server's)")] = None,
         cwd: Annotated[
             str | None,
             typer.Option(help="Working directory on the execution side (local: inside the server's --launch-root)"),
