@@ -10,11 +10,23 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from trainboard import paths
-from trainboard.cli_color import ColorMode, make_console
+from trainboard import cli_common as common
+from trainboard import cli_serve, paths
+from trainboard.cli_color import ColorMode
+from trainboard.cli_common import (
+    ColorOpt,
+    DataOpt,
+    DbOpt,
+    RunArg,
+    TokenOpt,
+    UrlOpt,
+    fail,
+    need_server,
+    safe_db,
+    server_settings,
+)
 
 app = typer.Typer(
     name="trainboard",
@@ -31,79 +43,17 @@ token_app = typer.Typer(help="API tokens (on the server's database).", no_args_i
 app.add_typer(token_app, name="token")
 import_app = typer.Typer(help="Import runs from other tools into the running server.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+cli_serve.register(app)
 
-console = Console()
-err = Console(stderr=True)
-
-DataOpt = Annotated[
-    Path | None,
-    typer.Option("--data", help="Data directory [default: $TRAINBOARD_DATA or ~/.trainboard]", show_default=False),
-]
-DbOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        envvar="TRAINBOARD_DB",
-        help="Database URL, e.g. postgresql://user@host/db [default: SQLite in the data dir]",
-    ),
-]
-UrlOpt = Annotated[
-    str | None, typer.Option("--url", envvar="TRAINBOARD_URL", help="Server URL [default: http://127.0.0.1:8000]")
-]
-TokenOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--token",
-        help="API token for a server with authentication on [default: $TRAINBOARD_TOKEN, else the one "
-        "`trainboard login URL` stored]",
-        show_default=False,
-    ),
-]
-ColorOpt = Annotated[
-    ColorMode,
-    typer.Option("--color", help="Colour: auto (only on a terminal), always or never", case_sensitive=False),
-]
-RunArg = Annotated[
-    str,
-    typer.Argument(
-        metavar="RUN",
-        help="Run id, name (the newest run with that name) or the short id `trainboard ls` prints",
-        show_default=False,
-    ),
-]
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print ``message`` (plain text, never markup) as an error; the ``typer.Exit`` to raise."""
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-#: What the dashboard needs beyond the client (the ``[server]`` extra), by import name.
-SERVER_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "numpy")
-
-
-def _need_server(command: str, *also: str) -> None:
-    """Stop ``command`` with a clear message when the ``[server]`` extra is not installed.
-
-    ``pip install trainboard`` is the client alone (what runs beside training); the dashboard commands need
-    ``pip install 'trainboard[server]'``. Checked with ``find_spec``, which imports nothing.
-    """
-    from importlib.util import find_spec
-
-    missing = [name for name in (*SERVER_MODULES, *also) if find_spec(name) is None]
-    if missing:
-        raise fail(
-            f"trainboard {command} needs the dashboard: pip install 'trainboard[server]' "
-            f"(not installed: {', '.join(missing)})"
-        )
+console = common.console
+err = common.err
 
 
 def _set_color(mode: ColorMode) -> None:
     """Make this command's consoles (its output and its messages on stderr) follow ``--color``."""
     global console, err
-    console = make_console(mode)
-    err = make_console(mode, stderr=True)
+    common.set_color(mode)
+    console, err = common.console, common.err
 
 
 def _note(message: str) -> None:
@@ -125,228 +75,6 @@ def _resolve(url: str | None, token: str | None, text: str) -> str:
         raise fail(unreachable(base, exc)) from None
 
 
-def _settings(data: Path | None, db: str | None, **kw: Any) -> Any:
-    from trainboard.server.settings import Settings
-
-    return Settings(data_dir=paths.data_dir(data), db_url=db, **kw)
-
-
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Interface to bind (use 0.0.0.0 to expose it)")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
-    data: DataOpt = None,
-    db: DbOpt = None,
-    redis: Annotated[
-        str | None,
-        typer.Option("--redis", envvar="TRAINBOARD_REDIS", help="Redis URL for live fan-out between server processes"),
-    ] = None,
-    heartbeat_timeout: Annotated[
-        float, typer.Option(help="Seconds without a heartbeat before a running run is marked interrupted")
-    ] = 60.0,
-    checkpoint_root: Annotated[
-        list[Path] | None,
-        typer.Option(help="Directory whose checkpoint files may be downloaded/deleted through the API (repeatable)"),
-    ] = None,
-    log_limit_per_run: Annotated[
-        str,
-        typer.Option(
-            help="Log bytes kept per run, e.g. 500MB (oldest trimmed first, recorded in the run's "
-            "events); 0 = unlimited"
-        ),
-    ] = "0",
-    log_limit_total: Annotated[
-        str, typer.Option(help="Log bytes kept for all runs together, e.g. 20GB; 0 = unlimited")
-    ] = "0",
-    allowed_host: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Host header to accept (repeatable; '*' for any) [default: the loopback names when "
-            "bound to 127.0.0.1, which stops DNS-rebinding pages; any otherwise]"
-        ),
-    ] = None,
-    allowed_origin: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Origin (scheme://host[:port]) whose pages may use the API besides the server's own, e.g. a "
-            "reverse proxy's public address (repeatable)"
-        ),
-    ] = None,
-    max_streams_per_client: Annotated[
-        int, typer.Option(min=1, help="Open live streams (SSE, WebSockets) per client address (then 429)")
-    ] = 128,
-    max_streams: Annotated[int, typer.Option(min=1, help="Open live streams in total (then 503)")] = 1024,
-    header_timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds a client may take to send a request's headers (then 408)")
-    ] = 10.0,
-    body_timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds a client may take to send a request's body (then 408)")
-    ] = 60.0,
-    write_stall_timeout: Annotated[
-        float,
-        typer.Option(
-            min=0.1,
-            help="Seconds a response may stay blocked on a client that reads nothing (then the connection is "
-            "closed; a slow but steady reader is never cut)",
-        ),
-    ] = 60.0,
-    no_auth: Annotated[
-        bool,
-        typer.Option(
-            "--no-auth",
-            help="Serve without authentication even on a non-loopback address (warned at every start); "
-            "only behind something else that authenticates",
-        ),
-    ] = False,
-    auth_proxy_header: Annotated[
-        str | None,
-        typer.Option(
-            help="Header an SSO proxy sets to the signed-in user (e.g. X-Forwarded-Email), trusted only from "
-            "--auth-proxy-from"
-        ),
-    ] = None,
-    auth_proxy_from: Annotated[
-        list[str] | None,
-        typer.Option(help="Address or CIDR of the SSO proxy whose --auth-proxy-header is trusted (repeatable)"),
-    ] = None,
-    auth_proxy_role: Annotated[
-        str, typer.Option(help="Role of users the SSO proxy brings in for the first time: viewer, editor or admin")
-    ] = "viewer",
-    ssl_certfile: Annotated[
-        Path | None, typer.Option(help="TLS certificate (PEM, with its chain) to serve HTTPS; needs --ssl-keyfile")
-    ] = None,
-    ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM) for --ssl-certfile")] = None,
-    allow_launch: Annotated[
-        bool,
-        typer.Option(
-            "--allow-launch",
-            help="Let users with a launch-scoped token (or admins) start commands on the providers of "
-            "<data>/providers.toml (local: on this machine): remote code execution by design, off by default",
-        ),
-    ] = False,
-    launch_root: Annotated[
-        Path | None,
-        typer.Option(help="Directory local launches must run inside (their working directory; symlinks resolved)"),
-    ] = None,
-    cancel_grace: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0, help="Seconds from a cancel's SIGTERM to SIGKILL [default: providers.toml's cancel_grace, else 10]"
-        ),
-    ] = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
-    workers: Annotated[
-        int,
-        typer.Option(
-            min=1,
-            help="Server processes sharing the port; more than 1 needs PostgreSQL (--db) and Redis (--redis). "
-            "Stream caps apply per process",
-        ),
-    ] = 1,
-    log_format: Annotated[
-        str, typer.Option(help="Server log: text, or json (one event per line, every request with its duration)")
-    ] = "text",
-    log_file: Annotated[
-        Path | None, typer.Option(help="Write the server log to this file (reopened when logrotate moves it)")
-    ] = None,
-) -> None:
-    """Run the server and web UI."""
-    _need_server("serve")
-    if (ssl_certfile is None) != (ssl_keyfile is None):
-        raise fail("--ssl-certfile and --ssl-keyfile go together: give both to serve HTTPS", code=2)
-    for option, file in (("--ssl-certfile", ssl_certfile), ("--ssl-keyfile", ssl_keyfile)):
-        if file is not None and not file.is_file():
-            raise fail(f"{option}: {file} is not a readable file", code=2)
-    if log_format not in ("text", "json"):
-        raise fail(f"--log-format: use text or json, not {log_format!r}", code=2)
-    if auth_proxy_from and not auth_proxy_header:
-        raise fail("--auth-proxy-from needs --auth-proxy-header (the header the proxy sets)", code=2)
-    if launch_root is not None and not launch_root.is_dir():
-        raise fail(f"--launch-root: {launch_root} is not a directory", code=2)
-    if allow_launch:
-        from trainboard.server.providers.registry import ConfigError, load_config
-
-        try:
-            load_config(paths.data_dir(data) / "providers.toml")
-        except ConfigError as exc:
-            raise fail(str(exc), code=2) from None
-    settings = _settings(
-        data,
-        db,
-        redis_url=redis,
-        host=host,
-        port=port,
-        heartbeat_timeout=heartbeat_timeout,
-        checkpoint_roots=tuple(p.resolve() for p in checkpoint_root or ()),
-        log_limit_per_run=_bytes(log_limit_per_run, "--log-limit-per-run"),
-        log_limit_total=_bytes(log_limit_total, "--log-limit-total"),
-        allowed_hosts=tuple(allowed_host) if allowed_host else None,
-        allowed_origins=tuple(allowed_origin or ()),
-        max_streams_per_client=max_streams_per_client,
-        max_streams=max_streams,
-        header_timeout=header_timeout,
-        body_timeout=body_timeout,
-        write_stall_timeout=write_stall_timeout,
-        no_auth=no_auth,
-        auth_proxy_header=auth_proxy_header,
-        auth_proxy_from=tuple(auth_proxy_from or ()),
-        allow_launch=allow_launch,
-        launch_root=launch_root.resolve() if launch_root is not None else None,
-        cancel_grace=cancel_grace,
-        auth_proxy_role=auth_proxy_role,
-        ssl_certfile=str(ssl_certfile.resolve()) if ssl_certfile else None,
-        ssl_keyfile=str(ssl_keyfile.resolve()) if ssl_keyfile else None,
-        workers=workers,
-        log_format=log_format,
-        log_file=str(log_file.resolve()) if log_file else None,
-    )
-    from trainboard.server.guard import parse_origins
-
-    try:
-        parse_origins(settings.allowed_origins)
-    except ValueError as exc:
-        raise fail(f"--allowed-origin: {exc}", code=2) from None
-    from trainboard.server.serve import ServeRefused, check_workers
-    from trainboard.server.serve import serve as run_server
-
-    try:
-        check_workers(settings)
-    except ServeRefused as exc:
-        raise fail(str(exc), code=2) from None
-
-    err.print(
-        f"trainboard {_version()} serving on {'https' if ssl_certfile else 'http'}://{host}:{port}  "
-        f"(data: {settings.data_dir}, "
-        f"db: {_safe_db(settings.database_url)})",
-        highlight=False,
-    )
-    run_server(settings, log_level=log_level)
-
-
-def _bytes(text: str, option: str) -> int:
-    """Parse a size such as ``500MB``, ``2GiB`` or ``1048576``."""
-    import re
-
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B)?\s*", text, re.I)
-    if not m:
-        raise fail(f"{option}: expected a size such as 500MB or 1048576, got {text!r}", code=2)
-    scale = 1024 if (m.group(3) or "").lower() == "ib" else 1000
-    power = " KMGT".index((m.group(2) or " ").upper())
-    return int(float(m.group(1)) * scale**power)
-
-
-def _version() -> str:
-    from trainboard._version import __version__
-
-    return __version__
-
-
-def _safe_db(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
@@ -365,8 +93,8 @@ def demo(
     until Ctrl-C, each starting again when it ends (tqdm bars, ANSI colours, metrics, checkpoints, warnings,
     and a run whose 10x learning rate makes it diverge), printing the URL and what happens."""
     _set_color(color)
-    _need_server("demo", "tqdm")
-    settings = _settings(data, None, host=host, port=port)
+    need_server("demo", "tqdm")
+    settings = server_settings(data, None, host=host, port=port)
     from trainboard.demo.runner import run_demo
 
     raise typer.Exit(run_demo(settings, once=once and not loop, console=err, scale=scale))
@@ -375,8 +103,8 @@ def demo(
 @db_app.command("upgrade")
 def db_upgrade(data: DataOpt = None, db: DbOpt = None) -> None:
     """Apply pending database migrations (the server also does this at start)."""
-    _need_server("db upgrade")
-    settings = _settings(data, db)
+    need_server("db upgrade")
+    settings = server_settings(data, db)
     from trainboard.server.store.engine import current_revision, make_engines, upgrade
 
     engines = make_engines(settings)
@@ -385,7 +113,7 @@ def db_upgrade(data: DataOpt = None, db: DbOpt = None) -> None:
         upgrade(engines.writer)
         after = current_revision(engines.writer)
     except Exception as exc:
-        raise fail(f"cannot migrate {_safe_db(settings.database_url)}: {exc}") from None
+        raise fail(f"cannot migrate {safe_db(settings.database_url)}: {exc}") from None
     finally:
         engines.dispose()
     if before == after:
@@ -399,14 +127,14 @@ RoleOpt = Annotated[str, typer.Option("--role", help="viewer (read), editor (wri
 
 def _open_store(command: str, data: Path | None, db: str | None) -> tuple[Any, Any]:
     """``(manage, engine)`` for a server-side account command: the store functions and the migrated database."""
-    _need_server(command)
-    settings = _settings(data, db)
+    need_server(command)
+    settings = server_settings(data, db)
     from trainboard.server.auth import manage
 
     try:
         return manage, manage.open_engine(settings)
     except Exception as exc:
-        raise fail(f"cannot open {_safe_db(settings.database_url)}: {exc}") from None
+        raise fail(f"cannot open {safe_db(settings.database_url)}: {exc}") from None
 
 
 @user_app.command("add")
@@ -419,7 +147,7 @@ def user_add(
     """Create a user. The password is asked twice without echo on a terminal, else read from stdin's first line."""
     from trainboard.cli_accounts import SecretInputError, read_secret
 
-    _need_server("user add")
+    need_server("user add")
     try:
         password = read_secret("Password", confirm=True)
     except SecretInputError as exc:
@@ -439,7 +167,7 @@ def user_list(data: DataOpt = None, db: DbOpt = None) -> None:
     """List the users and their roles."""
     from trainboard.cli_accounts import users_table
 
-    _need_server("user list")
+    need_server("user list")
     manage, engine = _open_store("user list", data, db)
     try:
         users = manage.list_users(engine)
@@ -458,7 +186,7 @@ def user_remove(
     db: DbOpt = None,
 ) -> None:
     """Remove a user; their tokens are revoked and their sessions end at once."""
-    _need_server("user remove")
+    need_server("user remove")
     manage, engine = _open_store("user remove", data, db)
     try:
         manage.remove_user(engine, name)
@@ -491,7 +219,7 @@ def token_create(
     """Create an API token. It is printed once, as the last word of the output: store it now."""
     from trainboard.cli_accounts import parse_duration
 
-    _need_server("token create")
+    need_server("token create")
     try:
         expires_in = parse_duration(expires) if expires is not None else None
     except ValueError as exc:
@@ -531,7 +259,7 @@ def token_list(
     """List tokens (never their secrets): scope, user, run, created, expiry, last use, revoked."""
     from trainboard.cli_accounts import tokens_table
 
-    _need_server("token list")
+    need_server("token list")
     manage, engine = _open_store("token list", data, db)
     try:
         tokens = manage.list_tokens(engine, user=user)
@@ -552,7 +280,7 @@ def token_revoke(
     db: DbOpt = None,
 ) -> None:
     """Revoke a token: it stops working at once, also on open streams."""
-    _need_server("token revoke")
+    need_server("token revoke")
     manage, engine = _open_store("token revoke", data, db)
     try:
         manage.revoke_token(engine, token_id)
