@@ -76,6 +76,39 @@ def test_a_job_deployed_by_a_killed_server_is_adopted_by_the_next_one(
         server.stop()
 
 
+def test_a_run_its_job_took_over_is_left_to_the_job_when_the_provider_lost_the_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job's `trainboard run` already runs the run, but the provider no longer shows the job (here: its
+    record is gone, as a SLURM job leaves the controller's memory): the launch is closed as lost and the run is
+    not failed: the job completes it."""
+    monkeypatch.setenv("TRAINBOARD_TEST_DEPLOYED_DELAY", "60")
+    server = launch_server(tmp_path / "root", tmp_path / "data")
+    pids: list[int] = []
+    try:
+        body = {"provider": "local", "argv": [sys.executable, "train.py", "40"], "name": "untracked"}
+        run_id = _launch_in_background(server, body)
+        pids = wait_for("the job to start", lambda: job_pids(server.data_dir, run_id), 20)
+        with server.client() as http:
+            wait_for("the job to take the run over", lambda: run_of(http, run_id)["status"] == "running", 30)
+        server.kill(signal.SIGKILL)
+        (server.data_dir / "launch" / "local" / f"{run_id}.json").unlink()
+        monkeypatch.delenv("TRAINBOARD_TEST_DEPLOYED_DELAY")
+        server.start()
+        with server.client() as http:
+            record = wait_for(
+                "the launch to be closed",
+                lambda: (r := http.get(f"/api/runs/{run_id}/launch").json())["finished"] and r,
+            )
+            assert record["state"] == "lost" and record["job_id"] is None and STOPPED in record["reason"]
+            assert run_of(http, run_id)["status"] == "running"
+            run = ended(http, run_id, 90)
+            assert run["status"] == "completed" and run["exit_code"] == 0
+    finally:
+        kill_tree(pids)
+        server.stop()
+
+
 @pytest.mark.postgres
 def test_a_second_server_fails_the_run_of_a_deploy_killed_before_the_provider_was_called(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -482,8 +482,13 @@ class LaunchService:
                     data={"provider": provider.name, "job_id": found, "state": current["state"], "adopted": True},
                 )
                 return None, current["cancel_requested_at"] is not None
+            run = runs_store.get_run(c, run_id=run_id)
+            attached = run is not None and run["status"] != "queued"
             state, end, reason = "failed", "failed", DEPLOYER_STOPPED
-            if current["cancel_requested_at"] is not None:  # cancelled while it deployed: no job, as asked
+            if attached:  # `trainboard run` took the run over (or ended it): a job ran, the provider lost track
+                state = "lost"
+                reason = f"{DEPLOYER_STOPPED} and {provider.name} no longer shows its job: the run follows its client"
+            elif current["cancel_requested_at"] is not None:  # cancelled while it deployed: no job, as asked
                 state, end = "cancelled", "interrupted"
                 reason = f"cancelled by {current.get('cancelled_by') or 'someone'} ({DEPLOYER_STOPPED})"
             store.update_launch(c, run_id=run_id, changes={"state": state, "reason": reason, "finished": True, **gone})
@@ -491,9 +496,11 @@ class LaunchService:
                 c,
                 run_id=run_id,
                 kind="job_state",
-                message=f"{provider.name}: {state}: {reason}; {provider.name} has no job for this run",
+                message=f"{provider.name}: {state}: {reason}"[:1000],
                 data={"provider": provider.name, "job_id": None, "state": state, "reason": reason},
             )
+            if attached:
+                return None, False
             result = runs_store.update_run(c, run_id=run_id, changes={"status": end}, reason=reason)
             return result, False
 
