@@ -175,3 +175,16 @@ describe("LiveConnection: /ws resume", () => {
     expect(runUpdates).toEqual(["metric_update", "status_change"]);
   });
 });
+
+describe("LiveConnection: /ws resume point from an idle socket", () => {
+  it("takes the heartbeat's id when no run-list message came", () => {
+    const live = mk();
+    live.onMessage(() => undefined);
+    const ws1 = FakeSocket.all[0] as FakeSocket;
+    ws1.open();
+    ws1.onmessage?.({ data: JSON.stringify({ type: "heartbeat", id: 12 }) });
+    ws1.drop();
+    vi.advanceTimersByTime(15_000);
+    expect((FakeSocket.all[1] as FakeSocket).url).toBe("ws://test/ws?after=12");
+  });
+});

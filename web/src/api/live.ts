@@ -10,8 +10,8 @@ export type RunChanges = Partial<Pick<Run, "name" | "tags" | "notes" | "archived
 
 /**
  * Every message of the socket. Run-list messages (run_created, status_change, run_updated, run_deleted) carry
- * an `id`; after a reconnect the server replays those after the last id seen (`/ws?after=ID`), or sends one
- * `reset` when too many were missed: then reload everything.
+ * an `id` (so does an idle socket's heartbeat); after a reconnect the server replays those after the last id
+ * seen (`/ws?after=ID`), or sends one `reset` when too many were missed: then reload everything.
  */
 export type LiveMessage =
   | WsMessage

@@ -2,8 +2,9 @@
 
 Client -> server: ``subscribe``/``unsubscribe`` ``{run_id}``, ``ping``. Server -> client: ``subscribed``,
 ``unsubscribed``, ``metric_update``, ``status_change``, ``checkpoint_saved``, ``event``, ``error``,
-``pong``, and for every connection the run-list messages ``run_created``/``status_change``/``run_deleted``.
-A server ``heartbeat`` goes out every 30 s. Malformed messages get ``error``; the socket stays open.
+``pong``, and for every connection the run-list messages ``run_created``/``status_change``/``run_updated``/
+``run_deleted``. A server ``heartbeat`` goes out after 30 s without a message, with the newest ``id``.
+Malformed messages get ``error``; the socket stays open.
 A client that falls more than its mailbox's byte bound behind is closed with code 1013 and a reason; it
 reconnects, subscribes again and resumes.
 
@@ -74,6 +75,10 @@ async def dashboard_socket(websocket: WebSocket) -> None:
         with state.engines.reader.connect() as conn:
             return feed.replay(conn, after=start), feed.last_id(conn)
 
+    def newest_id() -> int:
+        with state.engines.reader.connect() as conn:
+            return feed.last_id(conn)
+
     def stamp(run_id: str, kind: str) -> int | None:
         with state.engines.reader.connect() as conn:
             return feed.latest_id(conn, run_id=run_id, kind=kind)
@@ -139,8 +144,8 @@ async def dashboard_socket(websocket: WebSocket) -> None:
         while True:
             try:
                 message = await mailbox.get(HEARTBEAT_SECONDS)
-            except TimeoutError:
-                message = {"type": "heartbeat"}
+            except TimeoutError:  # idle: the newest id, where a client that has seen no run-list message resumes
+                message = {"type": "heartbeat", "id": await run_in_threadpool(newest_id)}
             if mailbox.lagged:  # too far behind: release what it holds, say why, let it reconnect
                 mailbox.drain()
                 reason = f"client too slow: more than {mailbox.max_bytes} bytes waiting; reconnect with ?after=ID"
