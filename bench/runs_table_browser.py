@@ -57,8 +57,11 @@ SORT_JS = """async ([col, expected]) => {
   // the frame with the new rows
   await new Promise((r) => requestAnimationFrame(() => r(null)));
   const total = performance.now() - t0;
-  const req = performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/runs'));
-  return [total, req.length ? req[0].duration : NaN];
+  const req = performance.getEntriesByType('resource')
+    .filter((e) => e.name.includes('/api/runs') && e.startTime >= t0);  // not a refresh begun before the click
+  if (!req.length) return [total, NaN, NaN, NaN];
+  // click -> request sent, the request, response received -> new rows painted
+  return [total, req[0].duration, req[0].startTime - t0, t0 + total - req[0].responseEnd];
 }"""
 
 
@@ -126,6 +129,10 @@ def seed(db_url: str, n: int) -> tuple[float, list[str]]:
     return time.perf_counter() - t0, keys
 
 
+def nan_median(values: list[float]) -> float:
+    return statistics.median([v for v in values if v == v] or [float("nan")])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10_000)
@@ -160,11 +167,15 @@ def main() -> None:
             cells = page.locator(".xp-row .xp-cell").count()
             sorts: list[float] = []
             requests: list[float] = []
+            befores: list[float] = []
+            afters: list[float] = []
             for k in range(6):
                 asc = k % 2 == 0
-                total, request = page.evaluate(SORT_JS, [sort_col, first[asc]])
+                total, request, before, after = page.evaluate(SORT_JS, [sort_col, first[asc]])
                 sorts.append(float(total))
                 requests.append(float(request))
+                befores.append(float(before))
+                afters.append(float(after))
                 page.wait_for_function(SORTED_JS, arg=[sort_col, "ascending" if asc else "descending"])
                 if not asc:  # the third click returns to the default order: start the next pair from there
                     page.locator(f'.xp-head [data-col="{sort_col}"] button').click()
@@ -179,7 +190,11 @@ def main() -> None:
         print(
             f"sort by val/loss (click -> new first row painted): median {statistics.median(sorts):.0f} ms "
             f"(min {min(sorts):.0f}, max {max(sorts):.0f}; target < 200); the request for the new order's first page "
-            f"(when not cached): median {statistics.median([r for r in requests if r == r] or [float('nan')]):.0f} ms"
+            f"(when not cached): median {nan_median(requests):.0f} ms"
+        )
+        print(
+            f"  where a sort's time goes (medians): click -> request sent {nan_median(befores):.0f} ms, request "
+            f"{nan_median(requests):.0f} ms, response -> rows painted {nan_median(afters):.0f} ms"
         )
         print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 

@@ -296,6 +296,41 @@ def test_tags_notes_compare_and_group(server: ServerProcess, page: Any) -> None:
     shot(page, "experiments-group")
 
 
+def test_a_sort_keeps_the_rows_until_the_new_order_arrives(server: ServerProcess, page: Any) -> None:
+    open_table(page, server)
+    wait_rows(page, 30)
+    wait_settled(page)
+    before = page.locator(".xp-row").evaluate_all("rs => rs.map(r => r.dataset.runId)")
+    held: list[Any] = []  # the new order's requests, answered only once the table has been looked at
+    new_order = re.compile(r"/api/runs\?(.*&)?sort=val(%2F|/)acc(&|$)")
+    page.route(new_order, lambda route: held.append(route))
+    page.locator('.xp-head [data-col="metric:last:val/acc"] button').click()
+    page.wait_for_function("() => document.querySelector('[role=grid]')?.getAttribute('aria-busy') === 'true'")
+    deadline = time.monotonic() + 15
+    while not held:
+        assert time.monotonic() < deadline, "the new order was never requested"
+        page.wait_for_timeout(50)
+    # the previous rows stay, dimmed, while the new order loads: no blank table, no jump
+    assert page.locator(".xp-row").evaluate_all("rs => rs.map(r => r.dataset.runId)") == before
+    for route in held:
+        route.continue_()
+    page.unroute(new_order)
+    wait_settled(page)
+    shown = [number(t) for t in column_values(page, "metric:last:val/acc")]
+    assert shown == sorted(shown)
+    best = api(server, "/api/runs", sort="val/acc", limit=1)["runs"][0]
+    assert page.locator(".xp-row").first.get_attribute("data-run-id") == best["id"]
+
+
+def test_compare_colours_stay_distinct_past_the_palettes_eight(server: ServerProcess, page: Any) -> None:
+    ids = [r["id"] for r in api(server, "/api/runs", project=PROJECT, limit=12)["runs"]]
+    page.goto(f"{server.url}/compare?runs={','.join(ids)}")
+    swatches = page.get_by_test_id("compare-legend").locator(".xp-swatch")
+    swatches.nth(11).wait_for(timeout=15_000)
+    colours = swatches.evaluate_all("els => els.map(e => getComputedStyle(e).backgroundColor)")
+    assert len(colours) == 12 and len(set(colours)) == 12, colours
+
+
 @pytest.mark.parametrize("path", ["/table?project=cifar", "/compare", "/group?by=config.seed&project=cifar"])
 def test_narrow_screen_has_no_sideways_scrolling(server: ServerProcess, browser: Any, path: str) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844})

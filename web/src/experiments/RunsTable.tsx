@@ -157,7 +157,7 @@ function RunsTableImpl(p: Props) {
     count: rows.length,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_H,
-    overscan: 12,
+    overscan: 6,
   });
   const items = virt.getVirtualItems();
   const last = items.at(-1)?.index ?? 0;
@@ -226,8 +226,10 @@ function RunsTableImpl(p: Props) {
           const r = rows[vi.index]?.original;
           if (!r) return null;
           return (
+            // keyed by position: a new sort or page fills the mounted rows' cells with the new runs' values
+            // instead of unmounting ~50 rows x 50 cells and mounting as many (rows hold no state of their own)
             <Row
-              key={r.id}
+              key={vi.index}
               run={r}
               index={vi.index}
               start={vi.start}
