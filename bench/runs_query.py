@@ -14,16 +14,27 @@ with the summaries kept and with their upsert skipped, as a ratio.
 
 "server" is the time the server reports in ``Server-Timing``-less form: the request latency minus the
 latency of ``/health`` (HTTP overhead on loopback), so it is close to the handler's time.
+
+``--baseline REF`` (a git commit) also serves the same seeded data with the server code of REF (its ``src/``
+exported to a temporary folder and put first on the server's ``PYTHONPATH``), alternating the two servers twice
+per engine, and prints each case's best time for both and their ratio: a before/after under one machine load.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
 import json
 import os
 import random
 import statistics
+import subprocess
+import tarfile
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -106,40 +117,116 @@ def median_ms(fn: Callable[[], object], n: int = 15) -> float:
     return statistics.median(times)
 
 
+QUERY: dict[str, Any] = {
+    "project": "bench",
+    "filter": "config.lr <= 1e-3 and val/loss < 1.5 and status != running",
+    "sort": "-val/acc",
+    "limit": 100,
+}
+
+
+def cases(c: httpx.Client) -> dict[str, Callable[[], object]]:
+    """The timed requests against the seeded server ``c`` talks to."""
+
+    def get(params: dict[str, Any]) -> Callable[[], object]:
+        return lambda: c.get("/api/runs", params=params).raise_for_status()
+
+    cursor = None
+    for _ in range(19):
+        cursor = c.get("/api/runs", params={**QUERY, **({"cursor": cursor} if cursor else {})}).json()["next_cursor"]
+    return {
+        "filter + metric sort, page 1 (100 runs)": get(QUERY),
+        "filter + metric sort, page 20 (cursor)": get({**QUERY, "cursor": cursor}),
+        "filter + metric sort + all summaries": get({**QUERY, "summary": "*"}),
+        "sort by config.model.depth": get({"project": "bench", "sort": "config.model.depth", "limit": 100}),
+        "newest first, no filter": get({"project": "bench", "limit": 100}),
+        "column picker keys": lambda: c.get("/api/projects/bench/columns").raise_for_status(),
+    }
+
+
 def measure(label: str, db: str | None) -> None:
     with running_server(db) as (url, data), httpx.Client(base_url=url, timeout=60) as c:
         seconds = seed(db or f"sqlite:///{data / 'trainboard.db'}")
         print(f"{label}: seeded {RUNS:,} runs x ({len(METRICS)} metric summaries + 20 config keys) in {seconds:.1f} s")
         base = median_ms(lambda: c.get("/health").raise_for_status())
-        query: dict[str, Any] = {
-            "project": "bench",
-            "filter": "config.lr <= 1e-3 and val/loss < 1.5 and status != running",
-            "sort": "-val/acc",
-            "limit": 100,
-        }
-
-        def get(params: dict[str, Any]) -> Callable[[], object]:
-            return lambda: c.get("/api/runs", params=params).raise_for_status()
-
-        cursor = None
-        for _ in range(19):
-            cursor = c.get("/api/runs", params={**query, **({"cursor": cursor} if cursor else {})}).json()[
-                "next_cursor"
-            ]
-        cases = {
-            "filter + metric sort, page 1 (100 runs)": get(query),
-            "filter + metric sort, page 20 (cursor)": get({**query, "cursor": cursor}),
-            "filter + metric sort + all summaries": get({**query, "summary": "*"}),
-            "sort by config.model.depth": get({"project": "bench", "sort": "config.model.depth", "limit": 100}),
-            "newest first, no filter": get({"project": "bench", "limit": 100}),
-            "column picker keys": lambda: c.get("/api/projects/bench/columns").raise_for_status(),
-        }
-        total = c.get("/api/runs", params=query).json()["total"]
+        timed = cases(c)
+        total = c.get("/api/runs", params=QUERY).json()["total"]
         print(f"  /health on loopback: {base:.1f} ms (subtracted below); the filter matches {total:,} runs")
-        for name, fn in cases.items():
+        for name, fn in timed.items():
             ms = median_ms(fn)
             print(f"  {name:45s} {ms:7.1f} ms request   ~{max(ms - base, 0):6.1f} ms server")
-        in_process(db or f"sqlite:///{data / 'trainboard.db'}", query)
+        in_process(db or f"sqlite:///{data / 'trainboard.db'}", QUERY)
+
+
+@contextlib.contextmanager
+def server_code(src: Path | None) -> Iterator[None]:
+    """Servers started inside import trainboard from ``src`` (None: this checkout)."""
+    before = os.environ.get("PYTHONPATH")
+    if src is not None:
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(src), *([before] if before else [])])
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = before
+
+
+@contextlib.contextmanager
+def fresh_db(engine: str) -> Iterator[str | None]:
+    """None for SQLite (the server's own file), else the URL of a new PostgreSQL database dropped after."""
+    if engine == "SQLite":
+        yield None
+        return
+    import psycopg
+
+    name = f"tb_bench_{os.getpid()}_{time.monotonic_ns()}"
+    with psycopg.connect(PG, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(PG, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def compare(ref: str) -> None:
+    """This checkout's server against REF's, both up at once on the same data, their requests alternated (a
+    change in the machine's load hits both alike): each case's median for both, and the ratio."""
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="tb-baseline-") as tmp:
+        archive = subprocess.run(["git", "-C", str(root), "archive", ref, "src"], check=True, capture_output=True)
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(tmp, filter="data")
+        for engine in ("SQLite", "PostgreSQL"):
+            try:
+                with contextlib.ExitStack() as stack:
+                    timed: dict[str, dict[str, Callable[[], object]]] = {}
+                    for which, src in (("before", Path(tmp) / "src"), ("after", None)):
+                        db = stack.enter_context(fresh_db(engine))
+                        with server_code(src):
+                            url, data = stack.enter_context(running_server(db))
+                        seed(db or f"sqlite:///{data / 'trainboard.db'}")
+                        timed[which] = cases(stack.enter_context(httpx.Client(base_url=url, timeout=60)))
+                    print(f"{engine}: median of 21 alternated requests, server code of {ref} vs this checkout")
+                    for case in timed["before"]:
+                        before, after = alternated(timed["before"][case], timed["after"][case])
+                        print(f"  {case:45s} {before:7.1f} ms -> {after:7.1f} ms   x{before / after:.2f}")
+                    print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+            except Exception as exc:  # no PostgreSQL here
+                print(f"{engine}: skipped ({exc!r})")
+
+
+def alternated(a: Callable[[], object], b: Callable[[], object], n: int = 21) -> tuple[float, float]:
+    a(), b()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(n):
+        for fn, out in ((a, times[0]), (b, times[1])):
+            t0 = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def in_process(url: str, query: dict[str, Any]) -> None:
@@ -206,6 +293,12 @@ def ingest_cost() -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", metavar="REF", help="also time REF's server code; print before/after ratios")
+    args = parser.parse_args()
+    if args.baseline:
+        compare(args.baseline)
+        return
     ingest_cost()
     measure("SQLite", None)
     try:
