@@ -288,6 +288,10 @@ class LaunchService:
             if current is not None and current["job_id"]:
                 # adopted by a watcher meanwhile (the lease ran out; it found this job and applies any cancel)
                 return runs_store.get_run(c, run_id=run_id) or run, False, False
+            if current is not None and current["finished"] and current["state"] == "lost":
+                # closed by a watcher meanwhile while this job's client already ran the run: it still does
+                store.update_launch(c, run_id=run_id, changes={"job_id": job_id})
+                return runs_store.get_run(c, run_id=run_id) or run, False, False
             if current is None or current["finished"]:
                 # ended by a watcher meanwhile (the lease ran out and the provider did not show the job yet)
                 return runs_store.get_run(c, run_id=run_id) or run, True, True
