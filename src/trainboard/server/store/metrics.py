@@ -79,6 +79,7 @@ class _Series:
     points: int = 0
     pyramid_base: int | None = None
     pyramid_upto: int | None = None
+    changed: bool = False  # max_step, tail_id or points to be written back (``_save_series``)
 
 
 def _series(conn: Connection, run_id: str, keys: set[str]) -> dict[str, _Series]:
@@ -101,7 +102,45 @@ def _series(conn: Connection, run_id: str, keys: set[str]) -> dict[str, _Series]
     return out
 
 
-def _write_series(conn: Connection, s: _Series, steps: IntArray, values: FloatArray, times: FloatArray) -> None:
+TailRow = tuple[bytes, bytes, bytes, int, int]  # steps, vals, times, n, codec of an open tail segment
+
+
+def _tails(conn: Connection, series: Iterable[_Series]) -> dict[int, TailRow]:
+    """The open tail segments of ``series``, by id (one statement per 500)."""
+    ids = [s.tail_id for s in series if s.tail_id is not None]
+    out: dict[int, TailRow] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        rows = conn.exec_driver_sql(
+            "SELECT id, steps, vals, times, n, codec FROM metric_segments "
+            f"WHERE id IN ({placeholders(conn, len(part))})",
+            tuple(part),
+        )
+        for sid, st, va, ti, n, c in rows:
+            out[int(sid)] = (bytes(st), bytes(va), bytes(ti), int(n), int(c))
+    return out
+
+
+def _save_series(conn: Connection, series: Iterable[_Series]) -> None:
+    """Write back the changed series rows, in one statement."""
+    rows = [(s.max_step, s.tail_id, s.points, s.id) for s in series if s.changed]
+    if rows:
+        ph = placeholder(conn)
+        conn.exec_driver_sql(f"UPDATE series SET max_step = {ph}, tail_id = {ph}, points = {ph} WHERE id = {ph}", rows)
+    for s in series:
+        s.changed = False
+
+
+def _write_series(
+    conn: Connection,
+    s: _Series,
+    steps: IntArray,
+    values: FloatArray,
+    times: FloatArray,
+    tail_row: TailRow | None = None,
+) -> None:
+    """One key's points; ``tail_row``: its open tail segment as read (``_tails``), or ``None`` to read it.
+    The series row changes in memory (``_save_series`` writes it)."""
     ph = placeholder(conn)
     steps, values, times = steps.astype(I64, copy=False), values.astype(F64, copy=False), times.astype(F64, copy=False)
     if len(steps) > 1 and not bool(np.all(steps[1:] > steps[:-1])):
@@ -110,11 +149,9 @@ def _write_series(conn: Connection, s: _Series, steps: IntArray, values: FloatAr
     first, last, count = int(steps[0]), int(steps[-1]), len(steps)
     appends = s.max_step is None or first > s.max_step
     if appends and s.tail_id is not None and count < 4 * SEAL_POINTS:
-        row = conn.exec_driver_sql(
-            f"SELECT steps, vals, times, n, codec FROM metric_segments WHERE id = {ph}", (s.tail_id,)
-        ).first()
+        row = tail_row or _tails(conn, [s]).get(s.tail_id)
         if row is not None and row[3] + count <= 4 * SEAL_POINTS:
-            old = decode(bytes(row[0]), bytes(row[1]), bytes(row[2]), row[4])
+            old = decode(row[0], row[1], row[2], row[4])
             n = row[3] + count
             st, va, ti = compress(
                 np.concatenate([old.steps, steps]),
@@ -127,7 +164,7 @@ def _write_series(conn: Connection, s: _Series, steps: IntArray, values: FloatAr
                 (st, va, ti, n, last, codec.ZSTD, s.tail_id),
             )
             sealed = n >= SEAL_POINTS
-            _update_series(conn, s, last, None if sealed else s.tail_id, count)
+            _update_series(s, last, None if sealed else s.tail_id, count)
             _maintain_pyramid(conn, s, first, last, appends=True, sealed=sealed)
             if sealed and COMPACT:
                 compaction.compact(conn, series_id=s.id, tail_id=s.tail_id)
@@ -147,20 +184,15 @@ def _write_series(conn: Connection, s: _Series, steps: IntArray, values: FloatAr
         tail = seg_id if count % SEGMENT_POINTS < SEAL_POINTS and count % SEGMENT_POINTS else None
     else:
         tail = s.tail_id
-    _update_series(conn, s, last, tail, count)
+    _update_series(s, last, tail, count)
     _maintain_pyramid(conn, s, first, last, appends=appends, sealed=not appends or tail is None)
     if COMPACT and 0 < count % SEGMENT_POINTS < compaction.SMALL_POINTS and seg_id != tail:
         compaction.compact(conn, series_id=s.id, tail_id=s.tail_id)  # a small segment sealed as written
 
 
-def _update_series(conn: Connection, s: _Series, last: int, tail: int | None, added: int) -> None:
-    ph = placeholder(conn)
+def _update_series(s: _Series, last: int, tail: int | None, added: int) -> None:
     top = last if s.max_step is None else max(last, s.max_step)
-    conn.exec_driver_sql(
-        f"UPDATE series SET max_step = {ph}, tail_id = {ph}, points = points + {ph} WHERE id = {ph}",
-        (top, tail, added, s.id),
-    )
-    s.max_step, s.tail_id, s.points = top, tail, s.points + added
+    s.max_step, s.tail_id, s.points, s.changed = top, tail, s.points + added, True
 
 
 def _maintain_pyramid(conn: Connection, s: _Series, first: int, last: int, *, appends: bool, sealed: bool) -> None:
@@ -358,6 +390,7 @@ def write_columns(conn: Connection, *, run_id: str, pieces: Pieces, keys: list[s
     if not keys:
         return
     series = _series(conn, run_id, set(keys))
+    tails = _tails(conn, (series[k] for k in keys))
     written: list[run_summaries.Written] = []
     for key in keys:
         parts = pieces[key]
@@ -368,7 +401,9 @@ def write_columns(conn: Connection, *, run_id: str, pieces: Pieces, keys: list[s
             va_arr = np.concatenate([p[1] for p in parts])
             ti_arr = np.concatenate([p[2] for p in parts])
         written.append(run_summaries.Written(key, series[key].id, series[key].max_step, st_arr, va_arr))
-        _write_series(conn, series[key], st_arr, va_arr, ti_arr)
+        s = series[key]
+        _write_series(conn, s, st_arr, va_arr, ti_arr, None if s.tail_id is None else tails.get(s.tail_id))
+    _save_series(conn, series.values())
     run_summaries.record(conn, run_id=run_id, written=written, load=lambda c, sid: load(c, series_id=sid))
 
 
