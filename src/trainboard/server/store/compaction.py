@@ -10,8 +10,8 @@ fewer than ``SMALL_POINTS`` points add up to ``COMPACT_POINTS``, they are merged
 Reads stay exact: a merged segment holds exactly the points a read of its parts returned (``merge_points``,
 the later of a repeated step wins) and takes the row of the newest part, so its place among the other
 segments of the series (the order that decides which write of a step wins) is kept. A group is merged
-only when no other segment written between its oldest and newest part overlaps its steps (such a segment
-would move behind it); the open tail is never a part. Points and the pyramid are unchanged.
+only when no other segment written between its oldest and newest part overlaps the steps of a part written
+before it (that part would move behind it); the open tail is never a part. Points and the pyramid are unchanged.
 """
 
 from __future__ import annotations
@@ -69,15 +69,19 @@ def compact(conn: Connection, *, series_id: int, tail_id: int | None) -> int:
 
 
 def _clash(conn: Connection, *, series_id: int, group: list[_Seg], tail_id: int | None) -> int | None:
-    """The newest other segment written between the group's oldest and newest part that overlaps its steps."""
+    """The newest other segment, written between the group's oldest and newest part, whose steps overlap a part
+    written before it (merged, that part would move behind it)."""
     ph = placeholder(conn)
     lo, hi = min(s.first for s in group), max(s.last for s in group)
-    row = conn.exec_driver_sql(
-        f"SELECT MAX(id) FROM metric_segments WHERE series_id = {ph} AND id > {ph} AND id < {ph} "
-        f"AND (n >= {ph} OR id = {ph}) AND last_step >= {ph} AND first_step <= {ph}",
+    others = conn.exec_driver_sql(
+        f"SELECT id, first_step, last_step FROM metric_segments WHERE series_id = {ph} AND id > {ph} AND id < {ph} "
+        f"AND (n >= {ph} OR id = {ph}) AND last_step >= {ph} AND first_step <= {ph} ORDER BY id DESC",
         (series_id, group[0].id, group[-1].id, SMALL_POINTS, -1 if tail_id is None else tail_id, lo, hi),
-    ).first()
-    return None if row is None or row[0] is None else int(row[0])
+    ).all()
+    for other, first, last in others:
+        if any(s.id < other and s.last >= first and s.first <= last for s in group):
+            return int(other)
+    return None
 
 
 def _merge(conn: Connection, group: list[_Seg]) -> None:
