@@ -221,7 +221,7 @@ function RunsTableImpl(p: Props) {
           );
         })}
       </div>
-      <div style={{ height: virt.getTotalSize(), width, position: "relative" }}>
+      <div className="xp-body" style={{ height: virt.getTotalSize(), width, position: "relative" }}>
         {items.map((vi) => {
           const r = rows[vi.index]?.original;
           if (!r) return null;
