@@ -206,7 +206,7 @@ def stored_bytes(engine: Engine, kind: str, data: Path, *, full: bool = True) ->
         return int(row[0])
 
 
-def storage(kinds: list[str], pg: str) -> None:
+def storage(kinds: list[str], pg: str, only: list[int] | None = None) -> None:
     print("1. bytes per point on disk and ingest time through the store (one transaction per batch):")
     print("   before = raw segments, no pyramid; no compaction = compressed, small sealed segments kept;")
     print("   after = compressed, compacted, pyramid. PostgreSQL: rows at rest (after VACUUM FULL), and in")
@@ -223,8 +223,10 @@ def storage(kinds: list[str], pg: str) -> None:
         ("no compaction", no_compaction),
         ("after", contextlib.nullcontext),
     ]
-    for label, workload in workloads:
-        print(f"  {label}:")
+    for number, (label, workload) in enumerate(workloads, 1):
+        if only and number not in only:
+            continue
+        print(f"  {number}. {label}:")
         for kind in kinds:
             figures: dict[str, str] = {}
             spent_by: dict[str, float] = {}
@@ -328,11 +330,12 @@ def main() -> None:
     ap.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
     ap.add_argument("--skip-storage", action="store_true")
     ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--workload", type=int, action="append", help="only these workloads of part 1 (1-5)")
     ap.add_argument("--no-before", action="store_true", help="skip the raw 'before' variant of the big key")
     args = ap.parse_args()
     kinds = [args.only] if args.only else ["sqlite", "postgresql"]
     if not args.skip_storage:
-        storage(kinds, args.pg)
+        storage(kinds, args.pg, args.workload)
     if not args.skip_big:
         big(kinds, args.pg, args.big, not args.no_before)
 
