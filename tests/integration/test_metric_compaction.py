@@ -8,11 +8,12 @@ from __future__ import annotations
 import base64
 import json
 import math
+import time
 from typing import Any
 
 import httpx
 import numpy as np
-from tests.support.servers import ServerProcess
+from tests.support.servers import API_HEADERS, ServerProcess
 
 from trainboard.server.settings import Settings
 from trainboard.server.store import compaction
@@ -22,7 +23,7 @@ T0 = 1.7e9
 KEYS = ["loss", "lr"]
 
 
-def post(http: httpx.Client, steps: np.ndarray, values: np.ndarray, seq0: int) -> None:
+def post(http: httpx.Client, steps: np.ndarray, values: np.ndarray, seq0: int, run: str = "small") -> None:
     """One block of len(steps) rows of both keys (the second key is half the first)."""
 
     def b64(a: np.ndarray, dtype: str) -> str:
@@ -36,7 +37,7 @@ def post(http: httpx.Client, steps: np.ndarray, values: np.ndarray, seq0: int) -
         "values": b64(np.stack([values, values / 2], axis=1), "<f8"),
     }
     reply = http.post(
-        "/api/runs/small/metrics",
+        f"/api/runs/{run}/metrics",
         content=json.dumps({"stream": "s", "blocks": [block]}),
         headers={"content-type": "application/json"},
     )
@@ -44,13 +45,13 @@ def post(http: httpx.Client, steps: np.ndarray, values: np.ndarray, seq0: int) -
     assert reply.json()["accepted"] == 2 * len(steps)
 
 
-def post_in_tens(http: httpx.Client, steps: np.ndarray, values: np.ndarray, seq0: int) -> int:
+def post_in_tens(http: httpx.Client, steps: np.ndarray, values: np.ndarray, seq0: int, run: str = "small") -> int:
     for a in range(0, len(steps), 10):
-        post(http, steps[a : a + 10], values[a : a + 10], seq0 + a)
+        post(http, steps[a : a + 10], values[a : a + 10], seq0 + a, run)
     return seq0 + len(steps)
 
 
-def reads(http: httpx.Client) -> list[dict[str, Any]]:
+def reads(http: httpx.Client, run: str = "small") -> list[dict[str, Any]]:
     """The views of steps 0..2,999 a person can ask for: every point, a zoom, downsampled views."""
     out = []
     for params in (
@@ -59,13 +60,13 @@ def reads(http: httpx.Client) -> list[dict[str, Any]]:
         {"start": 0, "end": 2_999, "max_points": 100},
         {"start": 1_400, "end": 1_600, "max_points": 40},
     ):
-        reply = http.get("/api/runs/small/metrics", params={"keys": ",".join(KEYS), **params})
+        reply = http.get(f"/api/runs/{run}/metrics", params={"keys": ",".join(KEYS), **params})
         assert reply.status_code == 200, reply.text
         out.append(reply.json()["metrics"])
     return out
 
 
-def segment_sizes(server: ServerProcess, db_url: str | None, key: str) -> list[int]:
+def segment_sizes(server: ServerProcess, db_url: str | None, key: str, run: str = "small") -> list[int]:
     engines = make_engines(Settings(data_dir=server.data_dir, db_url=db_url))
     try:
         with engines.writer.connect() as conn:
@@ -73,7 +74,7 @@ def segment_sizes(server: ServerProcess, db_url: str | None, key: str) -> list[i
                 int(n)
                 for (n,) in conn.exec_driver_sql(
                     "SELECT m.n FROM metric_segments m JOIN series s ON s.id = m.series_id "
-                    f"WHERE s.run_id = 'small' AND s.key = '{key}' ORDER BY m.id"
+                    f"WHERE s.run_id = '{run}' AND s.key = '{key}' ORDER BY m.id"
                 ).all()
             ]
     finally:
@@ -120,3 +121,45 @@ def test_small_batches_end_compacted_and_read_the_same(
     assert whole["loss"]["timestamp"][:3] == [T0, T0 + 0.1 + 1e-3, T0 + 0.2 + 2e-3]
     spiky = reads(http)[2]["loss"]
     assert 1e6 in spiky["value"] and -1e6 in spiky["value"] and "NaN" in spiky["value"]
+
+
+def settled(server: ServerProcess, db_url: str | None, run: str) -> dict[str, list[int]]:
+    """The run's segment sizes per key once each key has one segment (the merge runs after the status
+    change's reply, in the server's writer); what they are after 30 s otherwise."""
+    deadline = time.monotonic() + 30
+    while True:
+        sizes = {key: segment_sizes(server, db_url, key, run) for key in KEYS}
+        if all(len(n) == 1 for n in sizes.values()) or time.monotonic() > deadline:
+            return sizes
+        time.sleep(0.1)
+
+
+def test_a_run_ending_before_a_merge_ends_with_one_segment_per_key(
+    server: ServerProcess, http: httpx.Client, db_url: str | None
+) -> None:
+    http.post("/api/runs", json={"id": "short"})
+    steps = np.arange(1_500, dtype=np.int64)
+    values = (2.5 * np.exp(-steps / 400) + 0.01 * np.sin(steps / 20)).astype(np.float32).astype(np.float64)
+    values[300] = math.nan
+    values[1_200] = 1e6  # a spike
+    seq = post_in_tens(http, steps, values, 0, "short")
+    before = reads(http, "short")
+    assert len(segment_sizes(server, db_url, "loss", "short")) > 4  # sealed every ~260 points, an open tail
+
+    reply = http.put("/api/runs/short", json={"status": "completed"}, headers=API_HEADERS)
+    assert reply.status_code == 200, reply.text
+    assert settled(server, db_url, "short") == {"loss": [1_500], "lr": [1_500]}
+    assert reads(http, "short") == before  # bit for bit, every view
+
+    # a batch arriving late, after the run ended, lands after the merged points in a segment of its own (a
+    # 1,500-point segment is not small: a later end leaves both as they are)
+    post_in_tens(http, steps[:20] + 1_500, values[:20], seq, "short")
+    whole = http.get("/api/runs/short/metrics", params={"keys": "loss"}).json()["metrics"]["loss"]
+    assert whole["step"] == list(range(1_520))
+    assert [as_float(v) for v in whole["value"]][1_500:] == values[:20].tolist()
+    assert len(segment_sizes(server, db_url, "loss", "short")) == 2
+    http.put("/api/runs/short", json={"status": "failed"}, headers=API_HEADERS)
+    time.sleep(1)
+    assert segment_sizes(server, db_url, "loss", "short") == [1_500, 20]
+    again = http.get("/api/runs/short/metrics", params={"keys": "loss"}).json()["metrics"]["loss"]
+    assert again == whole

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from trainboard.server import leader
 from trainboard.server.log_indexer import LONG_IDLE_SECONDS, indexer_of
 from trainboard.server.state import AppState
-from trainboard.server.store import line_index
+from trainboard.server.store import line_index, metrics
 from trainboard.server.store import runs as runs_store
 from trainboard.server.store.log_lines import LineRow
 from trainboard.server.stream.publish import publish_final_lines, publish_lines, publish_status_change
@@ -51,6 +51,7 @@ async def watch_heartbeats(state: AppState) -> None:
 
         try:
             for old, new, lines in await state.writer.run(sweep):
+                metrics.settle_ended_run(state.writer, old, new)
                 publish_final_lines(state.broker, new["id"], lines)
                 publish_status_change(state.broker, old, new)
         except Exception:  # keep watching; a failed sweep is retried next round

@@ -21,6 +21,7 @@ from trainboard.server.runs_query.query import RunsQuery, run_page
 from trainboard.server.state import State
 from trainboard.server.store import events as events_store
 from trainboard.server.store import launches as launches_store
+from trainboard.server.store import metrics as metrics_store
 from trainboard.server.store import run_tags
 from trainboard.server.store import runs as store
 from trainboard.server.store.log_lines import LineRow
@@ -163,6 +164,7 @@ async def update_run(run_id: str, body: RunUpdate, state: State) -> RunPublic:
     if result is None:
         not_found("run", run_id)
     old, new = result
+    metrics_store.settle_ended_run(state.writer, old, new)
     publish_final_lines(state.broker, run_id, lines)
     publish_status_change(state.broker, old, new)
     publish_run_updated(state.broker, updated)

@@ -55,6 +55,7 @@ from trainboard.server.providers.registry import Registry
 from trainboard.server.state import AppState
 from trainboard.server.store import events as events_store
 from trainboard.server.store import launches as store
+from trainboard.server.store import metrics as metrics_store
 from trainboard.server.store import runs as runs_store
 from trainboard.server.store.log_lines import LineRow
 from trainboard.server.store.run_owner import set_created_by
@@ -571,6 +572,7 @@ class LaunchService:
 
         result, lines = await self.state.writer.run(job)
         if result is not None:
+            metrics_store.settle_ended_run(self.state.writer, *result)
             publish_final_lines(self.state.broker, run_id, lines)
             publish_status_change(self.state.broker, *result)
 

@@ -5,13 +5,16 @@ place and sealed at ``SEAL_POINTS`` (``store/metrics.py``). Every segment carrie
 frames and row, and short columns compress poorly: a 256-point segment of a smooth curve costs ~3.5 bytes
 per point, a 4,096-point one ~2.8 (``bench/metric_storage.py``). So once a series' sealed segments of
 fewer than ``SMALL_POINTS`` points add up to ``COMPACT_POINTS``, they are merged into one segment
-(each point written once more: the write amplification is about one).
+(each point written once more: the write amplification is about one). A run that ends before then
+leaves a few small segments per key: when its status leaves ``running`` they are merged whatever their
+total, its open tail included (``final``, queued by ``metrics.settle_run``).
 
 Reads stay exact: a merged segment holds exactly the points a read of its parts returned (``merge_points``,
 the later of a repeated step wins) and takes the row of the newest part, so its place among the other
 segments of the series (the order that decides which write of a step wins) is kept. A group is merged
 only when no other segment written between its oldest and newest part overlaps the steps of a part written
-before it (that part would move behind it); the open tail is never a part. Points and the pyramid are unchanged.
+before it (that part would move behind it); the open tail is a part only once its run ended. Points and the
+pyramid are unchanged.
 """
 
 from __future__ import annotations
@@ -38,9 +41,12 @@ class _Seg:
     n: int
 
 
-def compact(conn: Connection, *, series_id: int, tail_id: int | None) -> int:
+def compact(conn: Connection, *, series_id: int, tail_id: int | None, final: bool = False) -> int:
     """Merge the series' small sealed segments into segments of at least ``COMPACT_POINTS`` points
-    (each below ``COMPACT_POINTS + SMALL_POINTS``); returns the number of segments merged away."""
+    (each below ``COMPACT_POINTS + SMALL_POINTS``); returns the number of segments merged away.
+
+    ``final`` (the run ended, ``metrics.settle_run``): the open tail counts as a small segment, and the small
+    ones left after the big groups are merged too, however few points they hold."""
     ph = placeholder(conn)
     small = [
         _Seg(int(i), int(a), int(b), int(n))
@@ -48,24 +54,29 @@ def compact(conn: Connection, *, series_id: int, tail_id: int | None) -> int:
             f"SELECT id, first_step, last_step, n FROM metric_segments WHERE series_id = {ph} AND n < {ph} ORDER BY id",
             (series_id, SMALL_POINTS),
         ).all()
-        if i != tail_id
+        if final or i != tail_id
     ]
+    open_tail = None if final else tail_id
     removed = 0
     start = 0
-    while sum(s.n for s in small[start:]) >= COMPACT_POINTS:
-        end, total = start, 0
-        while total < COMPACT_POINTS:
-            total += small[end].n
-            end += 1
+    while True:
+        if sum(s.n for s in small[start:]) >= COMPACT_POINTS:
+            end, total = start, 0
+            while total < COMPACT_POINTS:
+                total += small[end].n
+                end += 1
+        elif final and len(small) - start >= 2:
+            end = len(small)
+        else:
+            return removed
         group = small[start:end]
-        clash = _clash(conn, series_id=series_id, group=group, tail_id=tail_id)
+        clash = _clash(conn, series_id=series_id, group=group, tail_id=open_tail)
         if clash is not None:  # merge only what was written after it
             start = next((k for k in range(start, len(small)) if small[k].id > clash), len(small))
             continue
         _merge(conn, group)
         removed += len(group) - 1
         start = end
-    return removed
 
 
 def _clash(conn: Connection, *, series_id: int, group: list[_Seg], tail_id: int | None) -> int | None:

@@ -17,8 +17,10 @@ Semantics (also in the OpenAPI description and README):
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -28,6 +30,7 @@ from sqlalchemy import Connection, Engine
 
 from trainboard.server.store import codec, compaction, pyramid, run_summaries
 from trainboard.server.store.cursors import advance_cursor, stream_cursor
+from trainboard.server.store.runs import FINISHED
 from trainboard.server.store.segments import (
     F64,
     I64,
@@ -42,6 +45,8 @@ from trainboard.server.store.segments import (
 from trainboard.server.store.sql import placeholder, placeholders
 from trainboard.server.store.writer import Writer
 from trainboard.wire import encode_float
+
+log = logging.getLogger(__name__)
 
 #: Keys of system samples (stepped by epoch milliseconds, not by training step).
 SYSTEM_PREFIX = "sys/"
@@ -523,6 +528,50 @@ async def ingest_in_parts(
         if not outcome:
             return None
     return plan.result
+
+
+#: Series settled per write job once a run ended (``settle_run``): another client's write waits for one job at most.
+SETTLE_SERIES = 200
+
+
+def settle(conn: Connection, *, run_id: str, after: int = 0, limit: int = SETTLE_SERIES) -> int | None:
+    """Merge the small segments a run left, open tails included (``compaction.compact`` ``final``), of up to
+    ``limit`` of its series with ids above ``after``; returns the last id done when more may follow, else
+    ``None``. A merged series' tail is sealed: a late batch for the run starts a new segment. Idempotent."""
+    ph = placeholder(conn)
+    rows = conn.exec_driver_sql(
+        f"SELECT id, tail_id FROM series WHERE run_id = {ph} AND id > {ph} ORDER BY id LIMIT {int(limit)}",
+        (run_id, after),
+    ).all()
+    for sid, tail in rows:
+        if compaction.compact(conn, series_id=sid, tail_id=tail, final=True) and tail is not None:
+            conn.exec_driver_sql(f"UPDATE series SET tail_id = NULL WHERE id = {ph}", (sid,))
+    return int(rows[-1][0]) if len(rows) == limit else None
+
+
+def settle_run(writer: Writer, *, run_id: str) -> None:
+    """Queue ``settle`` of a run in ``writer`` without waiting (off the request path): one job per
+    ``SETTLE_SERIES`` series, each queued once the one before committed, so other writes interleave.
+    A failure is logged and leaves the segments as they were (reads are the same either way)."""
+
+    def queue(after: int) -> None:
+        writer.submit(partial(settle, run_id=run_id, after=after)).add_done_callback(done)
+
+    def done(job: Future[int | None]) -> None:
+        if job.cancelled():
+            return
+        if (exc := job.exception()) is not None:
+            log.warning("run %s: merging its small metric segments failed: %s", run_id, exc)
+        elif (last := job.result()) is not None:
+            queue(last)
+
+    queue(0)
+
+
+def settle_ended_run(writer: Writer, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """``settle_run`` when a status change (``runs.update_run``'s old and new rows) ended the run."""
+    if new["status"] != old["status"] and new["status"] in FINISHED:
+        settle_run(writer, run_id=str(new["id"]))
 
 
 def list_keys(conn: Connection, *, run_id: str) -> dict[str, int]:

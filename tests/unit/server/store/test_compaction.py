@@ -1,6 +1,6 @@
 """Merging small sealed segments never changes a read: after any mix of small appends and rewrites of earlier
-steps (small, or big enough to stay unmerged between the parts of a group), every step reads the value of its
-last write."""
+steps (small, or big enough to stay unmerged between the parts of a group), and of ends of the run (its leftover
+small segments and open tail merged, writes arriving after it), every step reads the value of its last write."""
 
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ def small_thresholds() -> Iterator[None]:
 
 # mostly appends of 1..6 steps after the last one; a rewrite of [start, start + n) (up to 40: some stay unmerged)
 appends = st.tuples(st.just("append"), st.integers(0, 0), st.integers(1, 6))
-ops = st.one_of(appends, appends, appends, st.tuples(st.just("rewrite"), st.integers(0, 150), st.integers(1, 40)))
+rewrites = st.tuples(st.just("rewrite"), st.integers(0, 150), st.integers(1, 40))
+ops = st.one_of(appends, appends, appends, rewrites, st.tuples(st.just("end"), st.just(0), st.just(0)))
 
 
 @settings(max_examples=80, deadline=None)
@@ -70,6 +71,10 @@ def test_every_step_reads_its_last_write(conn: Connection, writes: list[tuple[st
     model: dict[int, float] = {}
     with small_thresholds():
         for tag, (kind, start, n) in enumerate(writes):
+            if kind == "end":  # the run ended (this key's series only: the run holds every example's keys)
+                if model:
+                    metrics.settle(conn, run_id="r", after=metrics.list_keys(conn, run_id="r")[key] - 1, limit=1)
+                continue
             first = max(model, default=-1) + 1 if kind == "append" else start
             write(conn, key, range(first, first + n), tag, model)
         check(conn, key, model)
@@ -87,3 +92,19 @@ def test_a_rewrite_between_small_segments_keeps_them_apart_and_later_ones_merge(
     sizes = check(conn, key, model)
     assert 1_500 in sizes and max(sizes) >= compaction.COMPACT_POINTS
     assert sum(sizes) == 3_000 + 1_500 + 8_500  # the steps before the rewrite were not merged across it
+
+
+def test_the_end_of_a_run_merges_its_small_segments_and_tail_once(conn: Connection) -> None:
+    key = f"k{next(_keys)}"
+    model: dict[int, float] = {}
+    for tag, a in enumerate(range(0, 1_500, 10)):
+        write(conn, key, range(a, a + 10), tag, model)
+    assert len(check(conn, key, model)) > 4
+    sid = metrics.list_keys(conn, run_id="r")[key]
+    metrics.settle(conn, run_id="r", after=sid - 1, limit=1)
+    assert check(conn, key, model) == [1_500]
+    metrics.settle(conn, run_id="r", after=sid - 1, limit=1)
+    assert check(conn, key, model) == [1_500]  # idempotent
+    write(conn, key, range(1_500, 1_510), 999, model)  # a late batch: a segment of its own, then the tail
+    write(conn, key, range(1_510, 1_520), 1_000, model)
+    assert check(conn, key, model) == [1_500, 20]
