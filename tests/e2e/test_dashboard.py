@@ -146,3 +146,29 @@ def test_empty_state(dashboard: Dashboard, page: Any) -> None:
     page.goto(dashboard.url)
     page.get_by_text("no runs yet").wait_for(timeout=10_000)
     shot(page, "00-empty")
+
+
+def test_system_metrics_are_drawn_against_the_time_since_the_start(dashboard: Dashboard, page: Any) -> None:
+    """The sampler's ``sys/*`` series are stepped by the clock (epoch milliseconds): on the STEP axis they are drawn
+    against the time since the run started ("4s", not "1.80e+12"), on the run page and overlaid in compare, where
+    they come after the training metrics."""
+    ids = []
+    for name in ("sys-a", "sys-b"):
+        dashboard.start_run(name, "12", "0.25")  # ~6 s: a few system samples
+        ids.append(dashboard.run_id(name))
+    for run_id in ids:
+        dashboard.wait_status(run_id, "completed", timeout=60)
+    page.goto(f"{dashboard.url}/runs/{ids[0]}")
+    cpu = page.locator('[data-metric-key="sys/cpu_percent"]')
+    cpu.wait_for(timeout=20_000)
+    assert cpu.get_attribute("data-x-mode") == "elapsed"
+    assert page.locator('[data-metric-key="loss"]').get_attribute("data-x-mode") == "step"
+
+    page.goto(f"{dashboard.url}/compare?runs={ids[0]},{ids[1]}")
+    overlaid = page.locator('.xp-chart[data-chart-key="sys/cpu_percent"]')
+    overlaid.wait_for(timeout=20_000)
+    assert overlaid.get_attribute("data-x-kind") == "elapsed"
+    assert "(%)" in overlaid.locator(".xp-chart-title").inner_text()
+    keys = page.eval_on_selector_all(".xp-chart", "els => els.map(e => e.dataset.chartKey)")
+    assert keys.index("loss") < min(i for i, k in enumerate(keys) if k.startswith("sys/")), keys
+    assert page.locator('.xp-chart[data-chart-key="loss"]').get_attribute("data-x-kind") == "step"

@@ -265,7 +265,7 @@ function MetricChartImpl({ metricKey, runs, options, pinned, onPin, onZoom }: Pr
   }, [metricKey, runsKey, options, smoothed]);
 
   return (
-    <div className="chart" ref={boxRef} data-metric-key={metricKey}>
+    <div className="chart" ref={boxRef} data-metric-key={metricKey} data-x-mode={options.xMode}>
       <div className="chart-head">
         <button
           className={pinned ? "pin on" : "pin"}

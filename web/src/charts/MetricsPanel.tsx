@@ -4,7 +4,7 @@ import { epochSeconds } from "../api/wire";
 import type { LayoutApi } from "../layout/useLayout";
 import { useScheme } from "../layout/useScheme";
 import { palette } from "../lib/theme";
-import { stepRangeForX, type XMode } from "./adapters";
+import { isClockStepped, stepRangeForX, xModeFor, type XMode } from "./adapters";
 import { MetricChart, type ChartOptions, type ChartRun } from "./MetricChart";
 import { sectionOf, sectionOrder } from "./units";
 import { useRunStores } from "./useRunStores";
@@ -45,6 +45,13 @@ export function MetricsPanel({ runs, layout }: { runs: Run[]; layout: LayoutApi 
     () => ({ xMode, window, smoothing, logScale, scheme }),
     [xMode, window, smoothing, logScale, scheme],
   );
+  // the system sampler's series: on a STEP axis against the time since the run started (xModeFor); a window
+  // of N steps does not apply to them (their "steps" are milliseconds of wall time)
+  const clockOptions: ChartOptions = useMemo(
+    () => ({ ...options, xMode: xModeFor(xMode, true), window: null }),
+    [options, xMode],
+  );
+  const clockStepped = (key: string) => stores.some((s) => isClockStepped(key, s.series.get(key)));
   const colors = palette(scheme).runColors;
   const chartRuns: ChartRun[] = useMemo(
     () =>
@@ -66,7 +73,8 @@ export function MetricsPanel({ runs, layout }: { runs: Run[]; layout: LayoutApi 
   useEffect(() => {
     if (window === null || loading) return;
     for (const s of stores) {
-      const ks = s.keys();
+      // a window counts steps: system metrics (indexed by wall time) keep their whole-run view
+      const ks = s.keys().filter((k) => !isClockStepped(k, s.series.get(k)));
       let last = 0;
       for (const k of ks) last = Math.max(last, s.series.get(k)?.step.at(-1) ?? 0);
       void s.refine(ks, Math.max(0, last - window), last).catch(() => undefined);
@@ -80,7 +88,7 @@ export function MetricsPanel({ runs, layout }: { runs: Run[]; layout: LayoutApi 
         const p = s.series.get(key);
         if (!p) continue;
         const t0 = chartRuns.find((r) => r.store === s)?.t0 ?? 0;
-        const steps = stepRangeForX(p, xMode, range[0], range[1], t0);
+        const steps = stepRangeForX(p, xModeFor(xMode, isClockStepped(key, p)), range[0], range[1], t0);
         if (steps) void s.refine([key], steps[0], steps[1]).catch(() => undefined);
       }
     },
@@ -164,7 +172,7 @@ export function MetricsPanel({ runs, layout }: { runs: Run[]; layout: LayoutApi 
                         key={k}
                         metricKey={k}
                         runs={chartRuns}
-                        options={options}
+                        options={clockStepped(k) ? clockOptions : options}
                         onZoom={onZoom}
                         pinned={sec.name === "pinned"}
                         onPin={layout.togglePinned}

@@ -14,6 +14,26 @@ export type XMode = "step" | "elapsed" | "wall";
 /** Series with fewer points than this are not smoothed by default (an EMA over 8 points only misleads). */
 export const SPARSE_POINTS = 50;
 
+/** System metrics (`sys/...`) are sampled on the clock: their "step" is the sample's wall time in milliseconds. */
+export const isSystemKey = (k: string): boolean => k.startsWith("sys/");
+
+/** Steps from here on are epoch milliseconds (no training run counts 10^11 steps). */
+const CLOCK_STEP = 1e11;
+
+/** Whether a series is stepped by the clock: the system sampler's `sys/*` series (a user's own `sys/` keys
+ * logged at training steps are not). */
+export function isClockStepped(key: string, p: Points | undefined): boolean {
+  return isSystemKey(key) && (p?.step[0] ?? 0) >= CLOCK_STEP;
+}
+
+/**
+ * The x mode of a chart: a clock-stepped series on a STEP axis is drawn against the time since its run started
+ * (its "steps" are epoch milliseconds: a step axis would read 1.80e+12 and overlay runs by start date).
+ */
+export function xModeFor(xMode: XMode, clockStepped: boolean): XMode {
+  return xMode === "step" && clockStepped ? "elapsed" : xMode;
+}
+
 /** The x values of a series in a mode; `t0` is the run's start (epoch seconds) for "elapsed". */
 export function xValues(p: Points, xMode: XMode, t0 = 0): number[] {
   if (xMode === "step") return p.step;

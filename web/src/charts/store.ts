@@ -4,14 +4,14 @@ import { getLatestMetrics, getMetrics } from "../api/client";
 import { live } from "../api/live";
 import type { WsMessage } from "../api/types";
 import { decodeFloat } from "../api/wire";
-import { appendPoint, emptyPoints, mergeRange, pointsFromSeries, type Points } from "./adapters";
+import { appendPoint, emptyPoints, isSystemKey, mergeRange, pointsFromSeries, type Points } from "./adapters";
 
 /** Points asked of the server for a whole series or a zoomed range. */
 export const MAX_POINTS = 1000;
 /** Parallel history requests per run (browsers allow 6 connections per host; one is the log stream). */
 const FETCH_CONCURRENCY = 2;
 
-export const isSystemKey = (k: string): boolean => k.startsWith("sys/");
+export { isSystemKey } from "./adapters";
 
 type Listener = () => void;
 

@@ -3,6 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useCallback, useMemo, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
+import { epochSeconds } from "../api/wire";
 import { joinOnX } from "../charts/adapters";
 import type { RunMetrics } from "../charts/store";
 import { HelpOverlay } from "../components/HelpOverlay";
@@ -14,6 +15,7 @@ import { configDiff, fmtScalar } from "./diff";
 import { ParallelCoords } from "./ParallelCoords";
 import { RunMeta } from "./RunMeta";
 import { onStoresChange, useRunStores } from "../charts/useRunStores";
+import { clockKey, orderKeys, overlayAxis, overlaySeries } from "./overlay";
 import { XpChart, type LineSpec } from "./XpChart";
 import { XpNav } from "./XpNav";
 import { colorAt, dashAt, useScheme } from "./palette";
@@ -26,18 +28,22 @@ export function parseRunIds(param: string | null): string[] {
 function OverlayChart({ metricKey, runs, stores }: { metricKey: string; runs: ExpRun[]; stores: RunMetrics[] }) {
   const scheme = useScheme();
   const lines: LineSpec[] = runs.map((r, i) => ({ label: r.name, color: colorAt(scheme, i), dash: dashAt(scheme, i) }));
+  const starts = runs.map((r) => epochSeconds(r.start_time)).join(",");
+  const clock = clockKey(metricKey, stores.map((s) => s.series.get(metricKey)));
   const data = useCallback(
     () =>
       joinOnX(
-        stores.map((s) => {
+        stores.map((s, i) => {
           const p = s.series.get(metricKey);
-          return { x: p?.step ?? [], ys: [(p?.value ?? []).map((v) => (Number.isFinite(v) ? v : null))] };
+          const { x, y } = overlaySeries(metricKey, p, epochSeconds(runs[i]?.start_time), clock);
+          return { x, ys: [y] };
         }),
       ),
-    [stores, metricKey],
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [stores, metricKey, starts, clock],
   );
   const subscribe = useCallback((cb: () => void) => onStoresChange(stores, cb), [stores]);
-  return <XpChart title={metricKey} lines={lines} data={data} subscribe={subscribe} />;
+  return <XpChart title={metricKey} lines={lines} data={data} subscribe={subscribe} {...overlayAxis(metricKey, clock)} />;
 }
 
 export function ComparePage() {
@@ -58,7 +64,7 @@ export function ComparePage() {
     },
     [runs, scheme],
   );
-  const keys = [...new Set(stores.flatMap((s) => s.keys()))].sort();
+  const keys = orderKeys(stores.flatMap((s) => s.keys()));
   const shown = keyFilter ? keys.filter((k) => k.toLowerCase().includes(keyFilter.toLowerCase())) : keys;
   const diff = useMemo(() => configDiff(runs.map((r) => r.config)), [runs]);
   const allConfigKeys = useMemo(() => {

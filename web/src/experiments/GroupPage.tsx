@@ -3,6 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useCallback, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router";
+import { epochSeconds } from "../api/wire";
 import type { RunMetrics } from "../charts/store";
 import { HelpOverlay } from "../components/HelpOverlay";
 import { TopBar } from "../components/TopBar";
@@ -12,6 +13,7 @@ import { flattenConfig } from "./columns";
 import { parseRunIds } from "./ComparePage";
 import { groupRuns, meanBand, type Group } from "./group";
 import { onStoresChange, useRunStores } from "../charts/useRunStores";
+import { clockKey, orderKeys, overlayAxis, overlaySeries } from "./overlay";
 import { XpChart, type BandSpec, type LineSpec } from "./XpChart";
 import { XpNav } from "./XpNav";
 import { colorAt, useScheme } from "./palette";
@@ -33,12 +35,14 @@ function BandChart({ metricKey, groups, storeOf }: { metricKey: string; groups: 
     bands.push({ upper: base, lower: base + 1, fill: withAlpha(color, 0.18) });
   });
   const stores = useMemo(() => [...storeOf.values()], [storeOf]);
+  const clock = clockKey(metricKey, [...storeOf.values()].map((s) => s.series.get(metricKey)));
   const data = useCallback(() => {
     const bs = groups.map((g) =>
       meanBand(
         g.runs.map((r) => {
           const p = storeOf.get(r.id)?.series.get(metricKey);
-          return { x: p?.step ?? [], y: p?.value ?? [] };
+          const { x, y } = overlaySeries(metricKey, p, epochSeconds(r.start_time), clock);
+          return { x, y: y.map((v) => v ?? Number.NaN) };
         }),
       ),
     );
@@ -50,7 +54,7 @@ function BandChart({ metricKey, groups, storeOf }: { metricKey: string; groups: 
       for (const col of [b.max, b.min, b.mean]) cols.push(all.map((x) => (at.has(x) ? col[at.get(x) as number] : undefined)));
     }
     return cols;
-  }, [groups, storeOf, metricKey]);
+  }, [groups, storeOf, metricKey, clock]);
   const subscribe = useCallback((cb: () => void) => onStoresChange(stores, cb), [stores]);
   const extra = useCallback((line: number, idx: number, d: (number | null | undefined)[][]) => {
     if (line % 3 !== 2) return "";
@@ -58,7 +62,7 @@ function BandChart({ metricKey, groups, storeOf }: { metricKey: string; groups: 
     const hi = d[line - 2 + 1]?.[idx];
     return lo === null || lo === undefined || hi === null || hi === undefined ? "" : ` [${Number(lo).toPrecision(4)} … ${Number(hi).toPrecision(4)}]`;
   }, []);
-  return <XpChart title={metricKey} lines={lines} bands={bands} data={data} subscribe={subscribe} extra={extra} />;
+  return <XpChart title={metricKey} lines={lines} bands={bands} data={data} subscribe={subscribe} extra={extra} {...overlayAxis(metricKey, clock)} />;
 }
 
 export function GroupPage() {
@@ -92,7 +96,7 @@ export function GroupPage() {
   const charted = useMemo(() => runs.slice(0, MAX_RUNS), [runs]);
   const stores = useRunStores(by ? charted.map((r) => r.id) : []);
   const storeOf = useMemo(() => new Map(stores.map((s) => [s.runId, s])), [stores]);
-  const keys = [...new Set(stores.flatMap((s) => s.keys()))].sort();
+  const keys = orderKeys(stores.flatMap((s) => s.keys()));
   const [metric, setMetric] = useState("");
   const shownKeys = metric ? keys.filter((k) => k === metric) : keys;
 

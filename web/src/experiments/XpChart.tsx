@@ -3,7 +3,7 @@
 import { memo, useEffect, useRef, useState } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { fmtNumber } from "../lib/format";
+import { fmtDuration, fmtNumber } from "../lib/format";
 import { theme } from "../lib/theme";
 import { chartColors, useScheme } from "./palette";
 
@@ -36,11 +36,16 @@ interface Props {
   height?: number;
   /** extra text after a line's value in the readout (e.g. the band's range) */
   extra?(line: number, idx: number, data: (number | null | undefined)[][]): string;
+  /** what x is: the step (default), or seconds since each run started (system metrics) */
+  xKind?: "step" | "elapsed";
+  /** the values' unit, shown after the title and in the readout ("%", "GB" ...) */
+  unit?: string;
 }
 
 const HEIGHT = 170;
 
-function XpChartImpl({ title, lines, bands, data, subscribe, height = HEIGHT, extra }: Props) {
+function XpChartImpl({ title, lines, bands, data, subscribe, height = HEIGHT, extra, xKind = "step", unit }: Props) {
+  const fmtX = (v: number) => (xKind === "elapsed" ? fmtDuration(v) : fmtNumber(v, 3));
   const el = useRef<HTMLDivElement>(null);
   const scheme = useScheme();
   const plot = useRef<uPlot | null>(null);
@@ -72,12 +77,12 @@ function XpChartImpl({ title, lines, bands, data, subscribe, height = HEIGHT, ex
       legend: { show: false },
       scales: { x: { time: false } },
       axes: [
-        { ...axis, values: (_u, splits) => splits.map((v) => fmtNumber(v, 3)) },
+        { ...axis, space: 56, values: (_u, splits) => splits.map(fmtX) },
         { ...axis, size: 58, values: (_u, splits) => splits.map((v) => fmtNumber(v, 3)) },
       ],
       cursor: { drag: { x: true, y: false, setScale: true }, points: { size: 5 } },
       series: [
-        { label: "step" },
+        { label: xKind },
         ...ls.map((l) => ({
           label: l.label,
           stroke: l.hidden ? "transparent" : l.color,
@@ -102,7 +107,7 @@ function XpChartImpl({ title, lines, bands, data, subscribe, height = HEIGHT, ex
               const v = d[j + 1]?.[i];
               if (v === null || v === undefined) return [];
               const more = extraRef.current?.(j, i, d) ?? "";
-              return [{ label: l.label, color: l.color, text: `${fmtNumber(v)}${more}` }];
+              return [{ label: l.label, color: l.color, text: `${fmtNumber(v)}${unit ? ` ${unit}` : ""}${more}` }];
             });
             setHover({ x: d[0]?.[i] as number, items });
           },
@@ -134,16 +139,19 @@ function XpChartImpl({ title, lines, bands, data, subscribe, height = HEIGHT, ex
     };
     // the plot is rebuilt when its lines change; data flows through `subscribe`
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [sig, subscribe, height, scheme]);
+  }, [sig, subscribe, height, scheme, xKind, unit]);
 
   return (
-    <div className="xp-chart" data-chart-key={title} data-points={points}>
-      <div className="xp-chart-title">{title}</div>
+    <div className="xp-chart" data-chart-key={title} data-points={points} data-x-kind={xKind}>
+      <div className="xp-chart-title">
+        {title}
+        {unit && <span className="muted"> ({unit})</span>}
+      </div>
       <div ref={el} />
       <div className="xp-readout" aria-live="off">
         {hover ? (
           <>
-            <span className="muted">step {fmtNumber(hover.x)}</span>
+            <span className="muted">{xKind === "elapsed" ? `${fmtDuration(hover.x)} in` : `step ${fmtNumber(hover.x)}`}</span>
             {hover.items.map((it, k) => (
               <span key={k}>
                 <span style={{ color: it.color }}>■</span> {it.label} <b className="amber">{it.text}</b>
