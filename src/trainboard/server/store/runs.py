@@ -53,7 +53,8 @@ def create_run(
     start_time: float | None = None,
     status: str = "running",
 ) -> tuple[dict[str, Any], bool]:
-    """Create the run unless a run with this id exists; returns (run, created)."""
+    """Create the run unless a run with this id exists; returns (run, created). A created run has
+    ``feed_id``: its ``run_created`` event's id."""
     existing = get_run(conn, run_id=run_id)
     if existing is not None:
         merged = existing["config"] | config
@@ -83,9 +84,10 @@ def create_run(
         )
     )
     run_config.replace_config(conn, run_id=run_id, config=config)
-    add_event(conn, run_id=run_id, kind="run_created", message=f"run {name!r} created ({status})")
+    created = add_event(conn, run_id=run_id, kind="run_created", message=f"run {name!r} created ({status})")
     run = get_run(conn, run_id=run_id)
     assert run is not None
+    run["feed_id"] = int(created["id"])  # the run_created message's /ws id (stream.publish)
     return run, True
 
 
@@ -131,7 +133,7 @@ def update_run(
     reason: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """Apply ``changes`` (name, project, config, status, exit_code, end_time, notes, archived, tags: the
-    full list); returns (old, new)."""
+    full list); returns (old, new). A status change's ``new`` has ``feed_id``: its event's id."""
     old = get_run(conn, run_id=run_id)
     if old is None:
         return None
@@ -143,6 +145,7 @@ def update_run(
         run_config.replace_config(conn, run_id=run_id, config=values["config"])
         values["config"] = json.dumps(values["config"])
     new_status = values.get("status")
+    feed_id = None
     if new_status and new_status != old["status"]:
         if new_status in FINISHED:
             values.setdefault("end_time", time.time())
@@ -151,7 +154,7 @@ def update_run(
             values["exit_code"] = None
             values["heartbeat_time"] = time.time()
         suffix = f" ({reason})" if reason else ""
-        add_event(
+        feed_id = add_event(
             conn,
             run_id=run_id,
             kind="status_change",
@@ -162,7 +165,7 @@ def update_run(
                 "exit_code": values.get("exit_code"),
                 "reason": reason,
             },
-        )
+        )["id"]
         if new_status == "running" and old["status"] != "queued":  # queued -> running is a start, not a resume
             add_event(
                 conn,
@@ -175,6 +178,8 @@ def update_run(
         conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
     new = get_run(conn, run_id=run_id)
     assert new is not None
+    if feed_id is not None:
+        new["feed_id"] = int(feed_id)  # the status_change message's /ws id (stream.publish)
     return old, new
 
 

@@ -46,7 +46,12 @@ def publish_metrics(broker: Broker, run_id: str, updates: Sequence[MetricUpdate]
 
 
 def publish_run_created(broker: Broker, row: Mapping[str, Any]) -> None:
-    broker.publish(topics.RUNS, {"type": "run_created", "run": public_run(row)})
+    """``row``: the run ``store.runs.create_run`` returned (its ``feed_id`` is the message's ``id``)."""
+    message: dict[str, Any] = {"type": "run_created"}
+    if row.get("feed_id") is not None:
+        message["id"] = int(row["feed_id"])
+    message["run"] = public_run(row)
+    broker.publish(topics.RUNS, message)
 
 
 def publish_run_deleted(broker: Broker, run_id: str, message: Mapping[str, Any] | None = None) -> None:
@@ -63,11 +68,14 @@ def publish_run_updated(broker: Broker, message: Mapping[str, Any] | None) -> No
 
 def publish_status_change(broker: Broker, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
     """Tell dashboards about a status change (no-op when the status did not change); a run that ended
-    also ends its log streams (``done``)."""
+    also ends its log streams (``done``). ``new``: as ``store.runs.update_run`` returned it (its ``feed_id``,
+    the status_change event's id, is the message's ``id``)."""
     if old["status"] == new["status"]:
         return
-    message = {
-        "type": "status_change",
+    message: dict[str, Any] = {"type": "status_change"}
+    if new.get("feed_id") is not None:
+        message["id"] = int(new["feed_id"])
+    message |= {
         "run_id": new["id"],
         "old_status": old["status"],
         "new_status": new["status"],
