@@ -44,6 +44,25 @@ def nothing_more(ws: ClientConnection, wait: float = 1.0) -> None:
         assert msg["type"] not in FEED, f"unexpected {msg}"
 
 
+def resumed(ws: ClientConnection, after: int, count: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A socket resumed after ``after``: (the settle window: messages below ``after`` that PostgreSQL's replay
+    re-sends, a client drops the ids it has; the next ``count`` messages after ``after``). Each id comes once,
+    the window first, and never ``after`` itself."""
+    window: list[dict[str, Any]] = []
+    newer: list[dict[str, Any]] = []
+    ids: set[int] = set()
+    while len(newer) < count:
+        (msg,) = feed_messages(ws, 1)
+        assert msg["id"] not in ids and msg["id"] != after, f"sent twice: {msg}"
+        ids.add(msg["id"])
+        if msg["id"] < after:
+            assert not newer, f"window message after a newer one: {msg}"
+            window.append(msg)
+        else:
+            newer.append(msg)
+    return window, newer
+
+
 def synced(ws: ClientConnection) -> None:
     """The socket is open and its replay (if any) sent: a ping's answer comes after it."""
     ws.send(json.dumps({"type": "ping"}))
@@ -85,7 +104,9 @@ def check_resume(server: ServerProcess, http: httpx.Client, *, restart: bool) ->
         server.stop()
         server.start()
     with connect(ws_url(server, after=last["id"])) as ws:
-        missed = feed_messages(ws, len(expected))
+        window, missed = resumed(ws, last["id"], len(expected))
+        if server.db_url is None:  # SQLite commits in id order: nothing below the resume point is sent
+            assert window == []
         assert [kind_and_run(m) for m in missed] == expected
         ids = [m["id"] for m in missed]
         assert ids == sorted(ids) and len(set(ids)) == len(ids) and ids[0] > last["id"]
@@ -184,6 +205,57 @@ def test_resume_with_two_workers(cluster: tuple[ServerProcess, PrivateRedis]) ->
                 http.delete(f"/api/runs/{run}").raise_for_status()
 
 
+def replayed(ws: ClientConnection) -> list[dict[str, Any]]:
+    """The run-list messages a just-opened socket sends before the answer to a ping (its replay), each id
+    once."""
+    ws.send(json.dumps({"type": "ping"}))
+    got: list[dict[str, Any]] = []
+    while (msg := json.loads(ws.recv(timeout=10)))["type"] != "pong":
+        if msg["type"] in FEED:
+            got.append(msg)
+    ids = [m["id"] for m in got]
+    assert len(set(ids)) == len(ids), f"sent twice: {got}"
+    return got
+
+
+@pytest.mark.postgres
+def test_an_event_committed_after_a_later_one_reaches_a_resumed_client_once(
+    cluster: tuple[ServerProcess, PrivateRedis],
+) -> None:
+    # PostgreSQL hands out ids when rows are written, not when they commit: id N+1 can be visible before N
+    import psycopg
+
+    server, _redis = cluster
+    assert server.db_url is not None
+    with server.client() as http:
+        http.post("/api/runs", json={"id": "late", "name": "late"}).raise_for_status()
+        with psycopg.connect(server.db_url) as slow:  # a transaction writes an event and stays open ...
+            row = slow.execute(
+                "INSERT INTO events (run_id, time, kind, message, data) VALUES (%s, %s, %s, %s, %s) RETURNING id",
+                ("late", time.time(), "run_updated", "changed: notes", json.dumps({"changes": {"notes": "late"}})),
+            ).fetchone()
+            assert row is not None
+            late_id = int(row[0])
+            with connect(ws_url(server)) as ws:
+                synced(ws)
+                http.put("/api/runs/late", json={"name": "later"}).raise_for_status()  # ... a later one commits
+                (later,) = feed_messages(ws, 1)
+            assert later["id"] > late_id
+            handled = {later["id"]}  # the ids a client (web/src/api/live.ts) has handled: it drops them if re-sent
+            with connect(ws_url(server, after=later["id"])) as ws:  # it resumes while the first is in flight
+                first = replayed(ws)
+            assert late_id not in {m["id"] for m in first}
+            handled |= {m["id"] for m in first}
+            slow.commit()  # ... and then the first commits
+        with connect(ws_url(server, after=max(handled))) as ws:  # the next resume brings it
+            second = replayed(ws)
+        new = [m for m in second if m["id"] not in handled]
+        assert [(m["type"], m["id"], m["changes"]) for m in new] == [("run_updated", late_id, {"notes": "late"})]
+        handled |= {m["id"] for m in second}
+        with connect(ws_url(server, after=max(handled))) as ws:  # and no later one brings it again
+            assert [m for m in replayed(ws) if m["id"] not in handled] == []
+
+
 @pytest.mark.postgres
 def test_resume_while_redis_is_down(cluster: tuple[ServerProcess, PrivateRedis]) -> None:
     server, redis = cluster
@@ -195,6 +267,27 @@ def test_resume_while_redis_is_down(cluster: tuple[ServerProcess, PrivateRedis])
         with server.client() as http:
             expected = make_changes(http, "d")
         with connect(ws_url(server, after=reset["id"])) as ws:
-            assert [kind_and_run(m) for m in feed_messages(ws, len(expected))] == expected
+            assert [kind_and_run(m) for m in resumed(ws, reset["id"], len(expected))[1]] == expected
     finally:
         redis.start()
+
+
+def test_each_change_carries_the_id_of_its_own_event(server: ServerProcess, http: httpx.Client) -> None:
+    # two status changes of one run within milliseconds: each message has its event's id (a client that
+    # left between them resumes with the first's id and gets the second)
+    with connect(ws_url(server)) as ws:
+        synced(ws)
+        http.post("/api/runs", json={"id": "quick"}).raise_for_status()
+        http.put("/api/runs/quick", json={"status": "completed", "exit_code": 0}).raise_for_status()
+        http.put("/api/runs/quick", json={"status": "running"}).raise_for_status()
+        got = feed_messages(ws, 3)
+    stored = http.get("/api/runs/quick/events").raise_for_status().json()["events"]
+    ids = {kind: [e["id"] for e in stored if e["kind"] == kind] for kind in ("run_created", "status_change")}
+    assert [(m["type"], m["id"]) for m in got] == [
+        ("run_created", ids["run_created"][0]),
+        ("status_change", ids["status_change"][0]),
+        ("status_change", ids["status_change"][1]),
+    ]
+    with connect(ws_url(server, after=got[1]["id"])) as ws:
+        (missed,) = resumed(ws, got[1]["id"], 1)[1]
+    assert missed["id"] == got[2]["id"] and missed["new_status"] == "running"

@@ -176,6 +176,35 @@ describe("LiveConnection: /ws resume", () => {
   });
 });
 
+describe("LiveConnection: /ws resume window (PostgreSQL re-sends ids below the resume point)", () => {
+  const feed = (ws: FakeSocket, msg: object) => ws.onmessage?.({ data: JSON.stringify(msg) });
+
+  it("hands each run-list id to the page once, and takes the one that committed late", () => {
+    const live = mk();
+    const got: string[] = [];
+    live.onMessage((m) => got.push(`${m.type}:${"id" in m ? String(m.id) : ""}`));
+    const ws1 = FakeSocket.all[0] as FakeSocket;
+    ws1.open();
+    feed(ws1, { type: "run_created", id: 9, run: { id: "r1" } });
+    feed(ws1, { type: "run_updated", id: 11, run_id: "r1", changes: { notes: "x" }, run: { id: "r1" } });
+    ws1.drop();
+    vi.advanceTimersByTime(15_000);
+    const ws2 = FakeSocket.all[1] as FakeSocket;
+    expect(ws2.url).toBe("ws://test/ws?after=11");
+    ws2.open();
+    // the replay: the window below 11 (9 again, and 10, committed after 11 was seen), then what is new
+    feed(ws2, { type: "run_created", id: 9, run: { id: "r1" } });
+    feed(ws2, { type: "status_change", id: 10, run_id: "r1", old_status: "running", new_status: "failed" });
+    feed(ws2, { type: "run_deleted", id: 12, run_id: "r1" });
+    feed(ws2, { type: "run_deleted", id: 12, run_id: "r1" }); // live, after its replay
+    feed(ws2, { type: "heartbeat", id: 12 });
+    expect(got).toEqual(["run_created:9", "run_updated:11", "status_change:10", "run_deleted:12", "heartbeat:12"]);
+    ws2.drop();
+    vi.advanceTimersByTime(15_000);
+    expect((FakeSocket.all[2] as FakeSocket).url).toBe("ws://test/ws?after=12");
+  });
+});
+
 describe("LiveConnection: /ws resume point from an idle socket", () => {
   it("takes the heartbeat's id when no run-list message came", () => {
     const live = mk();

@@ -11,7 +11,8 @@ export type RunChanges = Partial<Pick<Run, "name" | "tags" | "notes" | "archived
 /**
  * Every message of the socket. Run-list messages (run_created, status_change, run_updated, run_deleted) carry
  * an `id` (so does an idle socket's heartbeat); after a reconnect the server replays those after the last id
- * seen (`/ws?after=ID`), or sends one `reset` when too many were missed: then reload everything.
+ * seen (`/ws?after=ID`), or sends one `reset` when too many were missed: then reload everything. On PostgreSQL
+ * ids commit out of order, so the replay also re-sends a short window below ID: ids already handled are dropped.
  */
 export type LiveMessage =
   | WsMessage
@@ -46,6 +47,8 @@ export class LiveConnection {
   private readonly listeners = new Set<AnyListener>();
   /** The newest run-list message id seen: a reconnect resumes after it. */
   private lastId: number | null = null;
+  /** Run-list message ids handled: a resume's re-sent window is not handled twice. */
+  private readonly seenIds = new RecentIds();
   private readonly stateListeners = new Set<() => void>();
   private state: LiveState = "closed";
   private started = false;
@@ -145,6 +148,8 @@ export class LiveConnection {
       } catch {
         return;
       }
+      const id = feedId(msg);
+      if (id !== null && !this.seenIds.add(id)) return; // handled already: a resume re-sent it
       this.lastId = nextLastId(this.lastId, msg);
       for (const l of this.listeners) l(msg);
       if (msg.type === "run_updated" || msg.type === "reset") return;
@@ -236,6 +241,30 @@ export class LiveConnection {
     this.esTimer = null;
     this.es?.close();
     this.es = null;
+  }
+}
+
+const FEED_TYPES = new Set(["run_created", "status_change", "run_updated", "run_deleted"]);
+
+/** The id of a run-list message (null for any other message, heartbeat and reset included). */
+export function feedId(msg: LiveMessage): number | null {
+  return FEED_TYPES.has(msg.type) && "id" in msg && typeof msg.id === "number" ? msg.id : null;
+}
+
+/** The newest `max` ids added, oldest dropped first. */
+export class RecentIds {
+  private readonly ids = new Set<number>();
+  constructor(private readonly max = 4096) {}
+
+  /** Remember `id`; false when it was there already. */
+  add(id: number): boolean {
+    if (this.ids.has(id)) return false;
+    this.ids.add(id);
+    if (this.ids.size > this.max) {
+      const oldest = this.ids.values().next();
+      if (!oldest.done) this.ids.delete(oldest.value);
+    }
+    return true;
   }
 }
 

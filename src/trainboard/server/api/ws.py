@@ -13,11 +13,14 @@ Resume (``stream.feed``): the run-list messages ``run_created``, ``status_change
 ``/ws?after=ID`` first gets the run-list messages after ``ID`` from the database, in order, then the live
 ones newer than those; or, when more than ``feed.REPLAY_LIMIT`` were missed or ``ID`` is unknown, one
 ``{"type": "reset", "id": N}`` (reload everything; resume from ``N`` next time). A bad ``after`` gets an
-``error`` naming it and the socket stays open, live only.
+``error`` naming it and the socket stays open, live only. On PostgreSQL the replay also re-sends the
+messages of a short window below ``ID`` (ids commit out of order; see ``stream.feed``): a client drops the
+ids it already has.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import OrderedDict
 from typing import Any
@@ -53,9 +56,6 @@ def _encoded(message: Any) -> str:
     return text
 
 
-#: Run-list messages published without their feed id -> the message with it (``with_id``).
-_ID_CACHE: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
-
 HEARTBEAT_SECONDS = 30.0
 #: Close code for a client whose mailbox overflowed (1013: "try again later").
 LAGGED_CLOSE_CODE = 1013
@@ -79,30 +79,14 @@ async def dashboard_socket(websocket: WebSocket) -> None:
         with state.engines.reader.connect() as conn:
             return feed.last_id(conn)
 
-    def stamp(run_id: str, kind: str) -> int | None:
-        with state.engines.reader.connect() as conn:
-            return feed.latest_id(conn, run_id=run_id, kind=kind)
-
-    async def with_id(message: Any) -> Any:
-        """A run-list message published without its feed id gets it here (once per process: cached)."""
-        if not isinstance(message, dict) or message.get("type") not in feed.KINDS or "id" in message:
-            return message
-        hit = _ID_CACHE.get(id(message))
-        if hit is not None and hit[0] is message:
-            return hit[1]
-        run_id = message.get("run_id") or (message.get("run") or {}).get("id")
-        event_id = await run_in_threadpool(stamp, str(run_id), message["type"]) if run_id else None
-        stamped = message if event_id is None else {**message, "id": event_id}
-        _ID_CACHE[id(message)] = (message, stamped)
-        if len(_ID_CACHE) > _TEXT_CACHE_SIZE:
-            _ID_CACHE.popitem(last=False)
-        return stamped
-
     def run_exists(run_id: str) -> bool:
         with state.engines.reader.connect() as conn:
             return runs_store.get_run(conn, run_id=run_id) is not None
 
+    replayed = asyncio.Event()  # answers wait for the replay: a ping's pong comes after it
+
     async def handle(raw: str) -> dict[str, Any] | None:
+        await replayed.wait()
         try:
             msg = json.loads(raw)
         except ValueError:
@@ -129,18 +113,22 @@ async def dashboard_socket(websocket: WebSocket) -> None:
         return {"type": "error", "message": f"unknown message type {kind[:40]!r}"}
 
     async def pump() -> None:
-        seen = 0  # live run-list messages at or before the replay's last id were sent by the replay
-        if after_raw is not None and after is None:
-            await websocket.send_json({"type": "error", "message": '"after" must be a non-negative integer id'})
-        elif after is not None:
-            missed, newest = await run_in_threadpool(replay, after)
-            if missed is None:
-                await websocket.send_json({"type": "reset", "id": newest})
-                seen = newest
-            else:
-                for message in missed:
-                    await websocket.send_text(_encoded(message))
-                seen = missed[-1]["id"] if missed else after
+        # the ids the replay sent: the same message arriving live is not sent twice (one committed late, with a
+        # lower id than the replay's last, is: see stream.feed)
+        sent: set[int] = set()
+        try:
+            if after_raw is not None and after is None:
+                await websocket.send_json({"type": "error", "message": '"after" must be a non-negative integer id'})
+            elif after is not None:
+                missed, newest = await run_in_threadpool(replay, after)
+                if missed is None:
+                    await websocket.send_json({"type": "reset", "id": newest})
+                else:
+                    for message in missed:
+                        await websocket.send_text(_encoded(message))
+                        sent.add(message["id"])
+        finally:
+            replayed.set()
         while True:
             try:
                 message = await mailbox.get(HEARTBEAT_SECONDS)
@@ -151,8 +139,7 @@ async def dashboard_socket(websocket: WebSocket) -> None:
                 reason = f"client too slow: more than {mailbox.max_bytes} bytes waiting; reconnect with ?after=ID"
                 await websocket.close(code=LAGGED_CLOSE_CODE, reason=reason)
                 return
-            message = await with_id(message)
-            if isinstance(message, dict) and isinstance(message.get("id"), int) and message["id"] <= seen:
+            if sent and isinstance(message, dict) and message.get("type") in feed.KINDS and message.get("id") in sent:
                 continue
             await websocket.send_text(_encoded(message))
 

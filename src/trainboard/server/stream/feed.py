@@ -12,6 +12,20 @@ client reloads), then live messages newer than the replay. The ``run`` object a 
 the run as it is now (a replayed ``run_created`` of a run deleted since is left out: its ``run_deleted``
 follows). Per-run messages (``metric_update``, ``checkpoint_saved``, ``event``) carry no id and are not
 replayed: a client reloads what it shows of a run after reconnecting.
+
+Every publisher passes the id of the row it wrote (``store.runs`` returns it as the run's ``feed_id``;
+``record_update`` and ``record_deleted`` build the message), so no message is stamped after the fact.
+
+Out-of-order commits (PostgreSQL): ids come from a sequence when the row is written, not when its
+transaction commits, so row 11 can be visible before row 10. A client that saw 11 and resumes after 11 would
+never get 10. The replay therefore also re-sends, on PostgreSQL, the run-list rows below ``after`` written
+less than ``SETTLE_SECONDS`` before row ``after`` (by the rows' ``time``; at most ``REPLAY_LIMIT`` ids back):
+a row that committed late was written while a later one was already visible, so within that window as
+long as its transaction committed within ``SETTLE_SECONDS`` of writing it (trainboard's write transactions
+last milliseconds). The client drops the ids it already has (``web/src/api/live.ts``); the server sends a
+message at most once per connection. Chosen over an xmin/snapshot watermark because transaction ids are
+not given in id order (a transaction may write other rows before its event), so ``pg_snapshot_xmin`` does
+not bound the ids still in flight. SQLite commits one write transaction at a time, in id order: no window.
 """
 
 from __future__ import annotations
@@ -28,6 +42,8 @@ from trainboard.server.views import public_run
 
 #: Messages a reconnecting client may have missed at most before it is told to ``reset`` (reload).
 REPLAY_LIMIT = 1000
+#: PostgreSQL: a resume also re-sends the run-list rows written this long before the client's last one.
+SETTLE_SECONDS = 10.0
 #: The ``events.kind`` of each run-list message.
 KINDS = ("run_created", "status_change", "run_updated", "run_deleted")
 #: Run fields a ``run_updated`` reports.
@@ -39,27 +55,20 @@ def last_id(conn: Connection) -> int:
     return int(conn.execute(select(func.max(events.c.id))).scalar_one() or 0)
 
 
-def latest_id(conn: Connection, *, run_id: str, kind: str) -> int | None:
-    """The newest ``kind`` event id of a run: the id of a message published without one (just after its
-    commit; two changes of one run racing the publish may share the later id)."""
-    value = conn.execute(
-        select(func.max(events.c.id)).where(events.c.run_id == run_id, events.c.kind == kind)
-    ).scalar_one()
-    return None if value is None else int(value)
-
-
 def run_updated_message(event_id: int, run: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return {"type": "run_updated", "id": event_id, "run_id": run["id"], "changes": changes, "run": public_run(run)}
 
 
 def replay(conn: Connection, *, after: int) -> list[dict[str, Any]] | None:
     """The run-list messages after event ``after``, oldest first; ``None`` when the client must reset (more
-    than ``REPLAY_LIMIT`` missed, or ``after`` is newer than anything stored)."""
+    than ``REPLAY_LIMIT`` missed, or ``after`` is newer than anything stored). On PostgreSQL, first those
+    of the settle window below ``after`` (see the module's docstring): the client drops the ids it has."""
     if after > last_id(conn):
         return None
+    columns = (events.c.id, events.c.run_id, events.c.kind, events.c.data)
     rows = list(
         conn.execute(
-            select(events.c.id, events.c.run_id, events.c.kind, events.c.data)
+            select(*columns)
             .where(events.c.id > after, events.c.kind.in_(KINDS))
             .order_by(events.c.id)
             .limit(REPLAY_LIMIT + 1)
@@ -67,6 +76,8 @@ def replay(conn: Connection, *, after: int) -> list[dict[str, Any]] | None:
     )
     if len(rows) > REPLAY_LIMIT:
         return None
+    if conn.dialect.name == "postgresql" and after > 0:
+        rows = _settle_window(conn, after) + rows
     runs: dict[str, dict[str, Any] | None] = {}
     out: list[dict[str, Any]] = []
     for row in rows:
@@ -97,6 +108,28 @@ def replay(conn: Connection, *, after: int) -> list[dict[str, Any]] | None:
         else:
             out.append(run_updated_message(event_id, run, dict(data.get("changes") or {})))
     return out
+
+
+def _settle_window(conn: Connection, after: int) -> list[Any]:
+    """The run-list rows below ``after`` written at most ``SETTLE_SECONDS`` before the newest row up to
+    ``after`` (at most ``REPLAY_LIMIT`` ids back), oldest first."""
+    reference = conn.execute(
+        select(events.c.time).where(events.c.id <= after).order_by(events.c.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if reference is None:
+        return []
+    return list(
+        conn.execute(
+            select(events.c.id, events.c.run_id, events.c.kind, events.c.data)
+            .where(
+                events.c.id < after,
+                events.c.id > after - REPLAY_LIMIT,
+                events.c.time >= float(reference) - SETTLE_SECONDS,
+                events.c.kind.in_(KINDS),
+            )
+            .order_by(events.c.id)
+        ).mappings()
+    )
 
 
 def record_update(conn: Connection, *, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
