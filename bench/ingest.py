@@ -3,11 +3,12 @@
 Logs 1,000,000 points (100,000 steps x 10 keys) as fast as the loop can, then ``finish()`` waits for
 the server's acknowledgement (sent after commit, synchronous=FULL). Target: >= 500,000 points/s.
 
-Three servers in one run, so the ratios are measured under the same machine load: ``before`` stores as
+Four servers in one run, so the ratios are measured under the same machine load: ``before`` stores as
 the code did before issue 16 (raw segments, no pyramid, no compaction), ``no compaction`` compresses and
-keeps the pyramid but leaves small sealed segments as written, ``after`` is the server as shipped.
+keeps the pyramid but leaves small sealed segments as written, ``after`` is the server as shipped,
+``no-tail-rewrite`` writes every small append as a segment of its own instead of extending the open tail.
 
-    .venv/bin/python bench/ingest.py [--variants before,no-compaction,after] [--reps 3]
+    .venv/bin/python bench/ingest.py [--variants before,no-compaction,after,no-tail-rewrite] [--reps 3]
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from trainboard import TrainingMonitor
 
 STEPS = 100_000
 KEYS = [f"k{i}" for i in range(10)]
-VARIANTS = ("before", "no-compaction", "after")
+VARIANTS = ("before", "no-compaction", "after", "no-tail-rewrite")
 
 
 @contextlib.contextmanager
@@ -64,6 +65,7 @@ def serve(variant: str, argv: list[str]) -> None:
         "before": metric_storage.before_issue_16,
         "no-compaction": metric_storage.no_compaction,
         "after": contextlib.nullcontext,
+        "no-tail-rewrite": metric_storage.no_tail_rewrite,
     }
     sys.argv = ["trainboard", *argv]
     with ctx[variant]():

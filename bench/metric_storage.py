@@ -6,10 +6,12 @@ run here -- and the views are then fetched through HTTP from a real ``trainboard
 
 Printed:
 1. bytes per point on disk, before (raw segments, no pyramid: what the code wrote before issue 16),
-   without compaction (compressed segments + pyramid, small sealed segments as written) and after
-   (compacted too), on SQLite (pages in use after a WAL checkpoint, minus the empty schema) and
-   PostgreSQL (``pg_total_relation_size`` of series, metric_segments and metric_pyramid after VACUUM
-   FULL, and after a plain VACUUM in brackets), for a smooth curve (a float32 loss), a noisy one
+   without compaction (compressed segments + pyramid, small sealed segments as written), after
+   (compacted too, the run's leftover small segments merged at its end) and without tail rewrites (every
+   small append a segment of its own, merged by compaction, instead of extending the open tail), on
+   SQLite (pages in use after a WAL checkpoint, minus the empty schema) and PostgreSQL
+   (``pg_total_relation_size`` of series, metric_segments and metric_pyramid after VACUUM FULL, and after
+   a plain VACUUM in brackets), for a smooth curve (a float32 loss), a noisy one
    (float64 noise), 20 smooth keys and the mixed 200,000-point run (20 keys x 10,000 steps uploaded 10
    steps per batch, as the SDK does at 10 steps/s); ingest time of each;
 2. one key with ``--big`` points (default 10,000,000) written in batches of 100,000: ingest time with
@@ -135,6 +137,16 @@ def no_compaction() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def no_tail_rewrite() -> Iterator[None]:
+    """Every small append a segment of its own (merged by compaction) instead of extending the open tail."""
+    metrics.EXTEND_TAIL = False
+    try:
+        yield
+    finally:
+        metrics.EXTEND_TAIL = True
+
+
+@contextlib.contextmanager
 def no_pyramid() -> Iterator[None]:
     saved = pyramid.MIN_POINTS
     pyramid.MIN_POINTS = 2**62
@@ -182,6 +194,11 @@ def ingest(engine: Engine, workload: Workload, run_id: str = "r") -> tuple[int, 
             metrics.write_columns(conn, run_id=run_id, pieces=pieces, keys=list(pieces))
         spent += time.perf_counter() - t
         points += sum(len(p[0]) for parts in pieces.values() for p in parts)
+    if metrics.COMPACT:  # the run ends: its leftover small segments are merged (not counted in the time)
+        after: int | None = 0
+        while after is not None:
+            with engine.begin() as conn:
+                after = metrics.settle(conn, run_id=run_id, after=after)
     return points, spent
 
 
@@ -209,7 +226,9 @@ def stored_bytes(engine: Engine, kind: str, data: Path, *, full: bool = True) ->
 def storage(kinds: list[str], pg: str, only: list[int] | None = None) -> None:
     print("1. bytes per point on disk and ingest time through the store (one transaction per batch):")
     print("   before = raw segments, no pyramid; no compaction = compressed, small sealed segments kept;")
-    print("   after = compressed, compacted, pyramid. PostgreSQL: rows at rest (after VACUUM FULL), and in")
+    print("   after = compressed, compacted (leftovers merged at the run's end), pyramid; no tail rewrite = after,")
+    print("   every small append a new segment instead of the open tail extended. PostgreSQL: rows at rest")
+    print("   (after VACUUM FULL), and in")
     print("   brackets the files after a plain VACUUM (space of rewritten rows, reused by later writes)")
     workloads: list[tuple[str, Workload]] = [
         ("smooth float32 curve, 200,000 points, batches of 1,000", one_key(smooth(200_000), 1_000)),
@@ -222,6 +241,7 @@ def storage(kinds: list[str], pg: str, only: list[int] | None = None) -> None:
         ("before", before_issue_16),
         ("no compaction", no_compaction),
         ("after", contextlib.nullcontext),
+        ("no tail rewrite", no_tail_rewrite),
     ]
     for number, (label, workload) in enumerate(workloads, 1):
         if only and number not in only:

@@ -57,6 +57,9 @@ SEGMENT_POINTS = 16_384
 #: Whether a write that seals a small segment merges the series' small sealed segments (``compaction``);
 #: off only to measure what it saves (``bench/``).
 COMPACT = True
+#: Whether a small append extends the key's open tail segment in place (rewriting its row); off, every batch
+#: is a segment of its own, sealed as written and merged by ``compaction`` (measured in ``bench/``).
+EXTEND_TAIL = True
 
 #: A parsed point: (seq or None, step or None, wall time, {key: value}).
 Point = tuple[int | None, int | None, float, dict[str, float]]
@@ -153,7 +156,7 @@ def _write_series(
         steps, values, times = merged.steps, merged.values, merged.times
     first, last, count = int(steps[0]), int(steps[-1]), len(steps)
     appends = s.max_step is None or first > s.max_step
-    if appends and s.tail_id is not None and count < 4 * SEAL_POINTS:
+    if EXTEND_TAIL and appends and s.tail_id is not None and count < 4 * SEAL_POINTS:
         row = tail_row or _tails(conn, [s]).get(s.tail_id)
         if row is not None and row[3] + count <= 4 * SEAL_POINTS:
             old = decode(row[0], row[1], row[2], row[4])
@@ -186,7 +189,7 @@ def _write_series(
         seg_id = result.scalar_one()
     # only an appending segment may become the open tail (an overwrite segment must stay as written)
     if appends:
-        tail = seg_id if count % SEGMENT_POINTS < SEAL_POINTS and count % SEGMENT_POINTS else None
+        tail = seg_id if EXTEND_TAIL and count % SEGMENT_POINTS < SEAL_POINTS and count % SEGMENT_POINTS else None
     else:
         tail = s.tail_id
     _update_series(s, last, tail, count)
