@@ -65,6 +65,21 @@ def test_new_runs_are_announced(server: ServerProcess, http: httpx.Client) -> No
         assert created["type"] == "run_created" and created["run"]["name"] == "fresh run"
 
 
+def test_a_queued_run_taken_over_by_trainboard_run_is_announced_running(
+    server: ServerProcess, http: httpx.Client
+) -> None:
+    """A launched run waits ``queued`` until ``trainboard run`` creates it again as running on the execution side:
+    open dashboards see that status change live (not only on their next reload)."""
+    http.post("/api/runs", json={"id": "launched-1", "status": "queued"})
+    with connect(server.url.replace("http", "ws") + "/ws") as ws:
+        ws.send(json.dumps({"type": "ping"}))
+        recv(ws, "pong")
+        assert http.post("/api/runs", json={"id": "launched-1", "status": "running"}).status_code == 200
+        change = recv(ws, "status_change")
+        assert (change["run_id"], change["old_status"], change["new_status"]) == ("launched-1", "queued", "running")
+        assert change["run"]["status"] == "running" and isinstance(change["id"], int)
+
+
 def test_system_status_and_history(make_server: Any) -> None:
     server = make_server()
     status = httpx.get(f"{server.url}/api/system/status").json()

@@ -117,20 +117,23 @@ async def create_run(body: RunCreate, response: Response, state: State, caller: 
     name = body.name or f"run-{run_id[:8]}"
     start = body.start_time.timestamp() if body.start_time is not None else None
 
-    def job(c: Connection) -> tuple[dict[str, Any], bool]:
+    def job(c: Connection) -> tuple[dict[str, Any], bool, dict[str, Any] | None]:
+        before = store.get_run(c, run_id=run_id) if body.id else None
         row, created = store.create_run(
             c, run_id=run_id, name=name, project=body.project, config=body.config, start_time=start, status=body.status
         )
         if created and caller.user is not None:
             row = {**row, "created_by": caller.user}
             set_created_by(c, run_id=run_id, user=caller.user)
-        return row, created
+        return row, created, before
 
-    row, created = await state.writer.run(job)
+    row, created, before = await state.writer.run(job)
     if created:
         publish_run_created(state.broker, row)
     else:
         response.status_code = 200
+        if before is not None:  # a launched run that `trainboard run` took over: queued -> running, live
+            publish_status_change(state.broker, before, row)
     return RunPublic.from_row(row)
 
 
