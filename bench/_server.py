@@ -22,26 +22,35 @@ def free_port() -> int:
         return port
 
 
+CLI = (sys.executable, "-m", "trainboard.cli")
+
+
+@contextmanager
+def serve_process(program: tuple[str, ...], data: Path, *args: str, wait: float = 30.0) -> Iterator[str]:
+    """Yields the URL of ``program serve --port P --data DATA ARGS`` (``program``: the CLI, or a script that
+    patches the store before running it) once it answers /health; stopped at the end."""
+    port = free_port()
+    argv = [*program, "serve", "--port", str(port), "--data", str(data), *args]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
 @contextmanager
 def running_server(db: str | None = None, extra_args: tuple[str, ...] = ()) -> Iterator[tuple[str, Path]]:
     """Yields (url, data_dir) of a fresh server process (``extra_args`` go to ``trainboard serve``)."""
     with tempfile.TemporaryDirectory(prefix="tb-bench-") as tmp:
         data = Path(tmp)
-        port = free_port()
-        args = [sys.executable, "-m", "trainboard.cli", "serve", "--port", str(port), "--data", str(data)]
-        if db:
-            args += ["--db", db]
-        args += list(extra_args)
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    if httpx.get(url + "/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.05)
+        with serve_process(CLI, data, *(["--db", db] if db else []), *extra_args) as url:
             yield url, data
-        finally:
-            proc.terminate()
-            proc.wait(10)

@@ -8,10 +8,7 @@ Prints figures only; no assertions.
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from _server import free_port
+from _server import CLI, serve_process
 from trainboard import TrainingMonitor
 from trainboard.server.auth import manage
 from trainboard.server.settings import Settings
@@ -42,21 +39,8 @@ def server(auth: bool) -> Iterator[tuple[str, Path, str | None]]:
             manage.create_user(engine, "bench", "admin", "bench-password")
             token = manage.create_token(engine, name="bench", scope="write", user="bench")[1]
             engine.dispose()
-        port = free_port()
-        args = [sys.executable, "-m", "trainboard.cli", "serve", "--port", str(port), "--data", str(data)]
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(600):
-                try:
-                    if httpx.get(url + "/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.05)
+        with serve_process(CLI, data) as url:
             yield url, data, token
-        finally:
-            proc.terminate()
-            proc.wait(10)
 
 
 def timed(client: httpx.Client, path: str, n: int) -> list[float]:

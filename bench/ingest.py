@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from _server import free_port
+from _server import serve_process
 from trainboard import TrainingMonitor
 
 STEPS = 100_000
@@ -39,21 +38,8 @@ def server(variant: str) -> Iterator[tuple[str, Path]]:
     """(url, data dir) of ``trainboard serve`` in a process of its own, storing as ``variant`` says."""
     with tempfile.TemporaryDirectory(prefix="tb-ingest-") as tmp:
         data = Path(tmp)
-        port = free_port()
-        args = [sys.executable, __file__, "--serve", variant, "serve", "--port", str(port), "--data", str(data)]
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(600):
-                try:
-                    if httpx.get(url + "/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
+        with serve_process((sys.executable, __file__, "--serve", variant), data, wait=60) as url:
             yield url, data
-        finally:
-            proc.terminate()
-            proc.wait(20)
 
 
 def serve(variant: str, argv: list[str]) -> None:

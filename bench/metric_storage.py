@@ -30,8 +30,6 @@ import os
 import secrets
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -42,7 +40,7 @@ import httpx
 import numpy as np
 from sqlalchemy import Engine, create_engine, insert
 
-from _server import free_port
+from _server import CLI, serve_process
 from trainboard.server.settings import Settings
 from trainboard.server.store import codec, metrics, pyramid
 from trainboard.server.store.engine import make_engines, upgrade
@@ -268,24 +266,8 @@ def storage(kinds: list[str], pg: str, only: list[int] | None = None) -> None:
 
 @contextlib.contextmanager
 def serve(data: Path, db: str | None) -> Iterator[str]:
-    port = free_port()
-    args = [sys.executable, "-m", "trainboard.cli", "serve", "--port", str(port), "--data", str(data)]
-    if db:
-        args += ["--db", db]
-    env = dict(os.environ)
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with serve_process(CLI, data, *(["--db", db] if db else []), wait=60) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(20)
 
 
 def query(url: str, params: dict[str, str | int], repeat: int = 7) -> tuple[float, int, int]:
