@@ -12,18 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support.cli import cli
 from tests.support.servers import ServerProcess
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trainboard.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
 
 
 def test_ls_export_and_logs(server: ServerProcess, http: httpx.Client) -> None:

@@ -4,22 +4,10 @@ a bad expression or sort key as a message with a caret under the position the se
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import httpx
+from tests.support.cli import cli
 from tests.support.servers import ServerProcess
-
-
-def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trainboard.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
 
 
 def test_ls_filters_and_sorts_like_the_runs_table(server: ServerProcess, http: httpx.Client) -> None:
