@@ -5,7 +5,7 @@ queued forever. ``deploy_owner`` names the deploying process (host, boot, pid na
 ``deploy_until`` is the lease it renews while ``deploy`` runs; the launch watcher resolves a launch whose lease
 expired or whose owner is gone (adopts the provider's job for that run, or fails the run).
 
-Revision ID: 0012
+Revision ID: 0009
 Revises: 0008
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
