@@ -13,6 +13,25 @@ from tests.support.servers import API_HEADERS, ServerProcess, postgres_database
 from trainboard.server.app import create_app
 from trainboard.server.settings import Settings
 
+#: The longest test files (minutes each on a 2-core machine), handed to the parallel workers first: with
+#: ``--dist loadfile`` files go out in collection order, and one of these started last is the run's tail.
+LONGEST_FIRST = (
+    "test_schemathesis.py",
+    "test_auth_schemathesis.py",
+    "test_launch_ray.py",
+    "test_launch_slurm.py",
+    "test_dashboard_resume.py",
+    "test_workers.py",
+    "test_redis_resilience.py",
+    "test_big_metrics.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the longest files first (a stable sort: the order inside each file, and of the rest, is kept)."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))
+
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
