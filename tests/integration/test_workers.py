@@ -292,3 +292,33 @@ def test_the_background_jobs_move_to_another_process_when_their_holder_is_killed
         finally:
             for server in servers:
                 server.stop()
+
+
+@pytest.mark.postgres
+def test_a_killed_supervisor_takes_its_workers_with_it(tmp_path: Path) -> None:
+    """SIGKILL of the supervisor (an OOM kill, a test runner's last resort): its workers stop too, instead of
+    serving on from an orphaned process nobody supervises, and the port is free for the next start."""
+    redis = PrivateRedis(tmp_path / "redis").start()
+    workers: list[psutil.Process] = []
+    try:
+        with postgres_database() as db:
+            server = ServerProcess(tmp_path / "data", db, extra_args=["--workers", "2", "--redis", redis.url])
+            server.start(timeout=90)
+            try:
+                deadline = time.monotonic() + 30
+                while len(_workers(server)) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                workers = _workers(server)
+                assert len(workers) == 2
+                server.kill()
+                _, alive = psutil.wait_procs(workers, timeout=30)
+                assert alive == [], [w.pid for w in alive]
+                with pytest.raises(httpx.HTTPError):
+                    httpx.get(server.url + "/health", timeout=2)
+            finally:
+                server.stop()
+                for worker in workers:  # never leave one behind, whatever failed
+                    with contextlib.suppress(psutil.Error):
+                        worker.kill()
+    finally:
+        redis.stop()

@@ -64,9 +64,22 @@ def prepare_metrics_dir() -> Path | None:
     return made
 
 
-def _child(settings: Settings, sock: socket.socket, log_level: str) -> None:
+def _die_with(parent: int) -> None:
+    """Have the kernel send this worker SIGTERM when the supervisor dies (Linux), so that a SIGKILLed supervisor
+    leaves no worker serving on its own; gone already: exit now."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+def _child(settings: Settings, sock: socket.socket, log_level: str, parent: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    _die_with(parent)
     from trainboard.server.serve import make_server
 
     code = 0
@@ -110,9 +123,10 @@ def run_workers(settings: Settings, *, log_level: str = "warning") -> int:
     children: dict[int, float] = {}
 
     def spawn() -> None:
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:
-            _child(settings, sock, log_level)
+            _child(settings, sock, log_level, parent)
         children[pid] = time.monotonic()
 
     signal.signal(signal.SIGTERM, stop)

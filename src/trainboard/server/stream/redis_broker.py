@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 PREFIX = "trainboard:"
 #: Messages sent to Redis in one pipeline at most.
 _SEND_BATCH = 512
+#: Seconds closing may wait for Redis (the relay's unsubscribe, the pool) before it lets go: a server must stop
+#: even when Redis stopped answering mid-shutdown (a worker once hung there for good).
+CLOSE_TIMEOUT = 5.0
 
 
 def _encode(value: Any) -> Any:
@@ -207,7 +210,7 @@ class RedisBroker(Broker):
                 await asyncio.sleep(self.retry)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await asyncio.wait_for(pubsub.aclose(), CLOSE_TIMEOUT)  # type: ignore[no-untyped-call]
 
     # ---- sending ------------------------------------------------------------------------------
 
@@ -249,9 +252,11 @@ class RedisBroker(Broker):
         tasks = [*self._tasks, *([self._relay] if self._relay is not None else [])]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:
+            done, _ = await asyncio.wait(tasks, timeout=CLOSE_TIMEOUT)  # each may clean up, none may hold the stop
+            for task in done:
+                if not task.cancelled():
+                    task.exception()  # retrieved (a failing task is not news at shutdown)
         if self._redis is not None:
             with contextlib.suppress(Exception):
-                await self._redis.aclose()
+                await asyncio.wait_for(self._redis.aclose(), CLOSE_TIMEOUT)
