@@ -49,6 +49,8 @@ _COALESCE_PIPE_S = 0.001
 _COALESCE_PTY_S = 0.0001
 # Upper bound for stop(): a reader stuck writing to a blocked terminal must not hang the script.
 _STOP_TIMEOUT_S = 5.0
+# At exit, how long teeing for a child that outlived stop() may still pass its output on (_let_tee_finish).
+_EXIT_TEE_S = 1.0
 # How often a pty substitute copies the real terminal's window size (no SIGWINCH handler in a library).
 _WINSIZE_EVERY_S = 0.5
 _SOURCES = ((1, "stdout"), (2, "stderr"))
@@ -135,6 +137,9 @@ class OutputCapture:
             deadline = time.monotonic() + _STOP_TIMEOUT_S
             for stream in streams:
                 stream.drained.wait(max(0.0, deadline - time.monotonic()))
+            teeing = [stream.thread for stream in streams if stream.thread.is_alive()]
+            if teeing:  # a child still holds the substitute: what it writes goes on to the terminal
+                atexit.register(_let_tee_finish, teeing)
 
     def __enter__(self) -> OutputCapture:
         self.start()
@@ -172,6 +177,14 @@ class OutputCapture:
                 self._error_reported = True
                 message = f"trainboard: output capture callback failed ({exc!r}); output still shown\n"
                 write_all(report_to, message.encode())
+
+
+def _let_tee_finish(threads: list[threading.Thread]) -> None:
+    """At exit, give teeing that outlived ``stop()`` a moment (``_EXIT_TEE_S`` at most) to pass on what a child
+    wrote just before the process ends: its reader threads are daemons and would die with the bytes in hand."""
+    deadline = time.monotonic() + _EXIT_TEE_S
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 class _Stream:
