@@ -44,7 +44,7 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
     pg = context.new_page()
     errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("pageerror", lambda e: errors.append(f"{e}\n{getattr(e, 'stack', '') or ''}"))  # where it was thrown
 
     def on_dialog(dialog: Any) -> None:  # alert() from injected markup would land here
         errors.append(f"unexpected dialog: {dialog.message}")

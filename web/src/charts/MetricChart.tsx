@@ -185,7 +185,9 @@ function MetricChartImpl({ metricKey, runs, options, pinned, onPin, onZoom }: Pr
         ],
       },
     };
-    const u = new uPlot(opts, [[]], el);
+    // empty columns, one per series: uPlot must never draw with fewer columns than series (a redraw from the
+    // time line can come before the first data)
+    const u = new uPlot(opts, series.map(() => []) as unknown as uPlot.AlignedData, el);
     plot.current = u;
     zoom.current = null;
     const onDbl = () => {
@@ -212,7 +214,9 @@ function MetricChartImpl({ metricKey, runs, options, pinned, onPin, onZoom }: Pr
     u.over.addEventListener("dblclick", onDbl);
     u.over.addEventListener("mousedown", onDown);
     u.over.addEventListener("click", onClick);
-    const offMoment = timeline.subscribe(() => u.redraw(false));
+    const offMoment = timeline.subscribe(() => {
+      if (u.data.length === series.length) u.redraw(false);
+    });
     const ro = new ResizeObserver(() => {
       const w = el.clientWidth;
       if (w > 0 && Math.abs(w - u.width) > 1) u.setSize({ width: w, height: HEIGHT });
