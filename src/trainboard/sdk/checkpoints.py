@@ -1,20 +1,30 @@
 """Checkpoint validation off the training thread, in submission order.
 
-A checkpoint is valid when the file exists and is readable, and - when PyTorch is importable - when
-``torch.load(path, map_location="cpu", weights_only=True)`` succeeds. An invalid file is still
-registered, with ``valid=false`` and the reason: never silently dropped.
+A checkpoint is valid when the file exists and is readable, and - when the program has already imported
+PyTorch (``"torch" in sys.modules``) - when ``torch.load(path, map_location="cpu", weights_only=True)``
+succeeds. The SDK never imports PyTorch itself: a first import of a multi-GB library on a background
+thread is slow, races the program's own import, and a Keras or JAX script must not pay for it. An invalid
+file is still registered, with ``valid=false`` and the reason; so is a checkpoint whose validation failed
+in any other way (``validate`` never raises): a registration is never dropped.
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
 
+def torch_loaded() -> bool:
+    """Whether the program has imported PyTorch (the SDK never imports it on its own)."""
+    return sys.modules.get("torch") is not None
+
+
 def torch_available() -> bool:
+    """Whether PyTorch can be imported (imports it: only for calls the user makes, never in the background)."""
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -31,7 +41,15 @@ def load_torch(path: str) -> Any:
 def validate(path: str) -> tuple[bool, str | None, int | None]:
     """(valid, reason when invalid, size in bytes when readable). A directory (a framework's checkpoint
     folder, e.g. HF ``checkpoint-500/``) is valid when it holds at least one readable file; its size is the
-    sum of its files' sizes."""
+    sum of its files' sizes. Never raises: a validation that fails in any way makes the checkpoint invalid,
+    with the error as the reason."""
+    try:
+        return _validate(path)
+    except Exception as exc:
+        return False, f"validation failed: {type(exc).__name__}: {str(exc)[:500]}", None
+
+
+def _validate(path: str) -> tuple[bool, str | None, int | None]:
     if os.path.isdir(path):
         return _validate_dir(path)
     try:
@@ -40,7 +58,7 @@ def validate(path: str) -> tuple[bool, str | None, int | None]:
             fh.read(1)
     except OSError as exc:
         return False, f"cannot read the file: {exc.strerror or exc}", None
-    if torch_available():
+    if torch_loaded():
         try:
             load_torch(path)
         except Exception as exc:
@@ -88,8 +106,6 @@ class CheckpointWorker:
             try:
                 task()
             except Exception as exc:  # never reaches training
-                import sys
-
                 print(f"trainboard: checkpoint task failed: {exc!r}", file=sys.stderr, flush=True)
             finally:
                 with self._done:

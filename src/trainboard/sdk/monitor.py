@@ -283,8 +283,9 @@ class TrainingMonitor:
         """Register a checkpoint file you have saved; returns its id at once.
 
         The file is validated on a background thread (exists, readable, and loads with
-        ``torch.load(..., weights_only=True)`` when PyTorch is installed); an invalid file is recorded
-        with ``valid=false`` and the reason. ``step`` defaults to the last logged step.
+        ``torch.load(..., weights_only=True)`` when the program has imported PyTorch: the SDK never imports
+        it); an invalid file, or one whose validation failed in any way, is recorded with ``valid=false``
+        and the reason. ``step`` defaults to the last logged step.
         """
         ckpt_id = secrets.token_hex(8)
         path = os.path.abspath(os.fspath(filepath))
