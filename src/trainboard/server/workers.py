@@ -35,8 +35,10 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import cast
 
 from trainboard.server.settings import Settings
 
@@ -103,6 +105,8 @@ def run_workers(settings: Settings, *, log_level: str = "warning") -> int:
 
     from trainboard.server.store.engine import make_engines, upgrade
 
+    # typed here: prometheus_client's annotation of it differs between releases
+    mark_dead = cast("Callable[[int], None]", multiprocess.mark_process_dead)
     engines = make_engines(settings)
     try:
         upgrade(engines.writer)  # once, before any worker starts (they then find nothing to do)
@@ -151,7 +155,7 @@ def run_workers(settings: Settings, *, log_level: str = "warning") -> int:
             started = children.pop(pid, None)
             if started is None:
                 continue
-            multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+            mark_dead(pid)
             if stopping:
                 continue
             code = os.waitstatus_to_exitcode(wait_status)

@@ -24,6 +24,8 @@ Names (all prefixed ``trainboard_``):
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import cast
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -78,6 +80,7 @@ def exposition() -> tuple[bytes, str]:
         from prometheus_client import multiprocess as mp
 
         registry = CollectorRegistry()
-        mp.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        collect = cast("Callable[[CollectorRegistry], object]", mp.MultiProcessCollector)  # untyped in some releases
+        collect(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST

@@ -27,7 +27,8 @@ import contextlib
 import json
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -210,7 +211,7 @@ class RedisBroker(Broker):
                 await asyncio.sleep(self.retry)
             finally:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(pubsub.aclose(), CLOSE_TIMEOUT)  # type: ignore[no-untyped-call]
+                    await asyncio.wait_for(_aclose(pubsub)(), CLOSE_TIMEOUT)
 
     # ---- sending ------------------------------------------------------------------------------
 
@@ -260,3 +261,8 @@ class RedisBroker(Broker):
         if self._redis is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._redis.aclose(), CLOSE_TIMEOUT)
+
+
+def _aclose(pubsub: Any) -> Callable[[], Awaitable[None]]:
+    """``PubSub.aclose``, typed here: redis-py's own annotation of it changed between releases (untyped, then typed)."""
+    return cast("Callable[[], Awaitable[None]]", pubsub.aclose)
