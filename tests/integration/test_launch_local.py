@@ -121,7 +121,8 @@ def test_exit_3_is_failed_with_exit_code_3_and_deleting_the_run_removes_the_job_
     assert http.delete(f"/api/runs/{run_id}").status_code == 200
     assert http.get(f"/api/runs/{run_id}/launch").status_code == 404  # the launch record went with the run
     assert [f for f in files if f.exists()] == []  # and the job's record and native log
-    assert not (jobs / "client" / "spool" / run_id).exists()
+    assert not (jobs / run_id).exists()  # nor its folder (its client data directory)
+    assert (jobs / other / "client").is_dir()  # each job has its own
     assert (jobs / f"{other}.json").is_file() and (jobs / f"{other}.log").is_file()  # another run's stay
 
 
@@ -279,6 +280,11 @@ def test_a_restarted_server_finds_running_jobs_again_and_marks_vanished_ones(ser
         assert "server restart" in reasons
         assert run_of(http, keep)["status"] == "running"
         assert http.get(f"/api/runs/{keep}/launch").json()["state"] == "running"
+        found = wait_for(
+            "the found-again event", lambda: [e for e in events(http, keep) if "found again" in e["message"]]
+        )
+        assert "still running" in found[0]["message"]
+        assert not any("lost" in e["message"] for e in events(http, keep))
         before = len(http.get(f"/api/runs/{keep}/logs").content)
         wait_for("more output", lambda: len(http.get(f"/api/runs/{keep}/logs").content) > before, 30)
         assert http.post(f"/api/runs/{keep}/cancel").status_code == 200

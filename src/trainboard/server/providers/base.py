@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
+    "CA_PEM_ENV",
     "Capabilities",
     "JobNotFound",
     "JobSpec",
@@ -58,6 +59,7 @@ __all__ = [
     "Reachability",
     "Resources",
     "SpecError",
+    "ca_shell",
     "execution_env",
     "shell_command",
     "wrapped_argv",
@@ -90,6 +92,7 @@ class JobState(enum.StrEnum):
     FAILED = "failed"  # ended with a non-zero exit code or could not start (``reason`` says why)
     CANCELLED = "cancelled"  # stopped by ``cancel`` (or by the backend's own cancel, e.g. ``scancel``)
     LOST = "lost"  # the backend no longer knows it, or its process vanished (node lost, server restarted)
+    PREEMPTED = "preempted"  # the backend took the machine back (a spot/interruptible pod outbid)
 
     @property
     def finished(self) -> bool:
@@ -105,6 +108,7 @@ class JobState(enum.StrEnum):
             JobState.FAILED: "failed",
             JobState.CANCELLED: "interrupted",
             JobState.LOST: "interrupted",
+            JobState.PREEMPTED: "interrupted",
         }[self]
 
 
@@ -115,7 +119,9 @@ class JobStatus:
     ``exit_code`` follows the shell (128 + N when signal N killed it) when known; ``signal`` is N then.
     ``reason`` is a short human sentence for the run's event (``"command not found"``, ``"cancelled"``,
     ``"node failure"``); ``native`` is the backend's own state word (``"PENDING"``, ``"OUT_OF_MEMORY"``,
-    ``"EXITED"``) shown beside it.
+    ``"EXITED"``) shown beside it. ``announce``: record this observation as an event of the run even though the
+    state did not change (a job found again after a server restart). ``details``: facts about the job worth
+    keeping once it is gone (RunPod: ``gpu_name``, ``cost_per_hr``), stored with the launch.
     """
 
     state: JobState
@@ -123,6 +129,8 @@ class JobStatus:
     signal: int | None = None
     reason: str | None = None
     native: str | None = None
+    announce: bool = False
+    details: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,12 +216,24 @@ class ProviderContext:
     ``state_dir`` is the provider's own folder in the data directory (job records, native log files);
     ``launch_root`` bounds local working directories; ``server_url`` is the URL the *execution side* reaches the
     server at (``public_url`` in ``providers.toml`` for remote backends, else the bound address);
-    ``cancel_grace`` is the seconds between the polite stop and the forced one."""
+    ``cancel_grace`` is the seconds between the polite stop and the forced one; ``ca_bundle`` is the PEM file of
+    the CA(s) a job must trust to verify ``server_url`` (``ca_bundle`` in ``providers.toml``, else the server's own
+    ``--ssl-certfile`` when the job reaches the server at its own address), ``None`` for the system store."""
 
     state_dir: Path
     launch_root: Path | None
     server_url: str
     cancel_grace: float = 10.0
+    ca_bundle: Path | None = None
+
+    def ca_pem(self) -> str | None:
+        """The CA bundle's text, for jobs on other machines (``TRAINBOARD_CA_PEM``); ``None`` without one."""
+        if self.ca_bundle is None:
+            return None
+        try:
+            return self.ca_bundle.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ProviderError(f"cannot read the CA bundle {str(self.ca_bundle)!r}: {exc}") from None
 
 
 @runtime_checkable
@@ -269,14 +289,33 @@ def wrapped_argv(
     return out
 
 
-def execution_env(spec: JobSpec, *, run_id: str, server_url: str, token: str | None) -> dict[str, str]:
-    """The job's extra environment: the spec's (allowlisted) env plus what ``trainboard run`` needs."""
+#: The variable a remote job receives the server's CA in (PEM text); the job's shell writes it to a file and
+#: points ``TRAINBOARD_CA_BUNDLE`` (what the client reads) at it: see :func:`ca_shell`.
+CA_PEM_ENV = "TRAINBOARD_CA_PEM"
+
+
+def execution_env(
+    spec: JobSpec, *, run_id: str, server_url: str, token: str | None, ca_pem: str | None = None
+) -> dict[str, str]:
+    """The job's extra environment: the spec's (allowlisted) env plus what ``trainboard run`` needs; ``ca_pem``
+    (remote providers) travels as ``TRAINBOARD_CA_PEM`` for :func:`ca_shell` to write out."""
     env = dict(spec.env)
     env["TRAINBOARD_URL"] = server_url
     env["TRAINBOARD_LAUNCH_RUN_ID"] = run_id
     if token:
         env["TRAINBOARD_TOKEN"] = token
+    if ca_pem:
+        env[CA_PEM_ENV] = ca_pem
     return env
+
+
+def ca_shell(path: str = "${TMPDIR:-/tmp}/trainboard-ca-$$.pem") -> str:
+    """Shell text a remote job's script starts with: when ``$TRAINBOARD_CA_PEM`` is set, write it to ``path`` and
+    export ``TRAINBOARD_CA_BUNDLE`` naming that file (the client only reads a file name)."""
+    return (
+        f'if [ -n "${{{CA_PEM_ENV}:-}}" ]; then TRAINBOARD_CA_BUNDLE="{path}"; '
+        f'printf \'%s\\n\' "${CA_PEM_ENV}" > "$TRAINBOARD_CA_BUNDLE" && export TRAINBOARD_CA_BUNDLE; fi'
+    )
 
 
 def shell_command(argv: Sequence[str]) -> str:

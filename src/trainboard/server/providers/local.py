@@ -9,7 +9,20 @@ never reach the job.
 What the process writes itself (before ``trainboard run`` took over, or its own errors: a missing interpreter
 module, an unreachable server) goes to ``<data>/launch/local/<job>.log``: the native log. Each job has a record
 ``<job>.json`` with its pid and the process's start time, so a restarted server finds a still-running job again
-(same pid *and* start time: a recycled pid is not mistaken for it) or reports it ``lost``.
+(same pid *and* start time: a recycled pid is not mistaken for it; the run gets a "found again" event).
+
+The job's first process is :mod:`local_reaper`, the parent of ``trainboard run``: it writes the exit status to
+``<job>/exit.json``, so a job that ended while no server was running still ends its run with its exit code
+("ended while the server was down, exit 7") instead of an unknown one.
+
+Each job has its own client data directory, ``<data>/launch/local/<job>/client`` (``TRAINBOARD_DATA``): what it
+could not upload (the server was restarting, or unreachable) stays in that directory's journal, which no other
+job sees (a shared spool had every later job retry it with a token scoped to its own run: 403s). Once the job has
+ended, the launch service uploads what is left there itself (:meth:`LocalProvider.leftovers`, then
+``journals.upload_leftovers``), with the URL the job used and a token scoped to its run.
+
+When the server serves HTTPS the job gets ``TRAINBOARD_CA_BUNDLE`` naming the CA file the server was given
+(``ProviderContext.ca_bundle``), so the client verifies the server without anything in the launch request.
 
 With several server processes (``serve --workers N``) the job is the child of the process that deployed it, while
 the launch watcher may run in another one: the deploying process waits for its child in a thread and writes the
@@ -17,8 +30,8 @@ exit status into the record (records change under a file lock, ``.records.lock``
 outcome from there. A job whose process is gone without an exit status is ``running`` while the process that
 owns it still lives (it is about to write the status), ``lost`` otherwise.
 
-``forget(job_id)`` removes an ended job's files (record, native log, the job's upload journal): the launch
-service calls it when the run is deleted.
+``forget(job_id)`` removes an ended job's files (record, native log, its folder with the client data directory):
+the launch service calls it when the run is deleted.
 
 Cancel: SIGTERM to the job's process group (``trainboard run`` passes it on to the command's own group and ends
 the run ``interrupted``), then, after ``cancel_grace`` seconds, SIGKILL to the group and to every process that
@@ -64,6 +77,8 @@ __all__ = ["BASE_ENV", "LocalProvider", "create", "resolve_cwd"]
 BASE_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SHELL")
 #: How many bytes of the native log's end are searched for the failure message.
 _TAIL = 4096
+#: The job's first process (run by path: it needs nothing but the standard library).
+REAPER = Path(__file__).with_name("local_reaper.py")
 
 
 def resolve_cwd(cwd: str | None, root: Path | None) -> Path:
@@ -109,6 +124,21 @@ class LocalProvider:
         if not ID_RE.match(job_id):
             raise JobNotFound(f"no local job {job_id!r}")
         return self.dir / f"{job_id}{suffix}"
+
+    def job_dir(self, job_id: str) -> Path:
+        """The job's own folder: ``client/`` (its ``TRAINBOARD_DATA``) and ``exit.json`` (see the module doc)."""
+        return self._path(job_id, "")
+
+    def client_dir(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / "client"
+
+    def _exit_file(self, job_id: str) -> dict[str, Any] | None:
+        """What the reaper wrote when the job ended; None while it runs (or for a job from before the reaper)."""
+        try:
+            data = json.loads((self.job_dir(job_id) / "exit.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) and isinstance(data.get("exit_code"), int) else None
 
     def _record(self, job_id: str) -> dict[str, Any]:
         try:
@@ -180,18 +210,22 @@ class LocalProvider:
     def deploy(self, spec: JobSpec, *, run_id: str, server_url: str, token: str | None) -> str:
         cwd = resolve_cwd(spec.cwd, self.context.launch_root)
         job_id = run_id
-        argv = wrapped_argv(
+        wrapped = wrapped_argv(
             spec,
             run_id=run_id,
             server_url=server_url,
             client=(self.python, "-m", "trainboard.cli"),
             extra=("--merge-stderr", "--no-mirror"),
         )
+        job_dir = self.job_dir(job_id)
+        argv = [self.python, str(REAPER), str(job_dir / "exit.json"), "--", *wrapped]
         env = {k: os.environ[k] for k in BASE_ENV if k in os.environ}
         env.update(execution_env(spec, run_id=run_id, server_url=server_url, token=token))
         env.setdefault("PYTHONUNBUFFERED", "1")
-        env["TRAINBOARD_DATA"] = str(self.dir / "client")  # the job's upload journal, beside its record
-        self.dir.mkdir(parents=True, exist_ok=True)
+        env["TRAINBOARD_DATA"] = str(self.client_dir(job_id))  # its own upload journal: no other job replays it
+        if self.context.ca_bundle is not None:
+            env["TRAINBOARD_CA_BUNDLE"] = str(self.context.ca_bundle)
+        self.client_dir(job_id).mkdir(parents=True, exist_ok=True)
         log_path = self._path(job_id, ".log")
         with self._locked(), open(log_path, "ab") as log:
             try:
@@ -240,7 +274,15 @@ class LocalProvider:
         # Its owner is gone (the server restarted): the same pid with the same start time is still the job.
         now_started = _start_time(pid) if pid > 0 else None
         if now_started is not None and started is not None and abs(now_started - float(started)) < 0.01:
-            return JobStatus(JobState.RUNNING, native="running", reason=f"pid {pid} (found again after a restart)")
+            return JobStatus(
+                JobState.RUNNING,
+                native="running",
+                reason=f"pid {pid}: found again after a server restart, still running",
+                announce=True,
+            )
+        ended = self._exit_file(job_id)
+        if ended is not None:  # the reaper saw it end: the outcome is known even though no server was there
+            return self._ended(job_id, {**record, **ended}, adopted=True)
         if record.get("cancel_requested_at") is not None:
             return JobStatus(JobState.CANCELLED, reason="cancelled", native="gone")
         return JobStatus(
@@ -249,18 +291,29 @@ class LocalProvider:
             reason="the job's process ended while the server was not watching it (server restart): exit status unknown",
         )
 
-    def _ended(self, job_id: str, record: Mapping[str, Any]) -> JobStatus:
+    def _ended(self, job_id: str, record: Mapping[str, Any], *, adopted: bool = False) -> JobStatus:
+        """The outcome of an ended job; ``adopted``: read from the reaper's file by a server that is not the
+        job's parent, which says whether the job ended before this server process started or while it watched."""
         code = int(record["exit_code"])
         sig = record.get("signal")
         cancelled = record.get("cancel_requested_at") is not None
+        when = ""
+        if adopted:
+            me = self._me.get("start_time")
+            down = me is not None and float(record.get("ended_at") or 0) < float(me)
+            when = "ended while the server was down" if down else "ended after the server found it again"
         if cancelled:
-            return JobStatus(JobState.CANCELLED, exit_code=code, signal=sig, reason="cancelled", native="exited")
+            reason = f"cancelled ({when})" if when else "cancelled"
+            return JobStatus(JobState.CANCELLED, exit_code=code, signal=sig, reason=reason, native="exited")
         if code == 0:
-            return JobStatus(JobState.COMPLETED, exit_code=0, native="exited")
+            done = f"{when}, exit 0" if when else None
+            return JobStatus(JobState.COMPLETED, exit_code=0, reason=done, native="exited")
         if sig:
             reason = f"killed by {signal.Signals(sig).name}"
         else:
             reason = self._last_line(job_id) or f"exit code {code}"
+        if when:
+            reason = f"{when}, exit {code}" + (f" ({reason})" if sig else "")
         return JobStatus(JobState.FAILED, exit_code=code, signal=sig, reason=reason, native="exited")
 
     def _last_line(self, job_id: str) -> str | None:
@@ -323,15 +376,22 @@ class LocalProvider:
         except FileNotFoundError:
             raise JobNotFound(f"no local job {job_id!r}") from None
 
+    def leftovers(self, job_id: str) -> Path | None:
+        """The ended job's client data directory when its spool holds journals (what the job could not upload),
+        else None. Asked by the launch service once the job is over; the server then uploads them (``journals``)."""
+        client = self.client_dir(job_id)
+        return client if any((client / "spool").glob("*/*.journal")) else None
+
     def forget(self, job_id: str) -> None:
-        """Remove the job's files (record, native log, upload journal); its run was deleted. A job that still
+        """Remove the job's files (record, native log, its folder); its run was deleted. A job that still
         runs is refused (``ProviderError``): the record is what cancels it."""
         if self.status(job_id).state == JobState.RUNNING:
             raise ProviderError(f"local job {job_id!r} still runs")
         with self._locked():
             for suffix in (".json", ".log"):
                 self._path(job_id, suffix).unlink(missing_ok=True)
-        shutil.rmtree(self.dir / "client" / "spool" / job_id, ignore_errors=True)
+        shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+        shutil.rmtree(self.dir / "client" / "spool" / job_id, ignore_errors=True)  # the shared spool of before
 
     def reachable(self) -> Reachability:
         root = self.context.launch_root

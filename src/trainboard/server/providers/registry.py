@@ -5,6 +5,7 @@
 public_url = "https://tb.example.org"   # how remote jobs reach this server (default: the bound address)
 cancel_grace = 10                       # seconds from SIGTERM/stop to the forced kill (--cancel-grace wins)
 env_allowlist = ["MY_FLAG", "DATA_*"]  # extra environment names a launch may set (shell-style patterns)
+ca_bundle = "/etc/trainboard/ca.pem"   # the CA jobs verify the server with (relative: to this file's folder)
 
 [providers.local]     # on by default with --allow-launch; `enabled = false` turns it off
 [providers.ray]       # a table turns a provider on; its keys are that provider's settings
@@ -12,6 +13,12 @@ address = "http://127.0.0.1:8265"
 [providers.slurm]
 partition = "debug"
 ```
+
+``ca_bundle``: jobs verify an HTTPS server with it — local jobs get ``TRAINBOARD_CA_BUNDLE`` naming the file,
+remote ones its PEM text (``TRAINBOARD_CA_PEM``, written to a file by the job's own shell). Without it, jobs that
+reach the server at its own address (local jobs; all jobs when there is no ``public_url``) trust the server's
+``--ssl-certfile`` — enough when that file holds the chain up to its root (or is self-signed); name the root CA
+here otherwise.
 
 Each provider module exposes ``create(config, context) -> Provider``; it is imported only when configured, so a
 missing optional dependency (``ray``, ``runpod``) turns that one provider into an error shown by
@@ -77,6 +84,7 @@ class ConfigError(ValueError):
 class LaunchConfig:
     public_url: str | None = None
     cancel_grace: float = 10.0
+    ca_bundle: Path | None = None
     env_allowlist: tuple[str, ...] = DEFAULT_ENV_ALLOWLIST
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -107,6 +115,12 @@ def load_config(path: Path) -> LaunchConfig:
     extra = raw.get("env_allowlist", [])
     if not isinstance(extra, list) or not all(isinstance(x, str) and x for x in extra):
         raise ConfigError(f"{path}: env_allowlist must be a list of names or patterns")
+    ca = raw.get("ca_bundle")
+    if ca is not None and (not isinstance(ca, str) or not ca):
+        raise ConfigError(f"{path}: ca_bundle must be the path of a PEM file")
+    ca_path = (path.parent / ca).resolve() if ca else None
+    if ca_path is not None and not ca_path.is_file():
+        raise ConfigError(f"{path}: ca_bundle {ca!r} is not a file")
     tables = raw.get("providers", {})
     if not isinstance(tables, dict):
         raise ConfigError(f"{path}: [providers] must be a table")
@@ -123,6 +137,7 @@ def load_config(path: Path) -> LaunchConfig:
     return LaunchConfig(
         public_url=public_url.rstrip("/") if public_url else None,
         cancel_grace=float(grace),
+        ca_bundle=ca_path,
         env_allowlist=DEFAULT_ENV_ALLOWLIST + tuple(extra),
         providers=providers,
     )
@@ -153,19 +168,24 @@ def build_registry(
     cancel_grace: float | None = None,
     config: LaunchConfig | None = None,
     factories: Mapping[str, str] = KNOWN_PROVIDERS,
+    server_cert: Path | None = None,
 ) -> Registry:
     """Create every configured provider. ``local_url`` is the server's own address (what ``local`` jobs use);
-    ``cancel_grace`` (the ``--cancel-grace`` flag) overrides the file's."""
+    ``cancel_grace`` (the ``--cancel-grace`` flag) overrides the file's; ``server_cert`` is the server's
+    ``--ssl-certfile`` (the CA jobs trust by default when they reach the server at its own address)."""
     conf = config if config is not None else load_config(data_dir / "providers.toml")
     grace = conf.cancel_grace if cancel_grace is None else cancel_grace
     registry = Registry(config=conf)
     for name, settings in conf.providers.items():
         remote_url = conf.public_url or local_url
+        url = local_url if name == "local" else remote_url
+        own_address = url == local_url and url.startswith("https://")
         context = ProviderContext(
             state_dir=data_dir / "launch" / name,
             launch_root=launch_root,
-            server_url=local_url if name == "local" else remote_url,
+            server_url=url,
             cancel_grace=float(settings.get("cancel_grace", grace)),
+            ca_bundle=conf.ca_bundle or (server_cert if own_address else None),
         )
         registry.contexts[name] = context
         try:

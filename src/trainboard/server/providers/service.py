@@ -12,6 +12,14 @@ event is written once per change even when two processes observe it (a cancel po
 cancel that arrives while ``deploy`` still runs is recorded and applied as soon as the job id is stored. When a
 run is deleted, ``forget`` removes what the provider keeps of its ended job (the local provider's files).
 
+When a job has ended, before its run is ended from the job's outcome, a provider with ``leftovers(job_id)``
+(``local``: the job's own client data directory) hands over the upload journal the job could not send; the
+service uploads it (``journals``) with the URL the job used and a fresh token scoped to the run (revoked
+afterwards), so a job that ended while the server was down ends its run as the job itself ended it, exit code
+and output included, without a manual ``trainboard sync``. A job that is gone after its run had already ended
+(a RunPod pod terminates itself at the end; a job whose server restarted) is recorded as the end it was, not as
+``lost``.
+
 A server process that dies while it deploys (after the launch row exists, before the job id is stored) would
 leave the run ``queued`` forever. The launch row names the deploying process (``deploy_owner``: host, boot,
 pid namespace, pid and start time) and holds its lease (``deploy_until``), renewed every third of
@@ -32,12 +40,13 @@ import socket
 import time
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import psutil
 from sqlalchemy import Connection
 
-from trainboard.server.auth.accounts import create_token
+from trainboard.server.auth.accounts import AuthInputError, create_token
 from trainboard.server.auth.audit import record
 from trainboard.server.auth.identity import Identity
 from trainboard.server.leader import Job
@@ -51,8 +60,10 @@ from trainboard.server.providers.base import (
     ProviderError,
     SpecError,
 )
+from trainboard.server.providers.journals import upload_leftovers
 from trainboard.server.providers.registry import Registry
 from trainboard.server.state import AppState
+from trainboard.server.store import auth_tokens
 from trainboard.server.store import events as events_store
 from trainboard.server.store import launches as store
 from trainboard.server.store import metrics as metrics_store
@@ -72,6 +83,8 @@ TOKEN_LIFETIME = 30 * 86400.0
 TEST_DEPLOY_DELAY_ENV = "TRAINBOARD_TEST_DEPLOY_DELAY"
 #: Test hook: seconds the server waits after ``deploy`` returned, before it stores the job id.
 TEST_DEPLOYED_DELAY_ENV = "TRAINBOARD_TEST_DEPLOYED_DELAY"
+#: The token the server uploads a finished job's leftover journal with lives this long (revoked after the upload).
+UPLOAD_TOKEN_LIFETIME = 3600.0
 #: Seconds a deploying process's claim on a launch lasts without renewal (renewed every third of it).
 DEPLOY_LEASE = 60.0
 #: The reason a run fails with when the server deploying it died and the provider has no job for it.
@@ -456,7 +469,67 @@ class LaunchService:
                 or status.reason != launch["reason"]  # e.g. SLURM's reason for a pending job
                 or status.state.finished
             ):
+                if status.state.finished:
+                    await self._upload_leftovers(launch, provider)
                 await self._observe(launch, status)
+
+    async def _upload_leftovers(self, launch: dict[str, Any], provider: Provider) -> None:
+        """The job has ended: upload what its client left in its journal (see the module docstring)."""
+        leftovers = getattr(provider, "leftovers", None)
+        if leftovers is None:
+            return
+        run_id = launch["run_id"]
+        try:
+            found = await asyncio.to_thread(leftovers, launch["job_id"])
+        except (ProviderError, OSError):
+            return
+        if found is None:
+            return
+        context = self.registry.contexts[launch["provider"]]
+
+        def mint(c: Connection) -> tuple[int | None, str | None]:
+            if launch.get("token_id") is None:  # launched without authentication: none is needed
+                return None, None
+            original = auth_tokens.get_token(c, int(launch["token_id"]))
+            made, secret = create_token(
+                c,
+                name=f"upload {run_id}",
+                scope="write",
+                user=original["user"] if original else None,
+                expires_in=UPLOAD_TOKEN_LIFETIME,
+                run_id=run_id,
+            )
+            return int(made["id"]), secret
+
+        try:
+            token_id, token = await self.state.writer.run(mint)
+        except AuthInputError as exc:
+            ok, message = False, f"no token for it: {exc}"
+        else:
+            try:
+                result = await asyncio.to_thread(
+                    upload_leftovers, found, server_url=context.server_url, token=token, ca_bundle=context.ca_bundle
+                )
+                ok, message = result.ok, result.message
+            finally:
+                if token_id is not None:
+                    await self.state.writer.run(partial(_revoke, token_id=token_id))
+        if ok:
+            text = f"uploaded what the job could not send itself: {message}"
+        else:
+            text = f"what the job could not send is not uploaded ({message}); it stays in {found}"
+            log.warning("launch %s: %s", run_id, text)
+
+        def note(c: Connection) -> None:
+            events_store.add_event(
+                c,
+                run_id=run_id,
+                kind="job_state",
+                message=f"{launch['provider']} job {launch['job_id']}: {text}"[:1000],
+                data={"provider": launch["provider"], "job_id": launch["job_id"], "uploaded": ok, "detail": message},
+            )
+
+        await self.state.writer.run(note)
 
     async def _resolve_orphan(self, launch: dict[str, Any], provider: Provider) -> None:
         """The process deploying ``launch`` is gone: adopt the provider's job for the run, or fail the run."""
@@ -518,7 +591,7 @@ class LaunchService:
             except ProviderError as exc:
                 log.warning("launch %s: the cancel sent during deploy failed on %s: %s", run_id, provider.name, exc)
 
-    async def _observe(self, launch: dict[str, Any], status: JobStatus) -> None:
+    async def _observe(self, launch: dict[str, Any], observed: JobStatus) -> None:
         run_id = launch["run_id"]
         cache = self.state.writer.cache
 
@@ -528,13 +601,17 @@ class LaunchService:
             current = store.get_launch(c, run_id=run_id, lock=True)
             if current is None or current["finished"]:  # deleted, or ended by another server process meanwhile
                 return None, []
+            run = runs_store.get_run(c, run_id=run_id)
+            status = after_run(observed, run)
+            if status.details:
+                store.record_job_details(c, run_id=run_id, details=dict(status.details))
             changes: dict[str, Any] = {
                 "state": status.state.value,
                 "native_state": status.native,
                 "reason": status.reason,
                 "exit_code": status.exit_code,
             }
-            if status.state.value != current["state"]:
+            if status.state.value != current["state"] or (status.announce and status.reason != current["reason"]):
                 native = f" ({status.native})" if status.native else ""
                 why = f": {status.reason}" if status.reason else ""
                 events_store.add_event(
@@ -556,7 +633,6 @@ class LaunchService:
             lines: list[LineRow] = []
             if status.state.finished:
                 changes["finished"] = True
-                run = runs_store.get_run(c, run_id=run_id)
                 if run is not None and run["status"] not in runs_store.FINISHED:
                     end = status.state.run_status
                     reason = status.reason or status.state.value
@@ -575,6 +651,28 @@ class LaunchService:
             metrics_store.settle_ended_run(self.state.writer, *result)
             publish_final_lines(self.state.broker, run_id, lines)
             publish_status_change(self.state.broker, *result)
+
+
+def after_run(status: JobStatus, run: dict[str, Any] | None) -> JobStatus:
+    """A job the provider no longer shows (``lost``) after its run had ended is not lost: its client ended the
+    run, then the job went away as it does (a RunPod pod terminates itself; a server restart lost sight of a
+    local job's end). It is recorded as the end its run shows."""
+    if status.state != JobState.LOST or run is None or run["status"] not in runs_store.FINISHED:
+        return status
+    code = run.get("exit_code")
+    state = JobState.COMPLETED if run["status"] == "completed" else JobState.FAILED
+    ended = f"{run['status']}, exit {code}" if code is not None else run["status"]
+    return JobStatus(
+        state,
+        exit_code=code,
+        native=status.native,
+        reason=f"its run had ended ({ended}); then the job was gone",
+        details=status.details,
+    )
+
+
+def _revoke(c: Connection, *, token_id: int) -> None:
+    auth_tokens.revoke(c, token_id)
 
 
 def deploy_orphaned(launch: dict[str, Any], now: float | None = None) -> bool:
@@ -615,6 +713,7 @@ async def start(state: AppState) -> list[tuple[str, Job]]:
         launch_root=settings.launch_root,
         local_url=local_url(settings),
         cancel_grace=settings.cancel_grace,
+        server_cert=Path(settings.ssl_certfile) if settings.ssl_certfile else None,
     )
     for name, error in registry.errors.items():
         log.warning("provider %s is not available: %s", name, error)

@@ -104,3 +104,18 @@ def update_launch(conn: Connection, *, run_id: str, changes: dict[str, Any]) -> 
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
     conn.execute(update(launches).where(launches.c.run_id == run_id).values(**changes))
+
+
+def record_job_details(conn: Connection, *, run_id: str, details: dict[str, Any]) -> bool:
+    """Merge ``details`` (facts about the job that outlive it: RunPod's ``gpu_name``, ``cost_per_hr``) into the
+    launch's ``spec["job"]``; False when nothing changed."""
+    row = conn.execute(select(launches.c.spec).where(launches.c.run_id == run_id)).first()
+    if row is None:
+        return False
+    spec = load_doc(row[0])
+    job = dict(spec.get("job") or {})
+    merged = {**job, **{k: v for k, v in details.items() if v is not None}}
+    if merged == job:
+        return False
+    conn.execute(update(launches).where(launches.c.run_id == run_id).values(spec=json.dumps({**spec, "job": merged})))
+    return True
