@@ -447,8 +447,24 @@ def sync(
         ),
     ] = False,
     token: TokenOpt = None,
+    list_only: Annotated[
+        bool,
+        typer.Option("--list", help="List the journals not uploaded yet and the server each belongs to; send nothing"),
+    ] = False,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="Send every journal to this server, also those recorded for another one (by default a journal "
+            "goes only to the server it was written for)",
+        ),
+    ] = None,
 ) -> None:
-    """Upload runs spooled while the server was unreachable."""
+    """Upload runs spooled while the server was unreachable.
+
+    Each journal goes only to the server it was written for; another server's journals are listed by
+    ``--list`` and sent with an explicit ``--to URL``. Journals written by an older SDK (no server recorded)
+    go to the server given here."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     from trainboard.sdk import deadletter
@@ -459,13 +475,16 @@ def sync(
     root = path.resolve() if path else paths.spool_dir(paths.data_dir(data))
     if not root.exists():
         raise fail(f"{root} does not exist")
+    if list_only:
+        _list_journals(root)
+        return
     if not journals_under(root) and not (retry_dead_letters and any(deadletter.find(root))):
         console.print(f"nothing to sync in {root}")
         _note_dead_letters(root)
         return
     from trainboard.sdk.credentials import CredentialsError, resolve_token
 
-    base = paths.server_url(url)
+    base = paths.server_url(to or url)
     try:
         transport = Transport(base, token=resolve_token(base, token))
     except CredentialsError as exc:
@@ -478,7 +497,9 @@ def sync(
         def advance(run: str, n: int) -> None:
             progress.update(task, description=f"run {run}", advance=n)
 
-        report = upload(root, transport, retry_dead_letters=retry_dead_letters, on_progress=advance)
+        report = upload(
+            root, transport, retry_dead_letters=retry_dead_letters, on_progress=advance, to_any_server=to is not None
+        )
     transport.close()
     for torn_path, n in report.torn:
         err.print(
@@ -498,8 +519,32 @@ def sync(
         )
     note = f" ({report.busy} journal(s) skipped: still in use by a running process)" if report.busy else ""
     resent = f", {report.resent} dead letter(s) sent again" if retry_dead_letters else ""
-    console.print(f"synced {report.journals} journal(s), {report.bytes} bytes{resent}{note}")
+    console.print(
+        f"synced {report.journals} journal(s), {report.bytes} bytes to {transport.base_url}{resent}{note}",
+        soft_wrap=True,
+    )
+    if report.elsewhere:
+        servers = sorted({server for _path, server in report.elsewhere})
+        err.print(
+            f"{len(report.elsewhere)} journal(s) belong to another server ({', '.join(servers)}) and were not sent; "
+            "`trainboard sync --list` shows them, `trainboard sync --to URL` sends them",
+            highlight=False,
+            soft_wrap=True,
+        )
     _note_dead_letters(root)
+
+
+def _list_journals(root: Path) -> None:
+    from trainboard.sdk.sync import list_journals
+
+    journals = list_journals(root)
+    if not journals:
+        console.print(f"nothing to sync in {root}")
+        return
+    for info in journals:
+        server = info.server or "(server not recorded: goes to the server `trainboard sync` is given)"
+        console.print(f"{info.run_id}\t{info.pending} bytes\t{server}\t{info.path}", highlight=False, soft_wrap=True)
+    console.print(f"{len(journals)} journal(s) not uploaded yet", highlight=False)
 
 
 def _note_dead_letters(root: Path) -> None:

@@ -120,7 +120,7 @@ class TrainingMonitor:
         self._log_handlers: list[tuple[logging.Logger, logging.Handler]] = []
         self._stream = secrets.token_hex(8)
         spool_root = paths.spool_dir(paths.data_dir(data_dir))
-        self._journal = Journal.create(spool_root, self.run_id, self._stream)
+        self._journal = Journal.create(spool_root, self.run_id, self._stream, server=self.url)
         self._pipeline = Pipeline(
             run_id=self.run_id,
             stream=self._stream,

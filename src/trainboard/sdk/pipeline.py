@@ -11,7 +11,8 @@ warning once on stderr; what the server refuses or keeps failing on is moved to 
 (see ``replay``). A 401/403 (no token, a revoked or too weak one) is warned once and the data stays in the
 journal, retried with the same backoff, for ``trainboard sync --token`` to upload later. Once its own
 journal is uploaded, the sender also uploads journals that earlier processes left in the same spool
-directory (what ``trainboard sync`` does), saying so once on stderr.
+directory for the same server (what ``trainboard sync`` does), saying so once on stderr; it yields to the
+live journal between requests, so a large leftover never holds up this run's data.
 """
 
 from __future__ import annotations
@@ -87,8 +88,11 @@ class Pipeline:
         self._waiting_lock = threading.Lock()
         self._replayer = Replayer(journal, transport, on_sent=self._sent, on_dead=self._dead)
         self._leftovers: list[Path] = (
-            find_leftovers(journal.path.parent.parent, exclude=journal.path) if upload_leftovers else []
+            find_leftovers(journal.path.parent.parent, exclude=journal.path, server=transport.base_url)
+            if upload_leftovers
+            else []
         )
+        self._leftover: tuple[Journal, Replayer] | None = None  # the leftover being replayed, kept across yields
         self._announced_leftovers = False
         self._leftovers_done = threading.Event()
         if not self._leftovers:
@@ -309,35 +313,47 @@ class Pipeline:
         return False
 
     def _upload_leftovers(self) -> None:
-        """Journals an earlier process left behind: uploaded when ours is idle (as ``sync`` would)."""
+        """Journals an earlier process left behind for this server: uploaded while ours is idle (as
+        ``sync`` would). Live data goes first: the replay yields between requests as soon as our own
+        journal has something to send, and goes on from there the next time ours is idle."""
         while self._leftovers and not self._stop and time.monotonic() >= self._retry_at:
-            path = self._leftovers[0]
-            try:
-                journal = Journal(path)
-            except OSError:  # gone, or locked by a live process that uploads it itself
-                self._leftovers.pop(0)
-                continue
-            try:
+            if self._leftover is None:
+                path = self._leftovers[0]
+                try:
+                    journal = Journal(path)
+                except OSError:  # gone, or locked by a live process that uploads it itself
+                    self._leftovers.pop(0)
+                    continue
                 if not self._announced_leftovers:
                     self._announced_leftovers = True
-                    left = journal.size - journal.acked + sum(p.stat().st_size for p in self._leftovers[1:])
+                    left = journal.size - journal.acked + sum(_size(p) for p in self._leftovers[1:])
                     self._warn(
-                        f"uploading about {left} bytes that earlier runs left in {path.parent.parent} "
-                        "(as `trainboard sync` would)"
+                        f"uploading about {left} bytes that earlier runs left in {path.parent.parent} for "
+                        f"{self.transport.base_url} (as `trainboard sync` would)"
                     )
                 if journal.torn:
                     self._warn(f"dropped a torn last entry ({journal.torn} bytes) of {path}: its writer was killed")
-                replayer = Replayer(journal, self.transport, on_sent=self._sent, on_dead=self._dead)
-                failed = replayer.run(should_stop=lambda: self._stop)
-            finally:
-                journal.close()
+                self._leftover = (journal, Replayer(journal, self.transport, on_sent=self._sent, on_dead=self._dead))
+            journal, replayer = self._leftover
+            failed = replayer.run(should_stop=self._live_waiting)
             if failed is not None:
                 self._failed(failed)
                 return
-            if journal.done:
-                self._leftovers.pop(0)
+            if not journal.done:  # yielded to live data (or the process is ending)
+                if self._stop:
+                    journal.close()  # releases its lock: the next start or `trainboard sync` goes on
+                    self._leftover = None
+                self._send_wake.set()
+                return
+            journal.close()
+            self._leftover = None
+            self._leftovers.pop(0)
         if not self._leftovers:
             self._leftovers_done.set()
+
+    def _live_waiting(self) -> bool:
+        """A leftover replay stops between requests when the process ends or our own journal has data."""
+        return self._stop or self.journal.size > self.journal.acked
 
     def _sent(self, record: Record, reply: Reply) -> None:
         self._came_back()
@@ -397,3 +413,10 @@ class Pipeline:
         if self.connected and self.journal.done and now - self._last_heartbeat >= self.heartbeat_interval:
             self._last_heartbeat = now
             self.transport.send("POST", f"/api/runs/{self.run_id}/heartbeat")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

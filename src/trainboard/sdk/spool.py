@@ -8,6 +8,13 @@ acknowledged. A process that ends before the server came back leaves both behind
 numbers), so replaying is always safe. The live process holds an exclusive ``flock`` on its journal so
 that ``sync`` never replays a journal that is still being written.
 
+Each journal belongs to one server: ``<stream>.server`` holds the URL it was written for, and leftovers are
+uploaded only there (by the next SDK start talking to that server, or ``trainboard sync``); another server's
+journals are sent only on request (``trainboard sync --to URL``), since their runs were created on that
+server and one server's data must not end up on another. Journals written before the server was recorded
+(no ``.server`` file) are left alone by an SDK start and uploaded by an explicit ``trainboard sync`` to the
+server it is given (as before), and listed as "server not recorded" by ``trainboard sync --list``.
+
 Durability: lines are written and flushed to the OS (surviving a crash of the training process), not
 fsynced per batch (a power loss may lose the last lines not yet uploaded). A process killed in the
 middle of a write leaves a torn last line; whoever opens the journal next (``sync``, the next SDK
@@ -21,8 +28,38 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 SUFFIX = ".journal"
+#: Beside each journal: the URL of the server it belongs to.
+SERVER_SUFFIX = ".server"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def server_key(url: str) -> str:
+    """A server URL reduced for comparison: scheme and host lower-cased, default port and trailing ``/`` dropped."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def same_server(a: str, b: str) -> bool:
+    """Whether two URLs name the same server (``http://h:80/`` and ``http://H`` do)."""
+    return server_key(a) == server_key(b)
+
+
+def server_of(journal_path: Path) -> str | None:
+    """The server a journal belongs to; None for a journal written before servers were recorded."""
+    try:
+        return journal_path.with_suffix(SERVER_SUFFIX).read_text().strip() or None
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -42,9 +79,10 @@ def encode(method: str, path: str, body: bytes) -> bytes:
 class Journal:
     """Append-only journal of one client stream, with its acknowledgement cursor."""
 
-    def __init__(self, path: Path, *, lock: bool = True) -> None:
+    def __init__(self, path: Path, *, lock: bool = True, server: str | None = None) -> None:
         self.path = path
         self.ack_path = path.with_suffix(".ack")
+        self.server_path = path.with_suffix(SERVER_SUFFIX)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(path, "ab")  # noqa: SIM115 - held for the journal's lifetime
         self.locked = False
@@ -59,10 +97,20 @@ class Journal:
         #: Bytes of a torn last line dropped at open (a writer killed mid-write); 0 normally.
         self.torn = self._drop_torn_tail() if self.locked else 0
         self.acked = self._read_ack()
+        if server is not None and self.locked and server_of(path) is None:
+            tmp = self.server_path.with_suffix(".server.tmp")
+            tmp.write_text(server)
+            os.replace(tmp, self.server_path)
 
     @classmethod
-    def create(cls, root: Path, run_id: str, stream: str) -> Journal:
-        return cls(root / run_id / f"{stream}{SUFFIX}")
+    def create(cls, root: Path, run_id: str, stream: str, *, server: str | None = None) -> Journal:
+        """The journal of a new stream; ``server``: the URL it is written for (recorded beside it)."""
+        return cls(root / run_id / f"{stream}{SUFFIX}", server=server)
+
+    @property
+    def server(self) -> str | None:
+        """The server this journal belongs to (None: not recorded, an older journal)."""
+        return server_of(self.path)
 
     def _drop_torn_tail(self) -> int:
         """Cut a last line without its newline (only the lock holder may: nobody else writes)."""
@@ -136,7 +184,7 @@ class Journal:
         if self._fh.closed:
             return
         if remove_if_done and self.done:
-            for p in (self.path, self.ack_path):
+            for p in (self.path, self.ack_path, self.server_path):
                 p.unlink(missing_ok=True)
             try:
                 self.path.parent.rmdir()
@@ -145,12 +193,17 @@ class Journal:
         self._fh.close()
 
 
-def find_leftovers(root: Path, *, exclude: Path | None = None) -> list[Path]:
-    """Journals under ``root`` with something not yet acknowledged, oldest first (``exclude``: our own)."""
+def find_leftovers(root: Path, *, exclude: Path | None = None, server: str | None = None) -> list[Path]:
+    """Journals under ``root`` with something not yet acknowledged, oldest first (``exclude``: our own).
+    With ``server``, only the journals recorded as belonging to that server."""
     out = []
     for path in find_journals(root):
         if path == exclude:
             continue
+        if server is not None:
+            recorded = server_of(path)
+            if recorded is None or not same_server(recorded, server):
+                continue
         try:
             size = path.stat().st_size
             ack_text = path.with_suffix(".ack").read_text().strip() if path.with_suffix(".ack").exists() else "0"

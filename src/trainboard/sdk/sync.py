@@ -5,18 +5,26 @@ server refuses or keeps failing on is moved to the dead-letter file (``replay``)
 server stops the sync with everything still on disk. Dead letters are sent again only with
 ``retry_dead_letters`` (``--retry-dead-letters``): they failed for a reason, and the usual cause is
 fixed by upgrading the server, not by trying again.
+
+A journal is uploaded only to the server it belongs to (``spool``: its ``.server`` file): the journals of
+another server are skipped and reported (``SyncReport.elsewhere``) unless the caller asks for them
+(``to_any_server``: ``trainboard sync --to URL``). Journals without a recorded server (written by an older
+SDK) go to the server an explicit sync is given, as they always did. ``upload_data_dir`` is the whole of it
+for one client data directory (what a server calls for a finished launched job's leftovers).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trainboard import paths
 from trainboard.sdk import deadletter
 from trainboard.sdk.replay import Replayer
-from trainboard.sdk.spool import SUFFIX, Journal, Record, find_journals
+from trainboard.sdk.spool import SUFFIX, Journal, Record, find_journals, same_server, server_of
 from trainboard.sdk.transport import Outcome, Reply, Transport
 
 #: Pauses between attempts at a request answered with 5xx before it becomes a dead letter.
@@ -36,6 +44,18 @@ class SyncReport:
     resent: int = 0  # dead letters the server took this time
     unreachable: Reply | None = None
     denied: Reply | None = None  # a 401/403 stopped the sync: everything is still on disk
+    elsewhere: list[tuple[Path, str]] = field(default_factory=list)  # another server's journals, not sent
+    unrecorded: int = 0  # journals without a recorded server left alone (``include_unrecorded=False``)
+
+
+@dataclass(frozen=True)
+class JournalInfo:
+    """One journal as ``trainboard sync --list`` shows it."""
+
+    path: Path
+    run_id: str
+    server: str | None  # None: written before the server was recorded
+    pending: int  # bytes not yet acknowledged
 
 
 def journals_under(root: Path) -> list[Path]:
@@ -45,6 +65,37 @@ def journals_under(root: Path) -> list[Path]:
     return list(find_journals(root)) or sorted(root.glob(f"*{SUFFIX}"))
 
 
+def list_journals(root: Path) -> list[JournalInfo]:
+    """The journals under ``root`` with something not yet uploaded, oldest first, with their servers."""
+    out = []
+    for path in journals_under(root):
+        try:
+            size = path.stat().st_size
+            ack = path.with_suffix(".ack")
+            acked = int(ack.read_text().strip() or 0) if ack.exists() else 0
+        except (OSError, ValueError):
+            size, acked = 1, 0
+        if size > acked:
+            out.append(JournalInfo(path, path.parent.name, server_of(path), size - acked))
+    return out
+
+
+def upload_data_dir(
+    data_dir: str | os.PathLike[str],
+    url: str,
+    token: str | None = None,
+    *,
+    on_progress: Callable[[str, int], None] | None = None,
+) -> SyncReport:
+    """Upload every journal in the client data directory ``data_dir`` that belongs to the server ``url``
+    (and those without a recorded server), with ``token``; other servers' journals stay (``elsewhere``)."""
+    transport = Transport(paths.server_url(url), token=token)
+    try:
+        return sync(paths.spool_dir(Path(data_dir)), transport, on_progress=on_progress)
+    finally:
+        transport.close()
+
+
 def sync(
     root: Path,
     transport: Transport,
@@ -52,11 +103,22 @@ def sync(
     retry_dead_letters: bool = False,
     on_progress: Callable[[str, int], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    to_any_server: bool = False,
+    include_unrecorded: bool = True,
 ) -> SyncReport:
-    """Upload what lies under ``root``; ``on_progress(run_id, bytes)`` after each acknowledged request."""
+    """Upload what lies under ``root`` that belongs to ``transport``'s server (every journal with
+    ``to_any_server``; those without a recorded server unless ``include_unrecorded`` is False);
+    ``on_progress(run_id, bytes)`` after each acknowledged request."""
     report = SyncReport()
     opened: list[Journal] = []
     for path in journals_under(root):
+        recorded = server_of(path)
+        if recorded is None and not include_unrecorded and not to_any_server:
+            report.unrecorded += 1
+            continue
+        if recorded is not None and not to_any_server and not same_server(recorded, transport.base_url):
+            report.elsewhere.append((path, recorded))
+            continue
         try:
             journal = Journal(path)
         except OSError:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from trainboard.sdk.spool import Journal, encode, find_journals, find_leftovers
+from trainboard.sdk.spool import Journal, encode, find_journals, find_leftovers, same_server
 
 
 def test_pending_acks_and_reopen(tmp_path: Path) -> None:
@@ -76,3 +76,34 @@ def test_leftovers_are_the_unacknowledged_journals_but_ours(tmp_path: Path) -> N
     ours.append([encode("POST", "/c", b"{}")])
     assert find_leftovers(tmp_path, exclude=ours.path) == [left.path]
     ours.close(remove_if_done=False)
+
+
+def test_leftovers_for_a_server_are_only_the_journals_recorded_for_it(tmp_path: Path) -> None:
+    mine = Journal.create(tmp_path, "a", "s", server="http://127.0.0.1:8000")
+    other = Journal.create(tmp_path, "b", "s", server="http://127.0.0.1:9000")
+    legacy = Journal.create(tmp_path, "c", "s")  # written before the server was recorded
+    for j in (mine, other, legacy):
+        j.append([encode("POST", "/x", b"{}")])
+        j.close()
+    assert mine.server == "http://127.0.0.1:8000" and legacy.server is None
+    assert find_leftovers(tmp_path, server="http://127.0.0.1:8000/") == [mine.path]
+    assert find_leftovers(tmp_path, server="http://127.0.0.1:9000") == [other.path]
+    assert set(find_leftovers(tmp_path)) == {mine.path, other.path, legacy.path}
+
+
+def test_a_journal_keeps_the_server_it_was_first_written_for_and_drops_it_when_uploaded(tmp_path: Path) -> None:
+    j = Journal.create(tmp_path, "a", "s", server="http://a:1")
+    j.append([encode("POST", "/x", b"{}")])
+    j.close()
+    again = Journal(j.path, server="http://b:2")
+    assert again.server == "http://a:1"
+    again.ack(again.size)
+    again.close()
+    assert not again.server_path.exists() and not again.path.exists()
+
+
+def test_same_server_ignores_case_default_ports_and_trailing_slashes() -> None:
+    assert same_server("HTTP://Host:80/", "http://host")
+    assert same_server("https://h:443/tb/", "https://h/tb")
+    assert not same_server("http://h:8000", "http://h:8001")
+    assert not same_server("http://h", "https://h")
