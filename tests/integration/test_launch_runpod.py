@@ -107,6 +107,12 @@ def launch_record(env: tuple[ServerProcess, Seeded], run_id: str) -> dict[str, A
         return body
 
 
+def events_of(env: tuple[ServerProcess, Seeded], run_id: str) -> list[dict[str, Any]]:
+    with api(env) as c:
+        found: list[dict[str, Any]] = c.get(f"/api/runs/{run_id}/events").json()["events"]
+        return found
+
+
 def run_of(env: tuple[ServerProcess, Seeded], run_id: str) -> dict[str, Any]:
     with api(env) as c:
         body: dict[str, Any] = c.get(f"/api/runs/{run_id}").json()
@@ -273,8 +279,11 @@ def test_launch_sends_what_runpods_api_expects(env: tuple[ServerProcess, Seeded]
     ]
     expected = "timeout --signal=TERM --kill-after=30 3600 " + shlex.join([*wrapped, "--", *argv])
     assert expected in script, script
-    assert script.startswith("{ true ; } || ")
-    assert "cd /workspace/exp || " in script
+    assert "{ true ; } 2>&1 | tee /tmp/trainboard-start.log; rc=${PIPESTATUS[0]}; " in script
+    assert "cd /workspace/exp 2>>/tmp/trainboard-start.log || tb_fail 1 " in script
+    assert script.index("tee /tmp/trainboard-start.log") < script.index("cd /workspace/exp") < script.index(expected)
+    assert "TRAINBOARD_CHECKPOINT_DIR" not in penv and "mkdir -p" not in script  # no volume configured
+    assert "TRAINBOARD_CA_PEM" not in penv  # the server serves plain HTTP
     assert token not in inp["dockerArgs"]
 
     record = launch_record(env, run_id)
@@ -331,6 +340,11 @@ def test_the_pod_runs_the_job_into_the_run_and_terminates_itself(
     wait_for(lambda: not any(run_id.replace("-", "_") in s["name"] for s in standin.secrets.values()), "secrets gone")
     time.sleep(1.5)
     assert run_of(env, run_id)["status"] == "completed"
+    # the pod terminating itself is the normal end, not a lost job; its GPU and price outlive it
+    record = launch_record(env, run_id)
+    assert record["state"] == "completed" and "lost" not in (record["reason"] or ""), record
+    assert "terminated outside" not in str(events_of(env, run_id))
+    assert record["spec"]["job"] == {"pod_id": pod.id, "gpu_count": 0, "cost_per_hr": 0.08}  # a CPU pod's price
 
 
 def test_status_follows_the_pod_and_a_stopped_pod_fails_the_run(

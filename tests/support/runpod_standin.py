@@ -10,6 +10,13 @@ query. Account secrets use RunPod's REST API v2 (``POST /v2/secrets`` ``{"name",
 Every GraphQL document is parsed and validated against :data:`SCHEMA`, the part of RunPod's schema those
 calls use (input types, enums, field names as RunPod documents them), so a malformed mutation — an unescaped
 quote in ``dockerArgs``, a misspelt field, a wrong type — is a GraphQL error here as it would be there.
+Spot pods are RunPod's ``podRentInterruptable(input: PodRentInterruptableInput!)`` (docs.runpod.io, "Manage
+Pods": the on-demand fields plus ``bidPerGpu: Float!``), which the package lacks. The values RunPod checks are
+checked too: a bid under the GPU type's ``lowestPrice.minimumBidPrice``, a ``networkVolumeId`` the account does
+not have (``myself { networkVolumes }``) or in another data centre than ``dataCenterId``, an unknown data
+centre, a CUDA version that is not one of RunPod's. Pods report ``costPerHr`` (the on-demand price, or the bid,
+per GPU times the count), ``podType`` (``RESERVED`` / ``INTERRUPTABLE``) and ``machine.gpuDisplayName``;
+:meth:`RunPodStandIn.preempt` plays RunPod taking a spot pod back (it stops: ``EXITED``).
 Everything received is kept in :attr:`RunPodStandIn.requests` for tests to assert on.
 """
 
@@ -39,6 +46,32 @@ input PodFilter { podId: String! }
 input PodTerminateInput { podId: String! }
 input PodStopInput { podId: String! }
 input EnvironmentVariableInput { key: String!, value: String! }
+
+input PodRentInterruptableInput {
+  bidPerGpu: Float!
+  name: String
+  imageName: String
+  cloudType: CloudTypeEnum
+  startSsh: Boolean
+  gpuTypeId: String
+  supportPublicIp: Boolean
+  gpuCount: Int
+  volumeInGb: Int
+  minVcpuCount: Int
+  minMemoryInGb: Int
+  allowedCudaVersions: [String]
+  dataCenterId: String
+  dockerArgs: String
+  countryCode: String
+  containerDiskInGb: Int
+  ports: String
+  volumeMountPath: String
+  env: [EnvironmentVariableInput]
+  templateId: String
+  networkVolumeId: String
+  minDownload: Int
+  minUpload: Int
+}
 
 input PodFindAndDeployOnDemandInput {
   name: String
@@ -134,7 +167,9 @@ type Pod {
   machine: PodMachineInfo
 }
 
-type User { id: String, pods: [Pod] }
+type NetworkVolume { id: String, name: String, size: Int, dataCenterId: String }
+
+type User { id: String, pubKey: String, pods: [Pod], networkVolumes: [NetworkVolume] }
 
 type Query {
   gpuTypes(input: GpuTypeFilter): [GpuType]
@@ -144,6 +179,7 @@ type Query {
 
 type Mutation {
   podFindAndDeployOnDemand(input: PodFindAndDeployOnDemandInput): Pod
+  podRentInterruptable(input: PodRentInterruptableInput!): Pod
   deployCpuPod(input: deployCpuPodInput!): Pod
   podTerminate(input: PodTerminateInput): Void
   podStop(input: PodStopInput!): Pod
@@ -159,6 +195,15 @@ GPU_TYPES = {
     "NVIDIA A100 80GB PCIe": 80,
     "NVIDIA H100 80GB HBM3": 80,
 }
+#: $/GPU/hour: on demand, and the lowest spot bid RunPod takes.
+PRICES = {
+    "NVIDIA GeForce RTX 4090": (0.69, 0.35),
+    "NVIDIA A100 80GB PCIe": (1.64, 0.82),
+    "NVIDIA H100 80GB HBM3": (2.99, 1.5),
+}
+#: Data centres (a few of RunPod's ids) and the CUDA versions RunPod lets a pod ask for.
+DATA_CENTERS = ("EU-RO-1", "US-KS-2", "CA-MTL-1")
+CUDA_VERSIONS = ("11.8", "12.0", "12.1", "12.2", "12.3", "12.4", "12.5", "12.6", "12.7", "12.8")
 
 
 @dataclass
@@ -210,6 +255,8 @@ class RunPodStandIn:
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     #: the next GraphQL call answers with this error message instead (then it is cleared)
     fail_next: str | None = None
+    #: the account's network volumes: id -> {"id", "name", "size", "dataCenterId"}
+    volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # ---- what tests look at
@@ -220,6 +267,19 @@ class RunPodStandIn:
     def operations(self) -> list[str]:
         """The top-level field of each GraphQL request received, in order (``podFindAndDeployOnDemand``, ...)."""
         return [op for r in self.graphql_requests() if (op := r.operation) is not None]
+
+    def add_volume(self, name: str, size: int, data_center: str) -> str:
+        vid = secrets.token_hex(5)
+        with self.lock:
+            self.volumes[vid] = {"id": vid, "name": name, "size": size, "dataCenterId": data_center}
+        return vid
+
+    def preempt(self, pod_id: str) -> None:
+        """RunPod takes a spot pod back: it stops (``EXITED``), its container killed."""
+        with self.lock:
+            pod = self.pods[pod_id]
+            assert pod.mutation == "podRentInterruptable", "only spot pods are preempted"
+            pod.desired_status, pod.started = "EXITED", False
 
     def set_pod_state(self, pod_id: str, desired_status: str, *, started: bool) -> None:
         with self.lock:
@@ -240,7 +300,10 @@ class RunPodStandIn:
                         "manufacturer": "Nvidia",
                         "memoryInGb": mem,
                         "maxGpuCount": 8,
-                        "lowestPrice": lambda _i, input=None: {"minimumBidPrice": 0.3, "uninterruptablePrice": 0.6},
+                        "lowestPrice": lambda _i, input=None, gid=gid: {
+                            "minimumBidPrice": PRICES[gid][1],
+                            "uninterruptablePrice": PRICES[gid][0],
+                        },
                     }
                 )
         return out
@@ -256,15 +319,49 @@ class RunPodStandIn:
             "gpuCount": inp.get("gpuCount", 0),
             "desiredStatus": pod.desired_status,
             "machineId": "m-" + pod.id,
-            "machine": {"podHostId": pod.id + "-host", "gpuDisplayName": inp.get("gpuTypeId")},
+            "machine": {
+                "podHostId": pod.id + "-host",
+                "gpuDisplayName": str(inp["gpuTypeId"]).replace("NVIDIA ", "") if inp.get("gpuTypeId") else None,
+            },
             "runtime": {"uptimeInSeconds": 1, "ports": []} if pod.started else None,
-            "costPerHr": 0.69,
+            "costPerHr": self._cost(pod),
+            "podType": "INTERRUPTABLE" if pod.mutation == "podRentInterruptable" else "RESERVED",
+            "volumeInGb": inp.get("volumeInGb"),
+            "volumeMountPath": inp.get("volumeMountPath"),
         }
+
+    @staticmethod
+    def _cost(pod: StandInPod) -> float:
+        inp = pod.input
+        if pod.mutation == "podRentInterruptable":
+            return round(float(inp["bidPerGpu"]) * int(inp.get("gpuCount") or 1), 4)
+        if pod.mutation == "deployCpuPod":
+            return 0.08
+        return round(PRICES[inp["gpuTypeId"]][0] * int(inp.get("gpuCount") or 1), 4)
+
+    def _check_placement(self, input: dict[str, Any]) -> None:
+        """What RunPod refuses in a deploy's values (the schema checked the names and types)."""
+        center = input.get("dataCenterId")
+        if center is not None and center not in DATA_CENTERS:
+            raise GraphQLError(f"Invalid data center id: {center}")
+        for version in input.get("allowedCudaVersions") or []:
+            if version not in CUDA_VERSIONS:
+                raise GraphQLError(f"Invalid CUDA version: {version}")
+        vid = input.get("networkVolumeId")
+        if vid is not None:
+            volume = self.volumes.get(vid)
+            if volume is None:
+                raise GraphQLError(f"Network volume {vid} not found")
+            if center is not None and volume["dataCenterId"] != center:
+                raise GraphQLError(f"Network volume {vid} is in {volume['dataCenterId']}, not {center}")
 
     def _deploy(self, mutation: str) -> Any:
         def resolve(_info: Any, input: dict[str, Any]) -> dict[str, Any]:
-            if mutation == "podFindAndDeployOnDemand" and input.get("gpuTypeId") not in GPU_TYPES:
+            if mutation != "deployCpuPod" and input.get("gpuTypeId") not in GPU_TYPES:
                 raise GraphQLError("There are no longer any instances available with the requested specifications.")
+            if mutation == "podRentInterruptable" and input["bidPerGpu"] < PRICES[input["gpuTypeId"]][1]:
+                raise GraphQLError(f"Your bid is below the minimum bid price of ${PRICES[input['gpuTypeId']][1]}/hr")
+            self._check_placement(input)
             pod = StandInPod(id=secrets.token_hex(7), input=input, mutation=mutation)
             with self.lock:
                 self.pods[pod.id] = pod
@@ -280,7 +377,8 @@ class RunPodStandIn:
     def _myself(self, _info: Any) -> dict[str, Any]:
         with self.lock:
             pods = list(self.pods.values())
-        return {"id": "user-1", "pods": [self._pod_view(p) for p in pods]}
+            volumes = list(self.volumes.values())
+        return {"id": "user-1", "pubKey": "", "pods": [self._pod_view(p) for p in pods], "networkVolumes": volumes}
 
     def _terminate(self, _info: Any, input: dict[str, Any]) -> None:
         with self.lock:
@@ -305,6 +403,7 @@ class RunPodStandIn:
             "pod": self._pod,
             "myself": self._myself,
             "podFindAndDeployOnDemand": self._deploy("podFindAndDeployOnDemand"),
+            "podRentInterruptable": self._deploy("podRentInterruptable"),
             "deployCpuPod": self._deploy("deployCpuPod"),
             "podTerminate": self._terminate,
             "podStop": self._stop,

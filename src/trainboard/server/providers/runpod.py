@@ -12,7 +12,24 @@ container_disk_gb = 20
 install = "pip install --quiet trainboard"  # how the pod gets the client
 token_secret = ""                    # name of a RunPod secret of your own holding a write token (else one per launch)
 api_url = ""                         # RunPod's API base (default https://api.runpod.io; $RUNPOD_API_BASE_URL)
+network_volume_id = "abc123xyz"      # a network volume to attach (it outlives the pod): checkpoints go there
+volume_in_gb = 0                     # else a pod volume of this size (kept while the pod exists, not after)
+volume_mount_path = "/workspace"     # where the volume is mounted in the pod
+data_center_id = "EU-RO-1"           # only this data centre (a network volume's own is found when left out)
+allowed_cuda_versions = ["12.4", "12.6"]  # only hosts with one of these CUDA versions
+interruptible = false                # spot pods (podRentInterruptable): cheaper, taken back when outbid
+bid_per_gpu = 0.35                   # the spot bid, $/GPU/hour (needed with interruptible = true)
 ```
+
+Volumes: with a network volume (or a pod volume) the job's environment has ``TRAINBOARD_CHECKPOINT_DIR`` =
+``<volume_mount_path>/trainboard/<run id>`` (created by the start command): training code that saves its
+checkpoints there (``monitor.save_checkpoint(os.environ["TRAINBOARD_CHECKPOINT_DIR"] + "/step_100.pt")``) keeps
+them after the pod is gone; the container disk goes with the pod.
+
+Spot pods: RunPod stops an interruptible pod when it is outbid. The run ends ``interrupted`` with the reason
+``preempted`` (unless ``trainboard run`` ended it first) and the stopped pod is terminated, so it does not keep
+a volume billing. The pod's GPU name (``machine.gpuDisplayName``) and price (``costPerHr``) are kept with the
+launch (``spec.job``) as soon as the pod reports them, so they survive the pod.
 
 A launch asking for no GPUs (``resources.gpus`` 0 and no ``gpu_type``) gets a CPU-only pod: ``create_pod``
 without a GPU type sends RunPod's ``deployCpuPod`` with ``cpu_instance_id`` as its ``instanceId`` (the package
@@ -23,8 +40,14 @@ The pod's start command installs the client, then runs ``trainboard run --run-id
 (``public_url`` in providers.toml must be an address the pod can reach), so the job's output, metrics and exit
 code stream into the run live. When it ends the pod terminates itself (through RunPod's API, with the pod-scoped
 ``$RUNPOD_API_KEY`` RunPod puts in every pod): an exited container would otherwise be restarted and the command
-run again. If the install fails the pod *stops* instead, so its container log stays readable in the RunPod
-console (RunPod has no API for a pod's log, which is why ``logs()`` has nothing to return).
+run again. If the install (or the ``cd``) fails, the start command sends what the install printed to the run's
+terminal log and ends the run ``failed`` with the install's exit code (``$TRAINBOARD_POD_REPORT``, through
+trainboard's HTTP API with the run's token: the client is what failed to install), then *terminates* the pod:
+a stopped pod keeps billing its volume. RunPod has no API for a pod's log, which is why ``logs()`` has nothing
+to return; the output is in the run. A pod gone after its run ended is the normal end, not a lost job.
+
+When the server serves HTTPS with a private CA, the CA travels in ``$TRAINBOARD_CA_PEM`` and the start command
+writes it to a file named by ``TRAINBOARD_CA_BUNDLE`` before anything reaches the server.
 
 The run's write token never appears in the pod's definition: it is stored as a RunPod account secret
 (REST API v2, ``POST /v2/secrets``; the ``runpod`` package has no call for it) and the pod's environment holds
@@ -40,6 +63,7 @@ mutation. Its ``import`` calls ``logging.basicConfig(level=INFO)`` (``runpod/ser
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -64,12 +88,24 @@ from trainboard.server.providers.base import (
     ProviderError,
     Reachability,
     SpecError,
+    ca_shell,
     execution_env,
     shell_command,
     wrapped_argv,
 )
 
-__all__ = ["POD_CONTROL", "RunPodConfig", "RunPodProvider", "create", "gql_string", "pod_status", "start_command"]
+__all__ = [
+    "POD_CONTROL",
+    "POD_REPORT",
+    "RunPodConfig",
+    "RunPodProvider",
+    "create",
+    "gql_string",
+    "gql_value",
+    "pod_details",
+    "pod_status",
+    "start_command",
+]
 
 DEFAULT_API_URL = "https://api.runpod.io"
 DEFAULT_GPU_TYPE = "NVIDIA GeForce RTX 4090"
@@ -124,33 +160,78 @@ POD_CONTROL = (
 )
 _CONTROL = 'python3 -c "$TRAINBOARD_POD_CONTROL"'
 
+# What the pod runs when the install (or the cd) failed: argv[1] the exit code, argv[2] the captured output.
+# The client is what failed, so this speaks trainboard's HTTP API itself (standard library only): the output
+# goes to the run's terminal log, the run ends failed with that exit code. Best effort: errors are ignored (the
+# server then sees the pod gone while the run is queued).
+POD_REPORT = (
+    "import base64,json,os,ssl,sys,urllib.request as u\n"
+    "b=os.environ['TRAINBOARD_URL'].rstrip('/');r=os.environ['TRAINBOARD_LAUNCH_RUN_ID']\n"
+    "t=os.environ.get('TRAINBOARD_TOKEN');a=os.environ.get('TRAINBOARD_CA_BUNDLE')\n"
+    "c=ssl.create_default_context(cafile=a) if a else None\n"
+    "h={'Content-Type':'application/json','X-Trainboard':'1'}\n"
+    "t and h.update(Authorization='Bearer '+t)\n"
+    "d=open(sys.argv[2],'rb').read()[-(1<<20):]\n"
+    "def s(m,p,o):u.urlopen(u.Request(b+p,json.dumps(o).encode(),h,method=m),timeout=30,context=c).read()\n"
+    "s('POST','/api/runs/'+r+'/logs/raw',{'chunks':[{'source':'stdout','data':base64.b64encode(d).decode()}]})\n"
+    "s('PUT','/api/runs/'+r,{'status':'failed','exit_code':int(sys.argv[1]),'reason':sys.argv[3][:500]})\n"
+)
+_LOG = "/tmp/trainboard-start.log"
 
-def start_command(wrapped: list[str], *, install: str, cwd: str | None, time_limit: int | None) -> str:
+
+def start_command(
+    wrapped: list[str], *, install: str, cwd: str | None, time_limit: int | None, checkpoint_dir: str | None = None
+) -> str:
     """The pod's start command (RunPod's ``dockerArgs``): ``bash -c SCRIPT``, one line, every user word quoted.
 
-    SCRIPT installs the client (``install`` is the operator's shell text from providers.toml), changes to
-    ``cwd``, runs the wrapped argv (under ``timeout`` when there is a time limit: SIGTERM, then SIGKILL 30 s
-    later, which ``trainboard run`` records as an interrupted run), then terminates the pod. A failed install or
-    ``cd`` stops the pod instead, keeping its log. It ends in ``sleep infinity`` so the container never exits
-    (RunPod would restart it and run the command again) while the termination takes effect.
+    SCRIPT writes the server's CA when it has one (:func:`ca_shell`), creates ``checkpoint_dir`` (on the volume),
+    installs the client (``install`` is the operator's shell text from providers.toml) with its output kept,
+    changes to ``cwd``, runs the wrapped argv (under ``timeout`` when there is a time limit: SIGTERM, then SIGKILL
+    30 s later, which ``trainboard run`` records as an interrupted run), then terminates the pod. A failed install
+    or ``cd`` reports its output and exit code to the run (``POD_REPORT``) and terminates the pod. It ends in
+    ``sleep infinity`` so the container never exits (RunPod would restart it and run the command again) while the
+    termination takes effect.
     """
     run = shell_command(wrapped)
     if time_limit:
         run = f"timeout --signal=TERM --kill-after=30 {int(time_limit)} {run}"
-    stop = f"{_CONTROL} stop; sleep infinity"
-    parts = [
-        f"{{ {install} ; }} || {{ echo 'trainboard: installing the client failed, stopping the pod' >&2; {stop}; }}"
+    fail = (
+        'tb_fail() { echo "trainboard: $2 (exit $1), terminating the pod" | tee -a ' + _LOG + " >&2; "
+        'python3 -c "$TRAINBOARD_POD_REPORT" "$1" ' + _LOG + ' "$2 (exit $1)"; '
+        f"{_CONTROL} terminate; sleep infinity; }}"
+    )
+    parts = [ca_shell(), fail]
+    if checkpoint_dir:
+        parts.append(f"mkdir -p {shlex.quote(checkpoint_dir)}")
+    parts += [
+        f"{{ {install} ; }} 2>&1 | tee {_LOG}",
+        "rc=${PIPESTATUS[0]}",
+        '[ "$rc" -eq 0 ] || tb_fail "$rc" "installing the client failed"',
     ]
     if cwd:
-        parts.append(
-            f"cd {shlex.quote(cwd)} || {{ echo 'trainboard: no such directory, stopping the pod' >&2; {stop}; }}"
-        )
+        parts.append(f'cd {shlex.quote(cwd)} 2>>{_LOG} || tb_fail 1 "no such directory"')
     parts += [run, f"{_CONTROL} terminate", "sleep infinity"]
     return "bash -c " + shlex.quote("; ".join(parts))
 
 
-def pod_status(pod: Mapping[str, Any] | None, *, cancelled: bool) -> JobStatus:
-    """A pod as ``runpod.get_pod`` returns it (``None``: no such pod) -> a job status."""
+def pod_details(pod: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What to keep of a pod once it is gone: its GPU's name and its price (``costPerHr``, $/hour)."""
+    if not pod:
+        return None
+    machine = pod.get("machine") if isinstance(pod.get("machine"), dict) else {}
+    cost = pod.get("costPerHr")
+    details = {
+        "pod_id": pod.get("id"),
+        "gpu_name": machine.get("gpuDisplayName") if machine else None,
+        "gpu_count": pod.get("gpuCount"),
+        "cost_per_hr": float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None,
+    }
+    return {k: v for k, v in details.items() if v is not None} or None
+
+
+def pod_status(pod: Mapping[str, Any] | None, *, cancelled: bool, interruptible: bool = False) -> JobStatus:
+    """A pod as ``runpod.get_pod`` returns it (``None``: no such pod) -> a job status. A pod that is gone
+    while its run has ended is the normal end (the launch service records it so); ``lost`` otherwise."""
     if pod is None:
         if cancelled:
             return JobStatus(JobState.CANCELLED, reason="pod terminated (cancelled)", native="TERMINATED")
@@ -158,6 +239,8 @@ def pod_status(pod: Mapping[str, Any] | None, *, cancelled: bool) -> JobStatus:
             JobState.LOST, reason="the pod no longer exists (terminated outside trainboard?)", native="GONE"
         )
     native = str(pod.get("desiredStatus") or "UNKNOWN")
+    if native == "EXITED" and interruptible and not cancelled:
+        return JobStatus(JobState.PREEMPTED, reason="preempted", native=native)
     if native == "RUNNING":
         if pod.get("runtime"):
             return JobStatus(JobState.RUNNING, native=native)
@@ -171,8 +254,8 @@ def pod_status(pod: Mapping[str, Any] | None, *, cancelled: bool) -> JobStatus:
     if native == "EXITED":
         return JobStatus(
             JobState.FAILED,
-            reason="the pod stopped before trainboard run reported: the client install or the working "
-            f"directory failed, or it was stopped in the RunPod console (its log: pod {pod.get('id')} there)",
+            reason="the pod stopped before trainboard run reported: it was stopped in the RunPod console "
+            f"(its log: pod {pod.get('id')} there)",
             native=native,
         )
     return JobStatus(JobState.FAILED, reason=f"pod is {native}", native=native)
@@ -192,6 +275,17 @@ class RunPodConfig:
     install: str = DEFAULT_INSTALL
     token_secret: str | None = None
     cpu_instance_id: str = DEFAULT_CPU_INSTANCE
+    network_volume_id: str | None = None
+    volume_in_gb: int = 0
+    volume_mount_path: str = "/workspace"
+    data_center_id: str | None = None
+    allowed_cuda_versions: tuple[str, ...] = ()
+    interruptible: bool = False
+    bid_per_gpu: float | None = None
+
+    @property
+    def has_volume(self) -> bool:
+        return bool(self.network_volume_id or self.volume_in_gb)
 
     @classmethod
     def from_mapping(cls, conf: Mapping[str, Any]) -> RunPodConfig:
@@ -220,7 +314,40 @@ class RunPodConfig:
         secret = conf.get("token_secret") or None
         if secret is not None and (not isinstance(secret, str) or not _SECRET_NAME.match(secret)):
             raise ValueError("[providers.runpod] token_secret must be a RunPod secret name")
+
+        def optional(key: str) -> str | None:
+            v = conf.get(key)
+            if v is None:
+                return None
+            if not isinstance(v, str) or not v.strip() or '"' in v or "\\" in v:
+                raise ValueError(f"[providers.runpod] {key} must be a non-empty string (no quotes)")
+            return v.strip()
+
+        volume = conf.get("volume_in_gb", 0)
+        if isinstance(volume, bool) or not isinstance(volume, int) or volume < 0:
+            raise ValueError("[providers.runpod] volume_in_gb must be an integer >= 0")
+        mount = text("volume_mount_path", "/workspace")
+        if not mount.startswith("/") or '"' in mount or "\\" in mount:
+            raise ValueError("[providers.runpod] volume_mount_path must be an absolute path")
+        cuda = conf.get("allowed_cuda_versions", [])
+        if not isinstance(cuda, list) or not all(isinstance(v, str) and re.fullmatch(r"\d+\.\d+", v) for v in cuda):
+            raise ValueError('[providers.runpod] allowed_cuda_versions must be a list of versions like "12.4"')
+        spot = conf.get("interruptible", False)
+        if not isinstance(spot, bool):
+            raise ValueError("[providers.runpod] interruptible must be true or false")
+        bid = conf.get("bid_per_gpu")
+        if bid is not None and (isinstance(bid, bool) or not isinstance(bid, int | float) or not 0 < bid < 1000):
+            raise ValueError("[providers.runpod] bid_per_gpu must be a price in $/GPU/hour above 0")
+        if spot and bid is None:
+            raise ValueError("[providers.runpod] interruptible = true needs bid_per_gpu (the spot bid, $/GPU/hour)")
         return cls(
+            network_volume_id=optional("network_volume_id"),
+            volume_in_gb=volume,
+            volume_mount_path=mount.rstrip("/") or "/",
+            data_center_id=optional("data_center_id"),
+            allowed_cuda_versions=tuple(cuda),
+            interruptible=spot,
+            bid_per_gpu=float(bid) if bid is not None else None,
             api_key=api_key,
             api_url=api_url,
             gpu_type=gpu_type,
@@ -393,10 +520,15 @@ class RunPodProvider:
         gpu_type = self._gpu_type(spec)
         gpus = res.gpus or 1
         wrapped = wrapped_argv(spec, run_id=run_id, server_url=server_url)
-        env = execution_env(spec, run_id=run_id, server_url=server_url, token=token)
+        env = execution_env(spec, run_id=run_id, server_url=server_url, token=token, ca_pem=self.context.ca_pem())
         if self.config.api_url != DEFAULT_API_URL:
             env["RUNPOD_API_BASE_URL"] = self.config.api_url  # the pod's self-termination goes there too
         env["TRAINBOARD_POD_CONTROL"] = POD_CONTROL
+        env["TRAINBOARD_POD_REPORT"] = POD_REPORT
+        checkpoints = None
+        if self.config.has_volume:
+            checkpoints = f"{self.config.volume_mount_path.rstrip('/')}/trainboard/{run_id}"
+            env["TRAINBOARD_CHECKPOINT_DIR"] = checkpoints
         secret_values = {n: env[n] for n in spec.secret_names if n in env}
         if token:
             secret_values["TRAINBOARD_TOKEN"] = token
@@ -410,7 +542,13 @@ class RunPodProvider:
                     secret = f"trainboard_{tag}_{var}"
                     made.append(self._create_secret(secret, value, run_id))
                 env[var] = "{{ RUNPOD_SECRET_" + secret + " }}"
-            docker_args = start_command(wrapped, install=self.config.install, cwd=spec.cwd, time_limit=res.time_limit)
+            docker_args = start_command(
+                wrapped,
+                install=self.config.install,
+                cwd=spec.cwd,
+                time_limit=res.time_limit,
+                checkpoint_dir=checkpoints,
+            )
             size: dict[str, Any] = (
                 {
                     "gpu_type_id": gql_string(gpu_type),
@@ -421,18 +559,33 @@ class RunPodProvider:
                 if gpu_type is not None
                 else {"gpu_type_id": None, "instance_id": gql_string(self.config.cpu_instance_id)}
             )
-            with self._api() as runpod:
-                pod = runpod.create_pod(
-                    name=gql_string(spec.name or f"trainboard-{run_id[:12]}"),
-                    image_name=gql_string(spec.image or self.config.image),
-                    cloud_type=self.config.cloud_type,
-                    container_disk_in_gb=self.config.container_disk_gb,
-                    docker_args=gql_string(docker_args),
-                    env={gql_string(k): gql_string(v) for k, v in env.items()},
-                    support_public_ip=False,
-                    start_ssh=True,
-                    **size,
-                )
+            name = spec.name or f"trainboard-{run_id[:12]}"
+            image = spec.image or self.config.image
+            if gpu_type is not None and self.config.interruptible:
+                pod = self._rent_interruptible(spec, gpu_type, gpus, name, image, docker_args, env)
+            else:
+                cfg = self.config
+                placement: dict[str, Any] = {
+                    "volume_in_gb": cfg.volume_in_gb,
+                    "volume_mount_path": gql_string(cfg.volume_mount_path),
+                    "network_volume_id": cfg.network_volume_id,
+                    "data_center_id": cfg.data_center_id,
+                }
+                if gpu_type is not None and cfg.allowed_cuda_versions:
+                    placement["allowed_cuda_versions"] = list(cfg.allowed_cuda_versions)
+                with self._api() as runpod:
+                    pod = runpod.create_pod(
+                        name=gql_string(name),
+                        image_name=gql_string(image),
+                        cloud_type=self.config.cloud_type,
+                        container_disk_in_gb=self.config.container_disk_gb,
+                        docker_args=gql_string(docker_args),
+                        env={gql_string(k): gql_string(v) for k, v in env.items()},
+                        support_public_ip=False,
+                        start_ssh=True,
+                        **placement,
+                        **size,
+                    )
         except BaseException:
             for sid in made:
                 try:
@@ -448,6 +601,57 @@ class RunPodProvider:
                 self._secrets[pod_id] = made
                 self._save_secrets()
         return pod_id
+
+    def _rent_interruptible(
+        self, spec: JobSpec, gpu_type: str, gpus: int, name: str, image: str, docker_args: str, env: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """A spot pod: RunPod's ``podRentInterruptable`` mutation (the ``runpod`` package has no call for it),
+        with the same fields as an on-demand pod plus ``bidPerGpu``."""
+        res, cfg = spec.resources, self.config
+        fields: dict[str, Any] = {
+            "bidPerGpu": cfg.bid_per_gpu,
+            "cloudType": _Enum(cfg.cloud_type),
+            "gpuCount": gpus,
+            "gpuTypeId": gpu_type,
+            "name": name,
+            "imageName": image,
+            "dockerArgs": docker_args,
+            "containerDiskInGb": cfg.container_disk_gb,
+            "volumeInGb": cfg.volume_in_gb,
+            "volumeMountPath": cfg.volume_mount_path,
+            "minVcpuCount": max(1, math.ceil(res.cpus)) if res.cpus else 1,
+            "minMemoryInGb": max(1, math.ceil(res.memory_mb / 1024)) if res.memory_mb else 1,
+            "supportPublicIp": False,
+            "startSsh": True,
+            "env": [{"key": k, "value": v} for k, v in env.items()],
+        }
+        if cfg.network_volume_id:
+            fields["networkVolumeId"] = cfg.network_volume_id
+        if cfg.data_center_id:
+            fields["dataCenterId"] = cfg.data_center_id
+        if cfg.allowed_cuda_versions:
+            fields["allowedCudaVersions"] = list(cfg.allowed_cuda_versions)
+        query = (
+            f"mutation {{ podRentInterruptable(input: {gql_value(fields)}) "
+            "{ id costPerHr podType machineId machine { podHostId gpuDisplayName } } }"
+        )
+        headers = {"Authorization": f"Bearer {self.config.api_key}", "Content-Type": "application/json"}
+        try:
+            res_ = httpx.post(self.config.api_url + "/graphql", json={"query": query}, headers=headers, timeout=30)
+        except httpx.HTTPError as exc:
+            raise ProviderError(f"RunPod API ({self.config.api_url}) cannot be reached: {type(exc).__name__}") from None
+        if res_.status_code == 401:
+            raise ProviderError(f"RunPod API ({self.config.api_url}) refused the API key")
+        try:
+            body = res_.json()
+        except ValueError:
+            raise ProviderError(
+                f"RunPod API ({self.config.api_url}) answered HTTP {res_.status_code}, not JSON"
+            ) from None
+        if body.get("errors"):
+            raise ProviderError(f"RunPod API ({self.config.api_url}): {body['errors'][0].get('message')}")
+        pod = (body.get("data") or {}).get("podRentInterruptable")
+        return pod if isinstance(pod, dict) else {}
 
     def find(self, run_id: str) -> str | None:
         """The pod created for ``run_id``: the one whose environment names the run (pod names are not unique)."""
@@ -465,7 +669,14 @@ class RunPodProvider:
             pod = runpod.get_pod(gql_string(job_id))
         with self._lock:
             cancelled = job_id in self._cancelled
-        st = pod_status(pod, cancelled=cancelled)
+        spot = bool(pod) and pod.get("podType") == "INTERRUPTABLE"
+        st = pod_status(pod, cancelled=cancelled, interruptible=spot)
+        details = pod_details(pod)
+        if details is not None:
+            st = dataclasses.replace(st, details=details)
+        if st.state == JobState.PREEMPTED:  # a stopped spot pod still bills its volume: end it
+            with self._api() as runpod:
+                runpod.terminate_pod(gql_string(job_id))
         if st.state.finished:
             self._drop_secrets(job_id)
         return st
@@ -504,6 +715,30 @@ class RunPodProvider:
         if "errors" in body:
             return Reachability(False, f"{self.config.api_url}: {body['errors'][0].get('message')}")
         return Reachability(True, f"{self.config.api_url} answers (GPU types: {len(body['data']['gpuTypes'] or [])})")
+
+
+class _Enum(str):
+    """A GraphQL enum value: written bare, not quoted (``cloudType: SECURE``)."""
+
+
+def gql_value(value: Any) -> str:
+    """``value`` as a GraphQL input literal: strings quoted and escaped (:func:`gql_string`), enums bare, lists and
+    objects recursively. Nothing the user sent can end the literal early."""
+    if isinstance(value, _Enum):
+        if not re.fullmatch(r"[A-Z_]+", value):
+            raise ValueError(f"not a GraphQL enum value: {value!r}")
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + gql_string(value) + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(gql_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {gql_value(v)}" for k, v in value.items() if v is not None) + "}"
+    raise TypeError(f"no GraphQL literal for {type(value).__name__}")
 
 
 def create(config: Mapping[str, Any], context: ProviderContext) -> RunPodProvider:
