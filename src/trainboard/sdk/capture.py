@@ -33,6 +33,8 @@ import warnings
 from collections.abc import Callable
 from types import TracebackType
 
+from trainboard.sdk.notices import redirect as _notices_to
+from trainboard.sdk.notices import restore as _notices_back
 from trainboard.sdk.tee import wait_fd, write_all
 
 __all__ = ["OutputCapture"]
@@ -104,6 +106,8 @@ class OutputCapture:
             # their relative order is exact, as on that terminal; apart, each gets its own.
             merged = _same_destination(1, 2)
             self._report_size(_terminal_size(1) or _terminal_size(2) or _env_size())
+            if _fd_open(2):
+                _notices_to(2)  # the SDK's own notices go to the real stderr, never into the recording
             try:
                 for fd, source in _SOURCES:
                     if merged and fd == 2:
@@ -117,6 +121,7 @@ class OutputCapture:
                 streams, self._streams = self._streams, []
                 for stream in streams:
                     stream.abandon()
+                _notices_back()
                 warnings.warn(f"trainboard: output capture is off: {exc!r}", RuntimeWarning, stacklevel=2)
                 return
             if self._streams:
@@ -129,6 +134,7 @@ class OutputCapture:
                 return
             streams, self._streams = self._streams, []
             atexit.unregister(self.stop)
+            _notices_back()
             if self._pid != os.getpid():
                 return  # a forked child: the fds and threads belong to the parent
             _flush_python_streams()
@@ -405,3 +411,11 @@ def _env_size() -> tuple[int, int] | None:
     except ValueError:
         rows = 24
     return (columns, rows if rows > 0 else 24) if 0 < columns <= 65535 else None
+
+
+def _fd_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True

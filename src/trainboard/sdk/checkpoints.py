@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from trainboard.sdk import notices
+
 
 def torch_loaded() -> bool:
     """Whether the program has imported PyTorch (the SDK never imports it on its own)."""
@@ -106,7 +108,7 @@ class CheckpointWorker:
             try:
                 task()
             except Exception as exc:  # never reaches training
-                print(f"trainboard: checkpoint task failed: {exc!r}", file=sys.stderr, flush=True)
+                notices.notice(f"checkpoint task failed: {exc!r}")
             finally:
                 with self._done:
                     self._pending -= 1

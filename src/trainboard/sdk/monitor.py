@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from trainboard import paths
-from trainboard.sdk import credentials, exits
+from trainboard.sdk import credentials, exits, notices
 from trainboard.sdk.checkpoints import CheckpointWorker, load_torch, torch_available, validate
 from trainboard.sdk.encoding import jsonable, safe_str
 from trainboard.sdk.logging_handler import TrainboardHandler
@@ -57,8 +57,10 @@ class TrainingMonitor:
             captures through its pseudo-terminal instead.
         system_metrics: sample CPU/RAM/disk/network/GPU every ``system_interval`` seconds as ``sys/*`` keys.
         data_dir: where the journal is spooled (default ``$TRAINBOARD_DATA`` or ``~/.trainboard``).
-        flush_timeout: how long ``finish()`` waits at most for the upload to complete (seconds);
-            whatever is left stays spooled for ``trainboard sync`` (or the next SDK start).
+        flush_timeout: how long ``finish()`` waits for the upload without any progress (seconds): while
+            requests keep being acknowledged it goes on, up to ``pipeline.FINISH_MAX_WAIT_S`` (300 s) in all,
+            saying once on stderr what it waits for; whatever is left then stays spooled for
+            ``trainboard sync`` (or the next SDK start), and it says so.
 
     However the process ends — the ``with`` block, ``finish()``, a normal return without either, an
     uncaught exception in any thread, ``sys.exit(n)``, SIGTERM, Ctrl-C — the run ends with the matching
@@ -353,8 +355,9 @@ class TrainingMonitor:
     def finish(self, status: str | None = None, timeout: float | None = None) -> bool:
         """Mark the run ``status`` (default: completed unless a status was set), flush and stop.
 
-        Waits at most ``timeout`` (default ``flush_timeout``) seconds for the upload; what is not
-        uploaded by then stays spooled on disk for ``trainboard sync``. Returns whether all was uploaded.
+        Waits for the upload while it makes progress: until ``timeout`` (default ``flush_timeout``) seconds
+        pass without any, or ``pipeline.FINISH_MAX_WAIT_S`` in all; what is not uploaded by then stays
+        spooled on disk for ``trainboard sync`` (said on stderr). Returns whether all was uploaded.
         """
         return self._end(status, timeout=timeout)
 
@@ -391,17 +394,15 @@ class TrainingMonitor:
             else:
                 self.set_status(status or self._status or "completed", exit_code, reason=reason)
         ok = self._pipeline.close(self.flush_timeout if timeout is None else timeout)
-        if not ok:
-            print(
-                f"trainboard: {self._pipeline.unacked_bytes} bytes of run {self.run_id} are not uploaded yet; "
+        if not ok:  # on the real stderr only: recorded into the run's terminal it would outlive the upload
+            notices.notice(
+                f"{self._pipeline.unacked_bytes} bytes of run {self.run_id} are not uploaded yet; "
                 f"they are spooled in {self._journal.path.parent} — run "
                 + (
                     "`trainboard sync --token TOKEN` with a token that may write runs"
                     if self._pipeline.denied
-                    else "`trainboard sync` when the server is reachable"
-                ),
-                file=sys.stderr,
-                flush=True,
+                    else "`trainboard sync` when the server is reachable (the next SDK start does it too)"
+                )
             )
         return ok
 

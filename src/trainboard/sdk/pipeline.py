@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-import sys
 import threading
 import time
 from collections import deque
@@ -28,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from trainboard.sdk import notices
 from trainboard.sdk.encoding import safe_str
 from trainboard.sdk.replay import Replayer
 from trainboard.sdk.spool import Journal, Record, encode, find_leftovers
@@ -37,8 +37,12 @@ from trainboard.wire.metric_batch import BlockEncoder, encode_blocks
 
 #: Points per metrics request at most (keeps each request well under the server's body limit).
 MAX_POINTS_PER_OP = 200_000
-#: Raw log bytes per request at most.
-MAX_LOG_BYTES_PER_OP = 4 << 20
+#: Raw log bytes per journal record at most (the sender coalesces consecutive records into one request).
+MAX_LOG_BYTES_PER_OP = 1 << 20
+#: Upper bound of the wait at the end of a run while the upload still makes progress (``close``).
+FINISH_MAX_WAIT_S = 300.0
+#: After this long the wait at the end of a run says once what it waits for.
+FINISH_ANNOUNCE_S = 2.0
 #: Upper bound of the time from ``log_metrics`` / a printed byte to its journal line (documented).
 JOURNAL_LATENCY_S = 0.1
 BACKOFF_START = 1.0
@@ -72,7 +76,7 @@ class Pipeline:
         self.transport = transport
         self.interval = min(interval, JOURNAL_LATENCY_S / 2)
         self.heartbeat_interval = heartbeat_interval
-        self._warn = warn or (lambda msg: print(f"trainboard: {msg}", file=sys.stderr, flush=True))
+        self._warn = warn or notices.notice  # the real stderr, never the run's recorded terminal
         self._queue: deque[tuple[Any, ...]] = deque()
         self._wake = threading.Event()
         self._send_wake = threading.Event()
@@ -137,14 +141,43 @@ class Pipeline:
             self._retry_at = 0.0  # try once more right away
         return done.wait(timeout)
 
-    def close(self, timeout: float) -> bool:
-        """Flush (bounded by ``timeout``; journals left by earlier runs get what remains of it), then
-        stop the threads. Returns whether all of this run's data was acknowledged."""
-        deadline = time.monotonic() + timeout
-        ok = self.flush(timeout)
+    def close(self, timeout: float, *, max_wait: float = FINISH_MAX_WAIT_S) -> bool:
+        """Flush, then stop the threads. Returns whether all of this run's data was acknowledged.
+
+        Waits for progress, not for a clock: as long as requests keep being acknowledged it goes on, until
+        ``timeout`` seconds pass without any, or ``max(timeout, max_wait)`` seconds in all (the documented
+        upper bound, ``FINISH_MAX_WAIT_S``); after ``FINISH_ANNOUNCE_S`` it says once on the real stderr
+        what it waits for. Journals left by earlier runs get what remains of ``timeout``. What is left
+        stays in the journal for the next start or ``trainboard sync``, and the caller says so."""
+        start = time.monotonic()
+        done = threading.Event()
+        self._queue.append((_FLUSH, done))
+        self._wake.set()
+        self._retry_at = 0.0  # try once more right away
+        hard = start + max(timeout, max_wait)
+        acked, progress_at, announced = self.journal.acked, start, False
+        while not done.wait(0.1):
+            now = time.monotonic()
+            if self.journal.acked != acked:
+                acked, progress_at = self.journal.acked, now
+            if now - progress_at >= timeout or now >= hard:
+                break
+            if not announced and now - start >= FINISH_ANNOUNCE_S and self.unacked_bytes:
+                announced = True
+                self._warn(
+                    f"waiting for the upload of the last {self.unacked_bytes} bytes of run {self.run_id} to "
+                    f"{self.transport.base_url} (while it makes progress: up to {timeout:g} s without any, "
+                    f"{hard - start:.0f} s in all)"
+                )
+        ok = done.is_set()
         if ok:
             self._send_wake.set()
-            self._leftovers_done.wait(max(0.0, deadline - time.monotonic()))
+            self._leftovers_done.wait(max(0.0, start + timeout - time.monotonic()))
+            if self._announced_leftovers and not self._leftovers_done.is_set():
+                self._warn(
+                    f"what earlier runs left in {self.journal.path.parent.parent} is not all uploaded yet; the "
+                    "next start or `trainboard sync` goes on with it"
+                )
         self._stop = True
         self._wake.set()
         self._send_wake.set()
@@ -219,8 +252,22 @@ class Pipeline:
                 lines.append(encode("POST", f"{base}/logs/batch", body))
                 records.clear()
 
+        pending_source: str | None = None
+        pending_time = 0.0
+        pending_data: list[bytes] = []
+
+        def emit_output() -> None:
+            nonlocal pending_source
+            if pending_source is not None:
+                self._seq += 1
+                data = base64.b64encode(b"".join(pending_data)).decode()
+                chunks.append({"seq": self._seq, "source": pending_source, "time": pending_time, "data": data})
+                pending_source = None
+                pending_data.clear()
+
         def emit_chunks() -> None:
             nonlocal chunk_bytes
+            emit_output()
             if chunks:
                 body = json.dumps({"stream": self.stream, "chunks": chunks}, separators=(",", ":")).encode()
                 lines.append(encode("POST", f"{base}/logs/raw", body))
@@ -236,7 +283,7 @@ class Pipeline:
             if kind != "r" and records:
                 emit_records()
             if kind == "m":
-                if chunks:
+                if chunks or pending_source is not None:
                     emit_chunks()
                 self._seq += 1
                 builder.add(self._seq, item[1], item[2], item[3])
@@ -244,13 +291,20 @@ class Pipeline:
                     emit_points()
             elif kind == "l":
                 emit_points()
-                self._seq += 1
+                if len(item) > 4:
+                    emit_output()
+                    self._seq += 1
                 data: bytes = item[2]
-                chunks.append(
-                    {"seq": self._seq, "source": item[1], "time": item[3], "data": base64.b64encode(data).decode()}
-                )
-                if len(item) > 4:  # terminal_size()
-                    chunks[-1]["size"] = item[4]
+                if len(item) == 4 and data and pending_source == item[1]:
+                    pending_data.append(data)  # consecutive output of one source: one chunk, one seq
+                else:
+                    emit_output()
+                    if len(item) > 4:  # terminal_size(): a chunk of its own, before the next output byte
+                        chunks.append(
+                            {"seq": self._seq, "source": item[1], "time": item[3], "data": "", "size": item[4]}
+                        )
+                    else:
+                        pending_source, pending_time, pending_data = item[1], item[3], [data]
                 chunk_bytes += len(data)
                 if chunk_bytes >= MAX_LOG_BYTES_PER_OP:
                     emit_chunks()

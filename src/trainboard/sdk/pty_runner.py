@@ -85,6 +85,7 @@ def run_under_pty(
     separate_stderr: bool = True,
     on_start: Callable[[int], None] | None = None,
     on_resize: Callable[[int, int], None] | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> PtyRunResult:
     """Run ``argv`` with stdout and stderr on two pseudo-terminals (or, with ``separate_stderr=False``,
     both on one, exactly as a terminal shows them); return once it has exited.
@@ -113,6 +114,9 @@ def run_under_pty(
     ``on_resize(columns, lines)`` is called with the ptys' size before the child starts and again, from
     the calling thread, each time a SIGWINCH gives them a new one, before any byte read after it is
     handed to ``on_output``: a recording can then be replayed at the width the program wrote for.
+
+    ``pass_fds``: descriptors the child inherits (as ``subprocess.Popen``'s), e.g. the runner's real stderr
+    for the SDK's notices (``sdk/notices.py``).
 
     Raises ``OSError`` (e.g. ``FileNotFoundError``) when the command cannot be started.
     """
@@ -148,6 +152,7 @@ def run_under_pty(
                 cwd=cwd,
                 start_new_session=True,
                 preexec_fn=_take_controlling_tty,
+                pass_fds=tuple(pass_fds),
             )
             for slave in slaves:
                 os.close(slave)

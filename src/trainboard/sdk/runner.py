@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from trainboard import paths
-from trainboard.sdk import credentials
+from trainboard.sdk import credentials, notices
 from trainboard.sdk.monitor import ENV_CAPTURED, ENV_RUN_ID, ENV_SYSTEM_SAMPLED, TrainingMonitor, new_run_id
 from trainboard.sdk.pty_runner import PtyRunResult, run_under_pty
 from trainboard.sdk.sdk_keys import ENV_SDK_KEYS
@@ -107,6 +107,7 @@ def run_command(
             mon.log_output(chunk, source)
             parsed.on_output(source, chunk)
 
+    notice_fd = _notice_fd(env)
     try:
         result = run_under_pty(
             argv,
@@ -116,6 +117,7 @@ def run_command(
             mirror=mirror,
             on_start=sample if system_interval > 0 else None,
             on_resize=mon.log_terminal_size,
+            pass_fds=() if notice_fd is None else (notice_fd,),
         )
     except OSError as exc:
         why = f"cannot start {argv[0]!r}: {exc.strerror or exc}"
@@ -124,6 +126,8 @@ def run_command(
         mon.finish()
         raise
     finally:
+        if notice_fd is not None:
+            os.close(notice_fd)
         if parsing is not None:
             if follower is not None:
                 follower.close()
@@ -141,6 +145,18 @@ def run_command(
     mon.set_status(status, exit_code=result.exit_code, reason=reason)
     mon.finish()
     return CommandRun(mon.run_id, status, result)
+
+
+def _notice_fd(env: dict[str, str]) -> int | None:
+    """A descriptor of this process's stderr for the command's SDK to write its notices to (named in ``env``):
+    written on the command's own stderr, a pseudo-terminal, they would be recorded into the run."""
+    try:
+        fd = os.dup(2)
+    except OSError:
+        env.pop(notices.ENV_NOTICE_FD, None)
+        return None
+    env[notices.ENV_NOTICE_FD] = notices.describe_fd(fd)
+    return fd
 
 
 def _start_parsing(mon: TrainingMonitor, env: dict[str, str]) -> tuple[Any, Any, tempfile.TemporaryDirectory[str]]:

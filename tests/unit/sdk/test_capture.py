@@ -275,16 +275,15 @@ def test_terminal_stays_a_terminal_and_gets_bytes_unchanged(tmp_path: Path) -> N
 def test_capture_module_imports_only_the_standard_library() -> None:
     """The capture (and the tee it shares with the PTY runner) need nothing outside the standard library."""
     sdk = Path(capture_module.__file__).parent
-    for name in ("capture.py", "tee.py"):
+    for name in ("capture.py", "tee.py", "notices.py"):
         imported: set[str] = set()
         for node in ast.walk(ast.parse((sdk / name).read_text())):
             if isinstance(node, ast.Import):
                 imported.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module:
                 imported.add(node.module)
-        outside = {
-            m for m in imported - {"__future__", "trainboard.sdk.tee"} if m.split(".")[0] not in sys.stdlib_module_names
-        }
+        ours = {"__future__", "trainboard.sdk.tee", "trainboard.sdk.notices"}
+        outside = {m for m in imported - ours if m.split(".")[0] not in sys.stdlib_module_names}
         assert outside == set(), name
 
 
