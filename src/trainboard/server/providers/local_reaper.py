@@ -53,8 +53,10 @@ def main(args: list[str]) -> int:
             continue
     _write(path, code)
     if code < 0:  # end by the same signal, as the command did
-        signal.signal(-code, signal.SIG_DFL)
+        if -code not in (signal.SIGKILL, signal.SIGSTOP):  # those two have no handler to reset
+            signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
+        return 128 - code  # a signal that does not end a process by default (SIGCHLD, SIGURG, ...)
     return code
 
 

@@ -47,6 +47,7 @@ from trainboard.server.providers.base import (
     ProviderError,
     Reachability,
     SpecError,
+    ca_shell,
     execution_env,
     wrapped_argv,
 )
@@ -67,12 +68,14 @@ _STATES = {
 }
 
 
-def entrypoint(argv: Sequence[str], cwd: str | None) -> str:
-    """The shell string Ray runs: every word quoted, so nothing the user sent is interpreted by the shell."""
+def entrypoint(argv: Sequence[str], cwd: str | None, *, ca: bool = False) -> str:
+    """The shell string Ray runs: every word quoted, so nothing the user sent is interpreted by the shell.
+    ``ca``: first write ``$TRAINBOARD_CA_PEM`` to a file for the client (:func:`ca_shell`)."""
     command = shlex.join(argv)
+    first = f"{ca_shell()}; " if ca else ""
     if cwd:
-        return f"cd -- {shlex.quote(cwd)} && exec {command}"
-    return f"exec {command}"
+        return f"{first}cd -- {shlex.quote(cwd)} && exec {command}"
+    return f"{first}exec {command}"
 
 
 def _reason(message: str | None, error_type: str | None) -> str | None:
@@ -175,11 +178,12 @@ class RayProvider:
         if res.time_limit is not None:
             raise SpecError("resources.time_limit", "the ray provider does not take a time limit")
         argv = wrapped_argv(spec, run_id=run_id, server_url=server_url, client=self.client_argv)
-        env = self.job_env | execution_env(spec, run_id=run_id, server_url=server_url, token=token)
+        ca_pem = self.context.ca_pem()
+        env = self.job_env | execution_env(spec, run_id=run_id, server_url=server_url, token=token, ca_pem=ca_pem)
         env["PYTHONUNBUFFERED"] = env.get("PYTHONUNBUFFERED", "1")
         env["RAY_JOB_STOP_WAIT_TIME_S"] = str(max(1, math.ceil(self.context.cancel_grace)))
         kwargs: dict[str, Any] = {
-            "entrypoint": entrypoint(argv, spec.cwd),
+            "entrypoint": entrypoint(argv, spec.cwd, ca=ca_pem is not None),
             "submission_id": f"trainboard-{run_id}",
             "runtime_env": {"env_vars": env},
             "metadata": {"trainboard_run_id": run_id, "trainboard_name": (spec.name or "")[:200]},

@@ -60,6 +60,7 @@ from trainboard.server.providers.base import (
     ProviderError,
     Reachability,
     SpecError,
+    ca_shell,
     execution_env,
     wrapped_argv,
 )
@@ -154,17 +155,19 @@ def sbatch_options(
     return opts
 
 
-def batch_script(argv: Sequence[str], *, exit_file_stem: Path, run_id: str) -> str:
+def batch_script(argv: Sequence[str], *, exit_file_stem: Path, run_id: str, ca: bool = False) -> str:
     """The batch script: the wrapped argv (every word quoted), waited for, and the exit code it recorded.
 
     The shell stays until the command has ended, passing SIGTERM/SIGINT on: when the batch shell ends SLURM kills
     what is left of the job, so a shell that died at the first SIGTERM would cut ``trainboard run`` off while it
-    uploads the last output and the exit code."""
+    uploads the last output and the exit code. ``ca``: first write ``$TRAINBOARD_CA_PEM`` to a file for the
+    client (:func:`ca_shell`)."""
     stem = shlex.quote(str(exit_file_stem))
     return "\n".join(
         [
             "#!/bin/sh",
             f"# trainboard run {run_id} (generated; the command is quoted word by word)",
+            *([ca_shell()] if ca else []),
             'child=""',
             """trap 'kill -TERM "$child" 2>/dev/null' TERM""",
             """trap 'kill -INT "$child" 2>/dev/null' INT""",
@@ -277,9 +280,10 @@ class SlurmProvider:
             extra=self.extra_args,
             comment=job_comment(run_id),
         )
-        job_env = self.job_env | execution_env(spec, run_id=run_id, server_url=server_url, token=token)
+        ca_pem = self.context.ca_pem()
+        job_env = self.job_env | execution_env(spec, run_id=run_id, server_url=server_url, token=token, ca_pem=ca_pem)
         job_env.setdefault("PYTHONUNBUFFERED", "1")
-        script = batch_script(argv, exit_file_stem=self.output_dir / "slurm", run_id=run_id)
+        script = batch_script(argv, exit_file_stem=self.output_dir / "slurm", run_id=run_id, ca=ca_pem is not None)
         done = self._run(opts, stdin=script, env=self._env(job_env))
         if done.returncode != 0:
             message = (done.stderr or done.stdout).strip() or f"exit code {done.returncode}"

@@ -65,7 +65,8 @@ def test_a_shell_command_quotes_every_word() -> None:
 
 
 def test_job_states_map_onto_run_statuses() -> None:
-    assert [s.finished for s in JobState] == [False, False, True, True, True, True]
+    assert [s.finished for s in JobState] == [False, False, True, True, True, True, True]
+    assert JobState.PREEMPTED.run_status == "interrupted"
     assert JobState.QUEUED.run_status == "queued"
     assert JobState.CANCELLED.run_status == "interrupted"
     assert JobState.LOST.run_status == "interrupted"
