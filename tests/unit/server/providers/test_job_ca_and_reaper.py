@@ -52,19 +52,19 @@ def test_ray_and_slurm_write_the_ca_only_when_there_is_one(tmp_path: Path) -> No
 def test_the_ca_jobs_trust(tmp_path: Path) -> None:
     cert = tmp_path / "server.pem"
     cert.write_text(PEM)
-    common = {"data_dir": tmp_path, "launch_root": tmp_path}
+
+    def ca(url: str, server_cert: Path | None) -> Path | None:
+        reg = build_registry(local_url=url, server_cert=server_cert, data_dir=tmp_path, launch_root=tmp_path)
+        return reg.contexts["local"].ca_bundle
+
     # the server's own certificate, for jobs reaching the server at its own (https) address
-    reg = build_registry(local_url="https://127.0.0.1:8443", server_cert=cert, **common)
-    assert reg.contexts["local"].ca_bundle == cert
-    assert (
-        build_registry(local_url="http://127.0.0.1:8000", server_cert=None, **common).contexts["local"].ca_bundle
-        is None
-    )
-    # providers.toml's ca_bundle wins (relative to the file's folder), for remote providers behind public_url too
+    assert ca("https://127.0.0.1:8443", cert) == cert
+    assert ca("http://127.0.0.1:8000", None) is None
+    # providers.toml's ca_bundle wins (relative to the file's folder)
     (tmp_path / "ca.pem").write_text(PEM)
     (tmp_path / "providers.toml").write_text('public_url = "https://tb.example.org"\nca_bundle = "ca.pem"\n')
-    reg = build_registry(local_url="https://127.0.0.1:8443", server_cert=cert, **common)
-    assert reg.contexts["local"].ca_bundle == (tmp_path / "ca.pem").resolve()
+    assert ca("https://127.0.0.1:8443", cert) == (tmp_path / "ca.pem").resolve()
+    reg = build_registry(local_url="https://127.0.0.1:8443", data_dir=tmp_path, launch_root=tmp_path)
     assert reg.contexts["local"].ca_pem() == PEM
     (tmp_path / "providers.toml").write_text('ca_bundle = "missing.pem"\n')
     with pytest.raises(ConfigError, match=r"ca_bundle 'missing\.pem' is not a file"):
