@@ -97,3 +97,30 @@ def test_a_job_that_ends_while_the_server_is_down_completes_its_run_after_the_re
         native = http.get(f"/api/runs/{later}/launch/logs").content
         assert b"403" not in native and b"refused" not in native, native
         assert (server.data_dir / "launch" / "local" / later / "client").is_dir()
+
+
+def test_a_job_found_again_after_a_restart_ends_with_its_exit_code_not_lost(
+    env: tuple[ServerProcess, Seeded, Path],
+) -> None:
+    """The restarted server is not the job's parent, so it cannot reap it; the job's own parent records how it
+    ended. Before, such a job got "lost ... exit status unknown" seconds after its run had ended."""
+    server, seeded, root = env
+    marker = root / "go-2"
+    with httpx.Client(base_url=server.url, timeout=30, headers=seeded.headers("ann")) as http:
+        run_id = _launch(http, "job.py", str(marker))
+        wait_for("the job's first output", lambda: b"started" in http.get(f"/api/runs/{run_id}/logs").content)
+    server.kill(signal.SIGKILL)
+    server.start()
+    with httpx.Client(base_url=server.url, timeout=30, headers=seeded.headers("ann")) as http:
+        wait_for("the found-again event", lambda: any("found again" in e["message"] for e in events(http, run_id)))
+        marker.touch()  # now the job ends, with the server up: its trainboard run uploads everything itself
+        run = ended(http, run_id, 60)
+        assert (run["status"], run["exit_code"]) == ("failed", 7)
+        launch = wait_for(
+            "the launch to end", lambda: (r := http.get(f"/api/runs/{run_id}/launch").json())["finished"] and r
+        )
+        assert (launch["state"], launch["exit_code"]) == ("failed", 7), launch
+        assert "ended after the server found it again, exit 7" in launch["reason"]
+        messages = "\n".join(e["message"] for e in events(http, run_id))
+        assert "lost" not in messages and "unknown" not in messages, messages
+        assert http.get(f"/api/runs/{run_id}/logs").content == EXPECTED
