@@ -123,6 +123,10 @@ def db_upgrade(data: DataOpt = None, db: DbOpt = None) -> None:
 
 
 RoleOpt = Annotated[str, typer.Option("--role", help="viewer (read), editor (write runs) or admin (everything)")]
+MinPasswordOpt = Annotated[
+    int,
+    typer.Option(min=1, envvar="TRAINBOARD_MIN_PASSWORD_LENGTH", help="Shortest password accepted (as serve's option)"),
+]
 
 
 def _open_store(command: str, data: Path | None, db: str | None) -> tuple[Any, Any]:
@@ -141,6 +145,10 @@ def _open_store(command: str, data: Path | None, db: str | None) -> tuple[Any, A
 def user_add(
     name: Annotated[str, typer.Argument(help="User name (what the login page asks for)", show_default=False)],
     role: RoleOpt = "viewer",
+    launch: Annotated[
+        bool, typer.Option("--launch", help="May launch runs without being an admin (serve --allow-launch)")
+    ] = False,
+    min_password_length: MinPasswordOpt = 12,
     data: DataOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -154,12 +162,43 @@ def user_add(
         raise fail(str(exc)) from None
     manage, engine = _open_store("user add", data, db)
     try:
-        user = manage.create_user(engine, name, role, password)
+        user = manage.create_user(
+            engine, name, role, password, can_launch=launch, min_password_length=min_password_length
+        )
     except manage.AuthInputError as exc:
         raise fail(str(exc)) from None
     finally:
         engine.dispose()
-    console.print(f"created user {escape(user['name'])} (role {user['role']})", highlight=False)
+    granted = ", may launch" if user["can_launch"] else ""
+    console.print(f"created user {escape(user['name'])} (role {user['role']}{granted})", highlight=False)
+
+
+@user_app.command("update")
+def user_update(
+    name: Annotated[str, typer.Argument(help="User name", show_default=False)],
+    role: Annotated[
+        str | None, typer.Option("--role", help="New role: viewer, editor or admin (their tokens follow at once)")
+    ] = None,
+    launch: Annotated[
+        bool | None,
+        typer.Option("--launch/--no-launch", help="Grant or withdraw launching runs (admins always may)"),
+    ] = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Change a user's role or launch permission; their existing tokens and sessions follow at their next request."""
+    need_server("user update")
+    if role is None and launch is None:
+        raise fail("nothing to change: give --role and/or --launch / --no-launch", code=2)
+    manage, engine = _open_store("user update", data, db)
+    try:
+        user = manage.update_user(engine, name, role=role, can_launch=launch)
+    except manage.AuthInputError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.dispose()
+    may = "may launch" if user["can_launch"] or user["role"] == "admin" else "may not launch"
+    console.print(f"user {escape(user['name'])}: role {user['role']}, {may}", highlight=False)
 
 
 @user_app.command("list")
@@ -201,7 +240,12 @@ def user_remove(
 def token_create(
     name: Annotated[str, typer.Option("--name", help="What the token is for, e.g. ci or gpu-box", show_default=False)],
     scope: Annotated[
-        str, typer.Option("--scope", help="read, write or admin (a user's token acts with at most the user's role)")
+        str,
+        typer.Option(
+            "--scope",
+            help="read, write, admin or launch (launching runs: for admins and users granted launch); a user's "
+            "token acts with at most the user's current role",
+        ),
     ] = "write",
     expires: Annotated[
         str | None, typer.Option("--expires", help="Lifetime such as 30d, 12h or 2w [default: never expires]")

@@ -54,10 +54,12 @@ def when(epoch: float | None) -> str:
 
 def users_table(users: list[dict[str, Any]]) -> Table:
     table = Table(title=f"{len(users)} users", title_justify="left", header_style="bold", box=None, pad_edge=False)
-    for column in ("NAME", "ROLE", "DISABLED", "CREATED"):
+    for column in ("NAME", "ROLE", "LAUNCH", "DISABLED", "CREATED"):
         table.add_column(column, no_wrap=column != "NAME", overflow="fold")
     for u in users:
-        table.add_row(Text(str(u["name"])), u["role"], "yes" if u.get("disabled") else "", when(u.get("created_at")))
+        launch = "yes" if u.get("can_launch") or u["role"] == "admin" else ""
+        disabled = "yes" if u.get("disabled") else ""
+        table.add_row(Text(str(u["name"])), u["role"], launch, disabled, when(u.get("created_at")))
     return table
 
 

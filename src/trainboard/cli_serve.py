@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from trainboard import cli_common as common
 from trainboard import paths
 from trainboard.cli_common import DataOpt, DbOpt, fail, need_server, safe_db, server_settings, version
 
@@ -46,8 +45,9 @@ def serve(
     allowed_host: Annotated[
         list[str] | None,
         typer.Option(
-            help="Host header to accept (repeatable; '*' for any) [default: the loopback names when "
-            "bound to 127.0.0.1, which stops DNS-rebinding pages; any otherwise]"
+            help="Host header name to accept (repeatable; '*.example.org' for a domain, '*' for any) [default: "
+            "the bind address, the TLS certificate's names, the loopback names on loopback, this machine's names "
+            "and addresses on 0.0.0.0; a DNS-rebinding page's name is refused]"
         ),
     ] = None,
     allowed_origin: Annotated[
@@ -94,6 +94,22 @@ def serve(
         list[str] | None,
         typer.Option(help="Address or CIDR of the SSO proxy whose --auth-proxy-header is trusted (repeatable)"),
     ] = None,
+    forwarded_allow_ips: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            envvar="FORWARDED_ALLOW_IPS",
+            help="Address or CIDR of a reverse proxy whose X-Forwarded-For/-Proto are believed (repeatable or "
+            "comma-separated; e.g. 127.0.0.1 for nginx on this machine) [default: none; --auth-proxy-from is "
+            "trusted too]",
+        ),
+    ] = None,
+    min_password_length: Annotated[
+        int,
+        typer.Option(
+            min=1, envvar="TRAINBOARD_MIN_PASSWORD_LENGTH", help="Shortest password accepted for a user (the API)"
+        ),
+    ] = 12,
     auth_proxy_role: Annotated[
         str, typer.Option(help="Role of users the SSO proxy brings in for the first time: viewer, editor or admin")
     ] = "viewer",
@@ -105,8 +121,9 @@ def serve(
         bool,
         typer.Option(
             "--allow-launch",
-            help="Let users with a launch-scoped token (or admins) start commands on the providers of "
-            "<data>/providers.toml (local: on this machine): remote code execution by design, off by default",
+            help="Let admins and users granted launch (trainboard user update NAME --launch) start commands on "
+            "the providers of <data>/providers.toml (local: on this machine): remote code execution by design, "
+            "off by default; refused with --no-auth off loopback",
         ),
     ] = False,
     launch_root: Annotated[
@@ -175,6 +192,8 @@ def serve(
         no_auth=no_auth,
         auth_proxy_header=auth_proxy_header,
         auth_proxy_from=tuple(auth_proxy_from or ()),
+        forwarded_allow_ips=tuple(forwarded_allow_ips or ()),
+        min_password_length=min_password_length,
         allow_launch=allow_launch,
         launch_root=launch_root.resolve() if launch_root is not None else None,
         cancel_grace=cancel_grace,
@@ -199,13 +218,11 @@ def serve(
     except ServeRefused as exc:
         raise fail(str(exc), code=2) from None
 
-    common.err.print(
+    banner = (
         f"trainboard {version()} serving on {'https' if ssl_certfile else 'http'}://{host}:{port}  "
-        f"(data: {settings.data_dir}, "
-        f"db: {safe_db(settings.database_url)})",
-        highlight=False,
+        f"(data: {settings.data_dir}, db: {safe_db(settings.database_url)})"
     )
-    run_server(settings, log_level=log_level)
+    run_server(settings, log_level=log_level, banner=banner)  # prints it once every refusal is ruled out
 
 
 def parse_size(text: str, option: str) -> int:

@@ -47,7 +47,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProc
             ckpt_b = c.post("/api/runs/run-b/checkpoints", json={"path": str(tmp / "m.pt"), "step": 2}, headers=ed)
             ckpt_b.raise_for_status()
             admin = seeded.headers("ann")
-            c.post("/api/users", json={"name": "zed", "role": "viewer", "password": "z"}, headers=admin)
+            c.post("/api/users", json={"name": "zed", "role": "viewer", "password": "zed-passphrase"}, headers=admin)
             spare = c.post("/api/tokens", json={"name": "spare", "scope": "read"}, headers=admin).json()
         values = {
             "run_id": "run-a",

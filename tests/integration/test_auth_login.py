@@ -123,7 +123,9 @@ def test_editors_delete_their_own_runs_and_deletes_are_audited(tmp_path: Path) -
             last = c.put("/api/users/ann", json={"role": "editor"}, headers=ann)
             assert last.status_code == 409 and "last admin" in last.json()["detail"]
             assert c.delete("/api/users/ann", headers=ann).status_code == 409
-            made = c.post("/api/users", json={"name": "nia", "role": "admin", "password": "n-pass"}, headers=ann)
+            made = c.post(
+                "/api/users", json={"name": "nia", "role": "admin", "password": "nia-passphrase"}, headers=ann
+            )
             assert made.status_code == 201
             assert c.put("/api/users/ed", json={"disabled": True}, headers=ann).json()["disabled"] is True
             assert c.get("/api/runs", headers=ed).status_code == 401  # a disabled user's tokens stop working

@@ -36,11 +36,14 @@ def test_plain_http_sends_no_hsts(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_behind_a_tls_terminating_proxy_on_loopback_the_cookie_is_secure(tmp_path: Path) -> None:
+@pytest.mark.parametrize("trusted", [True, False])
+def test_behind_a_tls_terminating_proxy_on_loopback_the_cookie_is_secure(tmp_path: Path, trusted: bool) -> None:
     """nginx terminates TLS and sets ``X-Forwarded-Proto: https`` (deploy/nginx): the server, trusting forwarded
-    headers from loopback peers only, treats the request as HTTPS: Secure cookie and HSTS, like direct TLS."""
+    headers from the proxies named with ``--forwarded-allow-ips`` only, treats the request as HTTPS: Secure cookie
+    and HSTS, like direct TLS. Without that option a loopback peer's header is ignored (issue 21)."""
     seed(tmp_path / "data")
-    server = ServerProcess(data_dir=tmp_path / "data", db_url=None).start()
+    extra = ["--forwarded-allow-ips", "127.0.0.1"] if trusted else []
+    server = ServerProcess(data_dir=tmp_path / "data", db_url=None, extra_args=extra).start()
     login = {"username": "vic", "password": PASSWORDS["vic"]}
     try:
         proxied = httpx.post(
@@ -50,6 +53,10 @@ def test_behind_a_tls_terminating_proxy_on_loopback_the_cookie_is_secure(tmp_pat
     finally:
         server.stop()
     assert proxied.status_code == plain.status_code == 200
+    if not trusted:
+        assert "secure" not in {f.strip().lower() for f in proxied.headers["set-cookie"].split(";")}
+        assert "strict-transport-security" not in proxied.headers
+        return
     assert "secure" in {f.strip().lower() for f in proxied.headers["set-cookie"].split(";")}
     assert proxied.headers["strict-transport-security"] == "max-age=31536000"
     assert "secure" not in {f.strip().lower() for f in plain.headers["set-cookie"].split(";")}

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from tests.support.auth import Seeded, add_token, seed
+from tests.support.auth import Seeded, add_token, grant_launch, seed
 from tests.support.launch import ended, events, wait_for
 from tests.support.servers import API_HEADERS, ServerProcess
 
@@ -38,6 +38,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def world(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Seeded]]:
     data = tmp_path_factory.mktemp("data")
     seeded = seed(data)
+    grant_launch(data, "ed")  # an editor an admin let launch (issue 21: else no launch token for ed)
     seeded.tokens["launcher"] = add_token(data, name="launcher", scope="launch", user="ed")[1]
     server = ServerProcess(data_dir=data, db_url=None, extra_args=["--allow-launch", "--launch-root", str(root)])
     server.env = lambda: {**ServerProcess.env(server), "TRAINBOARD_DB_PASSWORD": "not for jobs"}  # type: ignore[method-assign]

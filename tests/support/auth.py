@@ -17,7 +17,7 @@ from tests.support.servers import API_HEADERS, ServerProcess
 from trainboard.server.auth import manage
 from trainboard.server.settings import Settings
 
-PASSWORDS = {"ann": "ann-secret-1", "ed": "ed-secret-2", "vic": "vic-secret-3"}
+PASSWORDS = {"ann": "ann-secret-1", "ed": "ed-secret-22", "vic": "vic-secret-3"}
 ROLES = {"ann": "admin", "ed": "editor", "vic": "viewer"}
 
 
@@ -53,6 +53,15 @@ def add_token(data_dir: Path, **kw: Any) -> tuple[int, str]:
     finally:
         engine.dispose()
     return int(record["id"]), secret
+
+
+def grant_launch(data_dir: Path, name: str, db_url: str | None = None) -> None:
+    """Let ``name`` launch runs without being an admin (``trainboard user update NAME --launch``)."""
+    engine = manage.open_engine(Settings(data_dir=data_dir, db_url=db_url))
+    try:
+        manage.update_user(engine, name, can_launch=True)
+    finally:
+        engine.dispose()
 
 
 @dataclass

@@ -37,7 +37,7 @@ _SAFE_FETCH_SITES = frozenset({b"same-origin", b"none"})
 HostKey = tuple[str, int]
 
 
-def _split_host(netloc: str, scheme: str) -> HostKey | None:
+def split_host(netloc: str, scheme: str) -> HostKey | None:
     try:
         parts = urlsplit(f"//{netloc}")
         host, port = parts.hostname, parts.port
@@ -53,7 +53,7 @@ def origin_key(origin: str) -> HostKey | None:
     scheme, sep, rest = origin.strip().partition("://")
     if not sep or "/" in rest.rstrip("/"):
         return None
-    return _split_host(rest.rstrip("/"), scheme.lower())
+    return split_host(rest.rstrip("/"), scheme.lower())
 
 
 def parse_origins(origins: Iterable[str]) -> frozenset[HostKey]:
@@ -75,7 +75,7 @@ def refusal(scope: Scope, allowed: frozenset[HostKey] = frozenset()) -> tuple[in
         text = origin.decode("latin-1")
         host = header(scope, b"host")
         scheme = scope.get("scheme", "http")
-        own = _split_host(host.decode("latin-1"), scheme) if host else None
+        own = split_host(host.decode("latin-1"), scheme) if host else None
         key = origin_key(text)
         if key is None or (key != own and key not in allowed):
             return 403, (

@@ -77,6 +77,8 @@ def make_server(settings: Settings, *, log_level: str = "warning") -> uvicorn.Se
             write_stall_timeout=settings.write_stall_timeout,
         ),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        # forwarded headers are read by the app itself, from trusted proxies only (server/forwarded.py)
+        proxy_headers=False,
         ws_ping_interval=20,
         ws_ping_timeout=20,
         access_log=False,
@@ -84,15 +86,17 @@ def make_server(settings: Settings, *, log_level: str = "warning") -> uvicorn.Se
     return uvicorn.Server(config)
 
 
-def serve(settings: Settings, *, log_level: str = "warning") -> None:
+def serve(settings: Settings, *, log_level: str = "warning", banner: str | None = None) -> None:
     """Run until stopped. Exits with status 1 and one line on stderr when the settings or authentication
-    forbid starting."""
+    forbid starting; ``banner`` (the "serving on ..." line) is printed only once every check has passed."""
     try:
         check_workers(settings)
         startup = check_startup(settings)
     except (StartupRefused, ServeRefused) as exc:
         print(f"trainboard: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
+    if banner is not None:
+        print(banner, file=sys.stderr, flush=True)
     for line in startup:
         print(line, file=sys.stderr, flush=True)
     raise_open_files_limit()

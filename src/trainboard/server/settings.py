@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trainboard.server.loopback import is_loopback
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -28,8 +30,8 @@ class Settings:
     system_retention: float = 24 * 3600.0
     #: Serve the built web UI at / when present.
     serve_ui: bool = True
-    #: Host headers accepted. ``None``: the loopback names when bound to a loopback address (a web page
-    #: using DNS rebinding then cannot reach the API), anything otherwise.
+    #: Host headers accepted (``*`` any, ``*.example.org`` a domain's names). ``None``: the server's own names
+    #: (``server/hosts.py``), so a web page using DNS rebinding cannot reach the API on any bind.
     allowed_hosts: tuple[str, ...] | None = None
     #: Origins (``scheme://host[:port]``) whose pages may use the API besides the server's own (e.g. a
     #: reverse proxy's public address when it does not forward the Host header). See ``guard``.
@@ -52,6 +54,11 @@ class Settings:
     auth_proxy_header: str | None = None
     auth_proxy_from: tuple[str, ...] = ()
     auth_proxy_role: str = "viewer"
+    #: Reverse proxies (addresses or CIDRs, ``*`` for any) whose ``X-Forwarded-For``/``-Proto`` are believed;
+    #: the ``auth_proxy_from`` peers are trusted too. Nobody else's (``server/forwarded.py``).
+    forwarded_allow_ips: tuple[str, ...] = ()
+    #: The shortest password accepted for a user (``auth/accounts.check_password``).
+    min_password_length: int = 12
     #: Browser sessions end after this long unused, and this long after login in any case (seconds).
     session_idle_seconds: float = 12 * 3600.0
     session_max_seconds: float = 7 * 86400.0
@@ -78,16 +85,8 @@ class Settings:
 
     @property
     def is_loopback(self) -> bool:
-        """Bound to a loopback address only (127.x, ::1, localhost)."""
-        return self.host in ("localhost", "::1") or self.host.startswith("127.")
-
-    @property
-    def effective_allowed_hosts(self) -> tuple[str, ...]:
-        if self.allowed_hosts is not None:
-            return self.allowed_hosts
-        if self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127."):
-            return ("127.0.0.1", "localhost", "::1", "[::1]", self.host)
-        return ("*",)
+        """Bound to a loopback address only: an IP in 127.0.0.0/8, ::1, or the name ``localhost``."""
+        return is_loopback(self.host)
 
     @property
     def database_url(self) -> str:

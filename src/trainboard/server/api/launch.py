@@ -2,8 +2,9 @@
 and the provider's native log of a launched run. Thin: the launch service (``providers.service``) does the work.
 
 Off unless the server runs with ``--allow-launch`` (404 naming the flag; ``GET /api/providers`` says so too).
-Launch and cancel need a token with the ``launch`` scope or an admin (403); the permission table lets
-``launch``-scoped tokens reach these two routes.
+Launching needs the launch permission now (``Identity.can_launch``: an admin, or a user an admin granted launch,
+through a session or a ``launch``/``admin`` token); cancelling also needs to be the run's launcher or an admin
+(403). The permission table lets ``launch``-scoped tokens reach these two routes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Annotated, Any, NoReturn
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field, field_validator
+from starlette.concurrency import run_in_threadpool
 
 from trainboard.server.api.errors import invalid
 from trainboard.server.api.schemas import JSON_DOC_RULES, InModel, RunPublic
@@ -136,9 +138,32 @@ def _service(state: AppState) -> LaunchService:
 
 
 def _may_launch(caller: Identity, what: str) -> None:
-    if caller.is_admin or caller.scope == "launch":
+    if caller.can_launch:
         return
-    raise HTTPException(status_code=403, detail=f"{what} needs a token with the launch scope or an admin")
+    who = f"user {caller.user!r} (role {caller.role})" if caller.user else "this token"
+    raise HTTPException(
+        status_code=403,
+        detail=f"{what} needs the launch permission (an admin, or a user an admin granted launch, with a session "
+        f"or a token of the launch scope); {who} has none",
+    )
+
+
+async def _may_cancel(state: AppState, caller: Identity, run_id: str) -> None:
+    """Cancelling stops someone's job: the launcher themselves, or an admin."""
+    _may_launch(caller, "cancelling")
+    if not caller.auth or caller.acts_as_admin:
+        return
+
+    def launcher() -> tuple[bool, str | None]:
+        with state.engines.reader.connect() as conn:
+            found = launches.get_launch(conn, run_id=run_id)
+        return found is not None, None if found is None else found["launched_by"]
+
+    known, by = await run_in_threadpool(launcher)
+    if known and by != (caller.user or "token"):  # "token": what a service token's launch records (service.who)
+        raise HTTPException(
+            status_code=403, detail=f"run {run_id!r} was launched by {by!r}: only they or an admin may cancel it"
+        )
 
 
 def _raise(exc: LaunchError) -> NoReturn:
@@ -200,7 +225,7 @@ def _spec(body: LaunchRequest, service: LaunchService) -> JobSpec:
     response_model=RunPublic,
     status_code=201,
     responses={
-        403: {"description": "The caller has neither the launch scope nor admin"},
+        403: {"description": "The caller may not launch (not an admin, no launch grant, or not a launch token)"},
         404: {"description": "Launching is off on this server (no --allow-launch)"},
     },
 )
@@ -223,12 +248,16 @@ async def launch_run(body: LaunchRequest, request: Request, state: State, caller
     return RunPublic.from_row(row)
 
 
-@router.post("/api/runs/{run_id}/cancel", response_model=RunPublic)
+@router.post(
+    "/api/runs/{run_id}/cancel",
+    response_model=RunPublic,
+    responses={403: {"description": "The caller may not launch, or is neither the run's launcher nor an admin"}},
+)
 async def cancel_run(run_id: str, request: Request, state: State, caller: Caller) -> RunPublic:
     """Stop a launched run's job: SIGTERM / stop / scancel / terminate, forced after the grace period. The run
-    ends ``interrupted``; the cancel is an event naming who asked."""
+    ends ``interrupted``; the cancel is an event naming who asked. Only its launcher or an admin may cancel it."""
     service = _service(state)
-    _may_launch(caller, "cancelling")
+    await _may_cancel(state, caller, run_id)
     try:
         row = await service.cancel(run_id=run_id, caller=caller, ip=client_ip(request))
     except LaunchError as exc:

@@ -15,7 +15,7 @@ from trainboard.server.auth import accounts
 from trainboard.server.auth.accounts import AuthInputError
 from trainboard.server.auth.audit import client_ip, record
 from trainboard.server.auth.identity import Caller, Identity
-from trainboard.server.auth.roles import ADMIN, LEVELS
+from trainboard.server.auth.roles import LEVELS
 from trainboard.server.state import State
 from trainboard.server.store import auth_tokens
 from trainboard.wire import ID_PATTERN, MAX_JSON_INT
@@ -79,12 +79,17 @@ def list_tokens(
     responses={404: {"description": "No such user"}},
 )
 async def create_token(body: TokenCreate, request: Request, state: State, caller: Caller) -> TokenCreated:
-    """Create a token for the caller (admins: for ``user``). Its scope may not exceed the caller's role;
-    a run-scoped token (``run_id``, usually with the scope ``write``) may use only that run's routes."""
+    """Create a token for the caller (admins: for ``user``). Its scope may exceed neither the caller's role nor its
+    owner's (``launch``: an admin, or a user granted launch); it is capped by the owner's role at every request
+    after that. A run-scoped token (``run_id``, usually with the scope ``write``) may use only that run's routes."""
     if body.user is not None and body.user != caller.user and not caller.is_admin:
         raise HTTPException(status_code=403, detail="only admins create tokens for other users")
-    wanted = ADMIN if body.scope == "launch" else LEVELS[body.scope]
-    if wanted > caller.level:
+    if body.scope == "launch" and not caller.can_launch:
+        raise HTTPException(
+            status_code=403,
+            detail="the scope 'launch' needs the launch permission: an admin, or a user an admin granted launch",
+        )
+    if body.scope != "launch" and LEVELS[body.scope] > caller.level:
         raise HTTPException(status_code=403, detail=f"the scope {body.scope!r} is more than your role allows")
     owner = body.user if body.user is not None else caller.user
     ip = client_ip(request)

@@ -1,4 +1,5 @@
-"""Users (admins only; the gate refuses everyone else): list, create, change role/password/disabled, remove."""
+"""Users (admins only; the gate refuses everyone else): list, create, change role/password/disabled/launch grant,
+remove. Passwords follow the server's policy (``--min-password-length``, 12 by default): 422 naming ``password``."""
 
 from __future__ import annotations
 
@@ -34,22 +35,28 @@ class UserPublic(BaseModel):
     role: str
     disabled: bool
     created_at: float = Field(description="Epoch seconds")
+    can_launch: bool = Field(description="May launch runs (admins always may; others when an admin granted it)")
 
 
 class UserList(BaseModel):
     users: list[UserPublic]
 
 
+_LAUNCH = "Grant (or withdraw) the launch permission: launching runs without being an admin"
+
+
 class UserCreate(InModel):
     name: UserName
     role: Role
     password: Password
+    can_launch: bool = Field(False, description=_LAUNCH)
 
 
 class UserUpdate(InModel):
     role: Role | None = None
     password: Password | None = None
     disabled: bool | None = None
+    can_launch: bool | None = Field(None, description=_LAUNCH)
 
 
 @router.get("", response_model=UserList)
@@ -74,10 +81,18 @@ async def create_user(body: UserCreate, request: Request, state: State, caller: 
             "`trainboard user add NAME --role admin` (it switches authentication on)",
         )
     ip = client_ip(request)
+    minimum = state.settings.min_password_length
 
     def job(conn: Connection) -> dict[str, object]:
-        user = accounts.create_user(conn, name=body.name, role=body.role, password=body.password)
-        record(conn, caller, ip, "user_create", body.name, f"role={body.role}")
+        user = accounts.create_user(
+            conn,
+            name=body.name,
+            role=body.role,
+            password=body.password,
+            can_launch=body.can_launch,
+            min_password_length=minimum,
+        )
+        record(conn, caller, ip, "user_create", body.name, f"role={body.role} can_launch={body.can_launch}")
         return user
 
     try:
@@ -88,12 +103,22 @@ async def create_user(body: UserCreate, request: Request, state: State, caller: 
 
 @router.put("/{name}", response_model=UserPublic, responses=_KNOWN)
 async def update_user(name: str, body: UserUpdate, request: Request, state: State, caller: Caller) -> UserPublic:
-    """Change the role, the password (ends the user's sessions) or ``disabled`` (also revokes their tokens)."""
+    """Change the role, the password (ends the user's sessions), ``disabled`` (also revokes their tokens) or
+    ``can_launch``. A lower role applies to the user's existing tokens at once."""
     ip = client_ip(request)
     changed = ",".join(k for k, v in body.model_dump().items() if v is not None)
+    minimum = state.settings.min_password_length
 
     def job(conn: Connection) -> dict[str, object]:
-        user = accounts.update_user(conn, name, role=body.role, password=body.password, disabled=body.disabled)
+        user = accounts.update_user(
+            conn,
+            name,
+            role=body.role,
+            password=body.password,
+            disabled=body.disabled,
+            can_launch=body.can_launch,
+            min_password_length=minimum,
+        )
         record(conn, caller, ip, "user_update", name, changed)
         return user
 

@@ -11,10 +11,12 @@ from sqlalchemy import Connection
 
 from trainboard.server.auth import secrets as auth_secrets
 from trainboard.server.auth.passwords import MAX_PASSWORD_CHARS, hash_password
-from trainboard.server.auth.roles import ROLES, SCOPES
+from trainboard.server.auth.roles import ROLES, SCOPES, scope_allowed
 from trainboard.server.store import auth_sessions, auth_tokens, auth_users
 from trainboard.wire import ID_RE
 
+#: The default shortest password (``Settings.min_password_length`` overrides it for the API).
+MIN_PASSWORD_CHARS = 12
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,255}$")
 MAX_TOKEN_NAME = 256
 
@@ -45,22 +47,42 @@ def check_role(role: str) -> str:
     return role
 
 
-def check_password(password: str) -> str:
+def check_password(password: str, *, min_length: int = MIN_PASSWORD_CHARS) -> str:
+    """The password policy: at least ``min_length`` characters (``serve --min-password-length``), at most
+    :data:`MAX_PASSWORD_CHARS`, not only spaces."""
     if not isinstance(password, str) or not password:
         raise AuthInputError("the password is empty", field="password")
+    if len(password) < min_length:
+        raise AuthInputError(
+            f"the password is {len(password)} characters long: use at least {min_length} (a passphrase of a few "
+            "words is easy to remember)",
+            field="password",
+        )
+    if not password.strip():
+        raise AuthInputError("the password is only spaces", field="password")
     if len(password) > MAX_PASSWORD_CHARS:
         raise AuthInputError(f"the password is longer than {MAX_PASSWORD_CHARS} characters", field="password")
     return password
 
 
-def create_user(conn: Connection, *, name: str, role: str, password: str | None) -> dict[str, Any]:
+def create_user(
+    conn: Connection,
+    *,
+    name: str,
+    role: str,
+    password: str | None,
+    can_launch: bool = False,
+    min_password_length: int = MIN_PASSWORD_CHARS,
+) -> dict[str, Any]:
     """A new user; ``password=None`` only for users the auth proxy vouches for."""
     check_name(name)
     check_role(role)
-    digest = hash_password(check_password(password)) if password is not None else None
+    if password is not None:
+        check_password(password, min_length=min_password_length)
     if auth_users.get_user(conn, name) is not None:
         raise AuthInputError(f"user {name!r} exists already", field="name", status=409)
-    return auth_users.insert_user(conn, name=name, role=role, password_hash=digest)
+    digest = hash_password(password) if password is not None else None
+    return auth_users.insert_user(conn, name=name, role=role, password_hash=digest, can_launch=can_launch)
 
 
 def _keep_an_admin(conn: Connection, name: str) -> None:
@@ -74,17 +96,28 @@ def _keep_an_admin(conn: Connection, name: str) -> None:
 
 
 def update_user(
-    conn: Connection, name: str, *, role: str | None = None, password: str | None = None, disabled: bool | None = None
+    conn: Connection,
+    name: str,
+    *,
+    role: str | None = None,
+    password: str | None = None,
+    disabled: bool | None = None,
+    can_launch: bool | None = None,
+    min_password_length: int = MIN_PASSWORD_CHARS,
 ) -> dict[str, Any]:
+    """Change a user. A new role (or a withdrawn launch grant) applies to their existing tokens at their next
+    request: the gate caps every token by its user's current role."""
     if (role is not None and role != "admin") or disabled:
         _keep_an_admin(conn, name)
     changes: dict[str, Any] = {}
     if role is not None:
         changes["role"] = check_role(role)
     if password is not None:
-        changes["password_hash"] = hash_password(check_password(password))
+        changes["password_hash"] = hash_password(check_password(password, min_length=min_password_length))
     if disabled is not None:
         changes["disabled"] = bool(disabled)
+    if can_launch is not None:
+        changes["can_launch"] = bool(can_launch)
     user = auth_users.update_user(conn, name, changes)
     if user is None:
         raise AuthInputError(f"unknown user {name[:60]!r}", field="name", status=404)
@@ -127,6 +160,12 @@ def create_token(
             raise AuthInputError(f"unknown user {user[:60]!r}", field="user", status=404)
         if account["disabled"]:
             raise AuthInputError(f"user {user!r} is disabled", field="user")
+        if not scope_allowed(scope, account["role"], account["can_launch"]):
+            grant = " and has no launch grant (trainboard user update NAME --launch)" if scope == "launch" else ""
+            raise AuthInputError(
+                f"user {user!r} is {account['role']}{grant}: a {scope!r} token would be more than the user may do",
+                field="scope",
+            )
     secret = auth_secrets.new_token()
     record = auth_tokens.insert_token(
         conn,

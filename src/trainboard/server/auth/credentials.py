@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from trainboard.server.asgi import Scope, header
 from trainboard.server.auth import secrets as auth_secrets
 from trainboard.server.auth.identity import Identity
-from trainboard.server.auth.roles import LEVELS
+from trainboard.server.auth.roles import ADMIN, LAUNCH_SCOPES, LEVELS, may_launch
 from trainboard.server.settings import Settings
 from trainboard.server.store import auth_sessions, auth_tokens, auth_users
 
@@ -79,11 +79,12 @@ def resolve(conn: Connection, creds: Presented, settings: Settings, *, now: floa
     return Outcome(None, "authentication required: log in, or send Authorization: Bearer <token>")
 
 
-def _user_level(conn: Connection, name: str) -> tuple[str, int] | None:
+def _user_now(conn: Connection, name: str) -> tuple[str, int, bool] | None:
+    """The user's role, its level and whether they may launch, as they are now; ``None`` if gone or disabled."""
     user = auth_users.get_user(conn, name)
     if user is None or user["disabled"]:
         return None
-    return user["role"], LEVELS[user["role"]]
+    return user["role"], LEVELS[user["role"]], may_launch(user["role"], user["can_launch"])
 
 
 def _by_token(conn: Connection, token: str, now: float) -> Outcome:
@@ -93,12 +94,15 @@ def _by_token(conn: Connection, token: str, now: float) -> Outcome:
         return Outcome(None, bad)
     level = LEVELS[record["scope"]]
     role = None
-    if record["user"] is not None:
-        user = _user_level(conn, record["user"])
+    launch = record["scope"] in LAUNCH_SCOPES  # a service token: its scope alone (made by an admin at the CLI)
+    if record["user"] is not None:  # capped by what the user may do now, not when the token was made
+        user = _user_now(conn, record["user"])
         if user is None:
             return Outcome(None, bad)
-        role, user_level = user
+        role, user_level, user_launch = user
         level = min(level, user_level)
+        # the launch scope of a user who may launch; an admin scope only while it acts as admin
+        launch = user_launch and (record["scope"] == "launch" or level >= ADMIN)
     touch = record["id"] if (record["last_used_at"] or 0) < now - auth_tokens.TOUCH_EVERY else None
     identity = Identity(
         user=record["user"],
@@ -108,6 +112,7 @@ def _by_token(conn: Connection, token: str, now: float) -> Outcome:
         token_id=record["id"],
         scope=record["scope"],
         run_id=record["run_id"],
+        can_launch=launch and record["run_id"] is None,
     )
     return Outcome(identity, touch_token=touch)
 
@@ -120,11 +125,13 @@ def _by_session(conn: Connection, session_id: str, settings: Settings, now: floa
         return Outcome(None, bad)
     if row["last_seen"] < now - settings.session_idle_seconds or row["created_at"] < now - settings.session_max_seconds:
         return Outcome(None, bad)
-    user = _user_level(conn, row["user_name"])
+    user = _user_now(conn, row["user_name"])
     if user is None:
         return Outcome(None, bad)
-    role, level = user
-    identity = Identity(user=row["user_name"], role=role, via="session", level=level, session_hash=id_hash)
+    role, level, launch = user
+    identity = Identity(
+        user=row["user_name"], role=role, via="session", level=level, session_hash=id_hash, can_launch=launch
+    )
     touch = id_hash if row["last_seen"] < now - 60 else None
     return Outcome(identity, touch_session=touch)
 
@@ -133,7 +140,9 @@ def _by_proxy(conn: Connection, name: str, settings: Settings) -> Outcome:
     user = auth_users.get_user(conn, name)
     if user is None:
         role = settings.auth_proxy_role
-        return Outcome(Identity(user=name, role=role, via="proxy", level=LEVELS[role]), create_proxy_user=name)
+        identity = Identity(user=name, role=role, via="proxy", level=LEVELS[role], can_launch=may_launch(role, False))
+        return Outcome(identity, create_proxy_user=name)
     if user["disabled"]:
         return Outcome(None, f"user {name[:60]!r} is disabled")
-    return Outcome(Identity(user=name, role=user["role"], via="proxy", level=LEVELS[user["role"]]))
+    launch = may_launch(user["role"], user["can_launch"])
+    return Outcome(Identity(user=name, role=user["role"], via="proxy", level=LEVELS[user["role"]], can_launch=launch))

@@ -25,6 +25,7 @@ from trainboard.server.auth.mode import AuthMode
 from trainboard.server.auth.policy import RouteTable, Rule, default_level
 from trainboard.server.auth.proxy import parse_networks, peer_trusted
 from trainboard.server.auth.roles import LEVEL_NAMES
+from trainboard.server.forwarded import tcp_peer
 from trainboard.server.settings import Settings
 from trainboard.server.store import auth_sessions, auth_tokens
 from trainboard.server.store import checkpoints as checkpoints_store
@@ -60,8 +61,8 @@ class AuthGate:
             await self.app(scope, receive, send)
             return
         rule, params = self.table(scope).match(scope)
-        peer = (scope.get("client") or ("", 0))[0]
-        creds = presented(scope, self.settings, proxy_trusted=peer_trusted(peer, self.proxy_from))
+        # the connection's own peer: an address from X-Forwarded-For is the client's word, not the proxy's
+        creds = presented(scope, self.settings, proxy_trusted=peer_trusted(tcp_peer(scope), self.proxy_from))
         outcome = await self._resolve(state, creds)
         identity = outcome.identity
         scope[SCOPE_KEY] = identity or NOBODY

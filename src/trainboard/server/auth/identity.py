@@ -17,7 +17,8 @@ SCOPE_KEY = "trainboard.identity"
 @dataclass(frozen=True)
 class Identity:
     """``level`` is what the request may do (roles.READ/WRITE/ADMIN, 0 = nothing). A token acts with the lower of
-    its scope and its user's role; ``run_id`` set means a run-scoped token (that run only)."""
+    its scope and its user's role; ``run_id`` set means a run-scoped token (that run only). ``can_launch``: it
+    may launch runs now (the user is an admin or was granted launch, and a token's scope is launch or admin)."""
 
     user: str | None
     role: str | None
@@ -28,6 +29,7 @@ class Identity:
     scope: str | None = None
     run_id: str | None = None
     session_hash: str | None = None
+    can_launch: bool = False
 
     def public_user(self) -> dict[str, str] | None:
         if self.user is None:
@@ -38,13 +40,18 @@ class Identity:
     def is_admin(self) -> bool:
         return self.level >= ADMIN
 
+    @property
+    def acts_as_admin(self) -> bool:
+        """An admin, or a token of an admin user (e.g. their launch token: level read, but the user is an admin)."""
+        return self.is_admin or self.role == "admin"
+
     def owns(self, created_by: str | None) -> bool:
         """Whether a run with this ``created_by`` counts as the caller's (auth off: everything does)."""
         return not self.auth or (self.user is not None and created_by == self.user)
 
 
 #: Auth is off: every request may do everything (local use, or --no-auth).
-LOCAL = Identity(user=None, role=None, via="none", level=ADMIN, auth=False)
+LOCAL = Identity(user=None, role=None, via="none", level=ADMIN, auth=False, can_launch=True)
 #: Auth is on and the request carries no (valid) credentials: only public routes let it through.
 NOBODY = Identity(user=None, role=None, via="none", level=0)
 

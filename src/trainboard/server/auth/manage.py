@@ -42,9 +42,24 @@ def open_engine(settings: Settings) -> Engine:
     return engines.writer
 
 
-def create_user(engine: Engine, name: str, role: str, password: str) -> dict[str, Any]:
+def create_user(
+    engine: Engine,
+    name: str,
+    role: str,
+    password: str,
+    *,
+    can_launch: bool = False,
+    min_password_length: int = accounts.MIN_PASSWORD_CHARS,
+) -> dict[str, Any]:
     with engine.begin() as conn:
-        user = accounts.create_user(conn, name=name, role=role, password=password)
+        user = accounts.create_user(
+            conn,
+            name=name,
+            role=role,
+            password=password,
+            can_launch=can_launch,
+            min_password_length=min_password_length,
+        )
         audit.add_entry(conn, user=None, action="user_create", target=name, detail=f"role={role} via {CLI}")
     return user
 
@@ -55,11 +70,27 @@ def list_users(engine: Engine) -> list[dict[str, Any]]:
 
 
 def update_user(
-    engine: Engine, name: str, *, role: str | None = None, password: str | None = None, disabled: bool | None = None
+    engine: Engine,
+    name: str,
+    *,
+    role: str | None = None,
+    password: str | None = None,
+    disabled: bool | None = None,
+    can_launch: bool | None = None,
+    min_password_length: int = accounts.MIN_PASSWORD_CHARS,
 ) -> dict[str, Any]:
     with engine.begin() as conn:
-        user = accounts.update_user(conn, name, role=role, password=password, disabled=disabled)
-        changed = [k for k, v in (("role", role), ("password", password), ("disabled", disabled)) if v is not None]
+        user = accounts.update_user(
+            conn,
+            name,
+            role=role,
+            password=password,
+            disabled=disabled,
+            can_launch=can_launch,
+            min_password_length=min_password_length,
+        )
+        given = (("role", role), ("password", password), ("disabled", disabled), ("can_launch", can_launch))
+        changed = [k for k, v in given if v is not None]
         audit.add_entry(conn, user=None, action="user_update", target=name, detail=f"{','.join(changed)} via {CLI}")
     return user
 

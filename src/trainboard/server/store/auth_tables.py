@@ -1,5 +1,5 @@
 """Tables of the authentication layer (issue 12): users, API tokens, browser sessions, one-time login codes,
-the audit log. They share ``tables.metadata``; migration 0005 creates them.
+the audit log. They share ``tables.metadata``; migration 0005 creates them (0010: 64-bit ids, ``can_launch``).
 
 Secrets are never stored: tokens, session ids and login codes are kept as SHA-256 hex digests (they are
 32 random bytes, so a slow hash adds nothing), passwords as Argon2id hashes.
@@ -7,9 +7,9 @@ Secrets are never stored: tokens, session ids and login codes are kept as SHA-25
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Float, Index, String, Table, Text
 
-from trainboard.server.store.tables import metadata
+from trainboard.server.store.tables import WIDE_ID, metadata
 
 users = Table(
     "users",
@@ -19,12 +19,14 @@ users = Table(
     Column("password_hash", Text),  # None: a user made by the auth proxy, who has no password here
     Column("disabled", Boolean, nullable=False, server_default="0"),
     Column("created_at", Float, nullable=False),
+    # an admin's explicit grant: this user may launch runs without being an admin (migration 0010)
+    Column("can_launch", Boolean, nullable=False, server_default="0"),
 )
 
 api_tokens = Table(
     "api_tokens",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", WIDE_ID, primary_key=True, autoincrement=True),
     Column("name", String(256), nullable=False),
     Column("scope", String(16), nullable=False),
     Column("run_id", String(64)),  # a run-scoped token: only this run
@@ -59,7 +61,7 @@ login_codes = Table(
 audit_log = Table(
     "audit_log",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", WIDE_ID, primary_key=True, autoincrement=True),
     Column("time", Float, nullable=False),
     Column("user_name", String(256)),
     Column("action", String(32), nullable=False),

@@ -1,4 +1,4 @@
-"""Users: name, role, Argon2id password hash, disabled flag."""
+"""Users: name, role, Argon2id password hash, disabled flag, the launch permission an admin granted."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from trainboard.server.store.auth_tables import users
 
-PUBLIC_COLUMNS = (users.c.name, users.c.role, users.c.disabled, users.c.created_at)
+PUBLIC_COLUMNS = (users.c.name, users.c.role, users.c.disabled, users.c.created_at, users.c.can_launch)
 
 
 def _public(row: Any) -> dict[str, Any]:
@@ -18,6 +18,7 @@ def _public(row: Any) -> dict[str, Any]:
         "role": row["role"],
         "disabled": bool(row["disabled"]),
         "created_at": row["created_at"],
+        "can_launch": bool(row["can_launch"]),
     }
 
 
@@ -48,8 +49,17 @@ def first_admin(conn: Connection) -> str | None:
     return conn.execute(q).scalar()
 
 
-def insert_user(conn: Connection, *, name: str, role: str, password_hash: str | None) -> dict[str, Any]:
-    row = {"name": name, "role": role, "password_hash": password_hash, "disabled": False, "created_at": time.time()}
+def insert_user(
+    conn: Connection, *, name: str, role: str, password_hash: str | None, can_launch: bool = False
+) -> dict[str, Any]:
+    row = {
+        "name": name,
+        "role": role,
+        "password_hash": password_hash,
+        "disabled": False,
+        "created_at": time.time(),
+        "can_launch": can_launch,
+    }
     conn.execute(insert(users).values(**row))
     return _public(row)
 

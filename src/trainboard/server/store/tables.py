@@ -23,6 +23,11 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+#: An id the API takes as a JSON integer (up to 2**53 - 1): BIGINT on PostgreSQL, where an INTEGER column makes
+#: the driver cast the parameter to a 32-bit integer and fail on a larger one (migration 0010). On SQLite an
+#: INTEGER primary key is already 64 bits, and must stay spelled INTEGER to remain the rowid.
+WIDE_ID = BigInteger().with_variant(Integer(), "sqlite")
+
 runs = Table(
     "runs",
     metadata,
@@ -179,7 +184,7 @@ checkpoints = Table(
 events = Table(
     "events",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", WIDE_ID, primary_key=True, autoincrement=True),
     Column("run_id", String(64), nullable=False),
     Column("time", Float, nullable=False),
     Column("kind", String(64), nullable=False),
@@ -191,7 +196,7 @@ events = Table(
 system_metrics = Table(
     "system_metrics",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", WIDE_ID, primary_key=True, autoincrement=True),
     Column("time", Float, nullable=False),
     Column("data", Text, nullable=False),  # JSON sample
     Index("ix_system_metrics_time", "time"),
@@ -277,7 +282,7 @@ launches = Table(
     Column("finished", Boolean, nullable=False, server_default="0"),
     Column("cancel_requested_at", Float),
     Column("cancelled_by", String(256)),
-    Column("token_id", Integer),  # the run-scoped write token the job uploads with (trainboard sync too)
+    Column("token_id", WIDE_ID),  # the run-scoped write token the job uploads with (trainboard sync too)
     Column("deploy_owner", String(512)),  # the server process deploying it (until the job id is recorded)
     Column("deploy_until", Float),  # that process's lease on the deploy (renewed while deploy runs)
     Index("ix_launches_finished", "finished"),
