@@ -30,6 +30,8 @@ run is created, so a bad spec is a plain 422 with nothing left behind (``local``
 The API already refuses what :class:`Capabilities` says the provider cannot do (GPUs, image, limits).
 Optional: ``find(run_id) -> str | None``, the job id of the job deployed for that run (or None): the watcher
 asks it when the server process deploying a launch died before storing the job id, to adopt that job.
+Optional: ``leftovers(job_id) -> Path | None``, the client data directory of an ended job when it holds upload
+journals the job could not send (``local``); the service uploads them before it ends the run (``journals``).
 
 Errors: raise :class:`ProviderError` (message shown to the user, HTTP 502) for a backend that fails or cannot be
 reached, :class:`JobNotFound` for an id the backend does not know, :class:`SpecError` (HTTP 422) for a spec the

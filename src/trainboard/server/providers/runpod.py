@@ -236,7 +236,10 @@ def pod_status(pod: Mapping[str, Any] | None, *, cancelled: bool, interruptible:
         if cancelled:
             return JobStatus(JobState.CANCELLED, reason="pod terminated (cancelled)", native="TERMINATED")
         return JobStatus(
-            JobState.LOST, reason="the pod no longer exists (terminated outside trainboard?)", native="GONE"
+            JobState.LOST,
+            reason="the pod no longer exists before its run ended: terminated outside trainboard, or its start "
+            "failed and could not reach this server to say so",
+            native="GONE",
         )
     native = str(pod.get("desiredStatus") or "UNKNOWN")
     if native == "EXITED" and interruptible and not cancelled:
