@@ -254,6 +254,9 @@ def test_a_poison_batch_is_moved_aside_and_retried_by_sync(
     assert run["status"] == "completed"  # the rest of the run went on
     assert metric(server, run_id, "loss") == [*range(10), *range(11, 20)]
     assert metric(server, run_id, "poison_pill") == []
+    lines = httpx.get(f"{server.url}/api/runs/{run_id}/logs/lines", timeout=30).json()
+    said = [line for line in lines["lines"] if "did not take" in str(line.get("message"))]
+    assert len(said) == 1 and said[0]["level"] == "WARNING"  # the server knows too, as a line of the run
 
     plain = sync("--data", str(client), "--url", proxy_url)
     assert plain.returncode == 0 and "1 dead letter(s) kept" in plain.stderr  # kept, not retried by default

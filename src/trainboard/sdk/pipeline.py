@@ -420,6 +420,15 @@ class Pipeline:
                 f"the server did not take {record.method} {record.path} ({reason[:300]}); it is kept in "
                 f"{self._replayer.dead_file.parent} — `trainboard sync --retry-dead-letters` sends it again"
             )
+            own = record.path.startswith(f"/api/runs/{self.run_id}/")
+            if own and not record.path.endswith("/logs/batch"):  # the server should know: a line of the run
+                self.log_record(
+                    time.time(),
+                    "WARNING",
+                    "trainboard",
+                    f"the server did not take {record.method} {record.path} ({reason[:300]}); kept on the client "
+                    "as a dead letter (`trainboard sync --retry-dead-letters` sends it again)",
+                )
 
     def _failed(self, reply: Reply) -> None:
         if reply.outcome is Outcome.DENIED:
