@@ -742,7 +742,8 @@ def run(
     flush_timeout: Annotated[
         float,
         typer.Option(
-            help="Seconds to wait at the end for the upload (what is left stays spooled for `trainboard sync`)"
+            help="Seconds the end waits without upload progress (it goes on while the upload makes progress, "
+            "300 s at most in all; what is left stays spooled for `trainboard sync`)"
         ),
     ] = 10.0,
     system_interval: Annotated[
