@@ -115,7 +115,7 @@ def test_plain_utf8_json_and_malformed_json_keep_their_answers(world: tuple[Serv
     metrics = _post(
         server,
         "/api/runs/plain/metrics",
-        b'{"points": [{"step": 1, "values": {"a": 1, "a": 2}}]}',
+        b'{"points": [{"step": 1, "metrics": {"a": 1, "a": 2}}]}',
         seeded.headers("ed"),
     )
     assert metrics.status_code == 400 and "duplicate key 'a'" in metrics.json()["detail"]
@@ -136,3 +136,17 @@ def test_two_host_headers_are_400(world: tuple[ServerProcess, Seeded]) -> None:
     assert two.startswith(b"HTTP/1.1 400") and b"duplicate Host header" in two, two[:400]
     one = _raw(server, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     assert one.startswith(b"HTTP/1.1 200"), one[:200]
+
+
+def test_a_big_body_is_checked_too(world: tuple[ServerProcess, Seeded]) -> None:
+    """Over 64 KiB the check runs in a worker thread: same answers."""
+    server, seeded = world
+    assert _post(server, "/api/runs", json.dumps({"id": "big"}).encode(), seeded.headers("ed")).status_code == 201
+    points = [{"step": i, "metrics": {"loss": 1.0 / (i + 1)}} for i in range(5000)]
+    body = json.dumps({"points": points}).encode()
+    assert len(body) > 64 * 1024
+    ok = _post(server, "/api/runs/big/metrics", body, seeded.headers("ed"))
+    assert ok.status_code == 200 and ok.json()["accepted"] == 5000, ok.text
+    twice = body[:-1] + b', "points": []}'
+    refused = _post(server, "/api/runs/big/metrics", twice, seeded.headers("ed"))
+    assert refused.status_code == 400 and "duplicate key 'points'" in refused.json()["detail"]
