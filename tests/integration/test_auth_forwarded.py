@@ -2,7 +2,7 @@
 
 A local process (peer 127.0.0.1) forging ``X-Forwarded-For: <the auth proxy's address>`` must not become any user,
 and rotating the header must not escape the per-address login limit. From a trusted proxy the forwarded address
-is the client's (audit log, login limit)."""
+is the client's (audit log, login limit). On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,13 +13,15 @@ from tests.support.auth import PASSWORDS, SettingsServer, seed
 from tests.support.servers import API_HEADERS
 
 
-def _server(tmp_path: Path, **settings: object) -> SettingsServer:
-    return SettingsServer(data_dir=tmp_path / "data", db_url=None, settings=dict(settings)).start()
+def _server(tmp_path: Path, db_url: str | None, **settings: object) -> SettingsServer:
+    return SettingsServer(data_dir=tmp_path / "data", db_url=db_url, settings=dict(settings)).start()
 
 
-def test_a_forged_forwarded_for_from_loopback_does_not_pass_as_the_auth_proxy(tmp_path: Path) -> None:
-    seeded = seed(tmp_path / "data")
-    server = _server(tmp_path, auth_proxy_header="X-User", auth_proxy_from=["10.9.9.9"])
+def test_a_forged_forwarded_for_from_loopback_does_not_pass_as_the_auth_proxy(
+    tmp_path: Path, db_url: str | None
+) -> None:
+    seeded = seed(tmp_path / "data", db_url)
+    server = _server(tmp_path, db_url, auth_proxy_header="X-User", auth_proxy_from=["10.9.9.9"])
     forged = {**API_HEADERS, "X-User": "ann", "X-Forwarded-For": "10.9.9.9"}
     try:
         with httpx.Client(base_url=server.url, timeout=30) as c:
@@ -35,9 +37,9 @@ def test_a_forged_forwarded_for_from_loopback_does_not_pass_as_the_auth_proxy(tm
         server.stop()
 
 
-def test_the_proxy_header_from_a_trusted_peer_and_the_address_it_forwards(tmp_path: Path) -> None:
-    seeded = seed(tmp_path / "data")
-    server = _server(tmp_path, auth_proxy_header="X-User", auth_proxy_from=["127.0.0.1"])
+def test_the_proxy_header_from_a_trusted_peer_and_the_address_it_forwards(tmp_path: Path, db_url: str | None) -> None:
+    seeded = seed(tmp_path / "data", db_url)
+    server = _server(tmp_path, db_url, auth_proxy_header="X-User", auth_proxy_from=["127.0.0.1"])
     try:
         with httpx.Client(base_url=server.url, timeout=30) as c:
             sent = {**API_HEADERS, "X-User": "ed", "X-Forwarded-For": "203.0.113.7"}
@@ -59,9 +61,9 @@ def _failures(c: httpx.Client, count: int) -> list[int]:
     return codes
 
 
-def test_rotating_forwarded_for_does_not_escape_the_login_limit(tmp_path: Path) -> None:
-    seed(tmp_path / "data")
-    server = _server(tmp_path, login_failures=5)
+def test_rotating_forwarded_for_does_not_escape_the_login_limit(tmp_path: Path, db_url: str | None) -> None:
+    seed(tmp_path / "data", db_url)
+    server = _server(tmp_path, db_url, login_failures=5)
     try:
         with httpx.Client(base_url=server.url, timeout=30, headers=API_HEADERS) as c:
             assert _failures(c, 7) == [401] * 5 + [429] * 2  # one address: the real peer's
@@ -73,9 +75,9 @@ def test_rotating_forwarded_for_does_not_escape_the_login_limit(tmp_path: Path) 
         server.stop()
 
 
-def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(tmp_path: Path) -> None:
-    seed(tmp_path / "data")
-    server = _server(tmp_path, login_failures=5, forwarded_allow_ips=["127.0.0.1"])
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(tmp_path: Path, db_url: str | None) -> None:
+    seed(tmp_path / "data", db_url)
+    server = _server(tmp_path, db_url, login_failures=5, forwarded_allow_ips=["127.0.0.1"])
     try:
         with httpx.Client(base_url=server.url, timeout=30, headers=API_HEADERS) as c:
             assert _failures(c, 7) == [401] * 7  # seven clients behind the proxy, one failure each

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from tests.support.auth import Seeded, seed
 from tests.support.launch import ended, wait_for
-from tests.support.servers import API_HEADERS, ServerProcess
+from tests.support.servers import API_HEADERS, ServerProcess, postgres_database
 
 from trainboard.server.auth import manage
 from trainboard.server.settings import Settings
@@ -69,14 +69,31 @@ class World:
     def admin(self) -> dict[str, str]:
         return self.seeded.headers("ann")
 
+    def settings(self) -> Settings:
+        return Settings(data_dir=self.server.data_dir, db_url=self.server.db_url)
+
+    def store_args(self) -> list[str]:
+        """``--data`` (and ``--db``) for the server-side CLI commands."""
+        return ["--data", str(self.server.data_dir), *(["--db", self.server.db_url] if self.server.db_url else [])]
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The module's server runs on SQLite, then on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+    else:
+        with postgres_database() as url:
+            yield url
+
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory, database: str | None) -> Iterator[World]:
     data = tmp_path_factory.mktemp("data")
     root = tmp_path_factory.mktemp("launch-root")
     (root / "sleepy.py").write_text("import time\nprint('up', flush=True)\ntime.sleep(300)\n")
-    seeded = seed(data)
-    engine = manage.open_engine(Settings(data_dir=data))
+    seeded = seed(data, database)
+    engine = manage.open_engine(Settings(data_dir=data, db_url=database))
     tokens = {}
     try:
         for name in USERS:  # every user an admin while their tokens are made: all four scopes are allowed
@@ -85,7 +102,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 tokens[(name, scope)] = manage.create_token(engine, name=f"{name}-{scope}", scope=scope, user=name)[1]
     finally:
         engine.dispose()
-    server = ServerProcess(data_dir=data, db_url=None, extra_args=["--allow-launch", "--launch-root", str(root)])
+    server = ServerProcess(data_dir=data, db_url=database, extra_args=["--allow-launch", "--launch-root", str(root)])
     server.start()
     world = World(server=server, seeded=seeded, root=root, tokens=tokens)
     with httpx.Client(base_url=server.url, timeout=30) as c:
@@ -160,7 +177,7 @@ def test_users_create_their_own_launch_tokens_only_with_the_permission(world: Wo
 
 
 def test_a_demoted_admins_tokens_lose_admin_and_launch_at_once(world: World) -> None:
-    engine = manage.open_engine(Settings(data_dir=world.server.data_dir))
+    engine = manage.open_engine(world.settings())
     try:
         manage.create_user(engine, "dan", "admin", PASSWORD)
         launch = world.bearer(manage.create_token(engine, name="dan-l", scope="launch", user="dan")[1])
@@ -174,7 +191,7 @@ def test_a_demoted_admins_tokens_lose_admin_and_launch_at_once(world: World) -> 
 
 
 def test_a_withdrawn_grant_stops_launching_at_once_from_the_cli(world: World) -> None:
-    engine = manage.open_engine(Settings(data_dir=world.server.data_dir))
+    engine = manage.open_engine(world.settings())
     try:
         manage.create_user(engine, "gus", "editor", PASSWORD, can_launch=True)
         token = world.bearer(manage.create_token(engine, name="gus-l", scope="launch", user="gus")[1])
@@ -182,10 +199,10 @@ def test_a_withdrawn_grant_stops_launching_at_once_from_the_cli(world: World) ->
         engine.dispose()
     with httpx.Client(base_url=world.server.url, timeout=30) as c:
         assert abilities(c, token) == "RL"
-        done = cli("user", "update", "gus", "--no-launch", "--data", str(world.server.data_dir))
+        done = cli("user", "update", "gus", "--no-launch", *world.store_args())
         assert done.returncode == 0 and "may not launch" in done.stdout, done.stderr
         assert abilities(c, token) == "R"
-        again = cli("user", "update", "gus", "--launch", "--data", str(world.server.data_dir))
+        again = cli("user", "update", "gus", "--launch", *world.store_args())
         assert again.returncode == 0 and "may launch" in again.stdout, again.stderr
         assert abilities(c, token) == "RL"
 
