@@ -439,7 +439,10 @@ def list_runs(
     url: UrlOpt = None,
     status: Annotated[str | None, typer.Option(help="queued, running, completed, failed or interrupted")] = None,
     project: Annotated[str | None, typer.Option()] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    limit: Annotated[
+        int, typer.Option(min=1, max=1000, help="How many runs to list (the title says of how many)")
+    ] = 50,
+    all_: Annotated[bool, typer.Option("--all", help="List every matching run (fetched in pages of 1,000)")] = False,
     filter_: Annotated[
         str | None, typer.Option("--filter", help="The runs table's filter, e.g. 'config.lr < 1e-3 and val/loss < 0.5'")
     ] = None,
@@ -449,18 +452,23 @@ def list_runs(
     color: ColorOpt = ColorMode.AUTO,
     token: TokenOpt = None,
 ) -> None:
-    """List runs, newest first (or in --sort's order; --filter: only those it matches). Names are printed in
-    full (wrapped when the terminal is narrow); ids are shortened unless --wide, and any command taking a RUN
-    accepts the short id, the full id or the name."""
+    """List runs, newest first (or in --sort's order, with the sort key's column; --filter: only those it
+    matches). The title says how many are shown of how many match. Names are printed in full (wrapped when the
+    terminal is narrow); ids are shortened unless --wide, and any command taking a RUN accepts the short id, the
+    full id or the name."""
     import httpx
 
     from trainboard.cli_client import unreachable
-    from trainboard.cli_runs import list_page, runs_table
+    from trainboard.cli_runs import list_all, list_page, runs_table, sort_column
 
     _set_color(color)
+    column = sort_column(sort)
+    query: dict[str, Any] = {"status": status, "project": project, "filter": filter_, "sort": sort}
+    if column is not None and column.kind == "metric":
+        query["summary"] = column.key  # the sorted metric's value, for its column
     try:
         with _client(url, token) as c:
-            data = list_page(c, fail=fail, status=status, project=project, limit=limit, filter=filter_, sort=sort)
+            data = list_all(c, fail=fail, **query) if all_ else list_page(c, fail=fail, limit=limit, **query)
     except httpx.HTTPError as exc:
         raise fail(unreachable(paths.server_url(url), exc)) from None
     if as_json:
@@ -469,7 +477,9 @@ def list_runs(
     if not data["runs"]:
         console.print("no runs yet — start one with `trainboard demo` or the SDK (see the README)")
         return
-    table = runs_table(data["runs"], total=data.get("total"), wide=wide, status_style=STATUS_STYLE, console=console)
+    table = runs_table(
+        data["runs"], total=data.get("total"), wide=wide, status_style=STATUS_STYLE, console=console, sort=sort
+    )
     console.print(table)
 
 

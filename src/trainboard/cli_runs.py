@@ -94,6 +94,18 @@ def list_page(client: httpx.Client, *, fail: Fail, **params: Any) -> dict[str, A
     return data
 
 
+def list_all(client: httpx.Client, *, fail: Fail, page: int = 1000, **params: Any) -> dict[str, Any]:
+    """Every run the query matches (``trainboard ls --all``), fetched in pages of ``page`` by the server's cursor."""
+    runs: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        data = list_page(client, fail=fail, **params, limit=page, cursor=cursor)
+        runs.extend(data["runs"])
+        cursor = data.get("next_cursor")
+        if not cursor or not data["runs"]:
+            return {**data, "runs": runs, "next_cursor": None}
+
+
 def query_problem(resp: httpx.Response, params: dict[str, Any]) -> str | None:
     """``--filter: expected a value after '<=' (at position 13)`` and the expression with a caret under the
     position, for a 422 naming the ``filter`` or ``sort`` parameter; None for any other answer."""
@@ -117,6 +129,104 @@ def query_problem(resp: httpx.Response, params: dict[str, Any]) -> str | None:
     return None
 
 
+#: run fields the table shows in columns of its own (a sort by one of them adds no column)
+SHOWN_FIELDS = frozenset({"id", "name", "project", "status", "start_time", "exit_code", "last_step"})
+_AGGS = ("last", "min", "max", "count")
+
+
+@dataclass(frozen=True)
+class SortColumn:
+    """The column ``trainboard ls --sort KEY`` adds so the order can be seen: a run field, ``config.KEY``, or a
+    metric (``val/loss``, ``val/loss.min``, ``metrics.KEY``), read from the run and its summaries."""
+
+    title: str
+    kind: str  # "field", "config" or "metric"
+    key: str
+    agg: str = "last"
+
+    def value(self, run: dict[str, Any]) -> str:
+        if self.kind == "field" and self.key == "duration":
+            return _duration(run)
+        if self.kind == "field":
+            raw = run.get(self.key)
+        elif self.kind == "config":
+            raw = _flat_get(run.get("config") or {}, self.key)
+        else:
+            summary = (run.get("summary") or {}).get(self.key)
+            raw = None if summary is None else summary.get("count" if self.agg == "count" else self.agg)
+        return format_value(raw)
+
+
+def sort_column(sort: str | None) -> SortColumn | None:
+    """The column to add for ``sort`` (None: no sort, or a field the table already shows)."""
+    name = (sort or "").strip().lstrip("+-").strip()
+    if not name or name in SHOWN_FIELDS:
+        return None
+    if name in ("end_time", "duration", "notes", "created_by", "archived"):
+        return SortColumn(name, "field", name)
+    if name.startswith("config."):
+        return SortColumn(name, "config", name.removeprefix("config."))
+    key = name.removeprefix("metrics.")
+    agg = "last"
+    head, dot, tail = key.rpartition(".")
+    if dot and tail in _AGGS:
+        key, agg = head, tail
+    return SortColumn(name, "metric", key, agg)
+
+
+def _duration(run: dict[str, Any]) -> str:
+    """``1h02m`` from the run's start to its end (to now while it runs)."""
+    try:
+        start = datetime.fromisoformat(str(run["start_time"]).replace("Z", "+00:00"))
+        end_text = run.get("end_time")
+        end = datetime.fromisoformat(str(end_text).replace("Z", "+00:00")) if end_text else datetime.now(UTC)
+    except (KeyError, ValueError):
+        return ""
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    if end.tzinfo is None:
+        end = end.replace(tzinfo=UTC)
+    seconds = max(0, int((end - start).total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
+
+
+def _flat_get(config: dict[str, Any], key: str) -> Any:
+    """``config.KEY`` as the runs query reads it: nested keys joined by dots."""
+    if key in config:
+        return config[key]
+    node: Any = config
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def format_value(raw: Any) -> str:
+    """A table cell: numbers to 6 significant digits (``0.0988791``, ``1e-05``), nothing for missing."""
+    if raw is None:
+        return ""
+    if isinstance(raw, bool):
+        return str(raw).lower()
+    if isinstance(raw, float):
+        return f"{raw:.6g}"
+    if isinstance(raw, (dict, list)):
+        import json
+
+        return json.dumps(raw, separators=(",", ":"))
+    return str(raw)
+
+
+def listing_title(shown: int, total: int | None, *, sorted_by: str | None) -> str:
+    """``9,997 runs`` when all are shown, else ``showing 50 of 9,997 runs, newest first (--limit N or --all for
+    more)``: a listing never leaves runs out without saying so."""
+    order = f"sorted by {sorted_by}" if sorted_by else "newest first"
+    if total is None or total <= shown:
+        return f"{shown:,} run{'s' if shown != 1 else ''}"
+    return f"showing {shown:,} of {total:,} runs, {order} (--limit N or --all for more)"
+
+
 def _started(run: dict[str, Any]) -> str:
     return str(run.get("start_time") or "?")[:19].replace("T", " ")
 
@@ -129,6 +239,7 @@ def runs_table(
     status_style: dict[str, tuple[str, str]],
     console: Console,
     now: datetime | None = None,
+    sort: str | None = None,
 ) -> Table:
     """The ``trainboard ls`` table. Names and projects wrap instead of being cut ("quic…" tells nothing);
     ids are short and start times relative ("5m ago") unless ``wide``, so 80 columns leave room for names.
@@ -137,7 +248,8 @@ def runs_table(
     from rich.text import Text
 
     now = now or datetime.now(UTC)
-    title = f"{total if total is not None else len(runs)} runs"
+    title = listing_title(len(runs), total, sorted_by=(sort or "").strip() or None)
+    extra = sort_column(sort)
     table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
     table.add_column("ID", no_wrap=True)
     table.add_column("NAME", overflow="fold", min_width=16)
@@ -146,6 +258,8 @@ def runs_table(
     table.add_column("STEP", justify="right", no_wrap=True)
     table.add_column("STARTED", no_wrap=not wide, overflow="fold")
     table.add_column("EXIT", justify="right", no_wrap=True)
+    if extra is not None:
+        table.add_column(extra.title.upper(), justify="right", overflow="fold")
     for r in runs:
         label, style = status_style.get(r["status"], (r["status"], "white"))
         table.add_row(
@@ -156,6 +270,7 @@ def runs_table(
             "" if r.get("last_step") is None else str(r["last_step"]),
             _when(r.get("start_time"), now, exact=wide),
             "" if r.get("exit_code") is None else str(r["exit_code"]),
+            *([Text(extra.value(r))] if extra is not None else []),
         )
     natural = console.measure(table, options=console.options.update_width(1_000_000)).maximum
     if natural > console.width and not wide:  # (full ids and times leave too little room to share)

@@ -40,3 +40,35 @@ def test_a_bad_filter_or_sort_is_a_message_with_its_position(server: ServerProce
     sort = cli("ls", "--sort", "-tags", env=env)
     assert sort.returncode == 1 and "--sort: runs cannot be sorted by tags" in sort.stderr
     assert "Traceback" not in sort.stderr
+
+
+def test_ls_says_how_many_it_shows_of_how_many_and_shows_the_sort_column(
+    server: ServerProcess, http: httpx.Client
+) -> None:
+    for i in range(12):
+        rid = f"run-{i:02d}"
+        http.post("/api/runs", json={"id": rid, "name": rid, "project": "many", "config": {"opt": {"lr": i / 1000}}})
+        http.post(f"/api/runs/{rid}/metrics", json={"points": [{"step": 1, "metrics": {"val/acc": i / 7}}]})
+    env = server.env() | {"COLUMNS": "200"}
+
+    page = cli("ls", "--project", "many", "--limit", "5", env=env)
+    assert page.returncode == 0, page.stderr
+    assert "showing 5 of 12 runs, newest first (--limit N or --all for more)" in page.stdout
+
+    everything = cli("ls", "--project", "many", "--all", "--json", env=env)
+    assert everything.returncode == 0, everything.stderr
+    assert sorted(r["id"] for r in json.loads(everything.stdout)["runs"]) == [f"run-{i:02d}" for i in range(12)]
+    assert "12 runs" in cli("ls", "--project", "many", "--all", env=env).stdout
+
+    by_acc = cli("ls", "--project", "many", "--sort", "-val/acc", "--limit", "3", env=env)
+    assert by_acc.returncode == 0, by_acc.stderr
+    lines = by_acc.stdout.splitlines()
+    assert "showing 3 of 12 runs, sorted by -val/acc" in lines[0]
+    header = next(line for line in lines if "NAME" in line)
+    assert header.rstrip().endswith("EXIT  VAL/ACC")  # the sort key's column, last
+    rows = [line for line in lines if "run-" in line]
+    assert [r.split()[-1] for r in rows] == ["1.57143", "1.42857", "1.28571"]  # 11/7, 10/7, 9/7 to 6 digits
+
+    by_lr = cli("ls", "--project", "many", "--sort", "config.opt.lr", "--limit", "2", env=env)
+    assert by_lr.returncode == 0, by_lr.stderr
+    assert [line.split()[-1] for line in by_lr.stdout.splitlines() if "run-" in line] == ["0", "0.001"]
