@@ -6,6 +6,7 @@ import { fmtBytes, fmtClock } from "../lib/format";
 import type { Moment } from "../timeline/moment";
 import { offsetAt, replayRange } from "../timeline/replay";
 import { GeometryPlayer, fitScale } from "./geometry";
+import { activateUnicode11 } from "./unicode";
 
 const PAGE = 1024 * 1024;
 const SCROLLBAR_PX = 14;
@@ -27,6 +28,7 @@ export function ReplayScreen({ runId, moment, options }: { runId: string; moment
     const t = new Terminal({ ...options, scrollback: 5000 });
     const fit = new FitAddon();
     t.loadAddon(fit);
+    activateUnicode11(t); // the same widths as the live terminal
     t.open(inner);
     window.trainboard = { ...window.trainboard, replay: t };
     let fitted = false;

@@ -15,6 +15,7 @@ import { GeometryPlayer, fitRows, fitScale } from "./geometry";
 import { ReplayScreen } from "./ReplayScreen";
 import { HISTORY_TAIL_BYTES } from "./resume";
 import { searchDecorations, searchStatus, type SearchResults } from "./search";
+import { activateUnicode11 } from "./unicode";
 import "./terminal.css";
 
 /** While a run is live, how often its recorded terminal size is looked up again (a resize mid-run). */
@@ -151,6 +152,7 @@ export const TerminalPanel = forwardRef<TerminalHandle, { run: Run }>(function T
     const offResults = s.onDidChangeResults((r) => setResults(r));
     t.loadAddon(f);
     t.loadAddon(s);
+    activateUnicode11(t); // emoji and CJK two cells wide, as on the terminal the program wrote to
     t.open(inner);
     term.current = t;
     search.current = s;
