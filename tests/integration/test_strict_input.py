@@ -48,7 +48,8 @@ def test_the_api_refuses_a_short_password_naming_the_field(
     assert r.status_code == 422, r.text
     error = r.json()["detail"][0]
     assert error["loc"] == ["body", "password"]
-    assert "12" in error["msg"] or "spaces" in error["msg"]
+    if password.strip():
+        assert "at least 12" in error["msg"]
 
 
 def test_the_minimum_is_a_serve_option(tmp_path: Path) -> None:

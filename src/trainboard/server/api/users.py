@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from trainboard.server.api.authz import raise_http
 from trainboard.server.api.schemas import InModel
 from trainboard.server.auth import accounts
-from trainboard.server.auth.accounts import AuthInputError
+from trainboard.server.auth.accounts import MIN_PASSWORD_CHARS, AuthInputError
 from trainboard.server.auth.audit import client_ip, record
 from trainboard.server.auth.identity import Caller
 from trainboard.server.auth.passwords import MAX_PASSWORD_CHARS
@@ -23,7 +23,19 @@ router = APIRouter(prefix="/api/users", tags=["users"])
 
 Role = Literal["viewer", "editor", "admin"]
 UserName = Annotated[str, Field(min_length=1, max_length=256, pattern=accounts.NAME_RE.pattern)]
-Password = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_CHARS)]
+#: The schema states the default policy (``--min-password-length`` may change it; the check is
+#: ``accounts.check_password``, a 422 naming ``password`` either way).
+Password = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_PASSWORD_CHARS,
+        pattern=r"\S",
+        json_schema_extra={"minLength": MIN_PASSWORD_CHARS},
+        description=f"At least {MIN_PASSWORD_CHARS} characters by default (serve --min-password-length), not only "
+        "spaces",
+    ),
+]
 _KNOWN: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such user"},
     409: {"description": "It would leave no enabled admin"},

@@ -162,9 +162,11 @@ def create_token(
             raise AuthInputError(f"user {user!r} is disabled", field="user")
         if not scope_allowed(scope, account["role"], account["can_launch"]):
             grant = " and has no launch grant (trainboard user update NAME --launch)" if scope == "launch" else ""
-            raise AuthInputError(
-                f"user {user!r} is {account['role']}{grant}: a {scope!r} token would be more than the user may do",
+            raise AuthInputError(  # 403: a permission matter, like a scope beyond the caller's own role
+                f"scope: user {user!r} is {account['role']}{grant}: a {scope!r} token would be more than the user "
+                "may do",
                 field="scope",
+                status=403,
             )
     secret = auth_secrets.new_token()
     record = auth_tokens.insert_token(
