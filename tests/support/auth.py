@@ -46,8 +46,8 @@ def seed(data_dir: Path, db_url: str | None = None) -> Seeded:
     return out
 
 
-def add_token(data_dir: Path, **kw: Any) -> tuple[int, str]:
-    engine = manage.open_engine(Settings(data_dir=data_dir))
+def add_token(data_dir: Path, db_url: str | None = None, **kw: Any) -> tuple[int, str]:
+    engine = manage.open_engine(Settings(data_dir=data_dir, db_url=db_url))
     try:
         record, secret = manage.create_token(engine, **kw)
     finally:
