@@ -146,7 +146,7 @@ def user_add(
     name: Annotated[str, typer.Argument(help="User name (what the login page asks for)", show_default=False)],
     role: RoleOpt = "viewer",
     launch: Annotated[
-        bool, typer.Option("--launch", help="May launch runs without being an admin (serve --allow-launch)")
+        bool, typer.Option("--launch", help="An editor who may launch runs (serve --allow-launch); admins always may")
     ] = False,
     min_password_length: MinPasswordOpt = 12,
     data: DataOpt = None,
@@ -181,7 +181,10 @@ def user_update(
     ] = None,
     launch: Annotated[
         bool | None,
-        typer.Option("--launch/--no-launch", help="Grant or withdraw launching runs (admins always may)"),
+        typer.Option(
+            "--launch/--no-launch",
+            help="Grant or withdraw launching runs (editors; admins always may; a demotion to viewer withdraws it)",
+        ),
     ] = None,
     data: DataOpt = None,
     db: DbOpt = None,

@@ -27,7 +27,6 @@ PASSWORD = "a long enough passphrase"
 #: name: (role, granted launch)
 USERS = {
     "vera": ("viewer", False),
-    "val": ("viewer", True),
     "eli": ("editor", False),
     "lee": ("editor", True),
     "ada": ("admin", False),
@@ -37,17 +36,19 @@ SCOPES = ("read", "write", "admin", "launch")
 #: matrix says the same.
 MATRIX = {
     "vera": {"read": "R", "write": "R", "admin": "R", "launch": "R"},
-    "val": {"read": "R", "write": "R", "admin": "R", "launch": "RL"},
     "eli": {"read": "R", "write": "RW", "admin": "RW", "launch": "R"},
     "lee": {"read": "R", "write": "RW", "admin": "RW", "launch": "RL"},
     "ada": {"read": "R", "write": "RW", "admin": "RWAL", "launch": "RL"},
 }
+ROLE_NOW = {**{name: role for name, (role, _granted) in USERS.items()}, "val": "viewer"}
+#: val, a granted editor when demoted to viewer, lost the grant with the role: vera's equal (see ``world``).
+MATRIX["val"] = MATRIX["vera"]
 #: A browser session (password login) acts with the role itself.
-SESSIONS = {"vera": "R", "val": "RL", "eli": "RW", "lee": "RWL", "ada": "RWAL"}
+SESSIONS = {"vera": "R", "val": "R", "eli": "RW", "lee": "RWL", "ada": "RWAL"}
 #: Which tokens a user may be given at all (else 403 naming ``scope``, from the API and the CLI alike).
 CREATABLE = {
     "vera": {"read"},
-    "val": {"read", "launch"},
+    "val": {"read"},
     "eli": {"read", "write"},
     "lee": {"read", "write", "launch"},
     "ada": {"read", "write", "admin", "launch"},
@@ -96,7 +97,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, database: str | None) -> Ite
     engine = manage.open_engine(Settings(data_dir=data, db_url=database))
     tokens = {}
     try:
-        for name in USERS:  # every user an admin while their tokens are made: all four scopes are allowed
+        for name in [*USERS, "val"]:  # every user an admin while their tokens are made: all four scopes allowed
             manage.create_user(engine, name, "admin", PASSWORD)
             for scope in SCOPES:
                 tokens[(name, scope)] = manage.create_token(engine, name=f"{name}-{scope}", scope=scope, user=name)[1]
@@ -109,6 +110,11 @@ def world(tmp_path_factory: pytest.TempPathFactory, database: str | None) -> Ite
         for name, (role, granted) in USERS.items():  # demoted through the API, after the tokens exist
             r = c.put(f"/api/users/{name}", json={"role": role, "can_launch": granted}, headers=world.admin())
             assert r.status_code == 200 and r.json()["role"] == role and r.json()["can_launch"] is granted, r.text
+        # a granted editor demoted to viewer: the grant goes with the role (a launched job writes its run)
+        r = c.put("/api/users/val", json={"role": "editor", "can_launch": True}, headers=world.admin())
+        assert r.status_code == 200 and r.json()["can_launch"] is True
+        r = c.put("/api/users/val", json={"role": "viewer"}, headers=world.admin())
+        assert r.status_code == 200 and r.json()["can_launch"] is False
     yield world
     server.stop()
 
@@ -135,13 +141,13 @@ def abilities(c: httpx.Client, headers: dict[str, str]) -> str:
 
 
 @pytest.mark.parametrize("scope", SCOPES)
-@pytest.mark.parametrize("name", list(USERS))
+@pytest.mark.parametrize("name", [*USERS, "val"])
 def test_a_token_is_capped_by_its_users_current_role(world: World, name: str, scope: str) -> None:
     with httpx.Client(base_url=world.server.url, timeout=30) as c:
         assert abilities(c, world.bearer(world.tokens[(name, scope)])) == MATRIX[name][scope]
 
 
-@pytest.mark.parametrize("name", list(USERS))
+@pytest.mark.parametrize("name", [*USERS, "val"])
 def test_a_session_acts_with_the_role_and_the_grant(world: World, name: str) -> None:
     with httpx.Client(base_url=world.server.url, timeout=30, headers=API_HEADERS) as c:
         assert c.post("/api/auth/login", json={"username": name, "password": PASSWORD}).status_code == 200
@@ -149,7 +155,7 @@ def test_a_session_acts_with_the_role_and_the_grant(world: World, name: str) -> 
 
 
 @pytest.mark.parametrize("scope", SCOPES)
-@pytest.mark.parametrize("name", list(USERS))
+@pytest.mark.parametrize("name", [*USERS, "val"])
 def test_a_token_beyond_the_users_role_is_not_made(world: World, name: str, scope: str) -> None:
     with httpx.Client(base_url=world.server.url, timeout=30) as c:
         r = c.post("/api/tokens", json={"name": "t", "scope": scope, "user": name}, headers=world.admin())
@@ -157,11 +163,11 @@ def test_a_token_beyond_the_users_role_is_not_made(world: World, name: str, scop
         assert r.status_code == 201, r.text
     else:
         assert r.status_code == 403, r.text
-        assert r.json()["detail"].startswith(f"scope: user {name!r} is {USERS[name][0]}")
+        assert r.json()["detail"].startswith(f"scope: user {name!r} is {ROLE_NOW[name]}")
 
 
 def test_users_create_their_own_launch_tokens_only_with_the_permission(world: World) -> None:
-    for name, status in (("lee", 201), ("eli", 403), ("val", 201), ("vera", 403)):
+    for name, status in (("lee", 201), ("eli", 403), ("vera", 403), ("val", 403)):
         with httpx.Client(base_url=world.server.url, timeout=30, headers=API_HEADERS) as c:
             assert c.post("/api/auth/login", json={"username": name, "password": PASSWORD}).status_code == 200
             own = c.post("/api/tokens", json={"name": "mine", "scope": "launch"})
@@ -260,8 +266,23 @@ def test_token_create_help_lists_the_launch_scope() -> None:
 def test_the_cli_refuses_a_launch_token_for_a_user_without_the_permission(tmp_path: Path) -> None:
     seed(tmp_path / "data")
     data = str(tmp_path / "data")
-    refused = cli("token", "create", "--name", "x", "--scope", "launch", "--user", "vic", "--data", data)
+    refused = cli("token", "create", "--name", "x", "--scope", "launch", "--user", "ed", "--data", data)
     assert refused.returncode == 1 and "no launch grant" in refused.stderr and "tb_" not in refused.stdout
-    assert cli("user", "update", "vic", "--launch", "--data", data).returncode == 0
-    made = cli("token", "create", "--name", "x", "--scope", "launch", "--user", "vic", "--data", data)
+    viewer = cli("user", "update", "vic", "--launch", "--data", data)
+    assert viewer.returncode == 1 and "a viewer may not be granted launch" in viewer.stderr
+    assert cli("user", "update", "ed", "--launch", "--data", data).returncode == 0
+    made = cli("token", "create", "--name", "x", "--scope", "launch", "--user", "ed", "--data", data)
     assert made.returncode == 0 and made.stdout.split()[-1].startswith("tb_")
+
+
+def test_a_viewer_is_not_granted_launch(world: World) -> None:
+    with httpx.Client(base_url=world.server.url, timeout=30) as c:
+        refused = c.put("/api/users/vera", json={"can_launch": True}, headers=world.admin())
+        assert refused.status_code == 409 and refused.json()["detail"].startswith("can_launch: a viewer"), refused.text
+        made = c.post(
+            "/api/users",
+            json={"name": "vik", "role": "viewer", "password": PASSWORD, "can_launch": True},
+            headers=world.admin(),
+        )
+        assert made.status_code == 409 and "can_launch" in made.json()["detail"]
+        assert "vik" not in [u["name"] for u in c.get("/api/users", headers=world.admin()).json()["users"]]

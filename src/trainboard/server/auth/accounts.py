@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from trainboard.server.auth import secrets as auth_secrets
 from trainboard.server.auth.passwords import MAX_PASSWORD_CHARS, hash_password
-from trainboard.server.auth.roles import ROLES, SCOPES, scope_allowed
+from trainboard.server.auth.roles import ROLES, SCOPES, may_launch, scope_allowed
 from trainboard.server.store import auth_sessions, auth_tokens, auth_users
 from trainboard.wire import ID_RE
 
@@ -65,6 +65,16 @@ def check_password(password: str, *, min_length: int = MIN_PASSWORD_CHARS) -> st
     return password
 
 
+def check_launch_grant(role: str, can_launch: bool) -> None:
+    """A launch grant needs the editor role at least: a launched job writes its run with its launcher's rights."""
+    if can_launch and not may_launch(role, can_launch):
+        raise AuthInputError(
+            f"can_launch: a {role} may not be granted launch (a launched job writes its run): make them an editor",
+            field="can_launch",
+            status=409,
+        )
+
+
 def create_user(
     conn: Connection,
     *,
@@ -77,6 +87,7 @@ def create_user(
     """A new user; ``password=None`` only for users the auth proxy vouches for."""
     check_name(name)
     check_role(role)
+    check_launch_grant(role, can_launch)
     if password is not None:
         check_password(password, min_length=min_password_length)
     if auth_users.get_user(conn, name) is not None:
@@ -118,6 +129,13 @@ def update_user(
         changes["disabled"] = bool(disabled)
     if can_launch is not None:
         changes["can_launch"] = bool(can_launch)
+    if role == "viewer" or can_launch:
+        current = auth_users.get_user(conn, name)
+        new_role = role if role is not None else current["role"] if current else "viewer"
+        if can_launch:
+            check_launch_grant(new_role, True)
+        elif new_role == "viewer":
+            changes["can_launch"] = False  # demoted to viewer: the grant goes too (a job writes its run)
     user = auth_users.update_user(conn, name, changes)
     if user is None:
         raise AuthInputError(f"unknown user {name[:60]!r}", field="name", status=404)

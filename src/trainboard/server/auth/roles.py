@@ -22,8 +22,9 @@ LAUNCH_SCOPES = frozenset({"launch", "admin"})
 
 
 def may_launch(role: str | None, granted: bool) -> bool:
-    """Whether a user may launch runs: admins, and users an admin granted it (``users.can_launch``)."""
-    return role == "admin" or granted
+    """Whether a user may launch runs: admins, and editors an admin granted it (``users.can_launch``). Never a
+    viewer: a launched job writes its run with a token of its launcher."""
+    return role == "admin" or (granted and role == "editor")
 
 
 def scope_allowed(scope: str, role: str, granted: bool) -> bool:
