@@ -6,7 +6,8 @@ server (SQLite), and how long ``trainboard run`` takes after a program's last by
    acknowledgement of the last (the server acknowledges after its commit).
 2. ``trainboard run``: a program prints ``--tail-mb`` MB of redraws to its terminal; printed: its bare time,
    the time under ``trainboard run`` (and the ratio), and the tail: from the program's last byte to
-   ``trainboard run``'s exit, with all bytes on the server.
+   ``trainboard run``'s exit, with all bytes on the server; the same for a tqdm script (5,000 steps and a
+   nested bar at ``mininterval=0``, the issue's case). ``trainboard run`` itself costs ~0.4 s to start.
 
 Run: ``.venv/bin/python bench/terminal_upload.py [--mb 20] [--tail-mb 5]``; start a CPU burner beside it
 (``python -c 'while True: pass' &``) for the busy-machine figures.
@@ -62,6 +63,19 @@ with open(sys.argv[2], "w") as fh:
     fh.write(repr(time.time()))
 """
 
+TQDM_PROGRAM = r"""
+import sys, time
+from tqdm import tqdm
+outer = tqdm(total=5000, desc="steps", mininterval=0, file=sys.stderr)
+for block in range(10):
+    for _ in tqdm(range(500), desc=f"block {block}", mininterval=0, leave=False, position=1, file=sys.stderr):
+        outer.update(1)
+outer.close()
+print("done", file=sys.stderr, flush=True)
+with open(sys.argv[1], "w") as fh:
+    fh.write(repr(time.time()))
+"""
+
 
 def sdk_throughput(url: str, tmp: Path, mb: float) -> None:
     out = subprocess.run(
@@ -81,19 +95,18 @@ def sdk_throughput(url: str, tmp: Path, mb: float) -> None:
     )
 
 
-def run_tail(url: str, tmp: Path, mb: float) -> None:
+def run_tail(url: str, tmp: Path, label: str, program: str, *args: str) -> None:
     script = tmp / "program.py"
-    script.write_text(PROGRAM)
+    script.write_text(program)
     stamp = tmp / "last-byte"
+    argv = [sys.executable, str(script), *args, str(stamp)]
     t0 = time.perf_counter()
-    subprocess.run(
-        [sys.executable, str(script), str(mb), str(stamp)], stderr=subprocess.DEVNULL, check=True, timeout=900
-    )
+    subprocess.run(argv, stderr=subprocess.DEVNULL, check=True, timeout=900)
     bare = time.perf_counter() - t0
     env = dict(os.environ, TRAINBOARD_URL=url, TRAINBOARD_DATA=str(tmp / "run-client"))
     t0 = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "trainboard.cli", "run", "--", sys.executable, str(script), str(mb), str(stamp)],
+        [sys.executable, "-m", "trainboard.cli", "run", "--", *argv],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env,
@@ -105,7 +118,7 @@ def run_tail(url: str, tmp: Path, mb: float) -> None:
     stored = len(httpx.get(f"{url}/api/runs/{run['id']}/logs", timeout=120).content)
     notes = [line for line in done.stderr.decode(errors="replace").splitlines() if line.startswith("trainboard:")]
     print(
-        f"trainboard run, {mb:g} MB of redraws: bare {bare:.2f} s, under trainboard run {under:.2f} s "
+        f"trainboard run, {label}: bare {bare:.2f} s, under trainboard run {under:.2f} s "
         f"({under / bare:.2f}x); tail after the program's last byte {tail:.2f} s; stored {stored} bytes"
         + (f"; notices: {notes}" if notes else "")
     )
@@ -119,7 +132,8 @@ def main() -> None:
     print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
     with running_server() as (url, _data), tempfile.TemporaryDirectory(prefix="tb-upload-") as tmp:
         sdk_throughput(url, Path(tmp), args.mb)
-        run_tail(url, Path(tmp), args.tail_mb)
+        run_tail(url, Path(tmp), f"{args.tail_mb:g} MB of redraws", PROGRAM, str(args.tail_mb))
+        run_tail(url, Path(tmp), "tqdm 5,000 steps + nested bar (mininterval=0)", TQDM_PROGRAM)
 
 
 if __name__ == "__main__":

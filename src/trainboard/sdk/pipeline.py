@@ -39,6 +39,8 @@ from trainboard.wire.metric_batch import BlockEncoder, encode_blocks
 MAX_POINTS_PER_OP = 200_000
 #: Raw log bytes per journal record at most (the sender coalesces consecutive records into one request).
 MAX_LOG_BYTES_PER_OP = 1 << 20
+#: The journal thread drains at most this often (output arriving within it goes into one journal record).
+DRAIN_EVERY_S = 0.005
 #: Upper bound of the wait at the end of a run while the upload still makes progress (``close``).
 FINISH_MAX_WAIT_S = 300.0
 #: After this long the wait at the end of a run says once what it waits for.
@@ -199,9 +201,16 @@ class Pipeline:
 
     # ---- the journal thread ----
     def _run(self) -> None:
+        last_drain = 0.0
         while True:
             self._wake.wait(self.interval)
+            pause = DRAIN_EVERY_S - (time.monotonic() - last_drain)
+            if pause > 0 and not self._stop:
+                # output wakes this thread at once, but not for every chunk: a redraw-heavy program
+                # writes thousands a second, and a drain per chunk fights its reader for the GIL
+                time.sleep(pause)
             self._wake.clear()
+            last_drain = time.monotonic()
             stopping = self._stop
             try:
                 waiters = self._drain()
