@@ -39,7 +39,15 @@ def test_no_auth_on_loopback_with_launch_serves_and_says_so(tmp_path: Path) -> N
     (tmp_path / "root").mkdir()
     args = ["--no-auth", "--allow-launch", "--launch-root", str(tmp_path / "root")]
     server = ServerProcess(data_dir=tmp_path / "data", db_url=None, extra_args=args).start()
-    server.stop()
+    try:  # a DNS-rebinding page cannot launch through it: its Host is not one of the loopback names
+        body = {"provider": "local", "argv": [sys.executable, "-c", "open('pwned', 'w')"]}
+        rebound = {**API_HEADERS, "Host": f"evil.example:{server.port}"}
+        refused = httpx.post(f"{server.url}/api/launch", json=body, headers=rebound, timeout=30)
+        assert refused.status_code == 400 and "DNS rebinding" in refused.json()["detail"]
+        assert httpx.get(f"{server.url}/api/runs", timeout=30).json()["runs"] == []
+    finally:
+        server.stop()
+    assert not (tmp_path / "root" / "pwned").exists()
     assert server.log_path is not None
     log = server.log_path.read_text()
     assert f"reach http://127.0.0.1:{server.port} can read" in log and "launch commands on this machine" in log

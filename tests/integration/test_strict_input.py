@@ -80,14 +80,15 @@ def test_a_json_body_must_be_utf8(world: tuple[ServerProcess, Seeded], encoding:
     server, seeded = world
     body = json.dumps({"id": f"enc-{encoding}"}).encode(encoding)
     r = _post(server, "/api/runs", body, seeded.headers("ed"))
-    assert r.status_code == 400 and "UTF-8" in r.json()["detail"], r.text
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["body"] and "UTF-8" in r.json()["detail"][0]["msg"]
     assert httpx.get(f"{server.url}/api/runs/enc-{encoding}", headers=seeded.headers("ed")).status_code == 404
 
 
 def test_invalid_utf8_is_refused(world: tuple[ServerProcess, Seeded]) -> None:
     server, seeded = world
     r = _post(server, "/api/runs", b'{"id": "bad-\xff"}', seeded.headers("ed"))
-    assert r.status_code == 400 and "UTF-8" in r.json()["detail"]
+    assert r.status_code == 422 and "not valid UTF-8" in r.json()["detail"][0]["msg"]
 
 
 @pytest.mark.parametrize(
