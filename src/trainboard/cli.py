@@ -669,7 +669,8 @@ def import_tensorboard(
     token: TokenOpt = None,
 ) -> None:
     """Import every scalar (step, wall time) of a TensorBoard log directory: one run per folder holding event
-    files. Sent to the running server; importing the same directory again adds nothing."""
+    files. Sent to the running server; importing the same directory again adds nothing. What is not imported
+    (histograms, images, text, ...) is counted per run."""
     _need_reader("tensorboard", "pip install 'trainboard[tensorboard]'")
     from trainboard.importers.tensorboard import read_logdir
 
@@ -683,12 +684,15 @@ def import_wandb(
     path: Annotated[
         Path, typer.Argument(help="An offline wandb run directory (wandb/offline-run-*), a .wandb file or a folder")
     ],
-    project: Annotated[str, typer.Option("--project", help="Project of the imported runs")] = "default",
+    project: Annotated[
+        str | None, typer.Option("--project", help="Project of the imported runs [default: the wandb project]")
+    ] = None,
     url: UrlOpt = None,
     token: TokenOpt = None,
 ) -> None:
-    """Import offline or synced wandb run directories (history with steps and times, config), read with wandb's
-    own log reader (needs wandb installed). Importing the same run again adds nothing."""
+    """Import offline or synced wandb run directories (history with steps and times, config, summary, tags,
+    notes, exit code), read with wandb's own log reader (needs wandb installed). Importing the same run again
+    adds nothing. What is not imported (media, tables, histograms, text values) is counted per run."""
     _need_reader("wandb", "pip install wandb")
     from trainboard.importers.wandb import read_path
 
@@ -705,25 +709,23 @@ def _need_reader(module: str, how: str) -> None:
         raise fail(f"trainboard import {module} reads with the {module} package, which is not installed: {how}")
 
 
-def _import_runs(runs: Any, url: str | None, token: str | None, project: str, *, what: str) -> None:
+def _import_runs(runs: Any, url: str | None, token: str | None, project: str | None, *, what: str) -> None:
     import httpx
 
     from trainboard.cli_client import unreachable
-    from trainboard.cli_import import upload_run
+    from trainboard.cli_import import import_runs
 
     base = paths.server_url(url)
     count = 0
     try:
         with _client(url, token) as client:
-            for imported in runs:
-                done = upload_run(client, imported, project=project, fail=fail)
-                count += 1
-                console.print(
-                    f"{imported.name}: run {done.run_id}, {done.points} points "
-                    f"({done.accepted} values new, {done.duplicates} already there)",
-                    highlight=False,
-                    soft_wrap=True,
-                )
+            count = import_runs(
+                client,
+                runs,
+                project=project,
+                fail=fail,
+                echo=lambda line: console.print(line, highlight=False, soft_wrap=True),
+            )
     except httpx.HTTPError as exc:
         raise fail(unreachable(base, exc)) from None
     if count == 0:

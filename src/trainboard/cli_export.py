@@ -1,11 +1,14 @@
 """``trainboard export``'s formats: a run's metric history (``GET /api/runs/{id}/metrics``) written as CSV, JSON,
 Parquet (pyarrow, the ``parquet`` extra) or TensorBoard event files (TensorBoard's own writer, the ``tensorboard``
-extra). Every format holds every point: step, key, value (float64, NaN and infinities kept) and wall time."""
+extra; scalar summaries, as TensorBoard's readers list them). Every format holds every point: step, key, value
+(float64, NaN and infinities kept) and wall time."""
 
 from __future__ import annotations
 
 import csv
 import json
+import math
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -63,26 +66,37 @@ def write_parquet(history: dict[str, Any], path: Path) -> None:
 
 
 def write_tensorboard(history: dict[str, Any], folder: Path) -> Path:
-    """An event file in ``folder``: each point a float64 scalar (the ``scalars`` plugin's tensor form, so values
-    are not rounded to float32) with its step and wall time. Returns the file's path."""
+    """An event file in ``folder``: each point a ``simple_value`` scalar summary with its step and wall time, the
+    form TensorBoard's own readers list as scalars (``EventAccumulator.Tags()["scalars"]``, the Scalars
+    dashboard). TensorBoard keeps scalars as float32; where that rounds the value, the exact float64 travels in
+    the value's ``node_name`` (a field TensorBoard ignores) as ``trainboard:f64:<hex>``, which
+    ``trainboard import tensorboard`` reads back, so a round trip is exact. Returns the file's path."""
     from tensorboard.compat.proto.event_pb2 import Event
     from tensorboard.compat.proto.summary_pb2 import Summary
-    from tensorboard.plugins.scalar import metadata
     from tensorboard.summary.writer.event_file_writer import EventFileWriter
-    from tensorboard.util import tensor_util
+
+    from trainboard.importers.tensorboard import EXACT_PREFIX
 
     folder.mkdir(parents=True, exist_ok=True)
     writer = EventFileWriter(str(folder))
     try:
         for step, key, value, ts in rows(history):
-            tensor = tensor_util.make_tensor_proto(value, dtype="float64")
-            summary = Summary(
-                value=[Summary.Value(tag=key, tensor=tensor, metadata=metadata.create_summary_metadata(key, ""))]
-            )
-            writer.add_event(Event(wall_time=ts, step=step, summary=summary))
+            scalar = Summary.Value(tag=key, simple_value=value)
+            if not math.isnan(value) and _float32(value) != value:
+                scalar.node_name = EXACT_PREFIX + struct.pack("<d", value).hex()
+            writer.add_event(Event(wall_time=ts, step=step, summary=Summary(value=[scalar])))
     finally:
         writer.close()
     return _newest_events(folder)
+
+
+def _float32(value: float) -> float:
+    """``value`` rounded to float32, as TensorBoard stores it (too large: an infinity)."""
+    try:
+        rounded: float = struct.unpack("<f", struct.pack("<f", value))[0]
+    except OverflowError:
+        return math.copysign(math.inf, value)
+    return rounded
 
 
 def _newest_events(folder: Path) -> Path:

@@ -3,22 +3,25 @@
 Through the server's HTTP API (so it works against a remote dashboard with a token, and the client needs none of
 the server's packages): each run is created with its derived id (creating an existing id is a no-op), then its
 points are posted per source file with that file's stream id and their index as sequence numbers, which the
-server ignores when it has them already: re-importing adds nothing.
+server ignores when it has them already: re-importing adds nothing. What a reader did not import (histograms, text,
+media) is said per run, with counts, and kept in the run's config under ``import_skipped``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from trainboard.importers import ImportedRun
+from trainboard.importers import ImportedRun, skipped_text
 from trainboard.wire import encode_float
 
-__all__ = ["BATCH_POINTS", "Uploaded", "upload_run"]
+__all__ = ["BATCH_POINTS", "Uploaded", "import_runs", "upload_run"]
 
 #: points per request
 BATCH_POINTS = 2000
@@ -32,21 +35,55 @@ class Uploaded:
     points: int = 0
     accepted: int = 0
     duplicates: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def line(self, name: str) -> str:
+        """What ``trainboard import`` prints for the run."""
+        text = f"{name}: run {self.run_id}, {self.points} points "
+        text += f"({self.accepted} values new, {self.duplicates} already there)"
+        skipped = skipped_text(self.skipped)
+        return text + (f"; not imported: {skipped}" if skipped else "; nothing skipped")
 
 
-def upload_run(client: httpx.Client, run: ImportedRun, *, project: str, fail: Fail) -> Uploaded:
-    """Create ``run`` (completed) and post its points; ``fail`` makes the error for a refused request."""
+def import_runs(
+    client: httpx.Client, runs: Iterable[ImportedRun], *, project: str | None, fail: Fail, echo: Callable[[str], None]
+) -> int:
+    """Upload each run, ``echo`` its line; returns how many runs there were."""
+    count = 0
+    for imported in runs:
+        done = upload_run(client, imported, project=project, fail=fail)
+        count += 1
+        echo(done.line(imported.name))
+    return count
+
+
+def upload_run(client: httpx.Client, run: ImportedRun, *, project: str | None, fail: Fail) -> Uploaded:
+    """Create ``run`` (with its status, tags and notes) in ``project`` (``None``: the source's project, else
+    ``default``) and post its points; ``fail`` makes the error for a refused request."""
+    config = dict(run.config)
+    if run.skipped:
+        config["import_skipped"] = dict(run.skipped)
     body: dict[str, object] = {
         "id": run.run_id,
         "name": run.name,
-        "project": project,
-        "config": run.config,
-        "status": "completed",
+        "project": project or run.project or "default",
+        "config": config,
+        "status": run.status,
     }
     if run.start_time is not None:
         body["start_time"] = datetime.fromtimestamp(run.start_time, UTC).isoformat()
     _check(client.post("/api/runs", json=body), f"creating run {run.name!r}", fail)
-    done = Uploaded(run.run_id)
+    if run.tags:
+        tags = [_tag(t) for t in run.tags]
+        _check(client.post(f"/api/runs/{run.run_id}/tags", json={"add": tags}), f"tagging {run.name!r}", fail)
+    update: dict[str, object] = {}
+    if run.notes:
+        update["notes"] = run.notes
+    if run.exit_code is not None:
+        update["exit_code"] = run.exit_code
+    if update:
+        _check(client.put(f"/api/runs/{run.run_id}", json=update), f"updating run {run.name!r}", fail)
+    done = Uploaded(run.run_id, skipped=run.skipped)
     for series in run.series:
         for first in range(0, len(series.points), BATCH_POINTS):
             points = [
@@ -71,3 +108,11 @@ def _check(resp: httpx.Response, doing: str, fail: Fail) -> dict[str, Any]:
         raise fail(f"{doing}: HTTP {resp.status_code}: {resp.text[:300]}")
     data: dict[str, Any] = resp.json()
     return data
+
+
+_BAD_TAG_CHARS = re.compile(r"[,()'\"\x00-\x1f\x7f-\x9f]")
+
+
+def _tag(text: str) -> str:
+    """``text`` as a trainboard tag (1-64 characters, no commas, quotes or parentheses)."""
+    return _BAD_TAG_CHARS.sub("_", text).strip()[:64].strip() or "_"

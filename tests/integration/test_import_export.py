@@ -81,6 +81,34 @@ def test_import_tensorboard_keeps_values_steps_and_wall_times_and_is_idempotent(
         assert history(server, after[f"tb/{name}"]["id"])["train/loss"]["count"] == 3
 
 
+OTHER_SUMMARIES = r"""
+import sys
+import numpy as np
+from torch.utils.tensorboard import SummaryWriter
+w = SummaryWriter(sys.argv[1])
+for step in range(4):
+    w.add_scalar("loss", 1.0 / (step + 1), step)
+    w.add_histogram("weights", np.arange(10.0) * step, step)
+    if step % 2 == 0:
+        w.add_text("note", f"step {step}", step)
+w.add_image("sample", np.zeros((3, 4, 4)), 0)
+w.close()
+"""
+
+
+def test_import_tensorboard_says_what_it_skipped(server: ServerProcess, tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("tensorboard")
+    logdir = tmp_path / "mixed"
+    subprocess.run([sys.executable, "-c", OTHER_SUMMARIES, str(logdir)], check=True, timeout=120)
+    done = cli(server, "import", "tensorboard", str(logdir))
+    assert done.returncode == 0, done.stderr
+    assert "not imported: 4 histograms, 2 text, 1 images" in done.stdout, done.stdout
+    run = runs(server)["mixed"]
+    assert run["config"]["import_skipped"] == {"histograms": 4, "text": 2, "images": 1}
+    assert set(history(server, run["id"])) == {"loss"}
+
+
 def test_import_of_a_folder_without_event_files_is_one_line(server: ServerProcess, tmp_path: Path) -> None:
     pytest.importorskip("tensorboard")
     done = cli(server, "import", "tensorboard", str(tmp_path))
@@ -140,6 +168,28 @@ def test_export_tensorboard_then_import_gives_the_same_run(
             assert same(imported[key][column], original[key][column]), (key, column)
 
 
+def test_export_tensorboard_is_read_as_scalars_by_tensorboard(
+    server: ServerProcess, tmp_path: Path, logged_run: str
+) -> None:
+    """TensorBoard's own reader lists every key as a scalar, each point at its step and wall time, the value as
+    TensorBoard keeps scalars (float32)."""
+    np = pytest.importorskip("numpy")
+    event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    out = tmp_path / "exported"
+    assert cli(server, "export", logged_run, "--format", "tensorboard", "-o", str(out)).returncode == 0
+    reader = event_accumulator.EventAccumulator(str(out))
+    reader.Reload()
+    assert sorted(reader.Tags()["scalars"]) == ["acc", "loss"]
+    assert reader.Tags()["tensors"] == []
+    original = history(server, logged_run)
+    for key in ("loss", "acc"):
+        events = reader.Scalars(key)
+        assert [e.step for e in events] == original[key]["step"]
+        assert [e.wall_time for e in events] == pytest.approx(original[key]["timestamp"], abs=1e-6)
+        want = [float(np.float32(float(v))) for v in original[key]["value"]]
+        assert same([e.value for e in events], want), key
+
+
 def test_export_parquet_needs_an_output_file(server: ServerProcess, logged_run: str) -> None:
     done = cli(server, "export", logged_run, "--format", "parquet")
     assert done.returncode == 2 and "--format parquet needs --output" in done.stderr
@@ -173,3 +223,41 @@ def test_import_wandb_offline_run(server: ServerProcess, tmp_path: Path) -> None
     assert series["val/loss"]["step"] == [7] and series["val/loss"]["value"] == [0.5]
     assert series["loss"]["timestamp"] == sorted(series["loss"]["timestamp"])
     assert not math.isnan(series["loss"]["timestamp"][0])
+    assert run["project"] == "proj"  # the wandb project, not "default"
+
+
+WANDB_MEDIA_SCRIPT = r"""
+import numpy as np
+import wandb
+run = wandb.init(project="media", name="with-media", tags=["baseline"], notes="first try", group="g1",
+                 job_type="train", mode="offline")
+for step in range(3):
+    wandb.log({
+        "loss": 1.0 / (step + 1),
+        "img": wandb.Image(np.zeros((4, 4, 3), dtype=np.uint8)),
+        "preds": wandb.Table(columns=["a"], data=[[step]]),
+        "weights": wandb.Histogram([1, 2, 3]),
+        "phase": "train",
+    })
+run.summary["best_loss"] = 0.25
+run.finish(exit_code=3)
+"""
+
+
+def test_import_wandb_media_summary_tags_and_what_was_skipped(server: ServerProcess, tmp_path: Path) -> None:
+    pytest.importorskip("wandb")
+    env = os.environ | {"WANDB_SILENT": "true", "WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", WANDB_MEDIA_SCRIPT], cwd=tmp_path, env=env, check=True, timeout=120)
+    done = cli(server, "import", "wandb", str(tmp_path / "wandb"))
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stdout.splitlines() if x.startswith("with-media:"))
+    for part in ("3 images", "3 tables", "3 histograms", "3 text values"):
+        assert part in line, line
+    run = runs(server)["with-media"]
+    assert run["project"] == "media"
+    assert set(history(server, run["id"])) == {"loss"}  # no img/size, preds/ncols, weights/bins
+    assert run["config"]["summary"]["best_loss"] == 0.25 and run["config"]["summary"]["loss"] == pytest.approx(1 / 3)
+    assert run["config"]["import_skipped"] == {"images": 3, "tables": 3, "histograms": 3, "text values": 3}
+    assert set(run["tags"]) == {"baseline", "group:g1", "job_type:train"}
+    assert run["notes"] == "first try"
+    assert run["status"] == "failed" and run["exit_code"] == 3

@@ -8,10 +8,11 @@ numbers, so importing the same thing again changes nothing.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ImportedRun", "Series", "stable_id"]
+__all__ = ["ImportedRun", "Series", "skipped_text", "stable_id"]
 
 
 @dataclass(slots=True)
@@ -25,10 +26,20 @@ class Series:
 
 @dataclass(slots=True)
 class ImportedRun:
+    """One run read from another tool. ``project`` is the source's (``None``: the importer's default);
+    ``skipped`` counts what the source holds that trainboard does not import (``{"histograms": 12}``), so the
+    importer can say so rather than drop it silently."""
+
     run_id: str
     name: str
     config: dict[str, Any]
     series: list[Series]
+    project: str | None = None
+    tags: list[str] = field(default_factory=list)
+    notes: str | None = None
+    status: str = "completed"
+    exit_code: int | None = None
+    skipped: Counter[str] = field(default_factory=Counter)
 
     @property
     def start_time(self) -> float | None:
@@ -40,3 +51,8 @@ def stable_id(prefix: str, *parts: str) -> str:
     """A run or stream id made from ``parts`` (paths): the same parts always give the same id."""
     digest = hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
     return f"{prefix}-{digest[:24]}"
+
+
+def skipped_text(skipped: Counter[str]) -> str:
+    """``"12 histograms, 3 text"``: what a reader left out, most first (empty when nothing was)."""
+    return ", ".join(f"{count} {what}" for what, count in skipped.most_common() if count)

@@ -1,4 +1,5 @@
-"""Offline (or synced) wandb run directories: the history (``wandb.log``) with steps and times, and the config.
+"""Offline (or synced) wandb run directories: the history (``wandb.log``) with steps and times, the config and
+summary, project, tags and notes; media, tables and text values counted as skipped.
 
 A run's ``run-<id>.wandb`` file is a LevelDB-style log (32 KiB blocks of checksummed, possibly fragmented
 records after a 7-byte ``:W&B`` header) of wandb's protobuf ``Record`` messages. wandb dropped its Python reader
@@ -14,6 +15,7 @@ import json
 import math
 import struct
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -75,30 +77,60 @@ def read_path(path: Path) -> Iterator[ImportedRun]:
 
 
 def read_file(path: Path) -> ImportedRun:
+    """One ``.wandb`` file as a run: history rows (numbers), config, summary (into the config under
+    ``summary``), project, tags, notes, group and job type (as the wandb shim maps them), the exit code; what is
+    not imported (media, tables, histograms, text values, console output) is counted in ``skipped``."""
     from importlib import import_module
 
     pb: Any = import_module("wandb.proto.wandb_internal_pb2")  # (generated: no types to check against)
 
-    name, config, rows = path.stem, {"imported_from": "wandb", "path": str(path)}, []
+    config: dict[str, Any] = {"imported_from": "wandb", "path": str(path)}
+    rows: list[tuple[int, float, dict[str, float]]] = []
+    imported = ImportedRun(stable_id("wandb", str(path)), path.stem, config, [])
     wandb_config: dict[str, Any] = {}
+    summary: dict[str, Any] = {}
     for payload in records(path):
         record = pb.Record()
         record.ParseFromString(payload)
         kind = record.WhichOneof("record_type")
         if kind == "run":
-            name = record.run.display_name or record.run.run_id or name
-            config["wandb_run_id"] = record.run.run_id
-            if record.run.project:
-                config["wandb_project"] = record.run.project
+            _run_record(imported, record.run)
             _update(wandb_config, record.run.config.update)
         elif kind == "config":
             _update(wandb_config, record.config.update)
         elif kind == "history":
-            row = _row(record.history)
-            if row is not None:
-                rows.append(row)
+            row = _row(record.history.item, record.history.step.num if record.history.HasField("step") else None)
+            imported.skipped.update(row.skipped)
+            if row.metrics and row.step is not None and row.wall is not None:
+                rows.append((row.step, row.wall, row.metrics))
+        elif kind == "summary":
+            _summary(summary, record.summary)
+        elif kind == "exit":
+            imported.exit_code = int(record.exit.exit_code)
+            imported.status = "completed" if record.exit.exit_code == 0 else "failed"
+        elif kind in ("output", "output_raw"):
+            imported.skipped["console output records"] += 1
     config |= {k: v for k, v in wandb_config.items() if not k.startswith("_")}
-    return ImportedRun(stable_id("wandb", str(path)), name, config, [Series(stable_id("wandbh", str(path)), rows)])
+    if summary:
+        config["summary"] = summary
+    imported.series = [Series(stable_id("wandbh", str(path)), rows)]
+    return imported
+
+
+def _run_record(imported: ImportedRun, run: Any) -> None:
+    imported.name = run.display_name or run.run_id or imported.name
+    imported.config["wandb_run_id"] = run.run_id
+    if run.project:
+        imported.project = run.project
+        imported.config["wandb_project"] = run.project
+    imported.tags = [*run.tags]
+    if run.run_group:
+        imported.config["wandb_group"] = run.run_group
+        imported.tags.append(f"group:{run.run_group}")
+    if run.job_type:
+        imported.config["wandb_job_type"] = run.job_type
+        imported.tags.append(f"job_type:{run.job_type}")
+    imported.notes = run.notes or None
 
 
 def _update(config: dict[str, Any], items: Any) -> None:
@@ -113,24 +145,92 @@ def _update(config: dict[str, Any], items: Any) -> None:
         config[key] = value
 
 
-def _row(history: Any) -> tuple[int, float, dict[str, float]] | None:
-    step: int | None = history.step.num if history.HasField("step") else None
-    wall: float | None = None
-    metrics: dict[str, float] = {}
-    for item in history.item:
-        key = item.key or "/".join(item.nested_key)
+#: wandb's ``_type`` of a logged media value -> what the importer says it skipped
+_MEDIA = {
+    "image-file": "images",
+    "images/separated": "images",
+    "histogram": "histograms",
+    "table-file": "tables",
+    "joined-table": "tables",
+    "partitioned-table": "tables",
+    "audio-file": "audio",
+    "video-file": "videos",
+    "html-file": "HTML",
+    "plotly-file": "charts",
+    "object3D-file": "3D objects",
+    "molecule-file": "molecules",
+}
+
+
+class _Row:
+    __slots__ = ("metrics", "skipped", "step", "wall")
+
+    def __init__(self, step: int | None) -> None:
+        self.step = step
+        self.wall: float | None = None
+        self.metrics: dict[str, float] = {}
+        self.skipped: Counter[str] = Counter()
+
+
+def _values(items: Any) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """``(path, value)`` of each item (``path``: the key split at nesting), media values whole: the items of a
+    logged ``wandb.Image`` (``img/_type``, ``img/size``, ...) come back as one ``(("img",), {"_type": ...})``."""
+    parsed: list[tuple[tuple[str, ...], Any]] = []
+    for item in items:
+        path = tuple(item.nested_key) if item.nested_key else (item.key,)
         try:
-            value = json.loads(item.value_json)
+            parsed.append((path, json.loads(item.value_json)))
         except ValueError:
             continue
+    media = {p[:-1]: v for p, v in parsed if len(p) > 1 and p[-1] == "_type" and isinstance(v, str)}
+    seen: set[tuple[str, ...]] = set()
+    for path, value in parsed:
+        owner = next((path[:i] for i in range(1, len(path)) if path[:i] in media), None)
+        if owner is None:
+            yield path, value
+        elif owner not in seen:
+            seen.add(owner)
+            yield owner, {"_type": media[owner]}
+
+
+def _row(items: Any, step: int | None) -> _Row:
+    row = _Row(step)
+    for path, value in _values(items):
+        key = "/".join(path)
         if key == "_step" and isinstance(value, int):
-            step = value
+            row.step = value
         elif key == "_timestamp" and isinstance(value, int | float):
-            wall = float(value)
-        elif not key.startswith("_") and isinstance(value, int | float) and not isinstance(value, bool):
-            metrics[key] = float(value)
+            row.wall = float(value)
+        elif key.startswith("_"):
+            continue
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            row.metrics[key] = float(value)
         elif isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
-            metrics[key] = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[value]
-    if step is None or wall is None or not metrics:
-        return None
-    return step, wall, metrics
+            row.metrics[key] = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[value]
+        else:
+            row.skipped[_kind(value)] += 1
+    return row
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict) and isinstance(value.get("_type"), str):
+        return _MEDIA.get(value["_type"], f"{value['_type']} values")
+    if isinstance(value, str):
+        return "text values"
+    if isinstance(value, bool):
+        return "boolean values"
+    return "other values"
+
+
+def _summary(summary: dict[str, Any], record: Any) -> None:
+    """Apply a summary record: plain values kept (``a/b`` keys), media replaced by their type, ``_`` keys left
+    out."""
+    for path, value in _values(record.update):
+        key = "/".join(path)
+        if key.startswith("_"):
+            continue
+        if isinstance(value, dict) and isinstance(value.get("_type"), str):
+            value = f"<{value['_type']}>"
+        summary[key] = value
+    for item in record.remove:
+        summary.pop(item.key or "/".join(item.nested_key), None)
