@@ -53,15 +53,18 @@ def test_typical_wandb_script(server: ServerProcess, http: httpx.Client, tmp_pat
     points = metric_points(http, run["id"])
     assert {s: points[("train/loss", s)] for s in range(6)} == {i: 1.0 / (i + 1) for i in range(6)}
     assert {s: points[("train/acc", s)] for s in range(6)} == {i: i / 10 for i in range(6)}
-    # val/* at its step metric "epoch", not at the commit step
-    assert {s: v for (k, s), v in points.items() if k == "val/loss"} == {0: 1.0, 1: 0.5, 2: 2.0 / 6}
+    # as in wandb: val/* stays in the row it was logged into (commit=False after step i's commit: row i + 1; the
+    # step metric is an x-axis, not a step), and epoch is stored once, in that row
+    assert {s: v for (k, s), v in points.items() if k == "val/loss"} == {2: 1.0, 4: 0.5, 6: 2.0 / 6}
+    assert {s: v for (k, s), v in points.items() if k == "epoch"} == {2: 0, 4: 1, 6: 2}
+    assert run["config"]["define_metric"]["val/*"]["step_metric"] == "epoch"
     assert points[("late", 20)] == 7.0 and points[("late2", 20)] == 8.0
     assert not any(k in ("sample", "table", "also_image") for k, _ in points)
     config = run["config"]
     assert config["lr"] == 0.01 and config["layers"] == [8, 8] and config["batch_size"] == 32 and config["epochs"] == 3
     assert config["summary"] == {"best_acc": 0.5, "note": "ok"}
-    assert proc.stderr.count("wandb.Image is not supported") == 1
-    assert proc.stderr.count("wandb.Table is not supported") == 1
+    assert proc.stderr.count("trainboard's wandb shim: wandb.Image is not recorded here") == 1
+    assert proc.stderr.count("trainboard's wandb shim: wandb.Table is not recorded here") == 1
     saved = http.get(f"/api/runs/{run['id']}/checkpoints").json()["checkpoints"]
     assert [(Path(c["path"]), c["valid"]) for c in saved] == [((tmp_path / "model.pt").resolve(), True)]
     lines = http.get(f"/api/runs/{run['id']}/logs/lines", params={"search": "Low accuracy"}).json()["lines"]
