@@ -93,9 +93,14 @@ __all__ = ["SNAPSHOT_VERSION", "LineSplitter"]
 
 _MAX_ESCAPE = 4096
 
-# Every control character except TAB, plus DEL and the C1 range: the next place plain text stops.
-_CTRL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
-_CTRL_AND_TAB = re.compile("[\x00-\x1f\x7f-\x9f]")  # with a terminal width, TAB moves the cursor
+# Every control character except TAB and CR, plus DEL and the C1 range: where a run of text stops. A
+# run may hold `\r`s (redraws of one row: see `_redraws`).
+_CTRL = re.compile("[\x00-\x08\x0a-\x0c\x0e-\x1f\x7f-\x9f]")
+_CTRL_AND_TAB = re.compile("[\x00-\x0c\x0e-\x1f\x7f-\x9f]")  # with a terminal width, TAB moves the cursor
+# The bytes of text, `\r` and UTF-8 beyond ASCII (a C1 control is `\xc2` + 0x80-0x9f): a chunk of only these
+# is a run of redraws (`_redraws_only`).
+_PLAIN_BYTES = bytes([0x0D, *range(0x20, 0x7F), *range(0x80, 0x100)])
+_PLAIN_BYTES_AND_TAB = _PLAIN_BYTES + b"\t"
 _TAB_STOP = 8
 #: Version of the `snapshot()` format; `restore` refuses any other.
 SNAPSHOT_VERSION = 1
@@ -183,6 +188,7 @@ class LineSplitter:
         self._columns = columns
         self._max_columns = min(columns, self._limit_columns) if columns is not None else self._limit_columns
         self._ctrl = _CTRL if columns is None else _CTRL_AND_TAB
+        self._plain_bytes = _PLAIN_BYTES_AND_TAB if columns is None else _PLAIN_BYTES
         if getattr(self, "_cx", 0) > self._max_columns:
             self._cx = self._max_columns
 
@@ -194,14 +200,30 @@ class LineSplitter:
     def feed(self, data: bytes, timestamp: float) -> list[Line]:
         """Consume a chunk of raw output; return the lines that became final, in order."""
         self._now = timestamp
-        text = self._decoder.decode(data)
-        if self._tail:
-            text = self._tail + text
-            self._tail = ""
-        if text:
-            self._process(text)
+        if not self._tail and self._redraws_only(data):
+            text = self._decoder.decode(data)
+            if text:
+                self._text(text)
+        else:
+            text = self._decoder.decode(data)
+            if self._tail:
+                text = self._tail + text
+                self._tail = ""
+            if text:
+                self._process(text)
         out, self._out = self._out, []
         return out
+
+    def _redraws_only(self, data: bytes) -> bool:
+        """Whether `data` decodes to text with no control character but `\\r` (a progress bar's redraws):
+        checked on the bytes (a C1 control is `\\xc2` and a byte in 0x80-0x9f, maybe across chunks)."""
+        return (
+            b"\n" not in data
+            and b"\x1b" not in data
+            and not data.translate(None, self._plain_bytes)
+            and b"\xc2" not in data
+            and not self._decoder.getstate()[0]
+        )
 
     def pending(self) -> list[Line]:
         """The lines `flush()` would return now, without finalising them or changing any state."""
@@ -340,11 +362,11 @@ class LineSplitter:
         while pos < n:
             m = search(s, pos)
             if m is None:
-                self._write(s[pos:] if pos else s)
+                self._text(s[pos:] if pos else s)
                 return
             i = m.start()
             if i > pos:
-                self._write(s[pos:i])
+                self._text(s[pos:i])
             c = s[i]
             pos = i + 1
             if c == "\n":
@@ -353,8 +375,6 @@ class LineSplitter:
                 rows = self._rows
                 if self._cy == len(rows) - 1 and not rows[-1].text:
                     pos = self._fast_lines(s, pos)
-            elif c == "\r":
-                self._cx = 0
             elif c == "\x1b":
                 em = _ESC.match(s, i)
                 if em is None:
@@ -425,6 +445,46 @@ class LineSplitter:
             if ready > 0:
                 self._emit(ready)
         return pos
+
+    def _text(self, run: str) -> None:
+        """Write a run of text that may hold `\\r`s (no other control character)."""
+        if "\r" not in run:
+            self._write(run)
+            return
+        parts = run.split("\r")
+        if parts[0]:
+            self._write(parts[0])
+        self._redraws(parts[1:])
+
+    def _redraws(self, parts: list[str]) -> None:
+        """Write each of `parts` at column 0 of the cursor's row, in order (what `\\r` + text does).
+
+        Only the row's final state matters: for each column, the last part that reached it. So the parts
+        are overlaid (the last one, then what longer earlier ones leave beyond it) and written once.
+        """
+        last = parts[-1]
+        longest = max(map(len, parts))
+        if longest > self._max_columns:  # a part wraps onto the next row: one by one
+            for part in parts:
+                self._cx = 0
+                if part:
+                    self._write(part)
+            return
+        text = last
+        covered = len(last)
+        if longest > covered:
+            pieces = [last]
+            for part in reversed(parts):
+                if len(part) > covered:
+                    pieces.append(part[covered:])
+                    covered = len(part)
+                    if covered == longest:
+                        break
+            text = "".join(pieces)
+        self._cx = 0
+        if text:
+            self._write(text)
+        self._cx = len(last)
 
     def _write(self, seg: str) -> None:
         limit = self._max_columns
