@@ -238,6 +238,8 @@ for step in range(3):
         "preds": wandb.Table(columns=["a"], data=[[step]]),
         "weights": wandb.Histogram([1, 2, 3]),
         "phase": "train",
+        "nested": {"img": wandb.Image(np.ones((4, 4, 3), dtype=np.uint8)), "acc": step / 4},
+        "flag": step % 2 == 0,
     })
 run.summary["best_loss"] = 0.25
 run.finish(exit_code=3)
@@ -251,13 +253,14 @@ def test_import_wandb_media_summary_tags_and_what_was_skipped(server: ServerProc
     done = cli(server, "import", "wandb", str(tmp_path / "wandb"))
     assert done.returncode == 0, done.stderr
     line = next(x for x in done.stdout.splitlines() if x.startswith("with-media:"))
-    for part in ("3 images", "3 tables", "3 histograms", "3 text values"):
+    for part in ("6 images", "3 tables", "3 histograms", "3 text values", "3 boolean values"):
         assert part in line, line
     run = runs(server)["with-media"]
     assert run["project"] == "media"
-    assert set(history(server, run["id"])) == {"loss"}  # no img/size, preds/ncols, weights/bins
+    assert set(history(server, run["id"])) == {"loss", "nested/acc"}  # no img/size, preds/ncols, weights/bins
     assert run["config"]["summary"]["best_loss"] == 0.25 and run["config"]["summary"]["loss"] == pytest.approx(1 / 3)
-    assert run["config"]["import_skipped"] == {"images": 3, "tables": 3, "histograms": 3, "text values": 3}
+    skipped = {"images": 6, "tables": 3, "histograms": 3, "text values": 3, "boolean values": 3}
+    assert run["config"]["import_skipped"] == skipped
     assert set(run["tags"]) == {"baseline", "group:g1", "job_type:train"}
     assert run["notes"] == "first try"
     assert run["status"] == "failed" and run["exit_code"] == 3

@@ -219,6 +219,8 @@ def _kind(value: Any) -> str:
         return "text values"
     if isinstance(value, bool):
         return "boolean values"
+    if isinstance(value, list):
+        return "list values"
     return "other values"
 
 
