@@ -111,8 +111,8 @@ def test_keras_fit_epoch_lines_become_metrics_per_epoch(server: ServerProcess, t
     got = charts(server, newest_run(server)["id"])
     history = json.loads((tmp_path / "history.json").read_text())
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        expected = {epoch: pytest.approx(v, abs=6e-5) for epoch, v in enumerate(history[key], start=1)}
-        assert got[key] == expected  # printed with 4 decimals, at the epoch printed ("Epoch 2/3" -> step 2)
+        expected = {epoch: pytest.approx(v, abs=6e-5) for epoch, v in enumerate(history[key])}
+        assert got[key] == expected  # printed with 4 decimals, at Keras' own epoch ("Epoch 2/3" -> History's 1)
 
 
 TRACEBACK_SCRIPT = r"""
