@@ -176,6 +176,13 @@ def stored(server: ServerProcess, run_id: str) -> Points:
         return metric_points(http, run_id)
 
 
+def origins(server: ServerProcess, run_id: str) -> dict[str, Any]:
+    """What the metrics API says of each key's origin (``parsed``: read from printed text, and how precise)."""
+    with server.client() as http:
+        history = http.get(f"/api/runs/{run_id}/metrics").json()["metrics"]
+    return {key: series["parsed"] for key, series in history.items() if not key.startswith("sys/")}
+
+
 def printed(value: float) -> Any:
     """What a value printed by a framework (4 significant digits or 4 decimals) reads back as."""
     return pytest.approx(value, rel=5e-4, abs=5e-5)
@@ -230,6 +237,9 @@ def test_hf_trainer(server: ServerProcess, tmp_path: Path) -> None:
     assert {s for k, s in got if k == "loss"} == {5, 10, 15, 20}  # HF's global steps (logging_steps=5)
     assert check(got, want) == CLEAN
     assert run["config"]["trainboard.parsed_digits"]["loss"] == 4
+    said = origins(server, run["id"])
+    assert said["loss"] == {"source": "printed_text", "significant_digits": 4}  # (HF prints 4 digits)
+    assert all(origin["source"] == "printed_text" for origin in said.values())
 
 
 def test_keras_fit_then_evaluate(server: ServerProcess, tmp_path: Path) -> None:
@@ -275,6 +285,7 @@ def test_lightning_banner_summary_and_bars_at_80_and_200_columns(server: ServerP
         got = stored(server, run["id"])
         assert check(got, want, exact=True) == CLEAN  # no using/params/mode/FLOPs, no bar values at epoch steps
         assert "trainboard.parsed_digits" not in run["config"]  # all from its TensorBoard files, none from text
+        assert set(origins(server, run["id"]).values()) == {None}
         seen.append(got)
     assert set(seen[0]) == set(seen[1])
 
@@ -304,3 +315,4 @@ def test_torchrun_with_a_crashing_rank(server: ServerProcess, tmp_path: Path) ->
     got = stored(server, run["id"])
     assert check(got, want) == CLEAN  # no exitcode, local_rank, pid, port, nor a file path holding line numbers
     assert_precision_noted(run, got, digits=6)
+    assert origins(server, run["id"]) == {"loss": {"source": "printed_text", "significant_digits": 6}}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +19,7 @@ from trainboard.server.api.schemas import (
     MetricHistory,
     MetricLatest,
     MetricPointIn,
+    ParsedOrigin,
     SeriesOut,
     inline_schema,
 )
@@ -103,8 +104,10 @@ def get_metrics(
     ] = None,
 ) -> MetricHistory:
     with state.engines.reader.connect() as conn:
-        if runs_store.get_run(conn, run_id=run_id) is None:
+        run = runs_store.get_run(conn, run_id=run_id)
+        if run is None:
             not_found("run", run_id)
+        printed = _printed_digits(run)
         ids = store.list_keys(conn, run_id=run_id)
         wanted = [k for k in keys.split(",") if k] if keys else list(ids)
         out = {}
@@ -112,6 +115,8 @@ def get_metrics(
             if key not in ids:
                 continue
             out[key] = SeriesOut(**store.history(conn, series_id=ids[key], start=start, end=end, max_points=max_points))
+            if key in printed:
+                out[key].parsed = ParsedOrigin(significant_digits=printed[key])
     return MetricHistory(run_id=run_id, metrics=out)
 
 
@@ -123,6 +128,14 @@ def get_latest(run_id: str, state: State) -> MetricLatest:
             not_found("run", run_id)
         latest = store.latest(conn, run_id=run_id)
     return MetricLatest.model_validate({"run_id": run_id, "metrics": latest})
+
+
+def _printed_digits(run: dict[str, Any]) -> dict[str, int]:
+    """Keys ``trainboard run`` read from printed text -> their printed significant digits (its config entry)."""
+    noted = (run.get("config") or {}).get("trainboard.parsed_digits")
+    if not isinstance(noted, dict):
+        return {}
+    return {k: v for k, v in noted.items() if isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)}
 
 
 def _over_key_limit(conn: Connection, run_id: str, keys: set[str]) -> str | None:

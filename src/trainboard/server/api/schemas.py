@@ -356,12 +356,27 @@ class MetricBatchResult(BaseModel):
     last_step: int | None
 
 
+class ParsedOrigin(BaseModel):
+    """Where a series read from a recorded command's printed output came from, and how precise it is."""
+
+    source: Literal["printed_text"] = "printed_text"
+    significant_digits: int = Field(
+        description="The most significant digits any of its values was printed with: values are that text, "
+        "rounded, not the numbers the program computed."
+    )
+
+
 class SeriesOut(BaseModel):
     count: int = Field(description="Points stored for this key in the requested step range.")
     step: list[int]
     value: list[float | Literal["NaN", "Infinity", "-Infinity"]] = Field(description=NONFINITE_DOC)
     timestamp: list[float] = Field(description="Wall time of each point, epoch seconds.")
     downsampled: bool
+    parsed: ParsedOrigin | None = Field(
+        default=None,
+        description="Set when `trainboard run` read this key from the command's printed output "
+        "(the run's config `trainboard.parsed_digits`); null for logged values.",
+    )
 
 
 class MetricHistory(BaseModel):
