@@ -2,7 +2,8 @@
 
 (a) Throughput of :class:`~trainboard.sdk.metric_parsing.MetricParser` in MB/s of output, fed 64 KiB chunks, on
     output without metrics (80-character lines), HF Trainer log dicts, ``step=N loss=... lr=...`` lines and a
-    tqdm bar redrawn with ``\\r`` (postfix included).
+    tqdm bar redrawn with ``\\r`` (its postfix names no step, so it gives no points: a bar's values count only at a
+    step it names), and the same bar with ``step=N`` in its postfix.
 (b) ``trainboard run`` on capture_overhead.py's loop printing 200,000 lines, with parsing (the default) and with
     ``--no-parse-metrics``; once with 80-character lines that hold no metric, once with lines that are all
     ``step=N loss=... lr=...`` (200,000 points parsed and sent). The server is unreachable on purpose (the run is
@@ -41,18 +42,22 @@ def corpora(lines: int) -> dict[str, bytes]:
         f"{{'loss': '{1 / (i + 1):.4g}', 'grad_norm': '1.234', 'learning_rate': '5e-05', 'epoch': '{i / 100:.2f}'}}\r\n"
         for i in range(lines)
     )
-    bar = "".join(
-        f"\r{i % 100:3d}%|{'#' * (i % 10):10s}| {i}/{lines} [00:01<00:02, 30.0it/s, loss={1 / (i + 1):.3f}]"
-        + ("\n" if i % 1000 == 999 else "")
-        for i in range(lines)
-    )
+
+    def bar(postfix: str) -> str:
+        return "".join(
+            f"\r{i % 100:3d}%|{'#' * (i % 10):10s}| {i}/{lines} [00:01<00:02, 30.0it/s, {postfix.format(i=i)}"
+            f"loss={1 / (i + 1):.3f}]" + ("\n" if i % 1000 == 999 else "")
+            for i in range(lines)
+        )
+
     return {
         "no metrics (80-char lines)": ("x" * 79 + "\r\n").encode() * lines,
         "HF Trainer dicts": hf.encode(),
         "step=N key=value lines": "".join(
             f"step={i} loss={1 / (i + 1):.6f} lr=0.001\r\n" for i in range(lines)
         ).encode(),
-        "tqdm redraws with postfix": bar.encode(),
+        "tqdm redraws, postfix": bar("").encode(),
+        "tqdm redraws, postfix step=N": bar("step={i}, ").encode(),
     }
 
 

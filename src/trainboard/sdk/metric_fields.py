@@ -51,18 +51,20 @@ _PATH_KEY = re.compile(
 
 def is_identifier(key: str) -> bool:
     """True for a key that names a thing rather than measures it (a process, a rank, a file ...)."""
-    bare = key.rsplit("/", 1)[-1].lower()
-    return bare in IDENTIFIERS or _PATH_KEY.search(key) is not None
+    bare = key[key.rfind("/") + 1 :].lower()
+    return bare in IDENTIFIERS or ("." in key and _PATH_KEY.search(key) is not None)
 
 
 def significant_digits(text: str) -> int | None:
     """How many significant digits a printed number has (``'0.6928'`` -> 4, ``'5e-05'`` -> 1); None for
     ``nan``/``inf``, whose text is exact."""
-    mantissa = re.split(r"[eE]", text.strip().lstrip("+-"), maxsplit=1)[0]
-    if not mantissa or not any(c.isdigit() for c in mantissa):
+    bare = text.strip().lstrip("+-")
+    cut = bare.find("e")
+    cut = bare.find("E") if cut < 0 else cut
+    mantissa = (bare if cut < 0 else bare[:cut]).replace(".", "")
+    if not mantissa.isdigit():
         return None
-    digits = mantissa.replace(".", "").lstrip("0")
-    return max(len(digits), 1)
+    return max(len(mantissa.lstrip("0")), 1)
 
 
 @dataclass(frozen=True, slots=True)

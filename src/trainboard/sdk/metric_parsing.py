@@ -63,6 +63,7 @@ _TQDM = re.compile(r"(?P<n>\d+)(?:/\d+)?(?:it)? \[\d[^\]]*\]")
 _TQDM_RAW = re.compile(r"(?P<clear>\r {8,}(?=\r|\n|$))|\|\s*(?P<n>\d+)/(?P<total>\d+) \[[^\]\n]*\](?P<up>\x1b\[A)?")
 #: a Rich progress bar (Lightning's default when rich is installed): bar characters, then ``n/total``
 _RICH = re.compile(r"[━╸╺]\S*\s+\d+/\d+\s")
+_BAR_TAIL = 4096
 _TRACEBACK = "Traceback (most recent call last):"
 #: torchrun's per-rank prefix on a worker's error output
 _RANK_PREFIX = re.compile(r"^\[(?:rank|default)\d+\]:\s?")
@@ -192,7 +193,8 @@ class MetricParser:
     def _line(self, line: str) -> list[ParsedPoint]:
         if not line.strip():
             return []
-        line = _RANK_PREFIX.sub("", line)
+        if line[0] == "[":
+            line = _RANK_PREFIX.sub("", line)
         if line.endswith(_TRACEBACK):
             self._in_traceback = True
             self._in_group = self._in_group or line.lstrip().startswith("+ Exception Group")
@@ -306,6 +308,8 @@ class MetricParser:
         if "/" not in raw and "\r " not in raw:
             return
         group = self._group
+        if group.hf_pending is None:
+            raw = raw[-_BAR_TAIL:]  # (only the latest redraws matter then: a bar redrawn 1,000 times per chunk)
         for bar in _TQDM_RAW.finditer(raw):
             if bar.group("clear"):
                 group.cleared, group.write_n = True, None
