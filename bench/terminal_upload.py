@@ -9,24 +9,37 @@ server (SQLite), and how long ``trainboard run`` takes after a program's last by
    ``trainboard run``'s exit, with all bytes on the server; the same for a tqdm script (5,000 steps and a
    nested bar at ``mininterval=0``, the issue's case). ``trainboard run`` itself costs ~0.4 s to start.
 
-Run: ``.venv/bin/python bench/terminal_upload.py [--mb 20] [--tail-mb 5]``; start a CPU burner beside it
-(``python -c 'while True: pass' &``) for the busy-machine figures.
+3. Server cost: requests of ~1 MB (16 chunks of 64 KB, as the SDK sends a backlog) of ~100-byte redraws,
+   of two nested tqdm bars (``\\n``, a redraw, ``ESC[A``, a redraw) and of plain lines; printed: the server
+   process's CPU time per MB (user + system, so other load on the machine does not count) and the time per
+   request as the client sees it.
+
+``--against REV`` runs every part with the code of a git revision as well (its ``src`` exported to a temporary
+directory and put first on ``PYTHONPATH``, for the server and for ``trainboard run``), one after the other in the
+same run, so the two sets of figures are taken under the same load.
+
+Run: ``.venv/bin/python bench/terminal_upload.py [--mb 20] [--tail-mb 5] [--parts server,sdk,run] [--against
+REV]``; start a CPU burner beside it (``python -c 'while True: pass' &``) for the busy-machine figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 
-from _server import running_server
+from _server import CLI, free_port
 
 SDK_PRODUCER = r"""
 import json, sys, time
@@ -77,25 +90,138 @@ with open(sys.argv[1], "w") as fh:
 """
 
 
-def sdk_throughput(url: str, tmp: Path, mb: float) -> None:
+def redraw_chunk(size: int, first: int) -> bytes:
+    """~100-byte redraws of one bar, `size` bytes, from step `first` on."""
+    out = []
+    for i in range(first, first + size // 100):
+        pct = i * 100 // 1_000_000
+        out.append(f"\rsteps: {pct:3d}%|{'#' * (pct // 5):<20}| {i}/1000000 [00:01<00:02, 4321.00it/s]".ljust(100))
+    return "".join(out).encode()
+
+
+def nested_chunk(size: int, first: int) -> bytes:
+    """Redraws of two tqdm bars (`position=1`): the inner one a row below the outer one, as tqdm moves there."""
+    out = []
+    n = 0
+    i = first
+    while n < size:
+        inner = f"\n\rblock {i // 500}: {i % 500 * 100 // 500:3d}%|{'#' * (i % 500 // 50):<10}| {i % 500}/500\x1b[A"
+        outer = f"\rsteps: {i * 100 // 1_000_000:3d}%|{'#' * (i // 100_000):<10}| {i}/1000000 [00:01<00:02]"
+        out.append(inner + outer)
+        n += len(out[-1])
+        i += 1
+    return "".join(out).encode()
+
+
+def plain_chunk(size: int, first: int) -> bytes:
+    """~100-byte `print` lines."""
+    out = []
+    n = 0
+    i = first
+    while n < size:
+        out.append(
+            f"epoch {i // 1000:4d} step {i:8d} loss {1 / (i + 1):.6f} lr 3.000e-04 tokens/s {12345.6 + i:10.1f} ok\n"
+        )
+        n += len(out[-1])
+        i += 1
+    return "".join(out).encode()
+
+
+WORKLOADS = {"redraws": redraw_chunk, "nested bars": nested_chunk, "plain lines": plain_chunk}
+
+
+@contextlib.contextmanager
+def serve(data: Path, env: dict[str, str]) -> Iterator[tuple[str, psutil.Process]]:
+    """(url, process) of ``trainboard serve`` on a free port, with `env` (``PYTHONPATH`` picks the code)."""
+    port = free_port()
+    argv = [*CLI, "serve", "--port", str(port), "--data", str(data)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        yield url, psutil.Process(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def server_cost(label: str, env: dict[str, str], tmp: Path, requests: int) -> None:
+    """Server CPU per MB of terminal output for each workload, uploaded as ~1 MB requests of 64 KB chunks."""
+    with serve(tmp / f"server-{label}", env) as (url, proc), httpx.Client(timeout=120) as client:
+        for name, make in WORKLOADS.items():
+            run = client.post(f"{url}/api/runs", json={"name": f"cost {name}"}).json()["id"]
+            bodies = []
+            seq = step = 0
+            for _ in range(requests):
+                chunks = []
+                for _ in range(16):
+                    data = make(64_000, step)
+                    step += len(data) // 100
+                    seq += 1
+                    chunks.append({"seq": seq, "source": "stderr", "time": time.time(), "data": base64.b64encode(data)})
+                bodies.append(
+                    (
+                        sum(len(base64.b64decode(c["data"])) for c in chunks),
+                        json.dumps(
+                            {"stream": "bench", "chunks": [{**c, "data": c["data"].decode()} for c in chunks]},
+                            separators=(",", ":"),
+                        ).encode(),
+                    )
+                )
+            total = sum(n for n, _ in bodies)
+            cpu0 = sum(proc.cpu_times()[:2])
+            t0 = time.perf_counter()
+            for _, body in bodies:
+                resp = client.post(
+                    f"{url}/api/runs/{run}/logs/raw", content=body, headers={"content-type": "application/json"}
+                )
+                resp.raise_for_status()
+            wall = time.perf_counter() - t0
+            cpu = sum(proc.cpu_times()[:2]) - cpu0
+            print(
+                f"server cost [{label}], {name}: {cpu / total * 1e9:.1f} ms CPU per MB, "
+                f"{wall / requests * 1e3:.1f} ms per ~1 MB request ({requests} requests, {total / 1e6:.1f} MB)"
+            )
+
+
+def sdk_throughput(label: str, env: dict[str, str], url: str, tmp: Path, mb: float) -> None:
     out = subprocess.run(
-        [sys.executable, "-c", SDK_PRODUCER, url, str(tmp / "sdk-client"), str(mb)],
+        [sys.executable, "-c", SDK_PRODUCER, url, str(tmp / f"sdk-client-{label}"), str(mb)],
         capture_output=True,
         text=True,
         timeout=900,
         check=True,
+        env=env,
     )
     r = json.loads(out.stdout.strip().splitlines()[-1])
     stored = int(httpx.get(f"{url}/api/runs/{r['run']}", timeout=30).json().get("log_size", 0) or 0)
     mbs = r["bytes"] / r["durable_s"] / 1e6
     print(
-        f"SDK log_output, {r['bytes'] / 1e6:.0f} MB of ~100-byte redraws: written in {r['written_s']:.2f} s, "
+        f"SDK log_output [{label}], {r['bytes'] / 1e6:.0f} MB of ~100-byte redraws: written in {r['written_s']:.2f} s, "
         f"durable on the server in {r['durable_s']:.2f} s = {mbs:.1f} MB/s durable (SQLite); "
         f"all acknowledged: {r['ok']}, server log_size {stored}"
     )
 
 
-def run_tail(url: str, tmp: Path, label: str, program: str, *args: str) -> None:
+def run_start(label: str, env: dict[str, str], url: str, tmp: Path, reps: int = 5) -> None:
+    """``trainboard run -- true``: the fixed cost of the wrapper (best of `reps`)."""
+    env = dict(env, TRAINBOARD_URL=url, TRAINBOARD_DATA=str(tmp / f"start-client-{label}"))
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        subprocess.run([*CLI, "run", "--", "true"], stdout=subprocess.DEVNULL, env=env, timeout=120, check=True)
+        times.append(time.perf_counter() - t0)
+    median = sorted(times)[reps // 2]
+    print(f"trainboard run -- true [{label}]: {min(times):.3f} s (best of {reps}), median {median:.3f} s")
+
+
+def run_tail(label: str, env: dict[str, str], url: str, tmp: Path, what: str, program: str, *args: str) -> None:
     script = tmp / "program.py"
     script.write_text(program)
     stamp = tmp / "last-byte"
@@ -103,10 +229,10 @@ def run_tail(url: str, tmp: Path, label: str, program: str, *args: str) -> None:
     t0 = time.perf_counter()
     subprocess.run(argv, stderr=subprocess.DEVNULL, check=True, timeout=900)
     bare = time.perf_counter() - t0
-    env = dict(os.environ, TRAINBOARD_URL=url, TRAINBOARD_DATA=str(tmp / "run-client"))
+    env = dict(env, TRAINBOARD_URL=url, TRAINBOARD_DATA=str(tmp / f"run-client-{label}"))
     t0 = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "trainboard.cli", "run", "--", *argv],
+        [*CLI, "run", "--", *argv],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env,
@@ -118,22 +244,54 @@ def run_tail(url: str, tmp: Path, label: str, program: str, *args: str) -> None:
     stored = len(httpx.get(f"{url}/api/runs/{run['id']}/logs", timeout=120).content)
     notes = [line for line in done.stderr.decode(errors="replace").splitlines() if line.startswith("trainboard:")]
     print(
-        f"trainboard run, {label}: bare {bare:.2f} s, under trainboard run {under:.2f} s "
+        f"trainboard run [{label}], {what}: bare {bare:.2f} s, under trainboard run {under:.2f} s "
         f"({under / bare:.2f}x); tail after the program's last byte {tail:.2f} s; stored {stored} bytes"
         + (f"; notices: {notes}" if notes else "")
     )
+
+
+@contextlib.contextmanager
+def variants(against: str | None) -> Iterator[list[tuple[str, dict[str, str]]]]:
+    """(label, environment) of this tree's code and, with `against`, of that git revision's ``src``."""
+    out = [("this tree", dict(os.environ))]
+    with tempfile.TemporaryDirectory(prefix="tb-rev-") as tmp:
+        if against:
+            root = Path(__file__).resolve().parents[1]
+            archive = subprocess.run(
+                ["git", "-C", str(root), "archive", against, "src"], capture_output=True, check=True
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+            path = os.pathsep.join(p for p in (f"{tmp}/src", os.environ.get("PYTHONPATH")) if p)
+            out.insert(0, (against, dict(os.environ, PYTHONPATH=path)))
+        yield out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=float, default=20.0, help="MB for the SDK throughput figure")
     parser.add_argument("--tail-mb", type=float, default=5.0, help="MB for the trainboard run figure")
+    parser.add_argument("--requests", type=int, default=20, help="~1 MB requests per workload for the server cost")
+    parser.add_argument("--parts", default="server,sdk,run", help="which figures: server, sdk, run (comma-separated)")
+    parser.add_argument("--against", metavar="REV", help="also run every part with the code of this git revision")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
-    with running_server() as (url, _data), tempfile.TemporaryDirectory(prefix="tb-upload-") as tmp:
-        sdk_throughput(url, Path(tmp), args.mb)
-        run_tail(url, Path(tmp), f"{args.tail_mb:g} MB of redraws", PROGRAM, str(args.tail_mb))
-        run_tail(url, Path(tmp), "tqdm 5,000 steps + nested bar (mininterval=0)", TQDM_PROGRAM)
+    with variants(args.against) as codes, tempfile.TemporaryDirectory(prefix="tb-upload-") as tmp:
+        if "server" in parts:
+            for label, env in codes:
+                server_cost(label, env, Path(tmp), args.requests)
+        for label, env in codes:
+            if not parts & {"sdk", "run"}:
+                break
+            with serve(Path(tmp) / f"data-{label}", env) as (url, _proc):
+                if "sdk" in parts:
+                    sdk_throughput(label, env, url, Path(tmp), args.mb)
+                if "run" in parts:
+                    run_start(label, env, url, Path(tmp))
+                    what = f"{args.tail_mb:g} MB of redraws"
+                    run_tail(label, env, url, Path(tmp), what, PROGRAM, str(args.tail_mb))
+                    what = "tqdm 5,000 steps + nested bar (mininterval=0)"
+                    run_tail(label, env, url, Path(tmp), what, TQDM_PROGRAM)
 
 
 if __name__ == "__main__":

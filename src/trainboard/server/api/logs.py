@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 import time
@@ -11,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 from sqlalchemy import Connection
 
 from trainboard.server.api.errors import invalid, not_found
@@ -38,14 +37,26 @@ BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=
 LAST_EVENT_ID_PATTERN = r"^(0|[1-9][0-9]{0,14}|[1-8][0-9]{15}|900[0-6][0-9]{12})$"
 
 
+#: Documented with the pattern, checked where it is decoded (``decode_base64``): a megabyte of output would
+#: otherwise be scanned twice (the pattern alone costs about 5 ms per MB).
+Base64Text = Annotated[str, WithJsonSchema({"type": "string", "pattern": BASE64_PATTERN})]
+
+
+def decode_base64(text: str) -> bytes | None:
+    """The bytes of standard padded base64 (what ``BASE64_PATTERN`` matches exactly), None for anything else."""
+    if len(text) % 4 or text.endswith("==="):  # strict mode still takes `=`s after a whole group: `AAAA====`
+        return None
+    try:
+        return binascii.a2b_base64(text, strict_mode=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
 class RawChunkIn(InModel):
     seq: int | None = Field(None, ge=0, le=MAX_JSON_INT)
     source: Literal["stdout", "stderr"]
     time: EpochSeconds | None = None
-    data: str = Field(
-        pattern=BASE64_PATTERN,
-        description="base64 of the raw bytes (may be empty: a chunk that only carries `size`)",
-    )
+    data: Base64Text = Field(description="base64 of the raw bytes (may be empty: a chunk that only carries `size`)")
     size: TerminalSizeIn | None = Field(
         None, description="The terminal's size from this chunk's first byte on (sent at the start and on a resize)"
     )
@@ -68,10 +79,9 @@ async def append_raw(run_id: str, body: RawLogIn, request: Request, state: State
     chunks: list[store.Chunk] = []
     now = time.time()
     for i, c in enumerate(body.chunks):
-        try:
-            data = base64.b64decode(c.data, validate=True)
-        except (binascii.Error, ValueError):
-            invalid(["body", "chunks", i, "data"], "is not valid base64")
+        data = decode_base64(c.data)
+        if data is None:
+            invalid(["body", "chunks", i, "data"], f"is not valid base64: must match {BASE64_PATTERN}")
         chunks.append((c.seq, c.source, now if c.time is None else c.time, data))
     cache = state.writer.cache
     limit = state.settings.log_limit_per_run
