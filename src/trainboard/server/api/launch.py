@@ -2,7 +2,7 @@
 and the provider's native log of a launched run. Thin: the launch service (``providers.service``) does the work.
 
 Off unless the server runs with ``--allow-launch`` (404 naming the flag; ``GET /api/providers`` says so too).
-Launching needs the launch permission now (``Identity.can_launch``: an admin, or a user an admin granted launch,
+Launching needs the launch permission now (``Identity.can_launch``: an admin, or an editor an admin granted launch,
 through a session or a ``launch``/``admin`` token); cancelling also needs to be the run's launcher or an admin
 (403). The permission table lets ``launch``-scoped tokens reach these two routes.
 """
@@ -143,7 +143,7 @@ def _may_launch(caller: Identity, what: str) -> None:
     who = f"user {caller.user!r} (role {caller.role})" if caller.user else "this token"
     raise HTTPException(
         status_code=403,
-        detail=f"{what} needs the launch permission (an admin, or a user an admin granted launch, with a session "
+        detail=f"{what} needs the launch permission (an admin, or an editor an admin granted launch, with a session "
         f"or a token of the launch scope); {who} has none",
     )
 

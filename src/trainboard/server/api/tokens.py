@@ -87,7 +87,7 @@ async def create_token(body: TokenCreate, request: Request, state: State, caller
     if body.scope == "launch" and not caller.can_launch:
         raise HTTPException(
             status_code=403,
-            detail="the scope 'launch' needs the launch permission: an admin, or a user an admin granted launch",
+            detail="the scope 'launch' needs the launch permission: an admin, or an editor an admin granted launch",
         )
     if body.scope != "launch" and LEVELS[body.scope] > caller.level:
         raise HTTPException(status_code=403, detail=f"the scope {body.scope!r} is more than your role allows")
