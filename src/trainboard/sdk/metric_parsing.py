@@ -148,7 +148,6 @@ class MetricParser:
         self._keras_epoch: int | None = None
         self._keras_fresh = False
         self._hf_count = 0
-        self._eager = ""
         self._last_step: dict[str, int] = {}
 
     def feed(self, data: bytes | str) -> list[ParsedPoint]:
@@ -159,21 +158,12 @@ class MetricParser:
         for piece in done:
             raw, self._buf = self._buf + piece, ""
             self._resolve_hf(piece, out)  # (only text that arrived after a waiting dict: this chunk's)
-            if self._eager:
-                eager, self._eager = self._eager, ""
-                if _line_state(raw) == eager:
-                    continue  # (an HF dict already parsed before its newline came)
             if not self._in_traceback and not self._after_bar and _HINT.search(raw) is None:
                 continue  # (most output: nothing that could start a metric or a traceback)
             out.extend(self._line(_line_state(raw[-MAX_LINE * 4 :])))
         self._buf += rest
         self._trim()
         self._resolve_hf(rest, out)  # (HF's bar after a dict is usually on a line still being drawn)
-        if rest.endswith("}") and not self._in_traceback:  # a whole HF dict whose newline is still to come
-            state = _line_state(self._buf)
-            if state.lstrip().startswith("{") and _HF_DICT.match(state):
-                self._eager = state
-                out.extend(self._line(state))
         return out
 
     def finish(self) -> list[ParsedPoint]:
@@ -207,8 +197,8 @@ class MetricParser:
             if not line[:1].isspace() and not line.startswith(("File ", "^", "~")):
                 self._in_traceback = False  # the exception line ends the traceback: not parsed either
             return []
-        if self._after_bar and line[:2].isspace():
-            return []  # a wrapped progress bar's continuation (Rich puts each postfix field on its own line)
+        if self._after_bar and line[:8].isspace():
+            return []  # a wrapped Rich bar's continuation (at 80 columns, each postfix field on its own line)
         self._after_bar = False
         line = line.lstrip()
         if len(line) > MAX_LINE or line.startswith("trainboard:") or _GLOG.match(line) or _ADVICE.search(line):
@@ -219,31 +209,31 @@ class MetricParser:
         if m:
             self._keras_epoch, self._keras_fresh = int(m.group("n")) - 1, True
             return []
-        if _KERAS_LINE.match(line) and not _TQDM.search(line):
+        if self._keras_epoch is not None and _KERAS_LINE.match(line) and not _TQDM.search(line):
             return self._keras(line)
         bar = _TQDM.search(line) or _RICH.search(line)
         if bar is None:
             point = self._pairs(line)
             return [point] if point is not None else []
-        self._after_bar = True
-        out = []
-        if bar.re is _TQDM:  # values in a tqdm postfix count only at a step it names
+        out: list[ParsedPoint] = []
+        if bar.re is _TQDM:  # values in a tqdm postfix count only at a step it names (tqdm never wraps: it trims)
             point = self._pairs(line[bar.start() : bar.end()].split(",", 1)[-1].rstrip("]"), need_step=True)
             out = [point] if point is not None else []
             rest = line[bar.end() :]
             if rest.strip():  # something printed on the bar's line, after it
-                self._after_bar = False
                 out.extend(self._line(rest))
+        else:
+            self._after_bar = True
         return out
 
     def _keras(self, line: str) -> list[ParsedPoint]:
         found = fields(line)
-        if found is None or (self._keras_epoch is None and not found.values):
+        if found is None or self._keras_epoch is None:
             return []
-        if self._keras_fresh and self._keras_epoch is not None:
+        if self._keras_fresh:
             self._keras_fresh = False
             return self._at(self._keras_epoch, found.values, found.digits)
-        step = max(self._keras_epoch or 0, 0)  # an evaluate() after fit (or without one): its own keys
+        step = max(self._keras_epoch, 0)  # an evaluate() after fit: its own keys, at fit's last epoch
         values = {EVALUATE_PREFIX + k: v for k, v in found.values.items()}
         return self._at(step, values, {EVALUATE_PREFIX + k: d for k, d in found.digits.items()})
 

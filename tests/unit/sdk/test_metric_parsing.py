@@ -59,7 +59,10 @@ def test_an_hf_dict_that_arrives_after_its_redraw_still_gets_its_step() -> None:
     got += out.feed("{'loss': '0.6928', 'epoch': '0.125'}\r\n")
     got += err.feed(clear + TRAIN_BAR.format(pct=25, bar="#", n=2))
     got += out.feed("{'loss': '0.6953', 'epoch': '0.25'}\r\n")
-    assert [(p.step, p.metrics["loss"]) for p in got] == [(1, 0.6928), (2, 0.6953)]
+    got += out.feed("{'loss': '0.6911', 'epoch': '0.375'}")  # (its newline read after the redraw)
+    got += err.feed(clear + TRAIN_BAR.format(pct=38, bar="#", n=3) + TRAIN_BAR.format(pct=50, bar="#", n=4))
+    got += out.feed("\r\n")
+    assert [(p.step, p.metrics["loss"]) for p in got] == [(1, 0.6928), (2, 0.6953), (3, 0.6911)]
 
 
 def test_hf_dicts_without_a_bar_count_steps_and_evaluations_share_the_last_step() -> None:
@@ -126,6 +129,11 @@ LIGHTNING_200 = (
 def test_progress_bars_give_the_same_nothing_at_any_terminal_width() -> None:
     assert points(LIGHTNING_80) == points(LIGHTNING_200) == []
     assert points(LIGHTNING_80 + "step=3 loss=0.5\n") == [ParsedPoint(3, {"loss": 0.5})]
+
+
+def test_an_indented_report_after_a_tqdm_bar_is_still_read() -> None:
+    text = "\rbatch: 100%|##| 8/8 [00:00<00:00, 9.9it/s, loss=0.25]\n    step=8 val_loss=0.5\n10/100 - loss: 0.5\n"
+    assert points(text) == [ParsedPoint(8, {"val_loss": 0.5}), ParsedPoint(1, {"loss": 0.5})]  # (no Keras here)
 
 
 def test_banners_summaries_and_launcher_reports_are_not_metrics() -> None:
