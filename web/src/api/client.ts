@@ -136,7 +136,8 @@ export function seriesFromWire(w: WireSeries): Series {
     value[i] = decodeFloat(w.value[i]);
     timestamp[i] = w.timestamp?.[i] ?? NaN;
   }
-  return { count: w.count ?? n, step, value, timestamp };
+  const parsed = w.parsed?.significant_digits;
+  return parsed === undefined ? { count: w.count ?? n, step, value, timestamp } : { count: w.count ?? n, step, value, timestamp, parsedDigits: parsed };
 }
 
 export async function getMetrics(

@@ -388,7 +388,7 @@ export interface paths {
         /**
          * Cancel Run
          * @description Stop a launched run's job: SIGTERM / stop / scancel / terminate, forced after the grace period. The run
-         *     ends ``interrupted``; the cancel is an event naming who asked.
+         *     ends ``interrupted``; the cancel is an event naming who asked. Only its launcher or an admin may cancel it.
          */
         post: operations["cancel_run_api_runs__run_id__cancel_post"];
         delete?: never;
@@ -831,8 +831,9 @@ export interface paths {
         put?: never;
         /**
          * Create Token
-         * @description Create a token for the caller (admins: for ``user``). Its scope may not exceed the caller's role;
-         *     a run-scoped token (``run_id``, usually with the scope ``write``) may use only that run's routes.
+         * @description Create a token for the caller (admins: for ``user``). Its scope may exceed neither the caller's role nor its
+         *     owner's (``launch``: an admin, or a user granted launch); it is capped by the owner's role at every request
+         *     after that. A run-scoped token (``run_id``, usually with the scope ``write``) may use only that run's routes.
          */
         post: operations["create_token_api_tokens_post"];
         delete?: never;
@@ -893,7 +894,8 @@ export interface paths {
         get?: never;
         /**
          * Update User
-         * @description Change the role, the password (ends the user's sessions) or ``disabled`` (also revokes their tokens).
+         * @description Change the role, the password (ends the user's sessions), ``disabled`` (also revokes their tokens) or
+         *     ``can_launch``. A lower role applies to the user's existing tokens at once.
          */
         put: operations["update_user_api_users__name__put"];
         post?: never;
@@ -1468,6 +1470,23 @@ export interface components {
             /** Step */
             step: number | null;
         };
+        /**
+         * ParsedOrigin
+         * @description Where a series read from a recorded command's printed output came from, and how precise it is.
+         */
+        ParsedOrigin: {
+            /**
+             * Significant Digits
+             * @description The most significant digits any of its values was printed with: values are that text, rounded, not the numbers the program computed.
+             */
+            significant_digits: number;
+            /**
+             * Source
+             * @default printed_text
+             * @constant
+             */
+            source: "printed_text";
+        };
         /** ProjectColumns */
         ProjectColumns: {
             /**
@@ -1747,6 +1766,8 @@ export interface components {
             count: number;
             /** Downsampled */
             downsampled: boolean;
+            /** @description Set when `trainboard run` read this key from the command's printed output (the run's config `trainboard.parsed_digits`); null for logged values. */
+            parsed?: components["schemas"]["ParsedOrigin"] | null;
             /** Step */
             step: number[];
             /**
@@ -1903,9 +1924,18 @@ export interface components {
         };
         /** UserCreate */
         UserCreate: {
+            /**
+             * Can Launch
+             * @description Grant (or withdraw) the launch permission: launching runs without being an admin
+             * @default false
+             */
+            can_launch: boolean;
             /** Name */
             name: string;
-            /** Password */
+            /**
+             * Password
+             * @description At least 12 characters by default (serve --min-password-length), not only spaces
+             */
             password: string;
             /**
              * Role
@@ -1928,6 +1958,11 @@ export interface components {
         /** UserPublic */
         UserPublic: {
             /**
+             * Can Launch
+             * @description May launch runs (admins always may; others when an admin granted it)
+             */
+            can_launch: boolean;
+            /**
              * Created At
              * @description Epoch seconds
              */
@@ -1941,6 +1976,11 @@ export interface components {
         };
         /** UserUpdate */
         UserUpdate: {
+            /**
+             * Can Launch
+             * @description Grant (or withdraw) the launch permission: launching runs without being an admin
+             */
+            can_launch?: boolean | null;
             /** Disabled */
             disabled?: boolean | null;
             /** Password */
@@ -2860,7 +2900,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
-            /** @description The caller has neither the launch scope nor admin */
+            /** @description The caller may not launch (not an admin, no launch grant, or not a launch token) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4152,14 +4192,12 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
-            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            /** @description The caller may not launch, or is neither the run's launcher nor an admin */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["ErrorMessage"];
-                };
+                content?: never;
             };
             /** @description No such run or checkpoint (the detail names it) */
             404: {

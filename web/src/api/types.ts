@@ -28,6 +28,8 @@ export interface Series {
   step: Float64Array;
   value: Float64Array;
   timestamp: Float64Array;
+  /** set when `trainboard run` read the key from printed text: the most significant digits it was printed with */
+  parsedDigits?: number;
 }
 
 export interface LatestPoint {

@@ -55,6 +55,7 @@ function MetricChartImpl({ metricKey, runs, options, pinned, onPin, onZoom }: Pr
   const markers = useRef<{ x: number; kind: MarkerKind; color: string }[]>([]);
   // whether the EMA line is drawn: not for a sparse series, whose raw line then is the bold one
   const [smoothed, setSmoothed] = useState(false);
+  const [parsedDigits, setParsedDigits] = useState<number | null>(null);
   const smoothedRef = useRef(smoothed);
   smoothedRef.current = smoothed;
   const runsKey = runs.map((r) => `${r.store.runId}:${r.color}`).join("|");
@@ -255,6 +256,7 @@ function MetricChartImpl({ metricKey, runs, options, pinned, onPin, onZoom }: Pr
       }
       markers.current = ms;
       if (anySmoothed !== smoothedRef.current) setSmoothed(anySmoothed); // restyle: raw bold when not smoothed
+      setParsedDigits(runsRef.current.map((r) => r.store.parsed.get(metricKey)).find((d) => d !== undefined) ?? null);
       const data = joinOnX(cols) as uPlot.AlignedData;
       const z = zoom.current;
       u.setData(data, z === null);
@@ -285,6 +287,11 @@ function MetricChartImpl({ metricKey, runs, options, pinned, onPin, onZoom }: Pr
           {unit && <span className="muted"> ({unit.suffix})</span>}
         </span>
         {!smoothed && options.smoothing > 0 && <span className="muted chart-note" title="fewer than 50 points: not smoothed">raw</span>}
+        {parsedDigits !== null && (
+          <span className="muted chart-note" data-parsed-digits={parsedDigits} title={`read from the program's printed output: values rounded to ${parsedDigits} significant digits as printed, not the exact numbers`}>
+            parsed
+          </span>
+        )}
         <span className="chart-readout" ref={readout} />
       </div>
       <div ref={plotEl} className="chart-plot" title="click: show the terminal at this step · drag: zoom · double-click: reset" />

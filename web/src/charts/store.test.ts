@@ -60,4 +60,24 @@ describe("RunMetrics", () => {
     m.release();
     expect(listeners.has("r")).toBe(false);
   });
+
+  it("keeps which keys were read from printed text, with their printed digits", async () => {
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string) => {
+        if (url.endsWith("/metrics/latest"))
+          return json({ metrics: { loss: { step: 5, value: 0.69, timestamp: 1 }, lr: { step: 5, value: 0.1, timestamp: 1 } } });
+        const parsed = url.includes("keys=loss") ? { source: "printed_text", significant_digits: 4 } : null;
+        const key = url.includes("keys=loss") ? "loss" : "lr";
+        return json({ run_id: "r", metrics: { [key]: { count: 1, step: [5], value: [0.69], timestamp: [1], downsampled: false, parsed } } });
+      }),
+    );
+    const m = new RunMetrics("r");
+    m.acquire();
+    await vi.waitFor(() => expect(m.keys()).toEqual(["loss", "lr"]));
+    await vi.waitFor(() => expect(m.series.get("lr")?.step).toEqual([5]));
+    expect(m.parsed.get("loss")).toBe(4);
+    expect(m.parsed.has("lr")).toBe(false); // logged through the SDK: exact
+    m.release();
+  });
 });

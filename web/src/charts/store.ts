@@ -19,6 +19,8 @@ export class RunMetrics {
   readonly series = new Map<string, Points>();
   /** points stored on the server per key (the count field), for the legend */
   readonly counts = new Map<string, number>();
+  /** keys read from printed text (``trainboard run``) -> the significant digits they were printed with */
+  readonly parsed = new Map<string, number>();
   version = 0;
   loading = true;
   error: string | null = null;
@@ -106,6 +108,7 @@ export class RunMetrics {
       });
       this.series.set(key, fetched);
       this.counts.set(key, s.count);
+      if (s.parsedDigits !== undefined) this.parsed.set(key, s.parsedDigits);
     }
     if (this.loading) {
       this.loading = false; // the first key is in: charts render, the rest fill in
