@@ -104,6 +104,9 @@ _PLAIN_BYTES_AND_TAB = _PLAIN_BYTES + b"\t"
 _TAB_STOP = 8
 #: Version of the `snapshot()` format; `restore` refuses any other.
 SNAPSHOT_VERSION = 1
+_RESET = "\x1b[0m"
+#: A line before its level is known: (text, display, timestamp, wrapped).
+_Rendered = tuple[str, str, float, bool]
 _ESC = re.compile(
     r"\x1b(?:"
     r"\[(?P<params>[0-?]*)(?P<inter>[ -/]*)(?P<final>[@-~])"  # CSI
@@ -314,25 +317,36 @@ class LineSplitter:
         wrapped at the terminal width); returns them and the rows of a line not ended yet (none when
         `closing`). Without a width every row is a line (a row cut at `max_columns` too)."""
         if self._columns is None and not carry:
-            return [self._line(row) for row in rows], []
-        out: list[Line] = []
+            return self._lines([(*row.render(), row.timestamp, row.wrapped) for row in rows]), []
+        out: list[_Rendered] = []
         group = list(carry)
         per_row = max(self._max_columns, 1)
         for row in rows:
             group.append(row)
             if row.wrapped and self._columns is not None and (len(group) + 1) * per_row <= self._limit_columns:
                 continue  # a soft wrap: the line goes on in the next row
-            out.append(self._line_of(group))
+            out.append(self._rendered(group))
             group = []
         if closing and group:
-            out.append(self._line_of(group))
+            out.append(self._rendered(group))
             group = []
-        return out, group
+        return self._lines(out), group
+
+    def _lines(self, rendered: list[_Rendered]) -> list[Line]:
+        """Lines of (text, display, timestamp, wrapped), their levels detected in order."""
+        levels = self._levels.levels([r[0] for r in rendered])
+        return [Line(t, d, at, level, w) for (t, d, at, w), level in zip(rendered, levels, strict=True)]
 
     def _line_of(self, rows: list[StyledRow]) -> Line:
+        """One line from rows joined at soft wraps (see `_rendered`)."""
+        text, display, at, wrapped = self._rendered(rows)
+        return Line(text, display, at, self._levels.level(text), wrapped)
+
+    def _rendered(self, rows: list[StyledRow]) -> _Rendered:
         """One line from rows joined at soft wraps (each but the last keeps its blanks up to the wrap)."""
         if len(rows) == 1:
-            return self._line(rows[0])
+            row = rows[0]
+            return (*row.render(), row.timestamp, row.wrapped)
         texts: list[str] = []
         displays: list[str] = []
         for row in rows[:-1]:
@@ -347,8 +361,7 @@ class LineSplitter:
         if len(stripped) < len(text):  # a blank last row: strip the fill as `render` strips blanks
             cut = len(text) - len(stripped)
             text, display = stripped, display[: len(display) - cut] if display.endswith(" " * cut) else display
-        at = max(row.timestamp for row in rows)
-        return Line(text, display, at, self._levels.level(text), rows[-1].wrapped)
+        return text, display, max(row.timestamp for row in rows), rows[-1].wrapped
 
     # -- parsing ---------------------------------------------------------------------------------
 
@@ -405,37 +418,38 @@ class LineSplitter:
         """Take whole simple lines starting at `pos` (cursor at column 0 of a blank last row).
 
         Gives exactly what the general path gives (the tests feed byte by byte, which never takes it);
-        returns the position after the lines taken.
+        returns the position after the lines taken. The lines that are final at once (all but the last
+        `reach`) go out without a row of the live region (`_final_lines`).
         """
         m = _SIMPLE_LINES.match(s, pos)
         if m is None:
             return pos
+        block = s[pos : m.end() - 1]
+        raws = block.split("\n")
+        rows = self._rows
+        above = len(rows) - 1  # the rows above the cursor's
+        direct = len(raws) - self._reach  # of the lines, how many leave the live region at once
+        if (
+            direct > 1
+            and max(map(len, raws)) <= self._max_columns
+            and (self._columns is None or "\t" not in block)
+            and not rows[-1].wrapped
+        ):
+            self._emit(above)
+            if not self._carry:
+                self._final_lines(block.replace("\r", "").split("\n") if "\r" in block else raws, direct)
+                return m.end()
         limit = self._max_columns
         now = self._now
         rows = self._rows
         row = rows[-1]
         new_rows: list[StyledRow] = []
         tabs = self._columns is not None
-        for raw in s[pos : m.end() - 1].split("\n"):
+        for raw in raws:
             if len(raw) > limit or (tabs and "\t" in raw):
                 break
             pos += len(raw) + 1
-            if raw.endswith("\r"):
-                raw = raw[:-1]
-            if "\x1b" in raw:
-                parts = _SGR_SPLIT.split(raw)
-                texts = parts[0::2]
-                first, styles, self._style = line_plan(self._style, tuple(parts[1::2]), tuple(map(bool, texts)))
-                if first:
-                    offsets = [0, *accumulate(map(len, texts))]
-                    row.text = "".join(texts)
-                    row.starts = [offsets[j] for j in first]
-                    row.styles = list(styles)
-            elif raw:
-                row.text = raw
-                row.starts = [0]
-                row.styles = [self._style]
-            row.timestamp = now
+            self._fill(row, raw[:-1] if raw.endswith("\r") else raw)
             row = StyledRow(now)
             new_rows.append(row)
         if new_rows:
@@ -445,6 +459,49 @@ class LineSplitter:
             if ready > 0:
                 self._emit(ready)
         return pos
+
+    def _final_lines(self, raws: list[str], direct: int) -> None:
+        """The live region is the cursor's blank row alone: the first `direct` of the simple lines `raws` (no
+        `\\r`) become final lines, the others rows above a fresh cursor row."""
+        now = self._now
+        rendered: list[_Rendered] = []
+        for raw in raws[:direct]:
+            if "\x1b" in raw:
+                row = StyledRow(now)
+                self._fill(row, raw)
+                rendered.append((*row.render(), now, False))
+            else:
+                text = raw.rstrip(" ")
+                style = self._style
+                rendered.append((text, style + text + _RESET if style and text else text, now, False))
+        self._out.extend(self._lines(rendered))
+        self._base += direct
+        rows: list[StyledRow] = []
+        for raw in raws[direct:]:
+            row = StyledRow(now)
+            self._fill(row, raw)
+            rows.append(row)
+        rows.append(StyledRow(now))
+        self._rows = rows
+        self._cy = len(rows) - 1
+        self._cx = 0
+
+    def _fill(self, row: StyledRow, raw: str) -> None:
+        """Write the simple line `raw` (text and SGR sequences) on the blank `row`, dated now."""
+        if "\x1b" in raw:
+            parts = _SGR_SPLIT.split(raw)
+            texts = parts[0::2]
+            first, styles, self._style = line_plan(self._style, tuple(parts[1::2]), tuple(map(bool, texts)))
+            if first:
+                offsets = [0, *accumulate(map(len, texts))]
+                row.text = "".join(texts)
+                row.starts = [offsets[j] for j in first]
+                row.styles = list(styles)
+        elif raw:
+            row.text = raw
+            row.starts = [0]
+            row.styles = [self._style]
+        row.timestamp = self._now
 
     def _text(self, run: str) -> None:
         """Write a run of text that may hold `\\r`s (no other control character)."""

@@ -1,5 +1,6 @@
 """LineSplitter's fast paths (whole simple lines, runs of `\\r` redraws, chunks of redraws checked on their
-bytes) give exactly the lines of feeding byte by byte, where each byte takes the general path."""
+bytes) give exactly the lines of feeding byte by byte, where each byte takes the general path; the levels of many
+lines at once are those of one line at a time."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trainboard.server.loglines import Line, LineSplitter
+from trainboard.server.loglines import LEVEL_RULES, LevelDetector, Line, LineSplitter
 
 PIECES = [
     b"\r",
@@ -65,3 +66,30 @@ def test_redraws_of_different_lengths_keep_what_a_longer_one_left() -> None:
     splitter = LineSplitter()
     assert splitter.feed(data, 1.0) == []
     assert [line.text for line in splitter.flush()] == ["xedium onew text"]
+
+
+TEXTS = [
+    "plain",
+    "",
+    "  indented",
+    "Traceback (most recent call last):",
+    "Exception Group Traceback (most recent call last):",
+    "  + Exception Group",
+    "ValueError: bad",
+    "During handling of the above exception, another exception occurred:",
+    "/a/b.py:3: UserWarning: w",
+    "x.pyx:9: no category",
+    "W1122 12:00:00.1 glog",
+    "[E 2024 x]",
+    "D",
+    "E1",
+    *(rule.example for rule in LEVEL_RULES),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(TEXTS), max_size=60), st.lists(st.booleans(), min_size=3, max_size=3))
+def test_levels_of_many_lines_are_those_of_one_at_a_time(texts: list[str], state: list[bool]) -> None:
+    one, many = LevelDetector.from_state(state), LevelDetector.from_state(state)
+    assert many.levels(texts) == [one.level(text) for text in texts]
+    assert many.state() == one.state()
