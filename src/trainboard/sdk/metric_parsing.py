@@ -64,6 +64,7 @@ _TQDM_RAW = re.compile(r"(?P<clear>\r {8,}(?=\r|\n|$))|\|\s*(?P<n>\d+)/(?P<total
 #: a Rich progress bar (Lightning's default when rich is installed): bar characters, then ``n/total``
 _RICH = re.compile(r"[━╸╺]\S*\s+\d+/\d+\s")
 _BAR_TAIL = 4096
+_CLEAR = "\r" + " " * 8
 _TRACEBACK = "Traceback (most recent call last):"
 #: torchrun's per-rank prefix on a worker's error output
 _RANK_PREFIX = re.compile(r"^\[(?:rank|default)\d+\]:\s?")
@@ -298,8 +299,9 @@ class MetricParser:
         if "/" not in raw and "\r " not in raw:
             return
         group = self._group
-        if group.hf_pending is None:
-            raw = raw[-_BAR_TAIL:]  # (only the latest redraws matter then: a bar redrawn 1,000 times per chunk)
+        if group.hf_pending is None:  # only the latest redraws matter then (a bar redrawn 1,000 times a chunk),
+            clear = raw.rfind(_CLEAR)  # and the last clear with the redraw after it
+            raw = raw[clear:] if clear >= 0 else raw[-_BAR_TAIL:]
         for bar in _TQDM_RAW.finditer(raw):
             if bar.group("clear"):
                 group.cleared, group.write_n = True, None
