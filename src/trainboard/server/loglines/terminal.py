@@ -120,6 +120,9 @@ _SIMPLE_LINES = re.compile(
     "(?:[^\x00-\x08\x0a-\x1f\x7f-\x9f]*+(?:\x1b\\[[0-9;]*+m[^\x00-\x08\x0a-\x1f\x7f-\x9f]*+)*+\r?\n)++"
 )
 _SGR_SPLIT = re.compile(r"\x1b\[([0-9;]*)m")
+# Nested progress bars redrawn in turn (`_bar_cycles`): `\n\r` text `ESC[A\r` text, again and again.
+_BAR_CYCLES = re.compile("(?:\n\r[^\x00-\x08\x0a-\x1f\x7f-\x9f]*+\x1b\\[A\r[^\x00-\x08\x0a-\x1f\x7f-\x9f]*+)++")
+_BAR_CYCLES_NO_TAB = re.compile("(?:\n\r[^\x00-\x1f\x7f-\x9f]*+\x1b\\[A\r[^\x00-\x1f\x7f-\x9f]*+)++")
 # A prefix of a sequence that the next chunk may complete.
 _ESC_PARTIAL = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*\x1b?|[PX^_][^\x1b]*\x1b?|[ -/]*)\Z")
 
@@ -191,6 +194,7 @@ class LineSplitter:
         self._columns = columns
         self._max_columns = min(columns, self._limit_columns) if columns is not None else self._limit_columns
         self._ctrl = _CTRL if columns is None else _CTRL_AND_TAB
+        self._cycles = _BAR_CYCLES if columns is None else _BAR_CYCLES_NO_TAB
         self._plain_bytes = _PLAIN_BYTES_AND_TAB if columns is None else _PLAIN_BYTES
         if getattr(self, "_cx", 0) > self._max_columns:
             self._cx = self._max_columns
@@ -383,6 +387,10 @@ class LineSplitter:
             c = s[i]
             pos = i + 1
             if c == "\n":
+                cycles = self._cycles.match(s, i) if self._cy == len(self._rows) - 2 else None
+                if cycles is not None and self._bar_cycles(cycles.group()):
+                    pos = cycles.end()
+                    continue
                 self._cx = 0
                 self._down(1, new_rows=True)
                 rows = self._rows
@@ -502,6 +510,30 @@ class LineSplitter:
             row.starts = [0]
             row.styles = [self._style]
         row.timestamp = self._now
+
+    def _bar_cycles(self, cycles: str) -> bool:
+        """Two progress bars redrawn in turn, as tqdm draws a nested bar (`position=1`): each cycle moves to
+        the row below (`\\n`), redraws it (`\\r` + text), goes back up (`ESC[A`) and redraws the bar there.
+        Taken when the row below exists and the cycles change nothing else (no line becomes final, no
+        deeper reach, no wrap, no empty row dated by its newline): each row is then its redraws overlaid.
+        False (nothing done) otherwise."""
+        rows = self._rows
+        cy = self._cy
+        if self._reach < 1 or len(rows) - 1 > self._reach or not rows[cy].text:
+            return False
+        lower: list[str] = []
+        upper: list[str] = []
+        for cycle in cycles[2:].split("\n\r"):
+            below, _, here = cycle.partition("\x1b[A\r")
+            lower.append(below)
+            upper.append(here)
+        if max(max(map(len, lower)), max(map(len, upper))) > self._max_columns:
+            return False
+        self._cy = cy + 1
+        self._redraws(lower)
+        self._cy = cy
+        self._redraws(upper)
+        return True
 
     def _text(self, run: str) -> None:
         """Write a run of text that may hold `\\r`s (no other control character)."""

@@ -61,6 +61,20 @@ def test_any_chunking_equals_byte_by_byte(data: bytes, cuts: list[int], kwargs: 
     assert lines(data, cuts, **kwargs) == lines(data, list(range(len(data))), **kwargs)
 
 
+CYCLE_PIECES = [b"\n\r", b"\x1b[A\r", b"inner 3/5", b"outer 10%", b"x" * 12, b"\n", b"\r", b"\x1b[A", b"\t", b"done\n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(CYCLE_PIECES), max_size=40).map(b"".join),
+    st.lists(st.integers(0, 300), max_size=3),
+    st.sampled_from([{}, {"columns": 10}, {"max_columns": 8}, {"min_reach": 2}, {"max_reach": 1}]),
+)
+def test_nested_bar_cycles_equal_byte_by_byte(data: bytes, cuts: list[int], kwargs: dict[str, int]) -> None:
+    cycles = b"outer\r" + b"".join(b"\n\rinner %d\x1b[A\router %d" % (i, i) for i in range(20)) + data
+    assert lines(cycles, cuts, **kwargs) == lines(cycles, list(range(len(cycles))), **kwargs)
+
+
 def test_redraws_of_different_lengths_keep_what_a_longer_one_left() -> None:
     data = b"\rlong redraw text\rshort\rmedium one\r" + b"\rx" * 1000
     splitter = LineSplitter()
