@@ -84,7 +84,8 @@ def test_launch_watch_and_cancel_on_an_engine(
     assert "epoch:" in "\n".join(terminal_lines(page))
     assert page.get_by_test_id("launch-provider").inner_text() == provider
     job_id = httpx.get(f"{server.url}/api/runs/{run_id}/launch").json()["job_id"]
-    assert page.get_by_test_id("launch-job-id").inner_text().strip() == job_id
+    # shown once the page reads the launch again (on the run's status change, else within its 3 s poll)
+    wait_until(lambda: page.get_by_test_id("launch-job-id").inner_text().strip() == job_id, f"job id {job_id} shown")
     page.locator('[data-status="running"]').first.wait_for()
     shot(page, f"launch-{provider}-running")
 

@@ -24,7 +24,10 @@ const ACTIVE = new Set(["queued", "running"]);
 export function LaunchInfo({ run }: { run: Run }) {
   const qc = useQueryClient();
   const launchQ = useQuery({
-    queryKey: ["launch", run.id],
+    // the status in the key: a run going queued -> running (its job started) reads the launch again at once,
+    // rather than at the next 3 s poll, so the job id and state shown follow the run's own change
+    queryKey: ["launch", run.id, String(run.status)],
+    placeholderData: (previous) => previous,
     queryFn: () => launchOrNull(run.id),
     refetchInterval: (q) => (q.state.data && !q.state.data.finished ? 3000 : false),
     retry: false,
