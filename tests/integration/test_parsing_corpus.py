@@ -1,12 +1,14 @@
-"""Parsing measured on held-out real output: unmodified programs of the real frameworks, run under
+"""Parsing measured on held-out real output: unmodified programs of the real frameworks (HF Trainer, Keras,
+Lightning, PyTorch with nested tqdm, torchrun with a crashing rank) and a Rich progress display, run under
 ``trainboard run`` against a real server, their output captured in the test run (the corpus is generated here,
-not written by hand), and what trainboard stored compared with each framework's own records.
+not written by hand), and what trainboard stored compared with each program's own records.
 
 For every program: zero invented keys (every stored key is one the framework reports itself, an ``evaluate()``
 after training under ``evaluate/``), zero values that differ from the framework's at their step (an overwrite
 shows as one), and steps equal to the framework's own numbering (HF's global step, Keras' 0-based epochs,
 a script's printed ``step=``). Also: every key the framework printed is there, its printed precision is in the
-run's config, and Lightning gives the same points at 80 and 200 columns. A few seconds of training each.
+run's config and the metrics API, and Lightning gives the same points at 80 and 200 columns. A few seconds of
+training each.
 """
 
 from __future__ import annotations
@@ -128,6 +130,25 @@ for epoch in tqdm(range(3), desc="epoch"):
         if step == 12:  # a print while the bars are drawn: on the outer bar's line, right after it
             print(f"step={step} lr=0.1", flush=True)
             record.append({"step": step, "lr": 0.1})
+json.dump(record, open("record.json", "w"))
+"""
+
+RICH = r"""
+import json, time
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+record = []
+columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+           TextColumn("loss={task.fields[loss]:.4f} lr={task.fields[lr]}")]
+with Progress(*columns) as progress:
+    task = progress.add_task("train", total=20, loss=1.0, lr=0.1)
+    for step in range(1, 21):
+        loss = 1.0 / step
+        progress.update(task, advance=1, loss=loss)
+        if step % 5 == 0:
+            progress.console.print(f"step={step} loss={loss:.6f}")  # (Rich highlights the numbers)
+            record.append({"step": step, "loss": loss})
+        time.sleep(0.02)
 json.dump(record, open("record.json", "w"))
 """
 
@@ -301,6 +322,17 @@ def test_plain_pytorch_with_nested_tqdm(server: ServerProcess, tmp_path: Path) -
     assert check(got, want, exact=False) == CLEAN
     assert sorted(got) == sorted(want)
     assert run["config"]["trainboard.parsed_digits"] == {"loss": 6, "lr": 1}  # (0.944554 and 0.1)
+
+
+def test_a_rich_progress_display(server: ServerProcess, tmp_path: Path) -> None:
+    pytest.importorskip("rich")
+    done, run = record_run(server, tmp_path, RICH)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    assert b"lr=0.1" in done.stdout + done.stderr
+    want = {("loss", e["step"]): e["loss"] for e in json.loads((tmp_path / "record.json").read_text())}
+    got = stored(server, run["id"])
+    assert check(got, want) == CLEAN  # the bar's own loss= and lr= (no step) are not points
+    assert sorted(got) == sorted(want)
 
 
 def test_torchrun_with_a_crashing_rank(server: ServerProcess, tmp_path: Path) -> None:
