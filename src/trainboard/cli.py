@@ -701,6 +701,36 @@ def import_wandb(
     _import_runs(read_path(path), url, token, project, what=f".wandb run files under {path}")
 
 
+@import_app.command("mlflow")
+def import_mlflow(
+    source: Annotated[
+        str, typer.Argument(help="An mlruns directory (MLflow's file store) or a tracking server's URL (http://...)")
+    ],
+    project: Annotated[
+        str | None, typer.Option("--project", help="Project of the imported runs [default: the MLflow experiment]")
+    ] = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Import MLflow runs (params as config, every metric point with its step and timestamp, tags, notes, status,
+    start time) from an mlruns directory, read directly, or through a tracking server's REST API. Importing the
+    same runs again adds nothing. What is not imported (artifacts, logged models, dataset inputs, deleted runs) is
+    counted."""
+    from trainboard.cli_import import left_out_line, mlflow_runs
+    from trainboard.importers.mlflow import LeftOut
+    from trainboard.importers.mlflow_rest import MlflowServerError
+
+    if not source.startswith(("http://", "https://", "file:")) and not Path(source).is_dir():
+        raise fail(f"{source} is not a directory (an mlruns folder) or an http(s):// URL", code=2)
+    left_out = LeftOut()
+    try:
+        _import_runs(mlflow_runs(source, left_out), url, token, project, what=f"MLflow runs in {source}")
+    except MlflowServerError as exc:
+        raise fail(str(exc)) from None
+    if line := left_out_line(left_out):
+        console.print(line, highlight=False, soft_wrap=True)
+
+
 def _need_reader(module: str, how: str) -> None:
     """``trainboard import`` reads through the tool's own library: a clear line when it is not installed."""
     from importlib.util import find_spec

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import httpx
 
 from trainboard.importers import ImportedRun, skipped_text
+from trainboard.importers.mlflow import LeftOut
 from trainboard.wire import encode_float
 
-__all__ = ["BATCH_POINTS", "Uploaded", "import_runs", "upload_run"]
+__all__ = ["BATCH_POINTS", "Uploaded", "import_runs", "left_out_line", "mlflow_runs", "upload_run"]
 
 #: points per request
 BATCH_POINTS = 2000
@@ -72,11 +75,13 @@ def upload_run(client: httpx.Client, run: ImportedRun, *, project: str | None, f
     }
     if run.start_time is not None:
         body["start_time"] = datetime.fromtimestamp(run.start_time, UTC).isoformat()
-    _check(client.post("/api/runs", json=body), f"creating run {run.name!r}", fail)
+    created = _check(client.post("/api/runs", json=body), f"creating run {run.name!r}", fail)
     if run.tags:
         tags = [_tag(t) for t in run.tags]
         _check(client.post(f"/api/runs/{run.run_id}/tags", json={"add": tags}), f"tagging {run.name!r}", fail)
     update: dict[str, object] = {}
+    if created.get("status", run.status) != run.status:  # imported before, and the source's run has moved on since
+        update["status"] = run.status
     if run.notes:
         update["notes"] = run.notes
     if run.exit_code is not None:
@@ -116,3 +121,29 @@ _BAD_TAG_CHARS = re.compile(r"[,()'\"\x00-\x1f\x7f-\x9f]")
 def _tag(text: str) -> str:
     """``text`` as a trainboard tag (1-64 characters, no commas, quotes or parentheses)."""
     return _BAD_TAG_CHARS.sub("_", text).strip()[:64].strip() or "_"
+
+
+def mlflow_runs(source: str, left_out: LeftOut) -> Iterator[ImportedRun]:
+    """The runs of an MLflow file store (a path or ``file://`` URI) or tracking server (``http(s)://``); deleted
+    runs and experiments counted in ``left_out``. A server's failure raises ``MlflowServerError``."""
+    from trainboard.importers.mlflow import read_store, to_imported
+    from trainboard.importers.mlflow_rest import MlflowServerError, client_for, read_server
+
+    parsed = urlparse(source)
+    if parsed.scheme in ("http", "https"):
+        with client_for(source) as client:
+            try:
+                for run in read_server(client, left_out):
+                    yield to_imported(run, source=source)
+            except httpx.HTTPError as exc:
+                raise MlflowServerError(f"MLflow tracking server {source}: {exc}") from None
+        return
+    root = Path(unquote(parsed.path) if parsed.scheme == "file" else source).resolve()
+    for run in read_store(root, left_out):
+        yield to_imported(run, source=str(root))
+
+
+def left_out_line(left_out: LeftOut) -> str | None:
+    """The closing line for what the source holds outside the imported runs (``None``: nothing)."""
+    text = skipped_text(left_out.counts)
+    return f"not imported: {text}" if text else None

@@ -40,9 +40,13 @@ class ImportedRun:
     status: str = "completed"
     exit_code: int | None = None
     skipped: Counter[str] = field(default_factory=Counter)
+    #: when the source recorded the run's start (``None``: its first point's wall time)
+    started: float | None = None
 
     @property
     def start_time(self) -> float | None:
+        if self.started is not None:
+            return self.started
         times = [p[1] for s in self.series for p in s.points[:1]]
         return min(times) if times else None
 
