@@ -19,9 +19,10 @@ then only as one of these forms:
   a leading ``Step 100`` / ``Iter 5/100`` / ``Epoch 2``) gives the step; otherwise the n-th line with a key set is
   step n for it (one more than the last step any of its keys had).
 - Progress bars (tqdm's ``n/total [...]`` and Rich's bars, with the lines a wrapped Rich bar continues on) show
-  the latest value at no step the program records, and their counters are not another key's step: their values
-  are kept only when the bar's postfix names the step (``step=``, ``global_step=``, ``iter=``). Text printed on
-  the same line right after a tqdm bar (a ``print`` while the bar is drawn) is a line of its own.
+  the latest value at no step the program records, and their counters are not another key's step: a tqdm bar's
+  values are kept only when its postfix names the step (``step=``, ``global_step=``, ``iter=``), a Rich bar's
+  never. Text printed on the same line right after a tqdm bar (a ``print`` while the bar is drawn) is a line of
+  its own.
 
 Nothing inside a Python traceback is parsed: from ``Traceback (most recent call last):`` through the exception
 line that ends it (``[rank1]:`` prefixes of torchrun included). Lines the SDK itself prints (``trainboard: ...``),
