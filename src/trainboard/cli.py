@@ -731,6 +731,30 @@ def import_mlflow(
         console.print(line, highlight=False, soft_wrap=True)
 
 
+@import_app.command("neptune")
+def import_neptune(
+    path: Annotated[Path, typer.Argument(help="neptune-exporter's --data-path (or one .parquet file)")],
+    project: Annotated[
+        str | None, typer.Option("--project", help="Project of the imported runs [default: the Neptune project]")
+    ] = None,
+    step_multiplier: Annotated[
+        int, typer.Option(min=1, help="Multiplies Neptune's decimal steps into integers (as the exporter's loaders)")
+    ] = 1,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Import the Parquet files neptune-exporter wrote: float series as metrics (steps and times), single values
+    as config, tags, description, failed state, creation time. Importing the same files again adds nothing. What
+    is not imported (text series, histograms, files, points at fractional steps) is counted per run."""
+    _need_reader("pyarrow", "pip install 'trainboard[parquet]'")
+    from trainboard.importers.neptune import read_exports
+
+    if not path.exists():
+        raise fail(f"{path} does not exist", code=2)
+    runs = read_exports(path, step_multiplier=step_multiplier)
+    _import_runs(runs, url, token, project, what=f"neptune-exporter Parquet files under {path}")
+
+
 def _need_reader(module: str, how: str) -> None:
     """``trainboard import`` reads through the tool's own library: a clear line when it is not installed."""
     from importlib.util import find_spec
