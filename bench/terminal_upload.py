@@ -156,28 +156,21 @@ def server_cost(label: str, env: dict[str, str], tmp: Path, requests: int) -> No
     with serve(tmp / f"server-{label}", env) as (url, proc), httpx.Client(timeout=120) as client:
         for name, make in WORKLOADS.items():
             run = client.post(f"{url}/api/runs", json={"name": f"cost {name}"}).json()["id"]
-            bodies = []
-            seq = step = 0
+            bodies: list[bytes] = []
+            seq = step = total = 0
             for _ in range(requests):
-                chunks = []
+                chunks: list[dict[str, object]] = []
                 for _ in range(16):
                     data = make(64_000, step)
                     step += len(data) // 100
                     seq += 1
-                    chunks.append({"seq": seq, "source": "stderr", "time": time.time(), "data": base64.b64encode(data)})
-                bodies.append(
-                    (
-                        sum(len(base64.b64decode(c["data"])) for c in chunks),
-                        json.dumps(
-                            {"stream": "bench", "chunks": [{**c, "data": c["data"].decode()} for c in chunks]},
-                            separators=(",", ":"),
-                        ).encode(),
-                    )
-                )
-            total = sum(n for n, _ in bodies)
+                    total += len(data)
+                    encoded = base64.b64encode(data).decode()
+                    chunks.append({"seq": seq, "source": "stderr", "time": time.time(), "data": encoded})
+                bodies.append(json.dumps({"stream": "bench", "chunks": chunks}, separators=(",", ":")).encode())
             cpu0 = sum(proc.cpu_times()[:2])
             t0 = time.perf_counter()
-            for _, body in bodies:
+            for body in bodies:
                 resp = client.post(
                     f"{url}/api/runs/{run}/logs/raw", content=body, headers={"content-type": "application/json"}
                 )
