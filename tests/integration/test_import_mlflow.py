@@ -191,9 +191,26 @@ def mlflow_server(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-def test_import_mlflow_tracking_server(server: ServerProcess, tmp_path: Path, mlflow_server: str) -> None:
+def test_import_mlflow_tracking_server(
+    server: ServerProcess, tmp_path: Path, mlflow_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     written = log_runs(mlflow_server, tmp_path)
     import_twice(server, mlflow_server, written)
+
+    # every list is paged to its end: one item per page reads the same as the default pages
+    from trainboard.importers import mlflow_rest
+
+    tokens: list[str] = []
+    with mlflow_rest.client_for(mlflow_server) as client:
+        whole = list(mlflow_rest.read_server(client))
+        monkeypatch.setattr(mlflow_rest, "PAGE", 1)
+        monkeypatch.setattr(mlflow_rest, "HISTORY_PAGE", 1)
+        client.event_hooks["request"].append(
+            lambda r: tokens.append(r.url.path) if b"page_token" in r.url.query + r.content else None
+        )
+        paged = list(mlflow_rest.read_server(client))
+    assert len(whole) == 3 and repr(paged) == repr(whole)
+    assert {"/api/2.0/mlflow/runs/search", "/api/2.0/mlflow/metrics/get-history"} <= set(tokens)
 
 
 def test_import_mlflow_from_a_folder_without_runs_is_one_line(server: ServerProcess, tmp_path: Path) -> None:
