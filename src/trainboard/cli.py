@@ -727,7 +727,7 @@ def import_mlflow(
         _import_runs(mlflow_runs(source, left_out), url, token, project, what=f"MLflow runs in {source}")
     except MlflowServerError as exc:
         raise fail(str(exc)) from None
-    if line := left_out_line(left_out):
+    if line := left_out_line(left_out.counts):
         console.print(line, highlight=False, soft_wrap=True)
 
 
@@ -747,12 +747,18 @@ def import_neptune(
     as config, tags, description, failed state, creation time. Importing the same files again adds nothing. What
     is not imported (text series, histograms, files, points at fractional steps) is counted per run."""
     _need_reader("pyarrow", "pip install 'trainboard[parquet]'")
+    from collections import Counter
+
+    from trainboard.cli_import import left_out_line
     from trainboard.importers.neptune import read_exports
 
     if not path.exists():
         raise fail(f"{path} does not exist", code=2)
-    runs = read_exports(path, step_multiplier=step_multiplier)
+    left_out: Counter[str] = Counter()
+    runs = read_exports(path, step_multiplier=step_multiplier, left_out=left_out)
     _import_runs(runs, url, token, project, what=f"neptune-exporter Parquet files under {path}")
+    if line := left_out_line(left_out):
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 def _need_reader(module: str, how: str) -> None:

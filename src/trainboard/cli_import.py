@@ -143,7 +143,7 @@ def mlflow_runs(source: str, left_out: LeftOut) -> Iterator[ImportedRun]:
         yield to_imported(run, source=str(root))
 
 
-def left_out_line(left_out: LeftOut) -> str | None:
+def left_out_line(counts: Counter[str]) -> str | None:
     """The closing line for what the source holds outside the imported runs (``None``: nothing)."""
-    text = skipped_text(left_out.counts)
+    text = skipped_text(counts)
     return f"not imported: {text}" if text else None

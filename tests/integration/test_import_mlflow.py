@@ -217,3 +217,7 @@ def test_import_mlflow_from_a_folder_without_runs_is_one_line(server: ServerProc
     done = cli(server, "import", "mlflow", str(tmp_path))
     assert done.returncode == 1 and "no MLflow runs in" in done.stderr
     assert "Traceback" not in done.stderr
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    done = cli(server, "import", "mlflow", nowhere)
+    assert done.returncode == 1 and f"MLflow tracking server {nowhere}" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr

@@ -123,6 +123,9 @@ def export(tmp_path: Path) -> Path:
             ]
         ],
     )
+    unfinished = [[single("VIS-3", "sys/failed", "bool", False), *series_rows("VIS-3", "x", [1.0], [Decimal(0)])]] * 2
+    write_parts(folder, "VIS-3", unfinished)
+    (folder / "VIS-3_part_0.parquet").rename(folder / "VIS-3_part_0.parquet.tmp")  # (killed before the last rename)
     return data
 
 
@@ -136,6 +139,7 @@ def test_import_neptune_exporter_parquet(server: ServerProcess, export: Path) ->
     line = next(x for x in first.stdout.splitlines() if x.startswith("VIS-1:"))
     for part in ("1 text series values", "1 files", "1 histograms", "1 points at fractional steps"):
         assert part in line, line
+    assert first.stdout.splitlines()[-1] == "not imported: 1 runs whose export did not finish (no part_0)"
 
     got = runs(server)
     one, two = got["VIS-1"], got["VIS-2"]

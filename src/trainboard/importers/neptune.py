@@ -50,15 +50,19 @@ _VALUE_COLUMN = {
 _PART = re.compile(r"^(?P<run>.+)_part_(?P<n>\d+)\.parquet$")
 
 
-def read_exports(path: Path, *, step_multiplier: int = 1) -> Iterator[ImportedRun]:
+def read_exports(path: Path, *, left_out: Counter[str], step_multiplier: int = 1) -> Iterator[ImportedRun]:
     """The runs in the exporter's Parquet files at ``path`` (a file, or a folder searched recursively), each
-    run's parts read together (sorted by path)."""
+    run's parts read together (sorted by path). A run whose ``part_0`` is missing (its export did not finish:
+    the exporter renames part 0 into place last) is counted in ``left_out``, not imported."""
     files = [path] if path.is_file() else sorted(path.rglob("*.parquet"))
     by_run: dict[tuple[Path, str], list[Path]] = {}
     for file in files:
         match = _PART.match(file.name)
         by_run.setdefault((file.parent, match["run"] if match else file.name), []).append(file)
     for parts in by_run.values():
+        if path.is_dir() and all(_PART.match(p.name) for p in parts) and 0 not in map(_part_number, parts):
+            left_out["runs whose export did not finish (no part_0)"] += 1
+            continue
         rows = _rows(sorted(parts, key=_part_number))
         for (project_id, run_id), run_rows in rows.items():
             yield _run(project_id, run_id, run_rows, step_multiplier)
