@@ -26,12 +26,16 @@ CLI = (sys.executable, "-m", "trainboard.cli")
 
 
 @contextmanager
-def serve_process(program: tuple[str, ...], data: Path, *args: str, wait: float = 30.0) -> Iterator[str]:
-    """Yields the URL of ``program serve --port P --data DATA ARGS`` (``program``: the CLI, or a script that
-    patches the store before running it) once it answers /health; stopped at the end."""
+def served(
+    program: tuple[str, ...], data: Path, *args: str, wait: float = 30.0, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """(URL, process) of ``program serve --port P --data DATA ARGS`` once it answers /health (``env``: the
+    server's environment, e.g. a ``PYTHONPATH`` that picks another revision's code); stopped at the end."""
     port = free_port()
     argv = [*program, "serve", "--port", str(port), "--data", str(data), *args]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ) if env is None else env
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + wait
@@ -41,10 +45,18 @@ def serve_process(program: tuple[str, ...], data: Path, *args: str, wait: float 
                     break
             except httpx.HTTPError:
                 time.sleep(0.05)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+@contextmanager
+def serve_process(program: tuple[str, ...], data: Path, *args: str, wait: float = 30.0) -> Iterator[str]:
+    """Yields the URL of ``program serve --port P --data DATA ARGS`` (``program``: the CLI, or a script that
+    patches the store before running it) once it answers /health; stopped at the end."""
+    with served(program, data, *args, wait=wait) as (url, _proc):
+        yield url
 
 
 @contextmanager

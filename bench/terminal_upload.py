@@ -39,7 +39,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from _server import CLI, free_port
+from _server import CLI, served
 
 SDK_PRODUCER = r"""
 import json, sys, time
@@ -133,22 +133,8 @@ WORKLOADS = {"redraws": redraw_chunk, "nested bars": nested_chunk, "plain lines"
 @contextlib.contextmanager
 def serve(data: Path, env: dict[str, str]) -> Iterator[tuple[str, psutil.Process]]:
     """(url, process) of ``trainboard serve`` on a free port, with `env` (``PYTHONPATH`` picks the code)."""
-    port = free_port()
-    argv = [*CLI, "serve", "--port", str(port), "--data", str(data)]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+    with served(CLI, data, wait=60, env=env) as (url, proc):
         yield url, psutil.Process(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(20)
 
 
 def server_cost(label: str, env: dict[str, str], tmp: Path, requests: int) -> None:
