@@ -843,9 +843,11 @@ def run(
         bool,
         typer.Option(
             "--parse-metrics/--no-parse-metrics",
-            help="Turn what CMD prints (HF Trainer log dicts, Keras epoch lines, tqdm postfixes, key=value lines) "
-            "and the TensorBoard event files it writes under the working directory into metrics; parsed keys are "
-            "listed in the run's config under trainboard.parsed_keys and never override what its SDK logs",
+            help="Turn the metric reports CMD prints (HF Trainer log dicts, Keras epoch lines, tqdm postfixes that "
+            "name a step, key=value lines; never banners, tables or tracebacks) and the TensorBoard event files it "
+            "writes under the working directory into metrics; parsed keys are listed in the run's config under "
+            "trainboard.parsed_keys with their printed digits (trainboard.parsed_digits) and never override what "
+            "its SDK logs",
         ),
     ] = True,
 ) -> None:
