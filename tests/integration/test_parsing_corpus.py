@@ -185,7 +185,11 @@ def record_run(
     env = script_env(server, cwd, COLUMNS=str(columns), LINES="40")
     cmd = [sys.executable, "-m", "trainboard.cli", "run", "--system-interval", "0", "--"]
     cmd += [sys.executable, *launcher, "train.py"]
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, timeout=300, check=False)
+    # stdout and stderr to one place, as in a terminal: trainboard run then gives them one pseudo-terminal and
+    # records them in the order written (HF's dicts on stdout and its bar on stderr interleave exactly); on two
+    # pipes each stream gets its own terminal and which is read first is up to the scheduler
+    done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    done.stderr = done.stdout  # both streams are in stdout
     with server.client() as http:
         runs = http.get("/api/runs").json()["runs"]
     run = max(runs, key=lambda r: r["start_time"])

@@ -67,7 +67,11 @@ def trainboard_run(server: ServerProcess, cwd: Path, script: str, *args: str) ->
     (cwd / "train.py").write_text(script)
     env = server.env() | {"TRAINBOARD_DATA": str(cwd / "client"), "KERAS_BACKEND": "torch"}
     cmd = [sys.executable, "-m", "trainboard.cli", "run", *args, "--", sys.executable, "train.py"]
-    return subprocess.run(cmd, capture_output=True, env=env, cwd=cwd, timeout=300, check=False)
+    # stdout and stderr to one place, as in a terminal: one pseudo-terminal, so what the program writes to the two
+    # (HF's dicts and its progress bar) is recorded in the order written, not in the order two readers got to it
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd, timeout=300)
+    done.stderr = done.stdout  # both streams are in stdout
+    return done
 
 
 def newest_run(server: ServerProcess) -> dict[str, Any]:
