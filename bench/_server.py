@@ -66,3 +66,18 @@ def running_server(db: str | None = None, extra_args: tuple[str, ...] = ()) -> I
         data = Path(tmp)
         with serve_process(CLI, data, *(["--db", db] if db else []), *extra_args) as url:
             yield url, data
+
+
+@contextmanager
+def revision_src(rev: str) -> Iterator[Path]:
+    """The ``src`` folder of git revision ``rev`` of this checkout, exported to a temporary folder."""
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="tb-rev-") as tmp:
+        archive = subprocess.run(["git", "-C", str(root), "archive", rev, "src"], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        yield Path(tmp) / "src"
+
+
+def env_with_code(src: Path) -> dict[str, str]:
+    """This environment with ``src`` first on ``PYTHONPATH`` (a process started with it imports that code)."""
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(src), os.environ.get("PYTHONPATH")) if p))

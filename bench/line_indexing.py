@@ -20,11 +20,10 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
+from _server import env_with_code, revision_src
 from trainboard.server.loglines import LineSplitter
 
 CHUNK = 65536
@@ -131,15 +130,11 @@ def splitter_only(lines: int, updates: int, reps: int) -> None:
 
 def against(rev: str, lines: int, updates: int, reps: int) -> None:
     """MB/s of `rev`'s LineSplitter and of this tree's, each stream in turn in processes of their own."""
-    root = Path(__file__).resolve().parents[1]
-    with tempfile.TemporaryDirectory(prefix="tb-rev-") as tmp:
-        archive = subprocess.run(["git", "-C", str(root), "archive", rev, "src"], capture_output=True, check=True)
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
-        old_path = os.pathsep.join(p for p in (f"{tmp}/src", os.environ.get("PYTHONPATH")) if p)
+    with revision_src(rev) as src:
         argv = [sys.executable, __file__, "--splitter-only", "--lines", str(lines), "--updates", str(updates)]
         argv += ["--reps", str(reps)]
         results = {}
-        for label, env in ((rev, dict(os.environ, PYTHONPATH=old_path)), ("this tree", dict(os.environ))):
+        for label, env in ((rev, env_with_code(src)), ("this tree", dict(os.environ))):
             out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
             results[label] = json.loads(out.strip().splitlines()[-1])
     print(f"LineSplitter MB/s (64 KiB chunks, best of {reps}; load average {os.getloadavg()[0]:.1f})")

@@ -39,7 +39,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from _server import CLI, served
+from _server import CLI, env_with_code, revision_src, served
 
 SDK_PRODUCER = r"""
 import json, sys, time
@@ -233,16 +233,11 @@ def run_tail(label: str, env: dict[str, str], url: str, tmp: Path, what: str, pr
 def variants(against: str | None) -> Iterator[list[tuple[str, dict[str, str]]]]:
     """(label, environment) of this tree's code and, with `against`, of that git revision's ``src``."""
     out = [("this tree", dict(os.environ))]
-    with tempfile.TemporaryDirectory(prefix="tb-rev-") as tmp:
-        if against:
-            root = Path(__file__).resolve().parents[1]
-            archive = subprocess.run(
-                ["git", "-C", str(root), "archive", against, "src"], capture_output=True, check=True
-            ).stdout
-            subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-            path = os.pathsep.join(p for p in (f"{tmp}/src", os.environ.get("PYTHONPATH")) if p)
-            out.insert(0, (against, dict(os.environ, PYTHONPATH=path)))
+    if not against:
         yield out
+        return
+    with revision_src(against) as src:
+        yield [(against, env_with_code(src)), *out]
 
 
 def main() -> None:
