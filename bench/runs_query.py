@@ -24,13 +24,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import os
 import random
 import statistics
-import subprocess
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -40,7 +37,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, insert
 
-from _server import running_server
+from _server import revision_src, running_server
 from trainboard.server.runs_query.query import RunsQuery, run_page
 from trainboard.server.store.run_config import flatten
 from trainboard.server.store.tables import run_config, run_metric_summaries, runs
@@ -194,16 +191,12 @@ def fresh_db(engine: str) -> Iterator[str | None]:
 def compare(ref: str) -> None:
     """This checkout's server against REF's, both up at once on the same data, their requests alternated (a
     change in the machine's load hits both alike): each case's median for both, and the ratio."""
-    root = Path(__file__).resolve().parent.parent
-    with tempfile.TemporaryDirectory(prefix="tb-baseline-") as tmp:
-        archive = subprocess.run(["git", "-C", str(root), "archive", ref, "src"], check=True, capture_output=True)
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(tmp, filter="data")
+    with revision_src(ref) as ref_src:
         for engine in ("SQLite", "PostgreSQL"):
             try:
                 with contextlib.ExitStack() as stack:
                     timed: dict[str, dict[str, Callable[[], object]]] = {}
-                    for which, src in (("before", Path(tmp) / "src"), ("after", None)):
+                    for which, src in (("before", ref_src), ("after", None)):
                         db = stack.enter_context(fresh_db(engine))
                         with server_code(src):
                             url, data = stack.enter_context(running_server(db))
@@ -249,7 +242,6 @@ def in_process(url: str, query: dict[str, Any]) -> None:
 
 
 def ingest_cost() -> None:
-    import tempfile
     from unittest import mock
 
     from trainboard.server.store import metrics, run_summaries
