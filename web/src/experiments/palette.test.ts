@@ -1,5 +1,6 @@
 import { act, renderHook } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
+import { setThemeChoice } from "../lib/theme";
 import { chartColors, colorAt, dashAt, runColorsOf, shade, useScheme } from "./palette";
 
 afterEach(() => {
@@ -12,7 +13,7 @@ describe("palette", () => {
     expect(colorAt("dark", 0)).toBe(runColorsOf("dark")[0]);
     expect(chartColors("light").grid).not.toBe(chartColors("dark").grid);
   });
-  it("keeps the 32 runs a comparison holds distinct past the palette's 8 colours", () => {
+  it("keeps 32 runs distinct past the categorical colours", () => {
     for (const s of ["dark", "light"] as const) {
       const colors = Array.from({ length: 32 }, (_, i) => colorAt(s, i));
       expect(new Set(colors).size).toBe(32);
@@ -28,14 +29,13 @@ describe("palette", () => {
     expect(shade("#808080", -1)).toBe("#000000");
     expect(shade("#102030", 0)).toBe("#102030");
   });
-  it("follows the page's data-theme as it changes", async () => {
-    document.documentElement.dataset.theme = "dark";
+  it("follows the theme choice as it changes (one scheme for the whole page)", async () => {
+    setThemeChoice("dark");
     const { result } = renderHook(() => useScheme());
     expect(result.current).toBe("dark");
-    await act(async () => {
-      document.documentElement.dataset.theme = "light";
-      await new Promise((r) => setTimeout(r, 0)); // MutationObserver callbacks run as microtasks
-    });
+    act(() => setThemeChoice("light"));
     expect(result.current).toBe("light");
+    expect(document.documentElement.dataset.theme).toBe("light");
+    act(() => setThemeChoice("dark"));
   });
 });
