@@ -8,7 +8,8 @@ The public SDK is small::
         monitor.log_metrics({"loss": 0.42}, step=1)
 
 or, module-level: ``trainboard.init(...)``, ``trainboard.log(metrics, step=None)``,
-``trainboard.finish(status="completed")``; ``trainboard.autolog()`` for HF and Lightning trainers
+``trainboard.finish(status="completed")``, ``trainboard.current_monitor()`` (the run ``init`` started, or
+``None``: what integrations log to); ``trainboard.autolog()`` for HF and Lightning trainers
 (``trainboard.integrations`` holds the callbacks). Importing ``trainboard`` loads nothing heavy: the
 monitor (and httpx) load on first use, and the server is never imported by the SDK.
 """
@@ -22,7 +23,7 @@ from trainboard._version import __version__
 if TYPE_CHECKING:
     from trainboard.sdk.monitor import TrainingMonitor
 
-__all__ = ["TrainingMonitor", "__version__", "autolog", "finish", "init", "log"]
+__all__ = ["TrainingMonitor", "__version__", "autolog", "current_monitor", "finish", "init", "log"]
 
 _current: TrainingMonitor | None = None
 
@@ -43,6 +44,12 @@ def init(run_name: str | None = None, config: dict[str, Any] | None = None, **kw
     if _current is not None:
         _current.finish()
     _current = TrainingMonitor(run_name, config, **kwargs)
+    return _current
+
+
+def current_monitor() -> TrainingMonitor | None:
+    """The run ``trainboard.init()`` started and ``finish()`` has not ended yet, else ``None``. Integrations
+    (``trainboard.integrations``) log to it when they were given no monitor of their own."""
     return _current
 
 

@@ -10,6 +10,7 @@ import httpx
 
 from trainboard._version import __version__
 from trainboard.sdk import credentials
+from trainboard.sdk.transport import response_detail
 
 Fail = Callable[[str], Exception]
 
@@ -28,7 +29,7 @@ def make_client(
     def refused(resp: httpx.Response) -> None:
         if resp.status_code in (401, 403):
             resp.read()
-            raise fail(credentials.auth_message(base, resp.status_code, _detail(resp)))
+            raise fail(credentials.auth_message(base, resp.status_code, response_detail(resp)))
 
     try:
         verify = credentials.verify()
@@ -50,11 +51,3 @@ def unreachable(base: str, exc: BaseException) -> str:
         return credentials.certificate_message(base)
     return f"cannot reach the trainboard server at {base} ({exc}); start it with `trainboard serve`"
 
-
-def _detail(resp: httpx.Response) -> str:
-    try:
-        detail = resp.json().get("detail")
-    except (ValueError, AttributeError):
-        detail = None
-    text = detail if isinstance(detail, str) else resp.text
-    return " ".join(text.split())[:300]

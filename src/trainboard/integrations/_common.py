@@ -58,7 +58,7 @@ class RunHandle:
         if self._monitor is None:
             import trainboard
 
-            current = trainboard._current
+            current = trainboard.current_monitor()
             if current is not None:
                 self._monitor = current
             else:

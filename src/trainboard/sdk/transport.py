@@ -121,7 +121,7 @@ class Transport:
             return Reply(Outcome.OK, resp.status_code, body=resp.content)
         detail = resp.text[:500]
         if resp.status_code in (401, 403):
-            return Reply(Outcome.DENIED, resp.status_code, _detail(resp))
+            return Reply(Outcome.DENIED, resp.status_code, response_detail(resp))
         if resp.status_code >= 500 or resp.status_code in (408, 429):
             return Reply(Outcome.RETRY, resp.status_code, detail)
         return Reply(Outcome.REJECTED, resp.status_code, detail)
@@ -149,8 +149,9 @@ class Transport:
             _sending.active = False
 
 
-def _detail(resp: httpx.Response) -> str:
-    """The server's ``detail`` (one line), else the start of the body."""
+def response_detail(resp: httpx.Response) -> str:
+    """The server's ``detail`` (one line, at most 300 characters), else the start of the body. The one
+    reading of an error answer for the SDK and the CLI's client commands."""
     try:
         detail = resp.json().get("detail")
     except (ValueError, AttributeError):
