@@ -1,5 +1,5 @@
 """``trainboard serve``: the dashboard's options, checked before anything starts (a bad value is one line and
-exit 2), turned into ``server.settings.Settings``; the server itself is ``server/serve.py``."""
+exit 2), turned into ``server.settings.Settings``; the server itself is ``server/lifecycle/serve.py``."""
 
 from __future__ import annotations
 
@@ -204,14 +204,14 @@ def serve(
         log_format=log_format,
         log_file=str(log_file.resolve()) if log_file else None,
     )
-    from trainboard.server.guard import parse_origins
+    from trainboard.server.http.guard import parse_origins
 
     try:
         parse_origins(settings.allowed_origins)
     except ValueError as exc:
         raise fail(f"--allowed-origin: {exc}", code=2) from None
-    from trainboard.server.serve import ServeRefused, check_workers
-    from trainboard.server.serve import serve as run_server
+    from trainboard.server.lifecycle.serve import ServeRefused, check_workers
+    from trainboard.server.lifecycle.serve import serve as run_server
 
     try:
         check_workers(settings)

@@ -211,7 +211,7 @@ def test_ended_session_returns_to_login_and_back_to_the_run(page: Any, auth_serv
 SHORT_SESSION_SERVE = """
 import sys
 from pathlib import Path
-from trainboard.server.serve import serve
+from trainboard.server.lifecycle.serve import serve
 from trainboard.server.settings import Settings
 serve(Settings(data_dir=Path(sys.argv[1]), port=int(sys.argv[2]), session_max_seconds=6.0))
 """

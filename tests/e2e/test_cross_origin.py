@@ -17,8 +17,8 @@ from starlette.routing import WebSocketRoute
 
 from tests.support.servers import API_HEADERS, ServerProcess, free_port
 from trainboard.server.app import create_app
-from trainboard.server.guard import WRITES
-from trainboard.server.routes import iter_routes
+from trainboard.server.http.guard import WRITES
+from trainboard.server.http.routes import iter_routes
 from trainboard.server.settings import Settings
 
 pytestmark = pytest.mark.e2e

@@ -1,4 +1,4 @@
-"""No client takes more than its share (server/limits.py, protocol.py, stream/, store/metrics.py, store/paging.py),
+"""No client takes more than its share (server/http/limits.py, protocol.py, stream/, store/metrics.py, store/paging.py),
 through real servers: stream caps on every stream route, header and body deadlines, a slow SSE client cut off
 with a reason and resumed by offset, huge metric batches that do not hold other writes back, and a slow
 download that does not pin the SQLite write-ahead log."""

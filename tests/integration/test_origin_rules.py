@@ -1,4 +1,4 @@
-"""Origin rules (server/guard.py) through a real server, for every route of each kind taken from the app's own
+"""Origin rules (server/http/guard.py) through a real server, for every route of each kind taken from the app's own
 route table: every state-changing route, every WebSocket route, the event stream."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from websockets.sync.client import connect
 from websockets.typing import Origin
 
 from trainboard.server.app import create_app
-from trainboard.server.guard import WRITES
-from trainboard.server.routes import iter_routes
+from trainboard.server.http.guard import WRITES
+from trainboard.server.http.routes import iter_routes
 from trainboard.server.settings import Settings
 
 FOREIGN = "http://evil.example:8080"

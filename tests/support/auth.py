@@ -66,7 +66,8 @@ def grant_launch(data_dir: Path, name: str, db_url: str | None = None) -> None:
 
 @dataclass
 class SettingsServer(ServerProcess):
-    """``trainboard.server.serve.serve(Settings(...))`` in a child process, for settings the CLI may not expose."""
+    """``trainboard.server.lifecycle.serve.serve(Settings(...))`` in a child process, for settings the CLI may
+    not expose."""
 
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -76,7 +77,7 @@ class SettingsServer(ServerProcess):
         spec = {"data_dir": str(self.data_dir), "port": self.port, "db_url": self.db_url, **self.settings}
         code = (
             "import json, sys; from pathlib import Path; from trainboard.server.settings import Settings; "
-            "from trainboard.server.serve import serve; s = json.loads(sys.argv[1]); "
+            "from trainboard.server.lifecycle.serve import serve; s = json.loads(sys.argv[1]); "
             "s['data_dir'] = Path(s['data_dir']); "
             "s = {k: tuple(v) if isinstance(v, list) else v for k, v in s.items()}; serve(Settings(**s))"
         )

@@ -20,7 +20,7 @@ import pytest
 PG_ADMIN_URL = os.environ.get("TRAINBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TRAINBOARD_TEST_REDIS", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-#: What a non-browser client sends with a state-changing request that has no JSON body (see server/guard.py).
+#: What a non-browser client sends with a state-changing request that has no JSON body (see server/http/guard.py).
 API_HEADERS = {"X-Trainboard": "1"}
 
 

@@ -45,8 +45,14 @@ CLI = (
 )
 #: CLI helpers that only server commands call (after ``need_server``).
 SERVER_HELPERS = {"server_settings", "safe_db"}
-#: Server modules that wire the API together#: Server modules that wire the API together (and so may import it).
-API_WIRING = ("trainboard.server.app", "trainboard.server.routes", "trainboard.server.asgi", "trainboard.server.serve")
+#: Server modules that wire the API together (and so may import it).
+API_WIRING = (
+    "trainboard.server.app",
+    "trainboard.server.http.routes",
+    "trainboard.server.http.asgi",
+    "trainboard.server.lifecycle.serve",
+    "trainboard.server.lifecycle.uvicorn_server",
+)
 
 
 @dataclass(frozen=True)

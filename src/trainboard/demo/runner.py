@@ -17,7 +17,7 @@ import httpx
 from rich.console import Console
 
 from trainboard.demo.train import STABLE_LR
-from trainboard.server.serve import make_server
+from trainboard.server.lifecycle.uvicorn_server import make_server
 from trainboard.server.settings import Settings
 
 

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from trainboard._version import __version__
-from trainboard.server import background, middleware
 from trainboard.server.api import audit as api_audit
 from trainboard.server.api import auth as api_auth
 from trainboard.server.api import checkpoints, health, log_lines, logs, metrics, runs, system, terminal_sizes, ui, ws
@@ -25,6 +24,8 @@ from trainboard.server.api import projects as api_projects
 from trainboard.server.api import responses as api_responses
 from trainboard.server.api import tokens as api_tokens
 from trainboard.server.api import users as api_users
+from trainboard.server.http import middleware
+from trainboard.server.lifecycle import background
 from trainboard.server.observability import endpoint as observability
 from trainboard.server.providers import service as launch_service
 from trainboard.server.settings import Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trainboard.server.loopback import is_loopback
+from trainboard.server.http.loopback import is_loopback
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Settings:
     #: Serve the built web UI at / when present.
     serve_ui: bool = True
     #: Host headers accepted (``*`` any, ``*.example.org`` a domain's names). ``None``: the server's own names
-    #: (``server/hosts.py``), so a web page using DNS rebinding cannot reach the API on any bind.
+    #: (``server/http/hosts.py``), so a web page using DNS rebinding cannot reach the API on any bind.
     allowed_hosts: tuple[str, ...] | None = None
     #: Origins (``scheme://host[:port]``) whose pages may use the API besides the server's own (e.g. a
     #: reverse proxy's public address when it does not forward the Host header). See ``guard``.
@@ -55,7 +55,7 @@ class Settings:
     auth_proxy_from: tuple[str, ...] = ()
     auth_proxy_role: str = "viewer"
     #: Reverse proxies (addresses or CIDRs, ``*`` for any) whose ``X-Forwarded-For``/``-Proto`` are believed;
-    #: the ``auth_proxy_from`` peers are trusted too. Nobody else's (``server/forwarded.py``).
+    #: the ``auth_proxy_from`` peers are trusted too. Nobody else's (``server/http/forwarded.py``).
     forwarded_allow_ips: tuple[str, ...] = ()
     #: The shortest password accepted for a user (``auth/accounts.check_password``).
     min_password_length: int = 12

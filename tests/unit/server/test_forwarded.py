@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from trainboard.server.asgi import Message, Scope
 from trainboard.server.auth.proxy import parse_networks
-from trainboard.server.forwarded import PEER_KEY, ForwardedHeaders, forwarded_client, tcp_peer
+from trainboard.server.http.asgi import Message, Scope
+from trainboard.server.http.forwarded import PEER_KEY, ForwardedHeaders, forwarded_client, tcp_peer
 
 
 def _through(trusted: list[str], peer: str, headers: dict[str, str], kind: str = "http") -> Scope:

@@ -1,4 +1,4 @@
-"""The origin rules as a pure function of the request (server/guard.py); the real-server tests are in
+"""The origin rules as a pure function of the request (server/http/guard.py); the real-server tests are in
 tests/integration/test_origin_rules.py."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from trainboard.server.guard import origin_key, parse_origins, refusal
+from trainboard.server.http.guard import origin_key, parse_origins, refusal
 
 
 def scope(method: str = "POST", kind: str = "http", **headers: str) -> dict[str, Any]:

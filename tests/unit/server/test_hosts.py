@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from trainboard.server.asgi import Message, Receive, Scope, Send
-from trainboard.server.hosts import HostCheck, allowed_names, certificate_names
+from trainboard.server.http.asgi import Message, Receive, Scope, Send
+from trainboard.server.http.hosts import HostCheck, allowed_names, certificate_names
 from trainboard.server.settings import Settings
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, Engine
 
-from trainboard.server.log_indexer import LONG_IDLE_SECONDS, LogIndexer
+from trainboard.server.ingest.log_indexer import LONG_IDLE_SECONDS, LogIndexer
 from trainboard.server.settings import Settings
 from trainboard.server.store import line_index, log_lines
 from trainboard.server.store import logs as logs_store

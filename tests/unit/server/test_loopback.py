@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from trainboard.server.auth.mode import required_by_settings
-from trainboard.server.loopback import is_loopback, is_wildcard
+from trainboard.server.http.loopback import is_loopback, is_wildcard
 from trainboard.server.settings import Settings
 
 

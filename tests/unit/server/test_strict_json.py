@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from trainboard.server.strict_json import problem
+from trainboard.server.http.strict_json import problem
 
 
 @pytest.mark.parametrize(

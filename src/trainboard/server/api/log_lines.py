@@ -29,7 +29,7 @@ from trainboard.server.api.schemas import EpochSeconds, InModel, QueryTime
 from trainboard.server.api.sockets import serve_socket
 from trainboard.server.auth.audit import client_ip
 from trainboard.server.auth.identity import Caller
-from trainboard.server.log_indexer import indexer_of
+from trainboard.server.ingest.log_indexer import indexer_of
 from trainboard.server.state import AppState, State, get_state
 from trainboard.server.store import audit as audit_store
 from trainboard.server.store import log_lines as store

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from trainboard.server.api.errors import invalid, not_found
 from trainboard.server.api.schemas import EpochSeconds, InModel
 from trainboard.server.api.terminal_sizes import TerminalSizeIn
-from trainboard.server.log_indexer import indexer_of
+from trainboard.server.ingest.log_indexer import indexer_of
 from trainboard.server.observability.metrics import LOG_BYTES
 from trainboard.server.state import State
 from trainboard.server.store import logs as store

@@ -14,7 +14,7 @@ from trainboard.server.api.run_query_errors import query_error
 from trainboard.server.api.schemas import EventList, EventOut, RunCreate, RunList, RunPublic, RunUpdate, iso
 from trainboard.server.auth.audit import client_ip, record
 from trainboard.server.auth.identity import Caller
-from trainboard.server.log_indexer import indexer_of
+from trainboard.server.ingest.log_indexer import indexer_of
 from trainboard.server.runs_query import QueryError
 from trainboard.server.runs_query.parse import MAX_LENGTH
 from trainboard.server.runs_query.query import RunsQuery, run_page

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from trainboard.server.routes import iter_routes
+from trainboard.server.http.routes import iter_routes
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 

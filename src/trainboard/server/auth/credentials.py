@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from trainboard.server.asgi import Scope, header
 from trainboard.server.auth import secrets as auth_secrets
 from trainboard.server.auth.identity import Identity
 from trainboard.server.auth.roles import ADMIN, LAUNCH_SCOPES, LEVELS, may_launch
+from trainboard.server.http.asgi import Scope, header
 from trainboard.server.settings import Settings
 from trainboard.server.store import auth_sessions, auth_tokens, auth_users
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from trainboard.server.asgi import ASGIApp, Message, Receive, Scope, Send, refuse
 from trainboard.server.auth import accounts
 from trainboard.server.auth.credentials import Outcome, Presented, presented, resolve
 from trainboard.server.auth.identity import LOCAL, NOBODY, SCOPE_KEY, Identity
@@ -25,7 +24,8 @@ from trainboard.server.auth.mode import AuthMode
 from trainboard.server.auth.policy import RouteTable, Rule, default_level
 from trainboard.server.auth.proxy import parse_networks, peer_trusted
 from trainboard.server.auth.roles import LEVEL_NAMES
-from trainboard.server.forwarded import tcp_peer
+from trainboard.server.http.asgi import ASGIApp, Message, Receive, Scope, Send, refuse
+from trainboard.server.http.forwarded import tcp_peer
 from trainboard.server.settings import Settings
 from trainboard.server.store import auth_sessions, auth_tokens
 from trainboard.server.store import checkpoints as checkpoints_store

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Route, WebSocketRoute, compile_path
 
-from trainboard.server.asgi import Scope
 from trainboard.server.auth.roles import ADMIN, READ, WRITE
+from trainboard.server.http.asgi import Scope
 
 #: Route names answered without credentials: the health check, the version, who am I, logging in, the web UI's
 #: files (its page shows the login form).

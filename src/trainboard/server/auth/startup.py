@@ -10,7 +10,7 @@ from trainboard.server.auth import secrets as auth_secrets
 from trainboard.server.auth.mode import required_by_settings
 from trainboard.server.auth.proxy import parse_networks
 from trainboard.server.auth.roles import ROLES
-from trainboard.server.loopback import is_wildcard
+from trainboard.server.http.loopback import is_wildcard
 from trainboard.server.settings import Settings
 from trainboard.server.store import auth_sessions, auth_users
 from trainboard.server.store.engine import make_engines, upgrade

@@ -1,17 +1,17 @@
 """``X-Forwarded-For`` / ``X-Forwarded-Proto``, believed only from a trusted proxy's TCP connection.
 
-uvicorn's own proxy-header handling is off (``serve.make_server``): it rewrites the client address before any
-of the app sees the connection, so a check of the real peer (the auth proxy's header, issue 21) would compare
-against an address the client chose. Here the TCP peer is kept in the scope under :data:`PEER_KEY` first, and
-only when that peer is a trusted proxy (``--forwarded-allow-ips`` or ``--auth-proxy-from``) are the scheme
-and the client address taken from the headers. Everything after this middleware (the per-address login and
+uvicorn's own proxy-header handling is off (``lifecycle.uvicorn_server.make_server``): it rewrites the client
+address before any of the app sees the connection, so a check of the real peer (the auth proxy's header, issue 21)
+would compare against an address the client chose. Here the TCP peer is kept in the scope under :data:`PEER_KEY`
+first, and only when that peer is a trusted proxy (``--forwarded-allow-ips`` or ``--auth-proxy-from``) are the
+scheme and the client address taken from the headers. Everything after this middleware (the per-address login and
 stream limits, the audit log) sees the real peer, or the address the trusted proxy vouches for.
 """
 
 from __future__ import annotations
 
-from trainboard.server.asgi import ASGIApp, Receive, Scope, Send, header
 from trainboard.server.auth.proxy import Network, peer_trusted
+from trainboard.server.http.asgi import ASGIApp, Receive, Scope, Send, header
 
 #: The ASGI scope key holding the TCP peer's address, before any forwarded header is applied.
 PEER_KEY = "trainboard.peer"

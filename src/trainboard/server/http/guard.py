@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from trainboard.server.asgi import ASGIApp, Receive, Scope, Send, header, refuse
+from trainboard.server.http.asgi import ASGIApp, Receive, Scope, Send, header, refuse
 
 #: The custom header that marks a state-changing request as not sent by a cross-site page.
 MARKER_HEADER = "X-Trainboard"

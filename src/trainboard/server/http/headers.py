@@ -8,7 +8,7 @@ unless they bring their own, and over TLS ``Strict-Transport-Security`` is added
 
 from __future__ import annotations
 
-from trainboard.server.asgi import ASGIApp, Message, Receive, Scope, Send
+from trainboard.server.http.asgi import ASGIApp, Message, Receive, Scope, Send
 
 SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"))
 #: HTML pages without a policy of their own (the web UI; /docs sets its own): no inline script, nothing from

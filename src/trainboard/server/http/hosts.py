@@ -13,9 +13,9 @@ import logging
 import socket
 from collections.abc import Iterable
 
-from trainboard.server.asgi import ASGIApp, Receive, Scope, Send, refuse
-from trainboard.server.guard import split_host
-from trainboard.server.loopback import LOOPBACK_NAMES, bare, is_loopback, is_wildcard
+from trainboard.server.http.asgi import ASGIApp, Receive, Scope, Send, refuse
+from trainboard.server.http.guard import split_host
+from trainboard.server.http.loopback import LOOPBACK_NAMES, bare, is_loopback, is_wildcard
 from trainboard.server.settings import Settings
 
 log = logging.getLogger(__name__)

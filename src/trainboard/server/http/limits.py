@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from trainboard.server.asgi import ASGIApp, Message, Receive, Scope, Send, header, refuse
+from trainboard.server.http.asgi import ASGIApp, Message, Receive, Scope, Send, header, refuse
 
 RETRY_AFTER_SECONDS = 5
 

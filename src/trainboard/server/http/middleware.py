@@ -11,15 +11,15 @@ from fastapi import FastAPI
 
 from trainboard.server.auth.gate import AuthGate
 from trainboard.server.auth.proxy import trusted_proxies
-from trainboard.server.forwarded import ForwardedHeaders
-from trainboard.server.guard import OriginGuard
-from trainboard.server.headers import SecurityHeaders
-from trainboard.server.hosts import HostCheck, allowed_names
-from trainboard.server.limits import BodyLimit, StreamLimits
+from trainboard.server.http.forwarded import ForwardedHeaders
+from trainboard.server.http.guard import OriginGuard
+from trainboard.server.http.headers import SecurityHeaders
+from trainboard.server.http.hosts import HostCheck, allowed_names
+from trainboard.server.http.limits import BodyLimit, StreamLimits
+from trainboard.server.http.routes import iter_routes
+from trainboard.server.http.strict_json import StrictJSON
 from trainboard.server.observability.middleware import RequestObserver
-from trainboard.server.routes import iter_routes
 from trainboard.server.settings import Settings
-from trainboard.server.strict_json import StrictJSON
 from trainboard.wire import MAX_BODY_BYTES
 
 EVENT_STREAM = "text/event-stream"

@@ -32,7 +32,7 @@ except (ImportError, AttributeError):  # pragma: no cover - other platforms coun
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from trainboard.server.headers import SECURITY_HEADERS
+from trainboard.server.http.headers import SECURITY_HEADERS
 
 
 def _timeout_response(what: str, seconds: float) -> bytes:

@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from trainboard.server.asgi import ASGIApp, Message, Receive, Scope, Send, header
+from trainboard.server.http.asgi import ASGIApp, Message, Receive, Scope, Send, header
 
 _JSON_TYPES = (b"application/json",)
 #: Bodies up to this size are checked on the event loop (well under a millisecond); larger ones in a thread.

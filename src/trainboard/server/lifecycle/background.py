@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from trainboard.server import leader
-from trainboard.server.log_indexer import LONG_IDLE_SECONDS, indexer_of
+from trainboard.server.ingest.log_indexer import LONG_IDLE_SECONDS, indexer_of
+from trainboard.server.lifecycle import leader
 from trainboard.server.state import AppState
 from trainboard.server.store import line_index, metrics
 from trainboard.server.store import runs as runs_store

@@ -1,24 +1,17 @@
 """Run the server with uvicorn (used by ``trainboard serve`` and ``trainboard demo``).
 
-One process by default; ``Settings.workers > 1`` runs that many behind one socket (``server.workers``).
-The app and uvicorn are imported only when a server is made, so that the worker supervisor can prepare the
-environment (the Prometheus multiprocess directory) before anything imports ``prometheus_client``.
+One process by default; ``Settings.workers > 1`` runs that many behind one socket (``workers``). Both make
+their uvicorn server with ``uvicorn_server.make_server``, so neither module imports the other's caller.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
-from typing import TYPE_CHECKING
 
 from trainboard.server.auth.startup import StartupRefused, check_startup
+from trainboard.server.lifecycle.uvicorn_server import make_server
 from trainboard.server.settings import Settings
-
-if TYPE_CHECKING:
-    import uvicorn
-
-#: Streams (SSE, WebSocket) stay open for hours; on SIGTERM uvicorn would wait for them forever.
-GRACEFUL_SHUTDOWN_SECONDS = 3
 
 
 class ServeRefused(Exception):
@@ -55,37 +48,6 @@ def check_workers(settings: Settings) -> None:
         )
 
 
-def make_server(settings: Settings, *, log_level: str = "warning") -> uvicorn.Server:
-    import uvicorn
-
-    from trainboard.server.app import create_app
-    from trainboard.server.observability import logs
-    from trainboard.server.protocol import protocol_class
-
-    own_logging = logs.configure(log_format=settings.log_format, log_file=settings.log_file, level=log_level)
-    config = uvicorn.Config(
-        create_app(settings),
-        ssl_certfile=settings.ssl_certfile,
-        ssl_keyfile=settings.ssl_keyfile,
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        log_config=None if own_logging else uvicorn.config.LOGGING_CONFIG,
-        http=protocol_class(
-            header_timeout=settings.header_timeout,
-            body_timeout=settings.body_timeout,
-            write_stall_timeout=settings.write_stall_timeout,
-        ),
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        # forwarded headers are read by the app itself, from trusted proxies only (server/forwarded.py)
-        proxy_headers=False,
-        ws_ping_interval=20,
-        ws_ping_timeout=20,
-        access_log=False,
-    )
-    return uvicorn.Server(config)
-
-
 def serve(settings: Settings, *, log_level: str = "warning", banner: str | None = None) -> None:
     """Run until stopped. Exits with status 1 and one line on stderr when the settings or authentication
     forbid starting; ``banner`` (the "serving on ..." line) is printed only once every check has passed."""
@@ -101,7 +63,7 @@ def serve(settings: Settings, *, log_level: str = "warning", banner: str | None 
         print(line, file=sys.stderr, flush=True)
     raise_open_files_limit()
     if settings.workers > 1:
-        from trainboard.server.workers import run_workers
+        from trainboard.server.lifecycle.workers import run_workers
 
         raise SystemExit(run_workers(settings, log_level=log_level))
     make_server(settings, log_level=log_level).run()

@@ -82,7 +82,7 @@ def _child(settings: Settings, sock: socket.socket, log_level: str, parent: int)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     _die_with(parent)
-    from trainboard.server.serve import make_server
+    from trainboard.server.lifecycle.uvicorn_server import make_server
 
     code = 0
     try:

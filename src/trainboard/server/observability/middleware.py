@@ -11,9 +11,9 @@ import re
 import time
 from collections.abc import Iterable
 
-from trainboard.server.asgi import ASGIApp, Message, Receive, Scope, Send
+from trainboard.server.http.asgi import ASGIApp, Message, Receive, Scope, Send
+from trainboard.server.http.routes import RouteInfo
 from trainboard.server.observability import logs, metrics
-from trainboard.server.routes import RouteInfo
 
 _RUN_PATH = re.compile(r"^/api/runs/([A-Za-z0-9_-]{1,64})(?:/|$)")
 

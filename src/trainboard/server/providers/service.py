@@ -49,8 +49,8 @@ from sqlalchemy import Connection
 from trainboard.server.auth.accounts import AuthInputError, create_token
 from trainboard.server.auth.audit import record
 from trainboard.server.auth.identity import Identity
-from trainboard.server.leader import Job
-from trainboard.server.log_indexer import indexer_of
+from trainboard.server.ingest.log_indexer import indexer_of
+from trainboard.server.lifecycle.leader import Job
 from trainboard.server.providers.base import (
     JobNotFound,
     JobSpec,
