@@ -3,7 +3,7 @@ import type { Run } from "../api/types";
 import { epochSeconds } from "../api/wire";
 import type { LayoutApi } from "../layout/useLayout";
 import { useScheme } from "../layout/useScheme";
-import { palette } from "../lib/theme";
+import { runColor } from "../lib/theme";
 import { isClockStepped, stepRangeForX, xModeFor, type XMode } from "./adapters";
 import { MetricChart, type ChartOptions, type ChartRun } from "./MetricChart";
 import { sectionOf, sectionOrder } from "./units";
@@ -39,11 +39,10 @@ export function MetricsPanel({ runs, layout }: { runs: Run[]; layout: LayoutApi 
   const [xMode, setXMode] = useState<XMode>("step");
   const [window, setWindow] = useState<number | null>(null);
   const [smoothing, setSmoothing] = useState(0.6);
-  const [logScale, setLogScale] = useState(false);
   const stores = useRunStores(runs.map((r) => r.id));
   const options: ChartOptions = useMemo(
-    () => ({ xMode, window, smoothing, logScale, scheme }),
-    [xMode, window, smoothing, logScale, scheme],
+    () => ({ xMode, window, smoothing, scheme }),
+    [xMode, window, smoothing, scheme],
   );
   // the system sampler's series: on a STEP axis against the time since the run started (xModeFor); a window
   // of N steps does not apply to them (their "steps" are milliseconds of wall time)
@@ -52,17 +51,16 @@ export function MetricsPanel({ runs, layout }: { runs: Run[]; layout: LayoutApi 
     [options, xMode],
   );
   const clockStepped = (key: string) => stores.some((s) => isClockStepped(key, s.series.get(key)));
-  const colors = palette(scheme).runColors;
   const chartRuns: ChartRun[] = useMemo(
     () =>
       stores.map((store, i) => ({
         store,
         label: runs[i]?.name ?? store.runId,
-        color: colors[i % colors.length] as string,
+        color: runColor(scheme, i),
         t0: epochSeconds(runs[i]?.start_time) || 0,
       })),
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [stores, runs.map((r) => `${r.name}@${r.start_time}`).join("|"), colors],
+    [stores, runs.map((r) => `${r.name}@${r.start_time}`).join("|"), scheme],
   );
   const loading = stores.some((s) => s.loading);
   const error = stores.map((s) => s.error).find(Boolean);
@@ -82,17 +80,17 @@ export function MetricsPanel({ runs, layout }: { runs: Run[]; layout: LayoutApi 
   }, [window, loading, stores]);
 
   const onZoom = useCallback(
-    (key: string, range: [number, number] | null) => {
+    (key: string, range: [number, number] | null, chartX: XMode) => {
       if (!range) return;
       for (const s of stores) {
         const p = s.series.get(key);
         if (!p) continue;
         const t0 = chartRuns.find((r) => r.store === s)?.t0 ?? 0;
-        const steps = stepRangeForX(p, xModeFor(xMode, isClockStepped(key, p)), range[0], range[1], t0);
+        const steps = stepRangeForX(p, xModeFor(chartX, isClockStepped(key, p)), range[0], range[1], t0);
         if (steps) void s.refine([key], steps[0], steps[1]).catch(() => undefined);
       }
     },
-    [stores, xMode, chartRuns],
+    [stores, chartRuns],
   );
 
   return (
@@ -119,9 +117,6 @@ export function MetricsPanel({ runs, layout }: { runs: Run[]; layout: LayoutApi 
             </button>
           ))}
         </span>
-        <button className={logScale ? "btn on" : "btn"} onClick={() => setLogScale(!logScale)} aria-pressed={logScale}>
-          LOG
-        </button>
         <label className="slider" title="EMA smoothing of series with 50 points or more; raw points stay visible">
           EMA
           <input
@@ -135,7 +130,7 @@ export function MetricsPanel({ runs, layout }: { runs: Run[]; layout: LayoutApi 
           />
           <span className="num">{smoothing.toFixed(2)}</span>
         </label>
-        <span className="muted hint">click: terminal at that step · drag: zoom · dbl-click: reset</span>
+        <span className="muted hint">click: terminal at that step · drag: zoom · dbl-click: reset · LOG / ⚙ on a chart: its own axes</span>
       </div>
       {runs.length > 1 && (
         <div className="legend">

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sectionOf, sectionOrder, unitOf } from "./units";
+import { displayUnit, logSafe, sectionOf, sectionOrder, unitOf, yRange } from "./units";
 
 describe("units", () => {
   it("knows the system sampler's keys", () => {
@@ -33,5 +33,31 @@ describe("sections", () => {
       "sys/gpu0",
       "sys/gpu1",
     ]);
+  });
+});
+
+describe("display units and ranges", () => {
+  it("shows memory under 1 GB in MB", () => {
+    expect(displayUnit("GB", 0.0345)).toEqual({ suffix: "MB", factor: 1024 });
+    expect(displayUnit("GB", 3.2)).toEqual({ suffix: "GB", factor: 1 });
+    expect(displayUnit("%", 0.5)).toEqual({ suffix: "%", factor: 1 });
+  });
+  it("gives a percent axis a minimum span inside 0-100", () => {
+    expect(yRange(96, 100, { percent: true, userMin: null, userMax: null })).toEqual([90, 100]);
+    expect(yRange(1, 2, { percent: true, userMin: null, userMax: null })).toEqual([0, 10]);
+    expect(yRange(40, 42, { percent: true, userMin: null, userMax: null })).toEqual([36, 46]);
+    expect(yRange(10, 80, { percent: true, userMin: null, userMax: null })).toBeNull();
+    expect(yRange(1, 2, { percent: false, userMin: null, userMax: null })).toBeNull();
+  });
+  it("takes the user's bounds", () => {
+    expect(yRange(1, 2, { percent: false, userMin: 0, userMax: null })).toEqual([0, 2]);
+    expect(yRange(1, 2, { percent: false, userMin: null, userMax: 10 })).toEqual([1, 10]);
+    expect(yRange(NaN, NaN, { percent: false, userMin: 0, userMax: 5 })).toEqual([0, 5]);
+  });
+  it("counts the values a log axis cannot draw and leaves them as gaps", () => {
+    const { cols, hidden } = logSafe([[1, 2, 3], [0.5, 0, -1], [null, undefined, 2]]);
+    expect(hidden).toBe(2);
+    expect(cols[1]).toEqual([0.5, null, null]);
+    expect(cols[2]).toEqual([null, undefined, 2]);
   });
 });

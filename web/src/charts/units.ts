@@ -48,3 +48,65 @@ export function sectionOrder(a: string, b: string): number {
   };
   return rank(a) - rank(b) || a.localeCompare(b, undefined, { numeric: true });
 }
+
+/**
+ * The unit a chart shows its values in, from the unit they arrive in (`suffix`, already scaled) and the largest
+ * magnitude among them: memory under 1 GB in MB ("34.5 MB", not "0.0345 GB"). `factor` multiplies the values.
+ */
+export function displayUnit(suffix: string | undefined, maxAbs: number): { suffix: string | undefined; factor: number } {
+  if (suffix === "GB" && Number.isFinite(maxAbs) && maxAbs < 1) return { suffix: "MB", factor: 1024 };
+  return { suffix, factor: 1 };
+}
+
+/** The smallest span of a percent axis: CPU at 96–100 % is not drawn as if it swung wildly. */
+export const PERCENT_MIN_SPAN = 10;
+
+/**
+ * The y range of a linear axis over data in [min, max]: the user's bounds where set; a percent axis spans at
+ * least PERCENT_MIN_SPAN points, kept inside 0–100 when the data is; otherwise null (uPlot's own).
+ */
+export function yRange(
+  min: number,
+  max: number,
+  opts: { percent: boolean; userMin: number | null; userMax: number | null },
+): [number, number] | null {
+  let lo = min;
+  let hi = max;
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
+    if (opts.userMin === null && opts.userMax === null) return null;
+    lo = opts.userMin ?? opts.userMax ?? 0;
+    hi = opts.userMax ?? lo + 1;
+  }
+  if (opts.percent && hi - lo < PERCENT_MIN_SPAN) {
+    const mid = (lo + hi) / 2;
+    lo = mid - PERCENT_MIN_SPAN / 2;
+    hi = mid + PERCENT_MIN_SPAN / 2;
+    if (min >= 0 && lo < 0) [lo, hi] = [0, PERCENT_MIN_SPAN];
+    if (max <= 100 && hi > 100) [lo, hi] = [100 - PERCENT_MIN_SPAN, 100];
+  } else if (opts.userMin === null && opts.userMax === null) {
+    return null;
+  }
+  lo = opts.userMin ?? lo;
+  hi = opts.userMax ?? hi;
+  if (!(hi > lo)) hi = lo + 1;
+  return [lo, hi];
+}
+
+/** How many finite values in the columns are <= 0 (a log axis cannot draw them), and the columns with those
+ * values as gaps. */
+export function logSafe(cols: readonly (readonly (number | null | undefined)[])[]): {
+  cols: (number | null | undefined)[][];
+  hidden: number;
+} {
+  let hidden = 0;
+  const out = cols.map((c) =>
+    c.map((v) => {
+      if (typeof v === "number" && Number.isFinite(v) && v <= 0) {
+        hidden++;
+        return null;
+      }
+      return v;
+    }),
+  );
+  return { cols: out, hidden };
+}
