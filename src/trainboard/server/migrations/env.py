@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-from trainboard.server.store import auth_tables  # noqa: F401  (registers the auth tables)
+from trainboard.server.store import (
+    alerts_tables,  # noqa: F401  (registers the alert tables)
+    auth_tables,  # noqa: F401  (registers the auth tables)
+)
 from trainboard.server.store.tables import metadata
 
 connection = context.config.attributes["connection"]
