@@ -72,3 +72,14 @@ alert_deliveries = Table(
     Index("ix_alert_deliveries_due", "status", "next_attempt_at"),
     Index("ix_alert_deliveries_alert", "alert_id"),
 )
+
+# Per run: the last step seen and when, and the median interval between steps (the stall watcher's input,
+# written by the rule engine at most about once a second per run).
+alert_progress = Table(
+    "alert_progress",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("last_step", BigInteger, nullable=False),
+    Column("last_step_at", Float, nullable=False),
+    Column("median_interval", Float),
+)

@@ -1,4 +1,4 @@
-"""Alerts: rules, alerts (one row per episode of a rule on a run) and the notification outbox.
+"""Alerts: rules, alerts (one row per episode of a rule on a run) and the notification outbox, and each run's step progress (the stall watcher's input).
 
 Revision ID: 0011
 Revises: 0010
@@ -71,9 +71,17 @@ def upgrade() -> None:
     )
     op.create_index("ix_alert_deliveries_due", "alert_deliveries", ["status", "next_attempt_at"])
     op.create_index("ix_alert_deliveries_alert", "alert_deliveries", ["alert_id"])
+    op.create_table(
+        "alert_progress",
+        sa.Column("run_id", sa.String(64), primary_key=True),
+        sa.Column("last_step", sa.BigInteger, nullable=False),
+        sa.Column("last_step_at", sa.Float, nullable=False),
+        sa.Column("median_interval", sa.Float),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("alert_progress")
     op.drop_table("alert_deliveries")
     op.drop_table("alerts")
     op.drop_table("alert_rules")
