@@ -1,4 +1,5 @@
-"""Alerts: rules, alerts (one row per episode of a rule on a run) and the notification outbox, and each run's step progress (the stall watcher's input).
+"""Alerts: rules, alerts (one row per episode of a rule on a run), the notification outbox, and each run's
+step progress (the stall watcher's input).
 
 Revision ID: 0011
 Revises: 0010
