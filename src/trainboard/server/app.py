@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
@@ -26,7 +26,6 @@ from trainboard.server.api import run_groups as api_run_groups
 from trainboard.server.api import tokens as api_tokens
 from trainboard.server.api import users as api_users
 from trainboard.server.http import middleware
-from trainboard.server.ingest.subscribers import Subscriber, Subscribers, load_configured
 from trainboard.server.lifecycle import background
 from trainboard.server.observability import endpoint as observability
 from trainboard.server.providers import service as launch_service
@@ -49,11 +48,8 @@ total (503), both with `Retry-After`.
 """
 
 
-def create_app(settings: Settings, *, subscribers: Iterable[Subscriber] | None = None) -> FastAPI:
-    """Build the app for ``settings``; the database is migrated when the app starts.
-
-    ``subscribers``: told about every committed change (``server.ingest.subscribers``), besides those
-    installed plugins and ``TRAINBOARD_SUBSCRIBERS`` name (loaded when the app starts)."""
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app for ``settings``; the database is migrated when the app starts."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,9 +65,7 @@ def create_app(settings: Settings, *, subscribers: Iterable[Subscriber] | None =
             await broker.start()
         else:
             broker = Broker(max_bytes=settings.stream_buffer_bytes)
-        registry = Subscribers([*(subscribers or ()), *load_configured()])
-        registry.start()
-        state = AppState(settings=settings, engines=engines, writer=writer, broker=broker, subscribers=registry)
+        state = AppState(settings=settings, engines=engines, writer=writer, broker=broker)
         app.state.trainboard = state
         launch_jobs = await launch_service.start(state)  # the watcher runs with the other background jobs
         tasks = [
@@ -85,7 +79,6 @@ def create_app(settings: Settings, *, subscribers: Iterable[Subscriber] | None =
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await asyncio.to_thread(writer.close)
-            await registry.close()
             engines.dispose()
             await broker.close()
 
