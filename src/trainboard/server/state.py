@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from trainboard.server.ingest.subscribers import Subscribers
 from trainboard.server.settings import Settings
 from trainboard.server.store.engine import Engines
 from trainboard.server.store.writer import Writer
@@ -20,6 +21,8 @@ class AppState:
     engines: Engines
     writer: Writer
     broker: Broker
+    #: Told about every committed change (``server.ingest``); registered when the app starts.
+    subscribers: Subscribers = field(default_factory=Subscribers)
     #: Per-process helpers keyed by name (the host sampler's collector, the login limiter). The per-run log
     #: indexers live in the writer's cache instead (``log_indexer.indexer_of``).
     extras: dict[str, Any] = field(default_factory=dict)

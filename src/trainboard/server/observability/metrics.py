@@ -17,6 +17,8 @@ Names (all prefixed ``trainboard_``):
 - ``write_queue_depth``: jobs waiting for the single writer (summed over processes)
 - ``open_streams{kind="sse"|"websocket"}``: live connections held
 - ``slow_clients_dropped_total``: subscribers whose bounded queue overflowed (lagged / closed 1013 / behind)
+- ``subscriber_errors_total{subscriber}``, ``subscriber_dropped_total{subscriber}``: write-path subscribers
+  (``server.ingest.subscribers``) that raised on a change, and changes not delivered to one (queue overflow)
 - ``database_up``, ``redis_up``: 1 when the last check succeeded (``redis_up`` is absent without Redis)
 - ``background_leader``: processes running the once-per-cluster jobs (1 when healthy)
 """
@@ -50,6 +52,14 @@ WRITE_QUEUE = Gauge(
 )
 OPEN_STREAMS = Gauge("trainboard_open_streams", "Open live streams by kind", ["kind"], multiprocess_mode="livesum")
 SLOW_CLIENTS = Counter("trainboard_slow_clients_dropped_total", "Live subscribers whose bounded queue overflowed")
+SUBSCRIBER_ERRORS = Counter(
+    "trainboard_subscriber_errors_total", "Committed changes a write-path subscriber raised on", ["subscriber"]
+)
+SUBSCRIBER_DROPPED = Counter(
+    "trainboard_subscriber_dropped_total",
+    "Committed changes not delivered to a write-path subscriber (its queue overflowed, or at shutdown)",
+    ["subscriber"],
+)
 DATABASE_UP = Gauge(
     "trainboard_database_up", "1 when the database answered the last check", multiprocess_mode="livemin"
 )
