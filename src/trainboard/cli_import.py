@@ -24,7 +24,7 @@ from trainboard.importers import ImportedRun, skipped_text
 from trainboard.importers.mlflow import LeftOut
 from trainboard.wire import encode_float
 
-__all__ = ["BATCH_POINTS", "Uploaded", "import_runs", "left_out_line", "mlflow_runs", "upload_run"]
+__all__ = ["BATCH_POINTS", "Uploaded", "aim_runs", "import_runs", "left_out_line", "mlflow_runs", "upload_run"]
 
 #: points per request
 BATCH_POINTS = 2000
@@ -141,6 +141,21 @@ def mlflow_runs(source: str, left_out: LeftOut) -> Iterator[ImportedRun]:
     root = Path(unquote(parsed.path) if parsed.scheme == "file" else source).resolve()
     for run in read_store(root, left_out):
         yield to_imported(run, source=str(root))
+
+
+def aim_runs(path: Path, fail: Callable[..., Exception]) -> Iterator[ImportedRun]:
+    """The runs of the Aim repository at ``path`` (checked before any is read: a clear line when ``path`` holds no
+    ``.aim`` folder or the ``aim`` package is missing)."""
+    from importlib.util import find_spec
+
+    from trainboard.importers.aim import read_repo, repo_root
+
+    root = repo_root(path)
+    if root is None:
+        raise fail(f"{path} is not an Aim repository (no .aim folder in it)", code=2)
+    if find_spec("aim") is None:
+        raise fail("trainboard import aim reads with the aim package, which is not installed: pip install aim")
+    return read_repo(root)
 
 
 def left_out_line(counts: Counter[str]) -> str | None:
