@@ -13,7 +13,7 @@ import { palette, theme } from "../lib/theme";
 import { logSplits, type XMode } from "./adapters";
 import { ChartSettingsBar } from "./ChartSettingsBar";
 import type { ChartSettings } from "./settings";
-import { displayUnit, logSafe, yRange } from "./units";
+import { displayUnit, logSafe, tickLabels, yRange } from "./units";
 
 export interface LineSpec {
   label: string;
@@ -25,6 +25,8 @@ export interface LineSpec {
   hidden?: boolean;
   /** left out of the readout */
   quiet?: boolean;
+  /** computed from another line (the EMA over the raw points): not counted again in the log-scale note */
+  derived?: boolean;
   /** points drawn where they are sparse enough to see (the run page's raw series) */
   points?: { size: number; fill: string };
 }
@@ -151,7 +153,7 @@ function ChartImpl(props: ChartProps) {
           ...axis,
           // as wide as the widest label, so none is clipped
           size: (_u, values) => 10 + 6.2 * Math.max(3, ...(values ?? []).map((v) => String(v).length)),
-          values: (_u, splits) => splits.map((v) => fmtNumber(v, 3)),
+          values: (_u, splits) => tickLabels(splits, fmtNumber),
           // log scale: our ticks (powers of ten, 2x/5x over narrow ranges), every one labelled
           ...(log
             ? {
@@ -259,8 +261,8 @@ function ChartImpl(props: ChartProps) {
       if (settings.log) {
         const safe = logSafe(cols);
         cols = safe.cols;
-        // a band's hidden edges count once, through the lines they bound: count only the drawn lines
-        setLogHidden(logSafe(visible).hidden);
+        // the points a user logged: drawn lines that are not derived from another (a band's edges, an EMA)
+        setLogHidden(logSafe(ys.filter((_c, j) => !p.current.lines[j]?.hidden && !p.current.lines[j]?.derived)).hidden);
       } else setLogHidden(0);
       const z = zoom.current;
       u.setData([d[0] ?? [], ...cols] as uPlot.AlignedData, z === null);

@@ -70,7 +70,7 @@ function MetricChartImpl({ metricKey, runs, options, pinned, onPin, onZoom }: Pr
           width: smoothed ? 1 : 1.5,
           points: { size: 4, fill: smoothed ? withAlpha(r.color, 0.6) : r.color },
         },
-        { label: r.label, color: r.color, width: 1.5 },
+        { label: r.label, color: r.color, width: 1.5, derived: true },
       ]),
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [runsKey, smoothed],

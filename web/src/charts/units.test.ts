@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { displayUnit, logSafe, sectionOf, sectionOrder, unitOf, yRange } from "./units";
+import { fmtNumber } from "../lib/format";
+import { displayUnit, logSafe, tickLabels, sectionOf, sectionOrder, unitOf, yRange } from "./units";
 
 describe("units", () => {
   it("knows the system sampler's keys", () => {
@@ -59,5 +60,13 @@ describe("display units and ranges", () => {
     expect(hidden).toBe(2);
     expect(cols[1]).toEqual([0.5, null, null]);
     expect(cols[2]).toEqual([null, undefined, 2]);
+  });
+});
+
+describe("tick labels", () => {
+  it("uses enough digits to tell the ticks apart", () => {
+    expect(tickLabels([0, 1, 2], fmtNumber)).toEqual(["0", "1", "2"]);
+    expect(tickLabels([34.5, 34.55, 34.6], fmtNumber)).toEqual(["34.50", "34.55", "34.60"]);
+    expect(tickLabels([96, 98, 100], fmtNumber)).toEqual(["96", "98", "100"]);
   });
 });

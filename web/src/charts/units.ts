@@ -110,3 +110,16 @@ export function logSafe(cols: readonly (readonly (number | null | undefined)[])[
   );
   return { cols: out, hidden };
 }
+
+/**
+ * Labels of an axis's ticks: as few significant digits as tell every tick apart (34.50 and 34.58 MB are not
+ * both "34.5"), from 3 up to 8.
+ */
+export function tickLabels(splits: readonly number[], fmt: (v: number, digits: number) => string): string[] {
+  let labels: string[] = [];
+  for (let d = 3; d <= 8; d++) {
+    labels = splits.map((v) => fmt(v, d));
+    if (new Set(labels).size === labels.length) return labels;
+  }
+  return labels;
+}

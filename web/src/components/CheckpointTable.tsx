@@ -88,7 +88,13 @@ export function CheckpointTable({ runId }: { runId: string | undefined }) {
         },
       })),
       { id: "size", header: "SIZE", accessorFn: (c) => c.size, cell: ({ row }) => <span className="num">{fmtBytes(row.original.size)}</span> },
-      { id: "created_at", header: "TIMESTAMP", accessorFn: (c) => c.created_at, cell: ({ row }) => fmtTime(row.original.created_at).slice(0, 16) },
+      {
+        id: "created_at",
+        header: "SAVED",
+        accessorFn: (c) => c.created_at,
+        // month-day and time (the year and seconds on hover): the table fits a narrow column
+        cell: ({ row }) => <span title={fmtTime(row.original.created_at)}>{fmtTime(row.original.created_at).slice(5, 16)}</span>,
+      },
       {
         id: "actions",
         header: "ACTIONS",

@@ -1,8 +1,8 @@
-import { useEffect, useState, useSyncExternalStore } from "react";
-import { live } from "../api/live";
+import { useEffect, useState, type ReactNode } from "react";
 import { UserMenu } from "../auth/UserMenu";
 import { LaunchDialogHost, NewRunButton } from "../launch/LaunchDialog";
 import { ThemeToggle } from "../layout/ThemeToggle";
+import { useLiveIndicator } from "../lib/liveState";
 
 function Clock() {
   const [now, setNow] = useState(() => new Date());
@@ -13,11 +13,8 @@ function Clock() {
   return <span className="clock">{now.toISOString().slice(0, 19).replace("T", " ")} UTC</span>;
 }
 
-export function TopBar({ total, running, onHelp }: { total: number; running: number; onHelp(): void }) {
-  const ws = useSyncExternalStore(
-    (cb) => live.onState(cb),
-    live.getState,
-  );
+export function TopBar({ total, running, onHelp, extra }: { total: number; running: number; onHelp(): void; extra?: ReactNode }) {
+  const ws = useLiveIndicator();
   return (
     <header className="topbar">
       <span className="brand">▌TRAINBOARD</span>
@@ -27,10 +24,15 @@ export function TopBar({ total, running, onHelp }: { total: number; running: num
       <span>
         RUNNING <b className="green">{running}</b>
       </span>
-      <span className={ws === "open" ? "green" : "orange"} title="live connection (WebSocket)">
-        WS {ws === "open" ? "● LIVE" : ws === "connecting" ? "… CONNECTING" : "✗ DOWN"}
+      <span
+        className={ws === "open" ? "green" : ws === "off" ? "muted" : "orange"}
+        title={ws === "off" ? "this page reads its data over HTTP: it starts no live connection" : "live connection (WebSocket)"}
+        data-live={ws}
+      >
+        WS {ws === "open" ? "● LIVE" : ws === "connecting" ? "… CONNECTING" : ws === "off" ? "○ NOT LIVE" : "✗ DOWN"}
       </span>
       <span className="spacer" />
+      {extra}
       <NewRunButton />
       <LaunchDialogHost />
       <Clock />

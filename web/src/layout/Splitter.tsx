@@ -11,6 +11,8 @@ export function Splitter(props: {
   min: number;
   max: number;
   label: string;
+  /** the size grows toward the start (a column on the right, sized by dragging its left edge) */
+  invert?: boolean;
   onDrag(px: number): void;
   onCommit(px: number): void;
 }) {
@@ -36,7 +38,7 @@ export function Splitter(props: {
       onPointerMove={(e) => {
         const s = start.current;
         if (!s) return;
-        last.current = clamp(s.value + at(e) - s.pos);
+        last.current = clamp(s.value + (props.invert ? s.pos - at(e) : at(e) - s.pos));
         props.onDrag(last.current);
       }}
       onPointerUp={() => {
@@ -48,7 +50,7 @@ export function Splitter(props: {
         const d = { ArrowUp: -20, ArrowLeft: -20, ArrowDown: 20, ArrowRight: 20 }[e.key];
         if (d === undefined) return;
         e.preventDefault();
-        const v = clamp(props.getValue() + d);
+        const v = clamp(props.getValue() + (props.invert ? -d : d));
         props.onDrag(v);
         props.onCommit(v);
       }}

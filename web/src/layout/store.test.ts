@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { EMPTY_LAYOUT, loadLayout, parseLayout, saveLayout, toggled } from "./store";
+import { EMPTY_LAYOUT, MIN_LOG, MIN_MAIN, clampLayout, loadLayout, parseLayout, resetLayoutOf, saveLayout, sizeBounds, toggled } from "./store";
 
 describe("layout store", () => {
   beforeEach(() => {
@@ -55,5 +55,30 @@ describe("layout on the server", () => {
     await vi.waitFor(() => expect(calls.some((c) => c.method === "PUT")).toBe(true));
     const put = calls.find((c) => c.method === "PUT");
     expect(put?.body).toEqual({ layout: { other_page: { x: 1 }, run_page: { ...EMPTY_LAYOUT, collapsed: ["p-events"] } } });
+  });
+});
+
+describe("layout bounds", () => {
+  it("clamps a saved layout so no panel is pushed off a smaller screen", () => {
+    const saved = { ...EMPTY_LAYOUT, sizes: { side: 1400, info: 5, metrics: 3000, other: 7 } };
+    const l = clampLayout(saved, { width: 1440, height: 900 });
+    expect(l.sizes.side).toBeLessThanOrEqual((1440 - MIN_MAIN) / 2);
+    expect(l.sizes.info).toBe(260);
+    // the log keeps at least MIN_LOG px under the charts
+    expect((l.sizes.metrics as number) + MIN_LOG).toBeLessThanOrEqual(900);
+    expect(l.sizes.other).toBe(7);
+    // the side columns together leave the charts their room
+    expect(1440 - (l.sizes.side as number) - (l.sizes.info as number)).toBeGreaterThanOrEqual(MIN_MAIN);
+  });
+
+  it("keeps a layout that fits as it is", () => {
+    const ok = { ...EMPTY_LAYOUT, sizes: { side: 300, metrics: 500 } };
+    expect(clampLayout(ok, { width: 1920, height: 1080 })).toBe(ok);
+    expect(sizeBounds("nope", { width: 1920, height: 1080 })).toBeNull();
+  });
+
+  it("resets sizes and folds, keeping the pinned charts", () => {
+    const l = { collapsed: ["p-log"], sizes: { side: 500 }, pinned: ["val/loss"], foldedSections: ["sys"] };
+    expect(resetLayoutOf(l)).toEqual({ ...EMPTY_LAYOUT, pinned: ["val/loss"] });
   });
 });

@@ -17,6 +17,41 @@ export interface Layout {
 
 export const EMPTY_LAYOUT: Layout = { collapsed: [], sizes: {}, pinned: [], foldedSections: [] };
 
+/**
+ * Bounds of each resizable size, from the viewport: a saved layout (from a wider screen, an older version or
+ * a wild drag) can never push a panel off screen. The side columns leave the charts at least MIN_MAIN px; the
+ * charts' height leaves the log at least MIN_LOG px.
+ */
+export const MIN_MAIN = 360;
+export const MIN_LOG = 120;
+const CHROME = 60; // top bar, panel heads, gaps
+
+export function sizeBounds(name: string, viewport: { width: number; height: number }): [number, number] | null {
+  const { width, height } = viewport;
+  if (name === "side") return [200, Math.max(200, Math.min(720, (width - MIN_MAIN) / 2))];
+  if (name === "info") return [260, Math.max(260, Math.min(900, (width - MIN_MAIN) / 2))];
+  if (name === "metrics") return [140, Math.max(140, height - CHROME - MIN_LOG)];
+  return null;
+}
+
+/** `layout` with every size inside its bounds for the viewport (unknown sizes are kept as they are). */
+export function clampLayout(layout: Layout, viewport: { width: number; height: number }): Layout {
+  let changed = false;
+  const sizes: Record<string, number> = {};
+  for (const [k, v] of Object.entries(layout.sizes)) {
+    const b = sizeBounds(k, viewport);
+    const c = b ? Math.round(Math.min(b[1], Math.max(b[0], v))) : v;
+    changed ||= c !== v;
+    sizes[k] = c;
+  }
+  return changed ? { ...layout, sizes } : layout;
+}
+
+/** The layout with sizes and folds back to the defaults (pinned charts are kept: they are content). */
+export function resetLayoutOf(layout: Layout): Layout {
+  return { ...EMPTY_LAYOUT, pinned: layout.pinned };
+}
+
 const PREFIX = "trainboard.layout.";
 type Listener = () => void;
 const listeners = new Set<Listener>();

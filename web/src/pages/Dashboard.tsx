@@ -99,11 +99,42 @@ export function Dashboard() {
     boardRef.current?.querySelector<HTMLElement>(sel)?.[dim] ?? 400;
   const fold = (panel: string) => ({ collapsed: layout.isCollapsed(panel), onToggle: () => layout.toggleCollapsed(panel) });
   const metricsH = size("metrics");
-  const sideW = size("side");
+  // a column whose panels are all folded gives its width back (the stylesheet narrows it; no saved width then)
+  const allFolded = (ids: string[]) => ids.every((id) => layout.isCollapsed(id));
+  const sideW = allFolded(["runs", "system", "events"]) ? undefined : size("side");
+  const infoW = allFolded(["config", "ckpt", "actions"]) ? undefined : size("info");
   const boardStyle = {
     ...(metricsH ? { "--metrics-h": `${metricsH}px` } : {}),
     ...(sideW ? { "--side-w": `${sideW}px` } : {}),
+    ...(infoW ? { "--info-w": `${infoW}px` } : {}),
   } as CSSProperties;
+  const splitter = (name: string, axis: "x" | "y", label: string, sel: string, invert = false) => {
+    const [min, max] = layout.bounds(name);
+    return (
+      <Splitter
+        axis={axis}
+        label={label}
+        min={min}
+        max={max}
+        invert={invert}
+        getValue={measure(sel, axis === "x" ? "offsetWidth" : "offsetHeight")}
+        onDrag={drag(name)}
+        onCommit={commit(name)}
+      />
+    );
+  };
+  const resetLayout = (
+    <button
+      className="btn"
+      onClick={() => {
+        setDragging({});
+        layout.reset();
+      }}
+      title="panel sizes and folded panels back to the defaults (pinned charts stay)"
+    >
+      RESET LAYOUT
+    </button>
+  );
 
   const keys = { runs, runId, logTab, select, setLogTab, setCompare, setHelp, searchRef, termRef, linesRef };
   useDashboardKeybindings(keys);
@@ -114,7 +145,7 @@ export function Dashboard() {
 
   return (
     <div className="app">
-      <TopBar total={runsQ.data?.total ?? allRuns.length} running={running} onHelp={() => setHelp(true)} />
+      <TopBar total={runsQ.data?.total ?? allRuns.length} running={running} onHelp={() => setHelp(true)} extra={resetLayout} />
       <UnreachableBanner />
       {runsQ.isError && !runsQ.data ? (
         <div className="center red">cannot load runs: {(runsQ.error as Error).message} — retrying…</div>
@@ -161,15 +192,7 @@ export function Dashboard() {
               <EventLog runId={run?.id} />
             </Panel>
           </div>
-          <Splitter
-            axis="x"
-            label="resize the runs column"
-            min={220}
-            max={640}
-            getValue={measure(".col-side", "offsetWidth")}
-            onDrag={drag("side")}
-            onCommit={commit("side")}
-          />
+          {splitter("side", "x", "resize the runs column", ".col-side")}
           {!run ? (
             <div className="col col-main">
               <Panel title="RUN" className="p-metrics">
@@ -186,15 +209,7 @@ export function Dashboard() {
                 >
                   <MetricsPanel runs={overlay} layout={layout} />
                 </Panel>
-                <Splitter
-                  axis="y"
-                  label="resize the charts and the log"
-                  min={160}
-                  max={2000}
-                  getValue={measure(".p-metrics", "offsetHeight")}
-                  onDrag={drag("metrics")}
-                  onCommit={commit("metrics")}
-                />
+                {splitter("metrics", "y", "resize the charts and the log", ".p-metrics")}
                 <Panel
                   title="LOG"
                   className="p-log"
@@ -223,6 +238,7 @@ export function Dashboard() {
                   )}
                 </Panel>
               </div>
+              {splitter("info", "x", "resize the config and checkpoints column", ".col-info", true)}
               <div className="col col-info">
                 <Panel title="CONFIG" className="p-config" {...fold("config")}>
                   <ConfigTree config={run.config} />
