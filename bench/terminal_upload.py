@@ -8,6 +8,11 @@ server (SQLite), and how long ``trainboard run`` takes after a program's last by
    the time under ``trainboard run`` (and the ratio), and the tail: from the program's last byte to
    ``trainboard run``'s exit, with all bytes on the server; the same for a tqdm script (5,000 steps and a
    nested bar at ``mininterval=0``, the issue's case). ``trainboard run`` itself costs ~0.4 s to start.
+4. Overhead (``--parts overhead``): a ~1 s tqdm script (100 steps of 10 ms, the default ``mininterval``) bare and
+   under ``trainboard run``, best of ``--reps`` each, alternating, and the ratio (issue 22's target: <= 1.2x);
+   and ``trainboard run -- true``. Every Python process here runs with its bytecode cached (in a temporary
+   ``PYTHONPYCACHEPREFIX``, warmed first), as an installed package has it: with ``PYTHONDONTWRITEBYTECODE`` set
+   every start would compile the whole import tree again and measure that instead.
 
 3. Server cost: requests of ~1 MB (16 chunks of 64 KB, as the SDK sends a backlog) of ~100-byte redraws,
    of two nested tqdm bars (``\\n``, a redraw, ``ESC[A``, a redraw) and of plain lines; printed: the server
@@ -125,6 +130,50 @@ def plain_chunk(size: int, first: int) -> bytes:
         n += len(out[-1])
         i += 1
     return "".join(out).encode()
+
+
+ONE_SECOND_TQDM = r"""
+import time
+from tqdm import tqdm
+for _ in tqdm(range(100), desc="train"):
+    time.sleep(0.01)
+print("done", flush=True)
+"""
+
+
+def with_bytecode(env: dict[str, str], cache: Path) -> dict[str, str]:
+    """``env`` with bytecode written and read (to ``cache``), as an installed package has it."""
+    out = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    out["PYTHONPYCACHEPREFIX"] = str(cache)
+    return out
+
+
+def run_overhead(label: str, env: dict[str, str], url: str, tmp: Path, reps: int) -> None:
+    """A ~1 s tqdm script bare and under ``trainboard run`` (best of ``reps``, alternating), and ``run -- true``."""
+    env = with_bytecode(dict(env, TRAINBOARD_URL=url, TRAINBOARD_DATA=str(tmp / f"overhead-{label}")), tmp / "pyc")
+    script = tmp / "one_second.py"
+    script.write_text(ONE_SECOND_TQDM)
+    bare_argv = [sys.executable, str(script)]
+    under_argv = [*CLI, "run", "--", *bare_argv]
+    true_argv = [*CLI, "run", "--", "true"]
+
+    def timed(argv: list[str]) -> float:
+        t0 = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, timeout=300, check=True)
+        return time.perf_counter() - t0
+
+    for argv in (bare_argv, under_argv):  # warm the bytecode cache and the page cache
+        timed(argv)
+    bare, under, true = [], [], []
+    for _ in range(reps):
+        bare.append(timed(bare_argv))
+        under.append(timed(under_argv))
+        true.append(timed(true_argv))
+    print(
+        f"overhead [{label}], ~1 s tqdm script: bare {min(bare):.3f} s, under trainboard run {min(under):.3f} s "
+        f"= {min(under) / min(bare):.2f}x (best of {reps}; medians {sorted(bare)[reps // 2]:.3f} / "
+        f"{sorted(under)[reps // 2]:.3f} s); trainboard run -- true {min(true):.3f} s"
+    )
 
 
 WORKLOADS = {"redraws": redraw_chunk, "nested bars": nested_chunk, "plain lines": plain_chunk}
@@ -245,7 +294,10 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=20.0, help="MB for the SDK throughput figure")
     parser.add_argument("--tail-mb", type=float, default=5.0, help="MB for the trainboard run figure")
     parser.add_argument("--requests", type=int, default=20, help="~1 MB requests per workload for the server cost")
-    parser.add_argument("--parts", default="server,sdk,run", help="which figures: server, sdk, run (comma-separated)")
+    parser.add_argument(
+        "--parts", default="server,sdk,run", help="which figures: server, sdk, run, overhead (comma-separated)"
+    )
+    parser.add_argument("--reps", type=int, default=5, help="repetitions of each overhead timing (best is printed)")
     parser.add_argument("--against", metavar="REV", help="also run every part with the code of this git revision")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
@@ -255,11 +307,13 @@ def main() -> None:
             for label, env in codes:
                 server_cost(label, env, Path(tmp), args.requests)
         for label, env in codes:
-            if not parts & {"sdk", "run"}:
+            if not parts & {"sdk", "run", "overhead"}:
                 break
             with serve(Path(tmp) / f"data-{label}", env) as (url, _proc):
                 if "sdk" in parts:
                     sdk_throughput(label, env, url, Path(tmp), args.mb)
+                if "overhead" in parts:
+                    run_overhead(label, env, url, Path(tmp), args.reps)
                 if "run" in parts:
                     run_start(label, env, url, Path(tmp))
                     what = f"{args.tail_mb:g} MB of redraws"

@@ -32,7 +32,7 @@ def make_client(
             raise fail(credentials.auth_message(base, resp.status_code, response_detail(resp)))
 
     try:
-        verify = credentials.verify()
+        verify = credentials.verify_for(base)
     except credentials.CredentialsError as exc:
         raise fail(str(exc)) from None
     return httpx.Client(
@@ -50,4 +50,3 @@ def unreachable(base: str, exc: BaseException) -> str:
     if credentials.is_certificate_error(exc):
         return credentials.certificate_message(base)
     return f"cannot reach the trainboard server at {base} ({exc}); start it with `trainboard serve`"
-

@@ -1,5 +1,9 @@
 """What the CLI's command modules share: the common options, the consoles (``--color`` sets them), errors
-as one line (never a traceback) and the checks and settings of the dashboard commands."""
+as one line (never a traceback), the HTTP client of the client commands (``client``, ``get``, ``resolve``)
+and the checks and settings of the dashboard commands.
+
+Command modules read ``cli_common.console`` / ``cli_common.err`` when they print (never ``from ... import
+console``): ``set_color`` replaces them."""
 
 from __future__ import annotations
 
@@ -62,6 +66,11 @@ RunArg = Annotated[
 ]
 
 
+def note(message: str) -> None:
+    """A ``note:`` line on stderr (plain text)."""
+    err.print(f"[yellow]note:[/yellow] {message}", highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``message`` (plain text, never markup) as an error; the ``typer.Exit`` to raise."""
     err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
@@ -104,3 +113,47 @@ def safe_db(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def client(url: str | None, token: str | None, *, read_timeout: float | None = 30.0) -> Any:
+    """An HTTP client for the server: the token (argument, ``$TRAINBOARD_TOKEN`` or stored), verified
+    certificates, and a one-line error (exit 1) for a 401/403 answer."""
+    from trainboard.cli_client import make_client
+    from trainboard.sdk.credentials import resolve_token
+
+    base = paths.server_url(url)
+    return make_client(base, resolve_token(base, token), fail=fail, read_timeout=read_timeout)
+
+
+def get(url: str | None, token: str | None, path: str, **params: Any) -> Any:
+    """GET ``path`` as JSON; unreachable, 404 and other errors are one line (exit 1)."""
+    import httpx
+
+    from trainboard.cli_client import unreachable
+
+    base = paths.server_url(url)
+    try:
+        with client(url, token) as c:
+            resp = c.get(path, params={k: v for k, v in params.items() if v is not None})
+    except httpx.HTTPError as exc:
+        raise fail(unreachable(base, exc)) from None
+    if resp.status_code == 404:
+        raise fail(resp.json().get("detail", "not found"))
+    if resp.status_code >= 400:
+        raise fail(f"{path}: HTTP {resp.status_code}: {resp.text[:300]}")
+    return resp.json()
+
+
+def resolve(url: str | None, token: str | None, text: str) -> str:
+    """The id of the run ``text`` names (id, name or short id); a clear error when there is none."""
+    import httpx
+
+    from trainboard.cli_client import unreachable
+    from trainboard.cli_runs import resolve_run
+
+    base = paths.server_url(url)
+    try:
+        with client(url, token) as c:
+            return resolve_run(c, text, note=note, fail=fail).run_id
+    except httpx.HTTPError as exc:
+        raise fail(unreachable(base, exc)) from None

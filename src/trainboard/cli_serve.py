@@ -1,5 +1,6 @@
-"""``trainboard serve``: the dashboard's options, checked before anything starts (a bad value is one line and
-exit 2), turned into ``server.settings.Settings``; the server itself is ``server/lifecycle/serve.py``."""
+"""``trainboard serve`` and ``trainboard demo``: the dashboard's options, checked before anything starts (a bad
+value is one line and exit 2), turned into ``server.settings.Settings``; the server itself is
+``server/lifecycle/serve.py``, the demo's runs ``demo/runner.py``."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ from typing import Annotated
 
 import typer
 
+from trainboard import cli_common as common
 from trainboard import paths
-from trainboard.cli_common import DataOpt, DbOpt, fail, need_server, safe_db, server_settings, version
+from trainboard.cli_color import ColorMode
+from trainboard.cli_common import ColorOpt, DataOpt, DbOpt, fail, need_server, safe_db, server_settings, version
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``serve`` and ``demo`` to ``app``."""
     app.command()(serve)
+    app.command()(demo)
 
 
 def serve(
@@ -235,3 +240,27 @@ def parse_size(text: str, option: str) -> int:
     scale = 1024 if (m.group(3) or "").lower() == "ib" else 1000
     power = " KMGT".index((m.group(2) or " ").upper())
     return int(float(m.group(1)) * scale**power)
+
+
+def demo(
+    port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    data: DataOpt = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Run each demo run once, then only serve (default: again and again)")
+    ] = False,
+    loop: Annotated[bool, typer.Option("--loop", hidden=True, help="The default now; kept for old scripts")] = False,
+    scale: Annotated[
+        float, typer.Option("--scale", hidden=True, min=0.001, max=100.0, help="Steps per epoch, times this")
+    ] = 1.0,
+    color: ColorOpt = ColorMode.AUTO,
+) -> None:
+    """Serve the dashboard on the embedded default (SQLite) and keep synthetic training runs going live
+    until Ctrl-C, each starting again when it ends (tqdm bars, ANSI colours, metrics, checkpoints, warnings,
+    and a run whose 10x learning rate makes it diverge), printing the URL and what happens."""
+    common.set_color(color)
+    need_server("demo", "tqdm")
+    settings = server_settings(data, None, host=host, port=port)
+    from trainboard.demo.runner import run_demo
+
+    raise typer.Exit(run_demo(settings, once=once and not loop, console=common.err, scale=scale))

@@ -133,6 +133,21 @@ def verify() -> ssl.SSLContext | bool:
         raise CredentialsError(f"{name}={bundle}: not a readable CA file ({exc})") from None
 
 
+#: Proxy variables httpx honours (``trust_env``); an ``https://`` proxy needs TLS even for an ``http://`` server.
+_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def verify_for(base_url: str) -> ssl.SSLContext | bool:
+    """``verify()`` for a server at ``base_url``; ``False`` (no certificates loaded: nothing to check) for a
+    plain ``http://`` server reached without an ``https://`` proxy — loading the CA store costs a start of
+    ``trainboard run`` tens of milliseconds for a connection that never uses TLS."""
+    if base_url.startswith("http://") and not any(
+        os.environ.get(name, "").lower().startswith("https://") for name in _PROXY_VARIABLES
+    ):
+        return False
+    return verify()
+
+
 def auth_headers(token: str | None) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"} if token else {}
 

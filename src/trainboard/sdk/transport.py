@@ -100,7 +100,7 @@ class Transport:
                 **credentials.auth_headers(token),
             },
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-            verify=credentials.verify(),
+            verify=credentials.verify_for(base_url),
             trust_env=True,
         )
 
