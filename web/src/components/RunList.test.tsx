@@ -78,3 +78,26 @@ describe("RunList", () => {
     expect(compareHref(["x y", "z"])).toBe("/compare?runs=x%20y,z");
   });
 });
+
+describe("RunList as a window of the runs query", () => {
+  it("says it shows 200 of 9,997 and offers the next page", () => {
+    let asked = 0;
+    const { getByTestId, getByRole } = render(
+      <RunList
+        runs={runs}
+        allRuns={runs}
+        filter={defaultFilter}
+        onFilter={() => undefined}
+        selected="a"
+        onSelect={() => undefined}
+        compare={[]}
+        onToggleCompare={() => undefined}
+        window={{ shown: 200, total: 9_997, hasMore: true, loadingMore: false, more: () => asked++, projects: ["nlp", "vision"] }}
+      />,
+    );
+    expect(getByTestId("runlist-more").textContent).toContain("showing 200 of 9,997 — narrow the filter or");
+    fireEvent.click(getByRole("button", { name: "SHOW 200 MORE" }));
+    expect(asked).toBe(1);
+    expect(getByRole("combobox", { name: "project" }).textContent).toContain("vision");
+  });
+});

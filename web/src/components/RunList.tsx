@@ -5,6 +5,8 @@ import { parseTime } from "../api/wire";
 import { fmtDuration, fmtTime } from "../lib/format";
 import { runColors } from "../lib/theme";
 import { StatusBadge } from "./StatusBadge";
+import { PAGE } from "./liveRunList";
+import type { ListWindow } from "./useLiveRunList";
 
 export interface RunFilter {
   text: string;
@@ -44,6 +46,8 @@ interface Props {
   onSelect(id: string): void;
   compare: string[];
   onToggleCompare(id: string): void;
+  /** the list is a window of the runs query: how many of how many, and the next page */
+  window?: ListWindow;
 }
 
 function duration(r: Run): string {
@@ -58,9 +62,10 @@ export function compareHref(ids: readonly string[]): string {
 }
 
 export const RunList = forwardRef<HTMLInputElement, Props>(function RunList(p, searchRef) {
+  const windowProjects = p.window?.projects;
   const projects = useMemo(
-    () => [...new Set(p.allRuns.map((r) => r.project ?? "").filter(Boolean))].sort(),
-    [p.allRuns],
+    () => windowProjects ?? [...new Set(p.allRuns.map((r) => r.project ?? "").filter(Boolean))].sort(),
+    [p.allRuns, windowProjects],
   );
   // the shown run first, then the ones ticked for overlay: what the compare page opens with
   const compareIds = [...new Set([...(p.selected ? [p.selected] : []), ...p.compare])];
@@ -172,7 +177,17 @@ export const RunList = forwardRef<HTMLInputElement, Props>(function RunList(p, s
           );
         })}
       </ul>
-      {p.runs.length === 0 && p.allRuns.length > 0 && <div className="empty">no run matches the filter</div>}
+      {p.window && p.window.shown < p.window.total && (
+        <div className="toolbar muted small" data-testid="runlist-more">
+          <span>
+            showing {p.window.shown.toLocaleString("en-US")} of {p.window.total.toLocaleString("en-US")} — narrow the filter or
+          </span>
+          <button className="btn" disabled={!p.window.hasMore || p.window.loadingMore} onClick={p.window.more}>
+            {p.window.loadingMore ? "LOADING…" : `SHOW ${Math.min(PAGE, p.window.total - p.window.shown)} MORE`}
+          </button>
+        </div>
+      )}
+      {p.runs.length === 0 && (p.window ? p.window.total === 0 : p.allRuns.length > 0) && <div className="empty">no run matches the filter</div>}
     </div>
   );
 });

@@ -1,7 +1,7 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Suspense, lazy, useEffect, useMemo, useRef, useState, type CSSProperties } from "react";
 import { useNavigate, useParams } from "react-router";
-import { ApiError, getRun, listRuns } from "../api/client";
+import { ApiError, getRun } from "../api/client";
 import { live } from "../api/live";
 import type { Run } from "../api/types";
 import { MetricsPanel } from "../charts/MetricsPanel";
@@ -12,7 +12,8 @@ import { ConfigTree } from "../components/ConfigTree";
 import { EventLog } from "../components/EventLog";
 import { HelpOverlay } from "../components/HelpOverlay";
 import { Panel } from "../components/Panel";
-import { RunList, defaultFilter, filterRuns, type RunFilter } from "../components/RunList";
+import { RunList, defaultFilter, type RunFilter } from "../components/RunList";
+import { useLiveRunList } from "../components/useLiveRunList";
 import { SystemPanel } from "../components/SystemPanel";
 import { TopBar } from "../components/TopBar";
 import { useDashboardKeybindings, type LogTab } from "../hooks/useDashboardKeybindings";
@@ -37,9 +38,9 @@ export function Dashboard() {
   const termRef = useRef<TerminalHandle>(null);
   const linesRef = useRef<LinesHandle>(null);
 
-  const runsQ = useQuery({ queryKey: ["runs"], queryFn: () => listRuns(), refetchInterval: 3000 });
-  const allRuns = useMemo(() => runsQ.data?.runs ?? [], [runsQ.data]);
-  const runs = useMemo(() => filterRuns(allRuns, filter), [allRuns, filter]);
+  const runsQ = useLiveRunList(filter); // the runs query, kept live by /ws (no re-download)
+  const allRuns = runsQ.runs;
+  const runs = allRuns;
   const listed = allRuns.find((r) => r.id === runId);
   const runQ = useQuery({
     queryKey: ["run", runId],
@@ -139,8 +140,8 @@ export function Dashboard() {
   const keys = { runs, runId, logTab, select, setLogTab, setCompare, setHelp, searchRef, termRef, linesRef };
   useDashboardKeybindings(keys);
 
-  const running = allRuns.filter((r) => r.status === "running").length;
-  const noRuns = runsQ.isSuccess && allRuns.length === 0;
+  const running = runsQ.running;
+  const noRuns = runsQ.isSuccess && runsQ.data?.total === 0;
   const notFound = runQ.isError && runQ.error instanceof ApiError && runQ.error.status === 404;
 
   return (
@@ -167,7 +168,7 @@ export function Dashboard() {
               {...fold("runs")}
               extra={
                 <span className="muted">
-                  {runs.length}/{allRuns.length}
+                  {runsQ.label}
                 </span>
               }
             >
@@ -175,6 +176,7 @@ export function Dashboard() {
                 ref={searchRef}
                 runs={runs}
                 allRuns={allRuns}
+                window={runsQ.window}
                 filter={filter}
                 onFilter={setFilter}
                 selected={runId}
