@@ -22,7 +22,7 @@ import { colorAt, dashAt, useScheme } from "./palette";
 import "./experiments.css";
 
 export function parseRunIds(param: string | null): string[] {
-  return [...new Set((param ?? "").split(",").map((s) => s.trim()).filter(Boolean))].slice(0, 32);
+  return [...new Set((param ?? "").split(",").map((s) => s.trim()).filter(Boolean))];
 }
 
 function OverlayChart({ metricKey, runs, stores }: { metricKey: string; runs: ExpRun[]; stores: RunMetrics[] }) {
@@ -97,8 +97,14 @@ export function ComparePage() {
       ) : (
         <div className="xp-main">
           <section className="xp-section" aria-label="compared runs">
-            <h2>COMPARING {runs.length} RUNS</h2>
-            <div className="xp-section-body xp-legend" data-testid="compare-legend">
+            <h2>
+              COMPARING {runs.length} RUNS{runs.length !== ids.length && runsQ.data ? ` (${ids.length} asked)` : ""}
+            </h2>
+            <div
+              className="xp-section-body xp-legend"
+              data-testid="compare-legend"
+              style={runs.length > 24 ? { maxHeight: 180, overflowY: "auto" } : undefined}
+            >
               {runs.map((r, i) => (
                 <span key={r.id} className="xp-legend-item" data-run-id={r.id}>
                   <span className="xp-swatch" style={{ background: colorAt(scheme, i) }} />
@@ -155,30 +161,7 @@ export function ComparePage() {
               ) : diff.length === 0 ? (
                 <div className="muted">the configs are identical</div>
               ) : (
-                <table className="xp-table" data-testid="config-diff">
-                  <thead>
-                    <tr>
-                      <th>key</th>
-                      {runs.map((r, i) => (
-                        <th key={r.id} style={{ color: colorAt(scheme, i) }}>
-                          {r.name}
-                        </th>
-                      ))}
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {diff.map((d) => (
-                      <tr key={d.key} data-key={d.key}>
-                        <td className="amber">{d.key}</td>
-                        {d.values.map((v, i) => (
-                          <td key={i} className={v === undefined ? "muted" : undefined}>
-                            {fmtScalar(v)}
-                          </td>
-                        ))}
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                <ConfigDiffTable runs={runs} diff={diff} colorOf={(i) => colorAt(scheme, i)} />
               )}
             </div>
           </section>
@@ -242,6 +225,73 @@ function ComparePicker({ onPick }: { onPick(ids: string[]): void }) {
           {q.isError && <div className="red">{(q.error as Error).message}</div>}
         </div>
       </section>
+    </div>
+  );
+}
+
+/** Runs side by side: a column per run up to TRANSPOSE_AT runs; past that a row per run and a column per
+ * differing key (only those), scrolling both ways with the header and the run names kept in view. */
+const TRANSPOSE_AT = 6;
+
+function ConfigDiffTable({ runs, diff, colorOf }: { runs: ExpRun[]; diff: ReturnType<typeof configDiff>; colorOf(i: number): string }) {
+  if (runs.length <= TRANSPOSE_AT) {
+    return (
+      <table className="xp-table" data-testid="config-diff">
+        <thead>
+          <tr>
+            <th>key</th>
+            {runs.map((r, i) => (
+              <th key={r.id} style={{ color: colorOf(i) }}>
+                {r.name}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {diff.map((d) => (
+            <tr key={d.key} data-key={d.key}>
+              <td className="amber">{d.key}</td>
+              {d.values.map((v, i) => (
+                <td key={i} className={v === undefined ? "muted" : undefined}>
+                  {fmtScalar(v)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    );
+  }
+  const sticky = { position: "sticky", background: "var(--bg-panel, #111)", zIndex: 1 } as const;
+  return (
+    <div style={{ maxHeight: 420, overflow: "auto" }} data-testid="config-diff-scroll">
+      <table className="xp-table" data-testid="config-diff" data-transposed="true">
+        <thead>
+          <tr>
+            <th style={{ ...sticky, top: 0, left: 0, zIndex: 2 }}>run</th>
+            {diff.map((d) => (
+              <th key={d.key} className="amber" data-key={d.key} style={{ ...sticky, top: 0 }}>
+                {d.key}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {runs.map((r, i) => (
+            <tr key={r.id} data-run-id={r.id}>
+              <td style={{ ...sticky, left: 0, color: colorOf(i) }}>{r.name}</td>
+              {diff.map((d) => {
+                const v = d.values[i];
+                return (
+                  <td key={d.key} className={v === undefined ? "muted" : undefined}>
+                    {fmtScalar(v)}
+                  </td>
+                );
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }

@@ -1,68 +1,126 @@
-// /group?by=config.seed[&mode=over][&runs=a,b | &project=&filter=]: runs grouped by a config key or tag,
-// each group drawn as its mean line inside a min-max band, its members listed.
+// /group?by=config.seed[&mode=over][&center=median][&band=std][&runs=a,b | &project=&filter=]: runs grouped
+// by a config key or tag. The server groups every matching run and aggregates each metric per step bucket
+// over all runs of a group (GET /api/run-groups): the chosen line (mean or median) inside the chosen band
+// (min–max, ± std, ± standard error), with the count of runs behind every point in the readout. Single runs
+// can be drawn over their group (ticked in the member list).
 import { useQuery } from "@tanstack/react-query";
 import { useCallback, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router";
-import { epochSeconds } from "../api/wire";
 import type { RunMetrics } from "../charts/store";
 import { HelpOverlay } from "../components/HelpOverlay";
 import { TopBar } from "../components/TopBar";
 import { withAlpha } from "../lib/theme";
-import { queryAllRuns, runsByIds, type ExpRun } from "./api";
+import { projectKeys, queryRuns, runGroups, runsByIds, type RunGroupsAnswer } from "./api";
 import { flattenConfig } from "./columns";
 import { parseRunIds } from "./ComparePage";
-import { groupRuns, meanBand, type Group } from "./group";
+import { BAND_LABEL, countRange, groupColumns, type BandStat, type CenterStat } from "./group";
 import { onStoresChange, useRunStores } from "../charts/useRunStores";
-import { clockKey, orderKeys, overlayAxis, overlaySeries } from "./overlay";
+import { orderKeys, overlaySeries } from "./overlay";
 import { XpChart, type BandSpec, type LineSpec } from "./XpChart";
 import { XpNav } from "./XpNav";
 import { colorAt, useScheme } from "./palette";
 import "./experiments.css";
 
-/** Charts draw at most this many runs (their series are loaded in the browser). */
-const MAX_RUNS = 120;
+const fmtInt = (n: number) => n.toLocaleString("en-US");
 
-function BandChart({ metricKey, groups, storeOf }: { metricKey: string; groups: Group<ExpRun>[]; storeOf: Map<string, RunMetrics> }) {
+interface Selection {
+  by: string;
+  mode: "by" | "over";
+  ids: string[];
+  project: string;
+  filter: string;
+}
+
+interface Single {
+  id: string;
+  name: string;
+  group: number;
+}
+
+function BandChart({
+  metricKey,
+  sel,
+  center,
+  band,
+  singles,
+  storeOf,
+}: {
+  metricKey: string;
+  sel: Selection;
+  center: CenterStat;
+  band: BandStat;
+  singles: Single[];
+  storeOf: Map<string, RunMetrics>;
+}) {
   const scheme = useScheme();
+  const q = useQuery({
+    queryKey: ["xp", "run-groups", sel, metricKey],
+    queryFn: () => runGroups({ ...sel, metric: metricKey }),
+    staleTime: 30_000,
+  });
+  const answer: RunGroupsAnswer | undefined = q.data;
+  const groups = useMemo(() => answer?.groups ?? [], [answer]);
   const lines: LineSpec[] = [];
   const bands: BandSpec[] = [];
   groups.forEach((g, i) => {
     const color = colorAt(scheme, i);
     const base = lines.length + 1;
-    lines.push({ label: `${g.label} max`, color, hidden: true, quiet: true });
-    lines.push({ label: `${g.label} min`, color, hidden: true, quiet: true });
-    lines.push({ label: `${g.label} mean (n=${g.runs.length})`, color, width: 1.8 });
-    bands.push({ upper: base, lower: base + 1, fill: withAlpha(color, 0.18) });
+    lines.push({ label: `${g.label} upper`, color, hidden: true, quiet: true });
+    lines.push({ label: `${g.label} lower`, color, hidden: true, quiet: true });
+    lines.push({ label: `${g.label} ${center} (${countRange(g.series)})`, color, width: 1.8 });
+    if (band !== "none") bands.push({ upper: base, lower: base + 1, fill: withAlpha(color, 0.18) });
   });
-  const stores = useMemo(() => [...storeOf.values()], [storeOf]);
-  const clock = clockKey(metricKey, [...storeOf.values()].map((s) => s.series.get(metricKey)));
+  for (const s of singles) {
+    lines.push({ label: `${s.name} (single run)`, color: colorAt(scheme, s.group), width: 1, dash: [4, 3] });
+  }
+  const singleStores = useMemo(() => singles.map((s) => storeOf.get(s.id)).filter((s): s is RunMetrics => !!s), [singles, storeOf]);
   const data = useCallback(() => {
-    const bs = groups.map((g) =>
-      meanBand(
-        g.runs.map((r) => {
-          const p = storeOf.get(r.id)?.series.get(metricKey);
-          const { x, y } = overlaySeries(metricKey, p, epochSeconds(r.start_time), clock);
-          return { x, y: y.map((v) => v ?? Number.NaN) };
-        }),
-      ),
+    const cols = groupColumns(
+      groups.map((g) => g.series),
+      center,
+      band,
     );
-    // one x column for all groups: the union of their x, each group's values placed by x
-    const all = [...new Set(bs.flatMap((b) => b.x))].sort((a, b) => a - b);
-    const cols: (number | null | undefined)[][] = [all];
-    for (const b of bs) {
-      const at = new Map(b.x.map((x, i) => [x, i]));
-      for (const col of [b.max, b.min, b.mean]) cols.push(all.map((x) => (at.has(x) ? col[at.get(x) as number] : undefined)));
-    }
-    return cols;
-  }, [groups, storeOf, metricKey, clock]);
-  const subscribe = useCallback((cb: () => void) => onStoresChange(stores, cb), [stores]);
-  const extra = useCallback((line: number, idx: number, d: (number | null | undefined)[][]) => {
-    if (line % 3 !== 2) return "";
-    const lo = d[line - 1 + 1]?.[idx];
-    const hi = d[line - 2 + 1]?.[idx];
-    return lo === null || lo === undefined || hi === null || hi === undefined ? "" : ` [${Number(lo).toPrecision(4)} … ${Number(hi).toPrecision(4)}]`;
-  }, []);
-  return <XpChart title={metricKey} lines={lines} bands={bands} data={data} subscribe={subscribe} extra={extra} {...overlayAxis(metricKey, clock)} />;
+    if (singles.length === 0) return cols;
+    // single runs: their own points, placed on the union of x
+    const own = singles.map((s) => overlaySeries(metricKey, storeOf.get(s.id)?.series.get(metricKey), 0, false));
+    const xs = [...new Set([...(cols[0] as number[]), ...own.flatMap((o) => o.x)])].sort((a, b) => a - b);
+    const remap = (x0: readonly (number | null | undefined)[], col: readonly (number | null | undefined)[]) => {
+      const at = new Map((x0 as number[]).map((x, i) => [x, i]));
+      return xs.map((x) => (at.has(x) ? col[at.get(x) as number] : undefined));
+    };
+    const out = [xs, ...cols.slice(1).map((c) => remap(cols[0] as number[], c))];
+    for (const o of own) out.push(remap(o.x, o.y));
+    return out;
+  }, [groups, center, band, singles, storeOf, metricKey]);
+  const subscribe = useCallback((cb: () => void) => onStoresChange(singleStores, cb), [singleStores]);
+  const extra = useCallback(
+    (line: number, idx: number, d: (number | null | undefined)[][]) => {
+      const g = Math.floor((line - 1) / 3);
+      if (g >= groups.length || (line - 1) % 3 !== 2) return "";
+      const s = groups[g]?.series;
+      const x = d[0]?.[idx];
+      const at = s ? s.step.indexOf(x as number) : -1;
+      if (!s || at < 0) return "";
+      const hi = d[line - 2]?.[idx];
+      const lo = d[line - 1]?.[idx];
+      const range = band === "none" || hi === null || hi === undefined || lo === null || lo === undefined ? "" : ` [${Number(lo).toPrecision(4)} … ${Number(hi).toPrecision(4)}]`;
+      const nonfinite = s.nonfinite[at] ? `, ${s.nonfinite[at]} NaN/Inf` : "";
+      return `${range} n=${fmtInt(s.count[at] ?? 0)}${nonfinite}`;
+    },
+    [groups, band],
+  );
+  if (q.isError) return <div className="red">cannot aggregate {metricKey}: {(q.error as Error).message}</div>;
+  if (!answer) return <div className="empty">aggregating {metricKey} over every run…</div>;
+  const width = answer.bucket_width ?? 1;
+  return (
+    <div data-testid="group-chart" data-metric={metricKey}>
+      <XpChart key={`${center}-${band}-${groups.length}-${singles.length}`} title={metricKey} lines={lines} bands={bands} data={data} subscribe={subscribe} extra={extra} />
+      <div className="muted small" data-testid="group-chart-note">
+        {groups.map((g) => `${g.label}: ${fmtInt(g.with_metric ?? 0)} of ${fmtInt(g.runs)} runs logged it`).join(" · ")}
+        {width > 1 ? ` · each point: the runs' mean over ${fmtInt(width)} steps` : ""}
+      </div>
+    </div>
+  );
 }
 
 export function GroupPage() {
@@ -71,7 +129,11 @@ export function GroupPage() {
   const scheme = useScheme();
   const by = params.get("by") ?? "";
   const mode = params.get("mode") === "over" ? "over" : "by";
-  const ids = useMemo(() => parseRunIds(params.get("runs")), [params]);
+  const center: CenterStat = params.get("center") === "median" ? "median" : "mean";
+  const bandParam = params.get("band") as BandStat | null;
+  const band: BandStat = bandParam && bandParam in BAND_LABEL ? bandParam : "minmax";
+  const idsParam = params.get("runs");
+  const ids = useMemo(() => parseRunIds(idsParam), [idsParam]);
   const project = params.get("project") ?? "";
   const filter = params.get("filter") ?? "";
   const set = (patch: Record<string, string>) =>
@@ -81,33 +143,49 @@ export function GroupPage() {
       else n.delete(k);
       return n;
     });
+  const sel: Selection = useMemo(() => ({ by, mode, ids, project, filter }), [by, mode, ids, project, filter]);
 
-  const runsQ = useQuery({
-    queryKey: ["xp", "group-runs", ids, project, filter],
-    queryFn: () => (ids.length ? runsByIds(ids) : queryAllRuns({ project, filter }, MAX_RUNS)),
+  // the choices of the group key: the project's config keys, or those of the newest 200 selected runs
+  const keysQ = useQuery({
+    queryKey: ["xp", "group-keys", ids, project, filter],
+    queryFn: async () => {
+      if (project && !ids.length) return { keys: (await projectKeys(project)).config_keys, of: null as number | null, total: null as number | null };
+      const page = ids.length ? { runs: await runsByIds(ids.slice(0, 200)), total: ids.length } : await queryRuns({ filter, limit: 200 });
+      const s = new Set<string>();
+      for (const r of page.runs) for (const k of Object.keys(flattenConfig(r.config ?? {}))) s.add(k);
+      return { keys: [...s].sort(), of: page.runs.length, total: page.total ?? null };
+    },
   });
-  const runs: ExpRun[] = useMemo(() => runsQ.data ?? [], [runsQ.data]);
   const configKeys = useMemo(() => {
-    const s = new Set<string>();
-    for (const r of runs) for (const k of Object.keys(flattenConfig(r.config ?? {}))) s.add(k);
-    return [...s].sort();
-  }, [runs]);
-  const groups = useMemo(() => (by ? groupRuns(runs, by, mode) : []), [runs, by, mode]);
-  const charted = useMemo(() => runs.slice(0, MAX_RUNS), [runs]);
-  const stores = useRunStores(by ? charted.map((r) => r.id) : []);
-  const storeOf = useMemo(() => new Map(stores.map((s) => [s.runId, s])), [stores]);
-  const keys = orderKeys(stores.flatMap((s) => s.keys()));
+    const k = keysQ.data?.keys ?? [];
+    const cur = by.startsWith("config.") ? by.slice(7) : "";
+    return cur && !k.includes(cur) ? [...k, cur].sort() : k;
+  }, [keysQ.data, by]);
+  const groupsQ = useQuery({
+    queryKey: ["xp", "run-groups", sel, ""],
+    queryFn: () => runGroups(sel),
+    enabled: !!by,
+  });
+  const answer = groupsQ.data;
+  const keys = orderKeys(answer?.metric_keys ?? []);
   const [metric, setMetric] = useState("");
   const shownKeys = metric ? keys.filter((k) => k === metric) : keys;
+  const [picked, setPicked] = useState<Single[]>([]);
+  const stores = useRunStores(picked.map((s) => s.id));
+  const storeOf = useMemo(() => new Map(stores.map((s) => [s.runId, s])), [stores]);
+  const toggle = (s: Single) => setPicked((p) => (p.some((x) => x.id === s.id) ? p.filter((x) => x.id !== s.id) : [...p, s]));
+  const total = answer?.runs;
+  const keysNote = keysQ.data?.total && keysQ.data.of !== null && keysQ.data.total > keysQ.data.of ? ` (keys of the newest ${fmtInt(keysQ.data.of)} of ${fmtInt(keysQ.data.total)} runs)` : "";
 
   return (
     <div className="app xp-page scrolls">
-      <TopBar total={runs.length} running={runs.filter((r) => r.status === "running").length} onHelp={() => setHelp(true)} />
+      <TopBar total={total ?? 0} running={0} onHelp={() => setHelp(true)} />
       <XpNav />
       <div className="xp-main">
         <section className="xp-section">
-          <h2>
-            GROUP {runs.length} RUNS{ids.length ? " (selected)" : filter ? ` matching ${filter}` : project ? ` of ${project}` : ""}
+          <h2 data-testid="group-title">
+            GROUP {total === undefined ? "" : `${fmtInt(total)} RUNS`}
+            {ids.length ? " (selected)" : filter ? ` matching ${filter}` : project ? ` of ${project}` : ""}
           </h2>
           <div className="xp-section-body toolbar">
             <select className="input" aria-label="group mode" value={mode} onChange={(e) => set({ mode: e.target.value === "over" ? "over" : "" })}>
@@ -131,46 +209,72 @@ export function GroupPage() {
                 </option>
               ))}
             </select>
+            <select className="input" aria-label="line" value={center} onChange={(e) => set({ center: e.target.value === "median" ? "median" : "" })}>
+              <option value="mean">mean</option>
+              <option value="median">median</option>
+            </select>
+            <select className="input" aria-label="band" value={band} onChange={(e) => set({ band: e.target.value === "minmax" ? "" : e.target.value })}>
+              {(Object.keys(BAND_LABEL) as BandStat[]).map((b) => (
+                <option key={b} value={b}>
+                  {BAND_LABEL[b]}
+                </option>
+              ))}
+            </select>
             <span className="muted small">
-              {mode === "over"
-                ? "runs that differ only in this key share a group"
-                : "runs with the same value share a group"}
-              {runs.length > MAX_RUNS ? ` · charts show the first ${MAX_RUNS} runs` : ""}
+              {mode === "over" ? "runs that differ only in this key share a group" : "runs with the same value share a group"}
+              {" · aggregated on the server over every run of each group"}
+              {keysNote}
             </span>
           </div>
         </section>
-        {runsQ.isError && <div className="red">cannot load the runs: {(runsQ.error as Error).message}</div>}
+        {(groupsQ.isError || keysQ.isError) && <div className="red">cannot load the groups: {((groupsQ.error ?? keysQ.error) as Error).message}</div>}
         {!by ? (
           <div className="empty">choose a key to group by (e.g. seed)</div>
+        ) : !answer ? (
+          <div className="empty">grouping…</div>
         ) : (
           <>
             <section className="xp-section" aria-label="groups">
-              <h2>{groups.length} GROUPS</h2>
+              <h2>{answer.groups.length} GROUPS</h2>
               <div className="xp-section-body" data-testid="groups">
-                {groups.map((g, i) => (
-                  <div key={g.label} className="xp-group" data-group={g.label}>
-                    <span style={{ color: colorAt(scheme, i) }}>■ {g.label}</span>{" "}
-                    <span className="muted">({g.runs.length} runs)</span>
+                {answer.groups.map((g, i) => (
+                  <details key={g.label} className="xp-group" data-group={g.label} data-runs={g.runs}>
+                    <summary>
+                      <span style={{ color: colorAt(scheme, i) }}>■ {g.label}</span> <span className="muted">({fmtInt(g.runs)} runs)</span>
+                    </summary>
+                    <div className="muted small">
+                      {g.members.length < g.runs ? `showing the newest ${fmtInt(g.members.length)} of ${fmtInt(g.runs)} runs (all of them are in the aggregate) — narrow the filter to list others` : "tick a run to draw it over its group"}
+                    </div>
                     <div className="xp-group-members">
-                      {g.runs.map((r) => (
-                        <Link key={r.id} to={`/runs/${encodeURIComponent(r.id)}`} className="xp-runlink">
-                          {r.name}
-                        </Link>
+                      {g.members.map((r) => (
+                        <span key={r.id}>
+                          <input
+                            type="checkbox"
+                            aria-label={`draw ${r.name}`}
+                            checked={picked.some((p) => p.id === r.id)}
+                            onChange={() => toggle({ id: r.id, name: r.name, group: i })}
+                          />
+                          <Link to={`/runs/${encodeURIComponent(r.id)}`} className="xp-runlink">
+                            {r.name}
+                          </Link>
+                        </span>
                       ))}
                     </div>
-                  </div>
+                  </details>
                 ))}
               </div>
             </section>
             <section className="xp-section" aria-label="group charts">
-              <h2>MEAN AND MIN-MAX BAND PER GROUP</h2>
+              <h2>
+                {center.toUpperCase()} AND {BAND_LABEL[band].toUpperCase()} PER GROUP{picked.length ? ` · ${picked.length} SINGLE RUNS DRAWN` : ""}
+              </h2>
               <div className="xp-section-body">
                 {keys.length === 0 ? (
-                  <div className="empty">{stores.some((s) => s.loading) ? "loading metrics…" : "no metrics"}</div>
+                  <div className="empty">no metrics</div>
                 ) : (
                   <div className="xp-charts">
                     {shownKeys.map((k) => (
-                      <BandChart key={k} metricKey={k} groups={groups} storeOf={storeOf} />
+                      <BandChart key={k} metricKey={k} sel={sel} center={center} band={band} singles={picked} storeOf={storeOf} />
                     ))}
                   </div>
                 )}

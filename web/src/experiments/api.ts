@@ -2,6 +2,7 @@
 // archive), saved views and a project's keys. Built on the shared `request` of api/client.ts.
 import { query, request } from "../api/client";
 import type { Run, RunList } from "../api/types";
+import type { GroupSeries } from "./group";
 
 /** Per-run summary of one metric, maintained by the server at ingest. */
 export interface MetricSummary {
@@ -99,12 +100,39 @@ export async function queryAllRuns(q: RunsQuery, max = 1000): Promise<ExpRun[]> 
 /** A filter that matches archived and live runs alike (a filter naming `archived` lifts the default hiding). */
 export const ANY_ARCHIVED = "(archived = true or archived = false)";
 
-/** The runs with these ids (archived too), in the ids' order, with the summaries of all their metrics. */
+/** Ids per `id in (...)` filter: the filter parameter holds at most 1,000 characters. */
+export function idChunks(ids: readonly string[], maxChars = 900): string[][] {
+  const out: string[][] = [];
+  let cur: string[] = [];
+  let len = 0;
+  for (const id of ids) {
+    const w = JSON.stringify(id).length + 2;
+    if (cur.length && len + w > maxChars) {
+      out.push(cur);
+      cur = [];
+      len = 0;
+    }
+    cur.push(id);
+    len += w;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/** The runs with these ids (archived too), in the ids' order, with the summaries of all their metrics (any number
+ * of ids: asked in chunks that fit the filter parameter, four at a time). */
 export async function runsByIds(ids: readonly string[]): Promise<ExpRun[]> {
   if (ids.length === 0) return [];
-  const filter = `id in (${ids.map((id) => JSON.stringify(id)).join(", ")}) and ${ANY_ARCHIVED}`;
-  const page = await queryRuns({ filter, summary: ["*"], limit: Math.min(1000, ids.length) });
-  const byId = new Map(page.runs.map((r) => [r.id, r]));
+  const chunks = idChunks(ids, 1000 - ANY_ARCHIVED.length - 20);
+  const byId = new Map<string, ExpRun>();
+  for (let i = 0; i < chunks.length; i += 4) {
+    const pages = await Promise.all(
+      chunks.slice(i, i + 4).map((c) =>
+        queryRuns({ filter: `id in (${c.map((id) => JSON.stringify(id)).join(", ")}) and ${ANY_ARCHIVED}`, summary: ["*"], limit: Math.min(1000, c.length) }),
+      ),
+    );
+    for (const p of pages) for (const r of p.runs) byId.set(r.id, r);
+  }
   return ids.map((id) => byId.get(id)).filter((r): r is ExpRun => !!r);
 }
 
@@ -192,4 +220,47 @@ export interface Project {
 export async function listProjects(): Promise<Project[]> {
   const b = await json<{ projects: Project[] }>(`/api/projects`);
   return b.projects;
+}
+
+export interface RunGroupWire {
+  label: string;
+  runs: number;
+  members: { id: string; name: string }[];
+  with_metric: number | null;
+  series: GroupSeries | null;
+}
+
+export interface RunGroupsAnswer {
+  runs: number;
+  by: string;
+  mode: string;
+  metric: string | null;
+  metric_keys: string[];
+  bucket_width: number | null;
+  groups: RunGroupWire[];
+}
+
+export interface RunGroupsQuery {
+  by: string;
+  mode?: "by" | "over";
+  project?: string;
+  filter?: string;
+  ids?: readonly string[];
+  metric?: string;
+  buckets?: number;
+}
+
+/** `GET /api/run-groups`: every matching run grouped; with `metric`, its aggregates over all runs of each group. */
+export async function runGroups(q: RunGroupsQuery): Promise<RunGroupsAnswer> {
+  return json<RunGroupsAnswer>(
+    `/api/run-groups${query({
+      by: q.by,
+      mode: q.mode === "over" ? "over" : undefined,
+      project: q.ids?.length ? undefined : q.project || undefined,
+      filter: q.ids?.length ? undefined : q.filter?.trim() || undefined,
+      runs: q.ids?.length ? q.ids.join(",") : undefined,
+      metric: q.metric || undefined,
+      buckets: q.buckets,
+    })}`,
+  );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { groupRuns, meanBand, varyingKeys } from "./group";
+import { countRange, groupColumns, groupLines, groupRuns, meanBand, varyingKeys, type GroupSeries } from "./group";
 
 const runs = [
   { id: "a", config: { lr: 0.1, seed: 1 }, tags: ["x"] },
@@ -72,5 +72,46 @@ describe("meanBand", () => {
   });
   it("is empty for no members", () => {
     expect(meanBand([]).x).toEqual([]);
+  });
+});
+
+describe("server group aggregates", () => {
+  const s: GroupSeries = {
+    step: [0, 1, 2],
+    count: [3, 3, 1],
+    nonfinite: [0, 0, 0],
+    mean: [2, 3, 5],
+    median: [2, 2.5, 5],
+    min: [1, 2, 5],
+    max: [3, 4.5, 5],
+    std: [1, 1.3, 0],
+    sem: [0.5, 0.75, 0],
+  };
+  it("draws the chosen line inside the chosen band", () => {
+    expect(groupLines(s, "mean", "minmax")).toEqual({ y: [2, 3, 5], upper: [3, 4.5, 5], lower: [1, 2, 5] });
+    expect(groupLines(s, "median", "std").upper).toEqual([3, 3.8, 5]);
+    expect(groupLines(s, "mean", "sem").lower).toEqual([1.5, 2.25, 5]);
+    expect(groupLines(s, "mean", "none").upper).toEqual([null, null, null]);
+  });
+  it("aligns groups on the union of their steps without inventing points", () => {
+    const other: GroupSeries = { ...s, step: [1, 3], count: [2, 2], nonfinite: [0, 0], mean: [7, 8], median: [7, 8], min: [6, 7], max: [8, 9], std: [0, 0], sem: [0, 0] };
+    const cols = groupColumns([s, other], "mean", "minmax");
+    expect(cols[0]).toEqual([0, 1, 2, 3]);
+    expect(cols[3]).toEqual([2, 3, 5, undefined]); // the first group's mean
+    expect(cols[6]).toEqual([undefined, 7, undefined, 8]); // the second's
+  });
+  it("says how many runs are behind the points", () => {
+    expect(countRange(s)).toBe("1–3 runs");
+    expect(countRange({ ...s, count: [3333, 3333, 3333] })).toBe("3,333 runs");
+    expect(countRange(null)).toBe("no runs");
+  });
+  it("a mean over many runs equals the direct computation (10,000 runs)", () => {
+    // the aggregate the page draws is the server's; here the client's own meanBand gives the same over 10,000 runs
+    const members = Array.from({ length: 10_000 }, (_, i) => ({ x: [0, 1, 2], y: [i, i * 2, i % 7] }));
+    const b = meanBand(members);
+    expect(b.n).toEqual([10_000, 10_000, 10_000]);
+    expect(b.mean[0]).toBeCloseTo(4999.5, 9);
+    expect(b.mean[1]).toBeCloseTo(9999, 9);
+    expect(b.mean[2]).toBeCloseTo(members.reduce((a, m) => a + (m.y[2] as number), 0) / 10_000, 9);
   });
 });

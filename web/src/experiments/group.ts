@@ -150,3 +150,70 @@ export function meanBand(members: readonly XY[]): Band {
   }
   return band;
 }
+
+/** One group's aggregate per step bucket as `GET /api/run-groups?metric=` answers it (over all its runs). */
+export interface GroupSeries {
+  step: number[];
+  /** runs with a finite value in the bucket: the runs behind the point */
+  count: number[];
+  nonfinite: number[];
+  mean: (number | null)[];
+  median: (number | null)[];
+  min: (number | null)[];
+  max: (number | null)[];
+  std: (number | null)[];
+  sem: (number | null)[];
+}
+
+export type CenterStat = "mean" | "median";
+export type BandStat = "minmax" | "std" | "sem" | "none";
+
+export const BAND_LABEL: Record<BandStat, string> = {
+  minmax: "min–max",
+  std: "± std",
+  sem: "± std. error",
+  none: "no band",
+};
+
+/** The line and its band (upper, lower) of one group for the chosen statistics; null where no run has a value. */
+export function groupLines(s: GroupSeries, center: CenterStat, band: BandStat): { y: (number | null)[]; upper: (number | null)[]; lower: (number | null)[] } {
+  const y = s[center];
+  if (band === "none") return { y, upper: y.map(() => null), lower: y.map(() => null) };
+  if (band === "minmax") return { y, upper: s.max, lower: s.min };
+  const spread = s[band];
+  const around = (sign: number) =>
+    y.map((v, i) => {
+      const d = spread[i];
+      return v === null || d === null || d === undefined ? null : v + sign * d;
+    });
+  return { y, upper: around(1), lower: around(-1) };
+}
+
+/**
+ * Aligned chart columns for several groups: [x, then per group upper, lower, center]; x is the union of the
+ * groups' bucket steps (a group without that bucket has `undefined` there: no point, not a zero).
+ */
+export function groupColumns(series: readonly (GroupSeries | null | undefined)[], center: CenterStat, band: BandStat): (number | null | undefined)[][] {
+  const xs = [...new Set(series.flatMap((s) => s?.step ?? []))].sort((a, b) => a - b);
+  const cols: (number | null | undefined)[][] = [xs];
+  for (const s of series) {
+    if (!s) {
+      for (let k = 0; k < 3; k++) cols.push(xs.map(() => undefined));
+      continue;
+    }
+    const at = new Map(s.step.map((x, i) => [x, i]));
+    const l = groupLines(s, center, band);
+    for (const col of [l.upper, l.lower, l.y]) cols.push(xs.map((x) => (at.has(x) ? col[at.get(x) as number] : undefined)));
+  }
+  return cols;
+}
+
+/** "3,333 runs" or "1,201–3,333 runs" (when runs end at different steps): the runs behind the points. */
+export function countRange(s: GroupSeries | null | undefined): string {
+  const c = (s?.count ?? []).filter((n) => n > 0);
+  if (c.length === 0) return "no runs";
+  const lo = Math.min(...c);
+  const hi = Math.max(...c);
+  const f = (n: number) => n.toLocaleString("en-US");
+  return lo === hi ? `${f(hi)} runs` : `${f(lo)}–${f(hi)} runs`;
+}
