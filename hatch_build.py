@@ -93,9 +93,9 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             )
             return
         if not installed(npm, web):
-            self.app.display_info("trainboard: npm ci (web/)")
+            self.app.display_info("trainboard: npm ci (web/): installing the UI's packages, about a minute")
             self._run([npm, "ci", "--no-audit", "--no-fund"], web)
-        self.app.display_info("trainboard: npm run build (web/)")
+        self.app.display_info("trainboard: npm run build (web/): building the web UI, about a minute")
         self._run([npm, "run", "build"], web)
         if not index.is_file():
             raise RuntimeError(f"trainboard: `npm run build` finished but {index} is missing")
