@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +13,10 @@ from fastapi.testclient import TestClient
 from tests.support.servers import API_HEADERS, ServerProcess, postgres_database
 from trainboard.server.app import create_app
 from trainboard.server.settings import Settings
+
+# No background uploader outlives a test's SDK process (sdk/uploader.py): one could send an old run to a later
+# test's server on a reused port. tests/integration/test_sdk_background_upload.py turns it on for its processes.
+os.environ.setdefault("TRAINBOARD_BACKGROUND_UPLOAD", "0")
 
 #: The longest test files (minutes each on a 2-core machine), handed to the parallel workers first: with
 #: ``--dist loadfile`` files go out in collection order, and one of these started last is the run's tail.

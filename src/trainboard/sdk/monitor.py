@@ -123,11 +123,12 @@ class TrainingMonitor:
         self._stream = secrets.token_hex(8)
         spool_root = paths.spool_dir(paths.data_dir(data_dir))
         self._journal = Journal.create(spool_root, self.run_id, self._stream, server=self.url)
+        self._token = credentials.resolve_token(self.url, token)  # for the background uploader, never printed
         self._pipeline = Pipeline(
             run_id=self.run_id,
             stream=self._stream,
             journal=self._journal,
-            transport=Transport(self.url, token=credentials.resolve_token(self.url, token)),
+            transport=Transport(self.url, token=self._token),
             heartbeat_interval=heartbeat_interval,
         )
         self._pipeline.op(
@@ -395,16 +396,32 @@ class TrainingMonitor:
                 self.set_status(status or self._status or "completed", exit_code, reason=reason)
         ok = self._pipeline.close(self.flush_timeout if timeout is None else timeout)
         if not ok:  # on the real stderr only: recorded into the run's terminal it would outlive the upload
-            notices.notice(
-                f"{self._pipeline.unacked_bytes} bytes of run {self.run_id} are not uploaded yet; "
-                f"they are spooled in {self._journal.path.parent} — run "
-                + (
-                    "`trainboard sync --token TOKEN` with a token that may write runs"
-                    if self._pipeline.denied
-                    else "`trainboard sync` when the server is reachable (the next SDK start does it too)"
-                )
-            )
+            self._hand_over()
         return ok
+
+    def _hand_over(self) -> None:
+        """What is not uploaded goes to a background uploader that outlives this process (``sdk.uploader``),
+        said once; with a refused token, or when no uploader can be started, it stays for ``trainboard sync``."""
+        left = f"{self._pipeline.unacked_bytes} bytes of run {self.run_id} are not uploaded yet"
+        if self._pipeline.denied:
+            notices.notice(
+                f"{left}; they are spooled in {self._journal.path.parent} — run `trainboard sync --token TOKEN` "
+                "with a token that may write runs"
+            )
+            return
+        from trainboard.sdk import uploader
+
+        handed = uploader.spawn(self._journal.path, self.url, self._token)
+        if handed is None:
+            notices.notice(
+                f"{left}; they are spooled in {self._journal.path.parent} — run `trainboard sync` when the server "
+                "is reachable (the next SDK start does it too)"
+            )
+            return
+        notices.notice(
+            f"{left}; a background uploader goes on with them after this process ends (log: {handed.log}; "
+            f"`trainboard sync` does the same by hand)"
+        )
 
     def __enter__(self) -> TrainingMonitor:
         return self

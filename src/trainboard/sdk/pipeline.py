@@ -103,6 +103,8 @@ class Pipeline:
         self._leftovers_done = threading.Event()
         if not self._leftovers:
             self._leftovers_done.set()
+        self._released = False
+        self._release_lock = threading.Lock()
         self.connected: bool | None = None  # unknown until the first request
         self._thread = threading.Thread(target=self._run, name="trainboard-sdk", daemon=True)
         self._sender = threading.Thread(target=self._run_sender, name="trainboard-sdk-send", daemon=True)
@@ -186,9 +188,18 @@ class Pipeline:
         self._thread.join(timeout=5.0)
         self._sender.join(timeout=1.0 if ok else 0.2)  # a request may hang: the journal keeps its data
         if not self._sender.is_alive():
-            self.transport.close()
-            self.journal.close()
+            self._release()
         return ok
+
+    def _release(self) -> None:
+        """Close the connection and the journal (its lock goes: a background uploader or ``sync`` may take it),
+        once: by ``close`` or, when a request was still hanging then, by the sender thread when it returns."""
+        with self._release_lock:
+            if self._released:
+                return
+            self._released = True
+        self.transport.close()
+        self.journal.close()
 
     @property
     def denied(self) -> bool:
@@ -361,6 +372,8 @@ class Pipeline:
             except Exception as exc:  # never let the thread die: training must go on
                 self._warn(f"internal error in the upload thread (data stays spooled): {exc!r}")
                 time.sleep(1.0)
+        if not self._thread.is_alive():  # stopped by close(), which may have gone on without us
+            self._release()
 
     def _send(self) -> None:
         if self.journal.done or time.monotonic() < self._retry_at:
