@@ -6,6 +6,13 @@ sent, so that the command's own SDK, which prints and logs at about the same tim
 (``sdk_keys``): a key the SDK logged is never sent from parsing, so parsed values never override SDK ones
 (a key the SDK starts logging only after parsed points of it were sent keeps those earlier points).
 
+Keys the command also writes to TensorBoard event files (``sdk/tb_follow.py``) come from the files only: a printed
+value of such a key is never sent. Since a ``SummaryWriter`` flushes its scalars only every couple of minutes by
+default, once the follower has found an event file of the run, a printed point waits until the files have caught up
+with it (a file point at least as recent as the print) before it is sent or dropped; at most
+:data:`TENSORBOARD_WAIT` seconds (then it is sent: a key that reaches the files only later keeps those earlier
+printed points), and everything left is decided when the command ends.
+
 Parsed metrics keep their key; which keys came from parsing is recorded in the run's config under
 ``trainboard.parsed_keys`` (the metrics API has no per-point source), so the user can tell them apart, and how
 precisely each was printed under ``trainboard.parsed_digits`` (key -> the most significant digits any of its
@@ -27,11 +34,16 @@ from trainboard.wire import check_key, check_step
 if TYPE_CHECKING:
     from trainboard.sdk.monitor import TrainingMonitor
 
-__all__ = ["CONFIG_KEY", "DIGITS_KEY", "MonitorSink", "ParsedMetrics"]
+__all__ = ["CONFIG_KEY", "DIGITS_KEY", "TENSORBOARD_WAIT", "MonitorSink", "ParsedMetrics"]
 
 CONFIG_KEY = "trainboard.parsed_keys"
 #: key -> printed significant digits (see the module docstring)
 DIGITS_KEY = "trainboard.parsed_digits"
+#: the longest (seconds) a printed point waits for the run's TensorBoard files to catch up with it
+TENSORBOARD_WAIT = 180.0
+
+#: a point waiting to be sent: (queued at, monotonic; step; wall time; metrics; printed digits; from a file)
+_Pending = tuple[float, int, float, dict[str, float], dict[str, int] | None, bool]
 
 
 class Sink(Protocol):
@@ -52,7 +64,10 @@ class ParsedMetrics:
         self._parsers: dict[str, MetricParser] = {}
         self._group = StreamGroup()  # (HF's dicts on stdout take their step from its bar on stderr)
         self._chunks: deque[tuple[str, bytes]] = deque()
-        self._pending: deque[tuple[float, int, float, dict[str, float], dict[str, int] | None]] = deque()
+        self._pending: deque[_Pending] = deque()
+        self._tb_files = False  # the command writes TensorBoard event files
+        self._tb_keys: set[str] = set()  # keys found in them
+        self._tb_wall = float("-inf")  # the newest wall time read from them
         self._sent_keys: set[str] = set()
         self._digits: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -75,34 +90,40 @@ class ParsedMetrics:
             self._queue(parser.feed(chunk))
 
     def add_at(self, step: int, timestamp: float, metrics: dict[str, float]) -> None:
-        """A point found elsewhere (a TensorBoard file) with its own wall time."""
+        """A point found in a TensorBoard file, with its own wall time; no metrics: an event file was found."""
         with self._lock:
-            self._pending.append((time.monotonic(), step, timestamp, metrics, None))
+            self._tb_files = True
+            if not metrics:
+                return
+            self._tb_keys.update(metrics)
+            self._tb_wall = max(self._tb_wall, timestamp)
+            self._pending.append((time.monotonic(), step, timestamp, metrics, None, True))
 
     def _queue(self, points: list[ParsedPoint]) -> None:
         if not points:
             return
         now, wall = time.monotonic(), time.time()
         with self._lock:
-            self._pending.extend((now, p.step, wall, p.metrics, p.digits) for p in points)
+            self._pending.extend((now, p.step, wall, p.metrics, p.digits, False) for p in points)
 
     def _loop(self) -> None:
         while not self._wake.wait(0.1):
             self._parse()
             self._send(time.monotonic() - self._grace)
 
-    def _send(self, before: float) -> None:
+    def _send(self, before: float, *, closing: bool = False) -> None:
         with self._lock:
-            ready: list[tuple[float, int, float, dict[str, float], dict[str, int] | None]] = []
-            while self._pending and self._pending[0][0] <= before:
+            ready: list[_Pending] = []
+            while self._pending and self._pending[0][0] <= before and (closing or self._caught_up(self._pending[0])):
                 ready.append(self._pending.popleft())
+            tb_keys = set(self._tb_keys)
         if not ready:
             return
         sdk = self._sdk.refresh()
         new: set[str] = set()
         finer = False  # (a key printed with more digits than before)
-        for _, step, wall, metrics, digits in ready:
-            values = {k: v for k, v in metrics.items() if k not in sdk}
+        for _, step, wall, metrics, digits, from_file in ready:
+            values = {k: v for k, v in metrics.items() if k not in sdk and (from_file or k not in tb_keys)}
             if values:
                 new.update(values.keys() - self._sent_keys)
                 self._sink.log_metrics_at(step, wall, values)
@@ -117,6 +138,11 @@ class ParsedMetrics:
                 update[DIGITS_KEY] = dict(sorted(self._digits.items()))
             self._sink.update_config(update)
 
+    def _caught_up(self, pending: _Pending) -> bool:
+        """Whether the TensorBoard files have caught up with ``pending`` (a printed point), see the module."""
+        queued, _, wall, _, _, from_file = pending
+        return from_file or not self._tb_files or self._tb_wall >= wall or time.monotonic() - queued > TENSORBOARD_WAIT
+
     def close(self) -> None:
         """The command ended: parse the streams' unfinished last lines and send everything left."""
         if self._closed:
@@ -127,7 +153,7 @@ class ParsedMetrics:
         self._parse()
         for parser in self._parsers.values():
             self._queue(parser.finish())
-        self._send(float("inf"))
+        self._send(float("inf"), closing=True)
 
 
 class MonitorSink:

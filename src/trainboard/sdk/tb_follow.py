@@ -85,7 +85,9 @@ def open_loader(path: Path) -> Any:
 
 class TensorBoardFollower:
     """Polls ``root`` for event files written since ``since`` and hands their new scalars to ``emit``
-    as ``(step, wall_time, {key: value})``; :meth:`close` reads what is left one last time."""
+    as ``(step, wall_time, {key: value})``; :meth:`close` reads what is left one last time. A new event file
+    is announced as ``emit(0, 0.0, {})`` when it is found, before it holds any scalar (a writer flushes its
+    scalars every couple of minutes by default): the receiver then knows that keys may come from files."""
 
     def __init__(
         self, root: Path, emit: Callable[[int, float, dict[str, float]], None], *, since: float, interval: float = 1.0
@@ -108,6 +110,7 @@ class TensorBoardFollower:
             for path in event_files(self._root, newer_than=self._since):
                 if path not in self._loaders:
                     self._loaders[path] = open_loader(path)
+                    self._emit(0, 0.0, {})
             for path, loader in self._loaders.items():
                 for tag, step, wall, value in scalar_events(loader):
                     self._emit(step, wall, {tag_key(tag, path.parent): value})
