@@ -10,11 +10,14 @@ then only as one of these forms:
   (values as numbers or numeric strings). Step: HF's global step, read from its training bar, which HF redraws
   right after each dict it writes (``5/24 [``: step 5). Without a bar (``disable_tqdm``) the n-th training dict
   is step n, and evaluation and summary dicts take the step of the last training dict. A ``step`` key wins.
-  Evaluation dicts printed after the training summary (a later ``evaluate()``) are stored as ``evaluate/<key>``.
+  Evaluation dicts printed after the training summary (a later ``evaluate()``) are stored as ``evaluate/<key>``
+  (at the final global step; a repeated ``evaluate()`` one step after the previous one), never over the eval
+  values of the last epoch (HF prints no step of its own for them).
 - Keras epoch lines: ``Epoch 3/10`` sets the epoch; the progress line that follows
   (``32/32 ━━━━ 1s 3ms/step - accuracy: 0.90 - loss: 0.31 - val_loss: ...``) gives metrics at step 2 (Keras
   counts epochs from 0, as ``History.epoch``). A progress line with no ``Epoch`` header of its own (an
-  ``evaluate()`` after ``fit``) is stored as ``evaluate/<key>`` at the last epoch's step.
+  ``evaluate()`` after ``fit``) is stored as ``evaluate/<key>`` at the last epoch's step; a repeated ``evaluate()``
+  one step after the previous one (never onto it).
 - ``key=value`` / ``key: value`` lines. A ``step``, ``global_step``, ``iter``, ``iteration`` or ``epoch`` key (or
   a leading ``Step 100`` / ``Iter 5/100`` / ``Epoch 2``) gives the step; otherwise the n-th line with a key set is
   step n for it (one more than the last step any of its keys had).
@@ -235,8 +238,8 @@ class MetricParser:
         if self._keras_fresh:
             self._keras_fresh = False
             return self._at(self._keras_epoch, found.values, found.digits)
-        step = max(self._keras_epoch, 0)  # an evaluate() after fit: its own keys, at fit's last epoch
         values = {EVALUATE_PREFIX + k: v for k, v in found.values.items()}
+        step = self._evaluation_step(max(self._keras_epoch, 0), values)  # its own keys, at fit's last epoch
         return self._at(step, values, {EVALUATE_PREFIX + k: d for k, d in found.digits.items()})
 
     def _hf(self, line: str) -> list[ParsedPoint]:
@@ -280,7 +283,8 @@ class MetricParser:
             digits = {EVALUATE_PREFIX + k: d for k, d in digits.items()}
         if _HF_SUMMARY in value or after_training:  # (the next bar drawn is not the training bar)
             group.hf_trained = True
-            out.extend(self._at(group.bar_n if group.bar_n is not None else self._hf_count, metrics, digits))
+            step = group.bar_n if group.bar_n is not None else self._hf_count
+            out.extend(self._at(self._evaluation_step(step, metrics) if after_training else step, metrics, digits))
             return out
         if group.write_n is not None:  # (the redraw after this write came first: on another terminal, as may be)
             out.extend(self._at(group.write_n, metrics, digits))
@@ -348,6 +352,11 @@ class MetricParser:
             return self._point(int(epoch), metrics, digits)
         step_after = max((self._last_step.get(k, 0) for k in metrics), default=0) + 1
         return self._point(step_after, metrics, digits)
+
+    def _evaluation_step(self, step: int, metrics: dict[str, float]) -> int:
+        """``step`` for an evaluation after training, or one after the previous evaluation's when that one had it:
+        a repeated ``evaluate()`` never lands on (and overwrites) the one before."""
+        return max([step, *(self._last_step[k] + 1 for k in metrics if k in self._last_step)])
 
     def _point(self, step: int, metrics: dict[str, float], digits: dict[str, int]) -> ParsedPoint | None:
         points = self._at(step, metrics, digits)
