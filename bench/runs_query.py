@@ -47,13 +47,14 @@ METRICS = ("train/loss", "val/loss", "val/acc", "lr", "sys/gpu0/util")
 PG = os.environ.get("TRAINBOARD_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def seed(url: str) -> float:
+def seed(url: str, n: int = RUNS) -> float:
+    """Write ``n`` runs in bulk into the database at ``url``; returns the seconds the writing took."""
     rng = random.Random(14)
     now = time.time()
     run_rows: list[dict[str, Any]] = []
     config_rows: list[dict[str, Any]] = []
     summary_rows: list[dict[str, Any]] = []
-    for i in range(RUNS):
+    for i in range(n):
         run_id = f"r{i:05d}"
         config = {
             "lr": rng.choice([1e-2, 3e-3, 1e-3, 3e-4, 1e-4]),

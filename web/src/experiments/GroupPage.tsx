@@ -9,6 +9,7 @@ import { Link, useSearchParams } from "react-router";
 import type { RunMetrics } from "../charts/store";
 import { HelpOverlay } from "../components/HelpOverlay";
 import { TopBar } from "../components/TopBar";
+import { fmtNumber } from "../lib/format";
 import { withAlpha } from "../lib/theme";
 import { projectKeys, queryRuns, runGroups, runsByIds, type RunGroupsAnswer } from "./api";
 import { flattenConfig } from "./columns";
@@ -116,8 +117,18 @@ function BandChart({
     <div data-testid="group-chart" data-metric={metricKey}>
       <XpChart key={`${center}-${band}-${groups.length}-${singles.length}`} title={metricKey} lines={lines} bands={bands} data={data} subscribe={subscribe} extra={extra} />
       <div className="muted small" data-testid="group-chart-note">
-        {groups.map((g) => `${g.label}: ${fmtInt(g.with_metric ?? 0)} of ${fmtInt(g.runs)} runs logged it`).join(" · ")}
-        {width > 1 ? ` · each point: the runs' mean over ${fmtInt(width)} steps` : ""}
+        {groups.map((g) => {
+          const s = g.series;
+          const last = s ? s.step.length - 1 : -1;
+          const v = s && last >= 0 ? s[center][last] : null;
+          return (
+            <div key={g.label} data-group={g.label} data-last-step={s && last >= 0 ? s.step[last] : undefined} data-last-value={v ?? undefined}>
+              {g.label}: {fmtInt(g.with_metric ?? 0)} of {fmtInt(g.runs)} runs logged it
+              {s && last >= 0 && v !== null ? ` · ${center} at step ${fmtInt(s.step[last] as number)}: ${fmtNumber(v, 4)} over ${fmtInt(s.count[last] ?? 0)} runs` : ""}
+            </div>
+          );
+        })}
+        {width > 1 ? <div>each point: the runs&apos; mean over {fmtInt(width)} steps (a bucket)</div> : null}
       </div>
     </div>
   );

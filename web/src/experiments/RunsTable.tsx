@@ -6,7 +6,7 @@ import { memo, useEffect, useMemo, useRef, type KeyboardEvent } from "react";
 import { StatusBadge } from "../components/StatusBadge";
 import { fmtDuration, fmtNumber, fmtTime } from "../lib/format";
 import type { ExpRun } from "./api";
-import { cellValue, columnLabel, columnOfSort, flattenConfig, parseColumn, sortParam, type ColumnId, type Scalar } from "./columns";
+import { cellValue, columnLabel, roundedNumber, columnOfSort, flattenConfig, parseColumn, sortParam, type ColumnId, type Scalar } from "./columns";
 import { fmtScalar } from "./diff";
 
 const ROW_H = 22;
@@ -36,7 +36,7 @@ function flatOf(r: ExpRun): Record<string, Scalar> {
 export function columnWidth(id: ColumnId): number {
   const c = parseColumn(id);
   if (!c) return 90;
-  if (c.kind === "fixed") return { name: 280, status: 116, project: 100, tags: 140, start_time: 128, duration: 72 }[c.id];
+  if (c.kind === "fixed") return { name: 280, status: 140, project: 100, tags: 140, start_time: 128, duration: 72 }[c.id];
   return Math.min(150, Math.max(80, columnLabel(id).length * 7 + 22));
 }
 
@@ -61,13 +61,22 @@ function Cell({ run, id }: { run: ExpRun; id: ColumnId }) {
     return String(v ?? "");
   }
   if (c?.kind === "metric") return v === null ? "—" : fmtNumber(v as number);
-  return v === null ? "—" : fmtScalar(v as Scalar);
+  return v === null ? "—" : typeof v === "number" ? roundedNumber(v) : fmtScalar(v as Scalar);
 }
 
-/** Hover text of a cell whose content may be cut: the name and config values. */
+/** Hover text of a cell whose content may be cut or rounded: the name, config values and numbers exactly. */
 function cellTitle(run: ExpRun, id: ColumnId): string | undefined {
   if (id === "name") return run.name;
-  if (id.startsWith("config.")) return fmtScalar(cellValue(run, id, flatOf(run)) as Scalar);
+  if (id === "status") return run.status;
+  const c = parseColumn(id);
+  if (c?.kind === "config") {
+    const v = cellValue(run, id, flatOf(run));
+    return typeof v === "number" ? String(v) : fmtScalar(v as Scalar);
+  }
+  if (c?.kind === "metric") {
+    const v = cellValue(run, id, flatOf(run));
+    return typeof v === "number" ? String(v) : undefined;
+  }
   return undefined;
 }
 

@@ -10,6 +10,7 @@ import { listProjects, projectKeys, queryRuns, type ExpRun } from "./api";
 import { ColumnPicker } from "./ColumnPicker";
 import { ConfigFilterList } from "./ConfigFilterList";
 import { defaultColumns, flattenConfig, parseColumn } from "./columns";
+import { varyingKeys } from "./group";
 import { FILTER_FIELDS, appendClause, applyCompletion, completions, errorPosition, removeClause, wordAt } from "./filterExpr";
 import { RunMeta } from "./RunMeta";
 import { RunsTable } from "./RunsTable";
@@ -116,7 +117,10 @@ export function RunsTablePage() {
   const configKeys = keysQ.data?.config_keys.length ? keysQ.data.config_keys : seen.config;
   const metricKeys = keysQ.data?.metric_keys.length ? keysQ.data.metric_keys : seen.metrics;
   // one array per distinct column list: a new sort or filter does not re-render every row
-  const columnsKey = (state.columns ?? defaultColumns(configKeys, metricKeys, !!state.project)).join("\n");
+  // the default config columns: the keys whose value varies across the first page's runs
+  const firstPage = runsQ.data?.pages[0]?.runs;
+  const varying = useMemo(() => (firstPage ? varyingKeys(firstPage.map((r) => flattenConfig(r.config ?? {}))) : undefined), [firstPage]);
+  const columnsKey = (state.columns ?? defaultColumns(configKeys, metricKeys, !!state.project, varying)).join("\n");
   const columns = useMemo(() => columnsKey.split("\n").filter(Boolean), [columnsKey]);
   const filterKeys = useMemo(
     () => [...FILTER_FIELDS, ...configKeys.map((k) => `config.${k}`), ...metricKeys],

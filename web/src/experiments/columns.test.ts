@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ExpRun } from "./api";
-import { cellValue, columnOfSort, defaultColumns, flattenConfig, metricColumn, parseColumn, sortParam } from "./columns";
+import { cellValue, columnOfSort, defaultColumns, flattenConfig, metricColumn, parseColumn, roundedNumber, sortParam } from "./columns";
 
 const run = (over: Partial<ExpRun> = {}): ExpRun =>
   ({
@@ -81,5 +81,19 @@ describe("defaultColumns", () => {
     expect(cols).toContain("config.lr");
     expect(cols).toContain(metricColumn("val/loss", "last"));
     expect(cols).not.toContain(metricColumn("sys/cpu", "last"));
+  });
+});
+
+describe("table defaults (issue 25)", () => {
+  it("shows the config keys that vary across the runs, not the first ones", () => {
+    const cols = defaultColumns(["command", "cwd", "lr", "seed"], ["loss"], true, ["lr", "seed"]);
+    expect(cols.filter((c) => c.startsWith("config."))).toEqual(["config.lr", "config.seed"]);
+    expect(defaultColumns(["command", "cwd"], [], true).filter((c) => c.startsWith("config."))).toEqual(["config.command", "config.cwd"]);
+  });
+  it("rounds numbers to significant digits", () => {
+    expect(roundedNumber(0.0988791234)).toBe("0.09888");
+    expect(roundedNumber(128)).toBe("128");
+    expect(roundedNumber(3e-5)).toBe("3.000e-5");
+    expect(roundedNumber(1.23456789)).toBe("1.235");
   });
 });

@@ -117,12 +117,29 @@ export function cellValue(run: ExpRun, id: ColumnId, flat: Record<string, Scalar
   }
 }
 
-/** The columns a fresh table shows: the fixed ones, then the first few config keys and metrics. */
-export function defaultColumns(configKeys: readonly string[], metricKeys: readonly string[], oneProject = false): ColumnId[] {
+/**
+ * The columns a fresh table shows: the fixed ones, then config keys and the first few metrics. The config
+ * keys are those whose value varies across the runs shown (`varying`, when known: a sweep's lr and seed,
+ * not the `command` and `cwd` every run shares), else the first few known.
+ */
+export function defaultColumns(
+  configKeys: readonly string[],
+  metricKeys: readonly string[],
+  oneProject = false,
+  varying?: readonly string[],
+): ColumnId[] {
   const shown = metricKeys.filter((k) => !k.startsWith("sys/")).slice(0, 4);
+  const config = varying && varying.length ? varying.slice(0, 6) : configKeys.slice(0, 4);
   return [
     ...FIXED_COLUMNS.filter((c) => !(oneProject && c === "project")),
-    ...configKeys.slice(0, 4).map(configColumn),
+    ...config.map(configColumn),
     ...shown.map((k) => metricColumn(k, "last")),
   ];
+}
+
+/** A number to 4 significant digits (0.098879… -> 0.09888); integers as they are. Cells show this, their title the exact value. */
+export function roundedNumber(v: number): string {
+  if (Number.isInteger(v) || !Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  return a < 1e-3 || a >= 1e6 ? v.toExponential(3) : String(Number(v.toPrecision(4)));
 }

@@ -1,0 +1,133 @@
+"""Issue 25 in chromium: 10,000 runs (written through the store before the server starts) — the dashboard's
+search finds the oldest run and its list says how many it shows of how many; the group page's numbers are
+the API's, which are a direct computation over every run; compare draws 100 runs. Screenshots go to
+``test-output/e2e/`` (and ``/tmp/shots`` when it exists)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.support import ensure_bundle, shot
+from tests.support.many_runs import Spec, seed_data_dir
+from tests.support.servers import ServerProcess
+
+pytestmark = pytest.mark.e2e
+
+SPEC = Spec(count=10_000, project="many", seeds=3)
+SHOTS = Path("/tmp/shots")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    ensure_bundle()
+    data = tmp_path_factory.mktemp("many_runs")
+    seed_data_dir(data, SPEC)
+    proc = ServerProcess(data_dir=data, db_url=None).start(timeout=180)  # a loaded machine, 10,000 runs
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+def api(server: ServerProcess, path: str, **params: Any) -> Any:
+    resp = httpx.get(server.url + path, params=params, timeout=60)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def also_shot(page: Any, name: str) -> None:
+    shot(page, name)
+    if SHOTS.is_dir():
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+
+
+def test_dashboard_search_finds_the_oldest_of_ten_thousand(server: ServerProcess, page: Any) -> None:
+    page.goto(server.url + "/")
+    more = page.get_by_test_id("runlist-more")
+    more.wait_for(timeout=20_000)
+    assert "showing 200 of 10,000 — narrow the filter or" in more.inner_text()
+    also_shot(page, "many-dashboard")
+    page.get_by_label("filter runs").fill("00000")
+    oldest = page.locator(f'.rows [data-run-id="{SPEC.run_id(0)}"]')
+    oldest.wait_for(timeout=15_000)
+    assert page.locator(".rows [data-run-id]").count() == 1
+    assert page.get_by_test_id("runlist-more").count() == 0  # all that match are shown: nothing to say
+    # the next page is one click away, not a silent end
+    page.get_by_label("filter runs").fill("")
+    more.wait_for()
+    page.get_by_role("button", name="SHOW 200 MORE").click()
+    page.wait_for_function("() => document.querySelectorAll('.rows [data-run-id]').length === 400", timeout=15_000)
+    assert "showing 400 of 10,000" in more.inner_text()
+
+
+def test_group_of_ten_thousand_shows_the_apis_mean(server: ServerProcess, page: Any) -> None:
+    answer = api(server, "/api/run-groups", project="many", by="config.seed", metric="loss")
+    page.goto(f"{server.url}/group?project=many&by=config.seed")
+    title = page.get_by_test_id("group-title")
+    page.wait_for_function(
+        "() => /GROUP 10,000 RUNS/.test(document.querySelector('[data-testid=group-title]')?.textContent ?? '')",
+        timeout=30_000,
+    )
+    assert "10,000" in title.inner_text()
+    note = page.locator('[data-testid=group-chart][data-metric="loss"] [data-testid=group-chart-note]')
+    note.wait_for(timeout=60_000)
+    for g in answer["groups"]:
+        row = note.locator(f'[data-group="{g["label"]}"]')
+        series = g["series"]
+        assert row.get_attribute("data-last-step") == str(series["step"][-1])
+        assert float(row.get_attribute("data-last-value") or "nan") == series["mean"][-1]
+        assert f"{g['with_metric']:,} of {g['runs']:,} runs logged it" in row.inner_text()
+        # and the API's mean is the direct computation over every run of the group
+        step = series["step"][-1]
+        members = [i for i in range(SPEC.count) if i % SPEC.seeds == int(g["label"].split("=")[1])]
+        values = [SPEC.loss(i, step) for i in members if step < SPEC.steps_of(i)]
+        assert series["count"][-1] == len(values)
+        assert series["mean"][-1] == pytest.approx(sum(values) / len(values), rel=1e-12)
+    groups = page.get_by_test_id("groups")
+    assert groups.locator("[data-group]").count() == 3
+    assert "(3,334 runs)" in groups.locator('[data-group="seed=0"]').inner_text()
+    group = groups.locator('[data-group="seed=0"]')
+    group.locator("summary").click()
+    assert "showing the newest 200 of 3,334 runs" in group.inner_text()
+    also_shot(page, "many-group")
+
+
+def test_compare_draws_a_hundred_runs(server: ServerProcess, page: Any) -> None:
+    ids = [r["id"] for r in api(server, "/api/runs", project="many", limit=100)["runs"]]
+    page.goto(f"{server.url}/compare?runs={','.join(ids)}")
+    page.get_by_role("heading", name=re.compile("COMPARING 100 RUNS")).wait_for(timeout=30_000)
+    legend = page.get_by_test_id("compare-legend")
+    assert legend.locator(".xp-swatch").count() == 100
+    colours = legend.locator(".xp-swatch").evaluate_all("els => els.map(e => getComputedStyle(e).backgroundColor)")
+    assert len(set(colours)) == 100, "the colours repeat"
+    chart = page.locator('.xp-chart[data-chart-key="loss"]')
+    chart.wait_for(timeout=30_000)
+    page.wait_for_function(
+        "() => Number(document.querySelector('.xp-chart[data-chart-key=\"loss\"]')?.dataset.points) >= 10",
+        timeout=30_000,
+    )
+    canvas = chart.locator("canvas").first
+    bb = canvas.bounding_box()
+    assert bb is not None
+    page.mouse.move(bb["x"] + bb["width"] * 0.3, bb["y"] + bb["height"] * 0.5)
+    names = [r["name"] for r in api(server, "/api/runs", project="many", limit=100)["runs"]]
+    page.wait_for_function(
+        "(n) => (document.querySelector('.xp-chart[data-chart-key=\"loss\"] .xp-readout')?.textContent ?? '').includes(n)",
+        arg=names[-1],
+        timeout=15_000,
+    )
+    readout = chart.locator(".xp-readout").inner_text()
+    assert all(n in readout for n in names), "every compared run is a series of the chart"
+    # 100 runs: the config diff is a row per run, a column per differing key
+    diff = page.get_by_test_id("config-diff")
+    assert diff.get_attribute("data-transposed") == "true"
+    assert diff.locator("tbody tr").count() == 100
+    keys = diff.locator("thead th[data-key]").evaluate_all("hs => hs.map(h => h.dataset.key)")
+    assert sorted(keys) == ["lr", "model", "seed"]
+    also_shot(page, "many-compare")
