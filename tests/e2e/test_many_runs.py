@@ -118,7 +118,8 @@ def test_compare_draws_a_hundred_runs(server: ServerProcess, page: Any) -> None:
     page.mouse.move(bb["x"] + bb["width"] * 0.3, bb["y"] + bb["height"] * 0.5)
     names = [r["name"] for r in api(server, "/api/runs", project="many", limit=100)["runs"]]
     page.wait_for_function(
-        "(n) => (document.querySelector('.xp-chart[data-chart-key=\"loss\"] .xp-readout')?.textContent ?? '').includes(n)",
+        "(n) => (document.querySelector('.xp-chart[data-chart-key=\"loss\"] .xp-readout')?.textContent ?? '')"
+        ".includes(n)",
         arg=names[-1],
         timeout=15_000,
     )
