@@ -1,0 +1,160 @@
+"""Alerts end to end on a real ``trainboard serve``: rules through the API, metrics through the API, the
+notifications received by real servers on loopback (HTTP for json:// and signed webhooks, aiosmtpd for
+e-mail)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from tests.support.alert_receivers import http_receiver, smtp_receiver
+from tests.support.servers import ServerProcess
+
+
+@pytest.fixture
+def server(make_server: Callable[..., ServerProcess]) -> ServerProcess:
+    """A real server; started with a long timeout (a loaded machine takes a while to migrate and start)."""
+    made: ServerProcess = make_server(start=False)
+    return made.start(timeout=120)
+
+
+def make_run(http: httpx.Client, name: str, project: str = "alerts") -> str:
+    resp = http.post("/api/runs", json={"name": name, "project": project})
+    assert resp.status_code in (200, 201), resp.text
+    return str(resp.json()["id"])
+
+
+def log(http: httpx.Client, run_id: str, points: list[dict[str, Any]]) -> None:
+    resp = http.post(f"/api/runs/{run_id}/metrics", json={"points": points})
+    assert resp.status_code < 300, resp.text
+
+
+def alerts_of(http: httpx.Client, run_id: str, **params: Any) -> list[dict[str, Any]]:
+    resp = http.get("/api/alerts", params={"run_id": run_id, **params})
+    assert resp.status_code == 200, resp.text
+    return list(resp.json()["alerts"])
+
+
+def wait_alerts(
+    http: httpx.Client, run_id: str, pred: Any, timeout: float = 20.0, **params: Any
+) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    found: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        found = alerts_of(http, run_id, **params)
+        if pred(found):
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"alerts never matched: {found}")
+
+
+def test_nan_fires_once_resolves_once_and_reaches_webhook_signed_webhook_and_email(
+    server: ServerProcess, http: httpx.Client
+) -> None:
+    with http_receiver() as hook, smtp_receiver() as smtp:
+        channels = [
+            f"json://{hook.url}/apprise",
+            f"webhook+http://{hook.url}/signed?secret=s3cret",
+            smtp.url(),
+        ]
+        rule = http.post(
+            "/api/alert-rules",
+            json={
+                "name": "loss NaN",
+                "project": "alerts",
+                "condition": {"kind": "nan", "key": "loss"},
+                "channels": channels,
+            },
+        )
+        assert rule.status_code == 201, rule.text
+        shown = rule.json()["channels"]
+        assert "s3cret" not in str(shown) and all("…" in c or c.endswith(hook.url) for c in shown[:2])
+
+        run_id = make_run(http, "nan-run")
+        log(http, run_id, [{"step": s, "metrics": {"loss": 1.0 / s}} for s in range(1, 500)])
+        log(http, run_id, [{"step": 500, "metrics": {"loss": "NaN"}}, {"step": 501, "metrics": {"loss": "NaN"}}])
+        log(http, run_id, [{"step": 502, "metrics": {"loss": "NaN"}}])  # still NaN: no second alert
+
+        plain = hook.wait_for(lambda r: r.path == "/apprise")
+        assert "FIRING" in plain.json()["title"] and "loss is NaN at step 500" in plain.json()["message"]
+        signed = hook.wait_for(lambda r: r.path == "/signed")
+        expected = "sha256=" + hmac.new(b"s3cret", signed.body, hashlib.sha256).hexdigest()
+        assert signed.headers["X-Trainboard-Signature"] == expected
+        assert signed.json()["alert"]["step"] == 500 and signed.json()["run"]["id"] == run_id
+        mail = smtp.wait_for(lambda m: b"loss is NaN" in m.data)
+        assert mail.recipients == ["ops@example.com"]
+
+        log(http, run_id, [{"step": 503, "metrics": {"loss": 0.5}}])
+        resolved = wait_alerts(http, run_id, lambda a: a and a[0]["state"] == "resolved")
+        assert len(resolved) == 1  # one episode: fired at step 500, resolved at 503
+        hook.wait_for(lambda r: r.path == "/apprise" and "RESOLVED" in r.json()["title"])
+        deliveries = wait_alerts(
+            http, run_id, lambda a: len([d for d in a[0]["deliveries"] if d["status"] == "sent"]) == 6
+        )[0]["deliveries"]
+        assert {d["event"] for d in deliveries} == {"firing", "resolved"}
+        firing_posts = [r for r in hook.requests if r.path == "/apprise" and "FIRING" in r.json()["title"]]
+        assert len(firing_posts) == 1  # no storm for steps 501 and 502
+
+
+def test_a_failing_channel_is_recorded_and_ingest_is_unaffected(server: ServerProcess, http: httpx.Client) -> None:
+    with http_receiver() as hook:
+        hook.status = 500
+        rule = http.post(
+            "/api/alert-rules",
+            json={
+                "name": "loss high",
+                "project": "failing",
+                "condition": {"kind": "threshold", "key": "loss", "value": 10},
+                "channels": [f"json://{hook.url}/down"],
+            },
+        )
+        assert rule.status_code == 201, rule.text
+        run_id = make_run(http, "failing-channel", project="failing")
+        log(http, run_id, [{"step": 1, "metrics": {"loss": 50.0}}])
+        alert = wait_alerts(http, run_id, lambda a: a and a[0]["deliveries"] and a[0]["deliveries"][0]["last_error"])[0]
+        assert alert["state"] == "firing" and alert["deliveries"][0]["status"] == "pending"  # retried with backoff
+        assert "127.0.0.1" not in alert["deliveries"][0]["channel"] or "/down" not in alert["deliveries"][0]["channel"]
+        log(http, run_id, [{"step": s, "metrics": {"loss": 1.0}} for s in range(2, 50)])
+        latest = http.get(f"/api/runs/{run_id}/metrics/latest").json()
+        assert "loss" in str(latest)
+
+
+def test_a_stalled_run_fires_within_its_time_and_resolves_when_it_steps_again(
+    server: ServerProcess, http: httpx.Client
+) -> None:
+    rule = http.post(
+        "/api/alert-rules",
+        json={"name": "stalled", "project": "stall", "condition": {"kind": "stall", "seconds": 2}},
+    )
+    assert rule.status_code == 201, rule.text
+    run_id = make_run(http, "stall-run", project="stall")
+    for step in range(1, 6):
+        log(http, run_id, [{"step": step, "metrics": {"loss": 1.0}}])
+        time.sleep(0.3)
+    stopped = time.time()
+    fired = wait_alerts(http, run_id, lambda a: a and a[0]["state"] == "firing", timeout=2 + 5 + 3)
+    assert fired[0]["fired_at"] - stopped <= 2 + 5  # the stall alert came within its time + 5 s
+    assert "no new step" in fired[0]["message"]
+    log(http, run_id, [{"step": 6, "metrics": {"loss": 1.0}}])
+    wait_alerts(http, run_id, lambda a: a and a[0]["state"] == "resolved", timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({"name": "x", "project": "p", "condition": {"kind": "threshold", "key": "loss"}}, "value"),
+        ({"name": "x", "project": "p", "condition": {"kind": "sometimes"}}, "kind"),
+        ({"name": "x", "condition": {"kind": "nan"}}, "project"),
+        ({"name": "x", "project": "p", "condition": {"kind": "nan"}, "channels": ["nope://"]}, 0),
+    ],
+)
+def test_a_bad_rule_is_a_422_naming_the_field(client: TestClient, body: dict[str, Any], loc: object) -> None:
+    resp = client.post("/api/alert-rules", json=body)
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["detail"][0]["loc"][-1] == loc
