@@ -6,18 +6,29 @@ thread. Errors come back as text (recorded on the delivery), never raised, never
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import logging
 import urllib.error
 import urllib.request
+import warnings
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 WEBHOOK = "webhook+"
 TIMEOUT_SECONDS = 10.0
 SIGNATURE_HEADER = "X-Trainboard-Signature"
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Apprise's plugins import deprecated modules (``imghdr``): not ours to fix, not worth a warning per send."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
 
 
 def check(url: str) -> str | None:
@@ -27,9 +38,10 @@ def check(url: str) -> str | None:
     if url.startswith(WEBHOOK):
         parts = urlsplit(url[len(WEBHOOK) :])
         return None if parts.scheme in ("http", "https") and parts.hostname else "webhook+ needs an http(s) URL"
-    import apprise
+    with _quiet():
+        import apprise
 
-    return None if apprise.Apprise().add(url) else "is not an Apprise URL this server understands"
+        return None if apprise.Apprise().add(url) else "is not an Apprise URL this server understands"
 
 
 def _webhook(url: str, payload: dict[str, Any]) -> str | None:
@@ -56,14 +68,15 @@ def send(url: str, *, title: str, body: str, level: str, payload: dict[str, Any]
     """Send one notification; the error (one or a few lines) or ``None`` when it was accepted."""
     if url.startswith(WEBHOOK):
         return _webhook(url, payload)
-    import apprise
+    with _quiet():
+        import apprise
 
-    notifier = apprise.Apprise()
-    if not notifier.add(url):
-        return "not an Apprise URL this server understands"
-    kind = {"error": apprise.NotifyType.FAILURE, "info": apprise.NotifyType.INFO}.get(level)
-    with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
-        ok = notifier.notify(body=body, title=title, notify_type=kind or apprise.NotifyType.WARNING)
+        notifier = apprise.Apprise()
+        if not notifier.add(url):
+            return "not an Apprise URL this server understands"
+        kind = {"error": apprise.NotifyType.FAILURE, "info": apprise.NotifyType.INFO}.get(level)
+        with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
+            ok = notifier.notify(body=body, title=title, notify_type=kind or apprise.NotifyType.WARNING)
     if ok:
         return None
     text = captured.getvalue().strip() if hasattr(captured, "getvalue") else ""
