@@ -53,6 +53,7 @@ export function ComparePage() {
   const [help, setHelp] = useState(false);
   const scheme = useScheme();
   const [keyFilter, setKeyFilter] = useState("");
+  const [brushed, setBrushed] = useState<Set<string> | null>(null);
   const runsQ = useQuery({ queryKey: ["xp", "by-id", ids], queryFn: () => runsByIds(ids), refetchInterval: 5000 });
   const runs = useMemo(() => runsQ.data ?? [], [runsQ.data]);
   const missing = runsQ.data ? ids.filter((id) => !runs.some((r) => r.id === id)) : [];
@@ -161,7 +162,7 @@ export function ComparePage() {
               ) : diff.length === 0 ? (
                 <div className="muted">the configs are identical</div>
               ) : (
-                <ConfigDiffTable runs={runs} diff={diff} colorOf={(i) => colorAt(scheme, i)} />
+                <ConfigDiffTable runs={runs} diff={diff} colorOf={(i) => colorAt(scheme, i)} only={brushed} />
               )}
             </div>
           </section>
@@ -171,7 +172,7 @@ export function ComparePage() {
               {runs.length === 0 || keys.length === 0 ? (
                 <div className="muted">needs runs with metrics</div>
               ) : (
-                <ParallelCoords runs={runs} configKeys={pcKeys} metricKeys={keys} colorOf={colorOf} metricValue={metricValue} />
+                <ParallelCoords runs={runs} configKeys={pcKeys} metricKeys={keys} colorOf={colorOf} metricValue={metricValue} onBrush={setBrushed} />
               )}
             </div>
           </section>
@@ -233,15 +234,38 @@ function ComparePicker({ onPick }: { onPick(ids: string[]): void }) {
  * differing key (only those), scrolling both ways with the header and the run names kept in view. */
 const TRANSPOSE_AT = 6;
 
-function ConfigDiffTable({ runs, diff, colorOf }: { runs: ExpRun[]; diff: ReturnType<typeof configDiff>; colorOf(i: number): string }) {
-  if (runs.length <= TRANSPOSE_AT) {
+function ConfigDiffTable({
+  runs: all,
+  diff: allDiff,
+  colorOf,
+  only,
+}: {
+  runs: ExpRun[];
+  diff: ReturnType<typeof configDiff>;
+  colorOf(i: number): string;
+  /** the runs brushed in the parallel coordinates (null: all) */
+  only: Set<string> | null;
+}) {
+  // brushed: only those runs, keeping each run's colour (its index among all)
+  const keep = all.map((r, i) => [r, i] as const).filter(([r]) => !only || only.has(r.id));
+  const runs = keep.map(([r]) => r);
+  const diff = allDiff.map((d) => ({ ...d, values: keep.map(([, i]) => d.values[i]) }));
+  const colour = (i: number) => colorOf(keep[i]?.[1] ?? i);
+  const note = only ? (
+    <div className="muted small" data-testid="config-diff-brushed">
+      {runs.length} of {all.length} runs: those brushed in the parallel coordinates
+    </div>
+  ) : null;
+  if (runs.length <= TRANSPOSE_AT && all.length <= TRANSPOSE_AT) {
     return (
+      <>
+      {note}
       <table className="xp-table" data-testid="config-diff">
         <thead>
           <tr>
             <th>key</th>
             {runs.map((r, i) => (
-              <th key={r.id} style={{ color: colorOf(i) }}>
+              <th key={r.id} style={{ color: colour(i) }}>
                 {r.name}
               </th>
             ))}
@@ -260,10 +284,13 @@ function ConfigDiffTable({ runs, diff, colorOf }: { runs: ExpRun[]; diff: Return
           ))}
         </tbody>
       </table>
+      </>
     );
   }
   const sticky = { position: "sticky", background: "var(--bg-panel, #111)", zIndex: 1 } as const;
   return (
+    <>
+    {note}
     <div style={{ maxHeight: 420, overflow: "auto" }} data-testid="config-diff-scroll">
       <table className="xp-table" data-testid="config-diff" data-transposed="true">
         <thead>
@@ -279,7 +306,7 @@ function ConfigDiffTable({ runs, diff, colorOf }: { runs: ExpRun[]; diff: Return
         <tbody>
           {runs.map((r, i) => (
             <tr key={r.id} data-run-id={r.id}>
-              <td style={{ ...sticky, left: 0, color: colorOf(i) }}>{r.name}</td>
+              <td style={{ ...sticky, left: 0, color: colour(i) }}>{r.name}</td>
               {diff.map((d) => {
                 const v = d.values[i];
                 return (
@@ -293,5 +320,6 @@ function ConfigDiffTable({ runs, diff, colorOf }: { runs: ExpRun[]; diff: Return
         </tbody>
       </table>
     </div>
+    </>
   );
 }

@@ -178,6 +178,14 @@ export function GroupPage() {
     enabled: !!by,
   });
   const answer = groupsQ.data;
+  // the top bar's running count over the same selection (a one-run query: its total)
+  const runningQ = useQuery({
+    queryKey: ["xp", "group-running", ids, project, filter],
+    queryFn: async () =>
+      ids.length
+        ? (await runsByIds(ids)).filter((r) => r.status === "running").length
+        : ((await queryRuns({ project, filter: filter ? `(${filter}) and status = running` : "status = running", limit: 1 })).total ?? 0),
+  });
   const keys = orderKeys(answer?.metric_keys ?? []);
   const [metric, setMetric] = useState("");
   const shownKeys = metric ? keys.filter((k) => k === metric) : keys;
@@ -190,7 +198,7 @@ export function GroupPage() {
 
   return (
     <div className="app xp-page scrolls">
-      <TopBar total={total ?? 0} running={0} onHelp={() => setHelp(true)} />
+      <TopBar total={total ?? 0} running={runningQ.data ?? 0} onHelp={() => setHelp(true)} />
       <XpNav />
       <div className="xp-main">
         <section className="xp-section">

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { axisPos, makeAxis, parallelData } from "./parallel";
+import { axisPos, brushedIds, makeAxis, parallelData, wrapLabel } from "./parallel";
 
 describe("parallel coordinates", () => {
   it("scales numbers linearly, or by log when they span decades", () => {
@@ -26,5 +26,23 @@ describe("parallel coordinates", () => {
     );
     expect(d.axes.map((a) => a.key)).toEqual(["lr", "loss"]);
     expect(d.lines[1]?.pos).toEqual([null, null]);
+  });
+});
+
+describe("brushing and labels", () => {
+  const lines = [
+    { id: "a", pos: [0.1, 0.9] },
+    { id: "b", pos: [0.5, 0.2] },
+    { id: "c", pos: [null, 0.5] },
+  ];
+  it("keeps the runs inside every brush", () => {
+    expect(brushedIds(lines, new Map())).toBeNull();
+    expect([...(brushedIds(lines, new Map([[0, [0, 0.6] as const]])) ?? [])]).toEqual(["a", "b"]);
+    expect([...(brushedIds(lines, new Map([[0, [0, 0.6] as const], [1, [0.5, 1] as const]])) ?? [])]).toEqual(["a"]);
+  });
+  it("wraps a long axis title instead of cutting it", () => {
+    const parts = wrapLabel("optimizer.schedule.warmup_steps", 12);
+    expect(parts.join("")).toBe("optimizer.schedule.warmup_steps");
+    expect(parts.every((p) => p.length <= 12)).toBe(true);
   });
 });

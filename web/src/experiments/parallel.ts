@@ -63,3 +63,46 @@ export function parallelData(runs: readonly PcRun[], keys: readonly string[], me
   }));
   return { axes: all, lines };
 }
+
+/** A brushed range of one axis, as positions in [0, 1] (0 = bottom), lo <= hi. */
+export type Brush = readonly [number, number];
+
+/**
+ * The runs inside every brush (axis index -> range); null when nothing is brushed. A run without a value on
+ * a brushed axis is outside it.
+ */
+export function brushedIds(lines: readonly { id: string; pos: readonly (number | null)[] }[], brushes: ReadonlyMap<number, Brush>): Set<string> | null {
+  if (brushes.size === 0) return null;
+  const out = new Set<string>();
+  for (const l of lines) {
+    let inside = true;
+    for (const [axis, [lo, hi]] of brushes) {
+      const p = l.pos[axis];
+      if (p === null || p === undefined || p < lo || p > hi) {
+        inside = false;
+        break;
+      }
+    }
+    if (inside) out.add(l.id);
+  }
+  return out;
+}
+
+/** A label cut into lines of at most `width` characters (at `.` `/` `_` where it can): shown whole, never cut. */
+export function wrapLabel(text: string, width: number): string[] {
+  const w = Math.max(4, width);
+  const out: string[] = [];
+  let rest = text;
+  while (rest.length > w) {
+    let cut = -1;
+    for (let i = w; i > w / 2; i--) if ("./_-".includes(rest[i - 1] as string)) {
+      cut = i;
+      break;
+    }
+    if (cut < 0) cut = w;
+    out.push(rest.slice(0, cut));
+    rest = rest.slice(cut);
+  }
+  out.push(rest);
+  return out;
+}
