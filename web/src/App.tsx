@@ -13,6 +13,7 @@ import { Dashboard } from "./pages/Dashboard";
 const RunsTablePage = lazy(() => import("./experiments/RunsTablePage").then((m) => ({ default: m.RunsTablePage })));
 const ComparePage = lazy(() => import("./experiments/ComparePage").then((m) => ({ default: m.ComparePage })));
 const GroupPage = lazy(() => import("./experiments/GroupPage").then((m) => ({ default: m.GroupPage })));
+const AlertsPage = lazy(() => import("./alerts/AlertsPage").then((m) => ({ default: m.AlertsPage })));
 
 function Page({ children }: { children: ReactNode }) {
   return (
@@ -59,6 +60,7 @@ export function App({ loginCode = null }: { loginCode?: string | null }) {
             <Route path="/table" element={<Page><RunsTablePage /></Page>} />
             <Route path="/compare" element={<Page><ComparePage /></Page>} />
             <Route path="/group" element={<Page><GroupPage /></Page>} />
+            <Route path="/alerts" element={<Page><AlertsPage /></Page>} />
             <Route path="/" element={dashboard} />
             <Route path="/runs/:runId" element={dashboard} />
             <Route path="*" element={dashboard} />
