@@ -153,7 +153,7 @@ function ChartImpl(props: ChartProps) {
           ...axis,
           // as wide as the widest label, so none is clipped
           size: (_u, values) => 10 + 6.2 * Math.max(3, ...(values ?? []).map((v) => String(v).length)),
-          values: (_u, splits) => tickLabels(splits, fmtNumber),
+          values: (_u, splits) => tickLabels(splits, fmtNumber, log),
           // log scale: our ticks (powers of ten, 2x/5x over narrow ranges), every one labelled
           ...(log
             ? {
@@ -261,8 +261,8 @@ function ChartImpl(props: ChartProps) {
       if (settings.log) {
         const safe = logSafe(cols);
         cols = safe.cols;
-        // the points a user logged: drawn lines that are not derived from another (a band's edges, an EMA)
-        setLogHidden(logSafe(ys.filter((_c, j) => !p.current.lines[j]?.hidden && !p.current.lines[j]?.derived)).hidden);
+        // the values behind what is drawn (lines and band edges), not those derived from another line (an EMA)
+        setLogHidden(logSafe(ys.filter((_c, j) => !p.current.lines[j]?.derived)).hidden);
       } else setLogHidden(0);
       const z = zoom.current;
       u.setData([d[0] ?? [], ...cols] as uPlot.AlignedData, z === null);

@@ -68,5 +68,7 @@ describe("tick labels", () => {
     expect(tickLabels([0, 1, 2], fmtNumber)).toEqual(["0", "1", "2"]);
     expect(tickLabels([34.5, 34.55, 34.6], fmtNumber)).toEqual(["34.50", "34.55", "34.60"]);
     expect(tickLabels([96, 98, 100], fmtNumber)).toEqual(["96", "98", "100"]);
+    expect(tickLabels([0.001, 0.01, 0.1, 1, 10], fmtNumber, true)).toEqual(["0.001", "0.01", "0.1", "1", "10"]);
+    expect(tickLabels([2e-5, 1e-4], fmtNumber, true)).toEqual(["2.00e-5", "1.00e-4"]);
   });
 });

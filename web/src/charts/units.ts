@@ -113,12 +113,14 @@ export function logSafe(cols: readonly (readonly (number | null | undefined)[])[
 
 /**
  * Labels of an axis's ticks: as few significant digits as tell every tick apart (34.50 and 34.58 MB are not
- * both "34.5"), from 3 up to 8.
+ * both "34.5"), from 3 up to 8; `trim` drops trailing zeros (log axes).
  */
-export function tickLabels(splits: readonly number[], fmt: (v: number, digits: number) => string): string[] {
+export function tickLabels(splits: readonly number[], fmt: (v: number, digits: number) => string, trim = false): string[] {
   let labels: string[] = [];
+  // a log axis's ticks are 1, 2, 5 x powers of ten: "0.1", not "0.100"
+  const clean = (t: string) => (trim && !t.includes("e") && t.includes(".") ? t.replace(/\.?0+$/, "") : t);
   for (let d = 3; d <= 8; d++) {
-    labels = splits.map((v) => fmt(v, d));
+    labels = splits.map((v) => clean(fmt(v, d)));
     if (new Set(labels).size === labels.length) return labels;
   }
   return labels;
