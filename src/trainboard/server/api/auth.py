@@ -39,6 +39,10 @@ class Me(BaseModel):
     auth: bool = Field(description="Whether this server asks for credentials")
     user: UserOut | None
     via: Via
+    can_launch: bool = Field(
+        description="Whether this caller may launch runs now (an admin, or an editor an admin granted launch; "
+        "a token only of the launch or admin scope)"
+    )
 
 
 class LoginIn(InModel):
@@ -103,7 +107,12 @@ async def _start_session(state: AppState, request: Request, response: Response, 
 def auth_me(caller: Caller) -> Me:
     """Who the request is: ``auth`` false means the server is open (loopback, no users, or ``--no-auth``)."""
     user = caller.public_user()
-    return Me(auth=caller.auth, user=UserOut(**user) if user else None, via=cast(Via, caller.via))
+    return Me(
+        auth=caller.auth,
+        user=UserOut(**user) if user else None,
+        via=cast(Via, caller.via),
+        can_launch=caller.can_launch,
+    )
 
 
 @router.post("/login", response_model=LoginOut, responses=_RATE_LIMITED)

@@ -29,7 +29,7 @@ def record(
     run_id: str | None = None,
 ) -> None:
     """An audit entry; with ``run_id`` also an event on that run naming the user (``by``)."""
-    by = identity.user or ("token" if identity.via == "token" else "local")
+    by = identity.actor
     audit_store.add_entry(conn, user=identity.user, action=action, target=target, detail=detail, ip=ip)
     if run_id is not None:
         message = f"{action.replace('_', ' ')} by {by}" + (f": {detail}" if detail else "")

@@ -113,6 +113,7 @@ def _by_token(conn: Connection, token: str, now: float) -> Outcome:
         scope=record["scope"],
         run_id=record["run_id"],
         can_launch=launch and record["run_id"] is None,
+        token_name=record["name"],
     )
     return Outcome(identity, touch_token=touch)
 

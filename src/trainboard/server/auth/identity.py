@@ -30,11 +30,23 @@ class Identity:
     run_id: str | None = None
     session_hash: str | None = None
     can_launch: bool = False
+    #: The token's name (``via`` "token"): what a service token's actions are recorded as.
+    token_name: str | None = None
 
     def public_user(self) -> dict[str, str] | None:
         if self.user is None:
             return None
         return {"name": self.user, "role": self.role or LEVEL_NAMES.get(self.level, "none")}
+
+    @property
+    def actor(self) -> str:
+        """Who to record as having done something: the user; a service token (no user) as ``token:NAME``;
+        ``local`` when authentication is off."""
+        if self.user is not None:
+            return self.user
+        if self.via == "token":
+            return f"token:{self.token_name}" if self.token_name else f"token:#{self.token_id}"
+        return "local"
 
     @property
     def is_admin(self) -> bool:

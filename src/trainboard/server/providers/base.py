@@ -50,6 +50,7 @@ from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
     "CA_PEM_ENV",
+    "RESUME_ENV",
     "Capabilities",
     "JobNotFound",
     "JobSpec",
@@ -172,6 +173,12 @@ class JobSpec:
     config: Mapping[str, Any] = field(default_factory=dict)
     #: Names in ``env`` that are secrets: never stored with the run, never shown, never logged.
     secret_names: frozenset[str] = frozenset()
+    #: Per-launch settings of the provider overriding its providers.toml defaults (RunPod: ``volume``,
+    #: ``interruptible``, ``bid_per_gpu``, ``data_center_id``, ``cuda_versions``); only keys the provider lists
+    #: in ``Capabilities.options``.
+    options: Mapping[str, Any] = field(default_factory=dict)
+    #: The checkpoint to resume from (a path on the execution side, or a URL): ``TRAINBOARD_RESUME_FROM``.
+    resume_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +195,8 @@ class Capabilities:
     native_logs: bool = True
     #: The image a launch naming none runs (``image`` providers with a configured default): the image is optional
     default_image: str | None = None
+    #: The per-launch options (``JobSpec.options``) the provider takes
+    options: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -200,6 +209,7 @@ class Capabilities:
             "cwd": self.cwd,
             "native_logs": self.native_logs,
             "default_image": self.default_image,
+            "options": list(self.options),
         }
 
 
@@ -294,6 +304,8 @@ def wrapped_argv(
 #: The variable a remote job receives the server's CA in (PEM text); the job's shell writes it to a file and
 #: points ``TRAINBOARD_CA_BUNDLE`` (what the client reads) at it: see :func:`ca_shell`.
 CA_PEM_ENV = "TRAINBOARD_CA_PEM"
+#: The variable naming the checkpoint a relaunch resumes from (``JobSpec.resume_from``).
+RESUME_ENV = "TRAINBOARD_RESUME_FROM"
 
 
 def execution_env(
@@ -308,6 +320,8 @@ def execution_env(
         env["TRAINBOARD_TOKEN"] = token
     if ca_pem:
         env[CA_PEM_ENV] = ca_pem
+    if spec.resume_from:
+        env[RESUME_ENV] = spec.resume_from
     return env
 
 

@@ -12,6 +12,9 @@ ca_bundle = "/etc/trainboard/ca.pem"   # the CA jobs verify the server with (rel
 address = "http://127.0.0.1:8265"
 [providers.slurm]
 partition = "debug"
+rate_per_hour = 0.5                     # what a job costs ($/hour) when it names no GPU type (trainboard.server.costs)
+[rates]                                 # $/GPU-hour by GPU type (local, ray, slurm; RunPod reports its own price)
+"A100" = 1.8
 ```
 
 ``ca_bundle``: jobs verify an HTTPS server with it — local jobs get ``TRAINBOARD_CA_BUNDLE`` naming the file,
@@ -35,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trainboard.server.costs import Rates, parse_rates
 from trainboard.server.providers.base import Provider, ProviderContext
 
 __all__ = [
@@ -87,6 +91,12 @@ class LaunchConfig:
     ca_bundle: Path | None = None
     env_allowlist: tuple[str, ...] = DEFAULT_ENV_ALLOWLIST
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: What jobs cost (``[rates]``, and each provider's ``rates`` / ``rate_per_hour``): see ``server.costs``.
+    rates: Rates = field(default_factory=Rates)
+
+
+#: Keys of a ``[providers.X]`` table that are the server's, not the provider's.
+_SERVER_KEYS = frozenset({"enabled", "rates", "rate_per_hour"})
 
 
 def env_allowed(name: str, allowlist: tuple[str, ...]) -> bool:
@@ -125,6 +135,7 @@ def load_config(path: Path) -> LaunchConfig:
     if not isinstance(tables, dict):
         raise ConfigError(f"{path}: [providers] must be a table")
     providers: dict[str, dict[str, Any]] = {"local": {}}
+    priced: dict[str, dict[str, Any]] = {}
     for name, conf in tables.items():
         if name not in KNOWN_PROVIDERS:
             raise ConfigError(f"{path}: unknown provider [providers.{name}] (known: {', '.join(KNOWN_PROVIDERS)})")
@@ -133,13 +144,19 @@ def load_config(path: Path) -> LaunchConfig:
         if conf.get("enabled", True) is False:
             providers.pop(name, None)
             continue
-        providers[name] = {k: v for k, v in conf.items() if k != "enabled"}
+        providers[name] = {k: v for k, v in conf.items() if k not in _SERVER_KEYS}
+        priced[name] = conf
+    try:
+        rates = parse_rates(raw.get("rates"), priced)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     return LaunchConfig(
         public_url=public_url.rstrip("/") if public_url else None,
         cancel_grace=float(grace),
         ca_bundle=ca_path,
         env_allowlist=DEFAULT_ENV_ALLOWLIST + tuple(extra),
         providers=providers,
+        rates=rates,
     )
 
 

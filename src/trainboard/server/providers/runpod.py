@@ -93,6 +93,7 @@ from trainboard.server.providers.base import (
     shell_command,
     wrapped_argv,
 )
+from trainboard.server.providers.runpod_options import RUNPOD_OPTIONS, for_launch
 
 __all__ = [
     "POD_CONTROL",
@@ -406,6 +407,7 @@ class RunPodProvider:
             cwd=True,
             native_logs=False,
             default_image=self.config.image,
+            options=RUNPOD_OPTIONS,
         )
 
     # ---- the runpod package, serialised
@@ -515,12 +517,14 @@ class RunPodProvider:
         return gpu_type
 
     def validate(self, spec: JobSpec) -> None:
-        """Refuse an unoffered GPU type, or a size for a CPU-only pod, before the run is created."""
-        self._gpu_type(spec)
+        """Refuse an unoffered GPU type, a size for a CPU-only pod, or per-launch options that cannot run, before
+        the run is created."""
+        for_launch(self.config, spec.options, gpu=self._gpu_type(spec) is not None)
 
     def deploy(self, spec: JobSpec, *, run_id: str, server_url: str, token: str | None) -> str:
         res = spec.resources
         gpu_type = self._gpu_type(spec)
+        cfg = for_launch(self.config, spec.options, gpu=gpu_type is not None)
         gpus = res.gpus or 1
         wrapped = wrapped_argv(spec, run_id=run_id, server_url=server_url)
         env = execution_env(spec, run_id=run_id, server_url=server_url, token=token, ca_pem=self.context.ca_pem())
@@ -529,8 +533,8 @@ class RunPodProvider:
         env["TRAINBOARD_POD_CONTROL"] = POD_CONTROL
         env["TRAINBOARD_POD_REPORT"] = POD_REPORT
         checkpoints = None
-        if self.config.has_volume:
-            checkpoints = f"{self.config.volume_mount_path.rstrip('/')}/trainboard/{run_id}"
+        if cfg.has_volume:
+            checkpoints = f"{cfg.volume_mount_path.rstrip('/')}/trainboard/{run_id}"
             env["TRAINBOARD_CHECKPOINT_DIR"] = checkpoints
         secret_values = {n: env[n] for n in spec.secret_names if n in env}
         if token:
@@ -564,10 +568,9 @@ class RunPodProvider:
             )
             name = spec.name or f"trainboard-{run_id[:12]}"
             image = spec.image or self.config.image
-            if gpu_type is not None and self.config.interruptible:
-                pod = self._rent_interruptible(spec, gpu_type, gpus, name, image, docker_args, env)
+            if gpu_type is not None and cfg.interruptible:
+                pod = self._rent_interruptible(cfg, spec, gpu_type, gpus, name, image, docker_args, env)
             else:
-                cfg = self.config
                 placement: dict[str, Any] = {
                     "volume_in_gb": cfg.volume_in_gb,
                     "volume_mount_path": gql_string(cfg.volume_mount_path),
@@ -606,11 +609,19 @@ class RunPodProvider:
         return pod_id
 
     def _rent_interruptible(
-        self, spec: JobSpec, gpu_type: str, gpus: int, name: str, image: str, docker_args: str, env: Mapping[str, str]
+        self,
+        cfg: RunPodConfig,
+        spec: JobSpec,
+        gpu_type: str,
+        gpus: int,
+        name: str,
+        image: str,
+        docker_args: str,
+        env: Mapping[str, str],
     ) -> dict[str, Any]:
         """A spot pod: RunPod's ``podRentInterruptable`` mutation (the ``runpod`` package has no call for it),
         with the same fields as an on-demand pod plus ``bidPerGpu``."""
-        res, cfg = spec.resources, self.config
+        res = spec.resources
         fields: dict[str, Any] = {
             "bidPerGpu": cfg.bid_per_gpu,
             "cloudType": _Enum(cfg.cloud_type),
