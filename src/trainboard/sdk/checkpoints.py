@@ -19,6 +19,23 @@ from typing import Any
 
 from trainboard.sdk import notices
 
+#: Where a launched job saves its checkpoints (set by the server when the job has a volume that outlives it:
+#: RunPod's ``<mount>/trainboard/<run id>``); ``resume_or_create``'s default ``checkpoint_dir``.
+CHECKPOINT_DIR_ENV = "TRAINBOARD_CHECKPOINT_DIR"
+#: The checkpoint a relaunched job resumes from ("Run again" of a preempted run): a path or a URL.
+RESUME_ENV = "TRAINBOARD_RESUME_FROM"
+
+
+def default_checkpoint_dir() -> str | None:
+    """``$TRAINBOARD_CHECKPOINT_DIR`` when set (a launched job on a volume), else None."""
+    return os.environ.get(CHECKPOINT_DIR_ENV) or None
+
+
+def resume_record() -> dict[str, Any] | None:
+    """The checkpoint ``$TRAINBOARD_RESUME_FROM`` names, as a record (``{"path": ...}``), else None."""
+    path = os.environ.get(RESUME_ENV)
+    return {"path": path, "resumed_from": True} if path else None
+
 
 def torch_loaded() -> bool:
     """Whether the program has imported PyTorch (the SDK never imports it on its own)."""

@@ -19,7 +19,14 @@ from typing import Any
 
 from trainboard import paths
 from trainboard.sdk import credentials, exits, notices
-from trainboard.sdk.checkpoints import CheckpointWorker, load_torch, torch_available, validate
+from trainboard.sdk.checkpoints import (
+    CheckpointWorker,
+    default_checkpoint_dir,
+    load_torch,
+    resume_record,
+    torch_available,
+    validate,
+)
 from trainboard.sdk.encoding import jsonable, safe_str
 from trainboard.sdk.logging_handler import TrainboardHandler
 from trainboard.sdk.pipeline import Pipeline
@@ -272,6 +279,7 @@ class TrainingMonitor:
             monitor._pipeline.op(
                 "PUT", f"/api/runs/{monitor.run_id}", {"status": "running", "reason": "resumed by resume_or_create"}
             )
+        checkpoint_dir = default_checkpoint_dir() if checkpoint_dir is None else checkpoint_dir
         monitor._checkpoint_dir = None if checkpoint_dir is None else os.fspath(checkpoint_dir)
         return monitor
 
@@ -329,6 +337,8 @@ class TrainingMonitor:
             record = next((c for c in records.get("checkpoints", []) if c.get("valid")), None)
         if record is None and self._checkpoint_dir is not None:
             record = _newest_file(self._checkpoint_dir)
+        if record is None:  # a relaunch resuming an earlier run ($TRAINBOARD_RESUME_FROM)
+            record = resume_record()
         if record is None:
             return None
         if torch_available() and os.path.isfile(record["path"]):
