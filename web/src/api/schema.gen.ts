@@ -326,6 +326,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/run-groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Groups
+         * @description Every matching run, grouped; with ``metric``, that key's mean, median, min, max, std and standard
+         *     error per step bucket over all runs of each group, and the count of runs behind each point.
+         */
+        get: operations["run_groups_api_run_groups_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs": {
         parameters: {
             query?: never;
@@ -1144,6 +1165,49 @@ export interface components {
             /** Code */
             code: string;
         };
+        /** GroupMember */
+        GroupMember: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /**
+         * GroupSeries
+         * @description Per step bucket (``step``: its first step) over the group's runs that have a value there.
+         */
+        GroupSeries: {
+            /**
+             * Count
+             * @description Runs with a finite value in the bucket (the runs behind the point)
+             */
+            count: number[];
+            /** Max */
+            max: (number | null)[];
+            /** Mean */
+            mean: (number | null)[];
+            /** Median */
+            median: (number | null)[];
+            /** Min */
+            min: (number | null)[];
+            /**
+             * Nonfinite
+             * @description Runs whose values in the bucket are all NaN or infinite
+             */
+            nonfinite: number[];
+            /**
+             * Sem
+             * @description Standard error of the mean: std / sqrt(count)
+             */
+            sem: (number | null)[];
+            /**
+             * Std
+             * @description Sample standard deviation (0 for one run)
+             */
+            std: (number | null)[];
+            /** Step */
+            step: number[];
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -1645,6 +1709,53 @@ export interface components {
              * @enum {string}
              */
             status: "queued" | "running" | "completed" | "failed" | "interrupted";
+        };
+        /** RunGroup */
+        RunGroup: {
+            /** Label */
+            label: string;
+            /**
+             * Members
+             * @description The first 200 runs, newest first
+             */
+            members: components["schemas"]["GroupMember"][];
+            /**
+             * Runs
+             * @description Runs in the group (all of them are aggregated)
+             */
+            runs: number;
+            series?: components["schemas"]["GroupSeries"] | null;
+            /**
+             * With Metric
+             * @description Runs of the group that logged the metric
+             */
+            with_metric?: number | null;
+        };
+        /** RunGroups */
+        RunGroups: {
+            /**
+             * Bucket Width
+             * @description Steps per bucket (1: every step)
+             */
+            bucket_width?: number | null;
+            /** By */
+            by: string;
+            /** Groups */
+            groups: components["schemas"]["RunGroup"][];
+            /** Metric */
+            metric: string | null;
+            /**
+             * Metric Keys
+             * @description Metric keys any matching run logged
+             */
+            metric_keys: string[];
+            /** Mode */
+            mode: string;
+            /**
+             * Runs
+             * @description Runs matching the selection
+             */
+            runs: number;
         };
         /** RunList */
         RunList: {
@@ -3688,6 +3799,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    run_groups_api_run_groups_get: {
+        parameters: {
+            query: {
+                /** @description `config.<key>` or `tag` */
+                by: string;
+                /** @description `by`: same value; `over`: over the key */
+                mode?: string;
+                project?: string | null;
+                /** @description A runs-query filter expression */
+                filter?: string;
+                /** @description Comma-separated run ids */
+                runs?: string | null;
+                /** @description The metric key to aggregate */
+                metric?: string | null;
+                buckets?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunGroups"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
