@@ -13,9 +13,11 @@ const EXPIRIES: { label: string; days: number | undefined }[] = [
 
 export function NewTokenForm(props: {
   role: Role;
+  /** the user may launch runs: the launch scope is offered */
+  canLaunch?: boolean;
   onCreate(body: { name: string; scope: Scope; expires_in_days?: number }): Promise<NewToken>;
 }) {
-  const scopes = scopesFor(props.role);
+  const scopes = scopesFor(props.role, props.canLaunch ?? false);
   const [name, setName] = useState("");
   const [scope, setScope] = useState<Scope>(scopes[0] ?? "read");
   const [expiry, setExpiry] = useState("30 days");

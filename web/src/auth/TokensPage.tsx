@@ -9,10 +9,11 @@ import { NewTokenForm } from "./NewTokenForm";
 import { TokenTable } from "./TokenTable";
 import { UserMenu } from "./UserMenu";
 import { UsersPanel } from "./UsersPanel";
-import { useCurrentUser } from "./session";
+import { useCanLaunch, useCurrentUser } from "./session";
 
 export function TokensPage() {
   const user = useCurrentUser();
+  const canLaunch = useCanLaunch();
   const qc = useQueryClient();
   const isAdmin = user?.role === "admin";
   const own = useQuery({ queryKey: ["auth", "tokens", "own"], queryFn: () => listTokens(false), enabled: !!user });
@@ -48,6 +49,7 @@ export function TokensPage() {
             </p>
             <NewTokenForm
               role={user.role}
+              canLaunch={canLaunch}
               onCreate={async (body) => {
                 const t = await createToken(body);
                 changed();

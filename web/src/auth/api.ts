@@ -2,7 +2,7 @@
 import { ApiError, query, request } from "../api/client";
 
 export type Role = "viewer" | "editor" | "admin";
-export type Scope = "read" | "write" | "admin";
+export type Scope = "read" | "write" | "admin" | "launch";
 export const ROLES: readonly Role[] = ["viewer", "editor", "admin"];
 
 export interface AuthUser {
@@ -15,6 +15,8 @@ export interface Me {
   auth: boolean;
   user: AuthUser | null;
   via: "none" | "session" | "token" | "proxy";
+  /** may launch runs now (an admin, or an editor an admin granted launch); absent from older servers */
+  can_launch?: boolean;
 }
 
 /** The server sends times as epoch seconds; ISO strings are accepted too. */

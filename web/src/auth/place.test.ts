@@ -58,7 +58,10 @@ describe("scopesFor", () => {
   it("never offers more than the role", () => {
     expect(scopesFor("viewer")).toEqual(["read"]);
     expect(scopesFor("editor")).toEqual(["read", "write"]);
-    expect(scopesFor("admin")).toEqual(["read", "write", "admin"]);
+    expect(scopesFor("admin")).toEqual(["read", "write", "admin", "launch"]);
+    // launch: only for an editor an admin granted it, never a viewer
+    expect(scopesFor("editor", true)).toEqual(["read", "write", "launch"]);
+    expect(scopesFor("viewer", true)).toEqual(["read"]);
   });
 });
 

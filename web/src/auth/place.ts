@@ -43,10 +43,11 @@ export function takeLoginCode(location: LocationLike, history: HistoryLike): str
   return code || null;
 }
 
-/** The token scopes a user of `role` may create: never more than the role allows. */
-export function scopesFor(role: Role): Scope[] {
-  if (role === "admin") return ["read", "write", "admin"];
-  if (role === "editor") return ["read", "write"];
+/** The token scopes a user of `role` may create: never more than the role allows; `launch` for those who may
+ * launch (admins, and editors an admin granted it). */
+export function scopesFor(role: Role, canLaunch = false): Scope[] {
+  if (role === "admin") return ["read", "write", "admin", "launch"];
+  if (role === "editor") return canLaunch ? ["read", "write", "launch"] : ["read", "write"];
   return ["read"];
 }
 

@@ -2,7 +2,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { ApiError, onUnauthorized } from "../api/client";
-import { exchangeCode, getMe, login as postLogin, logout as postLogout, type AuthUser } from "./api";
+import { exchangeCode, getMe, login as postLogin, logout as postLogout, type AuthUser, type Me } from "./api";
 
 export type SessionState =
   | { status: "loading" }
@@ -11,6 +11,8 @@ export type SessionState =
       /** the server asks for credentials (false: local use, no login, no user in the top bar) */
       auth: boolean;
       user: AuthUser | null;
+      /** this browser may launch runs (auth off; an admin; an editor granted launch) */
+      canLaunch: boolean;
       /** the session ended under the user (a 401): the login page says so */
       expired: boolean;
       /** the one-time login link did not work, and why */
@@ -26,7 +28,7 @@ export interface Session {
   refresh(): Promise<void>;
 }
 
-const OFF: SessionState = { status: "ready", auth: false, user: null, expired: false, linkError: null };
+const OFF: SessionState = { status: "ready", auth: false, user: null, canLaunch: true, expired: false, linkError: null };
 const noop = async () => undefined;
 
 // Without a provider (component tests, or a build without auth) the app behaves as with auth off.
@@ -34,6 +36,17 @@ const SessionContext = createContext<Session>({ state: OFF, login: noop, logout:
 
 export function useSession(): Session {
   return useContext(SessionContext);
+}
+
+/** Whether this browser may launch runs: what `/api/auth/me` says (false until it answered). */
+export function useCanLaunch(): boolean {
+  const { state } = useSession();
+  return state.status === "ready" && state.canLaunch;
+}
+
+/** `can_launch` of `/api/auth/me`; a server too old to send it: auth off or an admin. */
+function canLaunchOf(me: Me): boolean {
+  return me.can_launch ?? (!me.auth || me.user?.role === "admin");
 }
 
 /** The logged-in user, or null (auth off, or nobody logged in). */
@@ -65,6 +78,7 @@ export function SessionProvider({ code = null, children }: { code?: string | nul
         status: "ready",
         auth: me.auth,
         user: me.auth ? me.user : null,
+        canLaunch: canLaunchOf(me),
         expired: s.status === "ready" && s.expired && !me.user,
         linkError: s.status === "ready" ? s.linkError : null,
       }));
@@ -88,7 +102,14 @@ export function SessionProvider({ code = null, children }: { code?: string | nul
       }
       try {
         const me = await getMe();
-        setState({ status: "ready", auth: me.auth, user: me.auth ? me.user : null, expired: false, linkError });
+        setState({
+          status: "ready",
+          auth: me.auth,
+          user: me.auth ? me.user : null,
+          canLaunch: canLaunchOf(me),
+          expired: false,
+          linkError,
+        });
       } catch (e) {
         setState({ status: "error", message: e instanceof Error ? e.message : String(e) });
       }
@@ -106,7 +127,9 @@ export function SessionProvider({ code = null, children }: { code?: string | nul
   useEffect(
     () =>
       onUnauthorized(() => {
-        setState((s) => (s.status === "ready" ? { ...s, auth: true, user: null, expired: s.user !== null || s.expired } : s));
+        setState((s) =>
+          s.status === "ready" ? { ...s, auth: true, user: null, canLaunch: false, expired: s.user !== null || s.expired } : s,
+        );
         void refresh();
       }),
     [refresh],
@@ -127,7 +150,7 @@ export function SessionProvider({ code = null, children }: { code?: string | nul
       await postLogout();
     } finally {
       qc.clear();
-      setState((s) => (s.status === "ready" ? { ...s, user: null, expired: false, linkError: null } : s));
+      setState((s) => (s.status === "ready" ? { ...s, user: null, canLaunch: false, expired: false, linkError: null } : s));
       await refresh();
     }
   }, [qc, refresh]);

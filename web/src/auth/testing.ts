@@ -11,7 +11,9 @@ export interface Call {
 
 export class FakeAuthServer {
   auth = true;
-  users: (UserInfo & { password: string })[] = [{ name: "ada", role: "admin", password: "pw", disabled: false }];
+  users: (UserInfo & { password: string; canLaunch?: boolean })[] = [
+    { name: "ada", role: "admin", password: "pw", disabled: false },
+  ];
   session: string | null = null;
   codes = new Set<string>(["good-code"]);
   tokens: TokenInfo[] = [];
@@ -32,7 +34,7 @@ export class FakeAuthServer {
     });
   }
 
-  private me(): (UserInfo & { password: string }) | undefined {
+  private me(): (UserInfo & { password: string; canLaunch?: boolean }) | undefined {
     return this.users.find((u) => u.name === this.session);
   }
 
@@ -45,7 +47,13 @@ export class FakeAuthServer {
     const b = (body ?? {}) as Record<string, unknown>;
     if (p === "/api/auth/me") {
       const u = this.auth ? this.me() : undefined;
-      return this.json(200, { auth: this.auth, user: u ? { name: u.name, role: u.role } : null, via: u ? "session" : "none" });
+      const canLaunch = !this.auth || u?.role === "admin" || (u?.role === "editor" && !!u.canLaunch);
+      return this.json(200, {
+        auth: this.auth,
+        user: u ? { name: u.name, role: u.role } : null,
+        via: u ? "session" : "none",
+        can_launch: canLaunch,
+      });
     }
     if (p === "/api/auth/login" && method === "POST") {
       if (this.rateLimited !== null)

@@ -3,15 +3,18 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from "react";
 import { useNavigate } from "react-router";
+import { useCanLaunch } from "../auth/session";
 import { getProviders, launchRun, type ProviderInfo } from "./api";
 import { closeLaunchDialog, openLaunchDialog, useLaunchDialog } from "./dialogStore";
 import { buildLaunch, type FieldErrors, type FormFields } from "./form";
 import "./launch.css";
 import { EMPTY_PREFILL, type Prefill } from "./prefill";
+import { RunPodFields } from "./RunPodFields";
 import { joinCommand, splitCommand } from "./shellwords";
 
-/** The top bar's button. */
+/** The top bar's button: only for those who may launch (an admin, an editor granted launch, auth off). */
 export function NewRunButton() {
+  if (!useCanLaunch()) return null;
   return (
     <button className="btn" onClick={() => openLaunchDialog()} title="launch a run on a provider">
       [+ NEW RUN]
@@ -56,6 +59,14 @@ function initialFields(p: Prefill): FormFields {
     name: p.name,
     project: p.project,
     configText: Object.keys(p.config).length ? JSON.stringify(p.config, null, 2) : "",
+    resumeFrom: p.resume?.checked ? p.resume.runId : "",
+    rpVolumeId: p.runpod?.volume?.id ?? "",
+    rpVolumeSize: p.runpod?.volume?.size_gb != null ? String(p.runpod.volume.size_gb) : "",
+    rpMountPath: p.runpod?.volume?.mount_path ?? "",
+    rpInterruptible: !!p.runpod?.interruptible,
+    rpBid: p.runpod?.bid_per_gpu != null ? String(p.runpod.bid_per_gpu) : "",
+    rpDataCenter: p.runpod?.data_center_id ?? "",
+    rpCuda: (p.runpod?.cuda_versions ?? []).join(", "),
   };
 }
 
@@ -263,6 +274,23 @@ export function LaunchDialog({ prefill, onClose }: { prefill: Prefill; onClose()
                   </Field>
                 )}
               </fieldset>
+            )}
+            {caps?.options?.includes("volume") && <RunPodFields f={f} set={set} errors={errors} />}
+            {prefill.resume && (
+              <label className="lf lf-wide">
+                <span className="lf-label">resume</span>
+                <span>
+                  <input
+                    type="checkbox"
+                    name="resume"
+                    aria-label="resume from the last checkpoint"
+                    checked={f.resumeFrom !== ""}
+                    onChange={(e) => set("resumeFrom", e.target.checked ? (prefill.resume?.runId ?? "") : "")}
+                  />{" "}
+                  resume from the last checkpoint of {prefill.from ?? prefill.resume.runId} (the job gets TRAINBOARD_RESUME_FROM)
+                  {prefill.resume.why ? ` · ${prefill.resume.why}` : ""}
+                </span>
+              </label>
             )}
             <Field
               label="environment"

@@ -5,7 +5,9 @@ import { useState } from "react";
 import { ApiError } from "../api/client";
 import type { Run } from "../api/types";
 import { fmtTime } from "../lib/format";
-import { cancelRun, getLaunch, getNativeLog, type LaunchRecord } from "./api";
+import { useCanLaunch } from "../auth/session";
+import { cancelRun, getLaunch, getNativeLog, type LaunchRecord, type RunCost } from "./api";
+import { CostRow } from "./CostRow";
 import { openLaunchDialog } from "./dialogStore";
 import "./launch.css";
 import { prefillFromRun } from "./prefill";
@@ -44,9 +46,12 @@ export function LaunchInfo({ run }: { run: Run }) {
     },
   });
   const status = String(run.status);
-  const cancellable = !!launch && ACTIVE.has(status) && !launch.finished;
+  const canLaunch = useCanLaunch();
+  const cancellable = canLaunch && !!launch && ACTIVE.has(status) && !launch.finished;
   // wait for the launch record: a launched run is run again from its spec, not from what its config recorded
-  const again = launchQ.isSuccess ? prefillFromRun(run, launch) : null;
+  const again = canLaunch && launchQ.isSuccess ? prefillFromRun(run, launch) : null;
+  const cost = (run as { cost?: RunCost | null }).cost ?? null;
+  const resumed = launch?.spec.resume_from;
   // the job's own log matters when the run never got to `trainboard run` (still queued, or ended without it)
   const showNative = !!launch && (status === "queued" || (launch.finished && launch.state !== "completed"));
   const nativeQ = useQuery({
@@ -85,6 +90,16 @@ export function LaunchInfo({ run }: { run: Run }) {
               {launch.launched_by ? ` by ${launch.launched_by}` : ""}
             </span>
           </div>
+          <CostRow cost={cost} unpriced={launch.spec.price?.usd_per_hour == null ? launch.spec.price?.source : null} />
+          {resumed && (
+            <div className="kvrow">
+              <span className="muted">RESUMED</span>
+              <span data-testid="launch-resumed" title={resumed.path}>
+                from run {resumed.run_id} · {resumed.path}
+                {resumed.step != null ? ` (step ${resumed.step})` : ""}
+              </span>
+            </div>
+          )}
           {launch.cancel_requested_at !== null && (
             <div className="kvrow">
               <span className="muted">CANCEL</span>

@@ -17,12 +17,27 @@ export interface ProviderCapabilities {
   native_logs: boolean;
   /** The image a launch naming none runs (providers.toml's default); the image is optional then. */
   default_image?: string | null;
+  /** the per-launch options the provider takes (RunPod: volume, interruptible, bid_per_gpu, ...) */
+  options?: string[];
+}
+
+/** POST /api/launch's `runpod` object (server/providers/runpod_options.py). */
+export interface RunPodOptions {
+  volume?: { id?: string | null; size_gb?: number | null; mount_path?: string | null };
+  interruptible?: boolean;
+  bid_per_gpu?: number;
+  data_center_id?: string;
+  cuda_versions?: string[];
 }
 
 export type ProviderInfo = Omit<Schemas["ProviderOut"], "capabilities"> & { capabilities: ProviderCapabilities };
 export type ProviderList = Omit<Schemas["ProviderList"], "providers"> & { providers: ProviderInfo[] };
 // openapi-typescript reads the schema's `prefixItems` (the program word's rule) as a one-word tuple
-export type LaunchBody = Omit<Schemas["LaunchRequest"], "argv"> & { argv: string[] };
+export type LaunchBody = Omit<Schemas["LaunchRequest"], "argv" | "runpod" | "resume_from"> & {
+  argv: string[];
+  runpod?: RunPodOptions;
+  resume_from?: string;
+};
 export type LaunchResources = Partial<Schemas["ResourcesIn"]>;
 
 /** The launch spec as the server stores it (no secret values: only their names). */
@@ -35,6 +50,23 @@ export interface LaunchSpec {
   image?: string | null;
   name?: string | null;
   project?: string;
+  /** the per-launch RunPod options asked for */
+  options?: RunPodOptions;
+  /** the price the run is billed at, or why there is none */
+  price?: { usd_per_hour: number | null; source: string };
+  /** the checkpoint this run resumed from */
+  resume_from?: { run_id: string; checkpoint_id: string; path: string; step: number | null };
+  /** what the provider reported about the job (RunPod: pod_id, gpu_name, gpu_count, cost_per_hr) */
+  job?: Record<string, unknown>;
+}
+
+/** A run's cost (GET /api/runs/{id}'s `cost`): null when the price is not known. */
+export interface RunCost {
+  usd: number;
+  usd_per_hour: number;
+  source: string;
+  hours: number;
+  live: boolean;
 }
 
 export type LaunchRecord = Omit<Schemas["LaunchRecord"], "spec"> & { spec: LaunchSpec };

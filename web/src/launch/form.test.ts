@@ -28,6 +28,14 @@ const base: FormFields = {
   name: "",
   project: "",
   configText: "",
+  resumeFrom: "",
+  rpVolumeId: "",
+  rpVolumeSize: "",
+  rpMountPath: "",
+  rpInterruptible: false,
+  rpBid: "",
+  rpDataCenter: "",
+  rpCuda: "",
 };
 
 describe("launch form", () => {
@@ -96,5 +104,32 @@ describe("launch form", () => {
     expect(errors.image).toBeUndefined();
     expect(body?.image).toBeNull(); // the server runs its default
     expect(buildLaunch({ ...base, image: " mine:2 " }, { ...CAPS, image: true, default_image: "img:1" }, []).body?.image).toBe("mine:2");
+  });
+
+  it("sends only the RunPod options filled in, and names a malformed one", () => {
+    const rp: ProviderCapabilities = { ...CAPS, image: true, default_image: "img", options: ["volume", "interruptible"] };
+    const { body } = buildLaunch(
+      { ...base, provider: "runpod", rpVolumeId: "vol_1", rpMountPath: "/vol", rpInterruptible: true, rpBid: "0.4", rpCuda: "12.4, 12.6" },
+      rp,
+      [],
+    );
+    expect(body?.runpod).toEqual({
+      volume: { id: "vol_1", mount_path: "/vol" },
+      interruptible: true,
+      bid_per_gpu: 0.4,
+      cuda_versions: ["12.4", "12.6"],
+    });
+    expect(buildLaunch({ ...base, provider: "runpod" }, rp, []).body?.runpod).toBeUndefined();
+    const bad = buildLaunch({ ...base, provider: "runpod", rpCuda: "twelve", rpMountPath: "vol" }, rp, []);
+    expect(bad.body).toBeNull();
+    expect(bad.errors.rpCuda).toBe('"twelve" is not a CUDA version like 12.4');
+    expect(bad.errors.rpMountPath).toBe("an absolute path like /workspace");
+    // a provider without options never gets them, whatever the fields hold
+    expect(buildLaunch({ ...base, rpInterruptible: true }, CAPS, []).body?.runpod).toBeUndefined();
+  });
+
+  it("asks to resume from a run only when the box is checked", () => {
+    expect(buildLaunch({ ...base, resumeFrom: "r-1" }, CAPS, []).body?.resume_from).toBe("r-1");
+    expect(buildLaunch(base, CAPS, []).body?.resume_from).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 // The dialog's fields -> the POST /api/launch body, with a message per field the user can fix. Pure functions.
-import type { LaunchBody, ProviderCapabilities } from "./api";
+import type { LaunchBody, ProviderCapabilities, RunPodOptions } from "./api";
 
 export interface FormFields {
   provider: string;
@@ -16,6 +16,16 @@ export interface FormFields {
   name: string;
   project: string;
   configText: string;
+  /** resume from this run's last checkpoint ("": start afresh) */
+  resumeFrom: string;
+  /** RunPod per-launch options ("" / false: providers.toml's value) */
+  rpVolumeId: string;
+  rpVolumeSize: string;
+  rpMountPath: string;
+  rpInterruptible: boolean;
+  rpBid: string;
+  rpDataCenter: string;
+  rpCuda: string;
 }
 
 export type FieldErrors = Partial<Record<keyof FormFields | "argv", string>>;
@@ -124,6 +134,7 @@ export function buildLaunch(
     else resources.time_limit = s;
   }
   if (caps?.image && !caps.default_image && !f.image.trim()) errors.image = "this provider runs a container image: name one";
+  const runpod = caps?.options?.length ? runpodOptions(f, errors) : null;
   if (Object.keys(errors).length) return { body: null, errors };
   return {
     body: {
@@ -137,7 +148,52 @@ export function buildLaunch(
       name: f.name.trim() || null,
       project: f.project.trim() || "default",
       config,
+      ...(runpod ? { runpod } : {}),
+      ...(f.resumeFrom ? { resume_from: f.resumeFrom } : {}),
     },
     errors,
   };
+}
+
+/** The `runpod` object of the body: only what the user filled in (the rest stays providers.toml's). */
+export function runpodOptions(f: FormFields, errors: FieldErrors): RunPodOptions | null {
+  const out: RunPodOptions = {};
+  const volume: NonNullable<RunPodOptions["volume"]> = {};
+  const id = f.rpVolumeId.trim();
+  if (id) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) errors.rpVolumeId = "a RunPod network volume id (letters, digits, _ -)";
+    else volume.id = id;
+  }
+  if (f.rpVolumeSize.trim()) {
+    const n = Number(f.rpVolumeSize);
+    if (!Number.isInteger(n) || n < 0 || n > 10000) errors.rpVolumeSize = "a size in GB from 0 to 10000";
+    else volume.size_gb = n;
+  }
+  const mount = f.rpMountPath.trim();
+  if (mount) {
+    if (!mount.startsWith("/") || /["\\]/.test(mount)) errors.rpMountPath = "an absolute path like /workspace";
+    else volume.mount_path = mount;
+  }
+  if (Object.keys(volume).length) out.volume = volume;
+  if (f.rpInterruptible) out.interruptible = true;
+  if (f.rpBid.trim()) {
+    const n = Number(f.rpBid);
+    if (!(n > 0 && n < 1000)) errors.rpBid = "a bid in $/GPU/hour, above 0";
+    else out.bid_per_gpu = n;
+  }
+  const dc = f.rpDataCenter.trim().toUpperCase();
+  if (dc) {
+    if (!/^[A-Z0-9-]{1,32}$/.test(dc)) errors.rpDataCenter = "a data centre id like EU-RO-1";
+    else out.data_center_id = dc;
+  }
+  const cuda = f.rpCuda
+    .split(/[\s,]+/)
+    .map((v) => v.trim())
+    .filter(Boolean);
+  if (cuda.length) {
+    const bad = cuda.find((v) => !/^\d{1,3}\.\d{1,3}$/.test(v));
+    if (bad) errors.rpCuda = `${JSON.stringify(bad)} is not a CUDA version like 12.4`;
+    else out.cuda_versions = cuda;
+  }
+  return Object.keys(out).length ? out : null;
 }

@@ -1,6 +1,6 @@
 // What the "New run" dialog starts from: empty, or an earlier run ("Run again").
 import type { Run } from "../api/types";
-import type { LaunchRecord, LaunchResources } from "./api";
+import type { LaunchRecord, LaunchResources, RunPodOptions } from "./api";
 
 export interface Prefill {
   provider?: string;
@@ -14,6 +14,10 @@ export interface Prefill {
   config: Record<string, unknown>;
   /** the run this was copied from, shown in the dialog's title */
   from?: string;
+  /** the launch's RunPod options, asked again */
+  runpod?: RunPodOptions;
+  /** resuming is offered (`checked`: by default, as for a preempted spot run) from this run's last checkpoint */
+  resume?: { runId: string; checked: boolean; why?: string };
 }
 
 export const EMPTY_PREFILL: Prefill = { argv: [], env: {}, cwd: "", resources: {}, image: "", name: "", project: "default", config: {} };
@@ -45,5 +49,16 @@ export function prefillFromRun(run: Run, launch: LaunchRecord | null): Prefill |
     project: spec?.project ?? run.project ?? "default",
     config,
     from: run.name,
+    ...(spec?.options ? { runpod: { ...spec.options } } : {}),
+    ...(resumeOffer(run, launch) ?? {}),
   };
+}
+
+/** A launched run that ended before its time can be run again from its last checkpoint: by default when its
+ * (spot) machine was taken back ("preempted"); offered, unchecked, when it was interrupted or failed. */
+function resumeOffer(run: Run, launch: LaunchRecord | null): { resume: NonNullable<Prefill["resume"]> } | null {
+  if (!launch || !launch.finished) return null;
+  if (launch.state === "preempted") return { resume: { runId: run.id, checked: true, why: "its pod was preempted" } };
+  if (run.status === "interrupted" || run.status === "failed") return { resume: { runId: run.id, checked: false } };
+  return null;
 }
