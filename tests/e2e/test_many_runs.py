@@ -132,3 +132,26 @@ def test_compare_draws_a_hundred_runs(server: ServerProcess, page: Any) -> None:
     keys = diff.locator("thead th[data-key]").evaluate_all("hs => hs.map(h => h.dataset.key)")
     assert sorted(keys) == ["lr", "model", "seed"]
     also_shot(page, "many-compare")
+
+
+def test_brushing_the_parallel_coordinates_filters_the_config_diff(server: ServerProcess, page: Any) -> None:
+    runs = api(server, "/api/runs", project="many", limit=100)["runs"]
+    page.goto(f"{server.url}/compare?runs={','.join(r['id'] for r in runs)}")
+    axis = page.locator('[data-brush-axis="lr"]')
+    axis.wait_for(timeout=60_000)
+    box = axis.bounding_box()
+    assert box is not None
+    x = box["x"] + box["width"] / 2
+    # from the top of the lr axis (3e-3) down a third of it: only the runs with the largest lr stay
+    page.mouse.move(x, box["y"] + 1)
+    page.mouse.down()
+    page.mouse.move(x, box["y"] + box["height"] * 0.2, steps=5)
+    page.mouse.move(x, box["y"] + box["height"] * 0.35, steps=5)
+    page.mouse.up()
+    expected = [r["id"] for r in runs if r["config"]["lr"] == 3e-3]
+    note = page.get_by_test_id("config-diff-brushed")
+    note.wait_for(timeout=10_000)
+    assert note.inner_text().startswith(f"{len(expected)} of 100 runs")
+    rows = page.get_by_test_id("config-diff").locator("tbody tr")
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.runId)") == expected
+    also_shot(page, "many-compare-brushed")
