@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from tests.support.alert_receivers import http_receiver, smtp_receiver
-from tests.support.servers import ServerProcess
+from tests.support.servers import ServerProcess, free_port
 
 
 @pytest.fixture
@@ -158,3 +158,32 @@ def test_a_bad_rule_is_a_422_naming_the_field(client: TestClient, body: dict[str
     resp = client.post("/api/alert-rules", json=body)
     assert resp.status_code == 422, resp.text
     assert resp.json()["detail"][0]["loc"][-1] == loc
+
+
+def test_an_undelivered_notification_survives_a_killed_server_and_is_sent_once(
+    server: ServerProcess, http: httpx.Client
+) -> None:
+    """The receiver is down when the alert fires; the server is SIGKILLed with the delivery in its outbox; after
+    the restart (receiver up) it is delivered exactly once."""
+    port = free_port()
+    rule = http.post(
+        "/api/alert-rules",
+        json={
+            "name": "loss high",
+            "project": "outbox",
+            "condition": {"kind": "threshold", "key": "loss", "value": 10},
+            "channels": [f"json://127.0.0.1:{port}/later"],
+        },
+    )
+    assert rule.status_code == 201, rule.text
+    run_id = make_run(http, "outbox-run", project="outbox")
+    log(http, run_id, [{"step": 1, "metrics": {"loss": 50.0}}])
+    wait_alerts(http, run_id, lambda a: a and a[0]["deliveries"] and a[0]["deliveries"][0]["last_error"])
+    server.kill()
+    with http_receiver(port) as hook:
+        server.start(timeout=120)
+        hook.wait_for(lambda r: r.path == "/later", timeout=30)
+        with server.client() as again:
+            wait_alerts(again, run_id, lambda a: a[0]["deliveries"][0]["status"] == "sent")
+        time.sleep(3)  # a second send would come within the retry interval
+        assert len([r for r in hook.requests if r.path == "/later"]) == 1

@@ -43,9 +43,9 @@ class HttpReceiver:
 
 
 @contextmanager
-def http_receiver() -> Iterator[HttpReceiver]:
+def http_receiver(port: int | None = None) -> Iterator[HttpReceiver]:
     """A local HTTP server answering 200 (or ``receiver.status``) to every POST and recording it."""
-    port = free_port()
+    port = port or free_port()
     receiver = HttpReceiver(url=f"127.0.0.1:{port}")
 
     class Handler(BaseHTTPRequestHandler):
