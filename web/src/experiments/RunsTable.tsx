@@ -18,7 +18,7 @@ const numericCols = {
     let v = numericCache.get(id);
     if (v === undefined) {
       const c = parseColumn(id);
-      v = c?.kind === "metric" || (c?.kind === "fixed" && c.id === "duration");
+      v = c?.kind === "metric" || (c?.kind === "fixed" && (c.id === "duration" || c.id === "cost"));
       numericCache.set(id, v);
     }
     return v;
@@ -36,7 +36,7 @@ function flatOf(r: ExpRun): Record<string, Scalar> {
 export function columnWidth(id: ColumnId): number {
   const c = parseColumn(id);
   if (!c) return 90;
-  if (c.kind === "fixed") return { name: 280, status: 140, project: 100, tags: 140, start_time: 128, duration: 72 }[c.id];
+  if (c.kind === "fixed") return { name: 280, status: 140, project: 100, tags: 140, start_time: 128, duration: 72, cost: 80 }[c.id];
   return Math.min(150, Math.max(80, columnLabel(id).length * 7 + 22));
 }
 
@@ -58,6 +58,7 @@ function Cell({ run, id }: { run: ExpRun; id: ColumnId }) {
       );
     if (c.id === "start_time") return fmtTime(run.start_time).slice(0, 16);
     if (c.id === "duration") return v === null ? "—" : fmtDuration(v as number);
+    if (c.id === "cost") return v === null ? "—" : `$${(v as number).toFixed(2)}`;
     return String(v ?? "");
   }
   if (c?.kind === "metric") return v === null ? "—" : fmtNumber(v as number);

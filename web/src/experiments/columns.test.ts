@@ -97,3 +97,14 @@ describe("table defaults (issue 25)", () => {
     expect(roundedNumber(1.23456789)).toBe("1.235");
   });
 });
+
+describe("the cost column", () => {
+  it("shows the run's dollars so far, sorts on the server by cost, and is not a default column", () => {
+    const run = { id: "r", name: "r", status: "running", cost: { usd: 1.25, usd_per_hour: 2, source: "x", hours: 0.6, live: true } };
+    expect(cellValue(run as unknown as Parameters<typeof cellValue>[0], "cost", {})).toBe(1.25);
+    expect(cellValue({ ...run, cost: null } as unknown as Parameters<typeof cellValue>[0], "cost", {})).toBeNull();
+    expect(sortParam("cost", true)).toBe("-cost");
+    expect(columnOfSort("-cost")).toEqual({ id: "cost", desc: true });
+    expect(defaultColumns(["lr"], ["loss"])).not.toContain("cost");
+  });
+});

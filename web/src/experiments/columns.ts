@@ -23,7 +23,7 @@ function toScalar(v: unknown): Scalar {
 
 /** A column of the table. `config.<key>`, `metric.<key>.<last|min|max>` or one of the fixed ones. */
 export type ColumnId = string;
-export const FIXED_COLUMNS = ["name", "status", "project", "tags", "start_time", "duration"] as const;
+export const FIXED_COLUMNS = ["name", "status", "project", "tags", "start_time", "duration", "cost"] as const;
 export type MetricStat = "last" | "min" | "max";
 
 export function configColumn(key: string): ColumnId {
@@ -114,6 +114,8 @@ export function cellValue(run: ExpRun, id: ColumnId, flat: Record<string, Scalar
       const e = run.end_time ? Date.parse(run.end_time) : Date.now();
       return Number.isFinite(s) ? Math.max(0, (e - s) / 1000) : null;
     }
+    case "cost": // US dollars so far (server-side: price × hours); null when the price is not known
+      return (run as { cost?: { usd: number } | null }).cost?.usd ?? null;
   }
 }
 
@@ -131,7 +133,7 @@ export function defaultColumns(
   const shown = metricKeys.filter((k) => !k.startsWith("sys/")).slice(0, 4);
   const config = varying && varying.length ? varying.slice(0, 6) : configKeys.slice(0, 4);
   return [
-    ...FIXED_COLUMNS.filter((c) => !(oneProject && c === "project")),
+    ...FIXED_COLUMNS.filter((c) => !(oneProject && c === "project") && c !== "cost"),
     ...config.map(configColumn),
     ...shown.map((k) => metricColumn(k, "last")),
   ];

@@ -272,6 +272,16 @@ class RunUpdate(InModel):
     archived: bool | None = Field(None, description="Archived runs are left out of lists unless a filter asks for them")
 
 
+class RunCost(BaseModel):
+    """What a run cost so far: its price × the hours from its launch to its end (to now while it runs)."""
+
+    usd: float = Field(description="US dollars so far")
+    usd_per_hour: float = Field(description="The run's price")
+    source: str = Field(description="Where the price comes from (RunPod's costPerHr, a providers.toml rate)")
+    hours: float = Field(description="Hours billed so far")
+    live: bool = Field(description="The run has not ended: the cost grows until it does")
+
+
 class RunPublic(BaseModel):
     id: str
     name: str
@@ -291,12 +301,15 @@ class RunPublic(BaseModel):
     summary: dict[str, MetricSummary] | None = Field(
         None, description="Metric summaries by key, in lists asked for them with `summary=`"
     )
+    cost: RunCost | None = Field(None, description="What the run cost (null: no known price, never a guess)")
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> RunPublic:
         public = public_run(row)  # the same shape live messages carry
         if row.get("summary") is not None:
             public["summary"] = row["summary"]
+        if row.get("cost") is not None:
+            public["cost"] = row["cost"]
         return cls(**public)
 
 

@@ -19,7 +19,7 @@ from typing import Literal
 from trainboard.server.runs_query.errors import QueryError
 from trainboard.server.runs_query.nodes import Agg, Name, Value
 
-FieldType = Literal["text", "number", "time", "duration", "bool", "status", "tags", "config", "metric"]
+FieldType = Literal["text", "number", "time", "duration", "bool", "status", "tags", "config", "metric", "cost"]
 
 RUN_FIELDS: dict[str, FieldType] = {
     "id": "text",

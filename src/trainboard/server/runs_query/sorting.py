@@ -18,6 +18,7 @@ from trainboard.server.runs_query.compile import duration_expr
 from trainboard.server.runs_query.errors import QueryError
 from trainboard.server.runs_query.fields import Field
 from trainboard.server.runs_query.nodes import Name
+from trainboard.server.store.costs import cost_expr, run_costs
 from trainboard.server.store.tables import run_config, run_metric_summaries, runs
 
 DEFAULT_SORT = "-start_time"
@@ -39,7 +40,7 @@ def parse_sort(text: str | None) -> SortKey:
     name = text[1:].strip() if descending or text.startswith("+") else text
     if not name:
         raise QueryError("expected a field after '-'", len(text), "sort")
-    field = fields.resolve(Name(name, len(text) - len(name)))
+    field = Field("cost", "cost") if name == "cost" else fields.resolve(Name(name, len(text) - len(name)))
     if field.type == "tags":
         raise QueryError("runs cannot be sorted by tags", 0, "sort")
     return SortKey(text, descending, field)
@@ -66,6 +67,8 @@ def plan(conn: Connection, key: SortKey, *, now: float) -> SortPlan:
         return SortPlan(joined, config.c.num if numeric is not None else config.c.text)
     if field.type == "duration":
         return SortPlan(runs, duration_expr(now))
+    if field.type == "cost":  # USD so far (store.costs): runs without a known price come last
+        return SortPlan(runs.outerjoin(run_costs, run_costs.c.run_id == runs.c.id), cost_expr(now))
     return SortPlan(runs, runs.c[field.key])
 
 
