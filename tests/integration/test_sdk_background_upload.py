@@ -76,7 +76,7 @@ def test_a_run_ended_while_the_server_was_down_arrives_when_it_comes_back(
     assert len(notes) == 1, done.stderr  # said once, with where its log is
     log, _lock = uploader.files_for(journals(client)[0])
     assert str(log) in notes[0]
-    server.start()  # no `trainboard sync`: the uploader notices the server is back
+    server.start(timeout=120)  # no `trainboard sync`: the uploader notices the server is back
 
     def complete() -> bool:
         points = httpx.get(f"{server.url}/api/runs/{run_id}/metrics", params={"keys": "loss"}, timeout=30)
@@ -106,7 +106,7 @@ def test_trainboard_run_hands_its_tail_over(make_server: Callable[..., ServerPro
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "line 299"  # mirrored as ever
     assert "background uploader" in done.stderr
-    server.start()
+    server.start(timeout=120)
 
     def arrived() -> bool:
         runs = httpx.get(f"{server.url}/api/runs", timeout=30).json()["runs"]

@@ -20,10 +20,12 @@ from __future__ import annotations
 import base64
 import json
 import math
+import secrets
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +94,8 @@ class Pipeline:
         self._last_heartbeat = 0.0
         self._waiting: list[tuple[int, threading.Event]] = []
         self._waiting_lock = threading.Lock()
-        self._replayer = Replayer(journal, transport, on_sent=self._sent, on_dead=self._dead)
+        self._replayer = Replayer(journal, transport, on_sent=self._sent_own, on_dead=self._dead)
+        self._outage: Outage | None = None  # the server unreachable since, until its backlog is delivered
         self._leftovers: list[Path] = (
             find_leftovers(journal.path.parent.parent, exclude=journal.path, server=transport.base_url)
             if upload_leftovers
@@ -174,6 +177,8 @@ class Pipeline:
                     f"{hard - start:.0f} s in all)"
                 )
         ok = done.is_set()
+        if ok and (self._queue or self.unacked_bytes):  # queued by the sender meanwhile (an outage report)
+            ok = self.flush(max(1.0, min(timeout, hard - time.monotonic())))
         if ok:
             self._send_wake.set()
             self._leftovers_done.wait(max(0.0, start + timeout - time.monotonic()))
@@ -434,6 +439,42 @@ class Pipeline:
     def _sent(self, record: Record, reply: Reply) -> None:
         self._came_back()
 
+    def _sent_own(self, record: Record, reply: Reply) -> None:
+        """A record of this run's journal was acknowledged: also counts what an outage delivered late."""
+        self._came_back()
+        outage = self._outage
+        if outage is None or outage.until is None:
+            return
+        if record.end >= outage.backlog_end:
+            self._outage = None
+            self._report_outage(outage)
+
+    def _report_outage(self, outage: Outage) -> None:
+        """The server could not be reached for a while: said on stderr, and recorded as an event of the run
+        (``POST /api/runs/{id}/events``, kind ``server_unreachable``) so that whoever looks at it knows."""
+        until = outage.until or time.time()
+        late = outage.backlog_end - outage.acked_at
+        outage.records = _lines_between(self.journal.path, outage.acked_at, outage.backlog_end)
+        span = f"{_clock(outage.since)}–{_clock(until)}"
+        message = (
+            f"server unreachable {span} ({until - outage.since:.0f} s); {outage.records:,} records "
+            f"({late:,} bytes) delivered late"
+        )
+        self._warn(message)
+        self.op(
+            "POST",
+            f"/api/runs/{self.run_id}/events",
+            {
+                "id": outage.id,
+                "kind": "server_unreachable",
+                "message": message,
+                "since": outage.since,
+                "until": until,
+                "records": outage.records,
+                "bytes": late,
+            },
+        )
+
     def _dead(self, record: Record, reason: str) -> None:
         key = (None, record.path.rsplit("/", 1)[-1])
         if key not in self._warned_rejected:
@@ -456,6 +497,8 @@ class Pipeline:
         if reply.outcome is Outcome.DENIED:
             self._denied(reply)
         else:
+            if reply.status is None and self._outage is None:  # no answer at all: the server is unreachable
+                self._outage = Outage(since=time.time(), acked_at=self.journal.acked)
             self._went_down(reply.detail if reply.status is None else f"HTTP {reply.status}")
 
     def _denied(self, reply: Reply) -> None:
@@ -488,6 +531,9 @@ class Pipeline:
             self._warned_down = False
         self.connected = True
         self._backoff = BACKOFF_START
+        if self._outage is not None and self._outage.until is None:
+            self._outage.until = time.time()
+            self._outage.backlog_end = self.journal.size  # all written while it was away: delivered late
 
     def stop_heartbeats(self) -> None:
         """No more heartbeats: the run is ending (a late one must not look like a live process)."""
@@ -498,6 +544,40 @@ class Pipeline:
         if self.connected and self.journal.done and now - self._last_heartbeat >= self.heartbeat_interval:
             self._last_heartbeat = now
             self.transport.send("POST", f"/api/runs/{self.run_id}/heartbeat")
+
+
+@dataclass
+class Outage:
+    """A period without any answer from the server, and what it delayed (reported once it is delivered)."""
+
+    since: float
+    acked_at: int  # the journal's acknowledged offset when the server went away
+    until: float | None = None
+    backlog_end: int = 0  # the journal's end when it came back
+    records: int = 0  # counted in the journal when it is reported
+    id: str = field(default_factory=lambda: secrets.token_hex(8))
+
+
+def _lines_between(path: Path, start: int, end: int) -> int:
+    """Journal records (lines) from byte ``start`` to ``end`` of ``path``."""
+    count = 0
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            left = end - start
+            while left > 0:
+                block = fh.read(min(left, 1 << 20))
+                if not block:
+                    break
+                count += block.count(b"\n")
+                left -= len(block)
+    except OSError:
+        return 0
+    return count
+
+
+def _clock(epoch: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(epoch))
 
 
 def _size(path: Path) -> int:
