@@ -16,6 +16,7 @@ from trainboard._version import __version__
 from trainboard.server.api import audit as api_audit
 from trainboard.server.api import auth as api_auth
 from trainboard.server.api import checkpoints, health, log_lines, logs, metrics, runs, system, terminal_sizes, ui, ws
+from trainboard.server.api import client_events as api_client_events
 from trainboard.server.api import docs as api_docs
 from trainboard.server.api import errors as api_errors
 from trainboard.server.api import launch as api_launch
@@ -92,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.include_router(health.router)
     app.include_router(runs.router)
+    app.include_router(api_client_events.router)
     app.include_router(api_run_groups.router)
     app.include_router(metrics.router)
     app.include_router(logs.router)
