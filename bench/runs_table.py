@@ -169,12 +169,12 @@ def run_browser(url: str, total: int, repeat: int) -> dict[str, list[float]]:
                         if (document.querySelector(`.xp-row[data-run-id="${lastId}"]`)) return true;
                         g.dispatchEvent(new KeyboardEvent('keydown', { key: 'End', bubbles: true }));
                         return false;
-                      }, 120000);
-                      return t1 - t0;
+                      }, 120000).catch(() => null);
+                      return t1 === null ? -1 : t1 - t0;
                     }""",
                     last_id,
                 )
-                out["jump to end"].append(jump)
+                out["jump to end"].append(jump if jump >= 0 else float("inf"))  # inf: not there after 120 s
                 frames.extend(
                     page.evaluate(
                         """async () => {

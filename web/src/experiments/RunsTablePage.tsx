@@ -93,8 +93,18 @@ export function RunsTablePage() {
     // one page: keep it fresh; more than one was scrolled in by the user: leave it still
     refetchInterval: (q) => ((q.state.data?.pages.length ?? 0) <= 1 ? 5000 : false),
   });
-  const runs = useMemo(() => runsQ.data?.pages.flatMap((p) => p.runs) ?? [], [runsQ.data]);
   const total = runsQ.data?.pages[0]?.total ?? null;
+  // End with pages still to come: the last PAGE runs by offset (one request), not every page in between
+  const [tailFrom, setTailFrom] = useState<number | null>(null);
+  const tailKey = `${state.project}|${state.filter}|${state.sort}`;
+  useEffect(() => setTailFrom(null), [tailKey]);
+  const tailQ = useQuery({
+    queryKey: ["xp", "runs-tail", state.project, state.filter, state.sort, summary, tailFrom],
+    queryFn: () => queryRuns({ project: state.project, filter: state.filter, sort: state.sort, offset: tailFrom ?? 0, limit: PAGE, summary }),
+    enabled: tailFrom !== null,
+  });
+  const tail = tailFrom !== null ? tailQ.data?.runs : undefined;
+  const runs = useMemo(() => tail ?? runsQ.data?.pages.flatMap((p) => p.runs) ?? [], [tail, runsQ.data]);
   const ids = useMemo(() => runs.map((r) => r.id), [runs]);
   const idsRef = useRef(ids);
   idsRef.current = ids;
@@ -144,9 +154,15 @@ export function RunsTablePage() {
   }, [projectsQ.data, runs, state.project]);
 
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = runsQ;
+  const tailMode = tailFrom !== null;
   const onEndReached = useCallback(() => {
-    if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
-  }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
+    if (!tailMode && hasNextPage && !isFetchingNextPage) void fetchNextPage();
+  }, [tailMode, hasNextPage, isFetchingNextPage, fetchNextPage]);
+  // the last window arrived: the cursor on its last run
+  const tailLast = tail?.at(-1)?.id ?? null;
+  useEffect(() => {
+    if (tailLast) setCursorId(tailLast);
+  }, [tailLast]);
 
   const openRun = useCallback((r: ExpRun) => navigate(`/runs/${encodeURIComponent(r.id)}`), [navigate]);
   const onSort = useCallback(
@@ -187,7 +203,13 @@ export function RunsTablePage() {
     const act = tableAction(e);
     if (!act) return;
     e.preventDefault();
-    if (act.kind === "move") setCursor(act.to(cursor, runs.length));
+    if (act.kind === "move" && e.key === "End" && tailFrom === null && runsQ.hasNextPage && total) {
+      setTailFrom(Math.max(0, total - PAGE));
+      setCursorId(null);
+    } else if (act.kind === "move" && e.key === "Home" && tailFrom !== null) {
+      setTailFrom(null);
+      setCursorId(null);
+    } else if (act.kind === "move") setCursor(act.to(cursor, runs.length));
     else if (act.kind === "toggle") {
       if (focused) sel.toggle(focused.id, e.shiftKey);
     }
@@ -316,7 +338,11 @@ export function RunsTablePage() {
       )}
       <div className="xp-selbar toolbar" aria-live="polite">
         <span className="muted">
-          {runsQ.isLoading ? "loading…" : `${runs.length}${total !== null && total !== undefined ? ` of ${total}` : ""} runs`}
+          {runsQ.isLoading
+            ? "loading…"
+            : tailFrom !== null
+              ? `runs ${(tailFrom + 1).toLocaleString("en-US")}–${(tailFrom + runs.length).toLocaleString("en-US")} of ${(total ?? 0).toLocaleString("en-US")} (the end: Home goes back to the top)`
+              : `${runs.length}${total !== null && total !== undefined ? ` of ${total}` : ""} runs${runsQ.hasNextPage ? " (scroll for more, End jumps to the last)" : ""}`}
           {runsQ.isFetching && !runsQ.isLoading ? " ·" : ""}
         </span>
         <span className="amber">{selectedIds.length ? `${selectedIds.length} selected` : ""}</span>

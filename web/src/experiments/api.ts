@@ -30,6 +30,8 @@ export interface RunsQuery {
   project?: string;
   limit?: number;
   cursor?: string | null;
+  /** without a cursor: runs to skip (a window anywhere in the results, e.g. the last page) */
+  offset?: number;
   /** metric keys whose summaries the runs carry; `["*"]` all */
   summary?: readonly string[];
 }
@@ -79,6 +81,7 @@ export async function queryRuns(q: RunsQuery): Promise<RunsPage> {
       project: q.project || undefined,
       limit: q.limit ?? 200,
       cursor: q.cursor ?? undefined,
+      offset: q.offset || undefined,
       summary: q.summary?.length ? q.summary.join(",") : undefined,
     })}`,
   );
