@@ -223,6 +223,10 @@ def test_one_charts_log_switch_leaves_the_others_linear_and_counts_what_it_canno
     page.get_by_label("y max train/loss").fill("5")
     page.get_by_label("y max train/loss").press("Enter")
     assert page.get_by_label("chart settings train/loss").get_attribute("class") == "btn tiny on"
+    # and its own x axis: wall-clock time on this chart only
+    page.get_by_label("x axis train/loss").get_by_role("button", name="WALL").click()
+    page.wait_for_function("() => document.querySelector('[data-metric-key=\"train/loss\"]').dataset.xMode === 'wall'")
+    assert page.locator('[data-metric-key="train/margin"]').get_attribute("data-x-mode") == "step"
 
 
 @pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1440, 900)])
