@@ -27,7 +27,12 @@ RECORD_ENV = "TRAINBOARD_TEST_RECORD"
 
 def describe(change: Change) -> dict[str, Any]:
     """What the tests compare: the kind, the run, and the change's content in short."""
-    out: dict[str, Any] = {"kind": type(change).__name__, "run_id": change.run_id, "project": change.project}
+    out: dict[str, Any] = {
+        "kind": type(change).__name__,
+        "run_id": change.run_id,
+        "project": change.project,
+        "committed_at": change.committed_at,
+    }
     if isinstance(change, MetricBatch):
         out["steps"] = [[step, {k: v for k, v in values.items()}] for step, _t, values in change.steps]
     elif isinstance(change, LineBatch):

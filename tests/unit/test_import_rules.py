@@ -241,3 +241,34 @@ def test_integrations_import_only_the_sdk_and_their_own_framework() -> None:
         assert wrong == [], framework
     eager = [str(imp) for imp in ALL if imp.top_level and within(imp.target, *ours) and not within(imp.module, *ours)]
     assert eager == []
+
+
+#: API modules that still write with ``state.writer.run`` (owned by another session at the time of
+#: writing: they should call ``state.ingest.commit``). Shrink it, never grow it.
+WRITER_RUN_NOT_YET = {"auth.py", "users.py", "tokens.py", "budgets.py"}
+
+
+def test_routers_leave_writing_and_publishing_to_the_write_path() -> None:
+    """``server.api`` parses, authorises, calls ``server.ingest`` and answers: it imports no publishing
+    (``stream.publish``), no line indexer, no writer; and no ``writer.run(``, ``writer.submit(``,
+    ``writer.cache`` or ``publish_`` occurs in its text."""
+    api = ("trainboard.server.api",)
+    forbidden = (
+        "trainboard.server.stream.publish",
+        "trainboard.server.ingest.log_indexer",
+        "trainboard.server.store.writer",
+    )
+    assert broken(by=api, to=forbidden) == []
+    texts = {path.name: path.read_text() for path in sorted((PACKAGE / "server" / "api").glob("*.py"))}
+    assert len(texts) > 10
+    words = ("publish_", "indexer_of", "writer.cache", "writer.submit(")
+    assert [(name, w) for name, text in texts.items() for w in words if w in text] == []
+    writes = [name for name, text in texts.items() if "writer.run(" in text]
+    assert sorted(set(writes) - WRITER_RUN_NOT_YET) == []
+
+
+def test_the_write_path_sits_below_the_api() -> None:
+    """``server.ingest`` is called by the API, the background jobs and the launch service: it never reaches
+    up into any of them (nor into FastAPI)."""
+    up = ("trainboard.server.api", "trainboard.server.lifecycle", "trainboard.server.providers", "fastapi", "starlette")
+    assert broken(by=("trainboard.server.ingest",), to=up) == []

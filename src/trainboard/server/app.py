@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 from fastapi import FastAPI
 
 from trainboard._version import __version__
+from trainboard.server.alerts import service as alert_service
+from trainboard.server.api import alerts as api_alerts
 from trainboard.server.api import audit as api_audit
 from trainboard.server.api import auth as api_auth
 from trainboard.server.api import checkpoints, health, log_lines, logs, metrics, runs, system, terminal_sizes, ui, ws
@@ -27,6 +29,7 @@ from trainboard.server.api import run_groups as api_run_groups
 from trainboard.server.api import tokens as api_tokens
 from trainboard.server.api import users as api_users
 from trainboard.server.http import middleware
+from trainboard.server.ingest.subscribers import Subscriber, Subscribers, load_configured
 from trainboard.server.lifecycle import background
 from trainboard.server.observability import endpoint as observability
 from trainboard.server.providers import service as launch_service
@@ -49,8 +52,11 @@ total (503), both with `Retry-After`.
 """
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the app for ``settings``; the database is migrated when the app starts."""
+def create_app(settings: Settings, *, subscribers: Iterable[Subscriber] | None = None) -> FastAPI:
+    """Build the app for ``settings``; the database is migrated when the app starts.
+
+    ``subscribers``: told about every committed change (``server.ingest.subscribers``), besides those
+    installed plugins and ``TRAINBOARD_SUBSCRIBERS`` name (loaded when the app starts)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,11 +72,13 @@ def create_app(settings: Settings) -> FastAPI:
             await broker.start()
         else:
             broker = Broker(max_bytes=settings.stream_buffer_bytes)
-        state = AppState(settings=settings, engines=engines, writer=writer, broker=broker)
+        registry = Subscribers([*(subscribers or ()), *load_configured()])
+        registry.start()
+        state = AppState(settings=settings, engines=engines, writer=writer, broker=broker, subscribers=registry)
         app.state.trainboard = state
         launch_jobs = await launch_service.start(state)  # the watcher runs with the other background jobs
         tasks = [
-            *background.start(state, launch_jobs),
+            *background.start(state, [*launch_jobs, *alert_service.start(state)]),
             asyncio.create_task(observability.keep_fresh(state), name="gauges"),
         ]
         try:
@@ -80,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await asyncio.to_thread(writer.close)
+            await registry.close()
             engines.dispose()
             await broker.close()
 
@@ -110,6 +119,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_launch.router)
     app.include_router(api_projects.router)
     app.include_router(observability.router)
+    app.include_router(api_alerts.router)
     app.include_router(api_docs.make_router(title=app.title, openapi_url=app.openapi_url or "/openapi.json"))
     if settings.serve_ui:
         app.include_router(ui.make_router())

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from trainboard.server.ingest.path import WritePath
 from trainboard.server.ingest.subscribers import Subscribers
 from trainboard.server.settings import Settings
 from trainboard.server.store.engine import Engines
@@ -23,9 +24,14 @@ class AppState:
     broker: Broker
     #: Told about every committed change (``server.ingest``); registered when the app starts.
     subscribers: Subscribers = field(default_factory=Subscribers)
-    #: Per-process helpers keyed by name (the host sampler's collector, the login limiter). The per-run log
-    #: indexers live in the writer's cache instead (``log_indexer.indexer_of``).
+    #: Per-process helpers keyed by name (the host sampler's collector, the login limiter).
     extras: dict[str, Any] = field(default_factory=dict)
+    #: The write path (``server.ingest``): every write that others are told about goes through it; it owns
+    #: the log indexer.
+    ingest: WritePath = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ingest = WritePath(self.writer, self.broker, self.subscribers)
 
 
 def get_state(conn: HTTPConnection) -> AppState:

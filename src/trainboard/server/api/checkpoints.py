@@ -16,10 +16,10 @@ from trainboard.server.api.errors import not_found
 from trainboard.server.api.schemas import JSON_DOC_RULES, ErrorMessage, InModel, iso
 from trainboard.server.auth.audit import client_ip, record
 from trainboard.server.auth.identity import Caller
+from trainboard.server.ingest import checkpoints as ingest_checkpoints
 from trainboard.server.state import AppState, State
 from trainboard.server.store import checkpoints as store
 from trainboard.server.store import runs as runs_store
-from trainboard.server.stream.publish import publish_checkpoint_best, publish_checkpoint_saved
 from trainboard.wire import ID_PATTERN, MAX_JSON_INT, MAX_STEP
 
 router = APIRouter(tags=["checkpoints"])
@@ -176,22 +176,12 @@ async def register_checkpoint(run_id: str, body: CheckpointIn, state: State) -> 
             best_mode=body.best_mode,
         )
 
-    result = await state.writer.run(job)
+    result = await ingest_checkpoints.register(state, job, run_id=run_id)
     if result is None:
         not_found("run", run_id)
-    record, created = result
+    record, _created = result
     if record["run_id"] != run_id:
         raise HTTPException(409, detail=f"checkpoint {cid!r} belongs to another run")
-    if created:
-        publish_checkpoint_saved(
-            state.broker,
-            run_id,
-            cid,
-            step=body.step,
-            metrics=body.metrics,
-            valid=body.valid,
-            is_best=record["is_best"],
-        )
     return CheckpointOut.from_row(record)
 
 
@@ -204,10 +194,9 @@ def get_checkpoint(checkpoint_id: str, state: State) -> CheckpointOut:
 @router.post("/api/checkpoints/{checkpoint_id}/best", response_model=CheckpointOut)
 async def mark_best(checkpoint_id: str, state: State) -> CheckpointOut:
     """Make this the run's best checkpoint (the previous best loses its mark)."""
-    row = await state.writer.run(lambda c: store.mark_best(c, checkpoint_id=checkpoint_id))
+    row = await ingest_checkpoints.mark_best(state, checkpoint_id=checkpoint_id)
     if row is None:
         not_found("checkpoint", checkpoint_id)
-    publish_checkpoint_best(state.broker, row["run_id"], checkpoint_id)
     return CheckpointOut.from_row(row)
 
 
@@ -256,7 +245,7 @@ async def delete_checkpoint(
         detail = row["path"] + (" (file too)" if delete_file else "")
         record(c, caller, ip, "checkpoint_delete", checkpoint_id, detail, run_id=row["run_id"])
 
-    await state.writer.run(job)
+    await ingest_checkpoints.delete(state, job)
     file_deleted = False
     if target is not None and target.is_file():
         target.unlink()

@@ -14,7 +14,6 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from functools import partial
 from itertools import islice, pairwise
 from typing import Annotated, Any, Literal
 
@@ -29,17 +28,17 @@ from trainboard.server.api.schemas import EpochSeconds, InModel, QueryTime
 from trainboard.server.api.sockets import serve_socket
 from trainboard.server.auth.audit import client_ip
 from trainboard.server.auth.identity import Caller
-from trainboard.server.ingest.log_indexer import indexer_of
+from trainboard.server.ingest import logs as ingest_logs
+from trainboard.server.ingest.logs import LinePart, append_lines
 from trainboard.server.state import AppState, State, get_state
 from trainboard.server.store import audit as audit_store
 from trainboard.server.store import log_lines as store
 from trainboard.server.store import runs as runs_store
-from trainboard.server.store.cursors import claim_batch
+from trainboard.server.store.events import add_event
 from trainboard.server.store.paging import PAGE_ROWS, paged
 from trainboard.server.stream import topics
 from trainboard.server.stream.catch_up import CatchUp
 from trainboard.server.stream.poll import POLL
-from trainboard.server.stream.publish import publish_lines
 from trainboard.wire import ID_PATTERN, MAX_JSON_INT
 
 router = APIRouter(prefix="/api/runs/{run_id}/logs", tags=["log lines"])
@@ -319,29 +318,18 @@ def line_parts(lines: list[LogLineIn], stream: str | None, max_bytes: int = LINE
 
 async def _add_lines(state: AppState, run_id: str, lines: list[LogLineIn], stream: str | None = None) -> int:
     now = time.time()
-    cache = state.writer.cache
-
-    def job(conn: Connection, part: list[LogLineIn]) -> list[store.LineRow] | None:
-        if runs_store.get_run(conn, run_id=run_id) is None:
-            return None
-        seqs = [line.seq for line in part if line.seq is not None]
-        if not claim_batch(conn, run_id=run_id, stream=stream, seqs=seqs):
-            return []  # a re-sent batch (or part of one): already stored
-        items: list[tuple[float, str, int, str, str]] = []
-        for line in part:
-            text = f"{line.logger}: {line.message}" if line.logger else line.message
-            for piece in text.splitlines() or [""]:
-                at = now if line.timestamp is None else line.timestamp
-                items.append((at, line.source, store.LEVELS[line.level.upper()], piece, piece))
-        return indexer_of(cache).add(conn, run_id, items)
-
-    added = 0
+    parts: list[LinePart] = []
     for lo, hi in line_parts(lines, stream):  # a big batch in parts: other runs' writes go on between them
-        rows = await state.writer.run(partial(job, part=lines[lo:hi]))
-        if rows is None:
-            not_found("run", run_id)
-        publish_lines(state.broker, run_id, rows)
-        added += len(rows)
+        part = LinePart(items=[], seqs=[line.seq for line in lines[lo:hi] if line.seq is not None])
+        for line in lines[lo:hi]:
+            text = f"{line.logger}: {line.message}" if line.logger else line.message
+            at = now if line.timestamp is None else line.timestamp
+            for piece in text.splitlines() or [""]:
+                part.items.append((at, line.source, store.LEVELS[line.level.upper()], piece, piece))
+        parts.append(part)
+    added = await append_lines(state, run_id=run_id, stream=stream, parts=parts)
+    if added is None:
+        not_found("run", run_id)
     return added
 
 
@@ -361,16 +349,9 @@ async def post_lines(run_id: str, body: LogBatchIn, state: State) -> dict[str, i
 async def clear_logs(run_id: str, request: Request, state: State, caller: Caller) -> dict[str, Any]:
     """Delete the run's raw bytes and lines; says how much was removed. Offsets of new bytes continue
     after the old end, so open streams stay consistent."""
-    cache = state.writer.cache
     ip = client_ip(request)
 
-    def job(conn: Connection) -> dict[str, int] | None:
-        if runs_store.get_run(conn, run_id=run_id) is None:
-            return None
-        indexer_of(cache).forget(run_id)
-        removed = store.clear(conn, run_id=run_id)
-        from trainboard.server.store.events import add_event
-
+    def record(conn: Connection, removed: dict[str, int]) -> None:
         by = caller.user or "local"
         add_event(
             conn,
@@ -381,9 +362,8 @@ async def clear_logs(run_id: str, request: Request, state: State, caller: Caller
         )
         detail = f"{removed['bytes']} bytes, {removed['lines']} lines"
         audit_store.add_entry(conn, user=caller.user, action="logs_clear", target=run_id, detail=detail, ip=ip)
-        return removed
 
-    removed = await state.writer.run(job)
+    removed = await ingest_logs.clear_logs(state, run_id=run_id, record=record)
     if removed is None:
         not_found("run", run_id)
     return {"run_id": run_id, "removed": removed}

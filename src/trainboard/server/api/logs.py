@@ -5,26 +5,20 @@ from __future__ import annotations
 import binascii
 import re
 import time
-from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, WithJsonSchema
-from sqlalchemy import Connection
 
 from trainboard.server.api.errors import invalid, not_found
 from trainboard.server.api.schemas import EpochSeconds, InModel
 from trainboard.server.api.terminal_sizes import TerminalSizeIn
-from trainboard.server.ingest.log_indexer import indexer_of
-from trainboard.server.observability.metrics import LOG_BYTES
+from trainboard.server.ingest import logs as ingest_logs
 from trainboard.server.state import State
 from trainboard.server.store import logs as store
 from trainboard.server.store import runs as runs_store
-from trainboard.server.store import terminal_sizes
-from trainboard.server.store.log_lines import LineRow
 from trainboard.server.stream import topics
-from trainboard.server.stream.publish import publish_lines, publish_log_bytes, publish_open_lines
 from trainboard.server.stream.sse import log_stream
 from trainboard.wire import ID_PATTERN, MAX_JSON_INT
 
@@ -83,40 +77,11 @@ async def append_raw(run_id: str, body: RawLogIn, request: Request, state: State
         if data is None:
             invalid(["body", "chunks", i, "data"], f"is not valid base64: must match {BASE64_PATTERN}")
         chunks.append((c.seq, c.source, now if c.time is None else c.time, data))
-    cache = state.writer.cache
-    limit = state.settings.log_limit_per_run
-    sizes = [(i, c.size) for i, c in enumerate(body.chunks) if c.size is not None]
-
-    def job(conn: Connection, lo: int, hi: int) -> tuple[store.AppendResult | None, list[LineRow], list[LineRow]]:
-        result = store.append(conn, run_id=run_id, stream=body.stream, chunks=chunks[lo:hi])
-        if result is None:
-            return None, [], []
-        for i, size in sizes:
-            at = result.offsets[i - lo] if lo <= i < hi else None
-            if at is not None:
-                terminal_sizes.record(conn, run_id=run_id, offset=at, cols=size.cols, rows=size.rows)
-        lines = indexer_of(cache).feed(conn, run_id, result.stored)
-        if limit and result.appended:
-            # over the per-run limit: trim to 90 % of it, so trimming (and its event) is not per append
-            ext = store.extent(conn, run_id=run_id)
-            if ext is not None and ext.size - ext.start > limit:
-                store.trim_run(conn, run_id=run_id, keep_bytes=int(limit * 0.9), reason=f"per-run limit {limit} bytes")
-        return result, lines, indexer_of(cache).open_rows(run_id)
-
-    total = RawLogResult(appended=0, duplicates=0, size=0)
-    for lo, hi in store.parts(chunks):  # a big upload in parts: other writes go on between them
-        result, lines, still_open = await state.writer.run(partial(job, lo=lo, hi=hi))
-        if result is None:
-            not_found("run", run_id)
-        publish_lines(state.broker, run_id, lines)
-        if result.stored:
-            publish_open_lines(state.broker, run_id, still_open)
-        publish_log_bytes(state.broker, run_id, result.stored)
-        LOG_BYTES.inc(sum(len(c[3]) for c in result.stored))
-        total.appended += result.appended
-        total.duplicates += result.duplicates
-        total.size = result.size
-    return total
+    sizes = [(i, c.size.cols, c.size.rows) for i, c in enumerate(body.chunks) if c.size is not None]
+    total = await ingest_logs.append_raw(state, run_id=run_id, stream=body.stream, chunks=chunks, sizes=sizes)
+    if total is None:
+        not_found("run", run_id)
+    return RawLogResult(appended=total.appended, duplicates=total.duplicates, size=total.size)
 
 
 @router.get(

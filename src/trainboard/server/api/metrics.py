@@ -6,12 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import Connection, func, select
 from starlette.concurrency import run_in_threadpool
 
 from trainboard.server.api.errors import invalid, not_found
 from trainboard.server.api.metric_parse import BatchError, parse_batch
-from trainboard.server.api.metric_updates import live_updates
 from trainboard.server.api.schemas import (
     NONFINITE_DOC,
     MetricBatchIn,
@@ -23,13 +21,11 @@ from trainboard.server.api.schemas import (
     SeriesOut,
     inline_schema,
 )
-from trainboard.server.observability.ingest import observe_metric_batch
+from trainboard.server.ingest.metrics import Refused, ingest_metrics
 from trainboard.server.state import State
 from trainboard.server.store import metrics as store
 from trainboard.server.store import runs as runs_store
-from trainboard.server.store.tables import series
-from trainboard.server.stream.publish import publish_metrics, wants_metrics
-from trainboard.wire import MAX_RUN_KEYS, MAX_STEP
+from trainboard.wire import MAX_STEP
 from trainboard.wire.metric_batch import BLOCKS_DOC
 
 router = APIRouter(prefix="/api/runs/{run_id}/metrics", tags=["metrics"])
@@ -59,26 +55,11 @@ async def post_metrics(run_id: str, request: Request, state: State) -> MetricBat
         stream, points, blocks = await run_in_threadpool(parse_batch, body)
     except BatchError as exc:
         raise RequestValidationError(exc.errors) from None
-    live = wants_metrics(state.broker, run_id)
-    keys = {k for _s, _t, _w, values in points for k in values} | {k for b in blocks for k in b.keys}
-
-    # a huge batch is written in parts, so that other runs' writes go on between them
-    result = await store.ingest_in_parts(
-        state.writer,
-        state.engines.reader,
-        run_id=run_id,
-        stream=stream,
-        points=points,
-        blocks=blocks,
-        precheck=lambda conn: _over_key_limit(conn, run_id, keys),
-    )
+    result = await ingest_metrics(state, run_id=run_id, stream=stream, points=points, blocks=blocks)
     if result is None:
         not_found("run", run_id)
-    if isinstance(result, str):
-        invalid(["body"], result)
-    observe_metric_batch(result.accepted, points, blocks)
-    if live:
-        publish_metrics(state.broker, run_id, live_updates(result))
+    if isinstance(result, Refused):
+        invalid(["body"], result.reason)
     return MetricBatchResult(accepted=result.accepted, duplicates=result.duplicates, last_step=result.last_step)
 
 
@@ -136,16 +117,3 @@ def _printed_digits(run: dict[str, Any]) -> dict[str, int]:
     if not isinstance(noted, dict):
         return {}
     return {k: v for k, v in noted.items() if isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)}
-
-
-def _over_key_limit(conn: Connection, run_id: str, keys: set[str]) -> str | None:
-    """Why the batch would take the run over ``MAX_RUN_KEYS`` distinct keys, else ``None`` (counted only when
-    it could, so a normal batch costs one indexed count)."""
-    have = conn.execute(select(func.count()).select_from(series).where(series.c.run_id == run_id)).scalar_one()
-    if have + len(keys) <= MAX_RUN_KEYS:
-        return None
-    known = set(store.list_keys(conn, run_id=run_id))
-    new = len(keys - known)
-    if have + new <= MAX_RUN_KEYS:
-        return None
-    return f"the run has {have} metric keys and this batch adds {new}; the limit is {MAX_RUN_KEYS} keys per run"

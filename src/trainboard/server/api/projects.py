@@ -64,14 +64,14 @@ async def put_view(
             conn, project=project, name=name, filter=body.filter, sort=body.sort, columns=body.columns, user=caller.user
         )
 
-    view, created = await state.writer.run(job)
+    view, created = await state.ingest.commit(job)
     response.status_code = 201 if created else 200
     return ViewOut.model_validate(view)
 
 
 @router.delete("/{project}/views/{name}", status_code=204)
 async def delete_view(project: ProjectName, name: ViewName, state: State) -> Response:
-    if not await state.writer.run(lambda c: saved_views.delete_view(c, project=project, name=name)):
+    if not await state.ingest.commit(lambda c: saved_views.delete_view(c, project=project, name=name)):
         not_found("view", name)
     return Response(status_code=204)
 
@@ -86,7 +86,7 @@ def get_layout(project: ProjectName, state: State, caller: Caller) -> LayoutOut:
 
 @router.put("/{project}/layout", response_model=LayoutOut)
 async def put_layout(project: ProjectName, body: LayoutIn, state: State, caller: Caller) -> LayoutOut:
-    saved = await state.writer.run(
+    saved = await state.ingest.commit(
         lambda c: saved_views.put_layout(c, project=project, owner=caller.user or "", layout=body.layout)
     )
     return LayoutOut(**saved)
@@ -95,5 +95,5 @@ async def put_layout(project: ProjectName, body: LayoutIn, state: State, caller:
 @router.delete("/{project}/layout", status_code=204)
 async def delete_layout(project: ProjectName, state: State, caller: Caller) -> Response:
     """Forget the caller's layout (the UI falls back to its default)."""
-    await state.writer.run(lambda c: saved_views.delete_layout(c, project=project, owner=caller.user or ""))
+    await state.ingest.commit(lambda c: saved_views.delete_layout(c, project=project, owner=caller.user or ""))
     return Response(status_code=204)

@@ -14,26 +14,18 @@ from trainboard.server.api.run_query_errors import query_error
 from trainboard.server.api.schemas import EventList, EventOut, RunCreate, RunList, RunPublic, RunUpdate, iso
 from trainboard.server.auth.audit import client_ip, record
 from trainboard.server.auth.identity import Caller
-from trainboard.server.ingest.log_indexer import indexer_of
+from trainboard.server.ingest import runs as ingest_runs
+from trainboard.server.ingest.runs import Transition
 from trainboard.server.runs_query import QueryError
 from trainboard.server.runs_query.parse import MAX_LENGTH
 from trainboard.server.runs_query.query import RunsQuery, run_page
 from trainboard.server.state import State
 from trainboard.server.store import events as events_store
 from trainboard.server.store import launches as launches_store
-from trainboard.server.store import metrics as metrics_store
 from trainboard.server.store import run_tags
 from trainboard.server.store import runs as store
-from trainboard.server.store.log_lines import LineRow
 from trainboard.server.store.run_owner import created_by, set_created_by
 from trainboard.server.stream import feed
-from trainboard.server.stream.publish import (
-    publish_final_lines,
-    publish_run_created,
-    publish_run_deleted,
-    publish_run_updated,
-    publish_status_change,
-)
 from trainboard.wire import MAX_JSON_INT
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -127,13 +119,9 @@ async def create_run(body: RunCreate, response: Response, state: State, caller: 
             set_created_by(c, run_id=run_id, user=caller.user)
         return row, created, before
 
-    row, created, before = await state.writer.run(job)
-    if created:
-        publish_run_created(state.broker, row)
-    else:
+    row, created = await ingest_runs.create_run(state, job)
+    if not created:
         response.status_code = 200
-        if before is not None:  # a launched run that `trainboard run` took over: queued -> running, live
-            publish_status_change(state.broker, before, row)
     return RunPublic.from_row(row)
 
 
@@ -152,25 +140,16 @@ async def update_run(run_id: str, body: RunUpdate, state: State) -> RunPublic:
     changes = body.model_dump(exclude_unset=True)
     reason = changes.pop("reason", None)
     changes = {k: v for k, v in changes.items() if v is not None or k == "exit_code"}
-    cache = state.writer.cache
 
-    def job(
-        conn: Connection,
-    ) -> tuple[tuple[dict[str, Any], dict[str, Any]] | None, list[LineRow], dict[str, Any] | None]:
+    def job(conn: Connection) -> tuple[dict[str, Any] | None, list[Transition]]:
         result = store.update_run(conn, run_id=run_id, changes=changes, reason=reason)
-        updated = feed.record_update(conn, old=result[0], new=result[1]) if result is not None else None
-        if result is None or result[1]["status"] == "running":
-            return result, [], updated
-        return result, indexer_of(cache).flush(conn, run_id), updated  # the run ended: its open lines are final
+        if result is None:
+            return None, []
+        return result[1], [Transition(*result, reason=reason)]
 
-    result, lines, updated = await state.writer.run(job)
-    if result is None:
+    new = await ingest_runs.commit_transitions(state, job, origin="api", record_updates=True)
+    if new is None:
         not_found("run", run_id)
-    old, new = result
-    metrics_store.settle_ended_run(state.writer, old, new)
-    publish_final_lines(state.broker, run_id, lines)
-    publish_status_change(state.broker, old, new)
-    publish_run_updated(state.broker, updated)
     return RunPublic.from_row(new)
 
 
@@ -186,31 +165,28 @@ async def delete_run(run_id: str, request: Request, state: State, caller: Caller
     editors delete only the runs they created; admins any."""
     ip = client_ip(request)
     launched: list[dict[str, Any]] = []  # the launch record, for the job's files (launch service)
-    deleted: list[dict[str, Any]] = []  # the run_deleted message (with its feed id)
 
-    def job(c: Connection) -> dict[str, int] | str | None:
+    def job(c: Connection) -> tuple[dict[str, int] | str | None, dict[str, Any] | None]:
         if not caller.is_admin and not caller.owns(created_by(c, run_id=run_id)):
-            return "not yours"
+            return "not yours", None
         launch = launches_store.get_launch(c, run_id=run_id)
         if launch is not None and not launch["finished"]:
-            return "job active"
+            return "job active", None
         if launch is not None:
             launched.append(launch)
         removed = store.delete_run(c, run_id=run_id)
-        if removed is not None:
-            record(c, caller, ip, "run_delete", run_id)
-            deleted.append(feed.record_deleted(c, run_id=run_id))
-        return removed
+        if removed is None:
+            return None, None
+        record(c, caller, ip, "run_delete", run_id)
+        return removed, feed.record_deleted(c, run_id=run_id)
 
-    removed = await state.writer.run(job)
+    removed = await ingest_runs.delete_run(state, job, run_id=run_id)
     if removed == "not yours":
         raise HTTPException(403, detail=f"run {run_id!r} was created by someone else: only admins delete it")
     if removed == "job active":
         raise HTTPException(409, detail=f"run {run_id!r} is a launched job still running: cancel it first")
     if removed is None or isinstance(removed, str):
         not_found("run", run_id)
-    state.writer.cache.clear()
-    publish_run_deleted(state.broker, run_id, deleted[0] if deleted else None)
     if launched and (service := state.extras.get("launch")) is not None:
         await service.forget(launched[0])
     return {"deleted": run_id, "removed": removed}
@@ -220,20 +196,19 @@ async def delete_run(run_id: str, request: Request, state: State, caller: Caller
 async def heartbeat(run_id: str, state: State) -> Response:
     """The SDK's sign of life; a running run without one for ``heartbeat_timeout`` turns interrupted."""
 
-    def job(conn: Connection) -> tuple[dict[str, Any], dict[str, Any]] | bool | None:
+    def job(conn: Connection) -> tuple[bool, list[Transition]]:
         if not store.touch(conn, run_id=run_id):
-            return False
+            return False, []
         run = store.get_run(conn, run_id=run_id)
         if run is not None and run["status"] == "interrupted" and store.interrupted_by_heartbeat(conn, run_id=run_id):
             # marked interrupted for a lost heartbeat, yet its process is alive: it is running again
-            return store.update_run(conn, run_id=run_id, changes={"status": "running"}, reason="heartbeat resumed")
-        return None
+            reason = "heartbeat resumed"
+            result = store.update_run(conn, run_id=run_id, changes={"status": "running"}, reason=reason)
+            return True, [Transition(*result, reason=reason)] if result is not None else []
+        return True, []
 
-    result = await state.writer.run(job)
-    if result is False:
+    if not await ingest_runs.commit_transitions(state, job, origin="heartbeat"):
         not_found("run", run_id)
-    if isinstance(result, tuple):
-        publish_status_change(state.broker, *result)
     return Response(status_code=204)
 
 
@@ -257,22 +232,17 @@ async def change_tags(run_id: str, body: TagsChange, state: State) -> TagsOut:
     """Add and remove tags (adding one the run has, or removing one it lacks, changes nothing): the SDK's
     ``add_tags`` / ``remove_tags``, safe to send twice. Returns the run's tags."""
 
-    updated: list[dict[str, Any] | None] = []  # the run_updated message, when the tags changed
-
-    def job(conn: Connection) -> list[str] | str | None:
+    def job(conn: Connection) -> tuple[list[str] | str | None, list[Transition]]:
         old = store.get_run(conn, run_id=run_id)
         if old is None:
-            return None
+            return None, []
         try:
             tags = run_tags.change_tags(conn, run_id=run_id, add=body.add, remove=body.remove)
         except ValueError as exc:
-            return str(exc)
-        updated.append(feed.record_update(conn, old=old, new={**old, "tags": tags}))
-        return tags
+            return str(exc), []
+        return tags, [Transition(old, {**old, "tags": tags})]
 
-    tags = await state.writer.run(job)
-    if updated:
-        publish_run_updated(state.broker, updated[0])
+    tags = await ingest_runs.commit_transitions(state, job, origin="api", record_updates=True)
     if tags is None:
         not_found("run", run_id)
     if isinstance(tags, str):

@@ -7,19 +7,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
-from typing import Any
 
 from sqlalchemy import Connection
 
-from trainboard.server.ingest.log_indexer import LONG_IDLE_SECONDS, indexer_of
+from trainboard.server.ingest.log_indexer import LONG_IDLE_SECONDS
+from trainboard.server.ingest.logs import flush_lines, recover_lines
+from trainboard.server.ingest.runs import Transition, commit_transitions
 from trainboard.server.lifecycle import leader
 from trainboard.server.state import AppState
-from trainboard.server.store import line_index, metrics
+from trainboard.server.store import line_index
 from trainboard.server.store import runs as runs_store
-from trainboard.server.store.log_lines import LineRow
-from trainboard.server.stream.publish import publish_final_lines, publish_lines, publish_status_change
 
 log = logging.getLogger(__name__)
 
@@ -34,26 +33,17 @@ async def watch_heartbeats(state: AppState) -> None:
         if started > cutoff:
             continue  # give clients a full timeout to reach a server that just (re)started
 
-        def sweep(
-            conn: Connection, cutoff: float = cutoff
-        ) -> list[tuple[dict[str, Any], dict[str, Any], list[LineRow]]]:
+        def sweep(conn: Connection, cutoff: float = cutoff) -> tuple[None, list[Transition]]:
             changed = []
+            reason = f"{runs_store.HEARTBEAT_REASON} for {timeout:g} s"
             for run in runs_store.stale_running(conn, older_than=cutoff):
-                result = runs_store.update_run(
-                    conn,
-                    run_id=run["id"],
-                    changes={"status": "interrupted"},
-                    reason=f"{runs_store.HEARTBEAT_REASON} for {timeout:g} s",
-                )
-                if result:  # the run ended: its open lines are final
-                    changed.append((*result, indexer_of(state.writer.cache).flush(conn, run["id"])))
-            return changed
+                result = runs_store.update_run(conn, run_id=run["id"], changes={"status": "interrupted"}, reason=reason)
+                if result:
+                    changed.append(Transition(*result, reason=reason))
+            return None, changed
 
         try:
-            for old, new, lines in await state.writer.run(sweep):
-                metrics.settle_ended_run(state.writer, old, new)
-                publish_final_lines(state.broker, new["id"], lines)
-                publish_status_change(state.broker, old, new)
+            await commit_transitions(state, sweep, origin="heartbeat")
         except Exception:  # keep watching; a failed sweep is retried next round
             log.exception("heartbeat sweep failed")
 
@@ -61,29 +51,20 @@ async def watch_heartbeats(state: AppState) -> None:
 async def flush_idle_lines(state: AppState, interval: float = 5.0) -> None:
     """Index what a previous server process stored but did not index (once, at start), then make open log
     lines final once their run has had no new byte for ``LONG_IDLE_SECONDS`` (see log_indexer)."""
-    cache = state.writer.cache
-
-    def recover(conn: Connection) -> dict[str, list[LineRow]]:
-        return indexer_of(cache).recover(conn)
 
     def idle() -> list[str]:
         with state.engines.reader.connect() as conn:  # a read: no write transaction while nothing is idle
             return line_index.idle_runs(conn, quiet_since=time.time() - LONG_IDLE_SECONDS)
 
-    def flush(run_ids: list[str]) -> Callable[[Connection], dict[str, list[LineRow]]]:
-        return lambda conn: {run_id: indexer_of(cache).flush(conn, run_id) for run_id in run_ids}
-
     try:
-        for run_id, lines in (await state.writer.run(recover)).items():
-            publish_lines(state.broker, run_id, lines)
+        await recover_lines(state)
     except Exception:
         log.exception("re-indexing log lines at start failed")
     while True:
         try:
             run_ids = await asyncio.to_thread(idle)
             if run_ids:
-                for run_id, lines in (await state.writer.run(flush(run_ids))).items():
-                    publish_final_lines(state.broker, run_id, lines)
+                await flush_lines(state, run_ids)
         except Exception:
             log.exception("idle line flush failed")
         await asyncio.sleep(interval)
@@ -102,7 +83,7 @@ async def sample_host(state: AppState) -> None:
             sample = await asyncio.to_thread(collector.collect)
             now = time.time()
             keep_after = now - state.settings.system_retention
-            await state.writer.run(partial(system_store.add_sample, at=now, sample=sample, keep_after=keep_after))
+            await state.ingest.commit(partial(system_store.add_sample, at=now, sample=sample, keep_after=keep_after))
         except Exception:
             log.exception("host sampling failed")
 
@@ -139,7 +120,7 @@ async def enforce_log_limit(state: AppState, interval: float = 10.0) -> None:
     while limit:
         await asyncio.sleep(interval)
         try:
-            await state.writer.run(job)
+            await state.ingest.commit(job)
         except Exception:
             log.exception("log retention failed")
 

@@ -20,6 +20,8 @@ from sqlalchemy import Connection, Engine
 
 T = TypeVar("T")
 Job = Callable[[Connection], Any]
+#: Called on the writer thread with a job's result once its transaction committed (in commit order).
+AfterCommit = Callable[[Any], None]
 
 log = logging.getLogger(__name__)
 
@@ -37,24 +39,29 @@ class Writer:
         self._started = False
         #: Per-thread caches owned by jobs (e.g. series ids); cleared by jobs that invalidate them.
         self.cache: dict[str, Any] = {}
+        #: Called (on the writer thread) whenever a transaction or savepoint rolled back: state kept in
+        #: memory beside the database (the write path's line index) may hold what was just undone.
+        self.on_rollback: list[Callable[[], None]] = []
 
     def start(self) -> None:
         if not self._started:
             self._started = True
             self._thread.start()
 
-    def submit(self, fn: Callable[[Connection], T]) -> Future[T]:
+    def submit(self, fn: Callable[[Connection], T], after_commit: Callable[[T], None] | None = None) -> Future[T]:
+        """Queue ``fn``; ``after_commit(result)`` runs on the writer thread once the result is durable, in
+        commit order and before the future resolves (the write path hands changes to subscribers there)."""
         fut: Future[T] = Future()
-        self._queue.put((fn, fut))
+        self._queue.put((fn, fut, after_commit))
         return fut
 
     def depth(self) -> int:
         """Jobs waiting in the queue (a gauge for operators: ``/metrics``)."""
         return self._queue.qsize()
 
-    async def run(self, fn: Callable[[Connection], T]) -> T:
+    async def run(self, fn: Callable[[Connection], T], after_commit: Callable[[T], None] | None = None) -> T:
         """Run ``fn`` in the writer's transaction; returns its result once committed."""
-        return await asyncio.wrap_future(self.submit(fn))
+        return await asyncio.wrap_future(self.submit(fn, after_commit))
 
     def close(self, timeout: float = 10.0) -> None:
         if self._started:
@@ -85,11 +92,17 @@ class Writer:
         finally:
             conn.close()
 
-    def _run_group(self, conn: Connection, group: list[tuple[Job, Future[Any]]]) -> None:
+    def _forget(self) -> None:
+        self.cache.clear()
+        for hook in self.on_rollback:
+            hook()
+
+    def _run_group(self, conn: Connection, group: list[tuple[Job, Future[Any], AfterCommit | None]]) -> None:
         outcomes: list[tuple[Future[Any], bool, Any]] = []
+        after = {id(fut): hook for _fn, fut, hook in group if hook is not None}
         try:
             with conn.begin():
-                for fn, fut in group:
+                for fn, fut, _hook in group:
                     if not fut.set_running_or_notify_cancel():
                         continue
                     if len(group) == 1:
@@ -104,21 +117,26 @@ class Writer:
                         result = fn(conn)
                     except Exception as exc:
                         nested.rollback()
-                        self.cache.clear()  # it may hold ids created inside the rolled-back savepoint
+                        self._forget()  # caches may hold ids created inside the rolled-back savepoint
                         outcomes.append((fut, False, exc))
                     else:
                         nested.commit()
                         outcomes.append((fut, True, result))
         except Exception as exc:  # the commit itself failed (or a lone job raised): nothing is durable
-            self.cache.clear()
+            self._forget()
             for fut, ok, value in outcomes:
                 fut.set_exception(value if not ok else exc)
-            for _fn, fut in group[len(outcomes) :]:
+            for _fn, fut, _hook in group[len(outcomes) :]:
                 if not fut.done():
                     fut.set_exception(exc)
             return
         for fut, ok, value in outcomes:
             if ok:
+                if (hook := after.get(id(fut))) is not None:
+                    try:
+                        hook(value)
+                    except Exception:  # the write is durable: its caller still gets the result
+                        log.exception("after-commit hook of a write job failed")
                 fut.set_result(value)
             else:
                 fut.set_exception(value)
