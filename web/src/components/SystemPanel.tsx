@@ -3,28 +3,31 @@ import { useEffect, useRef, useState } from "react";
 import { getLatestMetrics, getSystemHistory, getSystemStatus } from "../api/client";
 import type { GpuSample, Run, SystemSample } from "../api/types";
 import { fmtBytes, fmtSystemValue, fmtTime } from "../lib/format";
-import { theme } from "../lib/theme";
+import { useScheme } from "../layout/useScheme";
+import { palette } from "../lib/theme";
 import { Sparkline } from "./Sparkline";
 
 const KEEP = 120;
 
-function pctColor(v: number | undefined): string {
-  if (v === undefined || !Number.isFinite(v)) return theme.muted;
-  return v >= 90 ? theme.red : v >= 70 ? theme.orange : theme.green;
+/** A load's colour in the page's scheme (the light scheme's green is one that reads on white). */
+function pctColor(v: number | undefined, p = palette()): string {
+  if (v === undefined || !Number.isFinite(v)) return p.axis;
+  return v >= 90 ? p.bad : v >= 70 ? p.warn : p.good;
 }
 
 function Bar({ label, value, history, detail }: { label: string; value: number | undefined; history: number[]; detail?: string }) {
   const v = typeof value === "number" && Number.isFinite(value) ? value : undefined;
   const filled = v === undefined ? 0 : Math.round(Math.min(100, Math.max(0, v)) / 10);
+  const color = pctColor(v, palette(useScheme()));
   return (
     <div className="sysrow">
       <span className="syslabel">{label}</span>
-      <span className="bar" style={{ color: pctColor(v) }}>
+      <span className="bar" style={{ color }}>
         {"█".repeat(filled)}
         <span className="dim">{"░".repeat(10 - filled)}</span>
       </span>
       <span className="num">{v === undefined ? "  —  " : `${v.toFixed(0).padStart(3)}%`}</span>
-      <Sparkline values={history} color={pctColor(v)} />
+      <Sparkline values={history} color={color} />
       {detail && <span className="muted">{detail}</span>}
     </div>
   );

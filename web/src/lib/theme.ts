@@ -36,6 +36,10 @@ export interface Palette {
   text: string;
   marker: string;
   moment: string;
+  /** load levels (system bars): fine, busy, saturated */
+  good: string;
+  warn: string;
+  bad: string;
   runColors: readonly string[];
 }
 
@@ -46,6 +50,9 @@ const DARK: Palette = {
   text: theme.amber,
   marker: theme.red,
   moment: "#FF66FF",
+  good: theme.green,
+  warn: theme.orange,
+  bad: theme.red,
   runColors,
 };
 
@@ -57,6 +64,9 @@ const LIGHT: Palette = {
   text: "#5c4300",
   marker: "#c00000",
   moment: "#b000b0",
+  good: "#137a13",
+  warn: "#a85a00",
+  bad: "#c00000",
   runColors: LIGHT_RUN_COLORS,
 };
 
