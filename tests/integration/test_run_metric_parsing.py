@@ -192,3 +192,38 @@ def test_tensorboard_event_files_written_during_the_run_are_followed(server: Ser
     assert series["train/loss"]["value"] == pytest.approx([1.0, 1 / 6, 1 / 11], rel=1e-6)  # stored as float32
     assert series["train/loss"]["timestamp"] == pytest.approx([w for _, w in written], abs=1e-3)
     assert os.path.isdir(tmp_path / "runs" / "exp")
+
+
+BOTH_SCRIPT = r"""
+import json
+from torch.utils.tensorboard import SummaryWriter
+writer = SummaryWriter("runs/exp")  # (default flush_secs=120: the scalars reach the file when it is closed)
+written = []
+for step in range(1, 6):
+    loss = 1.0 / (step + 2)
+    writer.add_scalar("loss", loss, step)
+    print(f"step={step} loss={loss:.3f} acc={step / 8}", flush=True)
+    written.append([step, loss])
+writer.close()
+json.dump(written, open("written.json", "w"))
+"""
+
+
+def test_a_key_printed_and_written_to_tensorboard_comes_from_the_files_only(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    np = pytest.importorskip("numpy")
+    pytest.importorskip("tensorboard")
+    pytest.importorskip("torch")
+    done = trainboard_run(server, tmp_path, BOTH_SCRIPT)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert b"loss=0.333" in done.stdout
+    run = newest_run(server)
+    series = httpx.get(f"{server.url}/api/runs/{run['id']}/metrics").json()["metrics"]
+    written = json.loads((tmp_path / "written.json").read_text())
+    assert series["loss"]["step"] == [s for s, _ in written]  # no extra point, nothing printed at the same steps
+    assert series["loss"]["value"] == [float(np.float32(v)) for _, v in written]  # the file's float32, not 0.333
+    assert series["loss"]["parsed"] is None
+    assert series["acc"]["value"] == [s / 8 for s, _ in written]  # printed only: parsed
+    assert series["acc"]["parsed"] == {"source": "printed_text", "significant_digits": 3}
+    assert run["config"]["trainboard.parsed_digits"] == {"acc": 3}

@@ -7,11 +7,12 @@ sent, so that the command's own SDK, which prints and logs at about the same tim
 (a key the SDK starts logging only after parsed points of it were sent keeps those earlier points).
 
 Keys the command also writes to TensorBoard event files (``sdk/tb_follow.py``) come from the files only: a printed
-value of such a key is never sent. Since a ``SummaryWriter`` flushes its scalars only every couple of minutes by
-default, once the follower has found an event file of the run, a printed point waits until the files have caught up
-with it (a file point at least as recent as the print) before it is sent or dropped; at most
-:data:`TENSORBOARD_WAIT` seconds (then it is sent: a key that reaches the files only later keeps those earlier
-printed points), and everything left is decided when the command ends.
+value of such a key is never sent. So while the files are followed (``follow_files``: ``tensorboard`` is installed),
+a printed point waits until the follower has looked for event files since it was printed, and when the command has
+event files (a ``SummaryWriter`` flushes its scalars only every couple of minutes by default), until they have
+caught up with it (a file point at least as recent as the print); then it is sent, or dropped when the files hold its
+key. It waits at most :data:`TENSORBOARD_WAIT` seconds (then it is sent: a key that reaches the files only later
+keeps those earlier printed points); everything left is decided when the command ends.
 
 Parsed metrics keep their key; which keys came from parsing is recorded in the run's config under
 ``trainboard.parsed_keys`` (the metrics API has no per-point source), so the user can tell them apart, and how
@@ -27,6 +28,7 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from trainboard.sdk import tb_follow
 from trainboard.sdk.metric_parsing import MetricParser, ParsedPoint, StreamGroup
 from trainboard.sdk.sdk_keys import KeyReader
 from trainboard.wire import check_key, check_step
@@ -57,7 +59,7 @@ class Sink(Protocol):
 class ParsedMetrics:
     """Parses the output of one command and sends what it finds after ``grace`` seconds (see the module)."""
 
-    def __init__(self, sink: Sink, sdk_keys: Path, *, grace: float = 1.0) -> None:
+    def __init__(self, sink: Sink, sdk_keys: Path, *, grace: float = 1.0, follow_files: bool | None = None) -> None:
         self._sink = sink
         self._sdk = KeyReader(sdk_keys)
         self._grace = grace
@@ -65,6 +67,8 @@ class ParsedMetrics:
         self._group = StreamGroup()  # (HF's dicts on stdout take their step from its bar on stderr)
         self._chunks: deque[tuple[str, bytes]] = deque()
         self._pending: deque[_Pending] = deque()
+        self._tb_follow = tb_follow.available() if follow_files is None else follow_files
+        self._tb_scanned = float("-inf")  # the start of the follower's latest finished look for event files
         self._tb_files = False  # the command writes TensorBoard event files
         self._tb_keys: set[str] = set()  # keys found in them
         self._tb_wall = float("-inf")  # the newest wall time read from them
@@ -90,10 +94,14 @@ class ParsedMetrics:
             self._queue(parser.feed(chunk))
 
     def add_at(self, step: int, timestamp: float, metrics: dict[str, float]) -> None:
-        """A point found in a TensorBoard file, with its own wall time; no metrics: an event file was found."""
+        """A point found in a TensorBoard file, with its own wall time; without metrics the follower's news of the
+        files (``tb_follow.FOUND``: an event file, ``tb_follow.SCANNED``: a look begun at ``timestamp``)."""
         with self._lock:
-            self._tb_files = True
             if not metrics:
+                if step == tb_follow.SCANNED:
+                    self._tb_scanned = max(self._tb_scanned, timestamp)
+                else:
+                    self._tb_files = True
                 return
             self._tb_keys.update(metrics)
             self._tb_wall = max(self._tb_wall, timestamp)
@@ -141,7 +149,9 @@ class ParsedMetrics:
     def _caught_up(self, pending: _Pending) -> bool:
         """Whether the TensorBoard files have caught up with ``pending`` (a printed point), see the module."""
         queued, _, wall, _, _, from_file = pending
-        return from_file or not self._tb_files or self._tb_wall >= wall or time.monotonic() - queued > TENSORBOARD_WAIT
+        if from_file or not self._tb_follow or time.monotonic() - queued > TENSORBOARD_WAIT:
+            return True
+        return self._tb_scanned >= wall and (not self._tb_files or self._tb_wall >= wall)
 
     def close(self) -> None:
         """The command ended: parse the streams' unfinished last lines and send everything left."""

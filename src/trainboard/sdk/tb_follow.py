@@ -10,15 +10,28 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EVENTS_GLOB", "TensorBoardFollower", "available", "event_files", "scalar_events", "tag_key"]
+__all__ = [
+    "EVENTS_GLOB",
+    "FOUND",
+    "SCANNED",
+    "TensorBoardFollower",
+    "available",
+    "event_files",
+    "scalar_events",
+    "tag_key",
+]
 
 EVENTS_GLOB = "events.out.tfevents.*"
 _SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".trainboard"})
 MAX_DEPTH = 8
+#: the steps of :class:`TensorBoardFollower`'s calls without metrics: an event file found, a look finished
+FOUND = 0
+SCANNED = -1
 
 
 def available() -> bool:
@@ -85,9 +98,11 @@ def open_loader(path: Path) -> Any:
 
 class TensorBoardFollower:
     """Polls ``root`` for event files written since ``since`` and hands their new scalars to ``emit``
-    as ``(step, wall_time, {key: value})``; :meth:`close` reads what is left one last time. A new event file
-    is announced as ``emit(0, 0.0, {})`` when it is found, before it holds any scalar (a writer flushes its
-    scalars every couple of minutes by default): the receiver then knows that keys may come from files."""
+    as ``(step, wall_time, {key: value})``; :meth:`close` reads what is left one last time. Two more calls, with
+    no metrics, tell the receiver what the files may still hold (``parsed_metrics``: a printed key the files also
+    have must come from the files): ``emit(FOUND, 0.0, {})`` when a new event file is found, before it holds any
+    scalar (a writer flushes its scalars every couple of minutes by default), and ``emit(SCANNED, t, {})`` after
+    each look, begun at wall time ``t``: every event file that existed at ``t`` has been found."""
 
     def __init__(
         self, root: Path, emit: Callable[[int, float, dict[str, float]], None], *, since: float, interval: float = 1.0
@@ -102,20 +117,23 @@ class TensorBoardFollower:
         self._thread.start()
 
     def _loop(self) -> None:
+        self.poll()
         while not self._stop.wait(self._interval):
             self.poll()
 
     def poll(self) -> None:
+        started = time.time()
         try:
             for path in event_files(self._root, newer_than=self._since):
                 if path not in self._loaders:
                     self._loaders[path] = open_loader(path)
-                    self._emit(0, 0.0, {})
+                    self._emit(FOUND, 0.0, {})
             for path, loader in self._loaders.items():
                 for tag, step, wall, value in scalar_events(loader):
                     self._emit(step, wall, {tag_key(tag, path.parent): value})
         except Exception:  # (a torn or odd file must never break the recorded command)
-            return
+            pass
+        self._emit(SCANNED, started, {})
 
     def close(self) -> None:
         self._stop.set()

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from trainboard.sdk.parsed_metrics import DIGITS_KEY, ParsedMetrics
+from trainboard.sdk.tb_follow import FOUND, SCANNED
 
 
 class Sink:
@@ -24,8 +25,8 @@ class Sink:
 
 def test_a_key_the_tensorboard_files_hold_comes_from_the_files_only(tmp_path: Path) -> None:
     sink = Sink()
-    parsed = ParsedMetrics(sink, tmp_path / "sdk_keys", grace=0.0)
-    parsed.add_at(0, 0.0, {})  # the follower found an event file (no scalars flushed yet)
+    parsed = ParsedMetrics(sink, tmp_path / "sdk_keys", grace=0.0, follow_files=True)
+    parsed.add_at(FOUND, 0.0, {})  # the follower found an event file (no scalars flushed yet)
     parsed.on_output("stdout", b"step=1 loss=0.5 acc=0.25\nstep=2 loss=0.4375 acc=0.5\n")
     parsed.add_at(1, 1.0, {"loss": 0.49999})  # (the writer flushes later than the program prints)
     parsed.add_at(2, 2.0, {"loss": 0.43751})
@@ -38,12 +39,27 @@ def test_a_key_the_tensorboard_files_hold_comes_from_the_files_only(tmp_path: Pa
 
 def test_printed_points_wait_for_the_files_once_a_run_has_event_files(tmp_path: Path) -> None:
     sink = Sink()
-    parsed = ParsedMetrics(sink, tmp_path / "sdk_keys", grace=0.0)
-    parsed.add_at(0, 0.0, {})
+    parsed = ParsedMetrics(sink, tmp_path / "sdk_keys", grace=0.0, follow_files=True)
     parsed.on_output("stdout", b"step=1 acc=0.25\n")
     time.sleep(0.5)
-    assert sink.points == []  # the files have not caught up with the print yet
-    parsed.add_at(1, time.time() + 1, {"loss": 0.5})
+    assert sink.points == []  # the follower has not looked for event files since the print
+    parsed.add_at(FOUND, 0.0, {})
+    parsed.add_at(SCANNED, time.time(), {})
+    time.sleep(0.5)
+    assert sink.points == []  # it has, and found one: its scalars have not caught up with the print yet
+    parsed.add_at(1, time.time(), {"loss": 0.5})
     time.sleep(0.5)
     assert (1, {"acc": 0.25}) in sink.points
+    parsed.close()
+
+
+def test_without_event_files_printed_points_wait_only_for_a_look(tmp_path: Path) -> None:
+    sink = Sink()
+    parsed = ParsedMetrics(sink, tmp_path / "sdk_keys", grace=0.0, follow_files=True)
+    parsed.on_output("stdout", b"step=1 acc=0.25\n")
+    time.sleep(0.3)
+    assert sink.points == []
+    parsed.add_at(SCANNED, time.time(), {})
+    time.sleep(0.5)
+    assert sink.points == [(1, {"acc": 0.25})]
     parsed.close()
