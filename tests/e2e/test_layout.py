@@ -26,7 +26,10 @@ SCRIPT = r"""
 import pathlib, sys, trainboard
 ckpt = pathlib.Path(sys.argv[1])
 ckpt.mkdir(parents=True, exist_ok=True)
-with trainboard.TrainingMonitor(run_name="layout-run", project="e2e-layout", system_metrics=False) as m:
+LONG = "python train.py --data /datasets/imagenet/2012/train --out /checkpoints/resnet50/long-experiment-name-" * 2
+with trainboard.TrainingMonitor(
+    run_name="layout-run", project="e2e-layout", system_metrics=False, config={"command": LONG, "lr": 0.001}
+) as m:
     for step in range(80):
         m.log_metrics(
             {
@@ -244,6 +247,10 @@ def test_checkpoint_actions_and_titles_are_in_view(
     for label in ("[LOAD]", "[⤓]", "[DEL]"):
         b = row.get_by_text(label, exact=True).bounding_box()
         assert b is not None and b["x"] + b["width"] <= body["x"] + body["width"] + 1, (label, b, body)
+    # a long config value wraps inside its column: nothing to scroll sideways to
+    config = page.get_by_role("region", name="CONFIG").locator(".panel-body")
+    config.get_by_text("long-experiment-name", exact=False).first.wait_for(timeout=5_000)
+    assert config.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
     # no chart title is cut: each title's text fits its box
     cut = page.eval_on_selector_all(".chart-title", "els => els.filter(e => e.scrollWidth > e.clientWidth + 1).length")
     assert cut == 0
