@@ -12,7 +12,15 @@ import trainboard
 
 def test_public_names_match_all() -> None:
     public = {name for name in dir(trainboard) if not name.startswith("_")} | {"TrainingMonitor"}
-    assert set(trainboard.__all__) == {"TrainingMonitor", "__version__", "autolog", "finish", "init", "log"}
+    assert set(trainboard.__all__) == {
+        "TrainingMonitor",
+        "__version__",
+        "autolog",
+        "current_monitor",
+        "finish",
+        "init",
+        "log",
+    }
     assert set(trainboard.__all__) - {"__version__"} <= public
     for name in trainboard.__all__:
         assert getattr(trainboard, name).__doc__ or name == "__version__", name
