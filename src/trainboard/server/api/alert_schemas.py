@@ -50,12 +50,16 @@ class RuleList(BaseModel):
     rules: list[RuleOut]
 
 
+DefaultKind = Literal["nan", "stall", "status"]
+DEFAULT_KINDS: tuple[DefaultKind, ...] = ("nan", "stall", "status")
+
+
 class DefaultsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     project: str = Field(min_length=1, max_length=256)
     channels: list[str] = Field(default_factory=list, max_length=20)
-    kinds: list[Literal["nan", "stall", "status"]] = Field(default_factory=lambda: ["nan", "stall", "status"])
+    kinds: list[DefaultKind] = Field(default_factory=lambda: list(DEFAULT_KINDS))
 
 
 class DeliveryOut(BaseModel):
