@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.support.alert_receivers import http_receiver, smtp_receiver
 from tests.support.servers import ServerProcess, free_port
+from websockets.sync.client import connect
 
 
 @pytest.fixture
@@ -187,3 +189,32 @@ def test_an_undelivered_notification_survives_a_killed_server_and_is_sent_once(
             wait_alerts(again, run_id, lambda a: a[0]["deliveries"][0]["status"] == "sent")
         time.sleep(3)  # a second send would come within the retry interval
         assert len([r for r in hook.requests if r.path == "/later"]) == 1
+
+
+def test_an_idle_gpu_rule_fires_after_its_pending_period_and_browsers_hear_it_on_ws(
+    server: ServerProcess, http: httpx.Client
+) -> None:
+    """``system`` (sys/gpu*/utilization below 10 % for 3 s) on recorded GPU samples: pending while the
+    samples span less than 3 s, firing after; a dashboard socket gets ``{"type": "alert"}``."""
+    rule = http.post(
+        "/api/alert-rules",
+        json={"name": "idle GPU", "project": "gpu", "condition": {"kind": "system"}, "for_seconds": 3},
+    )
+    assert rule.status_code == 201, rule.text
+    assert rule.json()["condition"] == {"kind": "system", "key": "sys/gpu*/utilization", "op": "below", "value": 10.0}
+    run_id = make_run(http, "idle", project="gpu")
+    with connect(server.url.replace("http", "ws") + "/ws") as ws:
+        t0 = time.time()
+        busy = [{"step": s, "timestamp": t0 + s, "metrics": {"sys/gpu0/utilization": 95.0}} for s in range(3)]
+        log(http, run_id, busy)
+        idle = [{"step": s, "timestamp": t0 + s, "metrics": {"sys/gpu0/utilization": 2.0}} for s in range(3, 6)]
+        log(http, run_id, idle)
+        assert alerts_of(http, run_id) == []  # idle for 2 s so far: pending, not shown
+        log(http, run_id, [{"step": 6, "timestamp": t0 + 6, "metrics": {"sys/gpu0/utilization": 1.0}}])
+        fired = wait_alerts(http, run_id, lambda a: bool(a))
+        assert fired[0]["state"] == "firing" and fired[0]["key"] == "sys/gpu0/utilization" and fired[0]["step"] == 6
+        deadline = time.monotonic() + 10
+        message: dict[str, Any] = {}
+        while time.monotonic() < deadline and message.get("type") != "alert":
+            message = json.loads(ws.recv(timeout=10))
+        assert message["type"] == "alert" and message["event"] == "firing" and message["alert"]["run_id"] == run_id
