@@ -123,8 +123,15 @@ def test_a_saved_layout_with_a_folded_panel_and_dragged_dividers_hides_nothing_a
     page = new_page(1440, 900)
     open_run(page, url, run_id)
     page.get_by_label("collapse EVENTS").click()
-    # the charts / log divider dragged to the bottom edge, the runs column dragged far right
-    for label, to in (("resize the charts and the log", (700, 899)), ("resize the runs column", (1400, 400))):
+    ckpt_width = panel_box(page, "CHECKPOINTS")["width"]
+    # the charts / log divider dragged to the bottom edge, the runs column dragged far right, the right column
+    # dragged wider
+    drags = (
+        ("resize the charts and the log", (700, 899)),
+        ("resize the config and checkpoints column", (900, 400)),
+        ("resize the runs column", (1400, 400)),
+    )
+    for label, to in drags:
         handle = page.get_by_role("separator", name=label).bounding_box()
         page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
         page.mouse.down()
@@ -137,6 +144,7 @@ def test_a_saved_layout_with_a_folded_panel_and_dragged_dividers_hides_nothing_a
     assert_every_panel_visible(page, 1440, 900)
     assert panel_box(page, "LOG")["height"] >= 100
     assert panel_box(page, "METRICS")["width"] >= 300
+    assert panel_box(page, "CHECKPOINTS")["width"] > ckpt_width + 100
     shot(page, "layout-after-drag-1440")
 
 
