@@ -204,3 +204,75 @@ def test_a_job_that_never_reached_trainboard_run_shows_the_providers_log(
     assert "LOCAL LOG — the provider's own output for this job" in text
     assert "no-such-program-xyz" in text, text
     shot(page, "launch-native-log")
+
+
+@pytest.fixture(scope="module")
+def granted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Path]]:
+    """A server with users (ann admin, ed editor granted launch, vic viewer) whose local jobs cost a dollar a
+    second (``rate_per_hour``), so the run page has a cost to show."""
+    from tests.support.auth import grant_launch, seed
+
+    ensure_bundle()
+    tmp_path = tmp_path_factory.mktemp("launch-granted")
+    root = tmp_path / "jobs"
+    root.mkdir()
+    (root / "train.py").write_text(TRAIN, encoding="utf-8")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "providers.toml").write_text("[providers.local]\nrate_per_hour = 3600\n", encoding="utf-8")
+    seed(data)
+    grant_launch(data, "ed")
+    server = ServerProcess(
+        data_dir=data, db_url=None, extra_args=["--allow-launch", "--launch-root", str(root), "--cancel-grace", "5"]
+    ).start(timeout=90)
+    try:
+        yield server, root
+    finally:
+        server.stop()
+
+
+def _log_in(page: Any, url: str, user: str, password: str) -> None:
+    page.goto(url)
+    page.get_by_role("button", name="LOG IN").wait_for(timeout=90_000)  # a fresh server's first page is slow
+    page.get_by_label("user name").fill(user)
+    page.get_by_label("password").fill(password)
+    page.get_by_role("button", name="LOG IN").click()
+    page.locator('[aria-label="current user"]').wait_for()
+
+
+def test_a_viewer_sees_no_launch_button(page: Any, granted_server: tuple[ServerProcess, Path]) -> None:
+    server, _ = granted_server
+    _log_in(page, server.url, "vic", "vic-secret-3")
+    page.get_by_role("button", name="[?]").wait_for()  # the top bar is there
+    assert page.get_by_role("button", name="[+ NEW RUN]").count() == 0
+
+
+def test_an_editor_granted_launch_launches_and_sees_the_cost(
+    page: Any, granted_server: tuple[ServerProcess, Path]
+) -> None:
+    server, root = granted_server
+    _log_in(page, server.url, "ed", "ed-secret-22")
+    page.get_by_role("button", name="[+ NEW RUN]").click()
+    dialog = page.get_by_role("dialog", name="new run")
+    provider = dialog.get_by_role("combobox", name="provider")
+    wait_until(lambda: provider.input_value() == "local", "the local provider to be listed")
+    dialog.get_by_role("textbox", name="command line").fill(f"{sys.executable} train.py")
+    dialog.get_by_role("textbox", name="working directory").fill(str(root))
+    dialog.get_by_role("textbox", name="name", exact=True).fill("by-granted-editor")
+    dialog.get_by_role("button", name="[LAUNCH]").click()
+    page.wait_for_url(re.compile(r"/runs/[^/]+$"))
+    run_id = page.url.rsplit("/", 1)[-1]
+    cost = page.get_by_test_id("run-cost")
+    cost.wait_for()
+    # a dollar a second, counting up while the run runs, with where the price comes from
+    first = wait_until(lambda: (m := re.search(r"\$([\d.,]+) so far", cost.inner_text())) and m, "a cost")
+    assert "rate_per_hour" in cost.inner_text()
+    time.sleep(2.5)
+    later = re.search(r"\$([\d.,]+) so far", cost.inner_text())
+    assert later and float(later.group(1)) > float(first.group(1))
+    shot(page, "launch-cost")
+    page.get_by_role("button", name="[CANCEL RUN]").click()
+    page.get_by_role("alertdialog", name="confirm cancel").get_by_role("button", name="[YES, CANCEL THE RUN]").click()
+    page.locator('.actions-panel [data-status="interrupted"]').wait_for(timeout=20_000)
+    record = page.request.get(f"{server.url}/api/runs/{run_id}/launch").json()
+    assert record["launched_by"] == "ed"

@@ -2,7 +2,7 @@
 // while it runs, "Run again", and the provider's own log when the run never reached `trainboard run`.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { ApiError } from "../api/client";
+import { ApiError, getRun } from "../api/client";
 import type { Run } from "../api/types";
 import { fmtTime } from "../lib/format";
 import { useCanLaunch } from "../auth/session";
@@ -50,7 +50,17 @@ export function LaunchInfo({ run }: { run: Run }) {
   const cancellable = canLaunch && !!launch && ACTIVE.has(status) && !launch.finished;
   // wait for the launch record: a launched run is run again from its spec, not from what its config recorded
   const again = canLaunch && launchQ.isSuccess ? prefillFromRun(run, launch) : null;
-  const cost = (run as { cost?: RunCost | null }).cost ?? null;
+  // the cost as the server computes it now (the live run list carries no cost): read again when the status
+  // changes and every 30 s while it runs; CostRow counts up in between
+  const costQ = useQuery({
+    queryKey: ["run-cost", run.id, status],
+    queryFn: async () => ((await getRun(run.id)) as { cost?: RunCost | null }).cost ?? null,
+    enabled: !!launch,
+    refetchInterval: ACTIVE.has(status) ? 30_000 : false,
+    placeholderData: (previous) => previous,
+    retry: false,
+  });
+  const cost = costQ.data ?? (run as { cost?: RunCost | null }).cost ?? null;
   const resumed = launch?.spec.resume_from;
   // the job's own log matters when the run never got to `trainboard run` (still queued, or ended without it)
   const showNative = !!launch && (status === "queued" || (launch.finished && launch.state !== "completed"));
