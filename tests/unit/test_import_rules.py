@@ -273,3 +273,19 @@ def test_the_write_path_sits_below_the_api() -> None:
     up into any of them (nor into FastAPI)."""
     up = ("trainboard.server.api", "trainboard.server.lifecycle", "trainboard.server.providers", "fastapi", "starlette")
     assert broken(by=("trainboard.server.ingest",), to=up) == []
+
+
+def test_observability_sits_below_state_and_streams() -> None:
+    """``server.observability`` holds the low-level counters the broker and the write path count with (and
+    the request observer): it never reaches the app's state, streams, storage, write path or API, so
+    nothing below the API points back up through it."""
+    up = (
+        "trainboard.server.state",
+        "trainboard.server.stream",
+        "trainboard.server.store",
+        "trainboard.server.ingest",
+        "trainboard.server.api",
+        "trainboard.server.lifecycle",
+        "fastapi",
+    )
+    assert broken(by=("trainboard.server.observability",), to=up) == []

@@ -24,14 +24,14 @@ from trainboard.server.api import errors as api_errors
 from trainboard.server.api import launch as api_launch
 from trainboard.server.api import log_time as api_log_time
 from trainboard.server.api import projects as api_projects
+from trainboard.server.api import prometheus as api_prometheus
 from trainboard.server.api import responses as api_responses
 from trainboard.server.api import run_groups as api_run_groups
 from trainboard.server.api import tokens as api_tokens
 from trainboard.server.api import users as api_users
 from trainboard.server.http import middleware
 from trainboard.server.ingest.subscribers import Subscriber, Subscribers, load_configured
-from trainboard.server.lifecycle import background
-from trainboard.server.observability import endpoint as observability
+from trainboard.server.lifecycle import background, gauges
 from trainboard.server.providers import service as launch_service
 from trainboard.server.settings import Settings
 from trainboard.server.state import AppState
@@ -79,7 +79,7 @@ def create_app(settings: Settings, *, subscribers: Iterable[Subscriber] | None =
         launch_jobs = await launch_service.start(state)  # the watcher runs with the other background jobs
         tasks = [
             *background.start(state, [*launch_jobs, *alert_service.start(state)]),
-            asyncio.create_task(observability.keep_fresh(state), name="gauges"),
+            asyncio.create_task(gauges.keep_fresh(state), name="gauges"),
         ]
         try:
             yield
@@ -109,6 +109,7 @@ def create_app(settings: Settings, *, subscribers: Iterable[Subscriber] | None =
     app.include_router(terminal_sizes.router)
     app.include_router(api_log_time.router)
     app.include_router(log_lines.router)
+    app.include_router(log_lines.lines_router)
     app.include_router(checkpoints.router)
     app.include_router(system.router)
     app.include_router(ws.router)
@@ -118,7 +119,7 @@ def create_app(settings: Settings, *, subscribers: Iterable[Subscriber] | None =
     app.include_router(api_audit.router)
     app.include_router(api_launch.router)
     app.include_router(api_projects.router)
-    app.include_router(observability.router)
+    app.include_router(api_prometheus.router)
     app.include_router(api_alerts.router)
     app.include_router(api_docs.make_router(title=app.title, openapi_url=app.openapi_url or "/openapi.json"))
     if settings.serve_ui:

@@ -104,18 +104,7 @@ def _filter(
 ) -> store.LineFilter:
     flt = store.LineFilter(search=search or None)
     if level:
-        names = [p.strip().upper() for p in level.split(",") if p.strip()]
-        unknown = [n for n in names if n not in store.LEVELS]
-        if unknown or not names:
-            invalid(
-                ["query", "level"],
-                f"unknown level {', '.join(unknown) or level!r}: use one of "
-                "debug, info, warning, error, critical (one = that level and above; a comma list = exactly those)",
-            )
-        if len(names) == 1:
-            flt.min_level = store.LEVELS[names[0]]
-        else:
-            flt.levels = [store.LEVELS[n] for n in names]
+        _levels(flt, level)
     if source:
         sources = [p.strip() for p in source.split(",") if p.strip()]
         bad = [s for s in sources if s not in store.SOURCES]
@@ -130,6 +119,22 @@ def _filter(
     flt.since = since.timestamp() if since else None
     flt.until = until.timestamp() if until else None
     return flt
+
+
+def _levels(flt: store.LineFilter, level: str) -> None:
+    """``level``: one name (that level and above) or a comma list (exactly those)."""
+    names = [p.strip().upper() for p in level.split(",") if p.strip()]
+    unknown = [n for n in names if n not in store.LEVELS]
+    if unknown or not names:
+        invalid(
+            ["query", "level"],
+            f"unknown level {', '.join(unknown) or level!r}: use one of "
+            "debug, info, warning, error, critical (one = that level and above; a comma list = exactly those)",
+        )
+    if len(names) == 1:
+        flt.min_level = store.LEVELS[names[0]]
+    else:
+        flt.levels = [store.LEVELS[n] for n in names]
 
 
 def _run_or_404(conn: Connection, run_id: str) -> None:
@@ -375,6 +380,12 @@ _WS_QUEUE = 256
 _CATCH_UP_LINES = 2000
 
 
+#: The lines WebSocket at its own URL, ``/api/runs/{run_id}/lines/ws``. ``/logs/stream`` also serves it (for
+#: clients written before the split), beside the raw log's Server-Sent Events on the same path.
+lines_router = APIRouter(prefix="/api/runs/{run_id}/lines", tags=["logs"])
+
+
+@lines_router.websocket("/ws")
 @router.websocket("/stream")
 async def lines_socket(
     websocket: WebSocket, run_id: str, after: Annotated[int | None, Query(ge=-1, le=MAX_JSON_INT)] = None
