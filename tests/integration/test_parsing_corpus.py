@@ -70,8 +70,16 @@ model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"]
 model.summary()
 history = model.fit(x, y, epochs=4, batch_size=16, validation_split=0.25, verbose=1)
 final = model.evaluate(x, y, batch_size=16, verbose=1, return_dict=True)
-json.dump({"history": history.history, "epochs": history.epoch, "evaluate": final}, open("record.json", "w"))
+again = model.evaluate(x[:32], y[:32], batch_size=16, verbose=1, return_dict=True)  # (a second set: other values)
+record = {"history": history.history, "epochs": history.epoch, "evaluate": [final, again]}
+json.dump(record, open("record.json", "w"))
 """
+
+#: HF without its progress bar (``disable_tqdm``: its PrinterCallback prints every log, a later ``evaluate()``'s too),
+#: a dict per step, and ``evaluate()`` twice after training
+HF_NO_BAR = HF.replace("logging_steps=5,", "logging_steps=1, disable_tqdm=True,").replace(
+    "final = trainer.evaluate()", "final = [trainer.evaluate(), trainer.evaluate()]"
+)
 
 LIGHTNING = r"""
 import torch
@@ -267,6 +275,33 @@ def test_hf_trainer(server: ServerProcess, tmp_path: Path) -> None:
     assert all(origin["source"] == "printed_text" for origin in said.values())
 
 
+def test_hf_trainer_without_its_bar_then_evaluate_twice(server: ServerProcess, tmp_path: Path) -> None:
+    """The epoch-3 evaluation keeps its values (``eval_runtime`` of the epoch, not of a later ``evaluate()``); each
+    later ``evaluate()`` is recorded under ``evaluate/`` at the final step, the second one step after the first."""
+    pytest.importorskip("transformers")
+    done, run = record_run(server, tmp_path, HF_NO_BAR)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    record = json.loads((tmp_path / "record.json").read_text())
+    history = record["log_history"]
+    summary = next(i for i, e in enumerate(history) if "train_runtime" in e)
+    want: Points = {}
+    for entry in history[: summary + 1]:
+        for key, value in entry.items():
+            if key not in ("step", "total_flos") and isinstance(value, int | float):
+                want[(key, entry["step"])] = float(value)
+    final_step = history[summary]["step"]
+    assert len(history[summary + 1 :]) == 2 and [e["eval_runtime"] for e in history[summary + 1 :]] == [
+        e["eval_runtime"] for e in record["evaluate"]
+    ]
+    for n, evaluation in enumerate(record["evaluate"]):
+        want |= {("evaluate/" + k, final_step + n): v for k, v in evaluation.items() if k.startswith("eval_")}
+    got = stored(server, run["id"])
+    assert {s for k, s in got if k == "loss"} == set(range(1, final_step + 1))  # (logging_steps=1: dict n, step n)
+    assert check(got, want) == CLEAN
+    fit_eval = [e for e in history[:summary] if "eval_runtime" in e][-1]
+    assert got[("eval_runtime", final_step)] == printed(fit_eval["eval_runtime"])  # not overwritten by evaluate()
+
+
 def test_keras_fit_then_evaluate(server: ServerProcess, tmp_path: Path) -> None:
     if find_spec("keras") is None:
         pytest.skip("keras is not installed")
@@ -279,7 +314,8 @@ def test_keras_fit_then_evaluate(server: ServerProcess, tmp_path: Path) -> None:
         for epoch, value in zip(record["epochs"], values, strict=True)
     }
     last = record["epochs"][-1]
-    want |= {("evaluate/" + key, last): value for key, value in record["evaluate"].items()}
+    for n, evaluation in enumerate(record["evaluate"]):  # each evaluate() after fit: its own step, none overwritten
+        want |= {("evaluate/" + key, last + n): value for key, value in evaluation.items()}
     got = stored(server, run["id"])
     assert {s for k, s in got if k == "loss"} == {0, 1, 2, 3}  # History.epoch
     assert check(got, want) == CLEAN  # the model summary's "params" is not a metric
