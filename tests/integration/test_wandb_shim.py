@@ -213,3 +213,35 @@ def test_a_script_that_fails_inside_the_run_is_failed_with_exit_code_1(
 def test_log_without_init_names_the_missing_call(server: ServerProcess, tmp_path: Path) -> None:
     proc = run_example(server, tmp_path / "n", f"{SHIM_IMPORT}\nwandb.log({{'loss': 1.0}})\n")
     assert proc.returncode == 1 and "You must call wandb.init() before this call" in proc.stderr
+
+
+MODELS = r"""
+import trainboard.compat.wandb as wandb
+
+wandb.require("core")
+run_id = wandb.util.generate_id()
+assert len(run_id) == 8 and run_id.isalnum() and run_id == run_id.lower(), run_id
+wandb.init(project="models", name="registry")
+with open("model.bin", "wb") as fh:
+    fh.write(b"weights")
+wandb.log_model("model.bin", name="tiny", aliases=["best"])
+wandb.link_model("model.bin", registered_model_name="tiny-registry")
+wandb.link_model("model.bin", registered_model_name="tiny-registry")
+assert wandb.use_model("tiny:latest") is None
+wandb.teardown()
+assert wandb.run is None
+"""
+
+
+def test_model_names_keep_files_as_checkpoints_and_teardown_finishes(
+    server: ServerProcess, http: httpx.Client, tmp_path: Path
+) -> None:
+    proc = run_example(server, tmp_path / "m", MODELS)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert proc.stderr.count("trainboard's wandb shim: wandb.link_model keeps the files as checkpoints") == 1
+    assert proc.stderr.count("trainboard's wandb shim: wandb.use_model does nothing here") == 1
+    (run,) = by_name(http)["registry"]
+    assert run["status"] == "completed"
+    saved = http.get(f"/api/runs/{run['id']}/checkpoints").json()["checkpoints"]
+    got = sorted((c["metadata"]["artifact"], c["metadata"]["type"], tuple(c["metadata"]["aliases"])) for c in saved)
+    assert got == [("tiny", "model", ("best",)), ("tiny-registry", "model", ()), ("tiny-registry", "model", ())]

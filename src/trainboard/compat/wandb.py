@@ -29,12 +29,14 @@ What maps to what:
 - ``summary``: dict-like; reading a key gives what was set, else the last logged value; what was set
   explicitly is stored in the run's config under ``"summary"`` (at every set and at ``finish``).
 - ``alert(title, text, level)``: a structured log line of the run (logger ``wandb.alert``) at that level.
-- ``save(glob)`` and ``log_artifact(artifact or path)``: each file registered as a checkpoint of the run.
+- ``save(glob)``, ``log_artifact(artifact or path)`` and ``log_model(path)``: each file registered as a checkpoint of
+  the run (``link_model`` too, saying once that there is no model registry).
 - ``finish(exit_code)``: ``completed``, or ``failed`` with that exit code when it is not 0.
 - Accepted with one warning by name (trainboard has no such feature yet): ``watch``, ``use_artifact``,
   ``Api``, ``sweep``/``agent`` (the function runs once), ``Image``, ``Table``, ``Histogram``, ``Audio``,
-  ``Video``, ``Html``, ``plot.*``, ``restore``, ``log_code``. ``Settings``, ``errors``, ``termlog``/``termwarn``/
-  ``termerror``, ``login``, ``setup`` work as in wandb.
+  ``Video``, ``Html``, ``plot.*``, ``restore``, ``log_code``, ``use_model``. ``Settings``, ``errors``,
+  ``termlog``/``termwarn``/``termerror``, ``login``, ``setup``, ``require``, ``teardown`` (finishes the run) and
+  ``util.generate_id`` work as in wandb.
 """
 
 from __future__ import annotations
@@ -42,10 +44,12 @@ from __future__ import annotations
 import glob as _glob
 import os
 import re
+import secrets
+import string
 from collections import Counter
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
-from types import TracebackType
+from types import SimpleNamespace, TracebackType
 from typing import Any
 
 from trainboard.compat._wandb_extras import Api, Artifact, Error, Settings, agent, errors, sweep
@@ -88,23 +92,29 @@ __all__ = [
     "errors",
     "finish",
     "init",
+    "link_model",
     "log",
     "log_artifact",
     "log_code",
+    "log_model",
     "login",
     "mark_preempting",
     "plot",
+    "require",
     "restore",
     "run",
     "save",
     "setup",
     "summary",
     "sweep",
+    "teardown",
     "termerror",
     "termlog",
     "termwarn",
     "unwatch",
     "use_artifact",
+    "use_model",
+    "util",
     "watch",
 ]
 
@@ -356,6 +366,26 @@ class Run:
             warn_once("wandb.Artifact.add_reference", "references are not recorded here (only files)")
         return artifact
 
+    def log_model(
+        self, path: str | os.PathLike[str], name: str | None = None, aliases: list[str] | None = None
+    ) -> None:
+        """As wandb: an artifact of type ``model`` (its files registered as checkpoints of the run)."""
+        self.log_artifact(path, name or f"run-{self.id}-model", "model", aliases)
+
+    def link_model(
+        self,
+        path: str | os.PathLike[str],
+        registered_model_name: str,
+        name: str | None = None,
+        aliases: list[str] | None = None,
+    ) -> None:
+        """The files kept as checkpoints (as ``log_model``); the link to a registry is said once not to exist."""
+        warn_once("wandb.link_model", "keeps the files as checkpoints of the run (no model registry here)")
+        self.log_artifact(path, name or registered_model_name, "model", aliases)
+
+    def use_model(self, name: str) -> None:
+        warn_once("wandb.use_model", "does nothing here (no artifact store): returns None")
+
     def use_artifact(self, artifact_or_name: Any, type: str | None = None, **kwargs: Any) -> Artifact:
         warn_once("wandb.use_artifact", "does nothing here (no artifact store): returns an empty Artifact")
         if isinstance(artifact_or_name, Artifact):
@@ -520,6 +550,20 @@ def use_artifact(artifact_or_name: Any, type: str | None = None, **kwargs: Any) 
     return _live().use_artifact(artifact_or_name, type, **kwargs)
 
 
+def log_model(path: str | os.PathLike[str], name: str | None = None, aliases: list[str] | None = None) -> None:
+    _live().log_model(path, name, aliases)
+
+
+def link_model(
+    path: str | os.PathLike[str], registered_model_name: str, name: str | None = None, aliases: list[str] | None = None
+) -> None:
+    _live().link_model(path, registered_model_name, name, aliases)
+
+
+def use_model(name: str) -> None:
+    _live().use_model(name)
+
+
 def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
     if run is not None:
         run.finish(exit_code)
@@ -551,3 +595,22 @@ def restore(*args: Any, **kwargs: Any) -> None:
 
 def mark_preempting() -> None:
     pass
+
+
+def require(*args: Any, **kwargs: Any) -> None:
+    """wandb's opt-in to its own internal features: nothing to turn on here."""
+
+
+def teardown(exit_code: int | None = None) -> None:
+    """wandb ends its background service, finishing a run still open: here, ``finish``."""
+    finish(exit_code)
+
+
+def _generate_id(length: int = 8) -> str:
+    """As ``wandb.util.generate_id``: random lowercase letters and digits (a run id to resume with)."""
+    alphabet = string.ascii_lowercase + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+#: the one ``wandb.util`` helper scripts commonly call
+util = SimpleNamespace(generate_id=_generate_id)
