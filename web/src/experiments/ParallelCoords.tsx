@@ -78,8 +78,9 @@ export function ParallelCoords({ runs, configKeys, metricKeys, colorOf, metricVa
   const height = H + top - PAD.top;
   const yAt = (p: number) => top + (1 - p) * (height - top - PAD.bottom);
   const posAt = (clientY: number, svg: SVGSVGElement) => {
-    const r = svg.getBoundingClientRect();
-    const y = ((clientY - r.top) / r.height) * height;
+    // the pointer in the drawing's own units (the box may be scaled and letterboxed by the viewBox)
+    const ctm = svg.getScreenCTM();
+    const y = ctm ? new DOMPoint(0, clientY).matrixTransform(ctm.inverse()).y : clientY - svg.getBoundingClientRect().top;
     return Math.max(0, Math.min(1, 1 - (y - top) / (height - top - PAD.bottom)));
   };
   const axesKey = `${keys.join("\n")}|${m}|${stat}`;

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, func, or_, select
 
 from trainboard.server.runs_query import cursor as cursors
 from trainboard.server.runs_query import sorting
@@ -75,9 +75,15 @@ def run_page(conn: Connection, q: RunsQuery) -> Page:
     if not mentions(tree, "archived"):
         conds.append(runs.c.archived.is_(False))  # archived runs are hidden unless the filter asks about them
     plan = sorting.plan(conn, key, now=now)
-    # the first page counts the matches in the same pass (a window count is taken before LIMIT / OFFSET)
-    counted = func.count().over() if after is None else literal(after.total)
-    stmt = select(runs.c.id, plan.expr.label("sort_value"), counted.label("total"))
+    # The first page counts the matches in a statement of its own: a window count in the page's statement
+    # (COUNT(*) OVER ()) makes the database read and sort every match before the LIMIT -- at 100,000 runs
+    # seconds under load, where the page alone walks an index and stops after limit + 1 rows.
+    total = (
+        conn.execute(select(func.count()).select_from(runs).where(*conds)).scalar_one()
+        if after is None
+        else after.total
+    )
+    stmt = select(runs.c.id, plan.expr.label("sort_value"))
     stmt = stmt.select_from(plan.source).where(*conds)
     if after is not None:
         value = after.value
@@ -92,16 +98,10 @@ def run_page(conn: Connection, q: RunsQuery) -> Page:
     elif q.offset:
         stmt = stmt.offset(q.offset)
     found = [tuple(r) for r in conn.execute(stmt.order_by(*sorting.order_by(plan, key)).limit(q.limit + 1))]
-    if found:
-        total = int(found[0][2])
-    elif after is not None:
-        total = after.total
-    else:  # an offset past the end
-        total = conn.execute(select(func.count()).select_from(runs).where(*conds)).scalar_one()
     next_cursor = None
     if len(found) > q.limit:
         found = found[: q.limit]
-        last_id, last_value, _total = found[-1]
+        last_id, last_value = found[-1]
         next_cursor = cursors.encode(
             cursors.Cursor(key.text, now, _json_value(last_value), last_id, query_digest, total)
         )
