@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import functools
 import logging
 import re
 import statistics
@@ -40,6 +41,7 @@ FAILURE_LINE = re.compile(
 LEVEL = {"nan": "error", "divergence": "error", "status": "error", "log": "error"}
 
 
+@functools.lru_cache(maxsize=65536)
 def _key_matches(pattern: str, key: str) -> bool:
     return key == pattern or fnmatch.fnmatchcase(key, pattern)
 
@@ -164,6 +166,10 @@ class AlertEngine:
                     verdict = ev.observe(step, wall, values[key] if key else 0.0)
                     if verdict is None:
                         continue
+                    if not verdict.active:  # the common case: nothing open, nothing to do
+                        ep = self._episodes.get(ident)
+                        if ep is None or ep.state == "closed":
+                            continue
                     op = self._decide(
                         rule,
                         batch.run_id,

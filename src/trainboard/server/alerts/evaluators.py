@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 import statistics
 from collections import deque
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
+    """Whether the condition holds at this point (a tuple: one is made per point of every watched key)."""
+
     active: bool
     value: float
     step: int
@@ -36,7 +36,7 @@ class NonFinite:
 
     def observe(self, step: int, wall: float, value: float) -> Verdict | None:
         bad = not math.isfinite(value)
-        return Verdict(bad, value, step, f"{self.key} is {_fmt(value)} at step {step:,}")
+        return Verdict(bad, value, step, f"{self.key} is {_fmt(value)} at step {step:,}" if bad else "")
 
 
 class Threshold:
@@ -47,33 +47,45 @@ class Threshold:
         if math.isnan(value):
             return None  # NaN is the nan condition's business: neither above nor below
         active = value > self.limit if self.op == "above" else value < self.limit
-        return Verdict(active, value, step, f"{self.key} = {_fmt(value)} ({self.op} {self.limit:g}) at step {step:,}")
+        message = f"{self.key} = {_fmt(value)} ({self.op} {self.limit:g}) at step {step:,}" if active else ""
+        return Verdict(active, value, step, message)
 
 
 class Change:
-    """A spike or drop: |value - mean| > z x stdev of the previous ``window`` finite values."""
+    """A spike or drop: |value - mean| > z x stdev of the previous ``window`` finite values (running sums: this
+    runs for every point of every watched key)."""
 
     def __init__(self, key: str, window: int, z: float, min_points: int) -> None:
         self.key, self.z, self.min_points = key, z, max(2, min_points)
         self.values: deque[float] = deque(maxlen=window)
+        self.total = 0.0
+        self.squares = 0.0
 
     def observe(self, step: int, wall: float, value: float) -> Verdict | None:
         if not math.isfinite(value):
             return None
         verdict = None
-        if len(self.values) >= self.min_points:
-            mean = statistics.fmean(self.values)
-            stdev = statistics.pstdev(self.values, mean)
-            if stdev > 0:
+        n = len(self.values)
+        if n >= self.min_points:
+            mean = self.total / n
+            stdev = math.sqrt(max(0.0, self.squares / n - mean * mean))
+            if stdev > 1e-12 * max(1.0, abs(mean)):
                 score = (value - mean) / stdev
-                verdict = Verdict(
-                    abs(score) > self.z,
-                    value,
-                    step,
+                active = abs(score) > self.z
+                message = (
                     f"{self.key} = {_fmt(value)} at step {step:,}: {score:+.1f} sigma vs the mean {_fmt(mean)} "
-                    f"of its last {len(self.values)} values",
+                    f"of its last {n} values"
+                    if active
+                    else ""
                 )
+                verdict = Verdict(active, value, step, message)
+        if n == self.values.maxlen:
+            old = self.values[0]
+            self.total -= old
+            self.squares -= old * old
         self.values.append(value)
+        self.total += value
+        self.squares += value * value
         return verdict
 
 
@@ -93,12 +105,10 @@ class Divergence:
         self.minimum = min(self.minimum, value)
         if self.seen <= self.min_points or previous <= 0:
             return None
-        return Verdict(
-            value > self.factor * previous,
-            value,
-            step,
-            f"{self.key} = {_fmt(value)} at step {step:,}: over {self.factor:g} x its minimum {_fmt(previous)}",
-        )
+        if value <= self.factor * previous:
+            return Verdict(False, value, step, "")
+        message = f"{self.key} = {_fmt(value)} at step {step:,}: over {self.factor:g} x its minimum {_fmt(previous)}"
+        return Verdict(True, value, step, message)
 
 
 class Plateau:
@@ -116,31 +126,40 @@ class Plateau:
         if self.best is None or score < self.best - self.delta:
             self.best, self.best_step = score, step
         stuck = step - self.best_step
+        if stuck < self.steps:
+            return Verdict(False, value, step, "")
         best = self.sign * self.best
-        return Verdict(
-            stuck >= self.steps,
-            value,
-            step,
-            f"{self.key}: best {_fmt(best)} at step {self.best_step:,}, "
-            f"no better by {self.delta:g} for {stuck:,} steps",
+        message = (
+            f"{self.key}: best {_fmt(best)} at step {self.best_step:,}, no better by {self.delta:g} for {stuck:,} steps"
         )
+        return Verdict(True, value, step, message)
 
 
 class Throughput:
-    """steps/s between consecutive points drops ``drop_percent`` below the rolling median of earlier rates."""
+    """steps/s drops ``drop_percent`` below the rolling median of earlier rates.
 
-    def __init__(self, drop_percent: float, window: int) -> None:
+    Rates are measured over spans of at least ``span`` seconds, never between two points of one batch: points
+    arrive in bursts (a client sends a batch a second), and a per-point rate would swing between a huge
+    in-batch rate and the pause before the next batch, which is not a slowdown.
+    """
+
+    def __init__(self, drop_percent: float, window: int, span: float = 5.0) -> None:
         self.ratio = 1 - drop_percent / 100
+        self.span = span
         self.rates: deque[float] = deque(maxlen=window)
-        self.last: tuple[int, float] | None = None
+        self.anchor: tuple[int, float] | None = None
 
     def observe(self, step: int, wall: float, value: float) -> Verdict | None:
-        last, self.last = self.last, (step, wall)
-        if last is None or step <= last[0] or wall <= last[1]:
+        if self.anchor is None or step < self.anchor[0]:
+            self.anchor = (step, wall)
             return None
-        rate = (step - last[0]) / (wall - last[1])
+        first_step, first_wall = self.anchor
+        if wall - first_wall < self.span or step == first_step:
+            return None
+        self.anchor = (step, wall)
+        rate = (step - first_step) / (wall - first_wall)
         verdict = None
-        if len(self.rates) >= max(3, self.rates.maxlen // 2 if self.rates.maxlen else 3):
+        if len(self.rates) >= 3:
             median = statistics.median(self.rates)
             verdict = Verdict(
                 rate < self.ratio * median,
