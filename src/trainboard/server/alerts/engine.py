@@ -261,7 +261,9 @@ class AlertEngine:
         await self._commit(ops, extra)
 
     def _forget(self, run_id: str) -> None:
+        """The run ended: drop its evaluators and its closed episodes (memory stays bounded by live runs)."""
         self._evaluators = {k: v for k, v in self._evaluators.items() if k[1] != run_id}
+        self._episodes = {k: v for k, v in self._episodes.items() if k[1] != run_id or v.state != "closed"}
         self._progress.pop(run_id, None)
 
     def _diagnose(self, change: StatusChange) -> diagnosis.Diagnosis | None:
