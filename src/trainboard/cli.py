@@ -68,6 +68,12 @@ def _admin(app: typer.Typer) -> None:
     register(app)
 
 
+def _alerts(app: typer.Typer) -> None:
+    from trainboard import cli_alerts
+
+    cli_alerts.register(app)
+
+
 def _imports(app: typer.Typer) -> None:
     from trainboard import cli_import_commands
 
@@ -86,6 +92,7 @@ COMMANDS: tuple[tuple[tuple[str, ...], Register], ...] = (
     (("launch", "cancel"), _launch),
     (("db", "user", "token"), _admin),
     (("import",), _imports),
+    (("alert",), _alerts),
 )
 
 
