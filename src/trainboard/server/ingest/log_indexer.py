@@ -271,12 +271,3 @@ class LogIndexer:
         """Drop every run's cached state (a transaction rolled back: each run's state is then reloaded from
         its persisted row, which matches what was committed)."""
         self._runs.clear()
-
-
-def indexer_of(cache: dict[str, object]) -> LogIndexer:
-    """Deprecated: the indexer is ``AppState.ingest.indexer`` now. Kept only until the last caller outside
-    the write path (``providers/service.py`` in a revision being edited beside this one) is committed."""
-    idx = cache.get("log_indexer")
-    if not isinstance(idx, LogIndexer):
-        idx = cache["log_indexer"] = LogIndexer()
-    return idx

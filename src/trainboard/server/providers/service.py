@@ -49,7 +49,9 @@ from sqlalchemy import Connection
 from trainboard.server.auth.accounts import AuthInputError, create_token
 from trainboard.server.auth.audit import record
 from trainboard.server.auth.identity import Identity
-from trainboard.server.ingest.log_indexer import indexer_of
+from trainboard.server.ingest.changes import Change
+from trainboard.server.ingest.launches import LaunchStep, launch_changes
+from trainboard.server.ingest.runs import Transition, commit_created, commit_transitions, transitions_of
 from trainboard.server.lifecycle.leader import Job
 from trainboard.server.providers.base import (
     JobNotFound,
@@ -66,11 +68,8 @@ from trainboard.server.state import AppState
 from trainboard.server.store import auth_tokens
 from trainboard.server.store import events as events_store
 from trainboard.server.store import launches as store
-from trainboard.server.store import metrics as metrics_store
 from trainboard.server.store import runs as runs_store
-from trainboard.server.store.log_lines import LineRow
 from trainboard.server.store.run_owner import set_created_by
-from trainboard.server.stream.publish import publish_final_lines, publish_run_created, publish_status_change
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +241,7 @@ class LaunchService:
         }
         config = {**spec.config, "command": list(spec.argv)}
 
-        def create(c: Connection) -> tuple[dict[str, Any], str | None]:
+        def create(c: Connection) -> tuple[tuple[dict[str, Any], str | None], dict[str, Any]]:
             run, _ = runs_store.create_run(
                 c, run_id=run_id, name=name, project=spec.project, config=config, status="queued"
             )
@@ -271,10 +270,9 @@ class LaunchService:
                 deploy_owner=self.identity,
                 deploy_until=time.time() + DEPLOY_LEASE,
             )
-            return run, secret
+            return (run, secret), run
 
-        run, token = await self.state.writer.run(create)
-        publish_run_created(self.state.broker, run)
+        run, token = await commit_created(self.state, create)
         url = self.registry.contexts[provider.name].server_url
         renewer = asyncio.create_task(self._renew_lease(run_id), name=f"deploy-lease-{run_id}")
         try:
@@ -358,9 +356,7 @@ class LaunchService:
                 c, run_id=run_id, changes={"status": "failed"}, reason=f"launch failed: {message}"[:500]
             )
 
-        result = await self.state.writer.run(job)
-        if result is not None:
-            publish_status_change(self.state.broker, *result)
+        await commit_transitions(self.state, transitions_of(lambda c: (job(c), None)), origin="launch")
 
     # ---- POST /api/runs/{id}/cancel ----------------------------------------------------------------------
     async def cancel(self, *, run_id: str, caller: Identity, ip: str) -> dict[str, Any]:
@@ -582,9 +578,7 @@ class LaunchService:
             result = runs_store.update_run(c, run_id=run_id, changes={"status": end}, reason=reason)
             return result, False
 
-        result, cancel = await self.state.writer.run(job)
-        if result is not None:
-            publish_status_change(self.state.broker, *result)
+        cancel = await commit_transitions(self.state, transitions_of(job), origin="launch")
         if found and cancel:  # a cancel sent while the dead process deployed
             try:
                 await asyncio.to_thread(provider.cancel, found)
@@ -593,9 +587,8 @@ class LaunchService:
 
     async def _observe(self, launch: dict[str, Any], observed: JobStatus) -> None:
         run_id = launch["run_id"]
-        cache = self.state.writer.cache
 
-        def job(c: Connection) -> tuple[tuple[dict[str, Any], dict[str, Any]] | None, list[LineRow]]:
+        def job(c: Connection) -> tuple[LaunchStep | None, list[Transition]]:
             # Under the row's lock and against the stored state: a change another server process recorded
             # meanwhile is not recorded twice.
             current = store.get_launch(c, run_id=run_id, lock=True)
@@ -603,6 +596,7 @@ class LaunchService:
                 return None, []
             run = runs_store.get_run(c, run_id=run_id)
             status = after_run(observed, run)
+            step = LaunchStep(run_id, launch["provider"], current["state"], status.state.value, status.reason)
             if status.details:
                 store.record_job_details(c, run_id=run_id, details=dict(status.details))
             changes: dict[str, Any] = {
@@ -630,7 +624,7 @@ class LaunchService:
                     },
                 )
             result = None
-            lines: list[LineRow] = []
+            transitions: list[Transition] = []
             if status.state.finished:
                 changes["finished"] = True
                 if run is not None and run["status"] not in runs_store.FINISHED:
@@ -642,15 +636,15 @@ class LaunchService:
                     if status.exit_code is not None:
                         values["exit_code"] = status.exit_code
                     result = runs_store.update_run(c, run_id=run_id, changes=values, reason=reason[:500])
-                    lines = indexer_of(cache).flush(c, run_id)
+                    if result is not None:
+                        transitions.append(Transition(*result, reason=reason[:500]))
             store.update_launch(c, run_id=run_id, changes=changes)
-            return result, lines
+            return step, transitions
 
-        result, lines = await self.state.writer.run(job)
-        if result is not None:
-            metrics_store.settle_ended_run(self.state.writer, *result)
-            publish_final_lines(self.state.broker, run_id, lines)
-            publish_status_change(self.state.broker, *result)
+        def extra(c: Connection, step: LaunchStep | None) -> list[Change]:
+            return launch_changes(self.state.ingest, c, [step] if step is not None else [])
+
+        await commit_transitions(self.state, job, origin="launch", extra=extra)
 
 
 def after_run(status: JobStatus, run: dict[str, Any] | None) -> JobStatus:
