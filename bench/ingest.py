@@ -14,7 +14,8 @@ keeps the pyramid but leaves small sealed segments as written, ``after`` is the 
 exported, on ``PYTHONPATH``), both as shipped, side by side in one run, repetitions alternating between
 them: metric points per second (the SDK, ``--steps`` steps x 10 keys) and raw terminal bytes per second
 (``POST /logs/raw`` of 64 KB chunks of 100-column lines, what ``trainboard run`` sends, ``--raw-mb`` MB),
-plus the working tree with one no-op write-path subscriber registered (``TRAINBOARD_SUBSCRIBERS``):
+plus the working tree without any write-path subscriber (the alert engine off: what the write path itself
+costs) and with one more, no-op, subscriber registered (``TRAINBOARD_SUBSCRIBERS``):
 
     .venv/bin/python bench/ingest.py --against e987259^ [--reps 5] [--steps 20000] [--raw-mb 16]
 """
@@ -62,6 +63,11 @@ def serve(variant: str, argv: list[str]) -> None:
         "after": contextlib.nullcontext,
         "no-tail-rewrite": metric_storage.no_tail_rewrite,
     }
+    if variant == "no-subscribers":  # the working tree with no write-path subscriber (the alert engine off)
+        from trainboard.server.alerts import service as alert_service
+
+        alert_service.start = lambda state: []
+        variant = "after"
     sys.argv = ["trainboard", *argv]
     with ctx[variant]():
         main()
@@ -105,16 +111,18 @@ def noop_subscriber() -> object:
 
 
 @contextlib.contextmanager
-def code_server(src: Path | None, *, subscribed: bool = False) -> Iterator[tuple[str, Path]]:
-    """(url, data dir) of ``trainboard serve`` running ``src``'s code (``None``: this checkout's)."""
+def code_server(src: Path | None, *, subscribed: bool = False, bare: bool = False) -> Iterator[tuple[str, Path]]:
+    """(url, data dir) of ``trainboard serve`` running ``src``'s code (``None``: this checkout's; ``bare``:
+    without any write-path subscriber, the alert engine's included)."""
     env = env_with_code(src) if src is not None else dict(os.environ)
+    program = (sys.executable, __file__, "--serve", "no-subscribers") if bare else CLI
     if subscribed:
         here = str(Path(__file__).resolve().parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), here) if p)
         env["TRAINBOARD_SUBSCRIBERS"] = "ingest:noop_subscriber"
     with (
         tempfile.TemporaryDirectory(prefix="tb-ingest-") as tmp,
-        served(CLI, Path(tmp), wait=180, env=env) as (url, _p),
+        served(program, Path(tmp), wait=180, env=env) as (url, _p),
     ):
         yield url, Path(tmp)
 
@@ -157,10 +165,11 @@ def against(rev: str, reps: int, steps: int, raw_mb: int) -> None:
     with (
         revision_src(rev) as old_src,
         code_server(old_src) as old,
+        code_server(None, bare=True) as bare,
         code_server(None) as new,
         code_server(None, subscribed=True) as sub,
     ):
-        servers = {rev: old, "working tree": new, "with a subscriber": sub}
+        servers = {rev: old, "no subscriber": bare, "working tree": new, "with a subscriber": sub}
         for rep in range(reps):
             for label, (url, data) in servers.items():
                 got = rates.setdefault(label, {"metric": [], "raw": []})

@@ -8,8 +8,9 @@ shared between subscribers: never mutate what they hold.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -28,14 +29,22 @@ class Change:
 MetricStep = tuple[int, float, Mapping[str, float]]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class MetricBatch(Change):
-    """Metric points a batch wrote, oldest first (all of them: nothing is capped here)."""
+    """Metric points a batch wrote, oldest first (all of them: nothing is capped here).
+
+    ``rows`` is the rows, or a function returning them: the write path passes a function, so that turning
+    the stored columns into ``steps`` costs ingest nothing until a subscriber first reads ``steps``."""
 
     stream: str | None
-    steps: tuple[MetricStep, ...]
+    rows: Sequence[MetricStep] | Callable[[], Sequence[MetricStep]] = field(repr=False)
 
-    @property
+    @cached_property
+    def steps(self) -> tuple[MetricStep, ...]:
+        """(step, wall time, {key: value}) per written row, oldest first."""
+        return tuple(self.rows() if callable(self.rows) else self.rows)
+
+    @cached_property
     def keys(self) -> frozenset[str]:
         """Every key with at least one value in the batch."""
         return frozenset(k for _s, _t, values in self.steps for k in values)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, func, select
@@ -51,7 +52,7 @@ async def ingest_metrics(
         def changes(conn: Connection, result: store.IngestResult | str | None) -> list[MetricBatch]:
             if not isinstance(result, store.IngestResult) or not result.accepted:
                 return []
-            return [MetricBatch(**path.stamp(conn, run_id), stream=stream, steps=tuple(all_steps(result)))]
+            return [MetricBatch(**path.stamp(conn, run_id), stream=stream, rows=partial(all_steps, result))]
 
         result = await path.commit(whole, changes)
     else:
@@ -73,7 +74,7 @@ async def ingest_metrics(
                         project=project,
                         committed_at=time.time(),
                         stream=stream,
-                        steps=tuple(all_steps(result)),
+                        rows=partial(all_steps, result),
                     )
                 ]
             )

@@ -22,7 +22,7 @@ from trainboard.server.observability.metrics import SUBSCRIBER_DROPPED, SUBSCRIB
 
 def batch(run_id: str, step: int) -> MetricBatch:
     return MetricBatch(
-        run_id=run_id, project="p", committed_at=0.0, stream=None, steps=((step, 1.0, {"loss": step / 10}),)
+        run_id=run_id, project="p", committed_at=0.0, stream=None, rows=((step, 1.0, {"loss": step / 10}),)
     )
 
 
@@ -143,3 +143,18 @@ def test_configured_subscribers_are_named_module_function() -> None:
     assert [s.name for s in subs] == ["failing"]
     with pytest.raises(ValueError, match="must be module:function"):
         load_configured({"TRAINBOARD_SUBSCRIBERS": "tests.support.subscribers"})
+
+
+def test_a_metric_batch_builds_its_steps_only_when_read() -> None:
+    built: list[int] = []
+
+    def rows() -> list[tuple[int, float, dict[str, float]]]:
+        built.append(1)
+        return [(1, 0.5, {"loss": 0.25, "acc": 0.5}), (2, 0.6, {"loss": 0.125})]
+
+    change = MetricBatch(run_id="r", project="p", committed_at=0.0, stream=None, rows=rows)
+    assert built == []
+    assert change.keys == {"loss", "acc"}
+    assert change.series("loss") == [(1, 0.25), (2, 0.125)]
+    assert change.steps[0][0] == 1
+    assert built == [1]
