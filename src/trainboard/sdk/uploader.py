@@ -66,6 +66,10 @@ def spawn(journal: Path, url: str, token: str | None) -> Handover | None:
     env.pop(ENV_BACKGROUND_UPLOAD, None)
     for name in ("TRAINBOARD_RUN_ID", "TRAINBOARD_CAPTURED", "TRAINBOARD_NOTICE_FD"):
         env.pop(name, None)  # it is nobody's child run
+    # the trainboard this process runs, whatever made it importable here (an install, a source folder on sys.path)
+    package_root = Path(__file__).resolve().parents[2]
+    if package_root.name not in ("site-packages", "dist-packages"):  # installed: found as it is
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(package_root), env.get("PYTHONPATH")) if p)
     if token:
         env["TRAINBOARD_TOKEN"] = token
     else:
