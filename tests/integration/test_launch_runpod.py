@@ -61,7 +61,7 @@ def env(tmp_path_factory: pytest.TempPathFactory, standin: RunPodStandIn) -> Ite
         encoding="utf-8",
     )
     seeded = seed(data)
-    server.start()
+    server.start(timeout=120)  # importing runpod takes long on a loaded machine
     try:
         yield server, seeded
     finally:

@@ -77,7 +77,7 @@ def env(
         encoding="utf-8",
     )
     seeded = seed(data)
-    server.start()
+    server.start(timeout=120)  # importing runpod takes long on a loaded machine
     try:
         yield server, seeded
     finally:
