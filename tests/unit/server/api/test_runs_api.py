@@ -24,7 +24,8 @@ def test_list_filter_update_delete(client: TestClient) -> None:
     assert changed["status"] == "failed" and changed["exit_code"] == 3 and changed["end_time"]
     assert [r["id"] for r in client.get("/api/runs", params={"status": "failed"}).json()["runs"]] == ["r0"]
     kinds = [e["kind"] for e in client.get("/api/runs/r0/events").json()["events"]]
-    assert kinds == ["run_created", "status_change"]
+    # the alert engine (a write-path subscriber) adds its diagnosis of a failed run once it has seen the change
+    assert kinds[:2] == ["run_created", "status_change"] and set(kinds[2:]) <= {"diagnosis"}
     client.post("/api/runs/r1/metrics", json={"step": 1, "metrics": {"loss": 1.0}})
     deleted = client.delete("/api/runs/r1").json()
     assert deleted["removed"]["metric_points"] == 1
