@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 
 from trainboard.server.alerts import conditions, diagnosis, episodes, evaluators
 from trainboard.server.alerts.transitions import Episode, Op, announce, apply
-from trainboard.server.ingest.changes import Change, LineBatch, MetricBatch, StatusChange
+from trainboard.server.ingest.changes import Change, LineBatch, MetricBatch, MetricStep, StatusChange
 from trainboard.server.state import AppState
 from trainboard.server.store import alerts as store
 from trainboard.server.store import events as events_store
@@ -151,7 +151,8 @@ class AlertEngine:
             if r["condition"]["kind"] in conditions.METRIC_KINDS
         ]
         ops: list[Op] = []
-        keys = batch.keys
+        steps = batch.steps  # built on each read: read once
+        keys = frozenset(k for _s, _t, values in steps for k in values)
         for rule in mine:
             cond = rule["condition"]
             watched = [""] if cond["kind"] == "throughput" else [k for k in keys if _key_matches(cond["key"], k)]
@@ -160,7 +161,7 @@ class AlertEngine:
                 ev = self._evaluators.get(ident)
                 if ev is None:
                     ev = self._evaluators[ident] = evaluators.make(cond, key)
-                for step, wall, values in batch.steps:
+                for step, wall, values in steps:
                     if key and key not in values:
                         continue
                     verdict = ev.observe(step, wall, values[key] if key else 0.0)
@@ -183,7 +184,7 @@ class AlertEngine:
                     if op is not None:
                         ops.append(op)
                         self._shadow(op)
-        progress = self._track(batch, rules)
+        progress = self._track(batch.run_id, steps, rules)
         extra = (lambda conn: store.put_progress(conn, rows=progress)) if progress else None
         await self._commit(ops, extra)
 
@@ -201,19 +202,21 @@ class AlertEngine:
         elif op.action == "repeat":
             ep.notified_at = op.at
 
-    def _track(self, batch: MetricBatch, rules: list[dict[str, Any]]) -> list[tuple[str, int, float, float | None]]:
+    def _track(
+        self, run_id: str, steps: tuple[MetricStep, ...], rules: list[dict[str, Any]]
+    ) -> list[tuple[str, int, float, float | None]]:
         """Progress rows to write (at most one per ``PROGRESS_EVERY`` per run, only while a stall rule exists)."""
         if not any(r["condition"]["kind"] == "stall" for r in rules):
             return []
-        prog = self._progress.setdefault(batch.run_id, _Progress())
-        for step, wall, _values in batch.steps:
+        prog = self._progress.setdefault(run_id, _Progress())
+        for step, wall, _values in steps:
             prog.see(step, wall)
         now = time.monotonic()
         if prog.step < 0 or now - prog.written < PROGRESS_EVERY:
             return []
         prog.written = now
         median = statistics.median(prog.intervals) if prog.intervals else None
-        return [(batch.run_id, prog.step, prog.at, median)]
+        return [(run_id, prog.step, prog.at, median)]
 
     async def _status(self, change: StatusChange) -> None:
         rules = await self._load()
