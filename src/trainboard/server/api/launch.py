@@ -16,13 +16,14 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
+from trainboard.server.api import budgets
 from trainboard.server.api.errors import invalid
 from trainboard.server.api.schemas import JSON_DOC_RULES, InModel, RunPublic
 from trainboard.server.auth.audit import client_ip
 from trainboard.server.auth.identity import Caller, Identity
 from trainboard.server.providers.base import JobSpec, Resources, SpecError
 from trainboard.server.providers.registry import env_allowed
-from trainboard.server.providers.service import LaunchError, LaunchService
+from trainboard.server.providers.service import LaunchError, LaunchService, who
 from trainboard.server.state import AppState, State
 from trainboard.server.store import launches
 from trainboard.server.store import runs as runs_store
@@ -41,6 +42,32 @@ class ResourcesIn(InModel):
     gpu_type: str | None = Field(None, min_length=1, max_length=128, description="GPU model (RunPod's GPU type id)")
     memory_mb: int | None = Field(None, ge=1, le=2**31, description="Memory limit in MiB")
     time_limit: int | None = Field(None, ge=1, le=366 * 86400, description="Wall-clock limit in seconds")
+
+
+class VolumeIn(InModel):
+    id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="A RunPod network volume (it outlives the pod; checkpoints go there). null: none",
+    )
+    size_gb: int | None = Field(
+        None, ge=0, le=10_000, description="Without an id: a pod volume of this size (gone with the pod); 0: none"
+    )
+    mount_path: str | None = Field(
+        None, pattern=r'^/[^"\\\x00]{0,255}$', description="Where the volume is mounted (an absolute path)"
+    )
+
+
+class RunPodOptionsIn(InModel):
+    """Per-launch RunPod settings overriding `[providers.runpod]` for this launch (left out: the file's)."""
+
+    volume: VolumeIn | None = None
+    interruptible: bool | None = Field(None, description="A spot pod: cheaper, taken back when outbid")
+    bid_per_gpu: float | None = Field(None, gt=0, lt=1000, description="The spot bid, $/GPU/hour")
+    data_center_id: str | None = Field(None, pattern=r"^[A-Z0-9-]{1,32}$", description="e.g. EU-RO-1")
+    cuda_versions: list[Annotated[str, Field(pattern=r"^\d{1,3}\.\d{1,3}$")]] | None = Field(
+        None, max_length=16, description='Only hosts with one of these CUDA versions ("12.4")'
+    )
 
 
 #: The program word may hold no NUL and none of the ASCII spaces a shell splits on (the rule is stated in the
@@ -81,6 +108,13 @@ class LaunchRequest(InModel):
     name: str | None = Field(None, min_length=1, max_length=512)
     project: str = Field("default", min_length=1, max_length=256)
     config: dict[str, Any] = Field(default_factory=dict, description=JSON_DOC_RULES)
+    runpod: RunPodOptionsIn | None = Field(None, description="RunPod settings for this launch (runpod provider)")
+    resume_from: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+        description="Run again from this run's last checkpoint: the job gets TRAINBOARD_RESUME_FROM (its path) "
+        "and both runs an event naming the other",
+    )
 
     @field_validator("argv")
     @classmethod
@@ -160,7 +194,7 @@ async def _may_cancel(state: AppState, caller: Identity, run_id: str) -> None:
         return found is not None, None if found is None else found["launched_by"]
 
     known, by = await run_in_threadpool(launcher)
-    if known and by != (caller.user or "token"):  # "token": what a service token's launch records (service.who)
+    if known and by != who(caller):  # a service token's launch records its name (service.who)
         raise HTTPException(
             status_code=403, detail=f"run {run_id!r} was launched by {by!r}: only they or an admin may cancel it"
         )
@@ -217,6 +251,7 @@ def _spec(body: LaunchRequest, service: LaunchService) -> JobSpec:
         name=body.name,
         project=body.project,
         config=body.config,
+        options=body.runpod.model_dump(exclude_unset=True) if body.runpod is not None else {},
     )
 
 
@@ -240,7 +275,9 @@ async def launch_run(body: LaunchRequest, request: Request, state: State, caller
         validate = getattr(provider, "validate", None)
         if validate is not None:
             validate(spec)
-        row = await service.launch(provider_name=body.provider, spec=spec, caller=caller, ip=client_ip(request))
+        row = await service.launch(
+            provider_name=body.provider, spec=spec, caller=caller, ip=client_ip(request), resume_from=body.resume_from
+        )
     except SpecError as exc:
         invalid(["body", *exc.field.split(".")], exc.message)
     except LaunchError as exc:
@@ -307,3 +344,6 @@ async def get_native_logs(
         media_type="application/octet-stream",
         headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
     )
+
+
+router.include_router(budgets.router)

@@ -24,6 +24,7 @@ from trainboard.server.store import events as events_store
 from trainboard.server.store import launches as launches_store
 from trainboard.server.store import run_tags
 from trainboard.server.store import runs as store
+from trainboard.server.store.costs import with_costs
 from trainboard.server.store.run_owner import created_by, set_created_by
 from trainboard.server.stream import feed
 from trainboard.wire import MAX_JSON_INT
@@ -90,9 +91,10 @@ def list_runs(
     try:
         with state.engines.reader.connect() as conn:
             page = run_page(conn, query)
+            priced = with_costs(conn, page.runs)
     except QueryError as exc:
         query_error(exc)
-    return RunList(runs=[RunPublic.from_row(r) for r in page.runs], total=page.total, next_cursor=page.next_cursor)
+    return RunList(runs=[RunPublic.from_row(r) for r in priced], total=page.total, next_cursor=page.next_cursor)
 
 
 @router.post(
@@ -129,6 +131,8 @@ async def create_run(body: RunCreate, response: Response, state: State, caller: 
 def get_run(run_id: str, state: State) -> RunPublic:
     with state.engines.reader.connect() as conn:
         row = store.get_run(conn, run_id=run_id)
+        if row is not None:
+            row = with_costs(conn, [row])[0]
     if row is None:
         not_found("run", run_id)
     return RunPublic.from_row(row)

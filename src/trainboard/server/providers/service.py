@@ -33,6 +33,7 @@ way cancels the job it made.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import secrets
@@ -49,6 +50,7 @@ from sqlalchemy import Connection
 from trainboard.server.auth.accounts import AuthInputError, create_token
 from trainboard.server.auth.audit import record
 from trainboard.server.auth.identity import Identity
+from trainboard.server.costs import check_budgets, price_of
 from trainboard.server.ingest.changes import Change
 from trainboard.server.ingest.launches import LaunchStep, launch_changes
 from trainboard.server.ingest.runs import Transition, commit_created, commit_transitions, transitions_of
@@ -64,8 +66,10 @@ from trainboard.server.providers.base import (
 )
 from trainboard.server.providers.journals import upload_leftovers
 from trainboard.server.providers.registry import Registry
+from trainboard.server.providers.resume import ResumeError, ResumePoint, link_resumed, resume_point
 from trainboard.server.state import AppState
 from trainboard.server.store import auth_tokens
+from trainboard.server.store import costs as costs_store
 from trainboard.server.store import events as events_store
 from trainboard.server.store import launches as store
 from trainboard.server.store import runs as runs_store
@@ -86,6 +90,8 @@ TEST_DEPLOYED_DELAY_ENV = "TRAINBOARD_TEST_DEPLOYED_DELAY"
 UPLOAD_TOKEN_LIFETIME = 3600.0
 #: Seconds a deploying process's claim on a launch lasts without renewal (renewed every third of it).
 DEPLOY_LEASE = 60.0
+#: Seconds between two comparisons of the projects' spending with their budgets (``costs.check_budgets``).
+BUDGET_EVERY = 2.0
 #: The reason a run fails with when the server deploying it died and the provider has no job for it.
 DEPLOYER_STOPPED = "the server deploying it stopped"
 
@@ -155,7 +161,8 @@ def new_run_id() -> str:
 
 
 def who(caller: Identity) -> str:
-    return caller.user or ("token" if caller.via == "token" else "local")
+    """What a launch or cancel records as its author (a service token by its name, see ``Identity.actor``)."""
+    return caller.actor
 
 
 class LaunchService:
@@ -221,14 +228,30 @@ class LaunchService:
             raise SpecError("image", f"the {provider.name} provider does not run container images")
         if caps.image and not spec.image and not caps.default_image:
             raise SpecError("image", f"the {provider.name} provider needs a container image")
+        for key in spec.options:
+            if key not in caps.options:
+                raise SpecError(f"runpod.{key}", f"the {provider.name} provider takes no {key!r} option")
 
-    async def launch(self, *, provider_name: str, spec: JobSpec, caller: Identity, ip: str) -> dict[str, Any]:
-        """Create the run (``queued``), deploy the job and return the run. Raises ``LaunchError``."""
+    async def launch(
+        self, *, provider_name: str, spec: JobSpec, caller: Identity, ip: str, resume_from: str | None = None
+    ) -> dict[str, Any]:
+        """Create the run (``queued``), deploy the job and return the run. Raises ``LaunchError``.
+
+        ``resume_from``: a run whose last checkpoint the job resumes from (``TRAINBOARD_RESUME_FROM``, see
+        ``resume``); the two runs are linked by an event on each."""
         provider = self.provider(provider_name)
         try:
             self.check(provider, spec)
         except SpecError as exc:
             raise LaunchError(422, exc.message, exc.field) from None
+        resumed: ResumePoint | None = None
+        if resume_from is not None:
+            try:
+                with self.state.engines.reader.connect() as conn:
+                    resumed = resume_point(conn, resume_from)
+            except ResumeError as exc:
+                raise LaunchError(422, str(exc), "resume_from") from None
+            spec = dataclasses.replace(spec, resume_from=resumed.path)
         run_id = new_run_id()
         name = spec.name or (spec.argv[0].rsplit("/", 1)[-1] or "run")
         stored_spec = {
@@ -239,6 +262,12 @@ class LaunchService:
             "resources": spec.resources.as_dict(),
             "image": spec.image or provider.capabilities.default_image,  # what it ran in: a relaunch runs it again
         }
+        if spec.options:
+            stored_spec["options"] = dict(spec.options)
+        if resumed is not None:
+            stored_spec["resume_from"] = resumed.as_dict()
+        usd_per_hour, price_source = price_of(provider.name, spec.resources.as_dict(), self.registry.config.rates)
+        stored_spec["price"] = {"usd_per_hour": usd_per_hour, "source": price_source}
         config = {**spec.config, "command": list(spec.argv)}
 
         def create(c: Connection) -> tuple[tuple[dict[str, Any], str | None], dict[str, Any]]:
@@ -270,6 +299,9 @@ class LaunchService:
                 deploy_owner=self.identity,
                 deploy_until=time.time() + DEPLOY_LEASE,
             )
+            costs_store.set_price(c, run_id=run_id, usd_per_hour=usd_per_hour, source=price_source)
+            if resumed is not None:
+                link_resumed(c, resumed, run_id=run_id)
             return (run, secret), run
 
         run, token = await commit_created(self.state, create)
@@ -429,11 +461,18 @@ class LaunchService:
 
     # ---- the watcher -----------------------------------------------------------------------------------------
     async def watch(self) -> None:
+        budgets_at = 0.0
         while True:
             try:
                 await self.poll_once()
             except Exception:  # keep watching; the next round retries
                 log.exception("launch watcher round failed")
+            if time.monotonic() >= budgets_at:  # spending grows with time: compared with the budgets every few s
+                budgets_at = time.monotonic() + BUDGET_EVERY
+                try:
+                    await check_budgets(self.state)
+                except Exception:
+                    log.exception("checking the project budgets failed")
             await asyncio.sleep(self.poll_interval)
 
     async def poll_once(self, *, run_id: str | None = None) -> None:
@@ -599,6 +638,10 @@ class LaunchService:
             step = LaunchStep(run_id, launch["provider"], current["state"], status.state.value, status.reason)
             if status.details:
                 store.record_job_details(c, run_id=run_id, details=dict(status.details))
+                price = status.details.get("cost_per_hr")
+                if isinstance(price, int | float):  # the provider's own price (RunPod's costPerHr)
+                    source = f"{launch['provider']} costPerHr"
+                    costs_store.set_price(c, run_id=run_id, usd_per_hour=float(price), source=source)
             changes: dict[str, Any] = {
                 "state": status.state.value,
                 "native_state": status.native,
