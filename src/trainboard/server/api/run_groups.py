@@ -58,7 +58,7 @@ class RunGroups(BaseModel):
 @router.get("", response_model=RunGroups)
 def run_groups(
     state: State,
-    by: Annotated[str, Query(max_length=300, description="`config.<key>` or `tag`")],
+    by: Annotated[str, Query(max_length=300, pattern=r"^(tag|config\.[^\x00]+)$", description="`tag` or `config.KEY`")],
     mode: Annotated[str, Query(pattern="^(by|over)$", description="`by`: same value; `over`: over the key")] = "by",
     project: Annotated[str | None, Query(max_length=256)] = None,
     filter: Annotated[str, Query(max_length=MAX_LENGTH, description="A runs-query filter expression")] = "",
