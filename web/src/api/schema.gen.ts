@@ -4,6 +4,128 @@
  */
 
 export interface paths {
+    "/api/alert-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Alert Rules */
+        get: operations["list_alert_rules_api_alert_rules_get"];
+        put?: never;
+        /**
+         * Create Alert Rule
+         * @description A rule for every run of ``project`` (present and future) or for one run (``run_id``).
+         */
+        post: operations["create_alert_rule_api_alert_rules_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-rules/defaults": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Default Alert Rules
+         * @description One click: the default rules for a project (NaN/Inf on any metric, stall, failed or interrupted).
+         */
+        post: operations["create_default_alert_rules_api_alert_rules_defaults_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Alert Rule */
+        delete: operations["delete_alert_rule_api_alert_rules__rule_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Alert Rule
+         * @description Rename, enable or disable, silence for ``mute_seconds`` (0 ends a silence), change the periods.
+         */
+        patch: operations["update_alert_rule_api_alert_rules__rule_id__patch"];
+        trace?: never;
+    };
+    "/api/alert-rules/{rule_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test Alert Rule
+         * @description Send a test notification to each of the rule's channels now; each channel's outcome.
+         */
+        post: operations["test_alert_rule_api_alert_rules__rule_id__test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Alerts
+         * @description Newest first, with each alert's deliveries (channel, outcome, attempts, last error).
+         */
+        get: operations["list_alerts_api_alerts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/{alert_id}/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge Alert
+         * @description Acknowledge: someone is on it (no reminders); it still resolves when the condition ends.
+         */
+        post: operations["acknowledge_alert_api_alerts__alert_id__ack_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/audit": {
         parameters: {
             query?: never;
@@ -93,6 +215,26 @@ export interface paths {
          * @description Who the request is: ``auth`` false means the server is open (loopback, no users, or ``--no-auth``).
          */
         get: operations["auth_me_api_auth_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/budgets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Budgets
+         * @description Every project's budget with what it has spent.
+         */
+        get: operations["list_budgets_api_budgets_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -218,6 +360,28 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project}/budget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Budget */
+        get: operations["get_budget_api_projects__project__budget_get"];
+        /**
+         * Set Budget
+         * @description Set (or change) a project's budget; a changed budget is compared with the spending afresh.
+         */
+        put: operations["set_budget_api_projects__project__budget_put"];
+        post?: never;
+        /** Delete Budget */
+        delete: operations["delete_budget_api_projects__project__budget_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -397,6 +561,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Run Alert
+         * @description An alert sent by the training code (``monitor.alert``): through the channels of the rules that apply
+         *     to the run (its own and its project's).
+         */
+        post: operations["send_run_alert_api_runs__run_id__alerts_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/{run_id}/cancel": {
         parameters: {
             query?: never;
@@ -452,7 +637,11 @@ export interface paths {
          */
         get: operations["list_events_api_runs__run_id__events_get"];
         put?: never;
-        post?: never;
+        /**
+         * Report Event
+         * @description Record what the client reports about its run (idempotent by ``id``).
+         */
+        post: operations["report_event_api_runs__run_id__events_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -993,6 +1182,54 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AlertList */
+        AlertList: {
+            /** Alerts */
+            alerts: components["schemas"]["AlertOut"][];
+            /**
+             * Total
+             * @description alerts matching in all (the list holds the newest `limit`)
+             */
+            total: number;
+        };
+        /** AlertOut */
+        AlertOut: {
+            /** Acked At */
+            acked_at: number | null;
+            /** Acked By */
+            acked_by: string | null;
+            /** Deliveries */
+            deliveries: components["schemas"]["DeliveryOut"][];
+            /** Fired At */
+            fired_at: number | null;
+            /** Id */
+            id: number;
+            /** Key */
+            key: string;
+            /** Level */
+            level: string;
+            /** Message */
+            message: string;
+            /** Resolved At */
+            resolved_at: number | null;
+            /** Rule Id */
+            rule_id: number | null;
+            /** Run Id */
+            run_id: string | null;
+            /** Started At */
+            started_at: number;
+            /**
+             * State
+             * @description firing | resolved | acknowledged
+             */
+            state: string;
+            /** Step */
+            step: number | null;
+            /** Title */
+            title: string;
+            /** Value */
+            value: number | string | null;
+        };
         /** AuditEntry */
         AuditEntry: {
             /** Action */
@@ -1017,6 +1254,48 @@ export interface components {
         AuditList: {
             /** Entries */
             entries: components["schemas"]["AuditEntry"][];
+        };
+        /** BudgetIn */
+        BudgetIn: {
+            /**
+             * Usd
+             * @description US dollars the project's runs may cost
+             */
+            usd: number;
+        };
+        /** BudgetList */
+        BudgetList: {
+            /** Budgets */
+            budgets: components["schemas"]["BudgetOut"][];
+        };
+        /** BudgetOut */
+        BudgetOut: {
+            /**
+             * Crossed At
+             * @description When spending reached the budget (null: not yet)
+             */
+            crossed_at: number | null;
+            /**
+             * Crossed Usd
+             * @description The spending when it was crossed
+             */
+            crossed_usd: number | null;
+            /** Project */
+            project: string;
+            /** Set At */
+            set_at: number;
+            /** Set By */
+            set_by: string | null;
+            /**
+             * Spent Usd
+             * @description What the project's priced runs cost so far (running ones up to now)
+             */
+            spent_usd: number;
+            /**
+             * Usd
+             * @description The budget, US dollars
+             */
+            usd: number;
         };
         /** CheckpointIn */
         CheckpointIn: {
@@ -1133,6 +1412,73 @@ export interface components {
             /** Valid */
             valid: boolean;
         };
+        /**
+         * ClientEventIn
+         * @description A period in which the client could not reach the server, reported once it got through.
+         */
+        ClientEventIn: {
+            /**
+             * Bytes
+             * @description Their size
+             */
+            bytes: number;
+            /**
+             * Id
+             * @description The client's id of it
+             */
+            id: string;
+            /**
+             * Kind
+             * @constant
+             */
+            kind: "server_unreachable";
+            /**
+             * Message
+             * @description The sentence shown with the event
+             */
+            message: string;
+            /**
+             * Records
+             * @description Journal records delivered late
+             */
+            records: number;
+            /**
+             * Since
+             * @description When the client lost the server (epoch seconds)
+             */
+            since: number;
+            /**
+             * Until
+             * @description When a request got through again
+             */
+            until: number;
+        };
+        /** DefaultsIn */
+        DefaultsIn: {
+            /** Channels */
+            channels?: string[];
+            /** Kinds */
+            kinds?: ("nan" | "stall" | "status")[];
+            /** Project */
+            project: string;
+        };
+        /** DeliveryOut */
+        DeliveryOut: {
+            /** Attempts */
+            attempts: number;
+            /** Channel */
+            channel: string;
+            /** Created At */
+            created_at: number;
+            /** Event */
+            event: string;
+            /** Last Error */
+            last_error: string | null;
+            /** Sent At */
+            sent_at: number | null;
+            /** Status */
+            status: string;
+        };
         /** ErrorMessage */
         ErrorMessage: {
             /** @description Why: a sentence, or (422) a list of problems, each naming its field in `loc` */
@@ -1164,6 +1510,22 @@ export interface components {
         ExchangeIn: {
             /** Code */
             code: string;
+        };
+        /** ExplicitAlertIn */
+        ExplicitAlertIn: {
+            /**
+             * Level
+             * @default warning
+             * @enum {string}
+             */
+            level: "info" | "warning" | "error";
+            /**
+             * Text
+             * @default
+             */
+            text: string;
+            /** Title */
+            title: string;
         };
         /** GroupMember */
         GroupMember: {
@@ -1309,6 +1671,13 @@ export interface components {
             provider: string;
             /** @description What the job asks for (provider defaults when left out) */
             resources?: components["schemas"]["ResourcesIn"] | null;
+            /**
+             * Resume From
+             * @description Run again from this run's last checkpoint: the job gets TRAINBOARD_RESUME_FROM (its path) and both runs an event naming the other
+             */
+            resume_from?: string | null;
+            /** @description RunPod settings for this launch (runpod provider) */
+            runpod?: components["schemas"]["RunPodOptionsIn"] | null;
             /**
              * Secrets
              * @description Environment variables passed to the job but never stored, shown or logged (API keys). Any name except TRAINBOARD_*, LD_*, PATH, PYTHONPATH and the like
@@ -1476,6 +1845,11 @@ export interface components {
              * @description Whether this server asks for credentials
              */
             auth: boolean;
+            /**
+             * Can Launch
+             * @description Whether this caller may launch runs now (an admin, or an editor an admin granted launch; a token only of the launch or admin scope)
+             */
+            can_launch: boolean;
             user: components["schemas"]["UserOut"] | null;
             /**
              * Via
@@ -1680,6 +2054,135 @@ export interface components {
              */
             time_limit?: number | null;
         };
+        /** RuleIn */
+        RuleIn: {
+            /**
+             * Channels
+             * @description Apprise or webhook+https URLs
+             */
+            channels?: string[];
+            /**
+             * Condition
+             * @description {"kind": ..., "key": ..., params}; defaults filled in
+             */
+            condition: {
+                [key: string]: unknown;
+            };
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * For Seconds
+             * @description pending period before firing
+             * @default 0
+             */
+            for_seconds: number;
+            /** Name */
+            name: string;
+            /**
+             * Project
+             * @description every run of a project
+             */
+            project?: string | null;
+            /**
+             * Repeat Seconds
+             * @description re-notify while firing
+             */
+            repeat_seconds?: number | null;
+            /**
+             * Run Id
+             * @description or one run
+             */
+            run_id?: string | null;
+        };
+        /** RuleList */
+        RuleList: {
+            /** Rules */
+            rules: components["schemas"]["RuleOut"][];
+        };
+        /** RuleOut */
+        RuleOut: {
+            /**
+             * Channels
+             * @description masked: a channel's secrets are never shown again
+             */
+            channels: string[];
+            /** Condition */
+            condition: {
+                [key: string]: unknown;
+            };
+            /** Created At */
+            created_at: number;
+            /** Created By */
+            created_by: string | null;
+            /** Description */
+            description: string;
+            /** Enabled */
+            enabled: boolean;
+            /** For Seconds */
+            for_seconds: number;
+            /** Id */
+            id: number;
+            /** Muted Until */
+            muted_until: number | null;
+            /** Name */
+            name: string;
+            /** Project */
+            project: string | null;
+            /** Repeat Seconds */
+            repeat_seconds: number | null;
+            /** Run Id */
+            run_id: string | null;
+        };
+        /** RulePatch */
+        RulePatch: {
+            /** Enabled */
+            enabled?: boolean | null;
+            /** For Seconds */
+            for_seconds?: number | null;
+            /**
+             * Mute Seconds
+             * @description silence; 0 unmutes
+             */
+            mute_seconds?: number | null;
+            /** Name */
+            name?: string | null;
+            /** Repeat Seconds */
+            repeat_seconds?: number | null;
+        };
+        /**
+         * RunCost
+         * @description What a run cost so far: its price × the hours from its launch to its end (to now while it runs).
+         */
+        RunCost: {
+            /**
+             * Hours
+             * @description Hours billed so far
+             */
+            hours: number;
+            /**
+             * Live
+             * @description The run has not ended: the cost grows until it does
+             */
+            live: boolean;
+            /**
+             * Source
+             * @description Where the price comes from (RunPod's costPerHr, a providers.toml rate)
+             */
+            source: string;
+            /**
+             * Usd
+             * @description US dollars so far
+             */
+            usd: number;
+            /**
+             * Usd Per Hour
+             * @description The run's price
+             */
+            usd_per_hour: number;
+        };
         /** RunCreate */
         RunCreate: {
             /**
@@ -1772,6 +2275,33 @@ export interface components {
              */
             total: number;
         };
+        /**
+         * RunPodOptionsIn
+         * @description Per-launch RunPod settings overriding `[providers.runpod]` for this launch (left out: the file's).
+         */
+        RunPodOptionsIn: {
+            /**
+             * Bid Per Gpu
+             * @description The spot bid, $/GPU/hour
+             */
+            bid_per_gpu?: number | null;
+            /**
+             * Cuda Versions
+             * @description Only hosts with one of these CUDA versions ("12.4")
+             */
+            cuda_versions?: string[] | null;
+            /**
+             * Data Center Id
+             * @description e.g. EU-RO-1
+             */
+            data_center_id?: string | null;
+            /**
+             * Interruptible
+             * @description A spot pod: cheaper, taken back when outbid
+             */
+            interruptible?: boolean | null;
+            volume?: components["schemas"]["VolumeIn"] | null;
+        };
         /** RunPublic */
         RunPublic: {
             /**
@@ -1783,6 +2313,8 @@ export interface components {
             config: {
                 [key: string]: unknown;
             };
+            /** @description What the run cost (null: no known price, never a guess) */
+            cost?: components["schemas"]["RunCost"] | null;
             /**
              * Created By
              * @description The user who created it (when authentication is on)
@@ -1939,6 +2471,20 @@ export interface components {
             offset: number;
             /** Rows */
             rows: number;
+        };
+        /** TestOut */
+        TestOut: {
+            /** Results */
+            results: components["schemas"]["TestResult"][];
+        };
+        /** TestResult */
+        TestResult: {
+            /** Channel */
+            channel: string;
+            /** Error */
+            error: string | null;
+            /** Ok */
+            ok: boolean;
         };
         /** TokenCreate */
         TokenCreate: {
@@ -2156,6 +2702,24 @@ export interface components {
             /** Updated At */
             updated_at: number;
         };
+        /** VolumeIn */
+        VolumeIn: {
+            /**
+             * Id
+             * @description A RunPod network volume (it outlives the pod; checkpoints go there). null: none
+             */
+            id?: string | null;
+            /**
+             * Mount Path
+             * @description Where the volume is mounted (an absolute path)
+             */
+            mount_path?: string | null;
+            /**
+             * Size Gb
+             * @description Without an id: a pod volume of this size (gone with the pod); 0: none
+             */
+            size_gb?: number | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -2165,6 +2729,696 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_alert_rules_api_alert_rules_get: {
+        parameters: {
+            query?: {
+                project?: string | null;
+                run_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleList"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_alert_rule_api_alert_rules_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    create_default_alert_rules_api_alert_rules_defaults_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DefaultsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleList"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    delete_alert_rule_api_alert_rules__rule_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    update_alert_rule_api_alert_rules__rule_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RulePatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    test_alert_rule_api_alert_rules__rule_id__test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestOut"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    list_alerts_api_alerts_get: {
+        parameters: {
+            query?: {
+                run_id?: string | null;
+                rule_id?: number | null;
+                state?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertList"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    acknowledge_alert_api_alerts__alert_id__ack_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertOut"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     list_audit_api_audit_get: {
         parameters: {
             query?: {
@@ -2519,6 +3773,62 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    list_budgets_api_budgets_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BudgetList"];
                 };
             };
             /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
@@ -3119,6 +4429,272 @@ export interface operations {
             };
             /** @description The request's headers or body did not arrive in time */
             408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    get_budget_api_projects__project__budget_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BudgetOut"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_budget_api_projects__project__budget_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BudgetIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BudgetOut"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    delete_budget_api_projects__project__budget_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4343,6 +5919,113 @@ export interface operations {
             };
         };
     };
+    send_run_alert_api_runs__run_id__alerts_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExplicitAlertIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertOut"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     cancel_run_api_runs__run_id__cancel_post: {
         parameters: {
             query?: never;
@@ -4697,6 +6380,113 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    report_event_api_runs__run_id__events_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientEventIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventOut"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };
