@@ -144,12 +144,10 @@ class AlertEngine:
         announce(self.state, applied)
 
     async def _metrics(self, batch: MetricBatch) -> None:
-        rules = await self._load()
-        mine = [
-            r
-            for r in store.rules_matching(rules, run_id=batch.run_id, project=batch.project)
-            if r["condition"]["kind"] in conditions.METRIC_KINDS
-        ]
+        rules = store.rules_matching(await self._load(), run_id=batch.run_id, project=batch.project)
+        mine = [r for r in rules if r["condition"]["kind"] in conditions.METRIC_KINDS]
+        if not mine and not any(r["condition"]["kind"] == "stall" for r in rules):
+            return  # no rule watches this run's metrics: the batch's points are never built
         ops: list[Op] = []
         steps = batch.steps  # built on each read: read once
         keys = frozenset(k for _s, _t, values in steps for k in values)
@@ -205,7 +203,8 @@ class AlertEngine:
     def _track(
         self, run_id: str, steps: tuple[MetricStep, ...], rules: list[dict[str, Any]]
     ) -> list[tuple[str, int, float, float | None]]:
-        """Progress rows to write (at most one per ``PROGRESS_EVERY`` per run, only while a stall rule exists)."""
+        """Progress rows to write (at most one per ``PROGRESS_EVERY`` per run, only while a stall rule applies to
+        the run: ``rules`` are the run's)."""
         if not any(r["condition"]["kind"] == "stall" for r in rules):
             return []
         prog = self._progress.setdefault(run_id, _Progress())
