@@ -78,6 +78,10 @@ def test_alert_add_list_test_remove_and_a_crash_diagnosed(
         assert "train.py:4" in alert["message"]
         sent = hook.wait_for(lambda r: "FIRING" in r.json().get("title", ""))
         assert "CUDA out of memory" in sent.json()["message"]
+        # the diagnosis is the run's status reason, for anyone who opens the run (CONTRACT: run `status_reason`)
+        failed = http.get(f"/api/runs/{oom['id']}").json()
+        assert failed["status"] == "failed"
+        assert "CUDA out of memory: tried to allocate 2.00 GiB" in failed["status_reason"]
 
         removed = cli("alert", "remove", rule_id[1], env=env)
         assert removed.returncode == 0

@@ -133,6 +133,7 @@ def get_run(run_id: str, state: State) -> RunPublic:
         row = store.get_run(conn, run_id=run_id)
         if row is not None:
             row = with_costs(conn, [row])[0]
+            row["status_reason"] = events_store.status_reason(conn, run_id=run_id, status=row["status"])
     if row is None:
         not_found("run", run_id)
     return RunPublic.from_row(row)

@@ -302,6 +302,11 @@ class RunPublic(BaseModel):
         None, description="Metric summaries by key, in lists asked for them with `summary=`"
     )
     cost: RunCost | None = Field(None, description="What the run cost (null: no known price, never a guess)")
+    status_reason: str | None = Field(
+        None,
+        description="Why the run has its status (in `GET /api/runs/{run_id}`): the latest status change's reason, "
+        "or for a failed or interrupted run its failure diagnosis (the exception, OOM, NCCL error, signal)",
+    )
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> RunPublic:
@@ -310,6 +315,8 @@ class RunPublic(BaseModel):
             public["summary"] = row["summary"]
         if row.get("cost") is not None:
             public["cost"] = row["cost"]
+        if row.get("status_reason") is not None:
+            public["status_reason"] = row["status_reason"]
         return cls(**public)
 
 

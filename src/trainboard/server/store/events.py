@@ -43,3 +43,26 @@ def list_events(conn: Connection, *, run_id: str, after_id: int = 0, limit: int 
         .limit(limit)
     ).mappings()
     return [{**r, "data": load_doc(r["data"])} for r in rows]
+
+
+#: Statuses whose reason is the failure diagnosis when the alert engine made one (``alerts.diagnosis``).
+DIAGNOSED_STATUSES = frozenset({"failed", "interrupted"})
+
+
+def status_reason(conn: Connection, *, run_id: str, status: str) -> str | None:
+    """Why the run has its status: the reason of its latest status change, or for a failed or interrupted run
+    the failure diagnosis recorded after that change (``diagnosis`` events), which names the cause."""
+    kinds = ("status_change", "diagnosis") if status in DIAGNOSED_STATUSES else ("status_change",)
+    rows = conn.execute(
+        select(events.c.kind, events.c.message, events.c.data)
+        .where(events.c.run_id == run_id, events.c.kind.in_(kinds))
+        .order_by(events.c.id.desc())
+        .limit(1)
+    ).all()
+    if not rows:
+        return None
+    kind, message, data = rows[0]
+    if kind == "diagnosis":
+        return str(message) if message else None
+    reason = load_doc(data).get("reason")
+    return str(reason) if reason else None
