@@ -12,7 +12,7 @@ import { ConfigTree } from "../components/ConfigTree";
 import { EventLog } from "../components/EventLog";
 import { HelpOverlay } from "../components/HelpOverlay";
 import { Panel } from "../components/Panel";
-import { RunList, defaultFilter, type RunFilter } from "../components/RunList";
+import { RunList, compareHref, defaultFilter, type RunFilter } from "../components/RunList";
 import { useLiveRunList } from "../components/useLiveRunList";
 import { SystemPanel } from "../components/SystemPanel";
 import { TopBar } from "../components/TopBar";
@@ -22,6 +22,10 @@ import { timeline } from "../timeline/moment";
 import { useLayout } from "../layout/useLayout";
 import { LinesView, type LinesHandle } from "../lines/LinesView";
 import type { TerminalHandle } from "../terminal/TerminalPanel";
+
+/** The run page's charts overlay live streams of this many runs at most (the shown one included); past it the
+ * panel says so, and the compare page draws any number. */
+const LIVE_OVERLAY_MAX = 7;
 
 // xterm.js is loaded in its own chunk, so the charts paint without waiting for it
 const TerminalPanel = lazy(() => import("../terminal/TerminalPanel").then((m) => ({ default: m.TerminalPanel })));
@@ -78,11 +82,13 @@ export function Dashboard() {
   // another run: the time line goes back to live
   useEffect(() => timeline.set(null), [runId]);
 
+  // every tick is kept (the COMPARE link opens them all); the live charts overlay the newest few and say so
+  const ticked = useMemo(() => compare.filter((id) => id !== run?.id), [run, compare]);
   const overlay = useMemo(() => {
     if (!run) return [];
-    const others = compare.filter((id) => id !== run.id).map((id) => allRuns.find((r) => r.id === id));
+    const others = ticked.slice(-(LIVE_OVERLAY_MAX - 1)).map((id) => allRuns.find((r) => r.id === id));
     return [run, ...others.filter((r): r is Run => !!r)];
-  }, [run, compare, allRuns]);
+  }, [run, ticked, allRuns]);
 
   const select = (id: string) => navigate(`/runs/${encodeURIComponent(id)}`);
 
@@ -183,7 +189,7 @@ export function Dashboard() {
                 onSelect={select}
                 compare={compare}
                 onToggleCompare={(id) =>
-                  setCompare((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id].slice(-7)))
+                  setCompare((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id]))
                 }
               />
             </Panel>
@@ -208,6 +214,14 @@ export function Dashboard() {
                   title={`METRICS · ${run.name}${overlay.length > 1 ? ` +${overlay.length - 1}` : ""}`}
                   className="p-metrics"
                   {...fold("metrics")}
+                  extra={
+                    ticked.length > LIVE_OVERLAY_MAX - 1 ? (
+                      <span className="amber overlay-cap">
+                        live overlay: the {LIVE_OVERLAY_MAX - 1} newest of {ticked.length} ticked runs —{" "}
+                        <a href={compareHref([run.id, ...ticked])}>COMPARE all {ticked.length + 1} →</a>
+                      </span>
+                    ) : undefined
+                  }
                 >
                   <MetricsPanel runs={overlay} layout={layout} />
                 </Panel>
