@@ -2350,6 +2350,11 @@ export interface components {
              */
             status: "queued" | "running" | "completed" | "failed" | "interrupted";
             /**
+             * Status Reason
+             * @description Why the run has its status (in `GET /api/runs/{run_id}`): the latest status change's reason, or for a failed or interrupted run its failure diagnosis (the exception, OOM, NCCL error, signal)
+             */
+            status_reason?: string | null;
+            /**
              * Summary
              * @description Metric summaries by key, in lists asked for them with `summary=`
              */
