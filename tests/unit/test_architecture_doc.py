@@ -23,6 +23,13 @@ def doc() -> str:
     return DOC.read_text()
 
 
+def prose() -> str:
+    """The doc without its module index (generated from the docstrings and checked on its own, below)."""
+    text = doc()
+    start, end = "<!-- module index:", "<!-- end of module index -->"
+    return text.split(start, 1)[0] + text.split(end, 1)[1] if start in text else text
+
+
 def layout_paths() -> list[str]:
     """The paths of the Layout tree, rebuilt from its indentation (two spaces a level)."""
     block = doc().split("## Layout", 1)[1].split("```", 2)[1]
@@ -55,7 +62,7 @@ def test_every_path_in_the_layout_exists() -> None:
 
 
 def test_every_path_in_the_text_exists() -> None:
-    before, _layout, after = doc().partition("## Layout")
+    before, _layout, after = prose().partition("## Layout")
     text = before + after.split("```", 2)[-1]  # all but the tree (its names are relative to their folders)
     named = {a or b for a, b in PATH.findall(text)}
     assert {"server/stream/catch_up.py", "web/src/terminal/TerminalPanel.tsx", "sdk/"} <= named
@@ -112,7 +119,7 @@ def _tables() -> set[str]:
 
 def test_the_tables_are_the_ones_the_code_has() -> None:
     """Each ``name(columns)`` in the doc is a table, and every table is described."""
-    described = set(re.findall(r"`(\w+)\((?:\.\.\.|\w+[,)])", doc()))  # name(col, ...) or name(...)
+    described = set(re.findall(r"`(\w+)\((?:\.\.\.|\w+[,)])", prose()))  # name(col, ...) or name(...)
     tables = _tables()
     assert {"metric_segments", "terminal_sizes", "log_index_state"} <= tables
     assert sorted(described - tables) == []
@@ -125,3 +132,19 @@ def test_every_live_publishing_function_is_named_and_exists() -> None:
     }
     named = set(re.findall(r"`(publish_\w+)`", doc()))
     assert defined and named == defined
+
+
+def test_every_module_is_in_the_index_and_the_index_is_current() -> None:
+    """The other way round: every module under src/trainboard is named in the doc with its purpose (the module
+    index that scripts/module_index.py writes from the docstrings), and no module that is gone."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("module_index", ROOT / "scripts" / "module_index.py")
+    assert spec is not None and spec.loader is not None
+    module_index = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module_index)
+    block = module_index.index()
+    assert block in doc(), "docs/architecture.md's module index is stale: run python scripts/module_index.py"
+    listed = set(re.findall(r"^- `([\w/]+\.py)` — ", block, flags=re.M))
+    on_disk = {p.relative_to(PACKAGE).as_posix() for p in module_index.modules()}
+    assert listed == on_disk and "server/ingest/subscribers.py" in listed

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection handed over by ``trainboard.server.store.migrate``."""
+"""Alembic environment: runs on the connection handed over by ``trainboard.server.store.engine.upgrade``."""
 
 from __future__ import annotations
 
