@@ -2136,19 +2136,23 @@ export interface components {
             /** Run Id */
             run_id: string | null;
         };
-        /** RulePatch */
+        /**
+         * RulePatch
+         * @description Only the fields given change. A rule cannot hold ``null`` in name, enabled or the periods: the schema
+         *     does not offer it, and a ``null`` sent anyway changes nothing (``repeat_seconds: null`` ends repeating).
+         */
         RulePatch: {
             /** Enabled */
-            enabled?: boolean | null;
+            enabled?: boolean;
             /** For Seconds */
-            for_seconds?: number | null;
+            for_seconds?: number;
             /**
              * Mute Seconds
              * @description silence; 0 unmutes
              */
-            mute_seconds?: number | null;
+            mute_seconds?: number;
             /** Name */
-            name?: string | null;
+            name?: string;
             /** Repeat Seconds */
             repeat_seconds?: number | null;
         };
@@ -6093,6 +6097,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorMessage"];
                 };
+            };
+            /** @description The run exists but this server does not launch (nothing of it to cancel here) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {

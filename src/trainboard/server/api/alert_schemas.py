@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from trainboard.server.api.schemas import InModel
 
 
-class RuleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RuleIn(InModel):
     name: str = Field(min_length=1, max_length=256)
     project: str | None = Field(default=None, min_length=1, max_length=256, description="every run of a project")
     run_id: str | None = Field(default=None, min_length=1, max_length=64, description="or one run")
@@ -20,13 +21,16 @@ class RuleIn(BaseModel):
     enabled: bool = True
 
 
-class RulePatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RulePatch(InModel):
+    """Only the fields given change. A rule cannot hold ``null`` in name, enabled or the periods: the schema
+    does not offer it, and a ``null`` sent anyway changes nothing (``repeat_seconds: null`` ends repeating)."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=256)
-    enabled: bool | None = None
-    mute_seconds: float | None = Field(default=None, ge=0, le=365 * 86400, description="silence; 0 unmutes")
-    for_seconds: float | None = Field(default=None, ge=0, le=7 * 86400)
+    name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=256)
+    enabled: bool | SkipJsonSchema[None] = None
+    mute_seconds: float | SkipJsonSchema[None] = Field(
+        default=None, ge=0, le=365 * 86400, description="silence; 0 unmutes"
+    )
+    for_seconds: float | SkipJsonSchema[None] = Field(default=None, ge=0, le=7 * 86400)
     repeat_seconds: float | None = Field(default=None, ge=1, le=30 * 86400)
 
 
@@ -54,9 +58,7 @@ DefaultKind = Literal["nan", "stall", "status"]
 DEFAULT_KINDS: tuple[DefaultKind, ...] = ("nan", "stall", "status")
 
 
-class DefaultsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DefaultsIn(InModel):
     project: str = Field(min_length=1, max_length=256)
     channels: list[str] = Field(default_factory=list, max_length=20)
     kinds: list[DefaultKind] = Field(default_factory=lambda: list(DEFAULT_KINDS))
@@ -96,9 +98,7 @@ class AlertList(BaseModel):
     total: int = Field(description="alerts matching in all (the list holds the newest `limit`)")
 
 
-class ExplicitAlertIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ExplicitAlertIn(InModel):
     title: str = Field(min_length=1, max_length=512)
     text: str = Field(default="", max_length=10_000)
     level: Literal["info", "warning", "error"] = "warning"

@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import Connection
 
 from trainboard.server.api.errors import not_found
-from trainboard.server.api.schemas import EventOut, iso
+from trainboard.server.api.schemas import EventOut, InModel, iso
 from trainboard.server.ingest.runs import commit_transitions
 from trainboard.server.state import State
 from trainboard.server.store import events as events_store
@@ -29,10 +29,8 @@ router = APIRouter(prefix="/api/runs/{run_id}/events", tags=["runs"])
 MAX_EPOCH = 253402300799.0
 
 
-class ClientEventIn(BaseModel):
+class ClientEventIn(InModel):
     """A period in which the client could not reach the server, reported once it got through."""
-
-    model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="The client's id of it")
     kind: Literal["server_unreachable"]

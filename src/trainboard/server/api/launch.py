@@ -288,11 +288,22 @@ async def launch_run(body: LaunchRequest, request: Request, state: State, caller
 @router.post(
     "/api/runs/{run_id}/cancel",
     response_model=RunPublic,
-    responses={403: {"description": "The caller may not launch, or is neither the run's launcher nor an admin"}},
+    responses={
+        403: {"description": "The caller may not launch, or is neither the run's launcher nor an admin"},
+        409: {"description": "The run exists but this server does not launch (nothing of it to cancel here)"},
+    },
 )
 async def cancel_run(run_id: str, request: Request, state: State, caller: Caller) -> RunPublic:
     """Stop a launched run's job: SIGTERM / stop / scancel / terminate, forced after the grace period. The run
     ends ``interrupted``; the cancel is an event naming who asked. Only its launcher or an admin may cancel it."""
+    if not state.settings.allow_launch:  # the run may well exist: 409 for it, 404 only for an unknown run
+
+        def exists() -> bool:
+            with state.engines.reader.connect() as conn:
+                return runs_store.get_run(conn, run_id=run_id) is not None
+
+        if await run_in_threadpool(exists):
+            raise HTTPException(status_code=409, detail=_OFF)
     service = _service(state)
     await _may_cancel(state, caller, run_id)
     try:

@@ -30,7 +30,7 @@ Password = Annotated[
     Field(
         min_length=1,
         max_length=MAX_PASSWORD_CHARS,
-        pattern=r"\S",
+        pattern=r"^[^\x00]*[^\s\x00][^\x00]*$",  # not only blanks, and no NUL (as every text in a body)
         json_schema_extra={"minLength": MIN_PASSWORD_CHARS},
         description=f"At least {MIN_PASSWORD_CHARS} characters by default (serve --min-password-length), not only "
         "spaces",
