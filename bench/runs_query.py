@@ -38,6 +38,7 @@ import httpx
 from sqlalchemy import create_engine, insert
 
 from _server import revision_src, running_server
+from _timing import median_ms
 from trainboard.server.runs_query.query import RunsQuery, run_page
 from trainboard.server.store.run_config import flatten
 from trainboard.server.store.tables import run_config, run_metric_summaries, runs
@@ -105,16 +106,6 @@ def seed(url: str, n: int = RUNS) -> float:
     return time.perf_counter() - t0
 
 
-def median_ms(fn: Callable[[], object], n: int = 15) -> float:
-    fn()
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
-
-
 QUERY: dict[str, Any] = {
     "project": "bench",
     "filter": "config.lr <= 1e-3 and val/loss < 1.5 and status != running",
@@ -146,12 +137,12 @@ def measure(label: str, db: str | None) -> None:
     with running_server(db) as (url, data), httpx.Client(base_url=url, timeout=60) as c:
         seconds = seed(db or f"sqlite:///{data / 'trainboard.db'}")
         print(f"{label}: seeded {RUNS:,} runs x ({len(METRICS)} metric summaries + 20 config keys) in {seconds:.1f} s")
-        base = median_ms(lambda: c.get("/health").raise_for_status())
+        base = median_ms(lambda: c.get("/health").raise_for_status(), 15)
         timed = cases(c)
         total = c.get("/api/runs", params=QUERY).json()["total"]
         print(f"  /health on loopback: {base:.1f} ms (subtracted below); the filter matches {total:,} runs")
         for name, fn in timed.items():
-            ms = median_ms(fn)
+            ms = median_ms(fn, 15)
             print(f"  {name:45s} {ms:7.1f} ms request   ~{max(ms - base, 0):6.1f} ms server")
         in_process(db or f"sqlite:///{data / 'trainboard.db'}", QUERY)
 

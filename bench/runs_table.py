@@ -28,7 +28,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from typing import Any
 import httpx
 
 from _server import CLI, serve_process
+from _timing import median_ms
 from runs_query import seed
 
 CHROMIUM = os.environ.get("TRAINBOARD_CHROMIUM", "/usr/bin/chromium")
@@ -66,16 +66,6 @@ INIT_JS = """
 """
 
 FIRST_ID = "() => document.querySelector('.xp-row')?.dataset.runId ?? null"
-
-
-def median_ms(fn: Callable[[], object], n: int = 5) -> float:
-    fn()
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
 
 
 def server_parts(url: str, total: int) -> dict[str, float]:
