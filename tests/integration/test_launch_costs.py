@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.integration.test_launch_runpod import events_of, launch_record, pod_env, pod_of, run_of, wait_for
+from tests.support.alert_receivers import http_receiver
 from tests.support.auth import Seeded, seed
 from tests.support.runpod_standin import RunPodStandIn, runpod_standin
 from tests.support.servers import ServerProcess
@@ -276,7 +277,18 @@ def test_a_runpod_launch_has_no_price_until_its_pod_reports_one(env: Env) -> Non
 
 
 def test_a_project_budget_is_crossed_once_and_recorded_on_its_run(env: Env) -> None:
-    with api(env) as c:
+    with api(env) as c, http_receiver() as hook:
+        # the project's alert channels hear about the crossing (as of an alert the training code raises)
+        rule = c.post(
+            "/api/alert-rules",
+            json={
+                "name": "crashes",
+                "project": "budgeted",
+                "condition": {"kind": "status"},
+                "channels": [f"json://{hook.url}/budget"],
+            },
+        )
+        assert rule.status_code == 201, rule.text
         r = c.put("/api/projects/budgeted/budget", json={"usd": 2.0})
         assert r.status_code == 200, r.text
         assert r.json()["crossed_at"] is None and r.json()["spent_usd"] == 0
@@ -300,6 +312,9 @@ def test_a_project_budget_is_crossed_once_and_recorded_on_its_run(env: Env) -> N
         events = [e for e in c.get(f"/api/runs/{run_id}/events").json()["events"] if e["kind"] == "budget"]
         assert len(events) == 1
         assert any(b["project"] == "budgeted" for b in c.get("/api/budgets").json()["budgets"])
+        sent = hook.wait_for(lambda r: "budget crossed" in r.json().get("title", ""))
+        assert "$2.00 budget" in sent.json()["message"]
+        assert len([r for r in hook.requests if "budget crossed" in r.json().get("title", "")]) == 1
         c.post(f"/api/runs/{run_id}/cancel")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from functools import partial
 
+from trainboard.server import costs
 from trainboard.server.alerts.delivery import deliver
 from trainboard.server.alerts.engine import AlertEngine
 from trainboard.server.alerts.transitions import WAKE
@@ -22,6 +23,7 @@ def start(state: AppState) -> list[tuple[str, Job]]:
     state.extras[ENGINE] = engine
     state.extras.setdefault(WAKE, asyncio.Event())
     state.subscribers.add(engine)
+    state.extras.setdefault(costs.BUDGET_LISTENERS_KEY, []).append(budget_alert)
     return [("alert-watcher", partial(watch, state)), ("alert-delivery", partial(deliver, state))]
 
 
@@ -30,3 +32,13 @@ def rules_changed(state: AppState) -> None:
     engine = state.extras.get(ENGINE)
     if isinstance(engine, AlertEngine):
         engine.invalidate()
+
+
+async def budget_alert(state: AppState, crossing: costs.BudgetCrossing) -> None:
+    """A project's budget crossed: an alert on the run it was recorded on, sent through the channels of the
+    rules that apply to that run (the project's), as an alert the training code raises would be."""
+    from trainboard.server.alerts import actions  # actions imports this module (rules_changed)
+
+    if crossing.run_id is None:
+        return
+    await actions.explicit_alert(state, crossing.run_id, title="budget crossed", text=crossing.message, level="warning")
