@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -25,12 +25,12 @@ class RulePatch(InModel):
     """Only the fields given change. A rule cannot hold ``null`` in name, enabled or the periods: the schema
     does not offer it, and a ``null`` sent anyway changes nothing (``repeat_seconds: null`` ends repeating)."""
 
-    name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=256)
+    name: Annotated[str, Field(min_length=1, max_length=256)] | SkipJsonSchema[None] = None
     enabled: bool | SkipJsonSchema[None] = None
-    mute_seconds: float | SkipJsonSchema[None] = Field(
-        default=None, ge=0, le=365 * 86400, description="silence; 0 unmutes"
+    mute_seconds: Annotated[float, Field(ge=0, le=365 * 86400)] | SkipJsonSchema[None] = Field(
+        default=None, description="silence; 0 unmutes"
     )
-    for_seconds: float | SkipJsonSchema[None] = Field(default=None, ge=0, le=7 * 86400)
+    for_seconds: Annotated[float, Field(ge=0, le=7 * 86400)] | SkipJsonSchema[None] = None
     repeat_seconds: float | None = Field(default=None, ge=1, le=30 * 86400)
 
 

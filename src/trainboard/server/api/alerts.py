@@ -123,7 +123,7 @@ def list_alert_rules(
         return RuleList(rules=[_rule_out(r) for r in store.list_rules(conn, project=project, run_id=run_id)])
 
 
-@router.patch("/api/alert-rules/{rule_id:int}", response_model=RuleOut)
+@router.patch("/api/alert-rules/{rule_id}", response_model=RuleOut)
 async def update_alert_rule(rule_id: RuleId, body: RulePatch, state: State) -> RuleOut:
     """Rename, enable or disable, silence for ``mute_seconds`` (0 ends a silence), change the periods."""
     given = body.model_dump(exclude_unset=True, exclude={"mute_seconds"})
@@ -136,14 +136,14 @@ async def update_alert_rule(rule_id: RuleId, body: RulePatch, state: State) -> R
     return _rule_out(rule)
 
 
-@router.delete("/api/alert-rules/{rule_id:int}", status_code=204)
+@router.delete("/api/alert-rules/{rule_id}", status_code=204)
 async def delete_alert_rule(rule_id: RuleId, state: State) -> Response:
     if not await actions.delete_rule(state, rule_id):
         not_found("alert rule", str(rule_id))
     return Response(status_code=204)
 
 
-@router.post("/api/alert-rules/{rule_id:int}/test", response_model=TestOut)
+@router.post("/api/alert-rules/{rule_id}/test", response_model=TestOut)
 async def test_alert_rule(rule_id: RuleId, state: State) -> TestOut:
     """Send a test notification to each of the rule's channels now; each channel's outcome."""
     with state.engines.reader.connect() as conn:

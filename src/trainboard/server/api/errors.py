@@ -88,6 +88,13 @@ def _disk_full(exc: BaseException) -> bool:
 
 async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    fixed = _literal_methods(request)
+    if fixed and request.method not in fixed:
+        # e.g. PATCH /api/alert-rules/defaults: the path names a fixed resource (POST only), not a rule id that
+        # failed to parse as one: the method is what is wrong
+        return JSONResponse(
+            status_code=405, content={"detail": "Method Not Allowed"}, headers={"Allow": ", ".join(sorted(fixed))}
+        )
     return JSONResponse(status_code=422, content={"detail": clean_errors(exc.errors())})
 
 
@@ -110,7 +117,11 @@ async def _http(request: Request, exc: Exception) -> Response:
 
 def _allowed_methods(request: Request) -> list[str]:
     """The methods the OpenAPI document gives for this path (FastAPI makes one route per method, and
-    Starlette's 405 names only the first route's)."""
+    Starlette's 405 names only the first route's). A path written out in the document (``/api/alert-rules/
+    defaults``) is that resource only, not also a value of a template beside it (``/api/alert-rules/{rule_id}``)."""
+    fixed = _literal_methods(request)
+    if fixed:
+        return sorted(fixed)
     path = request.url.path
     methods: set[str] = set()
     for template, item in request.app.openapi().get("paths", {}).items():
@@ -118,6 +129,12 @@ def _allowed_methods(request: Request) -> list[str]:
         if re.fullmatch(pattern, path):
             methods |= {m.upper() for m in item if m in _HTTP_METHODS}
     return sorted(methods)
+
+
+def _literal_methods(request: Request) -> set[str]:
+    """The methods of the OpenAPI path equal to the request's path, letter for letter (empty: none is)."""
+    item = request.app.openapi().get("paths", {}).get(request.url.path)
+    return {m.upper() for m in item if m in _HTTP_METHODS} if item else set()
 
 
 _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
