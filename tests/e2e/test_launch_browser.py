@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.e2e.support import ensure_bundle, shot, terminal_lines
+from tests.support.launching import kill_jobs_under
 from tests.support.servers import API_HEADERS, ServerProcess, free_port
 
 pytestmark = pytest.mark.e2e
@@ -46,6 +47,7 @@ def launch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Se
         yield server, root
     finally:
         server.stop()
+        kill_jobs_under(tmp_path)  # jobs outlive their server by design; a failed test must not leave them
 
 
 def wait_until(check: Any, what: str, timeout: float = 30.0) -> Any:
@@ -229,6 +231,7 @@ def granted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[S
         yield server, root
     finally:
         server.stop()
+        kill_jobs_under(tmp_path)  # jobs outlive their server by design; a failed test must not leave them
 
 
 def _log_in(page: Any, url: str, user: str, password: str) -> None:

@@ -194,3 +194,23 @@ def run_events(http: httpx.Client, run_id: str) -> list[dict[str, Any]]:
     body = resp.json()
     found: list[dict[str, Any]] = body["events"] if isinstance(body, dict) else body
     return found
+
+
+def kill_jobs_under(folder: Path) -> int:
+    """Kill what local launches under ``folder`` left running (their reaper and its job): a test that fails
+    before it cancels must not leave a job of hours running after it. Returns how many processes it killed."""
+    import psutil
+
+    marker = str(folder)
+    killed = 0
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if any(marker in part for part in proc.info["cmdline"] or ()):
+                for child in proc.children(recursive=True):
+                    child.kill()
+                    killed += 1
+                proc.kill()
+                killed += 1
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return killed
