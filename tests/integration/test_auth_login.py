@@ -21,7 +21,7 @@ def test_password_login_sets_a_strict_http_only_cookie_and_logout_ends_it(tmp_pa
     server = ServerProcess(data_dir=tmp_path / "data", db_url=None).start()
     try:
         with _client(server) as c:
-            assert c.get("/api/auth/me").json() == {"auth": True, "user": None, "via": "none"}
+            assert c.get("/api/auth/me").json() == {"auth": True, "user": None, "via": "none", "can_launch": False}
             wrong = c.post("/api/auth/login", json={"username": "ed", "password": "nope"})
             assert wrong.status_code == 401 and wrong.json() == {"detail": "wrong user name or password"}
             r = c.post("/api/auth/login", json={"username": "ed", "password": PASSWORDS["ed"]})
@@ -34,6 +34,7 @@ def test_password_login_sets_a_strict_http_only_cookie_and_logout_ends_it(tmp_pa
                 "auth": True,
                 "user": {"name": "ed", "role": "editor"},
                 "via": "session",
+                "can_launch": False,  # an editor launches only with the grant an admin gives
             }
             assert c.get("/api/runs").status_code == 200
             session = c.cookies["trainboard_session"]

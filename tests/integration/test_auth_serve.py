@@ -24,7 +24,7 @@ def test_loopback_without_users_needs_no_login(tmp_path: Path) -> None:
     server = ServerProcess(data_dir=tmp_path / "data", db_url=None).start()
     try:
         with server.client() as c:
-            assert c.get("/api/auth/me").json() == {"auth": False, "user": None, "via": "none"}
+            assert c.get("/api/auth/me").json() == {"auth": False, "user": None, "via": "none", "can_launch": True}
             assert c.post("/api/runs", json={"id": "local"}).status_code == 201
             assert c.delete("/api/runs/local").status_code == 200
             first = c.post("/api/users", json={"name": "x", "role": "admin", "password": "p"})

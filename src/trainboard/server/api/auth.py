@@ -91,7 +91,7 @@ async def _start_session(state: AppState, request: Request, response: Response, 
         auth_sessions.insert_session(conn, id_hash=id_hash, user=name)
         audit_store.add_entry(conn, user=name, action="login", ip=ip)
 
-    await state.writer.run(job)
+    await state.ingest.commit(job)
     response.set_cookie(
         SESSION_COOKIE,
         session_id,
@@ -135,7 +135,7 @@ async def auth_login(body: LoginIn, request: Request, response: Response, state:
         for key in keys:
             limiter.fail(key)
         name = body.username[:256]
-        await state.writer.run(lambda c: audit_store.add_entry(c, user=name, action="login_failed", ip=ip))
+        await state.ingest.commit(lambda c: audit_store.add_entry(c, user=name, action="login_failed", ip=ip))
         raise HTTPException(status_code=401, detail=WRONG)
     limiter.reset(keys[0])
     await _start_session(state, request, response, user)
@@ -155,7 +155,7 @@ async def auth_exchange(body: ExchangeIn, request: Request, response: Response, 
         user = auth_users.get_user(conn, name) if name else None
         return {"name": user["name"], "role": user["role"]} if user and not user["disabled"] else None
 
-    user = await state.writer.run(consume)
+    user = await state.ingest.commit(consume)
     if user is None:
         limiter.fail(key)
         raise HTTPException(status_code=401, detail="this login link was used already or has expired")
@@ -177,7 +177,7 @@ async def auth_logout(request: Request, state: State, caller: Caller) -> Respons
             if auth_sessions.delete_session(conn, id_hash):
                 record(conn, who, ip, "logout")
 
-        await state.writer.run(job)
+        await state.ingest.commit(job)
     response.delete_cookie(
         SESSION_COOKIE, path="/", secure=request.url.scheme == "https", httponly=True, samesite="strict"
     )

@@ -77,7 +77,7 @@ async def set_budget(project: ProjectName, body: BudgetIn, request: Request, sta
         record(c, caller, ip, "budget_set", project, f"usd={body.usd:g}")
         return store.set_budget(c, project=project, usd=body.usd, by=caller.actor)
 
-    row = await state.writer.run(job)
+    row = await state.ingest.commit(job)
     with state.engines.reader.connect() as conn:
         return _out(conn, row, time.time())
 
@@ -91,5 +91,5 @@ async def delete_budget(project: ProjectName, request: Request, state: State, ca
         record(c, caller, ip, "budget_delete", project, "")
         return store.delete_budget(c, project=project)
 
-    if not await state.writer.run(job):
+    if not await state.ingest.commit(job):
         raise HTTPException(status_code=404, detail=f"project {project!r} has no budget")

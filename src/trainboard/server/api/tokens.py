@@ -103,7 +103,7 @@ async def create_token(body: TokenCreate, request: Request, state: State, caller
         return made, secret
 
     try:
-        made, secret = await state.writer.run(job)
+        made, secret = await state.ingest.commit(job)
     except AuthInputError as exc:
         raise_http(exc)
     return TokenCreated(**made, token=secret)
@@ -124,6 +124,6 @@ async def revoke_token(
         record(conn, caller, ip, "token_revoke", str(token_id), token["name"])
         return True
 
-    if not await state.writer.run(job):
+    if not await state.ingest.commit(job):
         raise HTTPException(status_code=404, detail=f"token {token_id} not found")
     return Response(status_code=204)

@@ -108,7 +108,7 @@ async def create_user(body: UserCreate, request: Request, state: State, caller: 
         return user
 
     try:
-        return UserPublic(**await state.writer.run(job))  # type: ignore[arg-type]
+        return UserPublic(**await state.ingest.commit(job))  # type: ignore[arg-type]
     except AuthInputError as exc:
         raise_http(exc)
 
@@ -135,7 +135,7 @@ async def update_user(name: str, body: UserUpdate, request: Request, state: Stat
         return user
 
     try:
-        return UserPublic(**await state.writer.run(job))  # type: ignore[arg-type]
+        return UserPublic(**await state.ingest.commit(job))  # type: ignore[arg-type]
     except AuthInputError as exc:
         raise_http(exc)
 
@@ -150,7 +150,7 @@ async def delete_user(name: str, request: Request, state: State, caller: Caller)
         record(conn, caller, ip, "user_delete", name)
 
     try:
-        await state.writer.run(job)
+        await state.ingest.commit(job)
     except AuthInputError as exc:
         raise_http(exc)
     return Response(status_code=204)
