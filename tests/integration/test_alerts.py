@@ -218,3 +218,42 @@ def test_an_idle_gpu_rule_fires_after_its_pending_period_and_browsers_hear_it_on
         while time.monotonic() < deadline and message.get("type") != "alert":
             message = json.loads(ws.recv(timeout=10))
         assert message["type"] == "alert" and message["event"] == "firing" and message["alert"]["run_id"] == run_id
+
+
+SDK_ALERT = """
+from trainboard import TrainingMonitor
+with TrainingMonitor(run_name="sdk-alert", project="sdk-alerts", system_metrics=False) as monitor:
+    print("RUN", monitor.run_id, flush=True)
+    monitor.alert("loss spiked", "loss=9.5 at step 3", level="WARN")
+"""
+
+
+def test_the_sdk_raises_an_alert_through_its_projects_channels(
+    server: ServerProcess, http: httpx.Client, tmp_path: Any
+) -> None:
+    """``monitor.alert`` (CONTRACT): sent through the channels of the rules of the run's project, listed under
+    /api/alerts with its level, and a line of the run."""
+    import subprocess
+    import sys
+
+    with http_receiver() as hook:
+        rule = http.post(
+            "/api/alert-rules",
+            json={
+                "name": "any",
+                "project": "sdk-alerts",
+                "condition": {"kind": "status"},
+                "channels": [f"json://{hook.url}/sdk"],
+            },
+        )
+        assert rule.status_code == 201, rule.text
+        env = server.env() | {"TRAINBOARD_DATA": str(tmp_path / "client")}
+        done = subprocess.run([sys.executable, "-c", SDK_ALERT], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        run_id = done.stdout.split("RUN ", 1)[1].split()[0]
+        sent = hook.wait_for(lambda r: "loss spiked" in r.json().get("title", ""))
+        assert "loss=9.5 at step 3" in sent.json()["message"]
+        (alert,) = wait_alerts(http, run_id, lambda a: len(a) == 1)
+        assert alert["title"] == "loss spiked" and alert["level"] == "warning"
+        lines = http.get(f"/api/runs/{run_id}/logs/lines").json()["lines"]
+        assert any("ALERT loss spiked: loss=9.5 at step 3" in line["message"] for line in lines), lines

@@ -1,6 +1,6 @@
 """``import trainboard.compat.wandb as wandb``: a typical wandb script, unchanged apart from the import, run in a
 subprocess against a real server: steps follow wandb's rules (``commit=False``, explicit ``step``,
-``define_metric(step_metric=...)``), config and summary stored, ``alert`` an event line, ``save`` a checkpoint,
+``define_metric(step_metric=...)``), config and summary stored, ``alert`` an alert (and a line), ``save`` a checkpoint,
 media types warned about once, the run completed; ``resume="allow"`` continues a failed run."""
 
 from __future__ import annotations
@@ -70,6 +70,8 @@ def test_typical_wandb_script(server: ServerProcess, http: httpx.Client, tmp_pat
     lines = http.get(f"/api/runs/{run['id']}/logs/lines", params={"search": "Low accuracy"}).json()["lines"]
     assert len(lines) == 1 and lines[0]["level"] == "WARNING", lines
     assert "acc below 0.6" in str(lines[0])
+    (alert,) = http.get("/api/alerts", params={"run_id": run["id"]}).json()["alerts"]  # wandb.alert is an alert
+    assert (alert["title"], alert["message"], alert["level"]) == ("Low accuracy", "acc below 0.6", "warning")
 
 
 RESUME = """

@@ -334,7 +334,7 @@ class Run:
         self.monitor.update_config({"define_metric": {name: plain_config({"step_metric": step_metric, **kwargs})}})
 
     def alert(self, title: str, text: str, level: str | None = None, wait_duration: Any = None) -> None:
-        self.monitor.log_event(f"{title}: {text}", str(level or AlertLevel.INFO), "wandb.alert")
+        self.monitor.alert(title, text, str(level or AlertLevel.INFO))  # wandb's INFO/WARNING/ERROR
 
     def save(self, glob_str: str | os.PathLike[str], base_path: str | None = None, policy: str = "live") -> list[str]:
         paths = sorted(p for p in _glob.glob(os.fspath(glob_str)) if os.path.isfile(p))

@@ -244,6 +244,19 @@ class TrainingMonitor:
         self._notes = safe_str(text)
         self._pipeline.op("PUT", f"/api/runs/{self.run_id}", {"notes": self._notes})
 
+    def alert(self, title: str, text: str = "", level: str = "warning") -> None:
+        """Raise an alert now (``monitor.alert("loss spiked", f"loss={loss:.3f}")``): the server sends it through
+        the channels of the alert rules that apply to this run (its project's) and lists it under /alerts;
+        the run's log gets it as a line too. ``level`` is info, warning or error (anything else: warning).
+        Sent in the background like every other call; never raises into training."""
+        lowered = str(level).lower()
+        level = {"warn": "warning", "critical": "error"}.get(lowered, lowered)
+        if level not in ("info", "warning", "error"):
+            level = "warning"
+        title, text = safe_str(title)[:512] or "alert", safe_str(text)[:10_000]
+        self._pipeline.op("POST", f"/api/runs/{self.run_id}/alerts", {"title": title, "text": text, "level": level})
+        self.log_event(f"ALERT {title}: {text}" if text else f"ALERT {title}", level.upper(), "trainboard.alert")
+
     def log_event(self, message: str, level: str = "INFO", source: str = "trainboard") -> None:
         """Record ``message`` as a structured line of the run with ``level`` (DEBUG, INFO, WARNING, ERROR,
         CRITICAL) and ``source`` as its logger name, like a record of ``attach_logging``."""
