@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from trainboard.server.api.schemas import InModel
@@ -23,7 +23,7 @@ class RuleIn(InModel):
 
 class RulePatch(InModel):
     """Only the fields given change. A rule cannot hold ``null`` in name, enabled or the periods: the schema
-    does not offer it, and a ``null`` sent anyway changes nothing (``repeat_seconds: null`` ends repeating)."""
+    does not offer it and a ``null`` sent is a 422 naming the field (``repeat_seconds: null`` ends repeating)."""
 
     name: Annotated[str, Field(min_length=1, max_length=256)] | SkipJsonSchema[None] = None
     enabled: bool | SkipJsonSchema[None] = None
@@ -32,6 +32,13 @@ class RulePatch(InModel):
     )
     for_seconds: Annotated[float, Field(ge=0, le=7 * 86400)] | SkipJsonSchema[None] = None
     repeat_seconds: float | None = Field(default=None, ge=1, le=30 * 86400)
+
+    @field_validator("name", "enabled", "mute_seconds", "for_seconds", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:  # a default (left out) is not validated: only a null sent reaches here
+            raise ValueError("may not be null: leave the field out to keep its value")
+        return value
 
 
 class RuleOut(BaseModel):
