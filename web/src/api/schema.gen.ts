@@ -2139,7 +2139,7 @@ export interface components {
         /**
          * RulePatch
          * @description Only the fields given change. A rule cannot hold ``null`` in name, enabled or the periods: the schema
-         *     does not offer it, and a ``null`` sent anyway changes nothing (``repeat_seconds: null`` ends repeating).
+         *     does not offer it and a ``null`` sent is a 422 naming the field (``repeat_seconds: null`` ends repeating).
          */
         RulePatch: {
             /** Enabled */
