@@ -170,6 +170,8 @@ def test_a_missing_command_fails_clearly_with_the_native_message(http: httpx.Cli
     why = "cannot start 'no-such-program-4e2f': No such file or directory"
     assert why in " ".join(e["message"] for e in events(http, run_id))
     assert why.encode() in http.get(f"/api/runs/{run_id}/logs").content
+    # the provider's own log is read from the job's folder: under load its last write can follow the status
+    wait_for("the native log", lambda: why.encode() in http.get(f"/api/runs/{run_id}/launch/logs").content, 30)
     native = http.get(f"/api/runs/{run_id}/launch/logs")
     assert native.status_code == 200 and why.encode() in native.content
     assert native.headers["content-type"] == "application/octet-stream"
