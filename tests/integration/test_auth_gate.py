@@ -91,7 +91,11 @@ def _status(server: ServerProcess, rule: Rule, path: str, headers: dict[str, str
 def test_every_route_is_in_the_table_and_only_the_known_ones_are_public(tmp_path: Path) -> None:
     rules = _rules(tmp_path)
     assert {r.name for r in rules if r.public} == set(PUBLIC)
-    assert {r.path for r in rules if r.methods is None} == {"/ws", "/api/runs/{run_id}/logs/stream"}
+    assert {r.path for r in rules if r.methods is None} == {
+        "/ws",
+        "/api/runs/{run_id}/logs/stream",
+        "/api/runs/{run_id}/lines/ws",
+    }
     assert {"openapi", "swagger_ui", "redoc", "download_checkpoint", "download_lines", "stream_raw"} <= {
         r.name for r in rules
     }

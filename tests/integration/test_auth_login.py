@@ -144,7 +144,12 @@ def test_the_proxy_header_counts_only_from_a_trusted_peer(tmp_path: Path) -> Non
     try:
         with _client(trusted, **{"X-Forwarded-Email": "sso.user@example.com"}) as c:
             me = c.get("/api/auth/me").json()
-            assert me == {"auth": True, "user": {"name": "sso.user@example.com", "role": "viewer"}, "via": "proxy"}
+            assert me == {
+                "auth": True,
+                "user": {"name": "sso.user@example.com", "role": "viewer"},
+                "via": "proxy",
+                "can_launch": False,  # a viewer is never granted launching
+            }
             assert c.get("/api/runs").status_code == 200
             assert c.post("/api/runs", json={"id": "x"}).status_code == 403  # created as a viewer
     finally:

@@ -60,7 +60,8 @@ def test_the_minimum_is_a_serve_option(tmp_path: Path) -> None:
         r = httpx.post(server.url + "/api/users", json=body, headers=seeded.headers("ann"), timeout=30)
         assert r.status_code == 422 and "at least 20" in r.json()["detail"][0]["msg"]
         body["password"] = "twenty characters ok"
-        assert httpx.post(server.url + "/api/users", json=body, headers=seeded.headers("ann")).status_code == 201
+        made = httpx.post(server.url + "/api/users", json=body, headers=seeded.headers("ann"), timeout=30)
+        assert made.status_code == 201
     finally:
         server.stop()
 
@@ -82,7 +83,8 @@ def test_a_json_body_must_be_utf8(world: tuple[ServerProcess, Seeded], encoding:
     r = _post(server, "/api/runs", body, seeded.headers("ed"))
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["loc"] == ["body"] and "UTF-8" in r.json()["detail"][0]["msg"]
-    assert httpx.get(f"{server.url}/api/runs/enc-{encoding}", headers=seeded.headers("ed")).status_code == 404
+    found = httpx.get(f"{server.url}/api/runs/enc-{encoding}", headers=seeded.headers("ed"), timeout=30)
+    assert found.status_code == 404
 
 
 def test_invalid_utf8_is_refused(world: tuple[ServerProcess, Seeded]) -> None:
@@ -105,7 +107,7 @@ def test_duplicate_keys_are_400_naming_the_key(world: tuple[ServerProcess, Seede
     assert r.status_code == 400, r.text
     assert f"duplicate key {key!r}" in r.json()["detail"]
     run_id = json.loads(body)["id"]
-    assert httpx.get(f"{server.url}/api/runs/{run_id}", headers=seeded.headers("ed")).status_code == 404
+    assert httpx.get(f"{server.url}/api/runs/{run_id}", headers=seeded.headers("ed"), timeout=30).status_code == 404
 
 
 def test_plain_utf8_json_and_malformed_json_keep_their_answers(world: tuple[ServerProcess, Seeded]) -> None:

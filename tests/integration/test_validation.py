@@ -54,8 +54,17 @@ def ids(http: httpx.Client) -> dict[str, str]:
     assert http.post("/api/runs", json={"id": "subject", "name": "subject"}).status_code in (200, 201)
     ckpt = http.post("/api/runs/subject/checkpoints", json={"id": "ck-subject", "path": "/tmp/nowhere.pt"})
     assert ckpt.status_code in (200, 201), ckpt.text
+    rule = http.post("/api/alert-rules", json={"name": "subject", "project": "p", "condition": {"kind": "nan"}})
+    assert rule.status_code == 201, rule.text
     # users and tokens need no subject: with authentication off those routes answer before looking one up
-    return {"run_id": "subject", "checkpoint_id": "ck-subject", "name": "nobody", "token_id": "1", "project": "p"}
+    return {
+        "run_id": "subject",
+        "checkpoint_id": "ck-subject",
+        "name": "nobody",
+        "token_id": "1",
+        "project": "p",
+        "rule_id": str(rule.json()["id"]),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +184,34 @@ BASES: dict[str, dict[str, Any]] = {
         "invalid_reason": "r",
         "best_metric": "loss",
     },
+    "POST /api/runs/{run_id}/events": {
+        "id": "outage-1",
+        "kind": "server_unreachable",
+        "message": "m",
+        "since": 1.7e9,
+        "until": 1.7e9 + 5,
+        "records": 1,
+        "bytes": 1,
+    },
+    "POST /api/runs/{run_id}/alerts": {"title": "t", "text": "x", "level": "warning"},
+    "POST /api/alert-rules": {
+        "name": "r",
+        "project": "p",
+        "condition": {"kind": "nan", "key": "loss"},
+        "for_seconds": 0,
+        "repeat_seconds": 60,
+        "channels": [],
+        "enabled": True,
+    },
+    "POST /api/alert-rules/defaults": {"project": "p", "channels": [], "kinds": ["nan"]},
+    "PATCH /api/alert-rules/{rule_id}": {
+        "name": "r",
+        "enabled": True,
+        "mute_seconds": 0,
+        "for_seconds": 0,
+        "repeat_seconds": 60,
+    },
+    "PUT /api/projects/{project}/budget": {"usd": 10.0},
 }
 
 

@@ -29,6 +29,8 @@ SELF_SERVICE = frozenset({"list_tokens", "create_token", "revoke_token"})
 LAUNCH_ROUTES = frozenset({"launch_run", "cancel_run"})
 #: Path prefixes that only admins may use at all.
 ADMIN_PREFIXES = ("/api/users", "/api/audit")
+#: Routes outside those prefixes that only admins may use (a project's budget; its GET stays ``read``).
+ADMIN_ROUTES = frozenset({"set_budget", "delete_budget"})
 #: Routes a run-scoped token may use besides those of its run: creating that run (the handler checks the id).
 RUN_SCOPED_EXTRA = frozenset({"create_run"})
 #: Routes of its own run a run-scoped token may not use.
@@ -79,7 +81,7 @@ def build_rules(routes: Iterable[BaseRoute]) -> list[Rule]:
         ws = isinstance(route, WebSocketRoute)
         methods = None if ws else frozenset(getattr(route, "methods", None) or {"GET"})
         name = getattr(route, "name", "") or ""
-        if any(path == p or path.startswith(p + "/") for p in ADMIN_PREFIXES):
+        if name in ADMIN_ROUTES or any(path == p or path.startswith(p + "/") for p in ADMIN_PREFIXES):
             level = ADMIN
         elif ws or name in SELF_SERVICE or name in LAUNCH_ROUTES or (methods is not None and methods <= _READ_METHODS):
             level = READ
