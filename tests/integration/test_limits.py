@@ -107,6 +107,28 @@ def test_half_open_requests_are_timed_out(make_server: Callable[..., ServerProce
         assert http.get("/health").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("request_line", "said"),
+    [
+        (b"GET /api/runs?q=" + b"%F1" * 30_000 + b" HTTP/1.1", b"longer than 65535 bytes"),  # beyond the parser
+        (b"GET /api/runs HTTP/9.x", b"malformed HTTP request"),
+    ],
+    ids=["url-too-long", "malformed"],
+)
+def test_a_request_the_parser_refuses_gets_a_json_400(
+    make_server: Callable[..., ServerProcess], request_line: bytes, said: bytes
+) -> None:
+    """uvicorn answers these before the app in plain text; the API's documented 400 is JSON (schemathesis)."""
+    server = make_server()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(request_line + b"\r\nHost: 127.0.0.1\r\n\r\n")
+        answer = _read_until_closed(sock)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b"content-type: application/json" in head.lower()
+    assert said in json.loads(body)["detail"].encode()
+
+
 def _append(http: httpx.Client, run: str, data: bytes) -> None:
     chunks = [{"source": "stdout", "data": base64.b64encode(data).decode()}]
     http.post(f"/api/runs/{run}/logs/raw", json={"chunks": chunks}).raise_for_status()

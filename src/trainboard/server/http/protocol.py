@@ -34,17 +34,24 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from trainboard.server.http.headers import SECURITY_HEADERS
 
+#: The longest URL the HTTP parser can take apart (httptools keeps its parts' offsets in 16 bits).
+MAX_URL_BYTES = 65535
 
-def _timeout_response(what: str, seconds: float) -> bytes:
-    body = json.dumps({"detail": f"request {what} not received within {seconds:g} s"}).encode()
+
+def _json_response(status: bytes, detail: str) -> bytes:
+    body = json.dumps({"detail": detail}).encode()
     head = [
-        b"HTTP/1.1 408 Request Timeout",
+        b"HTTP/1.1 " + status,
         b"content-type: application/json",
         b"content-length: " + str(len(body)).encode(),
         b"connection: close",
         *(k + b": " + v for k, v in SECURITY_HEADERS),
     ]
     return b"\r\n".join(head) + b"\r\n\r\n" + body
+
+
+def _timeout_response(what: str, seconds: float) -> bytes:
+    return _json_response(b"408 Request Timeout", f"request {what} not received within {seconds:g} s")
 
 
 class DeadlineProtocol(HttpToolsProtocol):
@@ -84,6 +91,16 @@ class DeadlineProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm("headers", self.header_timeout)  # a connection that never sends a request is closed too
+
+    def send_400_response(self, msg: str) -> None:
+        """A request the parser refused: JSON like every other error (uvicorn's own answer is plain text)."""
+        if len(getattr(self, "url", b"")) > MAX_URL_BYTES:
+            detail = f"the request's URL is longer than {MAX_URL_BYTES} bytes: send long values in a body"
+        else:
+            detail = f"malformed HTTP request ({msg.rstrip('.')})"
+        self._disarm()
+        self.transport.write(_json_response(b"400 Bad Request", detail))
+        self.transport.close()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
