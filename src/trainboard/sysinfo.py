@@ -18,6 +18,11 @@ faked; reading never raises):
 ``sys/gpu{i}/power_watts``, ``sys/gpu{i}/temperature_c``
     Per NVIDIA GPU, ``i`` being NVML's index (which ignores ``CUDA_VISIBLE_DEVICES``): percent busy,
     bytes, bytes, watts, degrees Celsius. Without a GPU, a driver or a working NVML they are absent.
+``sys/gpu{i}/proc_memory_used``, ``sys/gpu{i}/proc_utilization``, ``sys/gpu{i}/proc_count``
+    The run's own share of NVIDIA GPU ``i`` (the process passed to ``collect`` and its descendants):
+    ``trainboard.system_sources.nvidia_procs``. ``sys/amd_gpu{i}/...`` and ``sys/intel_gpu{i}/...``: AMD
+    (``amdsmi``) and Intel (``xpu-smi``) boards, and keys of enabled ``trainboard.system_sources`` plugins
+    (``trainboard.system_sources``).
 
 Windowed values (CPU percent and the rates) need an earlier reading: a :class:`SystemCollector` takes
 its first when it is made, and a call that comes less than ``MIN_WINDOW_S`` after the previous reading
@@ -31,10 +36,13 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, NamedTuple, TypedDict
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 import psutil
+
+if TYPE_CHECKING:
+    from trainboard.system_sources import SystemSource
 
 __all__ = [
     "GPU_FIELDS",
@@ -188,10 +196,29 @@ class SystemCollector:
     it comes within ``MIN_WINDOW_S``.
     """
 
-    def __init__(self, *, gpus: bool = True) -> None:
+    def __init__(self, *, gpus: bool = True, sources: Sequence[SystemSource] | None = None) -> None:
         self._gpus = gpus
         self._lock = threading.Lock()
         self._previous = _read_counters()
+        #: ``None``: the built-in accelerator sources and enabled plugins, loaded on the first GPU read.
+        self._sources = sources
+
+    def _accelerators(self, process: psutil.Process | None) -> dict[str, float]:
+        if self._sources is None:
+            from trainboard.system_sources import load_sources
+
+            self._sources = load_sources()
+        pids: set[int] = set()
+        if process is not None:
+            with contextlib.suppress(*_PSUTIL_ERRORS):
+                pids = {process.pid, *(child.pid for child in process.children(recursive=True))}
+        out: dict[str, float] = {}
+        for source in self._sources:
+            try:
+                out.update(source.read(frozenset(pids)))
+            except Exception as exc:  # a source must never break the sample; it should not raise anyway
+                log.debug("system source %r failed: %r", getattr(source, "name", source), exc)
+        return out
 
     def collect(self, process: psutil.Process | None = None) -> dict[str, float]:
         """Return one flat sample (see the module docstring); ``process`` adds ``sys/proc_rss``."""
@@ -213,6 +240,7 @@ class SystemCollector:
                 sample[PREFIX + "proc_rss"] = float(process.memory_info().rss)
         if self._gpus:
             sample.update(_NVML.read())
+            sample.update(self._accelerators(process))
         return sample
 
 
