@@ -17,6 +17,7 @@ from trainboard.server.alerts import service as alert_service
 from trainboard.server.api import alerts as api_alerts
 from trainboard.server.api import audit as api_audit
 from trainboard.server.api import auth as api_auth
+from trainboard.server.api import bookmarks as api_bookmarks
 from trainboard.server.api import checkpoints, health, log_lines, logs, metrics, runs, system, terminal_sizes, ui, ws
 from trainboard.server.api import client_events as api_client_events
 from trainboard.server.api import docs as api_docs
@@ -121,6 +122,7 @@ def create_app(settings: Settings, *, subscribers: Iterable[Subscriber] | None =
     app.include_router(api_projects.router)
     app.include_router(api_prometheus.router)
     app.include_router(api_alerts.router)
+    app.include_router(api_bookmarks.router)
     app.include_router(api_docs.make_router(title=app.title, openapi_url=app.openapi_url or "/openapi.json"))
     if settings.serve_ui:
         app.include_router(ui.make_router())

@@ -7,6 +7,7 @@ from alembic import context
 from trainboard.server.store import (
     alerts_tables,  # noqa: F401  (registers the alert tables)
     auth_tables,  # noqa: F401  (registers the auth tables)
+    bookmarks_tables,  # noqa: F401  (registers the log bookmarks table)
 )
 from trainboard.server.store.tables import metadata
 
