@@ -23,6 +23,7 @@ from trainboard.server.api import client_events as api_client_events
 from trainboard.server.api import docs as api_docs
 from trainboard.server.api import errors as api_errors
 from trainboard.server.api import launch as api_launch
+from trainboard.server.api import log_search as api_log_search
 from trainboard.server.api import log_time as api_log_time
 from trainboard.server.api import projects as api_projects
 from trainboard.server.api import prometheus as api_prometheus
@@ -111,6 +112,8 @@ def create_app(settings: Settings, *, subscribers: Iterable[Subscriber] | None =
     app.include_router(api_log_time.router)
     app.include_router(log_lines.router)
     app.include_router(log_lines.lines_router)
+    app.include_router(api_log_search.router)
+    app.include_router(api_log_search.levels_router)
     app.include_router(checkpoints.router)
     app.include_router(system.router)
     app.include_router(ws.router)

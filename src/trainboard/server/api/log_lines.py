@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
+from trainboard.server.api import log_query
 from trainboard.server.api.errors import invalid, not_found
 from trainboard.server.api.schemas import EpochSeconds, InModel, QueryTime
 from trainboard.server.api.sockets import serve_socket
@@ -80,6 +81,10 @@ class LogLineOut(BaseModel):
         description="An open line: still being redrawn (a progress bar) or the last line before a pause. It "
         "comes after the final lines; its number will hold its final state (or another open line) later.",
     )
+    level_no: int | None = Field(None, description="The level's number (null: a program's level of unknown value)")
+    fields: dict[str, Any] | None = Field(None, description="A structured (JSON / logfmt) line's other fields")
+    logger: str | None = Field(None, description="A structured line's logger")
+    logged_at: float | None = Field(None, description="A structured line's own time (epoch seconds)")
 
 
 class LogLineList(BaseModel):
@@ -161,9 +166,11 @@ def list_lines(
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Skip this many matches")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
     count: Annotated[bool, Query(description="Also count all matches")] = True,
+    q: Annotated[str | None, Query(max_length=1000, description=log_query.Q_DESCRIPTION)] = None,
+    tz: Annotated[str, Query(max_length=64, description=log_query.TZ_DESCRIPTION)] = "UTC",
 ) -> LogLineList:
     """Lines matching every given filter, in line order; the run's open lines (`provisional`) last."""
-    flt = _filter(level, source, search, regex, since, until)
+    flt = log_query.with_query(_filter(level, source, search, regex, since, until), q, tz)
     with state.engines.reader.connect() as conn:
         _run_or_404(conn, run_id)
         rows = []
@@ -177,10 +184,12 @@ def list_lines(
                 break
         total = store.count(conn, run_id=run_id, flt=flt) if count else None
         open_from = store.next_line_number(conn, run_id=run_id)
-    more = len(rows) > limit
-    rows = rows[:limit]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        out = [store.public(r, provisional=r[0] >= open_from) for r in rows]
+        log_query.attach_structured(conn, run_id, out)
     return LogLineList(
-        lines=[LogLineOut(**store.public(r, provisional=r[0] >= open_from)) for r in rows],
+        lines=[LogLineOut(**line) for line in out],
         total=total,
         next_cursor=rows[-1][0] if more else None,
     )
@@ -197,10 +206,9 @@ def latest_lines(run_id: str, state: State, n: Annotated[int, Query(ge=1, le=10_
             if len(rows) >= n:
                 break
         open_from = store.next_line_number(conn, run_id=run_id)
-    rows.reverse()
-    return LogLineList(
-        lines=[LogLineOut(**store.public(r, provisional=r[0] >= open_from)) for r in rows], total=None, next_cursor=None
-    )
+        rows.reverse()
+        out = log_query.attach_structured(conn, run_id, [store.public(r, provisional=r[0] >= open_from) for r in rows])
+    return LogLineList(lines=[LogLineOut(**line) for line in out], total=None, next_cursor=None)
 
 
 @router.get("/summary", response_model=LogSummary)

@@ -18,6 +18,10 @@ downloads, and ``{"type": "open"}`` on the line WebSocket) and become final on a
 movement that leaves them behind (the splitter's rule), at run end (``flush``), or after
 ``LONG_IDLE_SECONDS`` without any new byte of the run (so a 2.5 s-per-step progress bar stays one line).
 
+Structured lines (``loglines.structured``: a JSON or logfmt record) are stored with their message as the
+line's text, their level's number as its level and their fields in ``log_line_fields`` (``store_final``);
+the raw bytes, and so the terminal view, are untouched.
+
 Terminal width: ``columns_at`` gives the terminal sizes recorded for a run (``store.terminal_sizes``);
 each chunk is split at the width in effect at its first byte. Pass ``columns_at=None`` for unlimited
 width.
@@ -34,7 +38,9 @@ from functools import partial
 from sqlalchemy import Connection
 
 from trainboard.server.loglines import LineSplitter
-from trainboard.server.store import line_index, log_lines
+from trainboard.server.loglines.level_names import STORED_UNKNOWN
+from trainboard.server.loglines.structured import parse_structured
+from trainboard.server.store import line_fields, line_index, log_lines
 from trainboard.server.store import logs as logs_store
 
 log = logging.getLogger(__name__)
@@ -64,6 +70,26 @@ def recorded_columns(conn: Connection, run_id: str, start: int, end: int) -> lis
         elif size["offset"] < end:
             out.append((size["offset"], size["cols"]))
     return out
+
+
+def store_final(conn: Connection, run_id: str, rows: list[log_lines.LineRow]) -> list[log_lines.LineRow]:
+    """Insert final lines read from raw bytes; a structured one is stored as what it says (message, level
+    number) with its fields beside it. Returns the rows as stored."""
+    stored: list[log_lines.LineRow] = []
+    fields: list[line_fields.FieldsRow] = []
+    for row in rows:
+        parsed = parse_structured(row[4])
+        if parsed is None:
+            stored.append(row)
+            continue
+        n, at, source, level, _text, display = row
+        if parsed.level is not None:
+            level = parsed.level_no if parsed.level_no is not None else STORED_UNKNOWN
+        stored.append((n, at, source, level, parsed.message, display))
+        fields.append((n, parsed.level, parsed.level_no, parsed.logger, parsed.logged_at, parsed.format, parsed.fields))
+    log_lines.insert(conn, run_id=run_id, rows=stored)
+    line_fields.insert(conn, run_id=run_id, rows=fields)
+    return stored
 
 
 @dataclass
@@ -163,7 +189,7 @@ class LogIndexer:
         if first > idx.offset:  # bytes stored earlier but never indexed: take them first
             chunks = self._stored(conn, run_id, idx.offset, first) + chunks
         rows = self._index(conn, run_id, idx, chunks)
-        log_lines.insert(conn, run_id=run_id, rows=rows)
+        rows = store_final(conn, run_id, rows)
         self._save(conn, run_id, idx)
         return rows
 
@@ -234,7 +260,7 @@ class LogIndexer:
             for line in splitter.flush():
                 rows.append((idx.next_line, line.timestamp, source, int(line.level), line.text, line.display))
                 idx.next_line += 1
-        log_lines.insert(conn, run_id=run_id, rows=rows)
+        rows = store_final(conn, run_id, rows)
         self._save(conn, run_id, idx)
         return rows
 
@@ -259,7 +285,7 @@ class LogIndexer:
             return []
         rows = self._index(conn, run_id, idx, self._stored(conn, run_id, idx.offset, extent.size))
         idx.offset = extent.size  # a trimmed gap has nothing left to index
-        log_lines.insert(conn, run_id=run_id, rows=rows)
+        rows = store_final(conn, run_id, rows)
         self._save(conn, run_id, idx)
         return rows
 
