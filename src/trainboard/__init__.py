@@ -22,10 +22,27 @@ from trainboard._version import __version__
 
 if TYPE_CHECKING:
     from trainboard.sdk.monitor import TrainingMonitor
+    from trainboard.sdk.rich import Histogram, Image, Table, Text
 
-__all__ = ["TrainingMonitor", "__version__", "autolog", "current_monitor", "finish", "init", "log"]
+__all__ = [
+    "Histogram",
+    "Image",
+    "Table",
+    "Text",
+    "TrainingMonitor",
+    "__version__",
+    "autolog",
+    "current_monitor",
+    "finish",
+    "init",
+    "log",
+]
 
 _current: TrainingMonitor | None = None
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def __getattr__(name: str) -> Any:
@@ -33,6 +50,10 @@ def __getattr__(name: str) -> Any:
         from trainboard.sdk.monitor import TrainingMonitor
 
         return TrainingMonitor
+    if name in ("Histogram", "Image", "Table", "Text"):  # rich values for log_metrics (sdk/rich.py)
+        from trainboard.sdk import rich
+
+        return getattr(rich, name)
     raise AttributeError(f"module 'trainboard' has no attribute {name!r}")
 
 

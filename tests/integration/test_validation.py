@@ -64,6 +64,7 @@ def ids(http: httpx.Client) -> dict[str, str]:
         "token_id": "1",
         "project": "p",
         "rule_id": str(rule.json()["id"]),
+        "key": "weights",
     }
 
 
@@ -213,6 +214,19 @@ BASES: dict[str, dict[str, Any]] = {
         "repeat_seconds": 60,
     },
     "PUT /api/projects/{project}/budget": {"usd": 10.0},
+    "POST /api/runs/{run_id}/rich": {
+        "values": [
+            {
+                "key": "weights",
+                "step": 1,
+                "kind": "histogram",
+                "time": 1.7e9,
+                "caption": "c",
+                "truncated": "t",
+                "histogram": {"bin_edges": [0.0, 1.0], "counts": [2.0], "nonfinite": 0},
+            }
+        ]
+    },
 }
 
 

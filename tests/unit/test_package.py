@@ -13,6 +13,10 @@ import trainboard
 def test_public_names_match_all() -> None:
     public = {name for name in dir(trainboard) if not name.startswith("_")} | {"TrainingMonitor"}
     assert set(trainboard.__all__) == {
+        "Histogram",
+        "Image",
+        "Table",
+        "Text",
         "TrainingMonitor",
         "__version__",
         "autolog",

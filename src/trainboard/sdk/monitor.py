@@ -30,6 +30,8 @@ from trainboard.sdk.checkpoints import (
 from trainboard.sdk.encoding import jsonable, safe_str
 from trainboard.sdk.logging_handler import TrainboardHandler
 from trainboard.sdk.pipeline import Pipeline
+from trainboard.sdk.rich import RichValue
+from trainboard.sdk.rich_sender import RichSender
 from trainboard.sdk.sdk_keys import KeyNote
 from trainboard.sdk.spool import Journal
 from trainboard.sdk.transport import Transport
@@ -119,6 +121,7 @@ class TrainingMonitor:
         self.best_metric = best_metric
         self.best_mode = best_mode
         self._checkpoints = CheckpointWorker()
+        self._rich: RichSender | None = None  # started with the first rich value
         self._next_step = 0
         self._status: str | None = None
         self._notes = ""
@@ -163,7 +166,8 @@ class TrainingMonitor:
         """Record ``metrics`` (key -> number) at ``step`` (default: previous step + 1).
 
         Values may be ints, floats (NaN and +/-Inf included) or anything with ``__float__`` (numpy
-        scalars, 0-d tensors). A repeated step replaces that step's earlier values on the server.
+        scalars, 0-d tensors), or ``trainboard.Histogram``/``Image``/``Text``/``Table`` values (encoded and sent off
+        the training loop, see ``sdk/rich.py``). A repeated step replaces that step's earlier values on the server.
         Invalid keys, values or steps are reported once on stderr and skipped; this never raises.
         """
         if step is None:
@@ -175,7 +179,7 @@ class TrainingMonitor:
         values = dict(metrics)
         for k, v in values.items():
             if (type(v) is not float and type(v) is not int) or type(k) is not str:
-                values = self._clean(values)
+                values = self._clean(values, step)
                 break
         if values:
             if self._key_note is not None:
@@ -188,10 +192,14 @@ class TrainingMonitor:
             self._warned_keys.add("step")
             print(f"trainboard: log_metrics ignored a call: {why}", file=sys.stderr, flush=True)
 
-    def _clean(self, values: dict[Any, Any]) -> dict[str, float]:
+    def _clean(self, values: dict[Any, Any], step: int) -> dict[str, float]:
         out: dict[str, float] = {}
+        rich: dict[str, RichValue] = {}
         for k, v in values.items():
             why = check_key(k)
+            if why is None and isinstance(v, RichValue):
+                rich[k] = v
+                continue
             if why is None:
                 try:
                     if type(v) is float or type(v) is int:
@@ -207,7 +215,15 @@ class TrainingMonitor:
             if name not in self._warned_keys:
                 self._warned_keys.add(name)
                 print(f"trainboard: log_metrics: {why}", file=sys.stderr, flush=True)
+        if rich:
+            self._log_rich(step, rich)
         return out
+
+    def _log_rich(self, step: int, values: dict[str, RichValue]) -> None:
+        """Hand ``Histogram``/``Image``/``Text``/``Table`` values to the rich-value thread (``sdk/rich_sender``)."""
+        if self._rich is None:
+            self._rich = RichSender(self.run_id, self._pipeline.op)
+        self._rich.submit(step, time.time(), values)
 
     @property
     def next_step(self) -> int:
@@ -374,6 +390,8 @@ class TrainingMonitor:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything logged so far is stored by the server; False on timeout."""
+        if self._rich is not None:
+            self._rich.wait(self.flush_timeout if timeout is None else timeout)
         return self._pipeline.flush(self.flush_timeout if timeout is None else timeout)
 
     def finish(self, status: str | None = None, timeout: float | None = None) -> bool:
@@ -407,6 +425,8 @@ class TrainingMonitor:
         if output and not self._owned_by_runner:  # under `trainboard run` the pseudo-terminal records it
             self._pipeline.log_bytes("stderr", output, time.time())
         self._checkpoints.close(self.flush_timeout)
+        if self._rich is not None:
+            self._rich.close(self.flush_timeout)
         crashed = exits.thread_failure_since(self._thread_failures)
         if crashed is not None and status in (None, "completed"):
             status, reason = "failed", f"uncaught exception {crashed}"

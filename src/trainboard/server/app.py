@@ -28,6 +28,7 @@ from trainboard.server.api import log_time as api_log_time
 from trainboard.server.api import projects as api_projects
 from trainboard.server.api import prometheus as api_prometheus
 from trainboard.server.api import responses as api_responses
+from trainboard.server.api import rich as api_rich
 from trainboard.server.api import run_groups as api_run_groups
 from trainboard.server.api import tokens as api_tokens
 from trainboard.server.api import users as api_users
@@ -115,6 +116,7 @@ def create_app(settings: Settings, *, subscribers: Iterable[Subscriber] | None =
     app.include_router(api_log_search.router)
     app.include_router(api_log_search.levels_router)
     app.include_router(checkpoints.router)
+    app.include_router(api_rich.router)
     app.include_router(system.router)
     app.include_router(ws.router)
     app.include_router(api_auth.router)

@@ -159,3 +159,11 @@ class SubscriberLagged(Change):
     ``run_id`` and ``project`` are those of the first dropped change."""
 
     dropped: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RichWritten(Change):
+    """Rich values (histograms, images, text, tables) one upload stored: ``(key, step, kind)`` each; a value
+    re-sent at the same (key, step) is in it again (it replaced the stored one)."""
+
+    values: tuple[tuple[str, int, str], ...]

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, or_, select, update
 
-from trainboard.server.store import line_index, run_config, run_summaries, run_tags, terminal_sizes
+from trainboard.server.store import line_index, rich, run_config, run_summaries, run_tags, terminal_sizes
 from trainboard.server.store.docs import load_doc
 from trainboard.server.store.events import add_event
 from trainboard.server.store.tables import (
@@ -226,6 +226,7 @@ def delete_run(conn: Connection, *, run_id: str) -> dict[str, int] | None:
         "log_index_state": line_index.delete_run(conn, run_id=run_id),
         "checkpoints": conn.execute(delete(checkpoints).where(checkpoints.c.run_id == run_id)).rowcount,
         "events": conn.execute(delete(events).where(events.c.run_id == run_id)).rowcount,
+        "rich_values": rich.delete_run(conn, run_id=run_id),
     }
     conn.execute(delete(ingest_cursors).where(ingest_cursors.c.run_id == run_id))
     conn.execute(delete(launches).where(launches.c.run_id == run_id))
