@@ -1,27 +1,32 @@
 import { useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { forwardRef, useEffect, useImperativeHandle, useMemo, useRef, useState } from "react";
+import { forwardRef, useCallback, useEffect, useImperativeHandle, useMemo, useRef, useState } from "react";
 import { clearLogs, getLogLines, getLogSummary, logDownloadUrl, type LineFilters } from "../api/client";
 import type { LogLine } from "../api/types";
-import { epochSeconds } from "../api/wire";
-import { ansiSegments } from "../lib/ansi";
+import { addBookmark } from "../bookmarks/api";
+import { permalinkUrl } from "../bookmarks/permalink";
+import type { PermalinkTarget } from "../bookmarks/usePermalink";
 import { fmtClock } from "../lib/format";
 import { useDebounced } from "../lib/useDebounced";
 import { timeline, useMoment } from "../timeline/moment";
-import { matcher, splitMatches } from "./highlight";
+import { matcher } from "./highlight";
+import { LineRow, type RowActions } from "./LineRow";
+import { levelChoices, levelClass } from "./levels";
+import "./lines.css";
 import { momentRows } from "./momentLines";
+import type { AnyLine } from "./structured";
+import { classify, libraryFolds, type Fold, type TraceRow } from "./traceback";
 
 const PAGE = 500;
 const ROW = 16;
-const LEVELS = ["debug", "info", "warning", "error", "critical"];
 
-const levelClass = (l: string): string => {
-  const u = l.toUpperCase();
-  if (u === "ERROR" || u === "CRITICAL" || u === "FATAL") return "red";
-  if (u === "WARNING" || u === "WARN") return "orange";
-  if (u === "DEBUG") return "muted";
-  return "cyan";
-};
+/** What the view adds to a loaded row: its traceback role and, on a fold's first row, the fold. */
+interface Decor {
+  trace: TraceRow | null;
+  fold?: Fold;
+  /** folded away (a library frame inside a closed fold) */
+  hidden: boolean;
+}
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])/g;
@@ -40,7 +45,15 @@ export interface LinesHandle {
   focusSearch(): void;
 }
 
-export const LinesView = forwardRef<LinesHandle, { runId: string; running: boolean }>(function LinesView({ runId, running }, ref) {
+interface Props {
+  runId: string;
+  running: boolean;
+  /** a permalink's place: its line is scrolled to and highlighted (filters off: the index is unfiltered) */
+  target?: PermalinkTarget | null;
+  onLeaveTarget?: () => void;
+}
+
+export const LinesView = forwardRef<LinesHandle, Props>(function LinesView({ runId, running, target = null, onLeaveTarget }, ref) {
   const qc = useQueryClient();
   const [level, setLevel] = useState("");
   const [source, setSource] = useState("");
@@ -81,10 +94,18 @@ export const LinesView = forwardRef<LinesHandle, { runId: string; running: boole
   const total = first.data?.total ?? 0;
 
   const scroller = useRef<HTMLDivElement>(null);
+  const [openFolds, setOpenFolds] = useState<Set<number>>(() => new Set()); // first line numbers of open folds
+  const [expanded, setExpanded] = useState<Set<number>>(() => new Set()); // line numbers with their field table open
+  const decor = useRef(new Map<number, Decor>());
+  const fieldRows = useRef(new Map<number, number>()); // index -> rows of its open field table
+  const sizeOf = useCallback((i: number) => {
+    if (decor.current.get(i)?.hidden) return 0;
+    return ROW * (1 + (fieldRows.current.get(i) ?? 0));
+  }, []);
   const v = useVirtualizer({
     count: total,
     getScrollElement: () => scroller.current,
-    estimateSize: () => ROW,
+    estimateSize: sizeOf,
     overscan: 30,
   });
   const items = v.getVirtualItems();
@@ -101,21 +122,60 @@ export const LinesView = forwardRef<LinesHandle, { runId: string; running: boole
       placeholderData: (prev: unknown) => prev as { lines: LogLine[]; total: number } | undefined,
     })),
   });
-  const rowAt = (i: number): LogLine | undefined => {
+  const rowAt = (i: number): AnyLine | undefined => {
     const pi = pages.indexOf(Math.floor(i / PAGE));
     return pageQueries[pi]?.data?.lines[i % PAGE];
   };
 
+  // tracebacks of the loaded pages: each row's role, library frames folded (unless opened); row sizes follow
+  const loaded = pageQueries.map((q) => q.data?.lines);
+  const decorKey = useMemo(() => {
+    const next = new Map<number, Decor>();
+    const sizes = new Map<number, number>();
+    pages.forEach((p, pi) => {
+      const lines = loaded[pi] as AnyLine[] | undefined;
+      if (!lines) return;
+      const trace = classify(lines.map((l) => l.message));
+      trace.forEach((t, j) => t && next.set(p * PAGE + j, { trace: t, hidden: false }));
+      for (const f of libraryFolds(trace)) {
+        const open = openFolds.has((lines[f.start] as AnyLine).line_number);
+        next.set(p * PAGE + f.start, { trace: trace[f.start] ?? null, fold: f, hidden: false });
+        if (!open) for (let j = f.start + 1; j <= f.end; j++) next.set(p * PAGE + j, { trace: trace[j] ?? null, hidden: true });
+      }
+      lines.forEach((l, j) => {
+        if (expanded.has(l.line_number) && l.fields) sizes.set(p * PAGE + j, Object.keys(l.fields).length + 1);
+      });
+    });
+    decor.current = next;
+    fieldRows.current = sizes;
+    return [...next].filter(([, d]) => d.hidden).map(([i]) => i).join(",") + "|" + [...sizes].join(",");
+  }, [pages, loaded, openFolds, expanded]);
+  useEffect(() => v.measure(), [decorKey, v]);
+
+  // a permalink: filters off (its index counts every stored line), following stops, its line in view
+  const targetIndex = target?.index ?? null;
+  useEffect(() => {
+    if (targetIndex === null) return;
+    setLevel("");
+    setSource("");
+    setSearchText("");
+    setFollow(false);
+  }, [targetIndex]);
+  const unfiltered = !level && !source && !search;
+  useEffect(() => {
+    if (targetIndex === null || !unfiltered || total <= targetIndex) return;
+    v.scrollToIndex(targetIndex, { align: "center" });
+  }, [targetIndex, unfiltered, total, v]);
   // tail -f: stay at the end while following
   useEffect(() => {
-    if (follow && total > 0 && !moment) v.scrollToIndex(total - 1, { align: "end" });
-  }, [follow, total, v, moment]);
+    if (follow && total > 0 && !moment && targetIndex === null) v.scrollToIndex(total - 1, { align: "end" });
+  }, [follow, total, v, moment, targetIndex]);
   // a marked moment: its lines in view (and following stops until back to live)
   useEffect(() => {
-    if (!mark) return;
+    if (!mark || targetIndex !== null) return;
     setFollow(false);
     v.scrollToIndex(mark.last, { align: "center" });
-  }, [mark, v]);
+  }, [mark, v, targetIndex]);
   const hadMoment = useRef(false);
   useEffect(() => {
     if (moment) hadMoment.current = true;
@@ -134,6 +194,43 @@ export const LinesView = forwardRef<LinesHandle, { runId: string; running: boole
 
   const levels = summary.data?.levels ?? {};
   const sources = summary.data?.sources ?? {};
+  // the levels present, ordered by value (a custom level's value from the lines that carry it)
+  const seenNos = useRef<Record<string, number>>({});
+  for (const page of loaded) for (const l of (page ?? []) as AnyLine[]) if (typeof l.level_no === "number") seenNos.current[l.level] = l.level_no;
+  const choices = levelChoices(levels, seenNos.current);
+
+  const actions: RowActions = {
+    onCopyLink: (line) => {
+      const url = permalinkUrl(runId, { line: line.line_number });
+      const done = () => setNote(`link to line ${line.line_number} copied`);
+      navigator.clipboard?.writeText(url).then(done, () => window.prompt("copy this link", url));
+    },
+    onBookmark: (line) => {
+      const text = window.prompt(`Bookmark line ${line.line_number} — a note (optional):`, "");
+      if (text === null) return;
+      addBookmark(runId, { line_number: line.line_number, note: text.slice(0, 2000) }).then(
+        () => {
+          setNote(`line ${line.line_number} bookmarked`);
+          void qc.invalidateQueries({ queryKey: ["bookmarks", runId] });
+        },
+        (e: Error) => setNote(`bookmark failed: ${e.message}`),
+      );
+    },
+    onToggleFold: (_fold, at) =>
+      setOpenFolds((s) => {
+        const n = new Set(s);
+        if (n.has(at)) n.delete(at);
+        else n.add(at);
+        return n;
+      }),
+    onToggleFields: (ln) =>
+      setExpanded((s) => {
+        const n = new Set(s);
+        if (n.has(ln)) n.delete(ln);
+        else n.add(ln);
+        return n;
+      }),
+  };
 
   const onClear = async () => {
     if (!window.confirm("Delete all log lines of this run? This cannot be undone.")) return;
@@ -152,9 +249,10 @@ export const LinesView = forwardRef<LinesHandle, { runId: string; running: boole
       <div className="toolbar">
         <select className="input" value={level} onChange={(e) => setLevel(e.target.value)} aria-label="level">
           <option value="">all levels</option>
-          {LEVELS.map((l) => (
-            <option key={l} value={l}>
-              {l === "critical" ? "CRITICAL" : `${l.toUpperCase()}+`}
+          {choices.map((c, i) => (
+            <option key={c.name} value={c.name.toLowerCase()} data-level-no={c.no ?? undefined}>
+              {c.name.toUpperCase()}
+              {i < choices.length - 1 ? "+" : ""}
             </option>
           ))}
         </select>
@@ -196,13 +294,11 @@ export const LinesView = forwardRef<LinesHandle, { runId: string; running: boole
         <span>
           {total.toLocaleString()} shown / {(summary.data?.total ?? 0).toLocaleString()} lines
         </span>
-        {Object.entries(levels)
-          .filter(([, n]) => n > 0)
-          .map(([l, n]) => (
+        {choices.map(({ name: l, no, count: n }) => (
           <button
             key={l}
-            className={`chip ${levelClass(l)}`}
-            title="show this level and above"
+            className={`chip ${levelClass(l, no)}`}
+            title={`show this level and above${no === null ? "" : ` (level ${no})`}`}
             onClick={() => setLevel(level === l.toLowerCase() ? "" : l.toLowerCase())}
           >
             {l} {n}
@@ -227,6 +323,16 @@ export const LinesView = forwardRef<LinesHandle, { runId: string; running: boole
             </button>
           </span>
         )}
+        {target && (
+          <span className="amber" data-testid="lines-permalink">
+            🔗 {target.lineNumber === null ? "no stored line" : `line ${target.lineNumber}`}
+            {target.why ? <span className="muted"> — {target.why}</span> : null}{" "}
+            {!unfiltered && <span className="orange">(filtered: clear the filters to see it) </span>}
+            <button className="btn" onClick={() => onLeaveTarget?.()} title="leave the linked place">
+              ✕
+            </button>
+          </span>
+        )}
         {first.isError && <span className="red">lines: {(first.error as Error).message}</span>}
       </div>
       <div className="lines-scroll" ref={scroller} onScroll={onScroll} data-testid="lines">
@@ -234,32 +340,34 @@ export const LinesView = forwardRef<LinesHandle, { runId: string; running: boole
         <div style={{ height: v.getTotalSize(), position: "relative" }}>
           {items.map((it) => {
             const line = rowAt(it.index);
-            const inMoment = mark !== null && it.index >= mark.first && it.index <= mark.last;
+            const d = decor.current.get(it.index);
+            if (d?.hidden) return null;
+            const inMoment = targetIndex === null && mark !== null && it.index >= mark.first && it.index <= mark.last;
+            const linked = targetIndex === it.index && unfiltered;
+            const provisional = isProvisional(line);
+            const foldAt = d?.fold && line ? line.line_number : null;
             return (
               <div
                 key={it.key}
-                className={`line${isProvisional(line) ? " provisional" : ""}${inMoment ? " at-moment" : ""}`}
+                className={`line${provisional ? " provisional" : ""}${inMoment ? " at-moment" : ""}${linked ? " permalink" : ""}`}
                 data-moment={inMoment ? (mark.exact ? "step" : "before") : undefined}
-                title={isProvisional(line) ? "open line: may still change (a bar being redrawn, or the last line so far)" : undefined}
-                style={{ position: "absolute", top: 0, left: 0, right: 0, height: ROW, transform: `translateY(${it.start}px)` }}
+                data-permalink={linked ? "true" : undefined}
+                data-line={line?.line_number}
+                title={provisional ? "open line: may still change (a bar being redrawn, or the last line so far)" : undefined}
+                style={{ position: "absolute", top: 0, left: 0, right: 0, height: it.size, transform: `translateY(${it.start}px)` }}
                 data-level={line?.level}
               >
                 {line ? (
-                  <>
-                    <span className="muted ln">{line.line_number}</span>
-                    <span className="muted">{line.timestamp === null ? "" : fmtClock(epochSeconds(line.timestamp))}</span>
-                    <span className={`lvl ${levelClass(line.level)}`}>{line.level.toUpperCase().slice(0, 8)}</span>
-                    <span className="muted src">{line.source}</span>
-                    <span className="line-msg">
-                      {line.display
-                        ? ansiSegments(line.display).map((seg, i) => (
-                            <span key={i} style={seg.fg || seg.bold ? { color: seg.fg, fontWeight: seg.bold ? "bold" : undefined } : undefined}>
-                              <Marked text={seg.text} re={re} />
-                            </span>
-                          ))
-                        : <Marked text={stripAnsi(line.message)} re={re} />}
-                    </span>
-                  </>
+                  <LineRow
+                    runId={runId}
+                    line={line}
+                    re={re}
+                    provisional={provisional}
+                    trace={d?.trace ?? null}
+                    fold={d?.fold && foldAt !== null ? { fold: d.fold, at: foldAt, open: openFolds.has(foldAt) } : undefined}
+                    expanded={expanded.has(line.line_number)}
+                    actions={actions}
+                  />
                 ) : (
                   <span className="muted">…</span>
                 )}
@@ -271,13 +379,3 @@ export const LinesView = forwardRef<LinesHandle, { runId: string; running: boole
     </div>
   );
 });
-
-/** Text with the search's matches in <mark>. */
-function Marked({ text, re }: { text: string; re: RegExp | null }) {
-  if (!re) return <>{text}</>;
-  return (
-    <>
-      {splitMatches(text, re).map((p, i) => (p.match ? <mark key={i}>{p.text}</mark> : <span key={i}>{p.text}</span>))}
-    </>
-  );
-}

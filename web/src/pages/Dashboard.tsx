@@ -21,6 +21,8 @@ import { Splitter } from "../layout/Splitter";
 import { timeline } from "../timeline/moment";
 import { useLayout } from "../layout/useLayout";
 import { LinesView, type LinesHandle } from "../lines/LinesView";
+import { BookmarkList } from "../bookmarks/BookmarkList";
+import { usePermalink } from "../bookmarks/usePermalink";
 import type { TerminalHandle } from "../terminal/TerminalPanel";
 
 /** The run page's charts overlay live streams of this many runs at most (the shown one included); past it the
@@ -81,6 +83,11 @@ export function Dashboard() {
   useEffect(() => (runId ? live.subscribe(runId, () => undefined) : undefined), [runId]);
   // another run: the time line goes back to live
   useEffect(() => timeline.set(null), [runId]);
+  // a permalink (?line= / ?offset= / ?t=): LINES at its line, the time line at its moment
+  const permalink = usePermalink(run?.id);
+  useEffect(() => {
+    if (permalink.target) setLogTab("lines");
+  }, [permalink.target]);
 
   // every tick is kept (the COMPARE link opens them all); the live charts overlay the newest few and say so
   const ticked = useMemo(() => compare.filter((id) => id !== run?.id), [run, compare]);
@@ -249,7 +256,13 @@ export function Dashboard() {
                   </div>
                   {logTab === "lines" && (
                     <div className="tab">
-                      <LinesView ref={linesRef} runId={run.id} running={run.status === "running"} />
+                      <LinesView
+                        ref={linesRef}
+                        runId={run.id}
+                        running={run.status === "running"}
+                        target={permalink.target}
+                        onLeaveTarget={permalink.clear}
+                      />
                     </div>
                   )}
                 </Panel>
@@ -261,6 +274,9 @@ export function Dashboard() {
                 </Panel>
                 <Panel title="CHECKPOINTS" className="p-ckpt" {...fold("ckpt")}>
                   <CheckpointTable runId={run.id} />
+                </Panel>
+                <Panel title="BOOKMARKS" className="p-bookmarks" {...fold("bookmarks")}>
+                  <BookmarkList runId={run.id} />
                 </Panel>
                 <Panel title="ACTIONS" className="p-actions" {...fold("actions")}>
                   <ActionsPanel run={run} onHelp={() => setHelp(true)} />
