@@ -6,13 +6,15 @@ import { LoginPage } from "./auth/LoginPage";
 import { RequireLogin } from "./auth/RequireLogin";
 import { SessionProvider } from "./auth/session";
 import { TokensPage } from "./auth/TokensPage";
+import { lazyPage } from "./lib/lazyPage";
 import { Dashboard } from "./pages/Dashboard";
 
 // The experiments views load in chunks of their own: the live dashboard does not parse the table, Markdown and
 // comparison code, and the table does not wait for it either.
-const RunsTablePage = lazy(() => import("./experiments/RunsTablePage").then((m) => ({ default: m.RunsTablePage })));
-const ComparePage = lazy(() => import("./experiments/ComparePage").then((m) => ({ default: m.ComparePage })));
-const GroupPage = lazy(() => import("./experiments/GroupPage").then((m) => ({ default: m.GroupPage })));
+// (lazyPage, not lazy(): no Suspense fallback throttle, and the named page's chunk loads during login)
+const RunsTablePage = lazyPage(() => import("./experiments/RunsTablePage").then((m) => m.RunsTablePage), "/table");
+const ComparePage = lazyPage(() => import("./experiments/ComparePage").then((m) => m.ComparePage), "/compare");
+const GroupPage = lazyPage(() => import("./experiments/GroupPage").then((m) => m.GroupPage), "/group");
 const AlertsPage = lazy(() => import("./alerts/AlertsPage").then((m) => ({ default: m.AlertsPage })));
 
 function Page({ children }: { children: ReactNode }) {

@@ -1,5 +1,5 @@
-// The runs table: TanStack Table (server-side sorting: `manualSorting`) rendered as a virtualised grid,
-// so 10,000 rows cost what the ~40 visible ones cost.
+// The runs table: TanStack Table (server-side sorting: `manualSorting`) rendered as a virtualised grid over the
+// whole order (rows fetched in windows by the page), so 100,000 rows cost what the ~45 visible ones cost.
 import { getCoreRowModel, useReactTable, type ColumnDef, type SortingState } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { memo, useEffect, useMemo, useRef, type KeyboardEvent } from "react";
@@ -10,6 +10,7 @@ import { cellValue, columnLabel, roundedNumber, columnOfSort, flattenConfig, par
 import { fmtScalar } from "./diff";
 
 const ROW_H = 22;
+const NO_RUNS: ExpRun[] = [];
 
 const numericCache = new Map<ColumnId, boolean>();
 /** Columns of numbers (tabular figures). */
@@ -130,7 +131,12 @@ const Row = memo(function Row({ run: r, index, start, columns, template, on, cur
 });
 
 interface Props {
-  runs: ExpRun[];
+  /** rows in the whole order (the virtualised grid's height): runs not fetched yet show as pending rows */
+  total: number;
+  /** the run at a row; undefined while its block loads */
+  rowAt(i: number): ExpRun | undefined;
+  /** the loaded runs in view (what "select all" selects) */
+  loaded: readonly ExpRun[];
   columns: ColumnId[];
   sort: string;
   onSort(sort: string): void;
@@ -140,7 +146,10 @@ interface Props {
   cursor: number;
   onCursor(i: number): void;
   onOpen(run: ExpRun): void;
-  onEndReached(): void;
+  /** the rows in view changed (first and last index): the page fetches their blocks */
+  onRange(start: number, end: number): void;
+  /** a new value scrolls back to the top (a new sort, filter or project) */
+  resetKey: string;
   onKeyDown(e: KeyboardEvent<HTMLDivElement>): void;
   /** the rows are those of the previous query while the new one loads */
   busy: boolean;
@@ -154,34 +163,36 @@ function RunsTableImpl(p: Props) {
     () => p.columns.map((id) => ({ id, header: columnLabel(id), size: columnWidth(id) })),
     [p.columns],
   );
+  // TanStack Table for the headers and the sort state; the rows come from the windows (rowAt)
   const table = useReactTable({
-    data: p.runs,
+    data: NO_RUNS,
     columns: defs,
     state: { sorting },
     manualSorting: true,
     getCoreRowModel: getCoreRowModel(),
     getRowId: (r) => r.id,
   });
-  const rows = table.getRowModel().rows;
   const virt = useVirtualizer({
-    count: rows.length,
+    count: p.total,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_H,
     overscan: 6,
   });
   const items = virt.getVirtualItems();
+  const first = items[0]?.index ?? 0;
   const last = items.at(-1)?.index ?? 0;
-  const { onEndReached } = p;
+  const { onRange } = p;
+  useEffect(() => onRange(first, last), [first, last, onRange]);
   useEffect(() => {
-    if (rows.length > 0 && last >= rows.length - 20) onEndReached();
-  }, [last, rows.length, onEndReached]);
+    if (scrollRef.current) scrollRef.current.scrollTop = 0;
+  }, [p.resetKey]);
   useEffect(() => {
-    if (p.cursor >= 0 && p.cursor < rows.length) virt.scrollToIndex(p.cursor, { align: "auto" });
-  }, [p.cursor, rows.length, virt]);
+    if (p.cursor >= 0 && p.cursor < p.total) virt.scrollToIndex(p.cursor, { align: "auto" });
+  }, [p.cursor, p.total, virt]);
 
   const width = 26 + p.columns.reduce((a, id) => a + columnWidth(id), 0);
   const template = `26px ${p.columns.map((id) => `${columnWidth(id)}px`).join(" ")}`;
-  const allOn = p.runs.length > 0 && p.runs.every((r) => p.selected.has(r.id));
+  const allOn = p.loaded.length > 0 && p.loaded.every((r) => p.selected.has(r.id));
 
   const headerSort = (id: ColumnId) => {
     // click: ascending, again: descending, a third time: back to the server's default order
@@ -197,14 +208,14 @@ function RunsTableImpl(p: Props) {
       tabIndex={0}
       role="grid"
       aria-label="runs table"
-      aria-rowcount={rows.length + 1}
+      aria-rowcount={p.total + 1}
       aria-multiselectable="true"
       aria-busy={p.busy}
       onKeyDown={p.onKeyDown}
     >
       <div className="xp-head" role="row" style={{ gridTemplateColumns: template, width }}>
         <span role="columnheader" className="xp-cell">
-          <input type="checkbox" aria-label="select all loaded runs" checked={allOn} onChange={p.onToggleAll} />
+          <input type="checkbox" aria-label="select all loaded runs in view" checked={allOn} onChange={p.onToggleAll} />
         </span>
         {table.getHeaderGroups()[0]?.headers.map((h) => {
           const id = h.column.id;
@@ -233,8 +244,18 @@ function RunsTableImpl(p: Props) {
       </div>
       <div className="xp-body" style={{ height: virt.getTotalSize(), width, position: "relative" }}>
         {items.map((vi) => {
-          const r = rows[vi.index]?.original;
-          if (!r) return null;
+          const r = p.rowAt(vi.index);
+          if (!r)
+            return (
+              <div
+                key={vi.index}
+                className="xp-row-pending muted"
+                aria-hidden="true"
+                style={{ transform: `translateY(${vi.start}px)`, height: ROW_H, width }}
+              >
+                {vi.index + 1} …
+              </div>
+            );
           return (
             // keyed by position: a new sort or page fills the mounted rows' cells with the new runs' values
             // instead of unmounting ~50 rows x 50 cells and mounting as many (rows hold no state of their own)

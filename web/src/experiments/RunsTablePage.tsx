@@ -1,12 +1,12 @@
 // /table: every run of a project as a sortable, filterable table; select runs to compare or group them.
-import { infiniteQueryOptions, keepPreviousData, useInfiniteQuery, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import { useNavigate } from "react-router";
 import { ApiError } from "../api/client";
 import { live } from "../api/live";
 import { TopBar } from "../components/TopBar";
 import { useKeybindings } from "../hooks/useKeybindings";
-import { listProjects, projectKeys, queryRuns, type ExpRun } from "./api";
+import { listProjects, projectKeys, type ExpRun } from "./api";
 import { ColumnPicker } from "./ColumnPicker";
 import { ConfigFilterList } from "./ConfigFilterList";
 import { defaultColumns, flattenConfig, parseColumn } from "./columns";
@@ -14,6 +14,7 @@ import { varyingKeys } from "./group";
 import { FILTER_FIELDS, appendClause, applyCompletion, completions, errorPosition, removeClause, wordAt } from "./filterExpr";
 import { RunMeta } from "./RunMeta";
 import { RunsTable } from "./RunsTable";
+import { blockQuery, blocksOf, viewOf, type RowsView, type WindowQuery } from "./runsWindow";
 import { SavedViews } from "./SavedViews";
 import { TableHelp } from "./TableHelp";
 import { tableAction } from "./tableKeys";
@@ -22,20 +23,8 @@ import { useTableState } from "./useTableState";
 import { XpNav } from "./XpNav";
 import "./experiments.css";
 
-/** The first page fills the screen fast (a sort or filter answers quickly); the next ones are bigger. */
-const FIRST_PAGE = 100;
-const PAGE = 500;
-
-/** The table's runs query for one (project, filter, sort, summaries): first page small, then bigger ones. */
-function runsQuery(project: string, filter: string, sort: string, summary: string[]) {
-  return infiniteQueryOptions({
-    queryKey: ["xp", "runs", project, filter, sort, summary],
-    queryFn: ({ pageParam }) =>
-      queryRuns({ project, filter, sort, cursor: pageParam, limit: pageParam ? PAGE : FIRST_PAGE, summary }),
-    initialPageParam: null as string | null,
-    getNextPageParam: (last) => last.next_cursor ?? undefined,
-  });
-}
+/** The rows in view before the grid has measured itself: a screen of rows. */
+const FIRST_VIEW = { start: 0, end: 44 };
 
 const NO_KEYS = { config: [] as string[], metrics: [] as string[] };
 
@@ -57,8 +46,6 @@ export function RunsTablePage() {
   const [draft, setDraft] = useState(state.filter);
   const [picker, setPicker] = useState(false);
   const [help, setHelp] = useState(false);
-  // the focused run, by id: it stays focused when a re-sort or refresh moves it (and unfocused when it leaves)
-  const [cursorId, setCursorId] = useState<string | null>(null);
   const [caret, setCaret] = useState<number | null>(null);
   const filterRef = useRef<HTMLInputElement>(null);
   const gridRef = useRef<HTMLDivElement>(null);
@@ -71,7 +58,6 @@ export function RunsTablePage() {
     retry: false,
     enabled: !!state.project,
   });
-  const projectsQ = useQuery({ queryKey: ["xp", "projects"], queryFn: listProjects, retry: false });
   const serverColumns = useMemo(
     () => (keysQ.data ? defaultColumns(keysQ.data.config_keys, keysQ.data.metric_keys, true) : null),
     [keysQ.data],
@@ -87,29 +73,90 @@ export function RunsTablePage() {
     }
     return [...keys].sort();
   }, [state.columns, serverColumns]);
-  const runsQ = useInfiniteQuery({
-    ...runsQuery(state.project, state.filter, state.sort, summary),
-    placeholderData: keepPreviousData,
-    // one page: keep it fresh; more than one was scrolled in by the user: leave it still
-    refetchInterval: (q) => ((q.state.data?.pages.length ?? 0) <= 1 ? 5000 : false),
+  // the runs wait for the key index (a few ms) when the columns come from it: one request with the summaries
+  // the columns show, not one with every summary followed by another
+  const ready = state.columns !== null || !state.project || keysQ.isFetched;
+  const wq = useMemo<WindowQuery>(
+    () => ({ project: state.project, filter: state.filter, sort: state.sort, summary }),
+    [state.project, state.filter, state.sort, summary],
+  );
+  const ident = JSON.stringify([state.project, state.filter, state.sort, summary]);
+  // a new project, filter or sort starts at the top
+  const resetKey = JSON.stringify([state.project, state.filter, state.sort]);
+  const [rangeState, setRangeState] = useState({ key: resetKey, ...FIRST_VIEW });
+  const range = rangeState.key === resetKey ? rangeState : FIRST_VIEW;
+  // the total of this query once one window told it: bounds the blocks asked for after a scroll
+  const totals = useRef(new Map<string, number>());
+  const knownTotal = totals.current.get(ident) ?? null;
+  const blocks = blocksOf(range.start, range.end, knownTotal);
+  const blocksKey = blocks.join(",");
+  const onRange = useCallback(
+    (start: number, end: number) =>
+      // a new state only when the blocks in view change: a scroll within a block re-renders the grid alone
+      setRangeState((cur) => {
+        const next = { key: resetKey, start, end };
+        const same = cur.key === resetKey && blocksOf(cur.start, cur.end, null).join(",") === blocksOf(start, end, null).join(",");
+        return same ? cur : next;
+      }),
+    [resetKey],
+  );
+  const windows = useQueries({
+    queries: blocks.map((b) => ({ ...blockQuery(wq, b), enabled: ready, refetchInterval: 5000 })),
   });
-  const total = runsQ.data?.pages[0]?.total ?? null;
-  // End with pages still to come: the last PAGE runs by offset (one request), not every page in between
-  const [tailFrom, setTailFrom] = useState<number | null>(null);
-  const tailKey = `${state.project}|${state.filter}|${state.sort}`;
-  useEffect(() => setTailFrom(null), [tailKey]);
-  const tailQ = useQuery({
-    queryKey: ["xp", "runs-tail", state.project, state.filter, state.sort, summary, tailFrom],
-    queryFn: () => queryRuns({ project: state.project, filter: state.filter, sort: state.sort, offset: tailFrom ?? 0, limit: PAGE, summary }),
-    enabled: tailFrom !== null,
+  // block 0 alone (shared with the window of the top): the default columns come from its runs; kept while a new
+  // order loads so the columns do not change under the user
+  const firstQ = useQuery({ ...blockQuery(wq, 0), enabled: ready, placeholderData: keepPreviousData });
+  const signature = windows.map((w) => w.dataUpdatedAt).join(",");
+  const current = useMemo(() => {
+    const loaded = new Map<number, ExpRun[]>();
+    let total: number | null = null;
+    windows.forEach((w, i) => {
+      const b = blocks[i];
+      if (w.data && b !== undefined) {
+        loaded.set(b, w.data.runs);
+        total = w.data.total ?? total;
+      }
+    });
+    return { loaded, total };
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the windows' data changes exactly when signature does
+  }, [signature, blocksKey, ident]);
+  if (current.total !== null) totals.current.set(ident, current.total);
+  // the view: this query's windows; while none of those in view has arrived after a new sort or filter, the
+  // previous query's rows, dimmed (no blank table, no jump)
+  const lastView = useRef<{ ident: string; view: RowsView } | null>(null);
+  const view = useMemo<RowsView>(() => {
+    if (current.loaded.size === 0 && lastView.current && lastView.current.ident !== ident) return lastView.current.view;
+    return viewOf(current.loaded, current.total ?? knownTotal ?? 0);
+  }, [current, ident, knownTotal]);
+  const stale = current.loaded.size === 0 && view.total > 0;
+  useEffect(() => {
+    if (current.loaded.size > 0) lastView.current = { ident, view };
+  }, [current, ident, view]);
+  const loadingFirst = ready ? windows.some((w) => w.isLoading) && view.total === 0 && !lastView.current : true;
+  const windowError = windows.find((w) => w.error)?.error ?? null;
+  // the project list (the picker) after the first rows: it counts every project's runs, which the first window
+  // need not wait behind
+  const projectsQ = useQuery({
+    queryKey: ["xp", "projects"],
+    queryFn: listProjects,
+    retry: false,
+    enabled: !loadingFirst || !!windowError,
   });
-  const tail = tailFrom !== null ? tailQ.data?.runs : undefined;
-  const runs = useMemo(() => tail ?? runsQ.data?.pages.flatMap((p) => p.runs) ?? [], [tail, runsQ.data]);
+  const fetching = windows.some((w) => w.isFetching);
+  const total = current.total ?? knownTotal;
+  const runs = view.loaded;
   const ids = useMemo(() => runs.map((r) => r.id), [runs]);
-  const idsRef = useRef(ids);
-  idsRef.current = ids;
-  const cursor = cursorId === null ? -1 : ids.indexOf(cursorId);
-  const setCursor = useCallback((i: number) => setCursorId(i < 0 ? null : (idsRef.current[i] ?? null)), []);
+  // the focused row: its index, and its run's id once loaded (a re-sort keeps the run focused where it went,
+  // and unfocuses it when it left the rows in view)
+  const [cur, setCur] = useState<{ i: number; id: string | null }>({ i: -1, id: null });
+  const viewRef = useRef(view);
+  viewRef.current = view;
+  const cursor = cursorIndex(view, cur);
+  const setCursor = useCallback((i: number) => setCur({ i, id: i < 0 ? null : (viewRef.current.rowAt(i)?.id ?? null) }), []);
+  const cursorRun = cur.i >= 0 && cur.id === null ? view.rowAt(cur.i) : undefined;
+  useEffect(() => {
+    if (cursorRun) setCur((c) => (c.id === null ? { i: c.i, id: cursorRun.id } : c));
+  }, [cursorRun]);
   const sel = useSelection(ids);
 
   useEffect(
@@ -128,7 +175,7 @@ export function RunsTablePage() {
   const metricKeys = keysQ.data?.metric_keys.length ? keysQ.data.metric_keys : seen.metrics;
   // one array per distinct column list: a new sort or filter does not re-render every row
   // the default config columns: the keys whose value varies across the first page's runs
-  const firstPage = runsQ.data?.pages[0]?.runs;
+  const firstPage = firstQ.data?.runs;
   const varying = useMemo(() => (firstPage ? varyingKeys(firstPage.map((r) => flattenConfig(r.config ?? {}))) : undefined), [firstPage]);
   const columnsKey = (state.columns ?? defaultColumns(configKeys, metricKeys, !!state.project, varying)).join("\n");
   const columns = useMemo(() => columnsKey.split("\n").filter(Boolean), [columnsKey]);
@@ -153,31 +200,21 @@ export function RunsTablePage() {
     return [...s].sort();
   }, [projectsQ.data, runs, state.project]);
 
-  const { hasNextPage, isFetchingNextPage, fetchNextPage } = runsQ;
-  const tailMode = tailFrom !== null;
-  const onEndReached = useCallback(() => {
-    if (!tailMode && hasNextPage && !isFetchingNextPage) void fetchNextPage();
-  }, [tailMode, hasNextPage, isFetchingNextPage, fetchNextPage]);
-  // the last window arrived: the cursor on its last run
-  const tailLast = tail?.at(-1)?.id ?? null;
-  useEffect(() => {
-    if (tailLast) setCursorId(tailLast);
-  }, [tailLast]);
-
   const openRun = useCallback((r: ExpRun) => navigate(`/runs/${encodeURIComponent(r.id)}`), [navigate]);
   const onSort = useCallback(
     (sort: string) => {
-      // the new order's first page is requested now, not once React has rendered the new header and the
+      // the new order's first window is requested now, not once React has rendered the new header and the
       // query's effect runs (tens of ms on a busy machine); the table's query takes this fetch over
-      void qc.prefetchInfiniteQuery(runsQuery(state.project, state.filter, sort, summary));
+      if (ready) void qc.prefetchQuery(blockQuery({ ...wq, sort }, 0));
       update({ sort });
     },
-    [qc, state.project, state.filter, summary, update],
+    [qc, ready, wq, update],
   );
-  const filterError = runsQ.error instanceof ApiError && runsQ.error.status === 422 ? runsQ.error.message : null;
+  const filterError = windowError instanceof ApiError && windowError.status === 422 ? windowError.message : null;
   const pos = filterError ? errorPosition(filterError) : null;
-  const focused: ExpRun | undefined = cursor >= 0 ? runs[cursor] : undefined;
-  const selectedIds = ids.filter((id) => sel.selected.has(id));
+  const focused: ExpRun | undefined = cursor >= 0 ? view.rowAt(cursor) : undefined;
+  // every ticked run, also those scrolled out of the window (in the order they were ticked)
+  const selectedIds = useMemo(() => [...sel.selected], [sel.selected]);
   const compareIds = selectedIds.length ? selectedIds : focused ? [focused.id] : [];
   const compare = () => {
     if (compareIds.length) navigate(`/compare?runs=${compareIds.map(encodeURIComponent).join(",")}`);
@@ -203,13 +240,7 @@ export function RunsTablePage() {
     const act = tableAction(e);
     if (!act) return;
     e.preventDefault();
-    if (act.kind === "move" && e.key === "End" && tailFrom === null && runsQ.hasNextPage && total) {
-      setTailFrom(Math.max(0, total - PAGE));
-      setCursorId(null);
-    } else if (act.kind === "move" && e.key === "Home" && tailFrom !== null) {
-      setTailFrom(null);
-      setCursorId(null);
-    } else if (act.kind === "move") setCursor(act.to(cursor, runs.length));
+    if (act.kind === "move") setCursor(act.to(cursor < 0 ? cur.i : cursor, view.total));
     else if (act.kind === "toggle") {
       if (focused) sel.toggle(focused.id, e.shiftKey);
     }
@@ -223,7 +254,7 @@ export function RunsTablePage() {
 
   return (
     <div className="app xp-page">
-      <TopBar total={total ?? runs.length} running={runs.filter((r) => r.status === "running").length} onHelp={() => setHelp(true)} />
+      <TopBar total={total ?? 0} running={runs.filter((r) => r.status === "running").length} onHelp={() => setHelp(true)} />
       <XpNav>
         <span className="muted small xp-keys-hint">j/k move · space select · c compare · enter open · / filter</span>
       </XpNav>
@@ -338,12 +369,10 @@ export function RunsTablePage() {
       )}
       <div className="xp-selbar toolbar" aria-live="polite">
         <span className="muted">
-          {runsQ.isLoading
+          {loadingFirst
             ? "loading…"
-            : tailFrom !== null
-              ? `runs ${(tailFrom + 1).toLocaleString("en-US")}–${(tailFrom + runs.length).toLocaleString("en-US")} of ${(total ?? 0).toLocaleString("en-US")} (the end: Home goes back to the top)`
-              : `${runs.length}${total !== null && total !== undefined ? ` of ${total}` : ""} runs${runsQ.hasNextPage ? " (scroll for more, End jumps to the last)" : ""}`}
-          {runsQ.isFetching && !runsQ.isLoading ? " ·" : ""}
+            : `${view.total.toLocaleString("en-US")} runs${view.total > 0 ? ` · rows ${(range.start + 1).toLocaleString("en-US")}–${Math.min(range.end + 1, view.total).toLocaleString("en-US")} in view (End: the last, Home: the first)` : ""}`}
+          {fetching && !loadingFirst ? " ·" : ""}
         </span>
         <span className="amber">{selectedIds.length ? `${selectedIds.length} selected` : ""}</span>
         <button className="btn" disabled={compareIds.length === 0} onClick={compare} title="overlay the selected runs (c)">
@@ -380,11 +409,13 @@ export function RunsTablePage() {
         />
       )}
       <main className="xp-body" ref={gridRef}>
-        {runsQ.isError && !filterError && !runsQ.data ? (
-          <div className="center red">cannot load runs: {(runsQ.error as Error).message}</div>
+        {windowError && !filterError && view.total === 0 ? (
+          <div className="center red">cannot load runs: {(windowError as Error).message}</div>
         ) : (
           <RunsTable
-            runs={runs}
+            total={view.total}
+            rowAt={view.rowAt}
+            loaded={runs}
             columns={columns}
             sort={state.sort}
             onSort={onSort}
@@ -394,12 +425,13 @@ export function RunsTablePage() {
             cursor={cursor}
             onCursor={setCursor}
             onOpen={openRun}
-            onEndReached={onEndReached}
+            onRange={onRange}
+            resetKey={resetKey}
             onKeyDown={onGridKey}
-            busy={runsQ.isPlaceholderData || runsQ.isLoading}
+            busy={stale || loadingFirst}
           />
         )}
-        {!runsQ.isLoading && runs.length === 0 && !filterError && (
+        {!loadingFirst && !stale && !fetching && view.total === 0 && !filterError && (
           <div className="empty">{state.filter ? "no run matches the filter" : "no runs"}</div>
         )}
         <aside className="xp-side" aria-label="run details">
@@ -417,4 +449,15 @@ export function RunsTablePage() {
       {help && <TableHelp onClose={() => setHelp(false)} />}
     </div>
   );
+}
+
+/** The focused row's index in `view`: where its run is now (a re-sort moves it), -1 when the run left the
+ * loaded rows, the row itself while its window loads. */
+function cursorIndex(view: RowsView, cur: { i: number; id: string | null }): number {
+  if (cur.i < 0) return -1;
+  const row = view.rowAt(cur.i);
+  if (cur.id === null || row?.id === cur.id) return cur.i;
+  const at = view.indexOf(cur.id);
+  if (at >= 0) return at;
+  return row ? -1 : cur.i;
 }
