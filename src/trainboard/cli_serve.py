@@ -156,6 +156,14 @@ def serve(
     log_file: Annotated[
         Path | None, typer.Option(help="Write the server log to this file (reopened when logrotate moves it)")
     ] = None,
+    plugin: Annotated[
+        list[str] | None,
+        typer.Option(
+            envvar="TRAINBOARD_PLUGINS",
+            help="Enable an installed plugin (entry point or package name; repeatable; plugins run code, so "
+            "none is loaded unless named). trainboard plugins lists them",
+        ),
+    ] = None,
 ) -> None:
     """Run the server and web UI."""
     need_server("serve")
@@ -170,11 +178,13 @@ def serve(
         raise fail("--auth-proxy-from needs --auth-proxy-header (the header the proxy sets)", code=2)
     if launch_root is not None and not launch_root.is_dir():
         raise fail(f"--launch-root: {launch_root} is not a directory", code=2)
+    from trainboard.plugins import parse_names
+
     if allow_launch:
         from trainboard.server.providers.registry import ConfigError, load_config
 
         try:
-            load_config(paths.data_dir(data) / "providers.toml")
+            load_config(paths.data_dir(data) / "providers.toml", plugins=parse_names(plugin))
         except ConfigError as exc:
             raise fail(str(exc), code=2) from None
     settings = server_settings(
@@ -208,6 +218,7 @@ def serve(
         workers=workers,
         log_format=log_format,
         log_file=str(log_file.resolve()) if log_file else None,
+        plugins=parse_names(plugin),
     )
     from trainboard.server.http.guard import parse_origins
 

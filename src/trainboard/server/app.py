@@ -75,7 +75,7 @@ def create_app(settings: Settings, *, subscribers: Iterable[Subscriber] | None =
             await broker.start()
         else:
             broker = Broker(max_bytes=settings.stream_buffer_bytes)
-        registry = Subscribers([*(subscribers or ()), *load_configured()])
+        registry = Subscribers([*(subscribers or ()), *load_configured(plugins=settings.plugins)])
         registry.start()
         state = AppState(settings=settings, engines=engines, writer=writer, broker=broker, subscribers=registry)
         app.state.trainboard = state
