@@ -74,6 +74,12 @@ def _alerts(app: typer.Typer) -> None:
     cli_alerts.register(app)
 
 
+def _plugins(app: typer.Typer) -> None:
+    from trainboard import cli_plugins
+
+    cli_plugins.register(app)
+
+
 def _imports(app: typer.Typer) -> None:
     from trainboard import cli_import_commands
 
@@ -93,6 +99,7 @@ COMMANDS: tuple[tuple[tuple[str, ...], Register], ...] = (
     (("db", "user", "token"), _admin),
     (("import",), _imports),
     (("alert",), _alerts),
+    (("plugins",), _plugins),
 )
 
 

@@ -48,6 +48,7 @@ CLI = (
     "trainboard.cli_record",
     "trainboard.cli_import_commands",
     "trainboard.cli_alerts",
+    "trainboard.cli_plugins",
 )
 #: The server's database administration (db, user, token): a server module built on the CLI's shared options.
 ADMIN_CLI = "trainboard.server.admin_cli"

@@ -8,7 +8,16 @@ enables it (``trainboard serve --plugin NAME``). ``trainboard plugins`` lists wh
 
 from __future__ import annotations
 
-from trainboard.plugins.discovery import BUILTIN, LoadedGroup, PluginInfo, installed, is_enabled, load, load_group
+from trainboard.plugins.discovery import (
+    BUILTIN,
+    LoadedGroup,
+    PluginInfo,
+    installed,
+    is_enabled,
+    load,
+    load_group,
+    parse_names,
+)
 from trainboard.plugins.spec import API_VERSION, GROUPS, MIN_API_VERSION, PluginError, check_api
 
 __all__ = [
@@ -24,4 +33,5 @@ __all__ = [
     "is_enabled",
     "load",
     "load_group",
+    "parse_names",
 ]

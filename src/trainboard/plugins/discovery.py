@@ -21,12 +21,27 @@ from importlib.metadata import EntryPoint, entry_points
 from trainboard._version import __version__
 from trainboard.plugins.spec import GROUPS, PluginError, check_api
 
-__all__ = ["BUILTIN", "LoadedGroup", "PluginInfo", "installed", "is_enabled", "load", "load_group", "normalize"]
+__all__ = [
+    "BUILTIN",
+    "LoadedGroup",
+    "PluginInfo",
+    "installed",
+    "is_enabled",
+    "load",
+    "load_group",
+    "normalize",
+    "parse_names",
+]
 
 
 def normalize(name: str) -> str:
     """PEP 503 normalisation: ``Trainboard_SSH`` and ``trainboard-ssh`` are one name."""
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def parse_names(options: Iterable[str] | None) -> tuple[str, ...]:
+    """``--plugin a --plugin b,c`` (or ``TRAINBOARD_PLUGINS="a b,c"``) as ``("a", "b", "c")``."""
+    return tuple(n for o in options or () for n in o.replace(",", " ").split())
 
 
 def _short(group: str) -> str:

@@ -8,7 +8,7 @@ Registering:
 
 - ``create_app(settings, subscribers=[...])`` (tests, embedding applications);
 - the entry point group ``trainboard.subscribers``: each entry point is a callable taking no argument and
-  returning a ``Subscriber`` or a list of them (installed plugins);
+  returning a ``Subscriber`` or a list of them (installed plugins the operator enabled: ``serve --plugin``);
 - ``TRAINBOARD_SUBSCRIBERS=module:function[,module:function...]`` in the server's environment: the same
   kind of callable, named explicitly (a plugin seam that needs no installed package; the subscriber tests
   use it to plug a recorder into a real ``trainboard serve`` process).
@@ -51,9 +51,8 @@ import logging
 import os
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import Protocol, runtime_checkable
 
 from trainboard.server.ingest.changes import (
@@ -283,18 +282,24 @@ def _made(factory: Callable[[], object], origin: str) -> list[Subscriber]:
     return subs  # type: ignore[return-value]  # checked just above
 
 
-def load_configured(environ: dict[str, str] | None = None) -> list[Subscriber]:
-    """The subscribers installed plugins (entry points) and ``TRAINBOARD_SUBSCRIBERS`` name.
+def load_configured(environ: dict[str, str] | None = None, *, plugins: Collection[str] = ()) -> list[Subscriber]:
+    """The subscribers of the enabled plugins (entry points; ``plugins`` is ``Settings.plugins``: an installed
+    plugin not named there is never imported) and those ``TRAINBOARD_SUBSCRIBERS`` names.
 
     A plugin that fails to load is logged with its name and skipped (the server still starts); a name in
     ``TRAINBOARD_SUBSCRIBERS`` that fails raises: it was asked for explicitly.
     """
+    from trainboard.plugins import load_group
+
     subs: list[Subscriber] = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    group = load_group(ENTRY_POINT_GROUP, enabled=plugins)
+    for name, error in group.errors.items():
+        log.error("subscriber plugin %r could not be loaded; it gets no changes: %s", name, error)
+    for name, factory in group.loaded.items():
         try:
-            subs += _made(ep.load(), f"entry point {ep.name!r}")
+            subs += _made(factory, f"entry point {name!r}")  # type: ignore[arg-type]  # _made checks the result
         except Exception:
-            log.exception("subscriber plugin %r (%s) could not be loaded; it gets no changes", ep.name, ep.value)
+            log.exception("subscriber plugin %r could not be made; it gets no changes", name)
     spec = (os.environ if environ is None else environ).get(ENV_VAR, "")
     for item in filter(None, (s.strip() for s in spec.split(","))):
         module, _, attr = item.partition(":")

@@ -74,8 +74,9 @@ async def sample_host(state: AppState) -> None:
     """Record the server host's load every ``system_interval`` seconds, keeping ``system_retention``."""
     from trainboard.server.store import system as system_store
     from trainboard.sysinfo import SystemCollector
+    from trainboard.system_sources import load_sources
 
-    collector = SystemCollector()
+    collector = SystemCollector(sources=await asyncio.to_thread(load_sources, state.settings.plugins))
     state.extras["system_collector"] = collector
     while True:
         await asyncio.sleep(state.settings.system_interval)

@@ -26,6 +26,11 @@ here otherwise.
 Each provider module exposes ``create(config, context) -> Provider``; it is imported only when configured, so a
 missing optional dependency (``ray``, ``runpod``) turns that one provider into an error shown by
 ``GET /api/providers`` rather than a server that does not start.
+
+Providers are entry points of the group ``trainboard.providers`` (``trainboard.plugins``): the built-in four are
+described as such and loaded by the same code as an installed plugin's (``trainboard-ssh``'s ``ssh``). A plugin
+provider is known only when the operator enabled it (``serve --plugin ssh``); then ``[providers.ssh]`` turns it on
+like a built-in one.
 """
 
 from __future__ import annotations
@@ -33,11 +38,12 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trainboard.plugins import PluginError, PluginInfo, installed, load
 from trainboard.server.costs import Rates, parse_rates
 from trainboard.server.providers.base import Provider, ProviderContext
 
@@ -49,6 +55,7 @@ __all__ = [
     "Registry",
     "build_registry",
     "env_allowed",
+    "known_providers",
     "load_config",
 ]
 
@@ -106,8 +113,28 @@ def env_allowed(name: str, allowlist: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in allowlist)
 
 
-def load_config(path: Path) -> LaunchConfig:
-    """Read ``providers.toml``; a missing file is the defaults (``local`` only)."""
+def known_providers(plugins: Collection[str] = ()) -> dict[str, PluginInfo]:
+    """The providers a ``[providers.NAME]`` table may name: the built-ins and the enabled plugin providers
+    (installed ones not enabled are left out). Reads entry point metadata only; imports nothing."""
+    found: dict[str, PluginInfo] = {}
+    for info in sorted(installed(["trainboard.providers"], enabled=plugins), key=lambda p: not p.builtin):
+        if info.enabled and info.name not in found:  # a plugin never replaces a built-in
+            found[info.name] = info
+    return found
+
+
+def _unknown(name: str, plugins: Collection[str]) -> str:
+    known = known_providers(plugins)
+    hint = ""
+    for info in installed(["trainboard.providers"], builtin=False):
+        if info.name == name:
+            hint = f"; {info.dist} {info.version} provides it: enable it with trainboard serve --plugin {name}"
+    return f"unknown provider [providers.{name}] (known: {', '.join(known)}){hint}"
+
+
+def load_config(path: Path, *, plugins: Collection[str] = ()) -> LaunchConfig:
+    """Read ``providers.toml``; a missing file is the defaults (``local`` only). ``plugins``: the enabled plugins
+    (``Settings.plugins``), whose providers the file may configure."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -137,8 +164,8 @@ def load_config(path: Path) -> LaunchConfig:
     providers: dict[str, dict[str, Any]] = {"local": {}}
     priced: dict[str, dict[str, Any]] = {}
     for name, conf in tables.items():
-        if name not in KNOWN_PROVIDERS:
-            raise ConfigError(f"{path}: unknown provider [providers.{name}] (known: {', '.join(KNOWN_PROVIDERS)})")
+        if name not in KNOWN_PROVIDERS and name not in known_providers(plugins):
+            raise ConfigError(f"{path}: {_unknown(name, plugins)}")
         if not isinstance(conf, dict):
             raise ConfigError(f"{path}: [providers.{name}] must be a table")
         if conf.get("enabled", True) is False:
@@ -174,7 +201,8 @@ class Registry:
         return self.providers.get(name)
 
     def names(self) -> list[str]:
-        return sorted({*self.providers, *self.errors}, key=lambda n: (list(KNOWN_PROVIDERS).index(n), n))
+        order = list(KNOWN_PROVIDERS)
+        return sorted({*self.providers, *self.errors}, key=lambda n: (order.index(n) if n in order else len(order), n))
 
 
 def build_registry(
@@ -184,13 +212,17 @@ def build_registry(
     local_url: str,
     cancel_grace: float | None = None,
     config: LaunchConfig | None = None,
-    factories: Mapping[str, str] = KNOWN_PROVIDERS,
+    factories: Mapping[str, str] | None = None,
     server_cert: Path | None = None,
+    plugins: Collection[str] = (),
 ) -> Registry:
     """Create every configured provider. ``local_url`` is the server's own address (what ``local`` jobs use);
     ``cancel_grace`` (the ``--cancel-grace`` flag) overrides the file's; ``server_cert`` is the server's
-    ``--ssl-certfile`` (the CA jobs trust by default when they reach the server at its own address)."""
-    conf = config if config is not None else load_config(data_dir / "providers.toml")
+    ``--ssl-certfile`` (the CA jobs trust by default when they reach the server at its own address).
+    ``plugins``: the enabled plugins (``Settings.plugins``); ``factories`` (name -> module with ``create``)
+    replaces the entry points (tests)."""
+    conf = config if config is not None else load_config(data_dir / "providers.toml", plugins=plugins)
+    known = known_providers(plugins) if factories is None else {}
     grace = conf.cancel_grace if cancel_grace is None else cancel_grace
     registry = Registry(config=conf)
     for name, settings in conf.providers.items():
@@ -206,8 +238,15 @@ def build_registry(
         )
         registry.contexts[name] = context
         try:
-            module = importlib.import_module(factories[name])
-            registry.providers[name] = module.create(settings, context)
+            if factories is not None:
+                create = importlib.import_module(factories[name]).create
+            elif name in known:
+                create = load(known[name])
+            else:
+                raise PluginError(_unknown(name, plugins))
+            registry.providers[name] = create(settings, context)
+        except PluginError as exc:
+            registry.errors[name] = str(exc)
         except Exception as exc:  # one broken provider must not stop the server
             registry.errors[name] = f"{type(exc).__name__}: {exc}"
     return registry

@@ -751,6 +751,7 @@ async def start(state: AppState) -> list[tuple[str, Job]]:
         local_url=local_url(settings),
         cancel_grace=settings.cancel_grace,
         server_cert=Path(settings.ssl_certfile) if settings.ssl_certfile else None,
+        plugins=settings.plugins,
     )
     for name, error in registry.errors.items():
         log.warning("provider %s is not available: %s", name, error)
