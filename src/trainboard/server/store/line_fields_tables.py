@@ -3,7 +3,7 @@
 One row per structured line of ``log_lines`` (same key). Plain lines have none. Kept beside ``tables.py``
 on the same ``metadata``; the Alembic environment imports this module. Migration 0014 also creates what the
 metadata cannot say: the full-text index over ``log_lines.text`` (SQLite FTS5 table ``log_lines_fts`` kept
-by triggers; PostgreSQL a GIN index on ``to_tsvector('simple', text)``) and the triggers that delete a
+by triggers; PostgreSQL a GIN index on the text's words) and the triggers that delete a
 line's fields with the line.
 """
 

@@ -2,12 +2,13 @@
 full-text index.
 
 The index (migration 0014): on SQLite the FTS5 table ``log_lines_fts`` (external content: the lines' own
-rowids), on PostgreSQL a GIN index on ``to_tsvector('simple', text)``. Every word and phrase of the query
-that has word characters goes to the index (a phrase as a phrase), so only lines holding all of them are
-read; each is then checked as a case-insensitive substring, like the run's own line filter. So across runs
+rowids), on PostgreSQL a GIN index on the text's words (``to_tsvector('simple', ...)`` of its runs of letters
+and digits, the words FTS5 sees). Every word and phrase of the query that has word characters goes to the
+index (a phrase as a phrase), so only lines holding all of them are read; each is then checked as a case-insensitive substring, like the run's own line filter. So across runs
 a term matches **whole words** (``timeout`` finds ``NCCL timeout``, ``time`` does not); a term with no word
 characters, or a query with none, is answered without the index (``indexed: false``: a scan, newest lines
-first, stopped at the page).
+first, stopped at the page). Open lines (a run's last line while it is still being written) are not
+searchable until they are final.
 
 Order: SQLite by storage order (the lines' rowid: the order they were indexed), PostgreSQL by line time;
 newest first on both. The cursor is opaque. A query with ``/regex/`` terms is checked in Python and reads
@@ -32,6 +33,8 @@ from trainboard.server.store.sql import placeholder, placeholders
 MAX_EXAMINED = 50_000
 _STANDARD = {5: "TRACE", 10: "DEBUG", 20: "INFO", 25: "SUCCESS", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
 _WORD = re.compile(r"[^\W_]+")
+#: The expression migration 0014's GIN index is on: the text's words (runs of letters and digits), as FTS5 sees them.
+_PG_WORDS = "to_tsvector('simple', regexp_replace(l.text, '[^[:alnum:]]+', ' ', 'g'))"
 
 
 @dataclass
@@ -131,8 +134,8 @@ def search(
     else:
         if terms:
             ts = " && ".join([f"phraseto_tsquery('simple', {ph})"] * len(terms))
-            conds.insert(0, f"to_tsvector('simple', l.text) @@ ({ts})")
-            args[0:0] = terms
+            conds.insert(0, f"{_PG_WORDS} @@ ({ts})")
+            args[0:0] = [" ".join(_WORD.findall(t)) for t in terms]
         source, order = "log_lines l", "l.time DESC, l.run_id DESC, l.line_number DESC"
         key_col, after_cond = "l.time", f"(l.time, l.run_id, l.line_number) < ({placeholders(conn, 3)})"
 

@@ -2,7 +2,7 @@
 
 ``log_line_fields``: the fields of each JSON / logfmt line. Full-text index over ``log_lines.text``: on
 SQLite an external-content FTS5 table (``log_lines_fts``, rowid = the line's rowid) kept by triggers; on
-PostgreSQL a GIN index on ``to_tsvector('simple', text)``. A line's fields go with the line (triggers), so
+PostgreSQL a GIN index on the text's words. A line's fields go with the line (triggers), so
 every existing delete of lines (run deletion, retention, clearing) needs no change.
 
 Revision ID: 0014
@@ -32,8 +32,13 @@ _SQLITE = [
     "INSERT INTO log_lines_fts (log_lines_fts) VALUES ('rebuild')",
 ]
 
+#: The indexed expression (``store.line_search`` queries it word for word).
+PG_WORDS = "to_tsvector('simple', regexp_replace(text, '[^[:alnum:]]+', ' ', 'g'))"
+
 _POSTGRESQL = [
-    "CREATE INDEX ix_log_lines_text_fts ON log_lines USING gin (to_tsvector('simple', text))",
+    # words as FTS5's tokenizer sees them (runs of letters and digits): PostgreSQL's own parser keeps
+    # `train.data`, paths, URLs and `<tags>` whole, so `data` would not find `train.data`
+    f"CREATE INDEX ix_log_lines_text_fts ON log_lines USING gin ({PG_WORDS})",
     "CREATE FUNCTION log_line_fields_gone() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
     "DELETE FROM log_line_fields f USING gone g WHERE f.run_id = g.run_id AND f.line_number = g.line_number; "
     "RETURN NULL; END $$",
