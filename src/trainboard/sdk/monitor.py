@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from trainboard import paths
-from trainboard.sdk import credentials, exits, notices
+from trainboard.sdk import credentials, exits, notices, ranks
 from trainboard.sdk.checkpoints import (
     CheckpointWorker,
     default_checkpoint_dir,
@@ -30,6 +30,7 @@ from trainboard.sdk.checkpoints import (
 from trainboard.sdk.encoding import jsonable, safe_str
 from trainboard.sdk.logging_handler import TrainboardHandler
 from trainboard.sdk.pipeline import Pipeline
+from trainboard.sdk.rank_member import RankMember, first_failure_reason
 from trainboard.sdk.rich import RichValue
 from trainboard.sdk.rich_sender import RichSender
 from trainboard.sdk.sdk_keys import KeyNote
@@ -103,7 +104,8 @@ class TrainingMonitor:
         best_mode: str = "min",
         token: str | None = None,
     ) -> None:
-        attach_id = run_id or os.environ.get(ENV_RUN_ID) or None
+        self.rank_info = ranks.detect()  # a rank of a distributed job (torchrun, srun, MPI ...) or None
+        attach_id = run_id or os.environ.get(ENV_RUN_ID) or ranks.shared_run_id(self.rank_info) or None
         self._owned_by_runner = (
             run_id is None and bool(os.environ.get(ENV_RUN_ID)) and bool(os.environ.get(ENV_CAPTURED))
         )
@@ -140,6 +142,7 @@ class TrainingMonitor:
             journal=self._journal,
             transport=Transport(self.url, token=self._token),
             heartbeat_interval=heartbeat_interval,
+            rank=None if self.rank_info is None else self.rank_info.rank,
         )
         self._pipeline.op(
             "POST",
@@ -152,6 +155,10 @@ class TrainingMonitor:
                 "start_time": datetime.now(UTC).isoformat(),
             },
         )
+        self._rank: RankMember | None = None
+        if self.rank_info is not None:
+            self._rank = RankMember(self.rank_info, self.run_id, self._pipeline.op)
+            self._rank.register()
         self._capture: Any = None
         if capture_output and not os.environ.get(ENV_CAPTURED):
             self._start_capture()
@@ -435,12 +442,27 @@ class TrainingMonitor:
                 # under `trainboard run` the runner sets the final status (with the exit code) once the
                 # last output is stored; ending the run here would come before that output
                 pass
+            elif self._rank is not None:
+                self._end_rank(status or self._status or "completed", exit_code, reason)
             else:
                 self.set_status(status or self._status or "completed", exit_code, reason=reason)
         ok = self._pipeline.close(self.flush_timeout if timeout is None else timeout)
         if not ok:  # on the real stderr only: recorded into the run's terminal it would outlive the upload
             self._hand_over()
         return ok
+
+    def _end_rank(self, status: str, exit_code: int | None, reason: str | None) -> None:
+        """A rank's end (the SDK without ``trainboard run``): its rank record gets the exit code and error; only
+        global rank 0 sets the run's status, naming the first failing rank when the run failed."""
+        assert self._rank is not None
+        code = exit_code if exit_code is not None else (0 if status == "completed" else 1)
+        self._rank.ended(code, None if status == "completed" else reason)
+        if not self._rank.info.owns_lifecycle:
+            return
+        if status == "failed" and self._pipeline.flush(self.flush_timeout):
+            first = first_failure_reason(self._pipeline.transport.get_json, self.run_id, [], wait=2.0)
+            reason = first or reason
+        self.set_status(status, exit_code, reason=reason)
 
     def _hand_over(self) -> None:
         """What is not uploaded goes to a background uploader that outlives this process (``sdk.uploader``),

@@ -73,8 +73,10 @@ class Pipeline:
         heartbeat_interval: float = 10.0,
         warn: Callable[[str], None] | None = None,
         upload_leftovers: bool = True,
+        rank: int | None = None,
     ) -> None:
         self.run_id = run_id
+        self.rank = rank  # a distributed job's rank: its output chunks and (rank > 0) metric points carry it
         self.stream = stream
         self.journal = journal
         self.transport = transport
@@ -266,7 +268,11 @@ class Pipeline:
 
         def emit_points() -> None:
             if builder.points:
-                body = encode_blocks(self.stream, builder.take())
+                if self.rank:  # another rank's values: the batch says whose (absent: rank 0, the default series)
+                    doc = {"stream": self.stream, "blocks": builder.take(), "rank": self.rank}
+                    body = json.dumps(doc, separators=(",", ":"))
+                else:
+                    body = encode_blocks(self.stream, builder.take())
                 lines.append(encode("POST", f"{base}/metrics", body.encode()))
 
         records: list[dict[str, Any]] = []
@@ -286,7 +292,10 @@ class Pipeline:
             if pending_source is not None:
                 self._seq += 1
                 data = base64.b64encode(b"".join(pending_data)).decode()
-                chunks.append({"seq": self._seq, "source": pending_source, "time": pending_time, "data": data})
+                chunk = {"seq": self._seq, "source": pending_source, "time": pending_time, "data": data}
+                if self.rank is not None:
+                    chunk["rank"] = self.rank
+                chunks.append(chunk)
                 pending_source = None
                 pending_data.clear()
 
@@ -325,9 +334,10 @@ class Pipeline:
                 else:
                     emit_output()
                     if len(item) > 4:  # terminal_size(): a chunk of its own, before the next output byte
-                        chunks.append(
-                            {"seq": self._seq, "source": item[1], "time": item[3], "data": "", "size": item[4]}
-                        )
+                        sized = {"seq": self._seq, "source": item[1], "time": item[3], "data": "", "size": item[4]}
+                        if self.rank is not None:
+                            sized["rank"] = self.rank
+                        chunks.append(sized)
                     else:
                         pending_source, pending_time, pending_data = item[1], item[3], [data]
                 chunk_bytes += len(data)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from trainboard import paths
-from trainboard.sdk import credentials, notices
+from trainboard.sdk import credentials, notices, rank_launch
 from trainboard.sdk.monitor import ENV_CAPTURED, ENV_RUN_ID, ENV_SYSTEM_SAMPLED, TrainingMonitor, new_run_id
 from trainboard.sdk.pty_runner import PtyRunResult, run_under_pty
 from trainboard.sdk.sdk_keys import ENV_SDK_KEYS
@@ -71,6 +71,45 @@ def run_command(
     """
     if not argv:
         raise ValueError("argv must not be empty")
+    ranked = rank_launch.plan(list(argv), mirror=mirror)  # torchrun/srun/accelerate: a stream per rank
+    try:
+        return _run(
+            argv,
+            ranked,
+            name,
+            project,
+            url,
+            data_dir,
+            flush_timeout,
+            system_interval,
+            separate_stderr,
+            token,
+            parse_metrics,
+            run_id,
+            mirror,
+        )
+    finally:
+        if ranked is not None:
+            ranked.close()
+
+
+def _run(
+    argv: Sequence[str],
+    ranked: rank_launch.RankedLaunch | None,
+    name: str | None,
+    project: str | None,
+    url: str | None,
+    data_dir: Path | None,
+    flush_timeout: float,
+    system_interval: float,
+    separate_stderr: bool,
+    token: str | None,
+    parse_metrics: bool,
+    run_id: str | None,
+    mirror: bool,
+) -> CommandRun:
+    if ranked is not None and run_id is None:
+        run_id = ranked.run_id()  # every node's wrapper derives the same id from the rendezvous id
     mon = TrainingMonitor(
         run_name=name or Path(argv[0]).name,
         config={"command": list(argv), "cwd": os.getcwd()},
@@ -94,6 +133,8 @@ def run_command(
         env[credentials.ENV_TOKEN] = child_token
     if data_dir is not None:
         env["TRAINBOARD_DATA"] = str(paths.data_dir(data_dir))
+    if ranked is not None:
+        ranked.child_env(env, name=mon.run_name, project=mon.project)
 
     def sample(pid: int) -> None:
         mon.start_system_sampler(system_interval, pid)
@@ -110,7 +151,7 @@ def run_command(
     notice_fd = _notice_fd(env)
     try:
         result = run_under_pty(
-            argv,
+            argv if ranked is None else ranked.argv,
             on_output=on_output,
             env=env,
             separate_stderr=separate_stderr,
@@ -142,6 +183,12 @@ def run_command(
         reason = f"{signal.Signals(result.forwarded_signal).name} received by trainboard run"
     elif result.signal is not None:
         reason = f"killed by {signal.Signals(result.signal).name}"
+    if ranked is not None and not ranked.owns_run():
+        mon._owned_by_runner = True  # global rank 0 ran on another node: its wrapper ends the run
+        mon.finish()
+        return CommandRun(mon.run_id, status, result)
+    if ranked is not None and status == "failed" and mon.flush():
+        reason = ranked.failure_reason(mon._pipeline.transport.get_json, mon.run_id) or reason
     mon.set_status(status, exit_code=result.exit_code, reason=reason)
     mon.finish()
     return CommandRun(mon.run_id, status, result)
