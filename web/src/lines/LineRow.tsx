@@ -164,7 +164,7 @@ export function LineRow({ runId, line, re, provisional, trace, fold, expanded, a
         {!provisional && (
           <span className="line-actions">
             <button className="btn tiny" title="copy a link to this line" aria-label="copy link" onClick={() => actions.onCopyLink(line)}>
-              🔗
+              link
             </button>
             <button className="btn tiny" title="bookmark this line (with a note)" aria-label="bookmark line" onClick={() => actions.onBookmark(line)}>
               ☆

@@ -325,7 +325,7 @@ export const LinesView = forwardRef<LinesHandle, Props>(function LinesView({ run
         )}
         {target && (
           <span className="amber" data-testid="lines-permalink">
-            🔗 {target.lineNumber === null ? "no stored line" : `line ${target.lineNumber}`}
+            linked: {target.lineNumber === null ? "no stored line" : `line ${target.lineNumber}`}
             {target.why ? <span className="muted"> — {target.why}</span> : null}{" "}
             {!unfiltered && <span className="orange">(filtered: clear the filters to see it) </span>}
             <button className="btn" onClick={() => onLeaveTarget?.()} title="leave the linked place">
@@ -343,7 +343,7 @@ export const LinesView = forwardRef<LinesHandle, Props>(function LinesView({ run
             const d = decor.current.get(it.index);
             if (d?.hidden) return null;
             const inMoment = targetIndex === null && mark !== null && it.index >= mark.first && it.index <= mark.last;
-            const linked = targetIndex === it.index && unfiltered;
+            const linked = targetIndex === it.index && unfiltered && line !== undefined;
             const provisional = isProvisional(line);
             const foldAt = d?.fold && line ? line.line_number : null;
             return (

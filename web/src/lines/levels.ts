@@ -23,10 +23,15 @@ export interface LevelChoice {
 
 /** `counts` from the summary (name -> lines), `seen` name -> level_no from lines read so far. */
 export function levelChoices(counts: Record<string, number>, seen: Record<string, number | null | undefined> = {}): LevelChoice[] {
+  // a count keyed by a bare number is a level the lines name (level_no): shown by that name when a line told it
+  const nameOf = new Map<number, string>();
+  for (const [name, no] of Object.entries(seen)) if (typeof no === "number" && !nameOf.has(no)) nameOf.set(no, name);
   const out = Object.entries(counts)
     .filter(([, n]) => n > 0)
-    .map(([name, count]) => {
-      const no = seen[name] ?? seen[name.toUpperCase()] ?? KNOWN_LEVELS[name.toUpperCase()] ?? null;
+    .map(([key, count]) => {
+      const numeric = /^\d+$/.test(key) ? Number(key) : null;
+      const name = numeric !== null ? (nameOf.get(numeric) ?? key) : key;
+      const no = numeric ?? seen[name] ?? seen[name.toUpperCase()] ?? KNOWN_LEVELS[name.toUpperCase()] ?? null;
       return { name, no, count };
     });
   return out.sort((a, b) => (a.no ?? Infinity) - (b.no ?? Infinity) || a.name.localeCompare(b.name));
