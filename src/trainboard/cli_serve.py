@@ -141,6 +141,14 @@ def serve(
             min=0.0, help="Seconds from a cancel's SIGTERM to SIGKILL [default: providers.toml's cancel_grace, else 10]"
         ),
     ] = None,
+    exporters: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="TRAINBOARD_EXPORTERS",
+            help="Log export config (Loki, OpenTelemetry, syslog sinks; see the README) [default: "
+            "<data>/exporters.toml when present]",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
     workers: Annotated[
         int,
@@ -187,6 +195,16 @@ def serve(
             load_config(paths.data_dir(data) / "providers.toml", plugins=parse_names(plugin))
         except ConfigError as exc:
             raise fail(str(exc), code=2) from None
+    if exporters is None and (paths.data_dir(data) / "exporters.toml").is_file():
+        exporters = paths.data_dir(data) / "exporters.toml"
+    if exporters is not None:  # checked now: a bad file is one line naming the file, the sink and the field
+        from trainboard.server.export.config import ConfigError as ExportConfigError
+        from trainboard.server.export.config import load_exporters
+
+        try:
+            load_exporters(exporters.resolve())
+        except ExportConfigError as exc:
+            raise fail(f"--exporters: {exc}", code=2) from None
     settings = server_settings(
         data,
         db,
@@ -216,6 +234,7 @@ def serve(
         ssl_certfile=str(ssl_certfile.resolve()) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile.resolve()) if ssl_keyfile else None,
         workers=workers,
+        exporters=exporters.resolve() if exporters is not None else None,
         log_format=log_format,
         log_file=str(log_file.resolve()) if log_file else None,
         plugins=parse_names(plugin),

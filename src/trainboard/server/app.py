@@ -22,6 +22,7 @@ from trainboard.server.api import checkpoints, health, log_lines, logs, metrics,
 from trainboard.server.api import client_events as api_client_events
 from trainboard.server.api import docs as api_docs
 from trainboard.server.api import errors as api_errors
+from trainboard.server.api import export_status as api_export_status
 from trainboard.server.api import launch as api_launch
 from trainboard.server.api import log_search as api_log_search
 from trainboard.server.api import log_time as api_log_time
@@ -32,6 +33,7 @@ from trainboard.server.api import rich as api_rich
 from trainboard.server.api import run_groups as api_run_groups
 from trainboard.server.api import tokens as api_tokens
 from trainboard.server.api import users as api_users
+from trainboard.server.export import service as export_service
 from trainboard.server.http import middleware
 from trainboard.server.ingest.subscribers import Subscriber, Subscribers, load_configured
 from trainboard.server.lifecycle import background, gauges
@@ -83,6 +85,7 @@ def create_app(settings: Settings, *, subscribers: Iterable[Subscriber] | None =
         tasks = [
             *background.start(state, [*launch_jobs, *alert_service.start(state)]),
             asyncio.create_task(gauges.keep_fresh(state), name="gauges"),
+            *export_service.start(state),
         ]
         try:
             yield
@@ -126,6 +129,7 @@ def create_app(settings: Settings, *, subscribers: Iterable[Subscriber] | None =
     app.include_router(api_launch.router)
     app.include_router(api_projects.router)
     app.include_router(api_prometheus.router)
+    app.include_router(api_export_status.router)
     app.include_router(api_alerts.router)
     app.include_router(api_bookmarks.router)
     app.include_router(api_docs.make_router(title=app.title, openapi_url=app.openapi_url or "/openapi.json"))

@@ -82,6 +82,8 @@ class Settings:
     allow_launch: bool = False
     launch_root: Path | None = None
     cancel_grace: float | None = None
+    #: Log export (``server/export``): the ``exporters.toml`` naming the sinks; ``None``: no export.
+    exporters: Path | None = None
     #: Plugins the operator enabled (``serve --plugin NAME``): entry point names, distribution names or
     #: ``GROUP:NAME`` (``trainboard.plugins``); installed plugins not named here are never imported.
     plugins: tuple[str, ...] = ()

@@ -19,6 +19,9 @@ Names (all prefixed ``trainboard_``):
 - ``slow_clients_dropped_total``: subscribers whose bounded queue overflowed (lagged / closed 1013 / behind)
 - ``subscriber_errors_total{subscriber}``, ``subscriber_dropped_total{subscriber}``: write-path subscribers
   (``server.ingest.subscribers``) that raised on a change, and changes not delivered to one (queue overflow)
+- ``exported_total{sink}``, ``export_dropped_total{sink,reason}``, ``export_failed_total{sink}``: log
+  export (``server.export``): records a sink accepted; records not sent (``buffer_full``: the sink was down or
+  slow and its buffer overflowed, ``rejected``: the sink refused the batch, ``shutdown``); failed send attempts
 - ``database_up``, ``redis_up``: 1 when the last check succeeded (``redis_up`` is absent without Redis)
 - ``background_leader``: processes running the once-per-cluster jobs (1 when healthy)
 """
@@ -60,6 +63,13 @@ SUBSCRIBER_DROPPED = Counter(
     "Committed changes not delivered to a write-path subscriber (its queue overflowed, or at shutdown)",
     ["subscriber"],
 )
+EXPORTED = Counter("trainboard_exported_total", "Log records a log-export sink accepted", ["sink"])
+EXPORT_DROPPED = Counter(
+    "trainboard_export_dropped_total",
+    "Log records not exported: buffer_full (sink down or slow), rejected (by the sink), shutdown",
+    ["sink", "reason"],
+)
+EXPORT_FAILED = Counter("trainboard_export_failed_total", "Failed send attempts of a log-export sink", ["sink"])
 DATABASE_UP = Gauge(
     "trainboard_database_up", "1 when the database answered the last check", multiprocess_mode="livemin"
 )
