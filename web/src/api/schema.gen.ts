@@ -324,6 +324,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/export/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Status
+         * @description The configured log-export sinks with what each exported, dropped and last failed with.
+         */
+        get: operations["export_status_api_export_status_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/launch": {
         parameters: {
             query?: never;
@@ -339,6 +359,26 @@ export interface paths {
          *     execution side). Returns the run; ``GET /api/runs/{id}/launch`` has the provider's job id.
          */
         post: operations["launch_run_api_launch_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/logs/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search Logs
+         * @description Log query: terms separated by blanks, all required; `-` before a term negates it. A word or `"quoted phrase"` (case-insensitive; across runs whole words), `/regex/`, `level>=warning` (`= : != > >= < <=`; a name or number; `level:progress` for a program's own level), `logger:train.data` (and below it), `source:stderr`, `rank:3`, `time:10:02..10:05` (time of day in `tz`), `time:2026-12-01..2026-12-08`, `time:-7d..` (ago: s m h d w), `field.step>1000`, `field.phase:"eval"` (a structured line's fields; dotted for nested). Example: `level>=warning logger:train.data "CUDA out of memory" field.step>1000`.
+         */
+        get: operations["search_logs_api_logs_search_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -864,6 +904,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/logs/levels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Levels
+         * @description The levels present in the run's final lines, with counts: what a level filter can offer.
+         */
+        get: operations["run_levels_api_runs__run_id__logs_levels_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/{run_id}/logs/lines": {
         parameters: {
             query?: never;
@@ -1020,6 +1080,92 @@ export interface paths {
          * @description The value at the highest step of every key (also the list of keys).
          */
         get: operations["get_latest_api_runs__run_id__metrics_latest_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/rich": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rich Index
+         * @description Every rich key of the run with its kind and the steps it has a value at (all of them, ascending).
+         */
+        get: operations["rich_index_api_runs__run_id__rich_get"];
+        put?: never;
+        /**
+         * Upload Rich
+         * @description Store histograms, images, text and tables at their steps (the SDK's upload). A value at a (key, step) the
+         *     run already has replaces it: re-sending an upload stores nothing twice.
+         */
+        post: operations["upload_rich_api_runs__run_id__rich_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/rich-images/{digest}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rich Image
+         * @description An image of the run by its SHA-256 (the ``url`` of an image value), with its own content type.
+         */
+        get: operations["rich_image_api_runs__run_id__rich_images__digest__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/rich-series/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rich Series
+         * @description Up to ``limit`` values of ``key`` spread over its steps (first and last included; ``total_steps`` says how
+         *     many there are): a histogram-over-steps chart or an image strip in one request.
+         */
+        get: operations["rich_series_api_runs__run_id__rich_series__key__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/rich/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rich Value
+         * @description The value of ``key`` at ``step`` (a histogram's bins, an image's URL, a text, a table).
+         */
+        get: operations["rich_value_api_runs__run_id__rich__key__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1581,6 +1727,16 @@ export interface components {
              */
             until: number;
         };
+        /** ColumnIn */
+        ColumnIn: {
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "str" | "int" | "float" | "bool";
+        };
         /** DefaultsIn */
         DefaultsIn: {
             /** Channels */
@@ -1655,6 +1811,32 @@ export interface components {
             /** Title */
             title: string;
         };
+        /** ExportStatusOut */
+        ExportStatusOut: {
+            /**
+             * Alerts Exported
+             * @description Whether alert events are exported (not with serve --workers > 1: each process hears each alert)
+             */
+            alerts_exported: boolean;
+            /**
+             * Changes Missed
+             * @description Committed changes the exporter fell too far behind to receive
+             */
+            changes_missed: number;
+            /**
+             * Config
+             * @description The exporters.toml in use; null: no log export configured
+             */
+            config: string | null;
+            /**
+             * Process Only
+             * @description The figures are this server process's (with --workers, /metrics sums all processes)
+             * @default true
+             */
+            process_only: boolean;
+            /** Sinks */
+            sinks: components["schemas"]["SinkStatusOut"][];
+        };
         /** GroupMember */
         GroupMember: {
             /** Id */
@@ -1702,6 +1884,48 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** HistogramIn */
+        HistogramIn: {
+            /**
+             * Bin Edges
+             * @description Ascending, finite; counts + 1
+             */
+            bin_edges: number[];
+            /**
+             * Counts
+             * @description At most 512 bins, each >= 0
+             */
+            counts: number[];
+            /**
+             * Nonfinite
+             * @description NaN/infinite values left out of the bins
+             * @default 0
+             */
+            nonfinite: number;
+        };
+        /** ImageIn */
+        ImageIn: {
+            /**
+             * Data
+             * @description Base64 of the PNG/JPEG file: at most 4194304 bytes, 4096 px a side
+             */
+            data: string;
+            /**
+             * Format
+             * @enum {string}
+             */
+            format: "png" | "jpeg";
+            /**
+             * Height
+             * @description Informational: read from the file
+             */
+            height?: number | null;
+            /**
+             * Width
+             * @description Informational: read from the file
+             */
+            width?: number | null;
         };
         /** LatestPoint */
         LatestPoint: {
@@ -1836,6 +2060,29 @@ export interface components {
             /** Updated At */
             updated_at: number | null;
         };
+        /** LevelCount */
+        LevelCount: {
+            /** Count */
+            count: number;
+            /**
+             * Level No
+             * @description null: a program's level of unknown value (listed last)
+             */
+            level_no: number | null;
+            /**
+             * Name
+             * @description As printed, upper case (a plain line's: the standard name of its number)
+             */
+            name: string;
+        };
+        /** LevelList */
+        LevelList: {
+            /**
+             * Levels
+             * @description By number; levels of unknown value after all the others
+             */
+            levels: components["schemas"]["LevelCount"][];
+        };
         /** LogBatchIn */
         LogBatchIn: {
             /** Lines */
@@ -1894,10 +2141,32 @@ export interface components {
              * @description The text with its ANSI colour sequences, for display
              */
             display: string;
+            /**
+             * Fields
+             * @description A structured (JSON / logfmt) line's other fields
+             */
+            fields?: {
+                [key: string]: unknown;
+            } | null;
             /** Level */
             level: string;
+            /**
+             * Level No
+             * @description The level's number (null: a program's level of unknown value)
+             */
+            level_no?: number | null;
             /** Line Number */
             line_number: number;
+            /**
+             * Logged At
+             * @description A structured line's own time (epoch seconds)
+             */
+            logged_at?: number | null;
+            /**
+             * Logger
+             * @description A structured line's logger
+             */
+            logger?: string | null;
             /**
              * Message
              * @description Plain text, escape sequences removed (what search matches)
@@ -2214,6 +2483,118 @@ export interface components {
              * @description Wall-clock limit in seconds
              */
             time_limit?: number | null;
+        };
+        /** RichIndex */
+        RichIndex: {
+            /** Keys */
+            keys: components["schemas"]["RichKey"][];
+        };
+        /** RichKey */
+        RichKey: {
+            /** Key */
+            key: string;
+            /**
+             * Kind
+             * @description histogram, image, text, table (mixed: the key changed kind between steps)
+             */
+            kind: string;
+            /** Steps */
+            steps: number[];
+        };
+        /** RichSeries */
+        RichSeries: {
+            /** Key */
+            key: string;
+            /**
+             * Total Steps
+             * @description Steps the key has; `values` holds at most `limit` of them, evenly spread
+             */
+            total_steps: number;
+            /** Values */
+            values: components["schemas"]["RichValueOut"][];
+        };
+        /** RichStored */
+        RichStored: {
+            /** Key */
+            key: string;
+            /** Kind */
+            kind: string;
+            /** Step */
+            step: number;
+        };
+        /** RichUpload */
+        RichUpload: {
+            /** Values */
+            values: components["schemas"]["RichValueIn"][];
+        };
+        /** RichUploadResult */
+        RichUploadResult: {
+            /** Stored */
+            stored: components["schemas"]["RichStored"][];
+        };
+        /** RichValueIn */
+        RichValueIn: {
+            /** Caption */
+            caption?: string | null;
+            histogram?: components["schemas"]["HistogramIn"] | null;
+            image?: components["schemas"]["ImageIn"] | null;
+            /** Key */
+            key: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "histogram" | "image" | "text" | "table";
+            /** Step */
+            step: number;
+            table?: components["schemas"]["TableIn"] | null;
+            text?: components["schemas"]["TextIn"] | null;
+            /** Time */
+            time?: number | null;
+            /**
+             * Truncated
+             * @description What the client cut or left out, said
+             */
+            truncated?: string | null;
+        };
+        /** RichValueOut */
+        RichValueOut: {
+            /** Caption */
+            caption: string | null;
+            /** Histogram */
+            histogram?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Image
+             * @description format, width, height, size and the bytes' `url`
+             */
+            image?: {
+                [key: string]: unknown;
+            } | null;
+            /** Key */
+            key: string;
+            /** Kind */
+            kind: string;
+            /** Run Id */
+            run_id: string;
+            /** Step */
+            step: number;
+            /** Table */
+            table?: {
+                [key: string]: unknown;
+            } | null;
+            /** Text */
+            text?: {
+                [key: string]: unknown;
+            } | null;
+            /** Time */
+            time: number | null;
+            /**
+             * Truncated
+             * @description What the client cut or left out (null: nothing)
+             */
+            truncated: string | null;
         };
         /** RuleIn */
         RuleIn: {
@@ -2570,6 +2951,73 @@ export interface components {
              */
             tags?: string[] | null;
         };
+        /** SearchHit */
+        SearchHit: {
+            /**
+             * Fields
+             * @description A structured line's fields
+             */
+            fields?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Level
+             * @description As printed (upper case); a plain line's is the standard name of its number
+             */
+            level: string;
+            /**
+             * Level No
+             * @description The level's number; null for a program's level of unknown value
+             */
+            level_no: number | null;
+            /**
+             * Line
+             * @description The line number (open it at `/runs/{run_id}?line=N`)
+             */
+            line: number;
+            /** Logger */
+            logger?: string | null;
+            /**
+             * Match
+             * @description [start, end) of each matched word or phrase in `message`
+             */
+            match: number[][];
+            /** Message */
+            message: string;
+            /** Project */
+            project?: string | null;
+            /** Run Id */
+            run_id: string;
+            /** Run Name */
+            run_name?: string | null;
+            /** Source */
+            source: string;
+            /**
+             * Timestamp
+             * @description When the line was written (epoch seconds)
+             */
+            timestamp: number;
+        };
+        /** SearchPage */
+        SearchPage: {
+            /** Hits */
+            hits: components["schemas"]["SearchHit"][];
+            /**
+             * Indexed
+             * @description True when the full-text index answered (the query has a word or phrase); false: lines were read newest first and filtered
+             */
+            indexed: boolean;
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null at the end
+             */
+            next_cursor: string | null;
+            /**
+             * Partial
+             * @description A `/regex/` query stopped after reading its limit of candidate lines for this page: more may match further on (follow `next_cursor`)
+             */
+            partial: boolean;
+        };
         /** SeriesOut */
         SeriesOut: {
             /**
@@ -2593,6 +3041,69 @@ export interface components {
              * @description Numbers, or the strings "NaN", "Infinity", "-Infinity" for non-finite values (the protobuf JSON mapping). A missing value is an absent key, never a NaN.
              */
             value: (number | ("NaN" | "Infinity" | "-Infinity"))[];
+        };
+        /** SinkStatusOut */
+        SinkStatusOut: {
+            /**
+             * Buffered
+             * @description Records waiting to be sent
+             */
+            buffered: number;
+            /**
+             * Dropped
+             * @description Records dropped because the buffer was full (the sink was down or slow)
+             */
+            dropped: number;
+            /**
+             * Endpoint
+             * @description Where it sends (without credentials or query)
+             */
+            endpoint: string;
+            /**
+             * Exported
+             * @description Records the sink accepted
+             */
+            exported: number;
+            /**
+             * Failed Attempts
+             * @description Send attempts that failed (each retried with backoff)
+             */
+            failed_attempts: number;
+            /** Last Error */
+            last_error: string | null;
+            /** Last Error At */
+            last_error_at: number | null;
+            /** Last Success At */
+            last_success_at: number | null;
+            /** Max Buffer */
+            max_buffer: number;
+            /** Name */
+            name: string;
+            /**
+             * Rejected
+             * @description Records the sink refused (an answer that sending again cannot change)
+             */
+            rejected: number;
+            /**
+             * Retrying
+             * @description A batch failed and is being retried
+             */
+            retrying: boolean;
+            /**
+             * Type
+             * @description loki | otlp | syslog
+             */
+            type: string;
+        };
+        /** TableIn */
+        TableIn: {
+            /** Columns */
+            columns: components["schemas"]["ColumnIn"][];
+            /**
+             * Rows
+             * @description Each row one cell per column, of its type or null; a float cell may be 'NaN', 'Infinity' or '-Infinity'; text cells at most 100000 characters
+             */
+            rows: (string | number | boolean | null)[][];
         };
         /** TagsChange */
         TagsChange: {
@@ -2655,6 +3166,11 @@ export interface components {
             error: string | null;
             /** Ok */
             ok: boolean;
+        };
+        /** TextIn */
+        TextIn: {
+            /** Text */
+            text: string;
         };
         /** TokenCreate */
         TokenCreate: {
@@ -4451,6 +4967,62 @@ export interface operations {
             };
         };
     };
+    export_status_api_export_status_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportStatusOut"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     launch_run_api_launch_post: {
         parameters: {
             query?: never;
@@ -4548,6 +5120,81 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    search_logs_api_logs_search_get: {
+        parameters: {
+            query?: {
+                /** @description Log query: terms separated by blanks, all required; `-` before a term negates it. A word or `"quoted phrase"` (case-insensitive; across runs whole words), `/regex/`, `level>=warning` (`= : != > >= < <=`; a name or number; `level:progress` for a program's own level), `logger:train.data` (and below it), `source:stderr`, `rank:3`, `time:10:02..10:05` (time of day in `tz`), `time:2026-12-01..2026-12-08`, `time:-7d..` (ago: s m h d w), `field.step>1000`, `field.phase:"eval"` (a structured line's fields; dotted for nested). Example: `level>=warning logger:train.data "CUDA out of memory" field.step>1000`. */
+                q?: string;
+                /** @description Only runs of this project */
+                project?: string | null;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string | null;
+                limit?: number;
+                /** @description IANA time zone for times of day and dates without a zone in `q` (default UTC) */
+                tz?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchPage"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -7811,6 +8458,82 @@ export interface operations {
             };
         };
     };
+    run_levels_api_runs__run_id__logs_levels_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LevelList"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_lines_api_runs__run_id__logs_lines_get: {
         parameters: {
             query?: {
@@ -7833,6 +8556,10 @@ export interface operations {
                 limit?: number;
                 /** @description Also count all matches */
                 count?: boolean;
+                /** @description Log query: terms separated by blanks, all required; `-` before a term negates it. A word or `"quoted phrase"` (case-insensitive; across runs whole words), `/regex/`, `level>=warning` (`= : != > >= < <=`; a name or number; `level:progress` for a program's own level), `logger:train.data` (and below it), `source:stderr`, `rank:3`, `time:10:02..10:05` (time of day in `tz`), `time:2026-12-01..2026-12-08`, `time:-7d..` (ago: s m h d w), `field.step>1000`, `field.phase:"eval"` (a structured line's fields; dotted for nested). Example: `level>=warning logger:train.data "CUDA out of memory" field.step>1000`. */
+                q?: string | null;
+                /** @description IANA time zone for times of day and dates without a zone in `q` (default UTC) */
+                tz?: string;
             };
             header?: never;
             path: {
@@ -8607,6 +9334,427 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MetricLatest"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rich_index_api_runs__run_id__rich_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RichIndex"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    upload_rich_api_runs__run_id__rich_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RichUpload"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RichUploadResult"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    rich_image_api_runs__run_id__rich_images__digest__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+                digest: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                    "image/png": unknown;
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rich_series_api_runs__run_id__rich_series__key__get: {
+        parameters: {
+            query?: {
+                /** @description Values at most, spread evenly over the steps */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RichSeries"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rich_value_api_runs__run_id__rich__key__get: {
+        parameters: {
+            query?: {
+                /** @description The step (default: the latest) */
+                step?: number | null;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RichValueOut"];
                 };
             };
             /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
