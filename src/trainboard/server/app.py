@@ -26,6 +26,7 @@ from trainboard.server.api import export_status as api_export_status
 from trainboard.server.api import launch as api_launch
 from trainboard.server.api import log_search as api_log_search
 from trainboard.server.api import log_time as api_log_time
+from trainboard.server.api import plugins as api_plugins
 from trainboard.server.api import projects as api_projects
 from trainboard.server.api import prometheus as api_prometheus
 from trainboard.server.api import responses as api_responses
@@ -131,6 +132,7 @@ def create_app(settings: Settings, *, subscribers: Iterable[Subscriber] | None =
     app.include_router(api_prometheus.router)
     app.include_router(api_export_status.router)
     app.include_router(api_alerts.router)
+    app.include_router(api_plugins.router)
     app.include_router(api_bookmarks.router)
     app.include_router(api_docs.make_router(title=app.title, openapi_url=app.openapi_url or "/openapi.json"))
     if settings.serve_ui:
