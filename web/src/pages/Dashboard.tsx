@@ -23,6 +23,7 @@ import { useLayout } from "../layout/useLayout";
 import { LinesView, type LinesHandle } from "../lines/LinesView";
 import { BookmarkList } from "../bookmarks/BookmarkList";
 import { usePermalink } from "../bookmarks/usePermalink";
+import { PluginPanels } from "../plugins/PluginPanels";
 import type { TerminalHandle } from "../terminal/TerminalPanel";
 
 /** The run page's charts overlay live streams of this many runs at most (the shown one included); past it the
@@ -281,6 +282,7 @@ export function Dashboard() {
                 <Panel title="ACTIONS" className="p-actions" {...fold("actions")}>
                   <ActionsPanel run={run} onHelp={() => setHelp(true)} />
                 </Panel>
+                <PluginPanels run={run} />
               </div>
             </>
           )}
