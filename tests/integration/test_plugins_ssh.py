@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.support.launch import ended, wait_for
-from tests.support.plugins import install_plugin
+from tests.support.plugins import PluginServer, install_plugin
 from tests.support.servers import ServerProcess, free_port
 
 SSHD = "/usr/sbin/sshd"
@@ -64,17 +64,6 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="module")
 def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return install_plugin("trainboard-ssh", tmp_path_factory.mktemp("site"))
-
-
-class PluginServer(ServerProcess):
-    """A server whose interpreter also sees the folder the plugin was installed into."""
-
-    site: str = ""
-
-    def env(self) -> dict[str, str]:
-        env = super().env()
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [self.site, env.get("PYTHONPATH", "")]))
-        return env
 
 
 @pytest.fixture(scope="module")

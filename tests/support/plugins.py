@@ -4,17 +4,21 @@ metadata, never a hard-coded import."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.support.servers import ServerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGINS = REPO / "plugins"
 
 
-def install_plugin(name: str, target: Path) -> Path:
-    """``pip install --target target plugins/<name>`` (no index, no dependencies: trainboard is already there);
-    returns ``target``."""
+def install_plugin(name: str | Path, target: Path) -> Path:
+    """``pip install --target target plugins/<name>`` (or the project folder ``name``; no index, no dependencies:
+    trainboard is already there); returns ``target``."""
+    source = name if isinstance(name, Path) else PLUGINS / name
     done = subprocess.run(
         [
             sys.executable,
@@ -35,5 +39,18 @@ def install_plugin(name: str, target: Path) -> Path:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert list(target.glob(f"{name.replace('-', '_')}-*.dist-info/entry_points.txt")), list(target.iterdir())
+    dist = source.name.replace("-", "_")
+    assert list(target.glob(f"{dist}-*.dist-info/entry_points.txt")), list(target.iterdir())
     return target
+
+
+class PluginServer(ServerProcess):
+    """A ``trainboard serve`` whose interpreter also sees ``site`` (where plugins were installed)."""
+
+    site: str = ""
+
+    def env(self) -> dict[str, str]:
+        env = super().env()
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [self.site, env.get("PYTHONPATH", "")]))
+        env.pop("TRAINBOARD_PLUGINS", None)
+        return env
