@@ -61,7 +61,7 @@ async def search_logs(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     tz: Annotated[str, Query(max_length=64, description=TZ_DESCRIPTION)] = "UTC",
 ) -> SearchPage:
-    """Lines of every run the caller may read (a run-scoped token: its run only) matching `q`, newest first.
+    """Lines of every run the caller may read matching `q`, newest first (a run-scoped token may not search).
     Words and phrases are looked up in the full-text index (SQLite FTS5, PostgreSQL `tsvector` GIN)."""
     query = parse_q(q)
     zone_info = zone(tz)

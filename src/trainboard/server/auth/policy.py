@@ -31,9 +31,8 @@ LAUNCH_ROUTES = frozenset({"launch_run", "cancel_run"})
 ADMIN_PREFIXES = ("/api/users", "/api/audit")
 #: Routes outside those prefixes that only admins may use (a project's budget; its GET stays ``read``).
 ADMIN_ROUTES = frozenset({"set_budget", "delete_budget"})
-#: Routes a run-scoped token may use besides those of its run: creating that run (the handler checks the id),
-#: searching logs (the handler searches that run's lines only).
-RUN_SCOPED_EXTRA = frozenset({"create_run", "search_logs"})
+#: Routes a run-scoped token may use besides those of its run: creating that run (the handler checks the id).
+RUN_SCOPED_EXTRA = frozenset({"create_run"})
 #: Routes of its own run a run-scoped token may not use.
 RUN_SCOPED_DENIED = frozenset({"delete_run"})
 EVENT_STREAM = "text/event-stream"

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from trainboard.server.loglines.level_names import KNOWN_LEVELS
-from trainboard.server.runs_query.errors import QueryError
 
 __all__ = [
     "FieldTerm",
@@ -49,6 +48,19 @@ __all__ = [
     "parse",
     "render",
 ]
+
+class QueryError(ValueError):
+    """A query that cannot be used: what is wrong, where (0-based offset), in which parameter (``q``, ``cursor``)."""
+
+    def __init__(self, message: str, position: int, param: str = "q") -> None:
+        super().__init__(message)
+        self.message = message
+        self.position = position
+        self.param = param
+
+    def __str__(self) -> str:
+        return f"at {self.position}: {self.message}"
+
 
 MAX_LENGTH = 1000
 MAX_TERMS = 50
