@@ -5,6 +5,7 @@ the API's, which are a direct computation over every run; compare draws 100 runs
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -142,13 +143,16 @@ def test_brushing_the_parallel_coordinates_filters_the_config_diff(server: Serve
     axis.evaluate("e => e.scrollIntoView({ block: 'center' })")  # the mouse reaches only what is on screen
     page.wait_for_timeout(300)
     box = axis.bounding_box()
-    assert box is not None
+    line = page.locator('.xp-pc g[data-axis="lr"] line').bounding_box()  # the axis itself (the hit area is taller)
+    assert box is not None and line is not None
     x = box["x"] + box["width"] / 2
-    # from the top of the lr axis (3e-3) down a third of it: only the runs with the largest lr stay
-    page.mouse.move(x, box["y"] + 1)
+    # from the top of the lr axis (3e-3) down 35 % of it, in steps (the page must not move the axis mid-drag);
+    # the line's box is read before the drag: after it, the config diff above shrinks and the chart moves up
+    y_from, y_to = box["y"] + 1, box["y"] + box["height"] * 0.35
+    page.mouse.move(x, y_from)
     page.mouse.down()
     page.mouse.move(x, box["y"] + box["height"] * 0.2, steps=5)
-    page.mouse.move(x, box["y"] + box["height"] * 0.35, steps=5)
+    page.mouse.move(x, y_to, steps=5)
     page.mouse.up()
     note = page.get_by_test_id("config-diff-brushed")
     note.wait_for(timeout=10_000)
@@ -160,4 +164,16 @@ def test_brushing_the_parallel_coordinates_filters_the_config_diff(server: Serve
     assert rows.evaluate_all("rs => rs.map(r => r.dataset.runId)") == [r["id"] for r in runs if r["id"] in brushed]
     lrs = {r["id"]: r["config"]["lr"] for r in runs}
     assert not {lrs[i] for i in brushed} & {lr for i, lr in lrs.items() if i not in brushed}
+    # the dragged pixels as lr values (the axis: min..max of the runs' lr, linear under two decades, else log):
+    # the brush selects exactly the runs whose lr lies between them
+    low, high = min(lrs.values()), max(lrs.values())
+    log = low > 0 and high / low > 100
+
+    def value_at(y: float) -> float:
+        p = min(1.0, max(0.0, 1 - (y - line["y"]) / line["height"]))
+        return 10 ** (math.log10(low) + p * math.log10(high / low)) if log else low + p * (high - low)
+
+    lo, hi = sorted((value_at(y_from), value_at(y_to)))
+    expected = {i for i, lr in lrs.items() if lo - 1e-12 <= lr <= hi + 1e-12}
+    assert set(brushed) == expected, (lo, hi, sorted({lrs[i] for i in brushed}))
     also_shot(page, "many-compare-brushed")

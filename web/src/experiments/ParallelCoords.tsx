@@ -3,12 +3,14 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { fmtNumber } from "../lib/format";
 import type { ExpRun } from "./api";
 import type { MetricStat } from "./columns";
-import { axisPos, brushedIds, parallelData, wrapLabel, type Axis, type Brush } from "./parallel";
+import { axisPos, brushedIds, parallelData, pointerPos, wrapLabel, type Axis, type Brush } from "./parallel";
 
 const H = 250;
 const PAD = { top: 22, bottom: 26, left: 40, right: 40 };
 /** Tick labels at most every this many px on a category axis (the others in the axis' hover text). */
 const TICK_PX = 13;
+/** The brush's hit area reaches this far past each end of an axis: a drag begun at an end includes it. */
+const HIT_PAD = 6;
 
 function tickLabels(a: Axis, room: number): { pos: number; text: string }[] {
   if (a.kind === "category") {
@@ -77,16 +79,19 @@ export function ParallelCoords({ runs, configKeys, metricKeys, colorOf, metricVa
   const top = PAD.top + 11 * (Math.max(1, ...titles.map((t) => t.length)) - 1);
   const height = H + top - PAD.top;
   const yAt = (p: number) => top + (1 - p) * (height - top - PAD.bottom);
-  const posAt = (clientY: number, svg: SVGSVGElement) => {
-    // the pointer in the drawing's own units (the box may be scaled and letterboxed by the viewBox)
-    const ctm = svg.getScreenCTM();
-    const y = ctm ? new DOMPoint(0, clientY).matrixTransform(ctm.inverse()).y : clientY - svg.getBoundingClientRect().top;
-    return Math.max(0, Math.min(1, 1 - (y - top) / (height - top - PAD.bottom)));
+  const posAt = (clientY: number, hit: Element) => {
+    const r = hit.getBoundingClientRect(); // the hit area: the axis and HIT_PAD (drawing units) beyond its ends
+    return pointerPos(clientY, r.top, r.height, HIT_PAD * (r.height / (height - top - PAD.bottom + 2 * HIT_PAD)));
   };
   const axesKey = `${keys.join("\n")}|${m}|${stat}`;
   useEffect(() => setBrushes(new Map()), [axesKey]); // other axes: the old ranges mean nothing
   const inside = useMemo(() => brushedIds(data.lines, brushes), [data.lines, brushes]);
-  useEffect(() => onBrush?.(inside), [inside, onBrush]);
+  // the page hears of a brush when the drag ends: the config diff above shrinking mid-drag moved the axis
+  // under the pointer, so the rest of the drag brushed another part of it
+  const [dragging, setDragging] = useState(false);
+  useEffect(() => {
+    if (!dragging) onBrush?.(inside);
+  }, [inside, onBrush, dragging]);
   // many runs: thinner, fainter lines so the bundle's shape shows
   const opacity = runs.length > 300 ? 0.22 : runs.length > 60 ? 0.45 : 0.85;
   return (
@@ -175,30 +180,32 @@ export function ParallelCoords({ runs, configKeys, metricKeys, colorOf, metricVa
                 data-brush-axis={a.key}
                 x={xOf(i) - 9}
                 width={18}
-                y={top}
-                height={height - top - PAD.bottom}
+                y={top - HIT_PAD}
+                height={height - top - PAD.bottom + 2 * HIT_PAD}
                 fill="transparent"
                 style={{ cursor: "ns-resize" }}
                 onPointerDown={(e) => {
-                  const svg = e.currentTarget.ownerSVGElement;
-                  if (!svg) return;
                   e.currentTarget.setPointerCapture(e.pointerId);
-                  drag.current = { axis: i, from: posAt(e.clientY, svg) };
+                  drag.current = { axis: i, from: posAt(e.clientY, e.currentTarget) };
+                  setDragging(true);
                 }}
                 onPointerMove={(e) => {
-                  const svg = e.currentTarget.ownerSVGElement;
                   const d = drag.current;
-                  if (!svg || !d || d.axis !== i) return;
-                  const to = posAt(e.clientY, svg);
+                  if (!d || d.axis !== i) return;
+                  const to = posAt(e.clientY, e.currentTarget);
                   if (Math.abs(to - d.from) < 0.01) return;
                   setBrushes((b) => new Map(b).set(i, [Math.min(d.from, to), Math.max(d.from, to)] as const));
                 }}
+                onPointerCancel={() => {
+                  drag.current = null;
+                  setDragging(false);
+                }}
                 onPointerUp={(e) => {
-                  const svg = e.currentTarget.ownerSVGElement;
                   const d = drag.current;
                   drag.current = null;
-                  if (!svg || !d) return;
-                  if (Math.abs(posAt(e.clientY, svg) - d.from) < 0.01)
+                  setDragging(false);
+                  if (!d) return;
+                  if (Math.abs(posAt(e.clientY, e.currentTarget) - d.from) < 0.01)
                     setBrushes((b) => {
                       const nb = new Map(b);
                       nb.delete(i);

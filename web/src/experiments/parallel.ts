@@ -41,6 +41,27 @@ export function axisPos(a: Axis, v: Scalar | undefined): number | null {
   return (v - a.min) / (a.max - a.min);
 }
 
+/** The value at position `p` (0 = bottom) of a numeric axis: the inverse of `axisPos` (log axes too). */
+export function axisValue(a: Axis, p: number): number {
+  if (a.kind === "category") return Math.round(p * Math.max(0, a.categories.length - 1));
+  if (a.max === a.min) return a.min;
+  if (a.log) return 10 ** (Math.log10(a.min) + p * (Math.log10(a.max) - Math.log10(a.min)));
+  return a.min + p * (a.max - a.min);
+}
+
+/**
+ * The axis position (0 = bottom, 1 = top, clamped) under a pointer at `clientY`, from the on-screen box of the
+ * axis' hit area (`boxTop`, `boxHeight`: its getBoundingClientRect), which spans the axis and `pad` px beyond each
+ * end (a drag begun just past an end takes that end's value in). Screen pixels
+ * to the box, not through the SVG's screen matrix: that one was off by the page's offset of the drawing after a
+ * scroll, so a drag brushed a range hundreds of pixels above the pointer.
+ */
+export function pointerPos(clientY: number, boxTop: number, boxHeight: number, pad = 0): number {
+  const span = boxHeight - 2 * pad;
+  if (!(span > 0)) return 0.5;
+  return Math.max(0, Math.min(1, 1 - (clientY - boxTop - pad) / span));
+}
+
 export interface PcRun {
   id: string;
   config: unknown;
