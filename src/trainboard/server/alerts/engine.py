@@ -150,22 +150,26 @@ class AlertEngine:
             return  # no rule watches this run's metrics: the batch's points are never built
         ops: list[Op] = []
         steps = batch.steps  # built on each read: read once
-        keys = frozenset(k for _s, _t, values in steps for k in values)
+        series: dict[str, list[evaluators.Point]] = {}  # each key's points, built once for every rule
+        for step, wall, values in steps:
+            for k, v in values.items():
+                points = series.get(k)
+                if points is None:
+                    points = series[k] = []
+                points.append((step, wall, v))
         for rule in mine:
             cond = rule["condition"]
-            watched = [""] if cond["kind"] == "throughput" else [k for k in keys if _key_matches(cond["key"], k)]
-            for key in watched:
+            if cond["kind"] == "throughput":
+                watched = [("", [(step, wall, 0.0) for step, wall, _values in steps])]
+            else:
+                watched = [(k, pts) for k, pts in series.items() if _key_matches(cond["key"], k)]
+            for key, points in watched:
                 ident = (rule["id"], batch.run_id, key)
                 ev = self._evaluators.get(ident)
                 if ev is None:
                     ev = self._evaluators[ident] = evaluators.make(cond, key)
-                for step, wall, values in steps:
-                    if key and key not in values:
-                        continue
-                    verdict = ev.observe(step, wall, values[key] if key else 0.0)
-                    if verdict is None:
-                        continue
-                    if not verdict.active:  # the common case: nothing open, nothing to do
+                for verdict in ev.scan(points):
+                    if not verdict.active:  # nothing open, nothing to do
                         ep = self._episodes.get(ident)
                         if ep is None or ep.state == "closed":
                             continue
@@ -174,7 +178,7 @@ class AlertEngine:
                         batch.run_id,
                         key,
                         verdict.active,
-                        wall,
+                        verdict.wall,
                         message=verdict.message,
                         value=verdict.value,
                         step=verdict.step,

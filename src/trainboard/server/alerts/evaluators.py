@@ -3,6 +3,12 @@
 ``observe(step, wall, value)`` returns a ``Verdict`` (the condition holds or not, with the value and a
 message) or ``None`` while there is not enough data to judge. Episodes (fire once, then resolve) are the
 engine's job (``episodes``); these only say whether the condition holds at this point.
+
+``scan(points)`` observes a batch's points of the series at once and keeps only the verdicts that can move an
+episode: every active one, and an inactive one only where it follows an active one or is the batch's first
+(an episode may be open from an earlier batch). An inactive verdict after that closes nothing more, so skipping
+it changes no outcome; and the engine runs this for every point of every watched key of every rule, so the hot
+kinds have a loop of their own with no call or tuple per point (``bench/alerts.py``: the cost on ingest).
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import deque
+from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
 
@@ -20,14 +27,35 @@ class Verdict(NamedTuple):
     value: float
     step: int
     message: str
+    wall: float = 0.0  # the point's wall time (when the engine's episode moved)
 
 
 def _fmt(value: float) -> str:
     return "NaN" if math.isnan(value) else f"{value:.6g}"
 
 
+#: One point of a series: (step, wall time, value).
+Point = tuple[int, float, float]
+
+
 class Evaluator(Protocol):
     def observe(self, step: int, wall: float, value: float) -> Verdict | None: ...
+
+    def scan(self, points: Sequence[Point]) -> list[Verdict]: ...
+
+
+def scan_by_point(ev: Evaluator, points: Sequence[Point]) -> list[Verdict]:
+    """``scan`` through ``observe``: the verdicts that can move an episode (see the module's docstring)."""
+    out: list[Verdict] = []
+    first, was = True, False
+    for step, wall, value in points:
+        verdict = ev.observe(step, wall, value)
+        if verdict is None:
+            continue
+        if verdict.active or first or was:
+            out.append(verdict)
+        first, was = False, verdict.active
+    return out
 
 
 class NonFinite:
@@ -36,7 +64,22 @@ class NonFinite:
 
     def observe(self, step: int, wall: float, value: float) -> Verdict | None:
         bad = not math.isfinite(value)
-        return Verdict(bad, value, step, f"{self.key} is {_fmt(value)} at step {step:,}" if bad else "")
+        return Verdict(bad, value, step, f"{self.key} is {_fmt(value)} at step {step:,}" if bad else "", wall)
+
+    def scan(self, points: Sequence[Point]) -> list[Verdict]:
+        out: list[Verdict] = []
+        first, was = True, False
+        isfinite = math.isfinite
+        for step, wall, value in points:
+            if isfinite(value):
+                if first or was:
+                    out.append(Verdict(False, value, step, "", wall))
+                was = False
+            else:
+                out.append(Verdict(True, value, step, f"{self.key} is {_fmt(value)} at step {step:,}", wall))
+                was = True
+            first = False
+        return out
 
 
 class Threshold:
@@ -48,7 +91,28 @@ class Threshold:
             return None  # NaN is the nan condition's business: neither above nor below
         active = value > self.limit if self.op == "above" else value < self.limit
         message = f"{self.key} = {_fmt(value)} ({self.op} {self.limit:g}) at step {step:,}" if active else ""
-        return Verdict(active, value, step, message)
+        return Verdict(active, value, step, message, wall)
+
+    def scan(self, points: Sequence[Point]) -> list[Verdict]:
+        out: list[Verdict] = []
+        first, was = True, False
+        above, limit = self.op == "above", self.limit
+        for step, wall, value in points:
+            if value != value:  # NaN: no verdict
+                continue
+            if (value > limit) if above else (value < limit):
+                out.append(
+                    Verdict(
+                        True, value, step, f"{self.key} = {_fmt(value)} ({self.op} {limit:g}) at step {step:,}", wall
+                    )
+                )
+                was = True
+            else:
+                if first or was:
+                    out.append(Verdict(False, value, step, "", wall))
+                was = False
+            first = False
+        return out
 
 
 class Change:
@@ -78,7 +142,7 @@ class Change:
                     if active
                     else ""
                 )
-                verdict = Verdict(active, value, step, message)
+                verdict = Verdict(active, value, step, message, wall)
         if n == self.values.maxlen:
             old = self.values[0]
             self.total -= old
@@ -87,6 +151,42 @@ class Change:
         self.total += value
         self.squares += value * value
         return verdict
+
+    def scan(self, points: Sequence[Point]) -> list[Verdict]:
+        out: list[Verdict] = []
+        first, was = True, False
+        values, total, squares = self.values, self.total, self.squares
+        window, z, min_points, isfinite, sqrt = values.maxlen, self.z, self.min_points, math.isfinite, math.sqrt
+        for step, wall, value in points:
+            if not isfinite(value):
+                continue
+            n = len(values)
+            if n >= min_points:
+                mean = total / n
+                stdev = sqrt(max(0.0, squares / n - mean * mean))
+                if stdev > 1e-12 * max(1.0, abs(mean)):
+                    score = (value - mean) / stdev
+                    if abs(score) > z:
+                        message = (
+                            f"{self.key} = {_fmt(value)} at step {step:,}: {score:+.1f} sigma vs the mean "
+                            f"{_fmt(mean)} of its last {n} values"
+                        )
+                        out.append(Verdict(True, value, step, message, wall))
+                        was = True
+                    else:
+                        if first or was:
+                            out.append(Verdict(False, value, step, "", wall))
+                        was = False
+                    first = False
+            if n == window:
+                old = values[0]
+                total -= old
+                squares -= old * old
+            values.append(value)
+            total += value
+            squares += value * value
+        self.total, self.squares = total, squares
+        return out
 
 
 class Divergence:
@@ -106,9 +206,40 @@ class Divergence:
         if self.seen <= self.min_points or previous <= 0:
             return None
         if value <= self.factor * previous:
-            return Verdict(False, value, step, "")
+            return Verdict(False, value, step, "", wall)
         message = f"{self.key} = {_fmt(value)} at step {step:,}: over {self.factor:g} x its minimum {_fmt(previous)}"
-        return Verdict(True, value, step, message)
+        return Verdict(True, value, step, message, wall)
+
+    def scan(self, points: Sequence[Point]) -> list[Verdict]:
+        out: list[Verdict] = []
+        first, was = True, False
+        minimum, seen, factor, min_points, isfinite = (
+            self.minimum,
+            self.seen,
+            self.factor,
+            self.min_points,
+            math.isfinite,
+        )
+        for step, wall, value in points:
+            if not isfinite(value):
+                continue
+            seen += 1
+            previous = minimum
+            if value < minimum:
+                minimum = value
+            if seen <= min_points or previous <= 0:
+                continue
+            if value <= factor * previous:
+                if first or was:
+                    out.append(Verdict(False, value, step, "", wall))
+                was = False
+            else:
+                message = f"{self.key} = {_fmt(value)} at step {step:,}: over {factor:g} x its minimum {_fmt(previous)}"
+                out.append(Verdict(True, value, step, message, wall))
+                was = True
+            first = False
+        self.minimum, self.seen = minimum, seen
+        return out
 
 
 class Plateau:
@@ -125,14 +256,38 @@ class Plateau:
         score = self.sign * value
         if self.best is None or score < self.best - self.delta:
             self.best, self.best_step = score, step
-        stuck = step - self.best_step
-        if stuck < self.steps:
-            return Verdict(False, value, step, "")
+        if step - self.best_step < self.steps:
+            return Verdict(False, value, step, "", wall)
+        return self._stuck(step, wall, value)
+
+    def scan(self, points: Sequence[Point]) -> list[Verdict]:
+        out: list[Verdict] = []
+        first, was = True, False
+        sign, delta, steps, isfinite = self.sign, self.delta, self.steps, math.isfinite
+        for step, wall, value in points:
+            if not isfinite(value):
+                continue
+            score = sign * value
+            if self.best is None or score < self.best - delta:
+                self.best, self.best_step = score, step
+            if step - self.best_step < steps:
+                if first or was:
+                    out.append(Verdict(False, value, step, "", wall))
+                was = False
+            else:
+                out.append(self._stuck(step, wall, value))
+                was = True
+            first = False
+        return out
+
+    def _stuck(self, step: int, wall: float, value: float) -> Verdict:
+        assert self.best is not None
         best = self.sign * self.best
+        stuck = step - self.best_step
         message = (
             f"{self.key}: best {_fmt(best)} at step {self.best_step:,}, no better by {self.delta:g} for {stuck:,} steps"
         )
-        return Verdict(True, value, step, message)
+        return Verdict(True, value, step, message, wall)
 
 
 class Throughput:
@@ -166,9 +321,13 @@ class Throughput:
                 rate,
                 step,
                 f"{rate:.3g} steps/s at step {step:,}, vs a rolling median of {median:.3g} steps/s",
+                wall,
             )
         self.rates.append(rate)
         return verdict
+
+    def scan(self, points: Sequence[Point]) -> list[Verdict]:
+        return scan_by_point(self, points)
 
 
 def make(condition: dict[str, Any], key: str) -> Evaluator:

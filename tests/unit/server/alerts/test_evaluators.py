@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trainboard.server.alerts import conditions, episodes, evaluators
@@ -123,3 +123,57 @@ def test_pending_period_and_repeat() -> None:
     firing = episodes.Open("firing", 0.0, 0.0)
     assert episodes.step(firing, active=True, now=30, for_seconds=0, repeat_seconds=60) == "none"
     assert episodes.step(firing, active=True, now=60, for_seconds=0, repeat_seconds=60) == "repeat"
+
+
+_CONDITIONS = [
+    {"kind": "nan"},
+    {"kind": "threshold", "key": "loss", "value": 0.5},
+    {"kind": "threshold", "key": "loss", "op": "below", "value": -0.5},
+    {"kind": "change", "key": "loss", "window": 8, "z": 2.0, "min_points": 3},
+    {"kind": "divergence", "key": "loss", "factor": 1.5, "min_points": 2},
+    {"kind": "plateau", "key": "loss", "steps": 4},
+    {"kind": "plateau", "key": "loss", "mode": "max", "delta": 0.1, "steps": 3},
+]
+_VALUES = st.one_of(st.floats(-2, 2), st.sampled_from([math.nan, math.inf, -math.inf, 0.0]))
+
+
+def _episode_actions(verdicts: list[evaluators.Verdict]) -> list[tuple[str, int]]:
+    """What the episodes do with a verdict stream (the engine's use of it)."""
+    current: episodes.Open | None = None
+    out = []
+    for v in verdicts:
+        action = episodes.step(current, active=v.active, now=v.wall, for_seconds=0, repeat_seconds=None)
+        if action == "fire":
+            current = episodes.Open("firing", v.wall, v.wall)
+        elif action == "resolve":
+            current = None
+        if action != "none":
+            out.append((action, v.step))
+    return out
+
+
+@settings(max_examples=400)
+@given(
+    cond=st.sampled_from(_CONDITIONS),
+    batches=st.lists(st.lists(_VALUES, max_size=5), max_size=10),  # short batches: many batch boundaries
+)
+def test_scanning_a_batch_moves_episodes_as_observing_every_point(
+    cond: dict[str, object], batches: list[list[float]]
+) -> None:
+    """``scan`` keeps only the verdicts that can move an episode: the alerts fired and resolved are the same as
+    from every point's verdict, batch after batch (state carried across batches)."""
+    parsed = conditions.parse(cond)
+    by_point, by_batch = evaluators.make(parsed, "loss"), evaluators.make(parsed, "loss")
+    every: list[evaluators.Verdict] = []
+    kept: list[evaluators.Verdict] = []
+    step = 0
+    for batch in batches:
+        points = [(step + i, float(step + i), v) for i, v in enumerate(batch)]
+        step += len(batch)
+        for s, w, v in points:
+            verdict = by_point.observe(s, w, v)
+            if verdict is not None:
+                every.append(verdict)
+        kept += by_batch.scan(points)
+    assert _episode_actions(kept) == _episode_actions(every)
+    assert [v for v in kept if v.active] == [v for v in every if v.active]
