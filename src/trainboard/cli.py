@@ -74,6 +74,12 @@ def _alerts(app: typer.Typer) -> None:
     cli_alerts.register(app)
 
 
+def _bookmarks(app: typer.Typer) -> None:
+    from trainboard import cli_bookmarks
+
+    cli_bookmarks.register(app)
+
+
 def _plugins(app: typer.Typer) -> None:
     from trainboard import cli_plugins
 
@@ -100,6 +106,7 @@ COMMANDS: tuple[tuple[tuple[str, ...], Register], ...] = (
     (("import",), _imports),
     (("alert",), _alerts),
     (("plugins",), _plugins),
+    (("bookmark",), _bookmarks),
 )
 
 

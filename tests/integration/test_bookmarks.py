@@ -5,6 +5,9 @@ field; a line, a byte offset and a moment resolve to the line a permalink opens 
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,3 +141,25 @@ def test_positions_a_permalink_opens_at(world: tuple[httpx.Client, Seeded, Path]
     assert two.status_code == 422 and two.json()["detail"][0]["loc"] == ["query", "offset"]
     assert c.get("/api/runs/run-a/logs/position", headers=vic).status_code == 422
     assert c.get("/api/runs/nope/logs/position", params={"line": 1}, headers=vic).status_code == 404
+
+
+def test_cli_bookmark_add_and_list(world: tuple[httpx.Client, Seeded, Path], tmp_path: Path) -> None:
+    c, seeded, _ = world
+    url = str(c.base_url).rstrip("/")
+    env = {**os.environ, "TRAINBOARD_DATA": str(tmp_path / "client"), "TRAINBOARD_TOKEN": seeded.tokens["ed"]}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "trainboard.cli", "bookmark", *args, "--url", url]
+        return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+
+    added = cli("add", "run-a", "--line", "42", "--note", "grad norm \x1b[31mexplodes\x1b[0m")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip().endswith(f"{url}/runs/run-a?line=42") and "at line 42" in added.stdout
+    listed = cli("list", "a")  # by name
+    assert listed.returncode == 0, listed.stderr
+    (row,) = listed.stdout.strip().splitlines()
+    assert row.split("\t")[1:] == ["line 42", "ed", "grad norm  [31mexplodes [0m", f"{url}/runs/run-a?line=42"]
+    nothing = cli("add", "run-a")
+    assert nothing.returncode == 1 and "give --line, --offset or --time" in nothing.stderr
+    past = cli("add", "run-a", "--offset", "999999999")
+    assert past.returncode == 1 and "past the end" in past.stderr and "Traceback" not in past.stderr

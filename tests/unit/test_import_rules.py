@@ -49,6 +49,7 @@ CLI = (
     "trainboard.cli_import_commands",
     "trainboard.cli_alerts",
     "trainboard.cli_plugins",
+    "trainboard.cli_bookmarks",
 )
 #: The server's database administration (db, user, token): a server module built on the CLI's shared options.
 ADMIN_CLI = "trainboard.server.admin_cli"
