@@ -111,10 +111,16 @@ def main() -> None:
                     for url in (plain, plugged) if i % 2 == 0 else (plugged, plain):
                         results[url].append(measure(browser, url, runs[url], url == plugged))
                 browser.close()
-    med = lambda xs: statistics.median(xs)  # noqa: E731
-    fcp_a, ready_a = med([r[0] for r in results[plain]]), med([r[1] for r in results[plain]])
-    fcp_b, ready_b = med([r[0] for r in results[plugged]]), med([r[1] for r in results[plugged]])
-    drawn = med([r[2] for r in results[plugged] if r[2] is not None])
+
+    fcp_a, ready_a = (
+        statistics.median([r[0] for r in results[plain]]),
+        statistics.median([r[1] for r in results[plain]]),
+    )
+    fcp_b, ready_b = (
+        statistics.median([r[0] for r in results[plugged]]),
+        statistics.median([r[1] for r in results[plugged]]),
+    )
+    drawn = statistics.median([r[2] for r in results[plugged] if r[2] is not None])
     print(f"run page in chromium, median of {args.repeat} loads each (fresh context, alternating)")
     print(
         f"  first paint      without plugin {fcp_a:7.1f} ms   with confusion-matrix {fcp_b:7.1f} ms   "
