@@ -102,9 +102,9 @@ class Histogram(RichValue):
         values: Any = None,
         num_bins: int = DEFAULT_BINS,
         *,
-        counts: Sequence[float] | None = None,
-        bin_edges: Sequence[float] | None = None,
-        np_histogram: tuple[Sequence[float], Sequence[float]] | None = None,
+        counts: Any = None,
+        bin_edges: Any = None,
+        np_histogram: tuple[Any, Any] | None = None,
         caption: str | None = None,
         copy: bool = False,
     ) -> None:
@@ -147,7 +147,7 @@ class Histogram(RichValue):
         return {"bin_edges": edges, "counts": counts, "nonfinite": nonfinite}
 
 
-def _given_bins(counts: Sequence[float], edges: Sequence[float]) -> tuple[list[float], list[float], int]:
+def _given_bins(counts: Any, edges: Any) -> tuple[list[float], list[float], int]:
     c = [float(x) for x in (counts.tolist() if hasattr(counts, "tolist") else counts)]
     e = [float(x) for x in (edges.tolist() if hasattr(edges, "tolist") else edges)]
     if not 1 <= len(c) <= MAX_BINS:

@@ -21,6 +21,7 @@ import { Splitter } from "../layout/Splitter";
 import { timeline } from "../timeline/moment";
 import { useLayout } from "../layout/useLayout";
 import { LinesView, type LinesHandle } from "../lines/LinesView";
+import { RichPanel } from "../rich/RichPanel";
 import { BookmarkList } from "../bookmarks/BookmarkList";
 import { usePermalink } from "../bookmarks/usePermalink";
 import { PluginPanels } from "../plugins/PluginPanels";
@@ -267,6 +268,7 @@ export function Dashboard() {
                     </div>
                   )}
                 </Panel>
+                <RichPanel run={run} {...fold("rich")} />
               </div>
               {splitter("info", "x", "resize the config and checkpoints column", ".col-info", true)}
               <div className="col col-info">
