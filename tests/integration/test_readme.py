@@ -57,7 +57,7 @@ def test_readme_command_options_exist() -> None:
         row = re.match(r"\| `trainboard ([a-z]+)(?: ([a-z]+))?", line)
         if row is None:
             continue
-        groups = ("db", "user", "token", "import")
+        groups = ("db", "user", "token", "import", "bookmark")
         command = [row.group(1)] + ([row.group(2)] if row.group(1) in groups and row.group(2) else [])
         options = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", line))
         if not options:
