@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from tests.support.servers import ServerProcess, free_port
@@ -58,8 +59,8 @@ def launch_two_nodes(
     return done
 
 
-def only_run(server: ServerProcess) -> dict[str, object]:
-    runs: list[dict[str, object]] = httpx.get(f"{server.url}/api/runs").json()["runs"]
+def only_run(server: ServerProcess) -> dict[str, Any]:
+    runs: list[dict[str, Any]] = httpx.get(f"{server.url}/api/runs").json()["runs"]
     assert len(runs) == 1, [r["name"] for r in runs]
     return runs[0]
 
@@ -159,3 +160,79 @@ def test_first_failing_rank_is_the_reason(server: ServerProcess, tmp_path: Path)
     assert not keys & {"exitcode", "local_rank", "pid", "error_file", "rank", "host", "time", "train.py"}, keys
     # the ranks' own `loss=` reports are theirs: rank 1's series is rank 1's
     assert keys <= {"loss"}, keys
+
+
+STRAGGLER = r"""
+import os, time
+import trainboard
+rank = int(os.environ["RANK"])
+with trainboard.TrainingMonitor(system_metrics=False) as mon:
+    for step in range(10):
+        time.sleep(0.15 + (0.25 if rank == 1 else 0.0))
+        mon.log_metrics({"loss": 1.0 / (step + 1)}, step=step)
+"""
+
+
+def one_node(
+    server: ServerProcess, tmp_path: Path, script: str, *torchrun_args: str
+) -> subprocess.CompletedProcess[bytes]:
+    path = tmp_path / "train.py"
+    path.write_text(script)
+    env = server.env() | {"TRAINBOARD_DATA": str(tmp_path / "client")}
+    cmd = [TORCHRUN, "--nproc-per-node", "4", *torchrun_args, str(path)]
+    return subprocess.run(cmd, capture_output=True, env=env, cwd=tmp_path, timeout=120, check=False)
+
+
+def test_a_slow_rank_is_flagged_as_a_straggler(server: ServerProcess, tmp_path: Path) -> None:
+    done = one_node(server, tmp_path, STRAGGLER)  # the SDK alone, no wrapper: rank 0 makes the run
+    assert done.returncode == 0, done.stderr[-3000:]
+    rid = only_run(server)["id"]
+
+    def flagged() -> bool:
+        ranks = httpx.get(f"{server.url}/api/runs/{rid}/ranks").json()["ranks"]
+        return [r["rank"] for r in ranks if r["straggler"]] == [1]
+
+    wait_for(flagged)
+    ranks = httpx.get(f"{server.url}/api/runs/{rid}/ranks").json()["ranks"]
+    assert ranks[1]["slower_by_percent"] > 50, ranks
+
+
+SDK_ONLY = r"""
+import os, sys, time
+import trainboard
+rank = int(os.environ["RANK"])
+with trainboard.TrainingMonitor(system_metrics=False) as mon:
+    for step in range(3):
+        mon.log_metrics({"acc": rank + step / 10}, step=step)
+        print(f"rank {rank} says {step}", flush=True)
+    if rank == 3:
+        raise RuntimeError("rank three gives up")
+    if rank == 0:
+        time.sleep(30)  # still running when rank 3 fails: torchrun stops it then
+"""
+
+
+def test_sdk_alone_under_torchrun_one_run_rank_zero_ends_it(server: ServerProcess, tmp_path: Path) -> None:
+    done = one_node(server, tmp_path, SDK_ONLY, "--rdzv-id", "sdk-only-job", "--rdzv-backend", "c10d",
+                    "--rdzv-endpoint", "127.0.0.1:0")  # fmt: skip
+    assert done.returncode != 0
+    run = only_run(server)  # every rank found the same run from the rendezvous id
+    rid = run["id"]
+    assert rid.startswith("torchrun-")
+    for rank in range(4):  # each rank's in-process capture is that rank's stream
+        text = httpx.get(f"{server.url}/api/runs/{rid}/logs", params={"rank": rank}).content
+        assert b"rank %d says 2\n" % rank in text and b"rank %d says" % ((rank + 1) % 4) not in text
+        hist = httpx.get(f"{server.url}/api/runs/{rid}/metrics", params={"rank": rank, "keys": "acc"}).json()
+        assert hist["metrics"]["acc"]["value"] == [rank + s / 10 for s in range(3)]
+    ranks = {r["rank"]: r for r in httpx.get(f"{server.url}/api/runs/{rid}/ranks").json()["ranks"]}
+    assert ranks[3]["exit_code"] == 1 and ranks[3]["error"].startswith("RuntimeError: rank three gives up")
+    assert (
+        ranks[0]["exit_code"] == 143 and ranks[0]["error"] == "terminated by SIGTERM"
+    )  # stopped by torchrun's SIGTERM
+    wait_for(lambda: httpx.get(f"{server.url}/api/runs/{rid}").json()["status"] != "running")
+    # rank 0 owns the lifecycle: stopped, it ends the run failed, naming rank 3; nobody else set the run's status
+    events = httpx.get(f"{server.url}/api/runs/{rid}/events").json()["events"]
+    changes = [e["data"] for e in events if e["kind"] == "status_change"]
+    assert len(changes) == 1 and changes[0]["new_status"] == "failed", changes
+    assert changes[0]["reason"].startswith("rank 3 (node "), changes
+    assert changes[0]["reason"].endswith("failed first: RuntimeError: rank three gives up (train.py:10 in <module>)")

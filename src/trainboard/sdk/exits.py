@@ -53,6 +53,7 @@ class _State:
         self.signal: int | None = None
         self.thread_failures: list[str] = []
         self.recorded: dict[int, BaseException] = {}  # exceptions a `with` block already recorded
+        self.uncaught: BaseException | None = None  # the exception ending the process (a rank's record says where)
         self.prev_excepthook: Any = None
         self.prev_thread_excepthook: Any = None
         self.orig_exit: Any = None
@@ -77,6 +78,11 @@ def unregister(run: Ending) -> None:
 def thread_failures() -> int:
     """How many uncaught exceptions other threads had so far (a run compares before and after)."""
     return len(_state.thread_failures)
+
+
+def uncaught() -> BaseException | None:
+    """The uncaught exception ending the process, once the excepthook has seen it."""
+    return _state.uncaught
 
 
 def thread_failure_since(count: int) -> str | None:
@@ -154,6 +160,7 @@ def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: types.Tra
         prev(exc_type, exc, tb)
     finally:
         if _state.recorded.pop(id(exc), None) is None:
+            _state.uncaught = exc
             status, code, reason = classify(exc)
             _end_all(status, code, reason)
 

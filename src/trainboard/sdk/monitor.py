@@ -30,6 +30,7 @@ from trainboard.sdk.checkpoints import (
 from trainboard.sdk.encoding import jsonable, safe_str
 from trainboard.sdk.logging_handler import TrainboardHandler
 from trainboard.sdk.pipeline import Pipeline
+from trainboard.sdk.rank_errors import where_of
 from trainboard.sdk.rank_member import RankMember, first_failure_reason
 from trainboard.sdk.rich import RichValue
 from trainboard.sdk.rich_sender import RichSender
@@ -156,6 +157,7 @@ class TrainingMonitor:
             },
         )
         self._rank: RankMember | None = None
+        self._ending_exc: BaseException | None = None  # what ended the `with` block (a rank's record says where)
         if self.rank_info is not None:
             self._rank = RankMember(self.rank_info, self.run_id, self._pipeline.op)
             self._rank.register()
@@ -277,7 +279,8 @@ class TrainingMonitor:
         if level not in ("info", "warning", "error"):
             level = "warning"
         title, text = safe_str(title)[:512] or "alert", safe_str(text)[:10_000]
-        self._pipeline.op("POST", f"/api/runs/{self.run_id}/alerts", {"title": title, "text": text, "level": level})
+        body = {"id": secrets.token_hex(16), "title": title, "text": text, "level": level}  # id: a retry alerts once
+        self._pipeline.op("POST", f"/api/runs/{self.run_id}/alerts", body)
         self.log_event(f"ALERT {title}: {text}" if text else f"ALERT {title}", level.upper(), "trainboard.alert")
 
     def log_event(self, message: str, level: str = "INFO", source: str = "trainboard") -> None:
@@ -453,15 +456,24 @@ class TrainingMonitor:
 
     def _end_rank(self, status: str, exit_code: int | None, reason: str | None) -> None:
         """A rank's end (the SDK without ``trainboard run``): its rank record gets the exit code and error; only
-        global rank 0 sets the run's status, naming the first failing rank when the run failed."""
+        global rank 0 sets the run's status — failed, naming the first failing rank, when any rank's record says it
+        failed by then (a rank failing after rank 0 ended is on its rank record only)."""
         assert self._rank is not None
         code = exit_code if exit_code is not None else (0 if status == "completed" else 1)
-        self._rank.ended(code, None if status == "completed" else reason)
+        error = None if status == "completed" else reason
+        exc = self._ending_exc or exits.uncaught()
+        if error and exc is not None and error == exits.describe(exc) and (where := where_of(exc)):
+            error = f"{error} ({where})"  # the wire's "ExcType: message" + where
+        self._rank.ended(code, error)
         if not self._rank.info.owns_lifecycle:
             return
-        if status == "failed" and self._pipeline.flush(self.flush_timeout):
-            first = first_failure_reason(self._pipeline.transport.get_json, self.run_id, [], wait=2.0)
-            reason = first or reason
+        if self._pipeline.flush(self.flush_timeout):
+            # another rank may have failed already (its record is on the server; the launcher then stops the others,
+            # this one too): the run failed, and that rank first
+            wait = 0.0 if status == "completed" else 2.0
+            first = first_failure_reason(self._pipeline.transport.get_json, self.run_id, [], wait=wait)
+            if first is not None:
+                status, reason = "failed", first
         self.set_status(status, exit_code, reason=reason)
 
     def _hand_over(self) -> None:
@@ -501,6 +513,7 @@ class TrainingMonitor:
         # now what its default excepthook will print (it is then shown on the terminal only, once).
         status, exit_code, reason = exits.classify(exc)
         exits.mark_recorded(exc)
+        self._ending_exc = exc
         self._end(status, exit_code=exit_code, reason=reason, output=exits.render_uncaught(exc))
 
     def _end_process(self, status: str, *, exit_code: int | None, reason: str | None) -> None:

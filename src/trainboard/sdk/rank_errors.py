@@ -9,8 +9,9 @@ taken for an exception.
 from __future__ import annotations
 
 import re
+import traceback
 
-__all__ = ["ERROR_MAX", "TracebackTail", "last_exception"]
+__all__ = ["ERROR_MAX", "TracebackTail", "last_exception", "where_of"]
 
 #: Longest ``error`` of a rank record (the wire format).
 ERROR_MAX = 4000
@@ -66,3 +67,12 @@ def last_exception(output: bytes) -> str | None:
         described = f"{message} ({where})" if where else message
         return described[:ERROR_MAX]
     return None
+
+
+def where_of(exc: BaseException | None) -> str | None:
+    """Where ``exc`` was raised, as :func:`last_exception` writes it (``train.py:12 in step``), for the SDK that
+    holds the exception itself."""
+    if exc is None or exc.__traceback__ is None:
+        return None
+    frame = traceback.extract_tb(exc.__traceback__)[-1]
+    return f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} in {frame.name}"

@@ -31,15 +31,17 @@ from trainboard.sdk.monitor import ENV_CAPTURED, ENV_RUN_ID, ENV_SYSTEM_SAMPLED,
 from trainboard.sdk.parsed_metrics import MonitorSink, ParsedMetrics
 from trainboard.sdk.pty_runner import run_under_pty
 from trainboard.sdk.rank_errors import TracebackTail
-from trainboard.sdk.rank_member import ENV_RANK_DIR, first_failure_reason, write_local
+from trainboard.sdk.rank_member import (
+    ENV_PARSE,
+    ENV_PROJECT,
+    ENV_RANK_DIR,
+    ENV_RUN_NAME,
+    first_failure_reason,
+    write_local,
+)
 from trainboard.sdk.rank_mirror import ENV_MIRROR, open_writer
 from trainboard.sdk.sdk_keys import ENV_SDK_KEYS
 from trainboard.sdk.tee import write_all
-
-#: Set by ``trainboard run`` for the ranks: the run's name and project (a rank may create the run first).
-ENV_RUN_NAME = "TRAINBOARD_RUN_NAME"
-ENV_PROJECT = "TRAINBOARD_PROJECT"
-ENV_PARSE = "TRAINBOARD_RANK_PARSE"
 
 
 def main(argv: list[str]) -> int:

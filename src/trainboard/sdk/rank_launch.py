@@ -16,8 +16,14 @@ from pathlib import Path
 
 from trainboard.sdk.launch_rewrite import Rewritten, rewrite
 from trainboard.sdk.rank_errors import ERROR_MAX
-from trainboard.sdk.rank_exec import ENV_PROJECT, ENV_RUN_NAME
-from trainboard.sdk.rank_member import ENV_RANK_DIR, first_failure_reason, local_records
+from trainboard.sdk.rank_member import (
+    ENV_PARSE,
+    ENV_PROJECT,
+    ENV_RANK_DIR,
+    ENV_RUN_NAME,
+    first_failure_reason,
+    local_records,
+)
 from trainboard.sdk.rank_mirror import ENV_MIRROR, MirrorReader
 from trainboard.sdk.ranks import derived_run_id
 
@@ -47,8 +53,9 @@ class RankedLaunch:
         job = self.rewritten.job_id
         return None if job is None else derived_run_id(self.rewritten.launcher, job)
 
-    def child_env(self, env: dict[str, str], *, name: str, project: str) -> None:
+    def child_env(self, env: dict[str, str], *, name: str, project: str, parse_metrics: bool) -> None:
         env[ENV_RANK_DIR] = self.folder
+        env[ENV_PARSE] = "1" if parse_metrics else "0"
         env[ENV_RUN_NAME] = name
         env[ENV_PROJECT] = project
         if self._mirror is not None:

@@ -23,6 +23,11 @@ __all__ = ["ENV_RANK_DIR", "RankMember", "first_failure_reason", "local_records"
 
 #: Folder (set by ``trainboard run``) where each rank wrapper of this node writes ``rank-N.json``.
 ENV_RANK_DIR = "TRAINBOARD_RANK_DIR"
+#: Set by ``trainboard run`` for the ranks: the run's name and project (a rank may create the run first).
+ENV_RUN_NAME = "TRAINBOARD_RUN_NAME"
+ENV_PROJECT = "TRAINBOARD_PROJECT"
+#: ``0``: the rank wrappers do not turn what the ranks print into metrics (``trainboard run --no-parse-metrics``).
+ENV_PARSE = "TRAINBOARD_RANK_PARSE"
 
 _Op = Callable[[str, str, dict[str, Any]], None]
 

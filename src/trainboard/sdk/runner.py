@@ -76,17 +76,17 @@ def run_command(
         return _run(
             argv,
             ranked,
-            name,
-            project,
-            url,
-            data_dir,
-            flush_timeout,
-            system_interval,
-            separate_stderr,
-            token,
-            parse_metrics,
-            run_id,
-            mirror,
+            name=name,
+            project=project,
+            url=url,
+            data_dir=data_dir,
+            flush_timeout=flush_timeout,
+            system_interval=system_interval,
+            separate_stderr=separate_stderr,
+            token=token,
+            parse_metrics=parse_metrics,
+            run_id=run_id,
+            mirror=mirror,
         )
     finally:
         if ranked is not None:
@@ -96,6 +96,7 @@ def run_command(
 def _run(
     argv: Sequence[str],
     ranked: rank_launch.RankedLaunch | None,
+    *,
     name: str | None,
     project: str | None,
     url: str | None,
@@ -134,7 +135,7 @@ def _run(
     if data_dir is not None:
         env["TRAINBOARD_DATA"] = str(paths.data_dir(data_dir))
     if ranked is not None:
-        ranked.child_env(env, name=mon.run_name, project=mon.project)
+        ranked.child_env(env, name=mon.run_name, project=mon.project, parse_metrics=parse_metrics)
 
     def sample(pid: int) -> None:
         mon.start_system_sampler(system_interval, pid)
