@@ -297,3 +297,26 @@ def test_a_bad_exporters_file_stops_serve_naming_file_sink_and_field(tmp_path: P
     assert done.returncode == 2, done.stderr
     assert str(config) in done.stderr and message in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_alerts_are_exported_as_events_of_their_run(tmp_path: Path) -> None:
+    with loki_standin() as loki:
+        config = write_config(
+            tmp_path / "exporters.toml", {"loki": {"type": "loki", "endpoint": loki.url, "batch_interval": 0.1}}
+        )
+        server = ServerProcess(tmp_path / "data", None, extra_args=["--exporters", str(config)]).start()
+        try:
+            with server.client() as http:
+                rule = {"name": "failures", "project": "alerting", "condition": {"kind": "status"}}
+                assert http.post("/api/alert-rules", json=rule).status_code == 201
+                run = create_run(http, "doomed", "alerting")
+                assert http.put(f"/api/runs/{run}", json={"status": "failed", "exit_code": 1}).status_code == 200
+                wait_for("the alert", lambda: any(e.line.startswith("alert firing") for e in loki.entries))
+                (alert,) = [e for e in loki.entries if e.line.startswith("alert")]
+                assert alert.labels == {"project": "alerting", "run": run, "level": alert.labels["level"]}
+                assert alert.labels["level"] in ("warning", "error", "critical")
+                assert [e.line for e in loki.entries if e.line.startswith("run ")] == [
+                    f"run {run} running -> failed (exit code 1)"
+                ]
+        finally:
+            server.stop()

@@ -101,6 +101,16 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         return
 
+    def do_GET(self) -> None:
+        """``GET /stats``: ``{"entries": N, "pushes": N, "refused": N}`` (for a stand-in in another process)."""
+        standin: LokiStandIn = self.server.standin  # type: ignore[attr-defined]
+        if self.path != "/stats":
+            reply(self, 404, b"404 page not found\n")
+            return
+        with standin.lock:
+            stats = {"entries": len(standin.entries), "pushes": standin.pushes, "refused": len(standin.refused)}
+        reply(self, 200, json.dumps(stats).encode(), "application/json")
+
     def do_POST(self) -> None:
         standin: LokiStandIn = self.server.standin  # type: ignore[attr-defined]
         standin.wait_open()
@@ -128,8 +138,24 @@ class _Handler(BaseHTTPRequestHandler):
         reply(self, 204)
 
 
+def main() -> None:
+    """``python -m tests.support.loki_standin PORT``: serve until killed (the benchmark's separate process)."""
+    import sys
+    import time
+
+    standin = LokiStandIn()
+    standin.port = int(sys.argv[1])
+    standin.start()
+    while True:
+        time.sleep(3600)
+
+
 @contextmanager
 def loki_standin() -> Iterator[LokiStandIn]:
     """A running stand-in on a free loopback port (``.url`` is what ``endpoint`` names)."""
     with LokiStandIn() as standin:
         yield standin
+
+
+if __name__ == "__main__":
+    main()

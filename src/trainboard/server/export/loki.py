@@ -9,6 +9,7 @@ is left out, as Loki treats an empty label as absent.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import httpx
 
@@ -21,7 +22,7 @@ __all__ = ["PUSH_PATH", "LokiSink", "push_body"]
 PUSH_PATH = "/loki/api/v1/push"
 
 
-def push_body(records: Sequence[Record], labels: Sequence[str]) -> dict[str, list[dict[str, object]]]:
+def push_body(records: Sequence[Record], labels: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     """The push API's JSON body for ``records``, each carrying the configured ``labels`` it has."""
     streams: dict[tuple[tuple[str, str], ...], list[tuple[int, str]]] = {}
     for record in records:
