@@ -9,12 +9,12 @@ import { Link, useSearchParams } from "react-router";
 import type { RunMetrics } from "../charts/store";
 import { HelpOverlay } from "../components/HelpOverlay";
 import { TopBar } from "../components/TopBar";
-import { fmtNumber } from "../lib/format";
+import { unitOf } from "../charts/units";
 import { withAlpha } from "../lib/theme";
 import { projectKeys, queryRuns, runGroups, runsByIds, type RunGroupsAnswer } from "./api";
 import { flattenConfig } from "./columns";
 import { parseRunIds } from "./ComparePage";
-import { BAND_LABEL, countRange, groupColumns, type BandStat, type CenterStat } from "./group";
+import { BAND_LABEL, countRange, fmtValue, groupColumns, type BandStat, type CenterStat } from "./group";
 import { onStoresChange, useRunStores } from "../charts/useRunStores";
 import { orderKeys, overlaySeries } from "./overlay";
 import { XpChart, type BandSpec, type LineSpec } from "./XpChart";
@@ -75,7 +75,10 @@ function BandChart({
     lines.push({ label: `${s.name} (single run)`, color: colorAt(scheme, s.group), width: 1, dash: [4, 3] });
   }
   const singleStores = useMemo(() => singles.map((s) => storeOf.get(s.id)).filter((s): s is RunMetrics => !!s), [singles, storeOf]);
-  const data = useCallback(() => {
+  // the key's unit as the run page has it (sys/proc_rss: bytes -> GB, shown in MB under 1 GB)
+  const unit = unitOf(metricKey);
+  const scale = unit?.scale ?? 1;
+  const raw = useCallback(() => {
     const cols = groupColumns(
       groups.map((g) => g.series),
       center,
@@ -93,6 +96,11 @@ function BandChart({
     for (const o of own) out.push(remap(o.x, o.y));
     return out;
   }, [groups, center, band, singles, storeOf, metricKey]);
+  const data = useCallback(() => {
+    const out = raw();
+    if (scale === 1) return out;
+    return [out[0] ?? [], ...out.slice(1).map((c) => c.map((y) => (y === null || y === undefined ? y : y * scale)))];
+  }, [raw, scale]);
   const subscribe = useCallback((cb: () => void) => onStoresChange(singleStores, cb), [singleStores]);
   const extra = useCallback(
     (line: number, idx: number, d: (number | null | undefined)[][]) => {
@@ -115,7 +123,7 @@ function BandChart({
   const width = answer.bucket_width ?? 1;
   return (
     <div data-testid="group-chart" data-metric={metricKey}>
-      <XpChart key={`${center}-${band}-${groups.length}-${singles.length}`} title={metricKey} lines={lines} bands={bands} data={data} subscribe={subscribe} extra={extra} />
+      <XpChart key={`${center}-${band}-${groups.length}-${singles.length}`} title={metricKey} lines={lines} bands={bands} data={data} subscribe={subscribe} extra={extra} unit={unit?.suffix} />
       <div className="muted small" data-testid="group-chart-note">
         {groups.map((g) => {
           const s = g.series;
@@ -124,7 +132,7 @@ function BandChart({
           return (
             <div key={g.label} data-group={g.label} data-last-step={s && last >= 0 ? s.step[last] : undefined} data-last-value={v ?? undefined}>
               {g.label}: {fmtInt(g.with_metric ?? 0)} of {fmtInt(g.runs)} runs logged it
-              {s && last >= 0 && v !== null ? ` · ${center} at step ${fmtInt(s.step[last] as number)}: ${fmtNumber(v, 4)} over ${fmtInt(s.count[last] ?? 0)} runs` : ""}
+              {s && last >= 0 && v !== null && v !== undefined ? ` · ${center} at step ${fmtInt(s.step[last] as number)}: ${fmtValue(v, unit)} over ${fmtInt(s.count[last] ?? 0)} runs` : ""}
             </div>
           );
         })}

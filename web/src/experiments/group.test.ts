@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { countRange, groupColumns, groupLines, groupRuns, meanBand, varyingKeys, type GroupSeries } from "./group";
+import { countRange, fmtValue, groupColumns, groupLines, groupRuns, meanBand, varyingKeys, type GroupSeries } from "./group";
+import { unitOf } from "../charts/units";
 
 const runs = [
   { id: "a", config: { lr: 0.1, seed: 1 }, tags: ["x"] },
@@ -113,5 +114,15 @@ describe("server group aggregates", () => {
     expect(b.mean[0]).toBeCloseTo(4999.5, 9);
     expect(b.mean[1]).toBeCloseTo(9999, 9);
     expect(b.mean[2]).toBeCloseTo(members.reduce((a, m) => a + (m.y[2] as number), 0) / 10_000, 9);
+  });
+});
+
+describe("fmtValue: a group's value in its key's unit", () => {
+  it("shows process memory in MB under 1 GB and in GB above, a plain number without a unit", () => {
+    const rss = unitOf("sys/proc_rss");
+    expect(fmtValue(36_175_872, rss)).toMatch(/^34\.50? MB$/);
+    expect(fmtValue(3 * 1024 ** 3, rss)).toMatch(/^3(\.0+)? GB$/);
+    expect(fmtValue(87.5, unitOf("sys/cpu_percent"))).toMatch(/^87\.50? %$/);
+    expect(fmtValue(0.25, unitOf("val/loss"))).toMatch(/^0\.250*$/);
   });
 });

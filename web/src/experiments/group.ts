@@ -1,6 +1,8 @@
 // Grouping of runs (by a config key or a tag) and the group's mean line with its min-max band.
 import { flattenConfig, type Scalar } from "./columns";
 import { fmtScalar } from "./diff";
+import { displayUnit, type Unit } from "../charts/units";
+import { fmtNumber } from "../lib/format";
 
 export interface GroupableRun {
   id: string;
@@ -216,4 +218,11 @@ export function countRange(s: GroupSeries | null | undefined): string {
   const hi = Math.max(...c);
   const f = (n: number) => n.toLocaleString("en-US");
   return lo === hi ? `${f(hi)} runs` : `${f(lo)}–${f(hi)} runs`;
+}
+
+/** A stored value of a metric in its key's unit, as the charts show it (bytes in GB, in MB under 1 GB). */
+export function fmtValue(v: number, unit: Unit | null): string {
+  if (!unit) return fmtNumber(v, 4);
+  const du = displayUnit(unit.suffix, Math.abs(v * unit.scale));
+  return `${fmtNumber(v * unit.scale * du.factor, 4)} ${du.suffix ?? ""}`.trimEnd();
 }
