@@ -90,6 +90,9 @@ def _imports(app: typer.Typer) -> None:
     from trainboard import cli_import_commands
 
     cli_import_commands.register(app)
+    from trainboard import cli_plugins
+
+    cli_plugins.register_importers(cli_import_commands.import_app)
 
 
 #: Every command (or group) and what adds it, in ``trainboard --help``'s order (commands, then groups).

@@ -21,6 +21,33 @@ def register(app: typer.Typer) -> None:
     app.command("plugins")(plugins)
 
 
+def register_importers(import_app: typer.Typer) -> None:
+    """Let the ``trainboard.importers`` plugins enabled by ``$TRAINBOARD_PLUGINS`` add their ``trainboard import
+    NAME`` commands (their entry point: ``register(import_app)``). A plugin that fails is one line on stderr; the
+    other commands still work. Without ``$TRAINBOARD_PLUGINS`` nothing is read."""
+    import os
+
+    from trainboard.plugins import load_group, parse_names
+
+    enabled = parse_names([os.environ.get("TRAINBOARD_PLUGINS", "")])
+    if not enabled:
+        return
+    group = load_group("trainboard.importers", enabled=enabled)
+    for name, error in group.errors.items():
+        common.err.print(f"trainboard: importer plugin {name!r} is off: {error}", markup=False, highlight=False)
+    for name, hook in group.loaded.items():
+        try:
+            if not callable(hook):
+                raise TypeError(f"{group.infos[name].value} is not a register(import_app) function")
+            hook(import_app)
+        except Exception as exc:
+            common.err.print(
+                f"trainboard: importer plugin {name!r} is off: {type(exc).__name__}: {exc}",
+                markup=False,
+                highlight=False,
+            )
+
+
 def _rows(enabled: tuple[str, ...]) -> list[dict[str, Any]]:
     from trainboard.plugins import PluginError, installed, load
     from trainboard.system_sources import SystemSource

@@ -176,3 +176,36 @@ def test_panel_files_never_escape_their_folder(site: Path) -> None:
         PanelSpec(title="T", package="tbp_panel", module="../x.js")
     with pytest.raises(ValueError, match=r"panel module static/missing\.js is not in the package"):
         panel_root(PanelSpec(title="T", package="tbp_panel", module="missing.js"))
+
+
+IMPORTER = """TRAINBOARD_API = 1
+def register(import_app):
+    @import_app.command("csvfile")
+    def csvfile(path: str) -> None:
+        '''Import a CSV file of metrics (example plugin).'''
+        print("would import", path)
+"""
+
+
+def test_importer_plugins_add_import_commands_when_enabled(site: Path) -> None:
+    import os
+    import subprocess
+
+    dist(site, "tbp-csv", "0.1", {"trainboard.importers": {"csvfile": "tbp_csv:register"}}, {"tbp_csv": IMPORTER})
+    env = dict(os.environ, PYTHONPATH=str(site), COLUMNS="200", NO_COLOR="1")
+    env.pop("TRAINBOARD_PLUGINS", None)
+
+    def cli(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "trainboard.cli", "import", *args]
+        return subprocess.run(argv, capture_output=True, text=True, env=env | extra, timeout=60, check=False)
+
+    assert "csvfile" not in cli("--help").stdout
+    done = cli("csvfile", "m.csv", TRAINBOARD_PLUGINS="csvfile")
+    assert done.returncode == 0 and done.stdout.strip() == "would import m.csv", done.stderr
+    (site / "tbp_csv.py").write_text("TRAINBOARD_API = 7\ndef register(app): pass\n")
+    done = cli("--help", TRAINBOARD_PLUGINS="csvfile")
+    assert done.returncode == 0 and "csvfile" not in done.stdout
+    assert (
+        "importer plugin 'csvfile' is off: trainboard.importers 'csvfile' (tbp-csv 0.1): written for plugin API 7"
+        in done.stderr
+    )
