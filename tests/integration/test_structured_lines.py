@@ -146,10 +146,11 @@ def test_real_libraries_under_the_sdk_capture(server: ServerProcess, tmp_path: P
         "from trainboard import TrainingMonitor\n"
         "with TrainingMonitor(run_name='sdk-structured') as monitor:\n"
         + "\n".join("    " + line for line in SCRIPT.strip().splitlines())
-        + "\n    print('RUN', monitor.run_id, file=sys.stderr)\n"
+        + "\n    open(sys.argv[1], 'w').write(monitor.run_id)\n"
     )
     env = server.env() | {"TRAINBOARD_DATA": str(tmp_path / "client")}
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, env=env, timeout=180)
+    id_file = tmp_path / "run_id"
+    done = subprocess.run([sys.executable, str(script), str(id_file)], capture_output=True, env=env, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
-    rid = done.stderr.decode().split("RUN ", 1)[1].split()[0]
+    rid = id_file.read_text()
     _check_run(server, rid, done.stdout)

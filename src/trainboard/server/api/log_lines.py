@@ -166,8 +166,10 @@ def list_lines(
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Skip this many matches")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
     count: Annotated[bool, Query(description="Also count all matches")] = True,
-    q: Annotated[str | None, Query(max_length=1000, description=log_query.Q_DESCRIPTION)] = None,
-    tz: Annotated[str, Query(max_length=64, description=log_query.TZ_DESCRIPTION)] = "UTC",
+    q: Annotated[
+        str | None, Query(max_length=1000, pattern=log_query.NO_NUL, description=log_query.Q_DESCRIPTION)
+    ] = None,
+    tz: Annotated[str, Query(max_length=64, pattern=log_query.NO_NUL, description=log_query.TZ_DESCRIPTION)] = "UTC",
 ) -> LogLineList:
     """Lines matching every given filter, in line order; the run's open lines (`provisional`) last."""
     flt = log_query.with_query(_filter(level, source, search, regex, since, until), q, tz)

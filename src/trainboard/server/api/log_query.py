@@ -13,9 +13,10 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Connection
 
 from trainboard.server.api.errors import invalid
+from trainboard.server.api.schemas import NO_NUL_PATTERN
 from trainboard.server.loglines.query import LogQuery, QueryError, parse
 from trainboard.server.store import line_fields
-from trainboard.server.store.line_search_sql import QueryLineFilter
+from trainboard.server.store.line_search_sql import QueryLineFilter, unsupported
 from trainboard.server.store.log_lines import LEVELS, LineFilter
 
 #: A stored level number's name (plain lines: the standard levels, TRACE and SUCCESS included).
@@ -30,6 +31,8 @@ Q_DESCRIPTION = (
     '`time:-7d..` (ago: s m h d w), `field.step>1000`, `field.phase:"eval"` (a structured line\'s fields; '
     'dotted for nested). Example: `level>=warning logger:train.data "CUDA out of memory" field.step>1000`.'
 )
+#: Query parameters of free text refuse a NUL (PostgreSQL cannot take one in a parameter).
+NO_NUL = NO_NUL_PATTERN
 TZ_DESCRIPTION = "IANA time zone for times of day and dates without a zone in `q` (default UTC)"
 
 
@@ -48,9 +51,13 @@ def query_error(exc: QueryError) -> NoReturn:
 
 def parse_q(q: str) -> LogQuery:
     try:
-        return parse(q)
+        query = parse(q)
     except QueryError as exc:
         query_error(exc)
+    problem = unsupported(query)
+    if problem is not None:
+        query_error(problem)
+    return query
 
 
 def zone(name: str) -> tzinfo:

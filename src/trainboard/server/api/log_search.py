@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from trainboard.server.api.errors import not_found
 from trainboard.server.api.log_query import Q_DESCRIPTION, TZ_DESCRIPTION, parse_q, query_error, zone
+from trainboard.server.api.schemas import NO_NUL_PATTERN
 from trainboard.server.auth.identity import Caller
 from trainboard.server.loglines.query import QueryError
 from trainboard.server.state import State
@@ -55,11 +56,15 @@ class SearchPage(BaseModel):
 async def search_logs(
     state: State,
     caller: Caller,
-    q: Annotated[str, Query(max_length=1000, description=Q_DESCRIPTION)] = "",
-    project: Annotated[str | None, Query(max_length=256, description="Only runs of this project")] = None,
-    cursor: Annotated[str | None, Query(max_length=400, description="`next_cursor` of the previous page")] = None,
+    q: Annotated[str, Query(max_length=1000, pattern=NO_NUL_PATTERN, description=Q_DESCRIPTION)] = "",
+    project: Annotated[
+        str | None, Query(max_length=256, pattern=NO_NUL_PATTERN, description="Only runs of this project")
+    ] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=400, pattern="^[A-Za-z0-9_-]*$", description="`next_cursor` of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    tz: Annotated[str, Query(max_length=64, description=TZ_DESCRIPTION)] = "UTC",
+    tz: Annotated[str, Query(max_length=64, pattern=NO_NUL_PATTERN, description=TZ_DESCRIPTION)] = "UTC",
 ) -> SearchPage:
     """Lines of every run the caller may read matching `q`, newest first (a run-scoped token may not search).
     Words and phrases are looked up in the full-text index (SQLite FTS5, PostgreSQL `tsvector` GIN)."""

@@ -48,6 +48,14 @@ class Compiled:
         return all((rx.search(text) is None) == negated for rx, negated in self.regexes)
 
 
+def unsupported(query: LogQuery) -> QueryError | None:
+    """What this server's tables cannot answer in ``query`` (checked before any SQL is built)."""
+    for term in query.terms:
+        if isinstance(term, KeyTerm) and term.key == "rank" and "rank" not in tables.log_lines.c:
+            return QueryError("this server does not record ranks", term.pos, "q")
+    return None
+
+
 def like_pattern(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -82,8 +90,6 @@ def _term(conn: Connection, term: Term, line: str, tz: tzinfo, now: float, out: 
         if term.key == "source":
             return f"{line}.source {sql_op} {ph}", [term.value]
         if term.key == "rank":
-            if "rank" not in tables.log_lines.c:
-                raise QueryError("this server does not record ranks yet", term.pos, "q")
             return f"COALESCE({line}.rank, 0) {sql_op} {ph}", [int(term.value)]
         below = f"(f.logger = {ph} OR f.logger LIKE {ph} ESCAPE '\\')"
         args = [term.value, like_pattern(term.value)[1:-1] + ".%"]
@@ -160,7 +166,7 @@ def _field(conn: Connection, term: FieldTerm, line: str) -> tuple[str, list[Any]
         cond = f"jsonb_typeof({node}) = 'boolean' AND {text} {op} {ph}"
         return _exists(line, cond), [path_arr, path_arr, "true" if value else "false"]
     if isinstance(value, float):
-        cond = f"jsonb_typeof({node}) = 'number' AND {text}::double precision {op} {ph}"
+        cond = f"jsonb_typeof({node}) = 'number' AND {text}::numeric {op} CAST({ph} AS numeric)"
         return _exists(line, cond), [path_arr, path_arr, value]
     cond = f"jsonb_typeof({node}) = 'string' AND {text} {op} {ph}"
     return _exists(line, cond), [path_arr, path_arr, value]
