@@ -385,6 +385,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/plugins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Plugins
+         * @description The web panels of the enabled plugins (``trainboard serve --plugin NAME``) and enabled plugins that failed
+         *     to load. ``api_version``: the plugin API this server implements.
+         */
+        get: operations["list_plugins_api_plugins_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects": {
         parameters: {
             query?: never;
@@ -2338,6 +2359,37 @@ export interface components {
             /** Step */
             step: number | null;
         };
+        /** PanelOut */
+        PanelOut: {
+            /** Description */
+            description: string;
+            /**
+             * Keys
+             * @description Metric key patterns the panel asks for
+             */
+            keys: string[];
+            /**
+             * Module Url
+             * @description The ES module to import(); it exports mount(element, api)
+             */
+            module_url: string;
+            /**
+             * Name
+             * @description The entry point's name: the panel's URL segment
+             */
+            name: string;
+            /** Package */
+            package: string;
+            /**
+             * Rich
+             * @description Rich data key patterns the panel asks for
+             */
+            rich: string[];
+            /** Title */
+            title: string;
+            /** Version */
+            version: string;
+        };
         /**
          * ParsedOrigin
          * @description Where a series read from a recorded command's printed output came from, and how precise it is.
@@ -2354,6 +2406,32 @@ export interface components {
              * @constant
              */
             source: "printed_text";
+        };
+        /** PluginErrorOut */
+        PluginErrorOut: {
+            /** Error */
+            error: string;
+            /** Group */
+            group: string;
+            /** Name */
+            name: string;
+        };
+        /** PluginsOut */
+        PluginsOut: {
+            /** Api Version */
+            api_version: number;
+            /**
+             * Enabled
+             * @description The plugin names the operator enabled (serve --plugin)
+             */
+            enabled: string[];
+            /**
+             * Errors
+             * @description Enabled plugins that failed to load, with the reason
+             */
+            errors: components["schemas"]["PluginErrorOut"][];
+            /** Panels */
+            panels: components["schemas"]["PanelOut"][];
         };
         /** ProjectColumns */
         ProjectColumns: {
@@ -5195,6 +5273,62 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_plugins_api_plugins_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PluginsOut"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };
