@@ -49,7 +49,9 @@ def _line_level(line: Line) -> tuple[int, str]:
 def _line_record(change: LineBatch, line: Line) -> Record:
     level_no, name = _line_level(line)
     labels = {"project": change.project, "run": change.run_id, "level": name, "stream": line.source, "kind": "line"}
-    rank = getattr(line, "rank", None)  # lines of a multi-process run carry their rank
+    rank = getattr(line, "rank", None)  # lines of a multi-process run carry their rank (or their batch does)
+    if rank is None:
+        rank = getattr(change, "rank", None)
     if isinstance(rank, int):
         labels["rank"] = str(rank)
     fields = getattr(line, "fields", None)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from trainboard.server.export.config import SinkConfig
 from trainboard.server.export.loki import push_body
 from trainboard.server.export.otlp import severity
@@ -76,3 +79,24 @@ def test_records_of_lines_keep_order_and_status_changes_carry_their_details() ->
         "exit_code": 2,
     }
     assert records_of(MetricBatch(run_id="r", project="", committed_at=1.0, stream=None, rows=[])) == []
+
+
+@dataclass(frozen=True)
+class RankedLine(Line):
+    """A line as the ranks work tags them: with its rank, and a structured line's fields and printed level."""
+
+    rank: int | None = None
+    fields: dict[str, Any] | None = None
+    level_name: str | None = None
+
+
+def test_a_lines_rank_fields_and_printed_level_are_carried_when_the_line_has_them() -> None:
+    lines = (
+        RankedLine(
+            number=0, time=1.0, source="stdout", level=25, text="{}", rank=3, fields={"step": 5}, level_name="PROGRESS"
+        ),
+        RankedLine(number=1, time=1.0, source="stdout", level=20, text="plain"),
+    )
+    ranked, plain = records_of(LineBatch(run_id="r", project="p", committed_at=2.0, lines=lines))
+    assert (ranked.labels["rank"], ranked.labels["level"], ranked.fields) == ("3", "progress", {"step": 5})
+    assert "rank" not in plain.labels and plain.labels["level"] == "info" and plain.fields == {"line": 1}
