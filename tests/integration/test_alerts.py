@@ -257,3 +257,23 @@ def test_the_sdk_raises_an_alert_through_its_projects_channels(
         assert alert["title"] == "loss spiked" and alert["level"] == "warning"
         lines = http.get(f"/api/runs/{run_id}/logs/lines").json()["lines"]
         assert any("ALERT loss spiked: loss=9.5 at step 3" in line["message"] for line in lines), lines
+
+
+def test_a_retried_alert_with_the_same_id_alerts_once(server: ServerProcess, http: httpx.Client) -> None:
+    """The SDK's alert call carries its id: a request retried after a lost answer makes no second alert and
+    sends nothing twice (issue 24)."""
+    with http_receiver() as hook:
+        rule = {"name": "r", "project": "retry", "condition": {"kind": "status"}, "channels": [f"json://{hook.url}/r"]}
+        assert http.post("/api/alert-rules", json=rule).status_code == 201
+        run_id = http.post("/api/runs", json={"name": "retried", "project": "retry"}).json()["id"]
+        body = {"id": "a1b2c3", "title": "disk almost full", "text": "97 %", "level": "error"}
+        first = http.post(f"/api/runs/{run_id}/alerts", json=body)
+        again = http.post(f"/api/runs/{run_id}/alerts", json=body)
+        assert first.status_code == again.status_code == 201, again.text
+        assert again.json()["id"] == first.json()["id"]
+        other = http.post(f"/api/runs/{run_id}/alerts", json={**body, "id": "d4e5f6"})
+        assert other.json()["id"] != first.json()["id"]  # another id is another alert
+        hook.wait_for(lambda r: len([q for q in hook.requests if "disk almost full" in q.json()["title"]]) == 2)
+        time.sleep(1.0)  # a duplicate would be sent by now
+        assert len([q for q in hook.requests if "disk almost full" in q.json()["title"]]) == 2
+        assert len(alerts_of(http, run_id)) == 2

@@ -194,7 +194,7 @@ BASES: dict[str, dict[str, Any]] = {
         "records": 1,
         "bytes": 1,
     },
-    "POST /api/runs/{run_id}/alerts": {"title": "t", "text": "x", "level": "warning"},
+    "POST /api/runs/{run_id}/alerts": {"id": "client-1", "title": "t", "text": "x", "level": "warning"},
     "POST /api/runs/{run_id}/bookmarks": {"offset": 0, "time": 1.7e9, "note": "n"},
     "POST /api/alert-rules": {
         "name": "r",

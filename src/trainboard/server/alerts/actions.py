@@ -62,20 +62,28 @@ async def acknowledge(
     return alert, deliveries
 
 
-async def explicit_alert(state: AppState, run_id: str, *, title: str, text: str, level: str) -> dict[str, Any]:
-    """An alert raised by the training code, sent through the channels of the rules that apply to the run."""
+async def explicit_alert(
+    state: AppState, run_id: str, *, title: str, text: str, level: str, client_id: str | None = None
+) -> dict[str, Any]:
+    """An alert raised by the training code, sent through the channels of the rules that apply to the run.
 
-    def job(conn: Connection) -> dict[str, Any]:
+    With ``client_id`` (the SDK's id of the call) a retried request finds the alert the first one made (its key
+    is ``sdk:<id>``) and sends nothing again."""
+    key = f"sdk:{client_id}" if client_id else ""
+
+    def job(conn: Connection) -> tuple[dict[str, Any], bool]:
         run = get_run(conn, run_id=run_id)
         if run is None:
             raise HTTPException(404, f"run {run_id!r} not found")
+        if client_id and (made := store.explicit_alert(conn, run_id=run_id, key=key)) is not None:
+            return made, False
         rules = store.rules_matching(store.enabled_rules(conn), run_id=run_id, project=run["project"])
         targets = list(dict.fromkeys(c for r in rules for c in r["channels"]))
         alert = store.create_alert(
             conn,
             rule_id=None,
             run_id=run_id,
-            key="",
+            key=key,
             state="firing",
             level=level,
             title=title,
@@ -85,8 +93,9 @@ async def explicit_alert(state: AppState, run_id: str, *, title: str, text: str,
             now=time.time(),
         )
         outbox.enqueue(conn, alert_id=int(alert["id"]), channels=targets, event="firing")
-        return alert
+        return alert, True
 
-    alert = await state.writer.run(job)
-    announce(state, Applied(changed=[("firing", alert)]))
+    alert, new = await state.writer.run(job)
+    if new:
+        announce(state, Applied(changed=[("firing", alert)]))
     return alert

@@ -106,6 +106,14 @@ class AlertList(BaseModel):
 
 
 class ExplicitAlertIn(InModel):
+    id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The client's id of this alert: a retry with the same id answers the alert already made "
+        "and sends nothing again (the SDK sets one, so a request retried after a lost answer alerts once)",
+    )
     title: str = Field(min_length=1, max_length=512)
     text: str = Field(default="", max_length=10_000)
     level: Literal["info", "warning", "error"] = "warning"

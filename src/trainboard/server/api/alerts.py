@@ -191,5 +191,7 @@ async def send_run_alert(run_id: RunId, body: ExplicitAlertIn, state: State) -> 
     """An alert sent by the training code (``monitor.alert``): through the channels of the rules that apply
     to the run (its own and its project's)."""
 
-    alert = await actions.explicit_alert(state, run_id, title=body.title, text=body.text, level=body.level)
+    alert = await actions.explicit_alert(
+        state, run_id, title=body.title, text=body.text, level=body.level, client_id=body.id
+    )
     return _alert_out(alert, [])

@@ -138,6 +138,13 @@ def open_alert(conn: Connection, *, rule_id: int, run_id: str, key: str) -> dict
     return dict(row) if row else None
 
 
+def explicit_alert(conn: Connection, *, run_id: str, key: str) -> dict[str, Any] | None:
+    """The alert a run raised itself (no rule) under ``key`` (the client's id of it), if any."""
+    query = select(alerts).where(alerts.c.rule_id.is_(None), alerts.c.run_id == run_id, alerts.c.key == key)
+    row = conn.execute(query.order_by(alerts.c.id).limit(1)).mappings().first()
+    return _alert(row) if row else None
+
+
 def open_alerts(conn: Connection) -> list[dict[str, Any]]:
     """Every pending or firing alert of a rule (the engine's starting point)."""
     query = select(alerts).where(alerts.c.state.in_(OPEN_STATES), alerts.c.rule_id.is_not(None))
