@@ -1,6 +1,7 @@
 import { cleanup, fireEvent, render } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Run } from "../api/types";
+import { currentScheme, runColor } from "../lib/theme";
 import { RunList, compareHref, defaultFilter, filterRuns } from "./RunList";
 
 const run = (id: string, name: string, status: Run["status"], start: string, project = "p"): Run => ({
@@ -99,5 +100,32 @@ describe("RunList as a window of the runs query", () => {
     fireEvent.click(getByRole("button", { name: "SHOW 200 MORE" }));
     expect(asked).toBe(1);
     expect(getByRole("combobox", { name: "project" }).textContent).toContain("vision");
+  });
+});
+
+describe("RunList checkbox colours", () => {
+  it("gives each overlaid run's checkbox its series colour from the one palette, and none past the overlay", () => {
+    render(
+      <RunList
+        runs={runs}
+        allRuns={runs}
+        filter={defaultFilter}
+        onFilter={() => undefined}
+        selected="a"
+        onSelect={() => undefined}
+        compare={["c", "b"]}
+        overlay={["a", "b"]}
+        onToggleCompare={() => undefined}
+      />,
+    );
+    const box = (id: string) => document.querySelector<HTMLInputElement>(`[data-run-id="${id}"] input[type=checkbox]`);
+    const scheme = currentScheme();
+    // the charts draw overlay[i] in runColor(scheme, i): the shown run 0, "b" 1
+    expect(box("a")?.dataset.seriesColor).toBe(runColor(scheme, 0));
+    expect(box("b")?.dataset.seriesColor).toBe(runColor(scheme, 1));
+    expect(box("b")?.style.accentColor).not.toBe("");
+    // "c" is ticked but not overlaid live (past the cap): no series, no colour
+    expect(box("c")?.checked).toBe(true);
+    expect(box("c")?.dataset.seriesColor).toBeUndefined();
   });
 });

@@ -3,7 +3,8 @@ import type { Run, RunStatus } from "../api/types";
 import { useKeybindings } from "../hooks/useKeybindings";
 import { parseTime } from "../api/wire";
 import { fmtDuration, fmtTime } from "../lib/format";
-import { runColors } from "../lib/theme";
+import { useScheme } from "../layout/useScheme";
+import { runColor } from "../lib/theme";
 import { StatusBadge } from "./StatusBadge";
 import { PAGE } from "./liveRunList";
 import type { ListWindow } from "./useLiveRunList";
@@ -45,6 +46,9 @@ interface Props {
   selected: string | undefined;
   onSelect(id: string): void;
   compare: string[];
+  /** the runs the charts overlay, in their series order (the shown run first): a checkbox takes its run's series
+   * colour (runColor of the one palette); a ticked run past the live overlay's cap has none */
+  overlay?: readonly string[];
   onToggleCompare(id: string): void;
   /** the list is a window of the runs query: how many of how many, and the next page */
   window?: ListWindow;
@@ -62,6 +66,7 @@ export function compareHref(ids: readonly string[]): string {
 }
 
 export const RunList = forwardRef<HTMLInputElement, Props>(function RunList(p, searchRef) {
+  const scheme = useScheme();
   const windowProjects = p.window?.projects;
   const projects = useMemo(
     () => windowProjects ?? [...new Set(p.allRuns.map((r) => r.project ?? "").filter(Boolean))].sort(),
@@ -146,6 +151,7 @@ export const RunList = forwardRef<HTMLInputElement, Props>(function RunList(p, s
       <ul className="rows" role="listbox" aria-label="runs">
         {p.runs.map((r) => {
           const ci = p.compare.indexOf(r.id);
+          const oi = p.overlay?.indexOf(r.id) ?? -1;
           return (
             <li
               key={r.id}
@@ -163,7 +169,8 @@ export const RunList = forwardRef<HTMLInputElement, Props>(function RunList(p, s
                 disabled={r.id === p.selected}
                 onClick={(e) => e.stopPropagation()}
                 onChange={() => p.onToggleCompare(r.id)}
-                style={ci >= 0 ? { accentColor: runColors[(ci + 1) % runColors.length] } : undefined}
+                style={oi >= 0 ? { accentColor: runColor(scheme, oi) } : undefined}
+                data-series-color={oi >= 0 ? runColor(scheme, oi) : undefined}
               />
               <StatusBadge status={r.status} />
               <span className="run-name" title={r.name}>

@@ -197,6 +197,7 @@ export function Dashboard() {
                 selected={runId}
                 onSelect={select}
                 compare={compare}
+                overlay={overlay.map((r) => r.id)}
                 onToggleCompare={(id) =>
                   setCompare((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id]))
                 }
