@@ -214,6 +214,9 @@ def test_a_stuck_sink_never_holds_up_ingest_and_overflow_is_counted(tmp_path: Pa
                 assert metric(http, "trainboard_export_dropped_total", sink="loki", reason="buffer_full") == 150
                 status = http.get("/api/export/status").json()["sinks"][0]
                 assert (status["dropped"], status["buffered"], status["max_buffer"]) == (150, 50, 50)
+                assert server.log_path is not None
+                warnings = [line for line in server.log_path.read_text().splitlines() if "export sink 'loki'" in line]
+                assert len(warnings) == 1 and "records dropped since the last warning" in warnings[0]  # once a minute
 
                 loki.release()
                 wait_for("what was buffered", lambda: len(loki.entries) == 51)
