@@ -147,15 +147,29 @@ def test_example_script_gives_the_run_wandb_records(server: ServerProcess, http:
     # what is not kept: said once by name, and counted in the run
     err = shim.stderr
     assert err.count("trainboard's wandb shim: wandb.watch does nothing here (no gradient histograms yet)") == 1
-    for name in ("wandb.Image", "wandb.Histogram", "wandb.Table", "wandb.plot.line"):
-        assert err.count(f"trainboard's wandb shim: {name} is not recorded here") == 1, name
+    assert err.count("trainboard's wandb shim: wandb.plot.line is not recorded here") == 1
+    for name in ("wandb.Image", "wandb.Histogram", "wandb.Table"):  # recorded as rich values (below)
+        assert f"{name} is not recorded" not in err, name
     assert err.count("Tried to log to step 3 that is less than the current step 28.") == 1
     assert "wandb: training done" in err
     found = http.get(f"/api/runs/{shim_run['id']}/logs/lines", params={"search": "not recorded (trainboard keeps"})
     note = [line for line in found.json()["lines"] if line["source"] not in ("stdout", "stderr")]  # the structured one
     assert len(note) == 1 and note[0]["level"] == "WARNING", found.json()
-    for part in ("3 wandb.Image value(s) (samples)", "3 wandb.Histogram value(s) (weights)", "1 wandb.Table"):
-        assert part in str(note[0]), note
+    assert "1 wandb.plot.line value(s) (curve)" in str(note[0]) and "wandb.Image" not in str(note[0]), note
+
+    # wandb.Image / Histogram / Table: trainboard's rich values at the steps they were logged at
+    rich = {k["key"]: (k["kind"], k["steps"]) for k in http.get(f"/api/runs/{shim_run['id']}/rich").json()["keys"]}
+    assert rich == {"samples": ("image", [8, 17, 26]), "weights": ("histogram", [8, 17, 26]), "preds": ("table", [27])}
+    hist = http.get(f"/api/runs/{shim_run['id']}/rich/weights", params={"step": 8}).json()["histogram"]
+    assert sum(hist["counts"]) == 3 and len(hist["counts"]) == 64
+    preds = http.get(f"/api/runs/{shim_run['id']}/rich/preds").json()["table"]
+    assert [c["name"] for c in preds["columns"]] == ["epoch", "pred"] and preds["rows"] == [
+        [0, 0.5],
+        [1, 0.5],
+        [2, 0.5],
+    ]
+    image = http.get(f"/api/runs/{shim_run['id']}/rich/samples", params={"step": 26}).json()["image"]
+    assert (image["width"], image["height"]) == (4, 4) and http.get(image["url"]).headers["content-type"] == "image/png"
 
 
 SERVER_ONLY = r"""

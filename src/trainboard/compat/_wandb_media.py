@@ -1,8 +1,11 @@
-"""The wandb shim's media, table and chart types: accepted so scripts run, never turned into metrics.
+"""The wandb shim's media, table and chart types.
 
-trainboard keeps no images, tables, histograms or custom charts from the shim yet, so constructing one warns once
-by type name, and a value of one of these types passed to ``log`` is counted and named in the run's closing
-note instead of being recorded. Their attributes (``Table.add_data``, ``Image`` metadata) never become metrics.
+``wandb.Image``, ``wandb.Histogram`` and ``wandb.Table`` are recorded as trainboard's rich values
+(``trainboard.Image``/``Histogram``/``Table``: see ``trainboard.sdk.rich``): ``to_trainboard()`` gives the value
+``log`` records at its step (an image or histogram as it was when made, a table as it is when logged). The other
+media and custom charts are not kept: constructing one warns once by type name, and a value of one of these types
+passed to ``log`` is counted and named in the run's closing note instead of being recorded. Their attributes
+(``Table.add_data``, ``Image`` metadata) never become metrics.
 """
 
 from __future__ import annotations
@@ -44,7 +47,22 @@ class Media:
 
 
 class Image(Media):
-    _what = "images"
+    """``wandb.Image(data_or_path, caption=...)``: recorded as a ``trainboard.Image`` (numpy, torch, PIL, a path).
+    ``boxes``, ``masks`` and ``classes`` are not kept (said once)."""
+
+    def __init__(self, data_or_path: Any, mode: str | None = None, caption: str | None = None, **kwargs: Any) -> None:
+        from trainboard.sdk.rich import Image as RichImage
+
+        self._args, self._kwargs = (data_or_path,), kwargs
+        for extra in ("boxes", "masks", "classes"):
+            if kwargs.get(extra) is not None:
+                warn_once(f"wandb.Image({extra}=...)", f"is not kept here: the image is recorded without its {extra}")
+        data = data_or_path.convert(mode) if mode and hasattr(data_or_path, "convert") else data_or_path
+        self.caption = caption
+        self._value = RichImage(data, caption=caption)
+
+    def to_trainboard(self) -> Any:
+        return self._value
 
 
 class Audio(Media):
@@ -72,13 +90,27 @@ class Plotly(Media):
 
 
 class Histogram(Media):
-    _what = "histograms"
+    """``wandb.Histogram(sequence, num_bins=64)`` or ``wandb.Histogram(np_histogram=(counts, edges))``: recorded as a
+    ``trainboard.Histogram`` (at most 512 bins, as in wandb)."""
+
+    def __init__(self, sequence: Any = None, np_histogram: Any = None, num_bins: int = 64) -> None:
+        from trainboard.sdk.rich import Histogram as RichHistogram
+
+        self._args, self._kwargs = (), {}
+        self._value = (
+            RichHistogram(np_histogram=np_histogram)
+            if np_histogram is not None
+            else RichHistogram(sequence, num_bins=min(int(num_bins), 512))
+        )
+        self.bins = self._value.payload()["histogram"]["bin_edges"]
+
+    def to_trainboard(self) -> Any:
+        return self._value
 
 
 class Table(Media):
-    """``wandb.Table``: rows are kept in memory (scripts read them back) but not recorded."""
-
-    _what = "tables"
+    """``wandb.Table``: recorded as a ``trainboard.Table`` with its rows as they are when logged (and kept in memory:
+    scripts read them back)."""
 
     def __init__(
         self,
@@ -88,9 +120,17 @@ class Table(Media):
         dataframe: Any = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__()
+        self._args, self._kwargs = (), kwargs
+        if dataframe is not None:
+            columns = [str(c) for c in dataframe.columns]
+            data = dataframe.values.tolist()
         self.columns: list[str] = list(columns or [])
         self.data: list[list[Any]] = [list(r) for r in (data or rows or [])]
+
+    def to_trainboard(self) -> Any:
+        from trainboard.sdk.rich import Table as RichTable
+
+        return RichTable(columns=[str(c) for c in self.columns], rows=self.data)
 
     def add_data(self, *values: Any) -> None:
         self.data.append(list(values))

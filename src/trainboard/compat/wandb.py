@@ -20,7 +20,8 @@ What maps to what:
 - ``log(data, step=None, commit=None)``: wandb's step rules — values are collected until committed
   (``commit`` defaults to True without ``step``); a larger ``step`` commits what was pending; a ``step`` below
   the current one is dropped with wandb's own warning; nested dicts become ``a/b`` keys. Strings (and booleans)
-  become a structured log line of the run (``key = value (step N)``, logger ``wandb.log``). Media, tables and
+  become a structured log line of the run (``key = value (step N)``, logger ``wandb.log``). ``wandb.Image``,
+  ``wandb.Histogram`` and ``wandb.Table`` are recorded as trainboard's rich values at their step; other media and
   charts are not recorded: counted, and named once at ``finish`` (on stderr and as a WARNING line of the run).
 - ``define_metric(name, step_metric=...)``: recorded in the run's config under ``define_metric``. As in wandb,
   the values stay at the step they were logged at (the step metric is an x-axis choice, not a new step), and
@@ -33,7 +34,7 @@ What maps to what:
   the run (``link_model`` too, saying once that there is no model registry).
 - ``finish(exit_code)``: ``completed``, or ``failed`` with that exit code when it is not 0.
 - Accepted with one warning by name (trainboard has no such feature yet): ``watch``, ``use_artifact``,
-  ``Api``, ``sweep``/``agent`` (the function runs once), ``Image``, ``Table``, ``Histogram``, ``Audio``,
+  ``Api``, ``sweep``/``agent`` (the function runs once), ``Audio``,
   ``Video``, ``Html``, ``plot.*``, ``restore``, ``log_code``, ``use_model``. ``Settings``, ``errors``,
   ``termlog``/``termwarn``/``termerror``, ``login``, ``setup``, ``require``, ``teardown`` (finishes the run) and
   ``util.generate_id`` work as in wandb.
@@ -241,6 +242,7 @@ class Run:
         self._step = monitor.next_step  # a resumed run continues after its last step
         self._pending: dict[str, float] = {}
         self._pending_text: dict[str, str] = {}
+        self._pending_rich: dict[str, Any] = {}  # wandb.Image/Histogram/Table as trainboard rich values
         self._tags: tuple[str, ...] = ()
         self._skipped: dict[str, Counter[str]] = {}  # type name -> keys (counted) of values not recorded
         self._finished = False
@@ -302,6 +304,7 @@ class Run:
                 self._step = step
         values, texts = self._sort(_flatten(data))
         self._pending.update(values)
+        self._pending_rich.update(self._rich(_flatten(data)))
         self._pending_text.update(texts)
         self.summary._last.update(values)
         if commit if commit is not None else step is None:
@@ -317,15 +320,30 @@ class Run:
                 continue
             if isinstance(value, str | bool):
                 texts[key] = str(value)
-            else:
+            elif not hasattr(value, "to_trainboard"):  # recorded by _rich
                 kind = value.wandb_name() if isinstance(value, Media) else type(value).__name__
                 self._skipped.setdefault(kind, Counter())[key] += 1
         return values, texts
 
+    def _rich(self, flat: Mapping[str, Any]) -> dict[str, Any]:
+        """The values of a ``log`` call trainboard records as rich values (wandb.Image/Histogram/Table)."""
+        out: dict[str, Any] = {}
+        for key, value in flat.items():
+            convert = getattr(value, "to_trainboard", None)
+            if convert is None:
+                continue
+            try:
+                out[key] = convert()
+            except (TypeError, ValueError, OSError) as exc:
+                termwarn(f"{value.wandb_name()} {key!r} not recorded: {exc}")
+                self._skipped.setdefault(value.wandb_name(), Counter())[key] += 1
+        return out
+
     def _commit(self) -> None:
-        if self._pending:
-            self.monitor.log_metrics(self._pending, step=self._step)
+        if self._pending or self._pending_rich:
+            self.monitor.log_metrics({**self._pending, **self._pending_rich}, step=self._step)
             self._pending = {}
+            self._pending_rich = {}
         for key, text in self._pending_text.items():
             self.monitor.log_event(f"{key} = {text} (step {self._step})", "INFO", "wandb.log")
         self._pending_text = {}
