@@ -2,27 +2,14 @@
 // Plugin API version 1. A panel draws into `element` only; it reads data through `fetchJson` (this server's API,
 // with the user's session) and `richValue`; `mount` may return (or resolve to) a cleanup function.
 import { request } from "../api/client";
+import type { components } from "../api/schema.gen";
 import type { Run } from "../api/types";
 
 export const PLUGIN_API_VERSION = 1;
 
-export interface PanelInfo {
-  name: string;
-  title: string;
-  package: string;
-  version: string;
-  module_url: string;
-  keys: string[];
-  rich: string[];
-  description: string;
-}
-
-export interface PluginsResponse {
-  api_version: number;
-  panels: PanelInfo[];
-  enabled: string[];
-  errors: { group: string; name: string; error: string }[];
-}
+/** An enabled panel plugin and the load errors, as GET /api/plugins answers (generated from the server's schema). */
+export type PanelInfo = components["schemas"]["PanelOut"];
+export type PluginsResponse = components["schemas"]["PluginsOut"];
 
 export interface PanelRun {
   id: string;
