@@ -28,6 +28,7 @@ from trainboard.server.api import log_search as api_log_search
 from trainboard.server.api import log_time as api_log_time
 from trainboard.server.api import plugins as api_plugins
 from trainboard.server.api import projects as api_projects
+from trainboard.server.api import ranks as api_ranks
 from trainboard.server.api import prometheus as api_prometheus
 from trainboard.server.api import responses as api_responses
 from trainboard.server.api import rich as api_rich
@@ -117,6 +118,7 @@ def create_app(settings: Settings, *, subscribers: Iterable[Subscriber] | None =
     app.include_router(api_log_time.router)
     app.include_router(log_lines.router)
     app.include_router(log_lines.lines_router)
+    app.include_router(api_ranks.router)
     app.include_router(api_log_search.router)
     app.include_router(api_log_search.levels_router)
     app.include_router(checkpoints.router)

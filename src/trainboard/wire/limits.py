@@ -10,6 +10,8 @@ from typing import Final
 
 #: Steps are integers in [0, 2**53 - 1]: the largest integer a browser's JavaScript represents exactly.
 MAX_STEP: Final = 2**53 - 1
+#: The highest rank of a distributed run (ranks are 0 .. 2**20 - 1).
+MAX_RANK: Final = 2**20 - 1
 
 #: Run ids, checkpoint ids and stream ids: made by clients, used in URLs and file names.
 ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"

@@ -18,6 +18,9 @@ the stream already committed is ignored, so a re-sent batch never duplicates. Li
 [0, 2**53 - 1], seqs in [0, 2**53 - 1], timestamps in 1971..2200, keys 1-256 characters without control
 characters, at most 10,000 distinct keys per batch (:mod:`trainboard.wire.limits`).
 
+A distributed run's ranks share its id: ``"rank": N`` (0 .. 2**20 - 1) at the top of a batch, on a block or
+on a point says whose values they are (absent or 0: rank 0, the run's default series).
+
 :func:`decode_batch` raises :class:`MetricBatchError` (and nothing else) for any body it refuses, listing up
 to 20 problems, each with its location (``["body", "blocks", 0, "steps"]``) and a message.
 """
@@ -37,7 +40,16 @@ from typing import Any, Final
 
 from trainboard.wire.checks import check_key, check_step
 from trainboard.wire.floats import decode_float
-from trainboard.wire.limits import ID_RE, MAX_BATCH_KEYS, MAX_JSON_INT, MAX_STEP, MAX_TIME, MIN_TIME, TIME_RANGE_DOC
+from trainboard.wire.limits import (
+    ID_RE,
+    MAX_BATCH_KEYS,
+    MAX_JSON_INT,
+    MAX_RANK,
+    MAX_STEP,
+    MAX_TIME,
+    MIN_TIME,
+    TIME_RANGE_DOC,
+)
 
 #: The columnar form as the OpenAPI description of ``POST /api/runs/{run_id}/metrics`` gives it.
 BLOCKS_DOC: Final = (
@@ -65,6 +77,7 @@ class WireBlock:
     steps: array[int]  # typecode "q"
     times: array[float]  # typecode "d"
     values: array[float]  # typecode "d", row-major
+    rank: int | None = None  # the block's rank (a distributed run); None: the batch's
 
 
 @dataclass
@@ -74,6 +87,10 @@ class MetricBatch:
     stream: str | None
     points: list[WirePoint]
     blocks: list[WireBlock]
+    #: The batch's rank (``"rank"`` at the top; a distributed run's rank N); None: rank 0.
+    rank: int | None = None
+    #: Per point, its own ``"rank"`` (None: the batch's); None when no point has one.
+    point_ranks: list[int | None] | None = None
 
 
 class MetricBatchError(ValueError):
@@ -170,9 +187,24 @@ def _b64(arr: array[Any]) -> str:
 _Err = Callable[[list[Any], str], None]
 
 #: Fields of each body form: a batch of points, the columnar blocks, a single point; and of a block.
-_TOP_KEYS: Final = {"points": frozenset({"stream", "points"}), "blocks": frozenset({"stream", "blocks"})}
-_POINT_KEYS: Final = frozenset({"stream", "seq", "step", "timestamp", "metrics"})
-_BLOCK_KEYS: Final = frozenset({"keys", "seq0", "steps", "timestamps", "values"})
+_TOP_KEYS: Final = {
+    "points": frozenset({"stream", "points", "rank"}),
+    "blocks": frozenset({"stream", "blocks", "rank"}),
+}
+_POINT_KEYS: Final = frozenset({"stream", "seq", "step", "timestamp", "metrics", "rank"})
+_BLOCK_KEYS: Final = frozenset({"keys", "seq0", "steps", "timestamps", "values", "rank"})
+_RANK_MSG: Final = f"must be an integer in [0, {MAX_RANK}] (a rank of the run)"
+
+
+def _rank(value: object, loc: list[Any], err: _Err) -> int | None:
+    """A ``"rank"`` field's value (None when absent or refused, each refusal reported to ``err``)."""
+    value = _integral(value)
+    if value is None:
+        return None
+    if type(value) is not int or not 0 <= value <= MAX_RANK:
+        err(loc, _RANK_MSG)
+        return None
+    return value
 
 
 class _Errors:
@@ -205,10 +237,19 @@ def decode_batch(body: bytes | str) -> MetricBatch:
     stream = doc.get("stream")
     if stream is not None and (not isinstance(stream, str) or not ID_RE.match(stream)):
         err(["stream"], "must be 1-64 characters of A-Z a-z 0-9 _ -")
+    rank = _rank(doc.get("rank"), ["rank"], err) if "points" in doc or "blocks" in doc else None
     if "blocks" in doc:
-        batch = MetricBatch(stream, [], _decode_blocks(doc["blocks"], err))
+        batch = MetricBatch(stream, [], _decode_blocks(doc["blocks"], err), rank)
     else:
-        batch = MetricBatch(stream, _decode_points(doc, err), [])
+        batch = MetricBatch(stream, _decode_points(doc, err), [], rank)
+        if "points" not in doc:
+            batch.rank = _rank(doc.get("rank"), ["rank"], err)
+        elif isinstance(doc["points"], list) and any(isinstance(p, dict) and "rank" in p for p in doc["points"]):
+            found = [
+                _rank(p.get("rank") if isinstance(p, dict) else None, ["points", i, "rank"], err)
+                for i, p in enumerate(doc["points"])
+            ]
+            batch.point_ranks = found if len(found) == len(batch.points) else None
     if err.items:
         raise MetricBatchError(err.items[:MAX_ERRORS])
     return batch
@@ -360,7 +401,14 @@ def _decode_block(b: object, loc: list[Any], err: _Err) -> WireBlock | None:
     if seq0 is not None and seq0 + n - 1 > MAX_JSON_INT:
         err([*loc, "seq0"], f"seq0 + rows - 1 must be at most {MAX_JSON_INT}")
         return None
-    return WireBlock(keys=list(keys), seq0=seq0, steps=steps, times=times, values=values)
+    return WireBlock(
+        keys=list(keys),
+        seq0=seq0,
+        steps=steps,
+        times=times,
+        values=values,
+        rank=_rank(b.get("rank"), [*loc, "rank"], err),
+    )
 
 
 def _times_in_range(times: Iterable[float]) -> bool:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
-from trainboard.server.api import log_query
+from trainboard.server.api import log_query, rank_logs
 from trainboard.server.api.errors import invalid, not_found
 from trainboard.server.api.schemas import EpochSeconds, InModel, QueryTime
 from trainboard.server.api.sockets import serve_socket
@@ -73,6 +73,7 @@ class LogLineOut(BaseModel):
     line_number: int
     timestamp: float
     source: str
+    rank: int | None = Field(None, description="The rank whose stream the line is from (a distributed run)")
     level: str
     message: str = Field(description="Plain text, escape sequences removed (what search matches)")
     display: str = Field(description="The text with its ANSI colour sequences, for display")
@@ -166,13 +167,16 @@ def list_lines(
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Skip this many matches")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
     count: Annotated[bool, Query(description="Also count all matches")] = True,
+    rank: rank_logs.RankQuery = None,
     q: Annotated[
         str | None, Query(max_length=1000, pattern=log_query.NO_NUL, description=log_query.Q_DESCRIPTION)
     ] = None,
     tz: Annotated[str, Query(max_length=64, pattern=log_query.NO_NUL, description=log_query.TZ_DESCRIPTION)] = "UTC",
 ) -> LogLineList:
-    """Lines matching every given filter, in line order; the run's open lines (`provisional`) last."""
-    flt = log_query.with_query(_filter(level, source, search, regex, since, until), q, tz)
+    """Lines matching every given filter, in line order; the run's open lines (`provisional`) last. A
+    distributed run's lines carry their `rank`; `rank` (or `rank:N` in `search`) keeps one rank's."""
+    flt = rank_logs.rank_filter(_filter(level, source, search, regex, since, until), rank)
+    flt = log_query.with_query(flt, q, tz)
     with state.engines.reader.connect() as conn:
         _run_or_404(conn, run_id)
         rows = []
@@ -398,7 +402,10 @@ lines_router = APIRouter(prefix="/api/runs/{run_id}/lines", tags=["logs"])
 @lines_router.websocket("/ws")
 @router.websocket("/stream")
 async def lines_socket(
-    websocket: WebSocket, run_id: str, after: Annotated[int | None, Query(ge=-1, le=MAX_JSON_INT)] = None
+    websocket: WebSocket,
+    run_id: str,
+    after: Annotated[int | None, Query(ge=-1, le=MAX_JSON_INT)] = None,
+    rank: rank_logs.RankQuery = None,
 ) -> None:
     """The last 500 lines (or the lines after ``?after=N``), then new lines as they are indexed, as
     ``{"type": "lines", "lines": [...]}`` (final lines only, each sent once). The run's open lines (a bar
@@ -422,7 +429,7 @@ async def lines_socket(
         with state.engines.reader.connect() as conn:
             out = []
             for row in store.iter_lines(
-                conn, run_id=run_id, flt=store.LineFilter(), after=cursor, page=limit, include_open=False
+                conn, run_id=run_id, flt=store.LineFilter(rank=rank), after=cursor, page=limit, include_open=False
             ):
                 out.append(store.public(row))
                 if len(out) >= limit:
@@ -434,13 +441,19 @@ async def lines_socket(
 
     def read_open() -> list[dict[str, Any]]:
         with state.engines.reader.connect() as conn:
-            return [store.public(row, provisional=True) for row in store.open_rows(conn, run_id=run_id)]
+            opened = [store.public(row, provisional=True) for row in store.open_rows(conn, run_id=run_id)]
+        return opened if rank is None else [ln for ln in opened if ln["rank"] == rank]
 
     def backlog() -> list[dict[str, Any]]:
         with state.engines.reader.connect() as conn:
             rows = []
             for row in store.iter_lines(
-                conn, run_id=run_id, flt=store.LineFilter(), descending=True, page=WS_BACKLOG, include_open=False
+                conn,
+                run_id=run_id,
+                flt=store.LineFilter(rank=rank),
+                descending=True,
+                page=WS_BACKLOG,
+                include_open=False,
             ):
                 rows.append(store.public(row))
                 if len(rows) >= WS_BACKLOG:
@@ -484,7 +497,11 @@ async def lines_socket(
                 await catch_up()
                 continue
             if isinstance(batch, dict):  # {"type": "open", "lines": [...]}: the provisional tail, replaced
-                await websocket.send_json(batch)
+                await websocket.send_json(batch if rank is None else rank_logs.of_rank(batch, rank))
+                continue
+            if rank is not None:  # one rank's lines: its numbers have gaps, so a gap means nothing here
+                batch = [ln for ln in batch if ln.get("rank") == rank]
+                await send(batch)
                 continue
             if batch and batch[0]["line_number"] > lines.cursor + 1:
                 await catch_up()

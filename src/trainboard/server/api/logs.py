@@ -11,12 +11,14 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, WithJsonSchema
 
+from trainboard.server.api import rank_logs
 from trainboard.server.api.errors import invalid, not_found
 from trainboard.server.api.schemas import EpochSeconds, InModel
 from trainboard.server.api.terminal_sizes import TerminalSizeIn
 from trainboard.server.ingest import logs as ingest_logs
 from trainboard.server.state import State
 from trainboard.server.store import logs as store
+from trainboard.server.store import ranks as ranks_store
 from trainboard.server.store import runs as runs_store
 from trainboard.server.stream import topics
 from trainboard.server.stream.sse import log_stream
@@ -54,6 +56,9 @@ class RawChunkIn(InModel):
     size: TerminalSizeIn | None = Field(
         None, description="The terminal's size from this chunk's first byte on (sent at the start and on a resize)"
     )
+    rank: int | None = Field(
+        None, ge=0, le=ranks_store.MAX_RANK, description="The rank whose stream this is; absent: the node-level stream"
+    )
 
 
 class RawLogIn(InModel):
@@ -76,7 +81,8 @@ async def append_raw(run_id: str, body: RawLogIn, request: Request, state: State
         data = decode_base64(c.data)
         if data is None:
             invalid(["body", "chunks", i, "data"], f"is not valid base64: must match {BASE64_PATTERN}")
-        chunks.append((c.seq, c.source, now if c.time is None else c.time, data))
+        source = ranks_store.rank_source(c.source, c.rank)
+        chunks.append((c.seq, source, now if c.time is None else c.time, data))
     sizes = [(i, c.size.cols, c.size.rows) for i, c in enumerate(body.chunks) if c.size is not None]
     total = await ingest_logs.append_raw(state, run_id=run_id, stream=body.stream, chunks=chunks, sizes=sizes)
     if total is None:
@@ -109,8 +115,11 @@ def get_raw(
     source: Annotated[
         Literal["stdout", "stderr"] | None, Query(description="Only this source's bytes within the range")
     ] = None,
+    rank: rank_logs.RankQuery = None,
 ) -> Response:
     """The raw terminal bytes exactly as produced, paged by byte offset."""
+    if rank is not None:
+        return rank_logs.raw_response(state, run_id, rank, offset=offset, limit=limit, tail=tail)
     with state.engines.reader.connect() as conn:
         ext = store.extent(conn, run_id=run_id)
         if ext is None:
@@ -164,6 +173,7 @@ def stream_raw(
     state: State,
     request: Request,
     offset: Annotated[int | None, Query(ge=0, le=MAX_JSON_INT, description="Resume after this byte offset")] = None,
+    rank: rank_logs.RankQuery = None,
 ) -> StreamingResponse:
     """Live raw log: history from ``offset`` (or ``Last-Event-ID``), then new bytes as they arrive."""
     start = offset or 0
@@ -175,6 +185,8 @@ def stream_raw(
             invalid(["header", "Last-Event-ID"], f"must be a byte offset: an integer in [0, {MAX_JSON_INT}]")
         if offset is None:
             start = int(last_event_id)
+    if rank is not None:
+        return rank_logs.stream_response(state, run_id, rank, start)
     with state.engines.reader.connect() as conn:
         ext = store.extent(conn, run_id=run_id)
     if ext is None:

@@ -14,7 +14,7 @@ from trainboard.server.store.metrics import Block, Point
 from trainboard.server.store.segments import F64, I64
 from trainboard.wire.metric_batch import MAX_ERRORS, MetricBatchError, WireBlock, decode_batch
 
-__all__ = ["MAX_ERRORS", "BatchError", "parse_batch"]
+__all__ = ["MAX_ERRORS", "BatchError", "parse_batch", "parse_ranked"]
 
 
 class BatchError(Exception):
@@ -32,6 +32,23 @@ def parse_batch(body: bytes) -> tuple[str | None, list[Point], list[Block]]:
     except MetricBatchError as exc:
         raise BatchError(exc.errors) from None
     return batch.stream, batch.points, [_block(b) for b in batch.blocks]
+
+
+def parse_ranked(body: bytes) -> tuple[str | None, dict[int, tuple[list[Point], list[Block]]]]:
+    """Like ``parse_batch``, the rows grouped by rank (a distributed run: ``"rank"`` on the batch, a block or
+    a point; absent means the batch's rank, else 0)."""
+    try:
+        batch = decode_batch(body)
+    except MetricBatchError as exc:
+        raise BatchError(exc.errors) from None
+    default = batch.rank or 0
+    groups: dict[int, tuple[list[Point], list[Block]]] = {}
+    ranks = batch.point_ranks or [None] * len(batch.points)
+    for point, rank in zip(batch.points, ranks, strict=True):
+        groups.setdefault(default if rank is None else rank, ([], []))[0].append(point)
+    for block in batch.blocks:
+        groups.setdefault(default if block.rank is None else block.rank, ([], []))[1].append(_block(block))
+    return batch.stream, groups or {default: ([], [])}
 
 
 def _block(wire: WireBlock) -> Block:

@@ -399,9 +399,20 @@ class SeriesOut(BaseModel):
     )
 
 
+class RankSeriesOut(SeriesOut):
+    """One rank's series of a key (``GET .../metrics?rank=all``)."""
+
+    key: str
+    rank: int
+
+
 class MetricHistory(BaseModel):
     run_id: str
     metrics: dict[str, SeriesOut]
+    rank: int | None = Field(None, description="The rank these series are of (`?rank=N`); null: rank 0's")
+    per_rank: list[RankSeriesOut] | None = Field(
+        None, description="With `rank=all`: every other rank's series, each named `key` with its `rank`"
+    )
 
 
 class LatestPoint(BaseModel):

@@ -167,3 +167,20 @@ class RichWritten(Change):
     re-sent at the same (key, step) is in it again (it replaced the stored one)."""
 
     values: tuple[tuple[str, int, str], ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RankUpdated(Change):
+    """A rank of a distributed run registered or updated its record (``fields``: what this call set)."""
+
+    rank: int
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StragglerFlagged(Change):
+    """A rank was found consistently slower than the run's ranks (recorded once per rank, as an event)."""
+
+    rank: int
+    slower_by_percent: float
+    step_time_median: float

@@ -23,7 +23,13 @@ from trainboard.server.store import runs as runs_store
 from trainboard.server.store import terminal_sizes
 from trainboard.server.store.cursors import claim_batch
 from trainboard.server.store.log_lines import LineRow
-from trainboard.server.stream.publish import publish_final_lines, publish_lines, publish_log_bytes, publish_open_lines
+from trainboard.server.stream.publish import (
+    publish_final_lines,
+    publish_lines,
+    publish_log_bytes,
+    publish_open_lines,
+    publish_rank_bytes,
+)
 
 if TYPE_CHECKING:
     from trainboard.server.ingest.path import WritePath
@@ -91,6 +97,7 @@ async def append_raw(
         if result.stored:
             publish_open_lines(state.broker, run_id, still_open)
         publish_log_bytes(state.broker, run_id, result.stored)
+        publish_rank_bytes(state.broker, run_id, result.stored, result.rank_ends)
         LOG_BYTES.inc(sum(len(c[3]) for c in result.stored))
         total.appended += result.appended
         total.duplicates += result.duplicates

@@ -8,8 +8,9 @@ from trainboard.server.store import (
     alerts_tables,  # noqa: F401  (registers the alert tables)
     auth_tables,  # noqa: F401  (registers the auth tables)
     bookmarks_tables,  # noqa: F401  (registers the log bookmarks table)
-    rich_tables,  # noqa: F401  (registers the rich value table)
     line_fields_tables,  # noqa: F401  (registers the structured-line table)
+    ranks_tables,  # noqa: F401  (registers the rank tables)
+    rich_tables,  # noqa: F401  (registers the rich value table)
 )
 from trainboard.server.store.tables import metadata
 

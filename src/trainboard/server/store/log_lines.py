@@ -17,13 +17,15 @@ from typing import Any
 from sqlalchemy import Connection
 
 from trainboard.server.store import line_index
+from trainboard.server.store.ranks import rank_source, split_source
 from trainboard.server.store.sql import placeholder, placeholders
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 LEVEL_NAMES = {v: k for k, v in LEVELS.items()}
 SOURCES = ("stdout", "stderr", "sdk", "user")
 
-#: (line_number, time, source, level, text, display)
+#: (line_number, time, source, level, text, display); a rank's line has a tagged source ("stdout#3",
+#: ``store.ranks.rank_source``), stored as the ``source`` and ``rank`` columns.
 LineRow = tuple[int, float, str, int, str, str]
 
 
@@ -36,18 +38,26 @@ def next_line_number(conn: Connection, *, run_id: str) -> int:
 def insert(conn: Connection, *, run_id: str, rows: list[LineRow]) -> None:
     if rows:
         conn.exec_driver_sql(
-            f"INSERT INTO log_lines (run_id, line_number, time, source, level, text, display) "
-            f"VALUES ({placeholders(conn, 7)})",
-            [(run_id, *r) for r in rows],
+            f"INSERT INTO log_lines (run_id, line_number, time, source, level, text, display, rank) "
+            f"VALUES ({placeholders(conn, 8)})",
+            [(run_id, n, at, *_columns(src, lv, text, disp)) for n, at, src, lv, text, disp in rows],
         )
 
 
+def _columns(tagged: str, level: int, text: str, display: str) -> tuple[str, int, str, str, int | None]:
+    """(source, level, text, display, rank) of a row's stored columns."""
+    source, rank = split_source(tagged)
+    return source, level, text, display, rank
+
+
 def public(row: LineRow | Any, *, provisional: bool = False) -> dict[str, Any]:
-    n, at, source, level, text, display = row
+    n, at, tagged, level, text, display = row
+    source, rank = split_source(tagged)
     return {
         "line_number": int(n),
         "timestamp": at,
         "source": source,
+        "rank": rank,
         "level": LEVEL_NAMES.get(level, str(level)),
         "message": text,
         "display": display,
@@ -75,10 +85,14 @@ class LineFilter:
     regex: re.Pattern[str] | None = None
     since: float | None = None
     until: float | None = None
+    rank: int | None = None  # one rank's lines only (a distributed run)
 
     def matches(self, row: LineRow) -> bool:
         """The same test as `where`, in Python (for open lines, which are not in the table)."""
-        _n, at, source, level, text, _display = row
+        _n, at, tagged, level, text, _display = row
+        source, rank = split_source(tagged)
+        if self.rank is not None and rank != self.rank:
+            return False
         if self.levels and level not in self.levels:
             return False
         if self.min_level is not None and level < self.min_level:
@@ -103,6 +117,9 @@ class LineFilter:
         if self.min_level is not None:
             conds.append(f"level >= {ph}")
             args.append(self.min_level)
+        if self.rank is not None:
+            conds.append(f"rank = {ph}")
+            args.append(self.rank)
         if self.sources:
             conds.append(f"source IN ({placeholders(conn, len(self.sources))})")
             args += self.sources
@@ -161,7 +178,7 @@ def _iter_final(
     while True:
         cmp, order = (">", "ASC") if not descending else ("<", "DESC")
         rows = conn.exec_driver_sql(
-            f"SELECT line_number, time, source, level, text, display FROM log_lines WHERE {where} "
+            f"SELECT line_number, time, source, level, text, display, rank FROM log_lines WHERE {where} "
             f"AND line_number {cmp} {ph} ORDER BY line_number {order} LIMIT {int(page)}",
             (*args, cursor),
         ).all()
@@ -169,7 +186,7 @@ def _iter_final(
             return
         for r in rows:
             if flt.regex is None or flt.regex.search(r[4]):
-                yield (int(r[0]), r[1], r[2], int(r[3]), r[4], r[5])
+                yield (int(r[0]), r[1], rank_source(r[2], r[6]), int(r[3]), r[4], r[5])
         cursor = int(rows[-1][0])
         if len(rows) < page:
             return
@@ -195,7 +212,8 @@ def summary(conn: Connection, *, run_id: str) -> dict[str, Any]:
         total += n
         levels[LEVEL_NAMES.get(level, str(level))] = levels.get(LEVEL_NAMES.get(level, str(level)), 0) + n
         sources[source] = sources.get(source, 0) + n
-    for _n, _at, source, level, _text, _display in open_rows(conn, run_id=run_id):
+    for _n, _at, tagged, level, _text, _display in open_rows(conn, run_id=run_id):
+        source = split_source(tagged)[0]
         total += 1
         levels[LEVEL_NAMES.get(level, str(level))] = levels.get(LEVEL_NAMES.get(level, str(level)), 0) + 1
         sources[source] = sources.get(source, 0) + 1

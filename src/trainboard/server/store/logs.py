@@ -14,7 +14,7 @@ from itertools import pairwise
 
 from sqlalchemy import Connection
 
-from trainboard.server.store import codec
+from trainboard.server.store import codec, ranks
 from trainboard.server.store.cursors import set_stream_cursor, stream_cursor
 from trainboard.server.store.sql import placeholder
 
@@ -31,10 +31,13 @@ class AppendResult:
     stored: list[tuple[int, str, float, bytes]] = field(default_factory=list)
     #: Per input chunk, the offset its bytes start at; None for a duplicate (e.g. to place a terminal size).
     offsets: list[int | None] = field(default_factory=list)
+    #: Per stored chunk, its end offset in its rank's own stream (None: an unranked chunk).
+    rank_ends: list[int | None] = field(default_factory=list)
 
 
 def append(conn: Connection, *, run_id: str, stream: str | None, chunks: list[Chunk]) -> AppendResult | None:
-    """Append chunks in order; ``None`` for an unknown run."""
+    """Append chunks in order; ``None`` for an unknown run. A rank's chunk has a tagged source
+    (``store.ranks.rank_source``): it is stored with its rank and its offset in that rank's stream."""
     ph = placeholder(conn)
     row = conn.exec_driver_sql(f"SELECT log_size FROM runs WHERE id = {ph}", (run_id,)).first()
     if row is None:
@@ -44,6 +47,8 @@ def append(conn: Connection, *, run_id: str, stream: str | None, chunks: list[Ch
     max_seq = None if stream is None else stream_cursor(conn, run_id=run_id, stream=stream)
     new_max = max_seq
     rows = []
+    tagged = {source: ranks.split_source(source) for _s, source, _t, _d in chunks}
+    rank_size = ranks.rank_sizes(conn, run_id=run_id, ranks={r for _s, r in tagged.values() if r is not None})
     for seq, source, at, data in chunks:
         if max_seq is not None and seq is not None:
             if seq <= max_seq:
@@ -55,15 +60,21 @@ def append(conn: Connection, *, run_id: str, stream: str | None, chunks: list[Ch
         if not data:
             continue
         stored, how = codec.encode_bytes(data)
-        rows.append((run_id, size, source, at, stored, how, len(data)))
+        plain, rank = tagged[source]
+        rank_at = None if rank is None else rank_size[rank]
+        rows.append((run_id, size, plain, at, stored, how, len(data), rank, rank_at))
         size += len(data)
+        if rank is not None:
+            rank_size[rank] += len(data)
         result.stored.append((size, source, at, data))
+        result.rank_ends.append(None if rank is None else rank_size[rank])
     if rows:
         conn.exec_driver_sql(
-            'INSERT INTO log_chunks (run_id, "offset", source, time, data, codec, size) '
-            f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph}, {ph}, {ph})",
+            'INSERT INTO log_chunks (run_id, "offset", source, time, data, codec, size, rank, rank_offset) '
+            f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph}, {ph}, {ph}, {ph}, {ph})",
             rows,
         )
+        ranks.set_rank_sizes(conn, run_id=run_id, sizes=rank_size)
         conn.exec_driver_sql(f"UPDATE runs SET log_size = {ph} WHERE id = {ph}", (size, run_id))
         result.appended = size - result.size
     if stream is not None and new_max is not None and new_max != max_seq:
@@ -94,7 +105,7 @@ def iter_range(
     source: str | None = None,
 ) -> Iterator[tuple[int, str, float, bytes]]:
     """Yield (chunk offset, source, time, bytes) covering [offset, offset + limit), the first and last
-    cut to the range, in order; only chunks of ``source`` when given."""
+    cut to the range, in order; only chunks of ``source`` when given. A rank's chunk has its tagged source."""
     ph = placeholder(conn)
     end = None if limit is None else offset + limit
     row = conn.exec_driver_sql(
@@ -108,8 +119,8 @@ def iter_range(
         # sort, which made reading a log of many small chunks quadratic (6 s for 1.5 MB). Offsets are
         # contiguous, so each window holds the chunks that start in it, and an empty one is skipped.
         rows = conn.exec_driver_sql(
-            f'SELECT "offset", source, time, data, codec FROM log_chunks WHERE run_id = {ph} AND "offset" >= {ph} '
-            f'AND "offset" < {ph} ORDER BY "offset"',
+            f'SELECT "offset", source, time, data, codec, rank FROM log_chunks WHERE run_id = {ph} '
+            f'AND "offset" >= {ph} AND "offset" < {ph} ORDER BY "offset"',
             (run_id, pos, pos + window),
         ).all()
         if not rows:
@@ -120,8 +131,9 @@ def iter_range(
                 return
             pos = int(after[0])
             continue
-        for off, src, at, stored, how in rows:
+        for off, plain, at, stored, how, rank in rows:
             off = int(off)
+            src = ranks.rank_source(plain, rank)
             data = codec.decode_bytes(bytes(stored), how)
             if end is not None and off >= end:
                 return

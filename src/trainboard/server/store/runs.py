@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, or_, select, update
 
-from trainboard.server.store import line_index, rich, run_config, run_summaries, run_tags, terminal_sizes
+from trainboard.server.store import line_index, ranks, rich, run_config, run_summaries, run_tags, terminal_sizes
 from trainboard.server.store.docs import load_doc
 from trainboard.server.store.events import add_event
 from trainboard.server.store.tables import (
@@ -232,6 +232,7 @@ def delete_run(conn: Connection, *, run_id: str) -> dict[str, int] | None:
     conn.execute(delete(launches).where(launches.c.run_id == run_id))
     for part in (run_tags, run_config, run_summaries):
         part.delete_run(conn, run_id=run_id)
+    ranks.delete_run(conn, run_id=run_id)
     conn.execute(delete(runs).where(runs.c.id == run_id))
     return removed
 

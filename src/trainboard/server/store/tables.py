@@ -125,6 +125,10 @@ log_chunks = Table(
     Column("data", LargeBinary, nullable=False),
     Column("codec", SmallInteger, nullable=False, server_default="0"),  # 0 as written, 1 zstd (store/codec.py)
     Column("size", BigInteger),  # bytes of the chunk as written (``data`` may be compressed)
+    # A rank's chunk (migration 0013, store/ranks.py): its rank and its offset in that rank's own stream.
+    Column("rank", Integer),
+    Column("rank_offset", BigInteger),
+    Index("ix_log_chunks_rank", "run_id", "rank", "rank_offset"),
 )
 
 # The terminal size the program saw, from byte ``offset`` of its raw log on (one row per change).
@@ -148,7 +152,9 @@ log_lines = Table(
     Column("level", SmallInteger, nullable=False),
     Column("text", Text, nullable=False),
     Column("display", Text, nullable=False),
+    Column("rank", Integer),  # the rank whose stream the line comes from (migration 0013); NULL: unranked
     Index("ix_log_lines_run_level", "run_id", "level", "line_number"),
+    Index("ix_log_lines_run_rank", "run_id", "rank", "line_number"),
 )
 
 # Where each run's line index stands (store/line_index.py): raw offset indexed, splitter state, open lines.

@@ -85,6 +85,7 @@ def publish_status_change(broker: Broker, old: Mapping[str, Any], new: Mapping[s
     broker.publish(topics.RUNS, message)  # every dashboard socket gets run-list changes
     if new["status"] != "running":
         broker.publish(topics.run_log(new["id"]), ("done", new["exit_code"]))
+        broker.publish(topics.run_rank_logs(new["id"]), ("done", new["exit_code"]))
 
 
 def publish_checkpoint_saved(
@@ -124,6 +125,19 @@ def publish_log_bytes(broker: Broker, run_id: str, stored: Iterable[tuple[int, s
     if broker.has_subscribers(topic):
         for end, source, _at, data in stored:
             broker.publish(topic, (end, source, data))
+
+
+def publish_rank_bytes(
+    broker: Broker, run_id: str, stored: Iterable[tuple[int, str, float, bytes]], rank_ends: Sequence[int | None]
+) -> None:
+    """A rank's stored chunks (``store.logs.AppendResult.stored`` and ``rank_ends``) to its SSE streams as
+    ``(rank, end offset in the rank's stream, source, data)``."""
+    topic = topics.run_rank_logs(run_id)
+    if broker.has_subscribers(topic):
+        for (_end, tagged, _at, data), rank_end in zip(stored, rank_ends, strict=True):
+            if rank_end is not None:
+                source, _sep, rank = tagged.partition("#")
+                broker.publish(topic, (int(rank), rank_end, source, data))
 
 
 def publish_lines(broker: Broker, run_id: str, lines: Sequence[LineRow]) -> None:

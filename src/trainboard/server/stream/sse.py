@@ -49,9 +49,12 @@ async def log_stream(
     offset: int,
     read: Callable[[int, int], bytes],
     finished: Callable[[], tuple[bool, int | None, int]],
+    pick: Callable[[Any], Any] | None = None,
 ) -> AsyncIterator[bytes]:
     """The event stream from ``offset``. ``read(offset, limit)`` reads stored bytes; ``finished()``
-    returns (run ended, exit code, stored size). Both are blocking and run in the thread pool."""
+    returns (run ended, exit code, stored size). Both are blocking and run in the thread pool. ``pick``
+    maps each live message to the ``(end, source, data)`` / ``("done", code)`` shape, or None to skip it
+    (a rank's stream keeps its rank's chunks of the run's rank topic)."""
     sub = broker.subscribe(topic)
     # ``missed`` starts set: live messages may have been missed, so ask the database whether the run ended
     store = CatchUp(sub, offset, lambda at: read(at, CATCH_UP_BYTES), lambda at, data: at + len(data))
@@ -86,6 +89,8 @@ async def log_stream(
                 store.missed = True
                 async for event in catch_up():
                     yield event
+                continue
+            if pick is not None and (message := pick(message)) is None:
                 continue
             if message[0] == "done":
                 async for event in catch_up():

@@ -19,3 +19,9 @@ def run_log(run_id: str) -> str:
 def run_lines(run_id: str) -> str:
     """Indexed log lines of one run."""
     return f"lines:{run_id}"
+
+
+def run_rank_logs(run_id: str) -> str:
+    """Raw log chunks of a run's ranks: (rank, end offset in that rank's stream, source, bytes), then
+    ("done", exit_code); a rank's SSE stream keeps its own rank's chunks."""
+    return f"ranklog:{run_id}"
