@@ -112,25 +112,27 @@ def main() -> None:
                         results[url].append(measure(browser, url, runs[url], url == plugged))
                 browser.close()
 
-    fcp_a, ready_a = (
-        statistics.median([r[0] for r in results[plain]]),
-        statistics.median([r[1] for r in results[plain]]),
-    )
-    fcp_b, ready_b = (
-        statistics.median([r[0] for r in results[plugged]]),
-        statistics.median([r[1] for r in results[plugged]]),
-    )
-    drawn = statistics.median([r[2] for r in results[plugged] if r[2] is not None])
-    print(f"run page in chromium, median of {args.repeat} loads each (fresh context, alternating)")
+    def stats(url: str, i: int) -> tuple[float, str]:
+        xs = sorted(x for r in results[url] if (x := r[i]) is not None)
+        q = statistics.quantiles(xs, n=4) if len(xs) > 1 else [xs[0], xs[0], xs[0]]
+        return statistics.median(xs), f"(p25-p75 {q[0]:.0f}-{q[2]:.0f})"
+
     print(
-        f"  first paint      without plugin {fcp_a:7.1f} ms   with confusion-matrix {fcp_b:7.1f} ms   "
-        f"added {fcp_b - fcp_a:+6.1f} ms (goal <= 50)"
+        f"run page in chromium, median of {args.repeat} loads each (fresh context, alternating); load: "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
+    for label, i in (("first paint", 0), ("run page ready", 1)):
+        (a, sa), (b, sb) = stats(plain, i), stats(plugged, i)
+        goal = " (goal <= 50)" if i == 0 else ""
+        print(
+            f"  {label:<15} without plugin {a:7.1f} ms {sa}   with confusion-matrix {b:7.1f} ms {sb}   "
+            f"added {b - a:+6.1f} ms{goal}"
+        )
+    drawn, sd = stats(plugged, 2)
     print(
-        f"  run page ready   without plugin {ready_a:7.1f} ms   with confusion-matrix {ready_b:7.1f} ms   "
-        f"added {ready_b - ready_a:+6.1f} ms"
+        f"  the plugin's matrix drawn at {drawn:.1f} ms {sd}, "
+        f"{drawn - stats(plugged, 1)[0]:+.1f} ms after the page was ready"
     )
-    print(f"  the plugin's matrix drawn at {drawn:.1f} ms ({drawn - ready_b:+.1f} ms after the page was ready)")
 
 
 if __name__ == "__main__":
