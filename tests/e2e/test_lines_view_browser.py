@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -187,3 +188,43 @@ class _Sink:
 
     def flush(self) -> None:
         pass
+
+
+def test_time_and_offset_permalinks_and_bookmarking_from_the_view(server: ServerProcess, page: Any) -> None:
+    lines = [f"step {i} loss {1 / (i + 1):.6f}\n" for i in range(LINES)]
+    # ?t=: the last line printed by then (chunk 30 was written at T0 + 30)
+    page.goto(f"{server.url}/runs/long?t={T0 + 30.5:.3f}")
+    row = page.locator("[data-permalink=true][data-line]")
+    row.wait_for(timeout=30_000)
+    assert row.get_attribute("data-line") == str(_line_number(server, "long", 30_999))
+    assert "step 30 at" in page.get_by_test_id("lines-moment").inner_text()
+    # ?offset=: through its chunk's time, the first line of that chunk — and the view says it is not exact
+    offset = len("".join(lines[:20_000]).encode()) + 5
+    page.goto(f"{server.url}/runs/long?offset={offset}")
+    page.locator(f"[data-permalink=true][data-line='{_line_number(server, 'long', 20_000)}']").wait_for(timeout=30_000)
+    assert "do not record byte offsets" in page.get_by_test_id("lines-permalink").inner_text()
+
+    # bookmark a line from the view with a note; the panel lists it; remove it there
+    target = page.locator("[data-permalink=true]")
+    target.hover()
+    target.get_by_role("button", name="bookmark line").click()
+    page.get_by_label("bookmark note").fill("offset <script>x</script> lands here")
+    page.get_by_role("button", name="SAVE").click()
+    listed = page.get_by_test_id("bookmarks")
+    listed.get_by_text("offset <script>x</script> lands here").wait_for(timeout=15_000)
+    shot(page, "lines-bookmarked-from-view")
+    marks = httpx.get(f"{server.url}/api/runs/long/bookmarks").json()["bookmarks"]
+    made = next(b for b in marks if b["note"].startswith("offset"))
+    assert made["line_number"] == int(target.get_attribute("data-line") or -1)
+    entry = listed.locator(f"[data-bookmark='{made['id']}']")
+    entry.get_by_role("button", name="remove bookmark").click()
+    entry.get_by_role("button", name="remove", exact=True).click()
+    entry.wait_for(state="detached", timeout=15_000)
+
+    # "link" copies the line's permalink (or shows it where the clipboard is not allowed)
+    target.hover()
+    target.get_by_role("button", name="copy link").click()
+    said_note = page.get_by_test_id("lines-note").filter(has_text=re.compile(r"^link"))
+    said_note.wait_for(timeout=10_000)
+    said = said_note.inner_text()
+    assert said.startswith("link to line") or said == f"link: {server.url}/runs/long?line={made['line_number']}"

@@ -62,6 +62,8 @@ export const LinesView = forwardRef<LinesHandle, Props>(function LinesView({ run
   const [paused, setPaused] = useState(false);
   const [follow, setFollow] = useState(true);
   const [note, setNote] = useState<string | null>(null);
+  const [bookmarking, setBookmarking] = useState<number | null>(null); // the line a note is being written for
+  const [bookmarkNote, setBookmarkNote] = useState("");
   const search = useDebounced(searchText, 250);
   const searchRef = useRef<HTMLInputElement>(null);
   useImperativeHandle(ref, () => ({ focusSearch: () => searchRef.current?.focus() }));
@@ -202,19 +204,16 @@ export const LinesView = forwardRef<LinesHandle, Props>(function LinesView({ run
   const actions: RowActions = {
     onCopyLink: (line) => {
       const url = permalinkUrl(runId, { line: line.line_number });
-      const done = () => setNote(`link to line ${line.line_number} copied`);
-      navigator.clipboard?.writeText(url).then(done, () => window.prompt("copy this link", url));
+      const copied = navigator.clipboard ? navigator.clipboard.writeText(url) : Promise.reject(new Error("no clipboard"));
+      // without clipboard access (an insecure origin, a denied permission) the link is shown to copy by hand
+      copied.then(
+        () => setNote(`link to line ${line.line_number} copied`),
+        () => setNote(`link: ${url}`),
+      );
     },
     onBookmark: (line) => {
-      const text = window.prompt(`Bookmark line ${line.line_number} — a note (optional):`, "");
-      if (text === null) return;
-      addBookmark(runId, { line_number: line.line_number, note: text.slice(0, 2000) }).then(
-        () => {
-          setNote(`line ${line.line_number} bookmarked`);
-          void qc.invalidateQueries({ queryKey: ["bookmarks", runId] });
-        },
-        (e: Error) => setNote(`bookmark failed: ${e.message}`),
-      );
+      setBookmarking(line.line_number);
+      setBookmarkNote("");
     },
     onToggleFold: (_fold, at) =>
       setOpenFolds((s) => {
@@ -230,6 +229,17 @@ export const LinesView = forwardRef<LinesHandle, Props>(function LinesView({ run
         else n.add(ln);
         return n;
       }),
+  };
+
+  const saveBookmark = async (lineNumber: number) => {
+    try {
+      await addBookmark(runId, { line_number: lineNumber, note: bookmarkNote });
+      setNote(`line ${lineNumber} bookmarked`);
+      setBookmarking(null);
+    } catch (e) {
+      setNote(`bookmark failed: ${(e as Error).message}`);
+    }
+    void qc.invalidateQueries({ queryKey: ["bookmarks", runId] });
   };
 
   const onClear = async () => {
@@ -313,7 +323,11 @@ export const LinesView = forwardRef<LinesHandle, Props>(function LinesView({ run
         ))}
         {paused && <span className="orange">PAUSED</span>}
         {!follow && <span className="muted">scrolled · not following</span>}
-        {note && <span className="orange">{note}</span>}
+        {note && (
+          <span className="orange" data-testid="lines-note">
+            {note}
+          </span>
+        )}
         {moment && (
           <span className="amber" data-testid="lines-moment">
             ◆ step {moment.step} at {fmtClock(moment.time)}:{" "}
@@ -332,6 +346,34 @@ export const LinesView = forwardRef<LinesHandle, Props>(function LinesView({ run
               ✕
             </button>
           </span>
+        )}
+        {bookmarking !== null && (
+          <form
+            className="bookmark-form"
+            data-testid="bookmark-form"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void saveBookmark(bookmarking);
+            }}
+          >
+            ☆ bookmark line {bookmarking}:{" "}
+            <input
+              className="input"
+              autoFocus
+              maxLength={2000}
+              placeholder="a note (optional)"
+              aria-label="bookmark note"
+              value={bookmarkNote}
+              onChange={(e) => setBookmarkNote(e.target.value)}
+              onKeyDown={(e) => e.key === "Escape" && setBookmarking(null)}
+            />{" "}
+            <button className="btn on" type="submit">
+              SAVE
+            </button>{" "}
+            <button className="btn" type="button" onClick={() => setBookmarking(null)}>
+              cancel
+            </button>
+          </form>
         )}
         {first.isError && <span className="red">lines: {(first.error as Error).message}</span>}
       </div>
