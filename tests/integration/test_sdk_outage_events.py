@@ -87,3 +87,64 @@ def test_a_report_is_taken_once_and_checked(make_server: Callable[..., ServerPro
         assert negative.status_code == 422 and "records" in str(negative.json()["detail"])
         missing = http.post("/api/runs/no-such-run/events", json=body)
         assert missing.status_code == 404
+
+
+ENDS_WHILE_DOWN = """
+import sys, time
+from trainboard import TrainingMonitor
+mon = TrainingMonitor(run_name="ends-down", dashboard_url=sys.argv[1], data_dir=sys.argv[2], system_metrics=False,
+                      capture_output=False, flush_timeout=2)
+print(mon.run_id, flush=True)
+sys.stdin.readline()  # the test has killed the server
+for step in range(500):
+    mon.log_metrics({"loss": 1.0 / (step + 1)}, step=step)
+mon.finish()
+"""
+
+
+def test_a_process_that_ends_while_the_server_is_down_reports_it_through_sync(
+    make_server: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    """Issue 22: the outage was only reported when the server came back during the process; one that ended
+    first left no trace of why its end came late. The report now waits in the journal behind the data."""
+    server = make_server(start=False).start(timeout=120)
+    script = tmp_path / "train.py"
+    script.write_text(ENDS_WHILE_DOWN)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), server.url, str(tmp_path / "client")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    run_id = proc.stdout.readline().strip()
+    time.sleep(1.0)
+    server.kill()
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    _out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    assert "until the process ended at" in err, err
+    server.start(timeout=120)
+    synced = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("trainboard")),
+            "sync",
+            "--data",
+            str(tmp_path / "client"),
+            "--url",
+            server.url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    events = httpx.get(f"{server.url}/api/runs/{run_id}/events", timeout=30).json()["events"]
+    outages = [e for e in events if e["kind"] == "server_unreachable"]
+    assert len(outages) == 1, events
+    assert "until the process ended at" in outages[0]["message"]
+    assert outages[0]["data"]["bytes"] > 0 and outages[0]["data"]["records"] >= 1
+    points = httpx.get(f"{server.url}/api/runs/{run_id}/metrics", params={"keys": "loss"}, timeout=30).json()
+    assert points["metrics"]["loss"]["count"] == 500

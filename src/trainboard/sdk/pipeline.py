@@ -189,6 +189,9 @@ class Pipeline:
                     f"what earlier runs left in {self.journal.path.parent.parent} is not all uploaded yet; the "
                     "next start or `trainboard sync` goes on with it"
                 )
+        if self._outage is not None:  # ending before the server came back (or before its backlog went)
+            self._report_unfinished_outage(self._outage)
+            self._outage = None
         self._stop = True
         self._wake.set()
         self._send_wake.set()
@@ -484,6 +487,37 @@ class Pipeline:
                 "bytes": late,
             },
         )
+
+    def _report_unfinished_outage(self, outage: Outage) -> None:
+        """The process ends while the server is unreachable (or before what it delayed was delivered): the
+        report goes into the journal behind that data, so the next start or ``trainboard sync`` posts it once
+        the data is uploaded, and whoever looks at the run knows why its end came late."""
+        ended = time.time()
+        pending = self.journal.size - outage.acked_at
+        if outage.until is None:
+            message = (
+                f"server unreachable from {_clock(outage.since)} until the process ended at {_clock(ended)} "
+                f"({ended - outage.since:.0f} s); {pending:,} bytes were kept on the client and uploaded later "
+                "(by the next start or `trainboard sync`)"
+            )
+        else:
+            message = (
+                f"server unreachable {_clock(outage.since)}–{_clock(outage.until)} "
+                f"({outage.until - outage.since:.0f} s); the process ended at {_clock(ended)} before the "
+                f"{pending:,} bytes it delayed were delivered (uploaded later by the next start or `trainboard sync`)"
+            )
+        self._warn(message)
+        records = _lines_between(self.journal.path, outage.acked_at, self.journal.size)
+        body = {
+            "id": outage.id,
+            "kind": "server_unreachable",
+            "message": message,
+            "since": outage.since,
+            "until": outage.until or ended,
+            "records": records,
+            "bytes": pending,
+        }
+        self.op("POST", f"/api/runs/{self.run_id}/events", body)
 
     def _dead(self, record: Record, reason: str) -> None:
         key = (None, record.path.rsplit("/", 1)[-1])
