@@ -83,7 +83,9 @@ export async function setRuleEnabled(id: number, enabled: boolean): Promise<void
   await request(`/api/alert-rules/${id}`, { ...json({ enabled }), method: "PATCH" });
 }
 
-export async function listAlerts(params: { run_id?: string; state?: string } = {}): Promise<{ alerts: Alert[]; total: number }> {
+export async function listAlerts(
+  params: { run_id?: string; state?: string; limit?: number } = {},
+): Promise<{ alerts: Alert[]; total: number }> {
   return (await (await request(`/api/alerts${query(params)}`)).json()) as { alerts: Alert[]; total: number };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Alert } from "./api";
-import { counts, deliverySummary, newlyFiring, ruleFromForm } from "./model";
+import { counts, deliverySummary, newlyFiring, ruleFromForm, runAlertOrder } from "./model";
 
 const alert = (id: number, state: Alert["state"], deliveries: Alert["deliveries"] = []): Alert => ({
   id,
@@ -57,5 +57,16 @@ describe("alerts model", () => {
       condition: { kind: "threshold", key: "loss", value: 5 },
       channels: ["json://a", "mailto://b"],
     });
+  });
+});
+
+describe("a run's alerts in its page's order", () => {
+  it("lists firing ones first, then acknowledged, then resolved; newest first within each", () => {
+    const at = (a: Alert, t: number): Alert => ({ ...a, fired_at: t, started_at: t });
+    const old = at(alert(1, "firing"), 100);
+    const resolvedNew = at(alert(2, "resolved"), 300);
+    const acked = { ...at(alert(3, "acknowledged"), 200), acked_at: 250 };
+    const firingNew = at(alert(4, "firing"), 400);
+    expect(runAlertOrder([old, resolvedNew, acked, firingNew]).map((a) => a.id)).toEqual([4, 1, 3, 2]);
   });
 });

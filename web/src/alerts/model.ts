@@ -51,3 +51,13 @@ export function ruleFromForm(f: QuickForm): NewRule | string {
   const channels = f.channels.split(/[\s,]+/).filter(Boolean);
   return { name: f.name.trim() || `${f.kind} ${f.key}`.trim(), project: f.project.trim(), condition, channels };
 }
+
+/** Firing and not acknowledged: someone should look. */
+export const isUnacked = (a: Alert): boolean => a.state === "firing" && a.acked_at === null;
+
+/** A run's alerts as its page lists them: firing (unacknowledged) first, then acknowledged ones still firing, then
+ * resolved; newest first within each. */
+export function runAlertOrder(alerts: readonly Alert[]): Alert[] {
+  const rank = (a: Alert) => (isUnacked(a) ? 0 : a.state === "resolved" ? 2 : 1);
+  return [...alerts].sort((a, b) => rank(a) - rank(b) || (b.fired_at ?? b.started_at) - (a.fired_at ?? a.started_at) || b.id - a.id);
+}

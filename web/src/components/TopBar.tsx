@@ -1,4 +1,5 @@
 import { useEffect, useState, type ReactNode } from "react";
+import { FiringAlerts } from "../alerts/FiringAlerts";
 import { UserMenu } from "../auth/UserMenu";
 import { LaunchDialogHost, NewRunButton } from "../launch/LaunchDialog";
 import { ThemeToggle } from "../layout/ThemeToggle";
@@ -31,6 +32,7 @@ export function TopBar({ total, running, onHelp, extra }: { total: number; runni
       >
         WS {ws === "open" ? "● LIVE" : ws === "connecting" ? "… CONNECTING" : ws === "off" ? "○ NOT LIVE" : "✗ DOWN"}
       </span>
+      <FiringAlerts />
       <span className="spacer" />
       {extra}
       <NewRunButton />

@@ -22,6 +22,7 @@ import { timeline } from "../timeline/moment";
 import { useLayout } from "../layout/useLayout";
 import { LinesView, type LinesHandle } from "../lines/LinesView";
 import { RichPanel } from "../rich/RichPanel";
+import { RunAlerts } from "../alerts/RunAlerts";
 import { BookmarkList } from "../bookmarks/BookmarkList";
 import { usePermalink } from "../bookmarks/usePermalink";
 import { PluginPanels } from "../plugins/PluginPanels";
@@ -273,6 +274,7 @@ export function Dashboard() {
               </div>
               {splitter("info", "x", "resize the config and checkpoints column", ".col-info", true)}
               <div className="col col-info">
+                <RunAlerts runId={run.id} {...fold("alerts")} />
                 <Panel title="CONFIG" className="p-config" {...fold("config")}>
                   <ConfigTree config={run.config} />
                 </Panel>
