@@ -48,6 +48,13 @@ class PluginServer(ServerProcess):
     """A ``trainboard serve`` whose interpreter also sees ``site`` (where plugins were installed)."""
 
     site: str = ""
+    #: The address it binds (``--host``) and is reached at; the token a test's client sends (accounts on).
+    host: str = "127.0.0.1"
+    token: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
 
     def env(self) -> dict[str, str]:
         env = super().env()
