@@ -1,4 +1,6 @@
-"""Web panel plugins: what a ``trainboard.panels`` entry point declares, and finding its files safely.
+"""Web panel plugins: what a panel entry point declares, and finding its files safely.
+
+The group is ``trainboard.panels``.
 
 A panel plugin ships an ES module (and any assets it imports) as package data; its entry point names a
 :class:`PanelSpec`. The server serves the files of ``directory`` in ``package`` at
