@@ -3,12 +3,14 @@
 Through the server's HTTP API (so it works against a remote dashboard with a token, and the client needs none of
 the server's packages): each run is created with its derived id (creating an existing id is a no-op), then its
 points are posted per source file with that file's stream id and their index as sequence numbers, which the
-server ignores when it has them already: re-importing adds nothing. What a reader did not import (histograms, text,
-media) is said per run, with counts, and kept in the run's config under ``import_skipped``.
+server ignores when it has them already: re-importing adds nothing. Rich values a reader found (TensorBoard's
+histograms, images, text) are posted to ``/api/runs/{id}/rich``, stored once per (key, step). What a reader did not
+import (audio, other media) is said per run, with counts, and kept in the run's config under ``import_skipped``.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -23,6 +25,7 @@ import httpx
 from trainboard.importers import ImportedRun, skipped_text
 from trainboard.importers.mlflow import LeftOut
 from trainboard.wire import encode_float
+from trainboard.wire.rich import MAX_VALUES_PER_REQUEST
 
 __all__ = ["BATCH_POINTS", "Uploaded", "aim_runs", "import_runs", "left_out_line", "mlflow_runs", "upload_run"]
 
@@ -39,11 +42,15 @@ class Uploaded:
     accepted: int = 0
     duplicates: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    #: rich values (histograms, images, text) stored
+    rich: int = 0
 
     def line(self, name: str) -> str:
         """What ``trainboard import`` prints for the run."""
         text = f"{name}: run {self.run_id}, {self.points} points "
         text += f"({self.accepted} values new, {self.duplicates} already there)"
+        if self.rich:
+            text += f", {self.rich} histograms, images and texts"
         skipped = skipped_text(self.skipped)
         return text + (f"; not imported: {skipped}" if skipped else "; nothing skipped")
 
@@ -105,7 +112,25 @@ def upload_run(client: httpx.Client, run: ImportedRun, *, project: str | None, f
             done.points += len(points)
             done.accepted += int(result.get("accepted", 0))
             done.duplicates += int(result.get("duplicates", 0))
+    for batch in _rich_batches(run.rich):
+        resp = client.post(f"/api/runs/{run.run_id}/rich", json={"values": batch})
+        done.rich += len(_check(resp, f"sending the histograms, images and text of {run.name!r}", fail)["stored"])
     return done
+
+
+def _rich_batches(values: list[dict[str, Any]], max_bytes: int = 12 << 20) -> Iterator[list[dict[str, Any]]]:
+    """Rich values in requests of at most ``MAX_VALUES_PER_REQUEST`` values and about ``max_bytes``."""
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for value in values:
+        cost = len(json.dumps(value))
+        if batch and (len(batch) >= MAX_VALUES_PER_REQUEST or size + cost > max_bytes):
+            yield batch
+            batch, size = [], 0
+        batch.append(value)
+        size += cost
+    if batch:
+        yield batch
 
 
 def _check(resp: httpx.Response, doing: str, fail: Fail) -> dict[str, Any]:

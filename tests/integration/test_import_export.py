@@ -103,10 +103,28 @@ def test_import_tensorboard_says_what_it_skipped(server: ServerProcess, tmp_path
     subprocess.run([sys.executable, "-c", OTHER_SUMMARIES, str(logdir)], check=True, timeout=120)
     done = cli(server, "import", "tensorboard", str(logdir))
     assert done.returncode == 0, done.stderr
-    assert "not imported: 4 histograms, 2 text, 1 images" in done.stdout, done.stdout
+    assert "7 histograms, images and texts; nothing skipped" in done.stdout, done.stdout
     run = runs(server)["mixed"]
-    assert run["config"]["import_skipped"] == {"histograms": 4, "text": 2, "images": 1}
+    assert "import_skipped" not in run["config"]
     assert set(history(server, run["id"])) == {"loss"}
+    # histograms, images and text written by torch.utils.tensorboard: trainboard's rich values at their steps
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        rich = {k["key"]: (k["kind"], k["steps"]) for k in http.get(f"/api/runs/{run['id']}/rich").json()["keys"]}
+        assert rich == {"weights": ("histogram", [0, 1, 2, 3]), "note": ("text", [0, 2]), "sample": ("image", [0])}
+        hist = http.get(f"/api/runs/{run['id']}/rich/weights", params={"step": 3}).json()
+        body = hist["histogram"]
+        assert body["bin_edges"][0] == 0 and body["bin_edges"][-1] == 27 and len(body["counts"]) == 64
+        assert sum(body["counts"]) == pytest.approx(10) and "re-binned from" in hist["truncated"]
+        # the mass stays where the values are (0, 3, ..., 27: half of them below 13.5), spread only within the
+        # TensorBoard bucket each fell in
+        assert 4 <= sum(body["counts"][:32]) <= 6
+        assert http.get(f"/api/runs/{run['id']}/rich/note", params={"step": 2}).json()["text"] == {"text": "step 2"}
+        image = http.get(f"/api/runs/{run['id']}/rich/sample").json()["image"]
+        assert (image["width"], image["height"], image["format"]) == (4, 4, "png")
+    again = cli(server, "import", "tensorboard", str(logdir))  # importing again stores nothing twice
+    assert again.returncode == 0, again.stderr
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        assert len(http.get(f"/api/runs/{run['id']}/rich").json()["keys"]) == 3
 
 
 def test_import_of_a_folder_without_event_files_is_one_line(server: ServerProcess, tmp_path: Path) -> None:

@@ -42,6 +42,8 @@ class ImportedRun:
     skipped: Counter[str] = field(default_factory=Counter)
     #: when the source recorded the run's start (``None``: its first point's wall time)
     started: float | None = None
+    #: rich values (histograms, images, text, tables) in the wire form of ``POST /api/runs/{id}/rich``
+    rich: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def start_time(self) -> float | None:
