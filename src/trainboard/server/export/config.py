@@ -185,7 +185,7 @@ class _Sink:
             endpoint=endpoint.rstrip("/") if kind == "loki" else endpoint,
             labels=tuple(x.lower() for x in labels) if labels is not None else DEFAULT_LABELS,
             levels=frozenset(x.lower() for x in levels) if levels is not None else None,
-            min_level=LEVELS[min_level_name],
+            min_level=LEVELS[min_level_name] if "min_level" in self.table else 0,  # unset: every line, level 0 too
             projects=self.names("projects", None) or (),
             events=self.get("events", bool, True, "must be true or false"),
             lines=self.get("lines", bool, True, "must be true or false"),

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from trainboard.server.export.config import LEVELS
-from trainboard.server.ingest.changes import Change, Line, LineBatch, StatusChange
+from trainboard.server.ingest.changes import Change, LineBatch, StatusChange
 
 __all__ = ["Record", "alert_record", "level_name", "records_of"]
 
+_NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 _NAMES = {5: "trace", 10: "debug", 20: "info", 25: "success", 30: "warning", 40: "error", 50: "critical"}
 
 
@@ -28,42 +30,53 @@ class Record:
     text: str
     level_no: int
     labels: Mapping[str, str]
-    #: Structured fields (a structured line's, an event's details): sent as attributes / structured data.
+    #: Structured fields (a structured line's, an event's details): sent as OTLP attributes. Shared: never mutate.
     fields: Mapping[str, Any] = field(default_factory=dict)
     project: str = ""
 
 
 def level_name(level_no: int) -> str:
     """The name of a numeric level (the nearest known one below it: 35 is ``warning``)."""
+    name = _NAMES.get(level_no)
+    if name is not None:
+        return name
     known = [n for n in _NAMES if n <= level_no]
     return _NAMES[max(known)] if known else "trace"
 
 
-def _line_level(line: Line) -> tuple[int, str]:
-    name = getattr(line, "level_name", None)  # structured lines may carry the level as printed
-    if isinstance(name, str) and name:
-        return line.level, name.lower()
-    return line.level, level_name(line.level)
-
-
-def _line_record(change: LineBatch, line: Line) -> Record:
-    level_no, name = _line_level(line)
-    labels = {"project": change.project, "run": change.run_id, "level": name, "stream": line.source, "kind": "line"}
-    rank = getattr(line, "rank", None)  # lines of a multi-process run carry their rank (or their batch does)
-    if rank is None:
-        rank = getattr(change, "rank", None)
-    if isinstance(rank, int):
-        labels["rank"] = str(rank)
-    fields = getattr(line, "fields", None)
-    return Record(
-        time_ns=int(line.time * 1_000_000) * 1000 + line.number % 1000,
-        kind="line",
-        text=line.text,
-        level_no=level_no,
-        labels=labels,
-        fields=dict(fields) if isinstance(fields, Mapping) else {"line": line.number},
-        project=change.project,
-    )
+def _line_records(change: LineBatch) -> list[Record]:
+    """The records of a batch's lines; lines with the same level, stream and rank share one labels mapping
+    (never mutated), which keeps this cheap on the event loop."""
+    shared: dict[tuple[int, str | None, str, object], Mapping[str, str]] = {}
+    batch_rank = getattr(change, "rank", None)
+    out = []
+    for line in change.lines:
+        printed = getattr(line, "level_name", None)  # structured lines may carry the level as printed
+        rank = getattr(line, "rank", None)  # lines of a multi-process run carry their rank (or their batch does)
+        if rank is None:
+            rank = batch_rank
+        key = (line.level, printed, line.source, rank)
+        labels = shared.get(key)
+        if labels is None:
+            name = printed.lower() if isinstance(printed, str) and printed else level_name(line.level)
+            made = {"project": change.project, "run": change.run_id, "level": name, "stream": line.source}
+            made["kind"] = "line"
+            if isinstance(rank, int):
+                made["rank"] = str(rank)
+            labels = shared[key] = made
+        fields = getattr(line, "fields", None)
+        out.append(
+            Record(
+                time_ns=int(line.time * 1_000_000) * 1000 + line.number % 1000,
+                kind="line",
+                text=line.text,
+                level_no=line.level,
+                labels=labels,
+                fields=fields if isinstance(fields, Mapping) else _NO_FIELDS,
+                project=change.project,
+            )
+        )
+    return out
 
 
 def _status_record(change: StatusChange) -> Record:
@@ -99,7 +112,7 @@ def _event_labels(project: str, run_id: str, level: int) -> dict[str, str]:
 def records_of(change: Change) -> list[Record]:
     """The records of a committed change (none for the kinds that are not exported: metrics, checkpoints...)."""
     if isinstance(change, LineBatch):
-        return [_line_record(change, line) for line in change.lines]
+        return _line_records(change)
     if isinstance(change, StatusChange):
         return [_status_record(change)]
     return []

@@ -73,6 +73,10 @@ def wanted(config: SinkConfig, record: Record) -> bool:
     return record.level_no >= config.min_level
 
 
+def takes_everything(config: SinkConfig) -> bool:
+    return config.lines and config.events and not config.projects and config.levels is None and config.min_level <= 0
+
+
 class ExportService:
     """The ``export`` subscriber and the runners of the configured sinks."""
 
@@ -81,6 +85,8 @@ class ExportService:
     def __init__(self, config: ExportConfig, runners: Sequence[SinkRunner], *, alerts: bool = True) -> None:
         self.config = config
         self.runners = list(runners)
+        #: (runner, takes everything): a sink without filters gets the records as they are, no test per record.
+        self._runners = [(r, takes_everything(r.config)) for r in self.runners]
         #: Whether alert events are exported (not with several server processes: see the module docstring).
         self.alerts = alerts
         self.lagged_changes = 0
@@ -95,8 +101,8 @@ class ExportService:
     def offer(self, records: Sequence[Record]) -> None:
         if not records:
             return
-        for runner in self.runners:
-            chosen = [r for r in records if wanted(runner.config, r)]
+        for runner, unfiltered in self._runners:
+            chosen = records if unfiltered else [r for r in records if wanted(runner.config, r)]
             if chosen:
                 runner.offer(chosen)
 

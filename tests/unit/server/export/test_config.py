@@ -26,7 +26,7 @@ def test_the_readme_example_loads_as_documented(tmp_path: Path) -> None:
         "http://loki:3100",
         {"X-Scope-OrgID": "team-a"},
     )
-    assert loki.labels == ("project", "run", "rank", "level") and loki.levels is None and loki.min_level == 5
+    assert loki.labels == ("project", "run", "rank", "level") and loki.levels is None and loki.min_level == 0
     assert (collector.type, collector.service_name) == ("otlp", "trainboard")
     assert (siem.type, siem.min_level, siem.projects, siem.facility) == (
         "syslog",

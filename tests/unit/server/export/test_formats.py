@@ -99,4 +99,4 @@ def test_a_lines_rank_fields_and_printed_level_are_carried_when_the_line_has_the
     )
     ranked, plain = records_of(LineBatch(run_id="r", project="p", committed_at=2.0, lines=lines))
     assert (ranked.labels["rank"], ranked.labels["level"], ranked.fields) == ("3", "progress", {"step": 5})
-    assert "rank" not in plain.labels and plain.labels["level"] == "info" and plain.fields == {"line": 1}
+    assert "rank" not in plain.labels and plain.labels["level"] == "info" and plain.fields == {}
