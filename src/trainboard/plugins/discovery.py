@@ -88,14 +88,14 @@ def is_enabled(group: str, name: str, dist: str | None, enabled: Collection[str]
 
 
 def installed(
-    groups: Iterable[str] = GROUPS, *, enabled: Collection[str] = (), builtin: bool = True
+    groups: Iterable[str] = GROUPS, *, enabled: Collection[str] = (), builtin: bool = True, scan: bool = True
 ) -> list[PluginInfo]:
-    """Every entry point of ``groups`` (installed distributions, then built-ins when ``builtin``), by group then
-    name. Reads metadata only: nothing is imported."""
+    """Every entry point of ``groups`` (installed distributions unless ``scan`` is false, then built-ins when
+    ``builtin``), by group then name. Reads metadata only: nothing is imported."""
     out: list[PluginInfo] = []
     for group in groups:
         found: list[PluginInfo] = []
-        for ep in entry_points(group=group):
+        for ep in entry_points(group=group) if scan else ():
             dist = ep.dist.name if ep.dist is not None else "?"
             version = ep.dist.version if ep.dist is not None else "?"
             found.append(
@@ -139,7 +139,8 @@ def load_group(group: str, *, enabled: Collection[str] = (), builtin: bool = Tru
     if group not in GROUPS:
         raise ValueError(f"unknown plugin group {group!r} (known: {', '.join(GROUPS)})")
     result = LoadedGroup({}, {}, {})
-    infos = installed([group], enabled=enabled, builtin=builtin)
+    # nothing enabled: no installed plugin can load, so the (slow, in a big environment) metadata scan is skipped
+    infos = installed([group], enabled=enabled, builtin=builtin, scan=bool(enabled))
     builtin_names = {p.name for p in infos if p.builtin}
     for info in sorted(infos, key=lambda p: not p.builtin):  # built-ins first
         if not info.enabled:
