@@ -95,8 +95,9 @@ def export(
     url: UrlOpt = None,
     token: TokenOpt = None,
 ) -> None:
-    """Write a run's metrics (every point, no downsampling) as CSV (step,key,value,timestamp), JSON, Parquet
-    (same columns; needs pyarrow) or a TensorBoard event file (needs tensorboard)."""
+    """Write a run's metrics (every point, no downsampling) as CSV (step,key,value,timestamp), JSON (with the index
+    of its histograms, images, text and tables under "rich"), Parquet (same columns; needs pyarrow) or a TensorBoard
+    event file (needs tensorboard)."""
     from importlib.util import find_spec
 
     from trainboard import cli_export
@@ -109,7 +110,13 @@ def export(
             raise fail(f"--format {fmt} needs --output (-o) {'FOLDER' if fmt == 'tensorboard' else 'FILE'}", code=2)
         if find_spec(module) is None:
             raise fail(f"--format {fmt} needs {module}: pip install 'trainboard[{extra}]'")
-    data = common.get(url, token, f"/api/runs/{common.resolve(url, token, run)}/metrics")
+    run_id = common.resolve(url, token, run)
+    data = common.get(url, token, f"/api/runs/{run_id}/metrics")
+    if fmt == "json":  # the index of the run's histograms, images, text and tables (each value at its own URL)
+        data["rich"] = {
+            "keys": common.get(url, token, f"/api/runs/{run_id}/rich")["keys"],
+            "value_url": f"/api/runs/{run_id}/rich/{{key}}?step={{step}}",
+        }
     if fmt == "parquet" and output is not None:
         cli_export.write_parquet(data, output)
         return

@@ -161,9 +161,13 @@ def test_export_formats_round_trip(server: ServerProcess, tmp_path: Path, logged
     expected = sorted((int(s), k, float(v), float(t)) for s, k, v, t in table[1:])
     assert len(expected) == 6 and ("9", "loss", "Infinity") in [(r[0], r[1], r[2]) for r in table[1:]]
 
+    note = {"values": [{"key": "note", "step": 3, "kind": "text", "text": {"text": "a generation"}}]}
+    assert httpx.post(f"{server.url}/api/runs/{logged_run}/rich", json=note, timeout=30).status_code == 200
     assert cli(server, "export", logged_run, "--format", "json", "-o", str(tmp_path / "m.json")).returncode == 0
-    as_json = json.loads((tmp_path / "m.json").read_text())["metrics"]
+    exported = json.loads((tmp_path / "m.json").read_text())
+    as_json = exported["metrics"]
     assert as_json["loss"]["value"] == [1.0000000001, "NaN", "Infinity"]
+    assert exported["rich"]["keys"] == [{"key": "note", "kind": "text", "steps": [3]}]  # the rich values' index
 
     assert cli(server, "export", logged_run, "--format", "parquet", "-o", str(tmp_path / "m.parquet")).returncode == 0
     parquet = pq.read_table(tmp_path / "m.parquet").to_pylist()
