@@ -26,6 +26,7 @@ import json
 import math
 import os
 import struct
+import sys
 import zlib
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -75,6 +76,15 @@ class RichValue:
 
 
 # ---- histograms -------------------------------------------------------------------------------------------------
+
+
+def _numpy() -> Any:
+    """numpy as the program loaded it: the SDK never loads it itself (it is not a dependency of the client); a
+    numpy array or a torch tensor given to a rich value means it is there."""
+    np = sys.modules.get("numpy")
+    if np is None:
+        raise TypeError("this value needs numpy: give a numpy array, a torch tensor or a PIL image")
+    return np
 
 
 def _is_torch(value: Any) -> bool:
@@ -193,8 +203,7 @@ def _torch_bins(tensor: Any, bins: int) -> tuple[list[float], list[float], int]:
 
 
 def _numpy_bins(array: Any, bins: int) -> tuple[list[float], list[float], int]:
-    import numpy as np
-
+    np = _numpy()
     a = np.asarray(array).reshape(-1)
     if np.iscomplexobj(a):
         raise ValueError("a histogram of complex values")
@@ -260,7 +269,7 @@ class Image(RichValue):
             self._pil = data.copy()
         elif _is_torch(data):
             self._array = _hwc_uint8(data.detach().cpu().numpy(), self._notes)
-        elif _is_numpy(data) or isinstance(data, list):
+        elif _is_numpy(data):
             self._array = _hwc_uint8(data, self._notes)
         else:
             raise TypeError(f"Image takes an array, a tensor, a PIL image, PNG/JPEG bytes or a path; got {type(data)}")
@@ -311,8 +320,7 @@ def _checked_bytes(data: bytes) -> bytes:
 
 def _hwc_uint8(data: Any, notes: list[str]) -> Any:
     """An (H, W, C) uint8 copy of an image array; C is 1, 3 or 4."""
-    import numpy as np
-
+    np = _numpy()
     a = np.asarray(data)
     if a.ndim == 2:
         a = a[:, :, None]
@@ -338,8 +346,7 @@ def _hwc_uint8(data: Any, notes: list[str]) -> Any:
 
 def png_bytes(array: Any) -> bytes:
     """A PNG file of an (H, W, C) uint8 array, C in 1..4 (stdlib zlib: no Pillow needed)."""
-    import numpy as np
-
+    np = _numpy()
     height, width, channels = array.shape
     color = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
     rows = np.ascontiguousarray(array).reshape(height, width * channels)
