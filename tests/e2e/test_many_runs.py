@@ -177,3 +177,46 @@ def test_brushing_the_parallel_coordinates_filters_the_config_diff(server: Serve
     expected = {i for i, lr in lrs.items() if lo - 1e-12 <= lr <= hi + 1e-12}
     assert set(brushed) == expected, (lo, hi, sorted({lrs[i] for i in brushed}))
     also_shot(page, "many-compare-brushed")
+
+
+def test_compare_of_more_runs_than_an_address_holds(server: ServerProcess, page: Any, browser: Any) -> None:
+    """A selection built a screen at a time in the table ('a' adds the loaded runs in view), past what an address
+    holds: COMPARE opens all of them through a selection kept in this browser, and says so; the same link in
+    another browser says plainly that it cannot know the runs."""
+    page.goto(f"{server.url}/table?project=many")
+    grid = page.get_by_role("grid", name="runs table")
+    page.locator(".xp-row").first.wait_for(timeout=30_000)
+    selected = 0
+    for row in (0, 6_000):
+        grid.evaluate("(g, y) => { g.scrollTop = y; }", row * 22)
+        page.locator(f'.xp-row[aria-rowindex="{row + 2}"]').wait_for(timeout=30_000)
+        page.wait_for_function("() => !document.querySelector('.xp-row-pending')", timeout=30_000)
+        grid.focus()
+        page.keyboard.press("a")
+        shown = page.locator(".xp-row").count()
+        assert shown > 0
+        page.wait_for_function(
+            "(n) => /^(\\d+) selected$/.test(document.querySelector('.xp-selbar .amber')?.textContent ?? '')"
+            " && Number(document.querySelector('.xp-selbar .amber').textContent.split(' ')[0]) > n",
+            arg=selected,
+            timeout=10_000,
+        )
+        selected = int(page.locator(".xp-selbar .amber").inner_text().split()[0])
+    assert selected > 200, selected  # more than an address holds (URL_IDS)
+    page.get_by_role("button", name=re.compile(r"^COMPARE \d+")).click()
+    page.wait_for_url(re.compile(r"/compare\?sel=[a-z0-9]+$"), timeout=15_000)
+    page.get_by_role("heading", name=f"COMPARING {selected} RUNS").wait_for(timeout=60_000)
+    note = page.get_by_test_id("selection-note")
+    assert f"a selection of {selected} runs" in note.inner_text() and "this browser" in note.inner_text()
+    assert page.get_by_test_id("compare-legend").locator(".xp-legend-item").count() == selected
+    # another browser (a fresh context: its own storage) knows nothing of it, and says so
+    other = browser.new_context()
+    try:
+        elsewhere = other.new_page()
+        elsewhere.goto(page.url)
+        elsewhere.get_by_test_id("selection-unknown").wait_for(timeout=30_000)
+        assert "another browser" in elsewhere.get_by_test_id("selection-unknown").inner_text()
+    finally:
+        other.close()
+    # the fixture's full-page screenshot of ~300 runs' cards and charts outlasts its 30 s on a loaded machine
+    page.goto("about:blank")

@@ -5,6 +5,7 @@ import { parseTime } from "../api/wire";
 import { fmtDuration, fmtTime } from "../lib/format";
 import { useScheme } from "../layout/useScheme";
 import { runColor } from "../lib/theme";
+import { compareHref as savedCompareHref } from "../experiments/savedSelection";
 import { StatusBadge } from "./StatusBadge";
 import { PAGE } from "./liveRunList";
 import type { ListWindow } from "./useLiveRunList";
@@ -62,7 +63,7 @@ function duration(r: Run): string {
 
 /** The compare page's address for these runs. */
 export function compareHref(ids: readonly string[]): string {
-  return `/compare?runs=${ids.map(encodeURIComponent).join(",")}`;
+  return savedCompareHref(ids); // past a few hundred ids: a selection kept in this browser (experiments/savedSelection)
 }
 
 export const RunList = forwardRef<HTMLInputElement, Props>(function RunList(p, searchRef) {

@@ -14,6 +14,7 @@ import { flattenConfig, type MetricStat } from "./columns";
 import { configDiff, fmtScalar } from "./diff";
 import { ParallelCoords } from "./ParallelCoords";
 import { RunMeta } from "./RunMeta";
+import { URL_IDS, compareHref, loadSelection } from "./savedSelection";
 import { onStoresChange, useRunStores } from "../charts/useRunStores";
 import { clockKey, orderKeys, overlayAxis, overlaySeries } from "./overlay";
 import { XpChart, type LineSpec } from "./XpChart";
@@ -49,7 +50,10 @@ function OverlayChart({ metricKey, runs, stores }: { metricKey: string; runs: Ex
 export function ComparePage() {
   const [params] = useSearchParams();
   const navigate = useNavigate();
-  const ids = useMemo(() => parseRunIds(params.get("runs")), [params]);
+  // a long selection comes as the key of one kept in this browser (savedSelection); null: that key is unknown here
+  const selKey = params.get("sel");
+  const saved = useMemo(() => (selKey ? loadSelection(selKey) : null), [selKey]);
+  const ids = useMemo(() => (selKey ? (saved?.ids ?? []) : parseRunIds(params.get("runs"))), [params, selKey, saved]);
   const [help, setHelp] = useState(false);
   const scheme = useScheme();
   const [keyFilter, setKeyFilter] = useState("");
@@ -93,14 +97,28 @@ export function ComparePage() {
     <div className="app xp-page scrolls">
       <TopBar total={runs.length} running={runs.filter((r) => r.status === "running").length} onHelp={() => setHelp(true)} />
       <XpNav />
-      {ids.length === 0 ? (
-        <ComparePicker onPick={(sel) => navigate(`/compare?runs=${sel.map(encodeURIComponent).join(",")}`)} />
+      {selKey && !saved ? (
+        <div className="xp-main">
+          <div className="red" role="alert" data-testid="selection-unknown">
+            this comparison was a selection of more than {URL_IDS} runs kept in another browser (or pruned from this one): its
+            ids are not in this address. Select the runs again in the <Link to="/table">TABLE</Link>, or narrow the table
+            with a filter.
+          </div>
+        </div>
+      ) : ids.length === 0 ? (
+        <ComparePicker onPick={(sel) => navigate(compareHref(sel))} />
       ) : (
         <div className="xp-main">
           <section className="xp-section" aria-label="compared runs">
             <h2>
               COMPARING {runs.length} RUNS{runs.length !== ids.length && runsQ.data ? ` (${ids.length} asked)` : ""}
             </h2>
+            {saved && (
+              <div className="muted small" data-testid="selection-note">
+                a selection of {ids.length.toLocaleString("en-US")} runs (more than an address holds: {URL_IDS}) kept in this
+                browser since {new Date(saved.saved).toLocaleString()}: this link opens it here only
+              </div>
+            )}
             <div
               className="xp-section-body xp-legend"
               data-testid="compare-legend"
@@ -117,7 +135,7 @@ export function ComparePage() {
                     className="xp-x"
                     aria-label={`remove ${r.name} from the comparison`}
                     title="remove from the comparison"
-                    onClick={() => navigate(`/compare?runs=${ids.filter((x) => x !== r.id).map(encodeURIComponent).join(",")}`)}
+                    onClick={() => navigate(compareHref(ids.filter((x) => x !== r.id)))}
                   >
                     ×
                   </button>
@@ -183,7 +201,7 @@ export function ComparePage() {
                 <RunMeta
                   key={r.id}
                   run={r}
-                  onDeleted={(id) => navigate(`/compare?runs=${ids.filter((x) => x !== id).map(encodeURIComponent).join(",")}`)}
+                  onDeleted={(id) => navigate(compareHref(ids.filter((x) => x !== id)))}
                 />
               ))}
             </div>

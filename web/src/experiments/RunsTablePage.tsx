@@ -15,6 +15,7 @@ import { FILTER_FIELDS, appendClause, applyCompletion, completions, errorPositio
 import { RunMeta } from "./RunMeta";
 import { RunsTable } from "./RunsTable";
 import { blockQuery, blocksOf, viewOf, type RowsView, type WindowQuery } from "./runsWindow";
+import { compareHref } from "./savedSelection";
 import { SavedViews } from "./SavedViews";
 import { TableHelp } from "./TableHelp";
 import { tableAction } from "./tableKeys";
@@ -217,7 +218,7 @@ export function RunsTablePage() {
   const selectedIds = useMemo(() => [...sel.selected], [sel.selected]);
   const compareIds = selectedIds.length ? selectedIds : focused ? [focused.id] : [];
   const compare = () => {
-    if (compareIds.length) navigate(`/compare?runs=${compareIds.map(encodeURIComponent).join(",")}`);
+    if (compareIds.length) navigate(compareHref(compareIds));
   };
   const group = (by: string) => {
     const p = new URLSearchParams({ by });

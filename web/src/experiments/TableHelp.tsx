@@ -3,7 +3,7 @@ export const TABLE_SHORTCUTS: [string, string][] = [
   ["j / ↓, k / ↑", "next / previous run (the side panel shows it)"],
   ["PgDn / PgUp, Home / End", "20 runs on / back, first / last"],
   ["space or x", "select the run for comparison (shift: a range)"],
-  ["a", "select all loaded runs (again: none)"],
+  ["a", "add the loaded runs in view to the selection (again: take them out)"],
   ["c", "compare the selected runs (or the focused one)"],
   ["Enter", "open the run's live page"],
   ["Esc", "clear the selection; in the filter: undo the edit"],

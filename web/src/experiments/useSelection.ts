@@ -27,10 +27,15 @@ export function useSelection(order: readonly string[]) {
     anchor.current = id;
   }, []);
 
+  // the runs in `order` (those loaded in view) join the selection, or leave it when all are in: runs ticked
+  // elsewhere (scrolled away) stay ticked, so a selection can be built a screen at a time
   const toggleAll = useCallback(() => {
     setSelected((cur) => {
       const ids = orderRef.current;
-      return ids.length > 0 && ids.every((x) => cur.has(x)) ? new Set() : new Set(ids);
+      const next = new Set(cur);
+      if (ids.length > 0 && ids.every((x) => cur.has(x))) for (const x of ids) next.delete(x);
+      else for (const x of ids) next.add(x);
+      return next;
     });
   }, []);
 
