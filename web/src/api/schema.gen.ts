@@ -954,7 +954,8 @@ export interface paths {
         };
         /**
          * List Lines
-         * @description Lines matching every given filter, in line order; the run's open lines (`provisional`) last.
+         * @description Lines matching every given filter, in line order; the run's open lines (`provisional`) last. A
+         *     distributed run's lines carry their `rank`; `rank` (or `rank:N` in `search`) keeps one rank's.
          */
         get: operations["list_lines_api_runs__run_id__logs_lines_get"];
         put?: never;
@@ -1080,7 +1081,7 @@ export interface paths {
         put?: never;
         /**
          * Post Metrics
-         * @description Append a batch of points (`{"stream", "points": [...]}`), or a single point. Numbers, or the strings "NaN", "Infinity", "-Infinity" for non-finite values (the protobuf JSON mapping). A missing value is an absent key, never a NaN. The SDK sends the same data in a columnar form, `{"stream", "blocks": [{"keys": [k, ...], "seq0": n, "steps": b64, "timestamps": b64, "values": b64}]}`: `steps` are little-endian int64, `timestamps` little-endian float64 epoch seconds, `values` a row-major little-endian float64 matrix (one row per step, one column per key; NaN and Infinity as IEEE values), each base64-encoded; row i has the sequence number `seq0 + i`, and a block's keys are distinct. With a `stream`, rows whose seq that stream already committed are ignored (a re-sent batch never duplicates). Codec: `trainboard.wire.metric_batch`. The response comes after the batch is committed to the database (with SQLite: synchronous=FULL, durable across a power loss).
+         * @description Append a batch of points (`{"stream", "points": [...]}`), or a single point. Numbers, or the strings "NaN", "Infinity", "-Infinity" for non-finite values (the protobuf JSON mapping). A missing value is an absent key, never a NaN. The SDK sends the same data in a columnar form, `{"stream", "blocks": [{"keys": [k, ...], "seq0": n, "steps": b64, "timestamps": b64, "values": b64}]}`: `steps` are little-endian int64, `timestamps` little-endian float64 epoch seconds, `values` a row-major little-endian float64 matrix (one row per step, one column per key; NaN and Infinity as IEEE values), each base64-encoded; row i has the sequence number `seq0 + i`, and a block's keys are distinct. With a `stream`, rows whose seq that stream already committed are ignored (a re-sent batch never duplicates). Codec: `trainboard.wire.metric_batch`. A point, a block or the batch may carry `"rank": N` (a distributed run's rank; absent or 0: rank 0, the run's default series). The response comes after the batch is committed to the database (with SQLite: synchronous=FULL, durable across a power loss).
          */
         post: operations["post_metrics_api_runs__run_id__metrics_post"];
         delete?: never;
@@ -1102,6 +1103,46 @@ export interface paths {
          */
         get: operations["get_latest_api_runs__run_id__metrics_latest_get"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/ranks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Ranks
+         * @description Every rank's record, its stored bytes, step time and straggler flag, and the first failing rank.
+         */
+        get: operations["list_ranks_api_runs__run_id__ranks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/ranks/{rank}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Put Rank
+         * @description Register a rank or update the fields given (idempotent).
+         */
+        put: operations["put_rank_api_runs__run_id__ranks__rank__put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1819,6 +1860,11 @@ export interface components {
         /** ExplicitAlertIn */
         ExplicitAlertIn: {
             /**
+             * Id
+             * @description The client's id of this alert: a retry with the same id answers the alert already made and sends nothing again (the SDK sets one, so a request retried after a lost answer alerts once)
+             */
+            id?: string | null;
+            /**
              * Level
              * @default warning
              * @enum {string}
@@ -1857,6 +1903,17 @@ export interface components {
             process_only: boolean;
             /** Sinks */
             sinks: components["schemas"]["SinkStatusOut"][];
+        };
+        /** FirstFailure */
+        FirstFailure: {
+            /** Ended At */
+            ended_at: number | null;
+            /** Error */
+            error: string | null;
+            /** Node */
+            node: string | null;
+            /** Rank */
+            rank: number;
         };
         /** GroupMember */
         GroupMember: {
@@ -2199,6 +2256,11 @@ export interface components {
              * @default false
              */
             provisional: boolean;
+            /**
+             * Rank
+             * @description The rank whose stream the line is from (a distributed run)
+             */
+            rank?: number | null;
             /** Source */
             source: string;
             /** Timestamp */
@@ -2329,6 +2391,16 @@ export interface components {
             metrics: {
                 [key: string]: components["schemas"]["SeriesOut"];
             };
+            /**
+             * Per Rank
+             * @description With `rank=all`: every other rank's series, each named `key` with its `rank`
+             */
+            per_rank?: components["schemas"]["RankSeriesOut"][] | null;
+            /**
+             * Rank
+             * @description The rank these series are of (`?rank=N`); null: rank 0's
+             */
+            rank?: number | null;
             /** Run Id */
             run_id: string;
         };
@@ -2489,6 +2561,128 @@ export interface components {
             /** Reachable */
             reachable: boolean;
         };
+        /**
+         * RankIn
+         * @description Every field optional; a field given (null included: cleared) is set, the others are kept.
+         */
+        RankIn: {
+            /** Ended At */
+            ended_at?: number | null;
+            /**
+             * Error
+             * @description "ExcType: message" and where (at most 4000 characters)
+             */
+            error?: string | null;
+            /** Exit Code */
+            exit_code?: number | null;
+            /**
+             * Gpus
+             * @description Physical GPU indices this rank may use
+             */
+            gpus?: number[] | null;
+            /** Launcher */
+            launcher?: ("torchrun" | "accelerate" | "deepspeed" | "slurm" | "mpi" | "unknown") | null;
+            /** Local Rank */
+            local_rank?: number | null;
+            /**
+             * Node
+             * @description Host name
+             */
+            node?: string | null;
+            /** Node Rank */
+            node_rank?: number | null;
+            /** Pid */
+            pid?: number | null;
+            /** World Size */
+            world_size?: number | null;
+        };
+        /** RankList */
+        RankList: {
+            /** @description The rank that failed first: earliest `ended_at` among ranks with a non-zero exit code */
+            first_failure: components["schemas"]["FirstFailure"] | null;
+            /** Ranks */
+            ranks: components["schemas"]["RankOut"][];
+            /**
+             * World Size
+             * @description The world size the ranks reported (the largest)
+             */
+            world_size: number | null;
+        };
+        /** RankOut */
+        RankOut: {
+            /**
+             * Bytes
+             * @description Raw terminal bytes stored for this rank
+             * @default 0
+             */
+            bytes: number;
+            /** Ended At */
+            ended_at?: number | null;
+            /** Error */
+            error?: string | null;
+            /** Exit Code */
+            exit_code?: number | null;
+            /** Gpus */
+            gpus?: number[] | null;
+            /** Launcher */
+            launcher?: string | null;
+            /** Local Rank */
+            local_rank?: number | null;
+            /** Node */
+            node?: string | null;
+            /** Node Rank */
+            node_rank?: number | null;
+            /** Pid */
+            pid?: number | null;
+            /** Rank */
+            rank: number;
+            /** Slower By Percent */
+            slower_by_percent?: number | null;
+            /**
+             * Step Time Median
+             * @description Median seconds between successive steps of its metrics (null: fewer than 5 known)
+             */
+            step_time_median?: number | null;
+            /**
+             * Straggler
+             * @description Consistently slower than the median of the ranks by 20 % or more
+             * @default false
+             */
+            straggler: boolean;
+            /** World Size */
+            world_size?: number | null;
+        };
+        /**
+         * RankSeriesOut
+         * @description One rank's series of a key (``GET .../metrics?rank=all``).
+         */
+        RankSeriesOut: {
+            /**
+             * Count
+             * @description Points stored for this key in the requested step range.
+             */
+            count: number;
+            /** Downsampled */
+            downsampled: boolean;
+            /** Key */
+            key: string;
+            /** @description Set when `trainboard run` read this key from the command's printed output (the run's config `trainboard.parsed_digits`); null for logged values. */
+            parsed?: components["schemas"]["ParsedOrigin"] | null;
+            /** Rank */
+            rank: number;
+            /** Step */
+            step: number[];
+            /**
+             * Timestamp
+             * @description Wall time of each point, epoch seconds.
+             */
+            timestamp: number[];
+            /**
+             * Value
+             * @description Numbers, or the strings "NaN", "Infinity", "-Infinity" for non-finite values (the protobuf JSON mapping). A missing value is an absent key, never a NaN.
+             */
+            value: (number | ("NaN" | "Infinity" | "-Infinity"))[];
+        };
         /** RawChunkIn */
         RawChunkIn: {
             /**
@@ -2496,6 +2690,11 @@ export interface components {
              * @description base64 of the raw bytes (may be empty: a chunk that only carries `size`)
              */
             data: string;
+            /**
+             * Rank
+             * @description The rank whose stream this is; absent: the node-level stream
+             */
+            rank?: number | null;
             /** Seq */
             seq?: number | null;
             /** @description The terminal's size from this chunk's first byte on (sent at the start and on a resize) */
@@ -7974,6 +8173,8 @@ export interface operations {
                 tail?: number | null;
                 /** @description Only this source's bytes within the range */
                 source?: ("stdout" | "stderr") | null;
+                /** @description One rank's stream of a distributed run (its own byte offsets); without it the run's log */
+                rank?: number | null;
             };
             header?: never;
             path: {
@@ -8690,6 +8891,8 @@ export interface operations {
                 limit?: number;
                 /** @description Also count all matches */
                 count?: boolean;
+                /** @description One rank's stream of a distributed run (its own byte offsets); without it the run's log */
+                rank?: number | null;
                 /** @description Log query: terms separated by blanks, all required; `-` before a term negates it. A word or `"quoted phrase"` (case-insensitive; across runs whole words), `/regex/`, `level>=warning` (`= : != > >= < <=`; a name or number; `level:progress` for a program's own level), `logger:train.data` (and below it), `source:stderr`, `rank:3`, `time:10:02..10:05` (time of day in `tz`), `time:2026-12-01..2026-12-08`, `time:-7d..` (ago: s m h d w), `field.step>1000`, `field.phase:"eval"` (a structured line's fields; dotted for nested). Example: `level>=warning logger:train.data "CUDA out of memory" field.step>1000`. */
                 q?: string | null;
                 /** @description IANA time zone for times of day and dates without a zone in `q` (default UTC) */
@@ -9040,6 +9243,8 @@ export interface operations {
             query?: {
                 /** @description Resume after this byte offset */
                 offset?: number | null;
+                /** @description One rank's stream of a distributed run (its own byte offsets); without it the run's log */
+                rank?: number | null;
             };
             header?: {
                 /** @description Resume after this byte offset (what an EventSource sends when it reconnects); `offset` wins when both are given */
@@ -9218,6 +9423,8 @@ export interface operations {
                 end?: number | null;
                 /** @description At most this many points per key: per step bucket the min, max, last and first-NaN points are kept (spikes survive), recomputed for every range; `count` is the true number stored. */
                 max_points?: number | null;
+                /** @description A distributed run's rank whose series to return (default 0, the run's own); `all`: rank 0's in `metrics` and every other rank's in `per_rank` */
+                rank?: string | null;
             };
             header?: never;
             path: {
@@ -9522,6 +9729,191 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_ranks_api_runs__run_id__ranks_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RankList"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    put_rank_api_runs__run_id__ranks__rank__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+                /** @description Global rank */
+                rank: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RankIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RankOut"];
+                };
+            };
+            /** @description Malformed request: a Host header this server does not answer to, or an unreadable body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Authentication is on and the request has no valid credentials (a token, a session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Refused: too low a role or token scope (or a run-scoped token outside its run), a cross-site request (foreign Origin or Sec-Fetch-Site), or a write without Content-Type: application/json or X-Trainboard: 1 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description No such run or checkpoint (the detail names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The request's headers or body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is over 33554432 bytes, or over a documented limit (keys per batch, ...) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The server's disk is full: nothing was stored; retry after space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };

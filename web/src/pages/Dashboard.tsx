@@ -21,6 +21,7 @@ import { Splitter } from "../layout/Splitter";
 import { timeline } from "../timeline/moment";
 import { useLayout } from "../layout/useLayout";
 import { LinesView, type LinesHandle } from "../lines/LinesView";
+import { RanksPanel } from "../ranks/RanksPanel";
 import { RichPanel } from "../rich/RichPanel";
 import { RunAlerts } from "../alerts/RunAlerts";
 import { BookmarkList } from "../bookmarks/BookmarkList";
@@ -270,6 +271,7 @@ export function Dashboard() {
                     </div>
                   )}
                 </Panel>
+                <RanksPanel run={run} {...fold("ranks")} />
                 <RichPanel run={run} {...fold("rich")} />
               </div>
               {splitter("info", "x", "resize the config and checkpoints column", ".col-info", true)}
