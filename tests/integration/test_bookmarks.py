@@ -163,3 +163,16 @@ def test_cli_bookmark_add_and_list(world: tuple[httpx.Client, Seeded, Path], tmp
     assert nothing.returncode == 1 and "give --line, --offset or --time" in nothing.stderr
     past = cli("add", "run-a", "--offset", "999999999")
     assert past.returncode == 1 and "past the end" in past.stderr and "Traceback" not in past.stderr
+
+
+def test_a_deleted_runs_bookmarks_do_not_come_back_with_a_new_run_of_its_id(
+    world: tuple[httpx.Client, Seeded, Path],
+) -> None:
+    c, seeded, _ = world
+    ed = seeded.headers("ed")
+    made = c.post("/api/runs/run-a/bookmarks", json={"time": T0, "note": "old run"}, headers=ed)
+    assert made.status_code == 201, made.text
+    assert c.delete("/api/runs/run-a", headers=ed).status_code == 200
+    c.post("/api/runs", json={"id": "run-a", "name": "again"}, headers=ed).raise_for_status()
+    assert c.get("/api/runs/run-a/bookmarks", headers=ed).json() == {"bookmarks": [], "total": 0}
+    assert c.delete(f"/api/runs/run-a/bookmarks/{made.json()['id']}", headers=ed).status_code == 404

@@ -15,10 +15,16 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select
 
 from trainboard.server.store.bookmarks_tables import log_bookmarks
-from trainboard.server.store.tables import log_chunks, log_lines
+from trainboard.server.store.tables import log_chunks, log_lines, runs
 
 #: Bookmarks one run may hold (a guard against a runaway script, not a quota anyone should meet).
 MAX_PER_RUN = 10_000
+
+#: A bookmark belongs to the run that had its id when it was made: one made before the run was created is of an
+#: earlier run of that id (deleted, then the id used again) and is never shown with this one.
+_OF_THIS_RUN = log_bookmarks.c.created_at >= (
+    select(runs.c.created_at).where(runs.c.id == log_bookmarks.c.run_id).scalar_subquery()
+)
 
 
 def add(
@@ -46,20 +52,28 @@ def add(
 
 
 def count(conn: Connection, *, run_id: str) -> int:
-    return int(conn.execute(select(func.count()).where(log_bookmarks.c.run_id == run_id)).scalar() or 0)
+    stmt = select(func.count()).where(log_bookmarks.c.run_id == run_id, _OF_THIS_RUN)
+    return int(conn.execute(stmt).scalar() or 0)
 
 
 def list_for_run(conn: Connection, *, run_id: str, limit: int) -> list[dict[str, Any]]:
     """The run's bookmarks, oldest first (``limit`` at most)."""
     rows = conn.execute(
-        select(log_bookmarks).where(log_bookmarks.c.run_id == run_id).order_by(log_bookmarks.c.id).limit(limit)
+        select(log_bookmarks)
+        .where(log_bookmarks.c.run_id == run_id, _OF_THIS_RUN)
+        .order_by(log_bookmarks.c.id)
+        .limit(limit)
     ).mappings()
     return [dict(r) for r in rows]
 
 
 def get(conn: Connection, *, run_id: str, bookmark_id: int) -> dict[str, Any] | None:
     row = (
-        conn.execute(select(log_bookmarks).where(log_bookmarks.c.run_id == run_id, log_bookmarks.c.id == bookmark_id))
+        conn.execute(
+            select(log_bookmarks).where(
+                log_bookmarks.c.run_id == run_id, log_bookmarks.c.id == bookmark_id, _OF_THIS_RUN
+            )
+        )
         .mappings()
         .first()
     )
@@ -72,7 +86,8 @@ def remove(conn: Connection, *, run_id: str, bookmark_id: int) -> bool:
 
 
 def delete_run(conn: Connection, *, run_id: str) -> int:
-    """Every bookmark of a run (the run is being deleted)."""
+    """Every bookmark of a run (the run is being deleted; until ``store.runs.delete_run`` calls this, a deleted
+    run's bookmarks stay behind, hidden from a later run of the same id by ``_OF_THIS_RUN``)."""
     return conn.execute(delete(log_bookmarks).where(log_bookmarks.c.run_id == run_id)).rowcount
 
 
