@@ -229,20 +229,24 @@ def test_a_stuck_sink_never_holds_up_ingest_and_overflow_is_counted(tmp_path: Pa
 
 
 def test_a_sink_that_was_down_gets_what_is_still_buffered_and_its_error_is_shown(tmp_path: Path) -> None:
-    with otlp_receiver() as otlp, loki_standin() as loki:
+    with otlp_receiver() as otlp, loki_standin() as loki, rsyslog(tmp_path) as syslog:
         config = write_config(
             tmp_path / "exporters.toml",
             {
                 "loki": {"type": "loki", "endpoint": loki.url, "batch_interval": 0.1},
                 "otel": {"type": "otlp", "endpoint": otlp.endpoint, "batch_interval": 0.1, "timeout": 2.0},
+                "syslog": {"type": "syslog", "endpoint": f"tcp://127.0.0.1:{syslog.tcp_port}", "batch_interval": 0.1},
             },
         )
         server = ServerProcess(tmp_path / "data", None, extra_args=["--exporters", str(config)]).start()
         try:
             with server.client() as http:
                 run = create_run(http, "outage", "p")
+                post_lines(http, run, ["before the outage"])  # the syslog sink's connection is open when it goes
+                wait_for("the first line", lambda: len(syslog.messages()) == 1 and len(loki.entries) == 1)
                 loki.stop()
                 otlp.stop()
+                syslog.stop()
                 post_lines(http, run, [f"during outage {i}" for i in range(30)])
 
                 def failing() -> bool:
@@ -257,13 +261,15 @@ def test_a_sink_that_was_down_gets_what_is_still_buffered_and_its_error_is_shown
 
                 loki.start()
                 otlp.start()
-                wait_for("Loki after the outage", lambda: len(loki.entries) == 30, timeout=60)
-                wait_for("OTLP after the outage", lambda: len(otlp.records) == 30, timeout=60)
+                syslog.start()
+                wait_for("Loki after the outage", lambda: len(loki.entries) == 31, timeout=60)
+                wait_for("OTLP after the outage", lambda: len(otlp.records) == 31, timeout=60)
+                wait_for("rsyslog after the outage", lambda: len(syslog.messages()) == 31, timeout=60)
                 time.sleep(0.5)
-                assert [e.line for e in sorted(loki.entries, key=lambda e: e.time_ns)] == [
-                    f"during outage {i}" for i in range(30)
-                ]
-                assert sorted(otlp.bodies()) == sorted(loki.lines())
+                outage = [f"during outage {i}" for i in range(30)]
+                assert [e.line for e in sorted(loki.entries, key=lambda e: e.time_ns)] == ["before the outage", *outage]
+                assert sorted(otlp.bodies()) == sorted(["before the outage", *outage])
+                assert [m.msg for m in syslog.messages()] == ["before the outage", *outage]
                 assert all(s["dropped"] == 0 for s in http.get("/api/export/status").json()["sinks"])
         finally:
             server.stop()

@@ -12,7 +12,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -34,9 +34,16 @@ class Message:
 
 @dataclass
 class Rsyslog:
-    tcp_port: int
-    udp_port: int
-    out: Path
+    """One rsyslogd; ``stop`` and ``start`` play an outage (same ports, same output file)."""
+
+    work: Path
+    tcp_port: int = field(default_factory=free_port)
+    udp_port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def out(self) -> Path:
+        return self.work / "messages.log"
 
     def messages(self) -> list[Message]:
         if not self.out.exists():
@@ -47,51 +54,62 @@ class Rsyslog:
             got.append(Message(int(severity), int(facility), app, msgid, sd, msg))
         return got
 
+    def start(self) -> None:
+        conf = self.work / "rsyslog.conf"
+        conf.write_text(
+            f"""global(workDirectory="{self.work}" maxMessageSize="64k")
+module(load="imtcp")
+module(load="imudp")
+input(type="imtcp" port="{self.tcp_port}" address="127.0.0.1")
+input(type="imudp" port="{self.udp_port}" address="127.0.0.1")
+template(name="fields" type="string"
+         string="%syslogseverity%|%syslogfacility%|%app-name%|%msgid%|%structured-data%|%msg%\\n")
+action(type="omfile" file="{self.out}" template="fields")
+""",
+            encoding="utf-8",
+        )
+        binary = shutil.which("rsyslogd") or RSYSLOGD
+        with open(self.work / "stderr.log", "ab") as stderr:
+            self.proc = subprocess.Popen(
+                [binary, "-n", "-f", str(conf), "-i", str(self.work / "rsyslogd.pid")],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+        deadline = time.monotonic() + 10
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"rsyslogd exited: {(self.work / 'stderr.log').read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.tcp_port), timeout=0.5).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("rsyslogd did not listen within 10 s") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
 
 @contextmanager
 def rsyslog(tmp_path: Path) -> Iterator[Rsyslog]:
-    binary = shutil.which("rsyslogd") or RSYSLOGD
-    if not os.path.exists(binary):
+    if not os.path.exists(shutil.which("rsyslogd") or RSYSLOGD):
         if IN_CI:
             pytest.fail("rsyslogd is not installed (scripts/test installs Debian's rsyslog)")
         pytest.skip("rsyslogd is not installed")
     work = tmp_path / "rsyslog"
     work.mkdir()
-    box = Rsyslog(free_port(), free_port(), work / "messages.log")
-    conf = work / "rsyslog.conf"
-    conf.write_text(
-        f"""global(workDirectory="{work}" maxMessageSize="64k")
-module(load="imtcp")
-module(load="imudp")
-input(type="imtcp" port="{box.tcp_port}" address="127.0.0.1")
-input(type="imudp" port="{box.udp_port}" address="127.0.0.1")
-template(name="fields" type="string"
-         string="%syslogseverity%|%syslogfacility%|%app-name%|%msgid%|%structured-data%|%msg%\\n")
-action(type="omfile" file="{box.out}" template="fields")
-""",
-        encoding="utf-8",
-    )
-    with open(work / "stderr.log", "wb") as stderr:
-        proc = subprocess.Popen(
-            [binary, "-n", "-f", str(conf), "-i", str(work / "rsyslogd.pid")], stdout=subprocess.DEVNULL, stderr=stderr
-        )
+    box = Rsyslog(work)
+    box.start()
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"rsyslogd exited: {(work / 'stderr.log').read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", box.tcp_port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("rsyslogd did not listen within 10 s") from None
-                time.sleep(0.05)
         yield box
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        box.stop()

@@ -54,6 +54,16 @@ def format_message(record: Record, *, config: SinkConfig, hostname: str) -> byte
     return f"{header} {record.text}".encode("utf-8", "replace")
 
 
+def _open(sock: socket.socket) -> bool:
+    """Whether a TCP connection to a receiver (which never sends) is still open: a closed one reads as EOF."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
 class SyslogSink:
     """Sends to one syslog receiver (``tcp://host:port`` or ``udp://host:port``); reconnects after an error."""
 
@@ -66,6 +76,8 @@ class SyslogSink:
         self._sock: socket.socket | None = None
 
     def _connect(self) -> socket.socket:
+        if self._sock is not None and self.tcp and not _open(self._sock):
+            self.close()  # the receiver closed it (a restart): writing now would vanish into a dead socket
         if self._sock is None:
             if self.tcp:
                 self._sock = socket.create_connection(self.address, timeout=self.config.timeout)
