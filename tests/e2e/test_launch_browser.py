@@ -269,11 +269,23 @@ def test_an_editor_granted_launch_launches_and_sees_the_cost(
     cost.wait_for()
     # a dollar a second, counting up while the run runs, with where the price comes from
     first = wait_until(lambda: (m := re.search(r"\$([\d.,]+) so far", cost.inner_text())) and m, "a cost")
+    first_seen = time.time() - float(first.group(1).replace(",", ""))  # billed from about then
     assert "rate_per_hour" in cost.inner_text()
     time.sleep(2.5)
     later = re.search(r"\$([\d.,]+) so far", cost.inner_text())
     assert later and float(later.group(1)) > float(first.group(1))
     shot(page, "launch-cost")
+    # the charts' COST axis (issue 21): x is what the run had cost by then, a dollar a second here
+    loss = page.locator('[data-metric-key="loss"]')
+    loss.wait_for(timeout=30_000)
+    page.get_by_role("group", name="x axis").get_by_role("button", name="COST").click()
+    wait_until(lambda: loss.get_attribute("data-x-mode") == "cost", "the loss chart on the COST axis")
+    box = loss.locator(".u-over").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2)
+    readout = loss.locator(".chart-readout")
+    said = wait_until(lambda: (m := re.search(r"\$([\d.,]+) spent", readout.inner_text())) and m, "a cost readout")
+    assert 0 < float(said.group(1).replace(",", "")) < time.time() - first_seen + 5  # dollars, not seconds or steps
+    shot(page, "launch-cost-axis")
     page.get_by_role("button", name="[CANCEL RUN]").click()
     page.get_by_role("alertdialog", name="confirm cancel").get_by_role("button", name="[YES, CANCEL THE RUN]").click()
     page.locator('.actions-panel [data-status="interrupted"]').wait_for(timeout=20_000)

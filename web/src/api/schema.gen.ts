@@ -2981,6 +2981,11 @@ export interface components {
          */
         RunCost: {
             /**
+             * Billed From
+             * @description Epoch seconds the price applies from (its launch): the cost at a time t is usd_per_hour x (t - billed_from) / 3600, as a chart's COST axis draws it
+             */
+            billed_from: number;
+            /**
              * Hours
              * @description Hours billed so far
              */
@@ -3291,7 +3296,7 @@ export interface components {
             next_cursor: string | null;
             /**
              * Partial
-             * @description A `/regex/` query stopped after reading its limit of candidate lines for this page: more may match further on (follow `next_cursor`)
+             * @description This page stopped after reading its limit of candidate lines (200,000: a common word with a filter that keeps few of its lines, a `/regex/`): more may match further on (follow `next_cursor`)
              */
             partial: boolean;
         };

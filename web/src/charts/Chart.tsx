@@ -8,7 +8,7 @@ import { memo, useEffect, useRef, useState, type ReactNode } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { useScheme } from "../layout/useScheme";
-import { fmtClock, fmtDuration, fmtNumber } from "../lib/format";
+import { fmtClock, fmtDuration, fmtNumber, fmtUsd } from "../lib/format";
 import { palette, theme } from "../lib/theme";
 import { logSplits, type XMode } from "./adapters";
 import { ChartSettingsBar } from "./ChartSettingsBar";
@@ -95,6 +95,7 @@ export interface ChartProps {
 const HEIGHT = { run: 150, overlay: 170 } as const;
 
 export function fmtX(v: number, xMode: XMode): string {
+  if (xMode === "cost") return fmtUsd(v);
   return xMode === "wall" ? fmtClock(v) : xMode === "elapsed" ? fmtDuration(v) : fmtNumber(v, 3);
 }
 
@@ -360,7 +361,7 @@ function ChartImpl(props: ChartProps) {
       <div className="xp-readout" aria-live="off">
         {hover ? (
           <>
-            <span className="muted">{xMode === "step" ? `step ${fmtNumber(hover.x)}` : `${fmtX(hover.x, xMode)}${xMode === "elapsed" ? " in" : ""}`}</span>
+            <span className="muted">{xMode === "step" ? `step ${fmtNumber(hover.x)}` : `${fmtX(hover.x, xMode)}${xMode === "elapsed" ? " in" : xMode === "cost" ? " spent" : ""}`}</span>
             {hover.items.map((it, k) => (
               <span key={k}>
                 <span style={{ color: it.color }}>■</span> {it.label} <b className="amber">{it.text}</b>

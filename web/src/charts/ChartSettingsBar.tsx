@@ -5,7 +5,7 @@ import { useEffect, useState } from "react";
 import type { XMode } from "./adapters";
 import type { ChartSettings } from "./settings";
 
-const X_LABEL: Record<XMode, string> = { step: "STEP", elapsed: "ELAPSED", wall: "WALL" };
+const X_LABEL: Record<XMode, string> = { step: "STEP", elapsed: "ELAPSED", wall: "WALL", cost: "COST" };
 
 function BoundInput(props: { label: string; value: number | null; onCommit(v: number | null): void }) {
   const [text, setText] = useState(props.value === null ? "" : String(props.value));

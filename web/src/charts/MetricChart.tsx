@@ -17,6 +17,13 @@ export interface ChartRun {
   color: string;
   /** the run's start (epoch seconds), the origin of the elapsed-time axis */
   t0: number;
+  /** the run's price (null: none known): the COST axis is usd_per_hour × (t - from) / 3600 */
+  cost?: { from: number; perHour: number } | null;
+}
+
+/** Where a run's x axis starts and its dollars per hour, in `xMode` (the price only matters on COST). */
+function frameOf(r: ChartRun, xMode: XMode): { t0: number; perHour: number } {
+  return xMode === "cost" && r.cost ? { t0: r.cost.from, perHour: r.cost.perHour } : { t0: r.t0, perHour: 0 };
 }
 
 /** The page toolbar's settings: every chart's defaults (a chart's own settings win). */
@@ -41,7 +48,8 @@ const MARK: Record<MarkerKind, string> = { nan: "✕", inf: "▲", "-inf": "▼"
 const X_CHOICES: XMode[] = ["step", "elapsed", "wall"];
 
 /** The x of a moment on a chart of `run` in `xMode`. */
-function momentX(m: Moment, xMode: XMode, t0: number): number {
+function momentX(m: Moment, xMode: XMode, t0: number, perHour: number): number {
+  if (xMode === "cost") return ((m.time - t0) * perHour) / 3600;
   return xMode === "step" ? m.step : xMode === "wall" ? m.time : m.time - t0;
 }
 
@@ -86,7 +94,8 @@ function MetricChartImpl({ metricKey, runs, options, pinned, onPin, onZoom }: Pr
     const window = clock ? null : options.window; // a window counts steps: not for clock-stepped series
     for (const r of runsRef.current) {
       const p = r.store.series.get(metricKey);
-      const c = runColumns(p ?? { step: [], value: [], time: [] }, { xMode, window, smoothing, logScale: false, t0: r.t0 });
+      const frame = frameOf(r, xMode);
+      const c = runColumns(p ?? { step: [], value: [], time: [] }, { xMode, window, smoothing, logScale: false, ...frame });
       cols.push({ x: c.x, ys: [scaled(c.raw), scaled(c.smooth)] });
       c.markers.x.forEach((x, i) => {
         const kind = c.markers.kind[i] as MarkerKind;
@@ -112,7 +121,8 @@ function MetricChartImpl({ metricKey, runs, options, pinned, onPin, onZoom }: Pr
   const readout = useCallback(
     (i: number, d: Columns, fmt: (v: number | null | undefined) => string) => {
       const x = d[0]?.[i];
-      const parts = [x === undefined || x === null ? "" : xMode === "step" ? `step ${x}` : fmtX(x, xMode)];
+      const at = xMode === "step" ? `step ${x}` : xMode === "cost" ? `${fmtX(x as number, xMode)} spent` : fmtX(x as number, xMode);
+      const parts = [x === undefined || x === null ? "" : at];
       runsRef.current.forEach((r, j) => {
         const raw = d[1 + 2 * j]?.[i];
         const sm = d[2 + 2 * j]?.[i];
@@ -132,7 +142,8 @@ function MetricChartImpl({ metricKey, runs, options, pinned, onPin, onZoom }: Pr
       const p = r?.store.series.get(metricKey);
       if (!r || !p) return;
       const w = lastWindow(p, clock ? null : options.window);
-      const i = nearestIndex(xValues(w, xMode, r.t0), xv);
+      const frame = frameOf(r, xMode);
+      const i = nearestIndex(xValues(w, xMode, frame.t0, frame.perHour), xv);
       const step = w.step[i];
       const time = w.time[i];
       if (i < 0 || step === undefined || time === undefined || !Number.isFinite(time)) return;
@@ -144,7 +155,9 @@ function MetricChartImpl({ metricKey, runs, options, pinned, onPin, onZoom }: Pr
   const moment = useCallback(() => {
     const mo = timeline.get();
     const run = mo && runsRef.current.find((r) => r.store.runId === mo.runId);
-    return mo && run ? momentX(mo, xMode, run.t0) : null;
+    if (!mo || !run) return null;
+    const frame = frameOf(run, xMode);
+    return momentX(mo, xMode, frame.t0, frame.perHour);
   }, [xMode]);
 
   const notes = (
@@ -178,7 +191,7 @@ function MetricChartImpl({ metricKey, runs, options, pinned, onPin, onZoom }: Pr
       variant="run"
       settings={settings}
       onSettings={setSettings}
-      controls={{ x: X_CHOICES, smoothing: options.smoothing }}
+      controls={{ x: runs.every((r) => r.cost) ? [...X_CHOICES, "cost"] : X_CHOICES, smoothing: options.smoothing }}
       readout={readout}
       markers={() => markers.current}
       momentX={moment}

@@ -1,4 +1,6 @@
+import { useQueries } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useState } from "react";
+import { getRun } from "../api/client";
 import type { Run } from "../api/types";
 import { epochSeconds } from "../api/wire";
 import type { LayoutApi } from "../layout/useLayout";
@@ -13,6 +15,7 @@ const X_MODES: { mode: XMode; label: string; title: string }[] = [
   { mode: "step", label: "STEP", title: "x axis: step" },
   { mode: "elapsed", label: "ELAPSED", title: "x axis: time since the run started" },
   { mode: "wall", label: "WALL", title: "x axis: wall-clock time" },
+  { mode: "cost", label: "COST", title: "x axis: what the run had cost by then (its price × the time since launch)" },
 ];
 
 const WINDOWS: { label: string; value: number | null }[] = [
@@ -40,6 +43,17 @@ export function MetricsPanel({ runs, layout }: { runs: Run[]; layout: LayoutApi 
   const [window, setWindow] = useState<number | null>(null);
   const [smoothing, setSmoothing] = useState(0.6);
   const stores = useRunStores(runs.map((r) => r.id));
+  // each run's price for the COST axis: the live run list carries no cost, the run itself does (the same query
+  // as the launch panel's cost row, so one request serves both)
+  const costs = useQueries({
+    queries: runs.map((r) => ({
+      queryKey: ["run-cost", r.id, r.status],
+      queryFn: async () => (await getRun(r.id)).cost ?? null,
+      staleTime: 30_000,
+      retry: false,
+    })),
+  });
+  const priced = runs.map((r, i) => r.cost ?? costs[i]?.data ?? null);
   const options: ChartOptions = useMemo(
     () => ({ xMode, window, smoothing, scheme }),
     [xMode, window, smoothing, scheme],
@@ -58,9 +72,10 @@ export function MetricsPanel({ runs, layout }: { runs: Run[]; layout: LayoutApi 
         label: runs[i]?.name ?? store.runId,
         color: runColor(scheme, i),
         t0: epochSeconds(runs[i]?.start_time) || 0,
+        cost: priced[i] ? { from: priced[i].billed_from, perHour: priced[i].usd_per_hour } : null,
       })),
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [stores, runs.map((r) => `${r.name}@${r.start_time}`).join("|"), scheme],
+    [stores, runs.map((r, i) => `${r.name}@${r.start_time}@${priced[i]?.billed_from}:${priced[i]?.usd_per_hour}`).join("|"), scheme],
   );
   const loading = stores.some((s) => s.loading);
   const error = stores.map((s) => s.error).find(Boolean);
@@ -104,11 +119,21 @@ export function MetricsPanel({ runs, layout }: { runs: Run[]; layout: LayoutApi 
           aria-label="filter metric keys"
         />
         <span className="seg" role="group" aria-label="x axis">
-          {X_MODES.map((m) => (
-            <button key={m.mode} className={xMode === m.mode ? "on" : ""} onClick={() => setXMode(m.mode)} title={m.title}>
-              {m.label}
-            </button>
-          ))}
+          {X_MODES.map((m) => {
+            // COST needs every run's price: never a guess
+            const unpriced = m.mode === "cost" ? runs.filter((_r, i) => !priced[i]).map((r) => r.name) : [];
+            return (
+              <button
+                key={m.mode}
+                className={xMode === m.mode ? "on" : ""}
+                onClick={() => setXMode(m.mode)}
+                disabled={unpriced.length > 0}
+                title={unpriced.length ? `no COST axis: no known price for ${unpriced.join(", ")}` : m.title}
+              >
+                {m.label}
+              </button>
+            );
+          })}
         </span>
         <span className="seg" role="group" aria-label="window">
           {WINDOWS.map((w) => (

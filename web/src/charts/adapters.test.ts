@@ -12,6 +12,7 @@ import {
   pointsFromSeries,
   runColumns,
   stepRangeForX,
+  xValues,
   type Points,
 } from "./adapters";
 
@@ -166,5 +167,20 @@ describe("logSplits", () => {
     expect(logSplits(0.1, 3)).toEqual([0.1, 0.2, 0.5, 1, 2]);
     expect(logSplits(0.3, 0.4)).toEqual([0.3, 0.4]);
     expect(logSplits(0, 1)).toEqual([]);
+  });
+});
+
+describe("the COST axis", () => {
+  const p = { step: [0, 10, 20, 30], value: [4, 3, 2, 1], time: [1000, 1360, 1720, 2080] };
+  it("is the dollars the run had cost at each point: price × hours since it is billed", () => {
+    expect(xValues(p, "cost", 1000, 2.5)).toEqual([0, 0.25, 0.5, 0.75]);
+  });
+  it("maps a zoom in dollars back to the steps drawn there", () => {
+    expect(stepRangeForX(p, "cost", 0.2, 0.55, 1000, 2.5)).toEqual([0, 30]);
+    expect(stepRangeForX(p, "cost", 0.2, 0.55, 1000, 0)).toBeNull(); // no price: no cost axis to zoom on
+  });
+  it("puts NaN markers where the spending was", () => {
+    const bad = { ...p, value: [1, NaN, 2, 3] };
+    expect(nonFiniteMarkers(bad, "cost", 1000, 2.5)).toEqual({ x: [0.25], kind: ["nan"] });
   });
 });

@@ -8,8 +8,8 @@ export interface Points {
   time: number[];
 }
 
-/** The x axis: the step, the time since the run started, or the wall clock. */
-export type XMode = "step" | "elapsed" | "wall";
+/** The x axis: the step, the time since the run started, the wall clock, or the dollars the run had cost. */
+export type XMode = "step" | "elapsed" | "wall" | "cost";
 
 /** Series with fewer points than this are not smoothed by default (an EMA over 8 points only misleads). */
 export const SPARSE_POINTS = 50;
@@ -34,10 +34,14 @@ export function xModeFor(xMode: XMode, clockStepped: boolean): XMode {
   return xMode === "step" && clockStepped ? "elapsed" : xMode;
 }
 
-/** The x values of a series in a mode; `t0` is the run's start (epoch seconds) for "elapsed". */
-export function xValues(p: Points, xMode: XMode, t0 = 0): number[] {
+/**
+ * The x values of a series in a mode; `t0` is the run's start (epoch seconds) for "elapsed", and for "cost" the
+ * time its price applies from, with `perHour` its price: x = dollars spent by then.
+ */
+export function xValues(p: Points, xMode: XMode, t0 = 0, perHour = 0): number[] {
   if (xMode === "step") return p.step;
   if (xMode === "wall") return p.time;
+  if (xMode === "cost") return p.time.map((t) => ((t - t0) * perHour) / 3600);
   return p.time.map((t) => t - t0);
 }
 
@@ -145,8 +149,8 @@ export interface Markers {
 }
 
 /** Where the series holds NaN / +Inf / -Inf, by x. */
-export function nonFiniteMarkers(p: Points, xMode: XMode, t0 = 0): Markers {
-  const xs = xValues(p, xMode, t0);
+export function nonFiniteMarkers(p: Points, xMode: XMode, t0 = 0, perHour = 0): Markers {
+  const xs = xValues(p, xMode, t0, perHour);
   const out: Markers = { x: [], kind: [] };
   for (let i = 0; i < p.value.length; i++) {
     const v = p.value[i] as number;
@@ -192,14 +196,22 @@ export function joinOnX(
  */
 export function runColumns(
   p: Points,
-  opts: { xMode: XMode; window: number | null; smoothing: number; logScale: boolean; t0?: number; smoothSparse?: boolean },
+  opts: {
+    xMode: XMode;
+    window: number | null;
+    smoothing: number;
+    logScale: boolean;
+    t0?: number;
+    perHour?: number;
+    smoothSparse?: boolean;
+  },
 ): { x: number[]; smooth: (number | null)[]; raw: (number | null)[]; markers: Markers; smoothed: boolean } {
   const w = lastWindow(p, opts.window);
-  const x = xValues(w, opts.xMode, opts.t0);
+  const x = xValues(w, opts.xMode, opts.t0, opts.perHour);
   const raw = plotValues(w.value, opts.logScale);
   const smoothed = opts.smoothing > 0 && (opts.smoothSparse === true || w.value.length >= SPARSE_POINTS);
   const smooth = smoothed ? plotValues(ema(w.value, opts.smoothing).map((v) => v ?? NaN), opts.logScale) : raw.map(() => null);
-  return { x, smooth, raw, markers: nonFiniteMarkers(w, opts.xMode, opts.t0), smoothed };
+  return { x, smooth, raw, markers: nonFiniteMarkers(w, opts.xMode, opts.t0, opts.perHour), smoothed };
 }
 
 /** The step range to refetch for a zoom over [xMin, xMax] of the plot. */
@@ -209,9 +221,14 @@ export function stepRangeForX(
   xMin: number,
   xMax: number,
   t0 = 0,
+  perHour = 0,
 ): [number, number] | null {
   if (xMode === "step") return [Math.floor(xMin), Math.ceil(xMax)];
   if (xMode === "elapsed") return stepRangeForX(p, "wall", xMin + t0, xMax + t0);
+  if (xMode === "cost") {
+    if (!(perHour > 0)) return null;
+    return stepRangeForX(p, "wall", (xMin * 3600) / perHour + t0, (xMax * 3600) / perHour + t0);
+  }
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < p.time.length; i++) {

@@ -19,7 +19,7 @@ export interface ChartSettings {
 export const DEFAULT_SETTINGS: ChartSettings = { log: false, yMin: null, yMax: null, smoothing: null, x: null };
 
 const STORAGE_KEY = "trainboard.charts";
-const X_MODES: readonly XMode[] = ["step", "elapsed", "wall"];
+const X_MODES: readonly XMode[] = ["step", "elapsed", "wall", "cost"];
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 

@@ -1,14 +1,9 @@
 // A run's cost in its launch panel: dollars so far (counting up while the run runs), the price and where the
 // price comes from; or why there is none. Never a guess: no price, no number.
 import { useEffect, useRef, useState } from "react";
+import { fmtUsd } from "../lib/format";
 import type { RunCost } from "./api";
 
-/** "$0.0123", "$1.23", "$1,234" */
-export function fmtUsd(usd: number): string {
-  if (usd < 1) return `$${usd.toFixed(4)}`;
-  if (usd < 1000) return `$${usd.toFixed(2)}`;
-  return `$${Math.round(usd).toLocaleString("en-US")}`;
-}
 
 /** The cost now: the server's figure, plus the price × the time since it was read while the run goes on. */
 export function costNow(cost: RunCost, readAt: number, now: number): number {

@@ -59,3 +59,10 @@ export function fmtSystemValue(key: string, value: unknown): string {
   if (key.endsWith("temperature_c")) return `${value.toFixed(0)} °C`;
   return value.toPrecision(4);
 }
+
+/** "$0.0123", "$1.23", "$1,234" */
+export function fmtUsd(usd: number): string {
+  if (usd < 1) return `$${usd.toFixed(4)}`;
+  if (usd < 1000) return `$${usd.toFixed(2)}`;
+  return `$${Math.round(usd).toLocaleString("en-US")}`;
+}

@@ -280,6 +280,10 @@ class RunCost(BaseModel):
     source: str = Field(description="Where the price comes from (RunPod's costPerHr, a providers.toml rate)")
     hours: float = Field(description="Hours billed so far")
     live: bool = Field(description="The run has not ended: the cost grows until it does")
+    billed_from: float = Field(
+        description="Epoch seconds the price applies from (its launch): the cost at a time t is "
+        "usd_per_hour x (t - billed_from) / 3600, as a chart's COST axis draws it"
+    )
 
 
 class RunPublic(BaseModel):

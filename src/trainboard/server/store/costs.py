@@ -74,7 +74,7 @@ def cost_expr(now: float) -> Any:
 
 def cost_of(price: dict[str, Any] | None, *, end_time: float | None, now: float) -> dict[str, Any] | None:
     """The API's ``cost`` of a run with ``price`` (a ``run_costs`` row): ``{"usd", "usd_per_hour", "source",
-    "hours", "live"}``; ``None`` when the price is unknown."""
+    "hours", "live", "billed_from"}``; ``None`` when the price is unknown."""
     if price is None or price["usd_per_hour"] is None:
         return None
     end = end_time if end_time is not None else now
@@ -85,6 +85,7 @@ def cost_of(price: dict[str, Any] | None, *, end_time: float | None, now: float)
         "source": price["source"],
         "hours": round(hours, 6),
         "live": end_time is None,
+        "billed_from": float(price["billed_from"]),
     }
 
 
