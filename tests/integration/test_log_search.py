@@ -139,3 +139,48 @@ def test_search_across_runs(world: tuple[httpx.Client, Seeded, Path], db_url: st
     assert c.delete("/api/runs/run-c", headers=seeded.headers("ann")).status_code in (200, 204)
     assert _hits(c, vic, "NCCL") == [(r, n) for r in ("run-a", "run-b") for n in (5, 17)]
     assert _hits(c, vic, "field.step>=1700") == [(r, n) for r in ("run-a", "run-b") for n in (17, 30)]
+
+
+def test_windows_and_partial_pages(tmp_path: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Candidates are read in windows and a page stops after its limit of them (`partial`, with a cursor that
+    goes on): every match is still found once, in order, across pages (small windows, the store called directly)."""
+    from datetime import UTC
+
+    from trainboard.server.ingest.log_indexer import store_final
+    from trainboard.server.loglines.query import parse
+    from trainboard.server.settings import Settings
+    from trainboard.server.store import line_search
+    from trainboard.server.store import runs as runs_store
+    from trainboard.server.store.engine import make_engines, upgrade
+
+    engines = make_engines(Settings(data_dir=tmp_path / "data", db_url=db_url))
+    upgrade(engines.writer)
+    with engines.writer.begin() as conn:
+        for run in ("r1", "r2"):
+            runs_store.create_run(conn, run_id=run, name=run, project="p", config={}, start_time=T0)
+            rows = [
+                (i, T0 + i, "stdout", 40 if i % 37 == 0 else 20, f"step {i} loss {'high' if i % 37 == 0 else 'ok'}", "")
+                for i in range(300)
+            ]
+            store_final(conn, run, rows)
+    monkeypatch.setattr(line_search, "WINDOW", 16)
+    monkeypatch.setattr(line_search, "MAX_EXAMINED", 64)
+    try:
+        with engines.reader.connect() as conn:
+            for q, expected in (("loss level>=error", 2 * 9), ("loss /high/", 2 * 9), ("step", 600)):
+                found: list[tuple[str, int]] = []
+                cursor = None
+                partial_pages = 0
+                for _ in range(200):
+                    page = line_search.search(conn, query=parse(q), tz=UTC, now=T0, cursor=cursor, limit=5)
+                    found += [(h["run_id"], h["line"]) for h in page.hits]
+                    partial_pages += page.partial
+                    cursor = page.next_cursor
+                    if cursor is None:
+                        break
+                assert len(found) == len(set(found)) == expected, q
+                assert found == sorted(found, key=lambda h: (h[0] == "r1", -h[1])) or db_url is not None
+                assert (partial_pages > 0) == (q != "step"), q  # a selective filter over many candidates
+    finally:
+        engines.writer.dispose()
+        engines.reader.dispose()

@@ -47,8 +47,8 @@ class SearchPage(BaseModel):
         "read newest first and filtered"
     )
     partial: bool = Field(
-        description="A `/regex/` query stopped after reading its limit of candidate lines for this page: more may "
-        "match further on (follow `next_cursor`)"
+        description="This page stopped after reading its limit of candidate lines (200,000: a common word with a "
+        "filter that keeps few of its lines, a `/regex/`): more may match further on (follow `next_cursor`)"
     )
 
 

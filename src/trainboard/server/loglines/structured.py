@@ -37,11 +37,12 @@ _LOGGER_KEYS = ("logger", "name", "logger_name")
 #: Longest line tried as JSON / logfmt (a longer one stays plain: parsing it would cost more than it helps).
 MAX_STRUCTURED = 65_536
 
-_LOGFMT_PAIR = re.compile(r'([\w.\-/@]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)(?:\s+|$)')
-_LOGFMT_HINT = re.compile(r"(?:^|\s)(?:level|lvl|msg|message)=")
+_LOGFMT_PAIR = re.compile(r'([\w.\-/@]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
+_LOGFMT_LINE = re.compile(r'\s*(?:[\w.\-/@]+=(?:"(?:[^"\\]|\\.)*"|[^\s"]*)(?:\s+|$))+')
+_LOGFMT_KEYS = ("level=", "lvl=", "msg=", "message=")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Structured:
     """What a structured line says. ``level_no`` None: a level name of unknown value (or no level)."""
 
@@ -61,7 +62,7 @@ def parse_structured(text: str) -> Structured | None:
     first = text[0]
     if first == "{" or (first in " \t" and text.lstrip()[:1] == "{"):
         return _json_line(text)
-    if "=" in text and _LOGFMT_HINT.search(text) is not None:
+    if "=" in text and any(key in text for key in _LOGFMT_KEYS):
         return _logfmt_line(text)
     return None
 
@@ -79,44 +80,56 @@ def _json_line(text: str) -> Structured | None:
     return _mapping(obj, "json")
 
 
-def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any]:
-    for key in keys:
-        if key in obj:
-            return key, obj[key]
-    return None, None
+#: key -> (role, priority): for each role the key of lowest priority present wins
+_ROLES: dict[str, tuple[str, int]] = {
+    **{k: ("message", i) for i, k in enumerate(_MESSAGE_KEYS)},
+    **{k: ("level", i) for i, k in enumerate(_LEVEL_KEYS)},
+    **{k: ("level_no", i) for i, k in enumerate(_LEVEL_NO_KEYS)},
+    **{k: ("time", i) for i, k in enumerate(_TIME_KEYS)},
+    **{k: ("logger", i) for i, k in enumerate(_LOGGER_KEYS)},
+}
 
 
 def _mapping(obj: dict[str, Any], fmt: str) -> Structured | None:
-    msg_key, message = _first(obj, _MESSAGE_KEYS)
-    level_key, level = _first(obj, _LEVEL_KEYS)
-    if msg_key is None and level_key is None:
+    found: dict[str, tuple[int, str]] = {}
+    for key in obj:
+        role = _ROLES.get(key)
+        if role is not None and (role[0] not in found or role[1] < found[role[0]][0]):
+            found[role[0]] = (role[1], key)
+    if "message" not in found and "level" not in found:
         return None  # a JSON object that is not a log record (a metrics dict, a config)
-    used = {k for k in (msg_key, level_key) if k is not None}
-    no_key, number = _first(obj, _LEVEL_NO_KEYS)
-    if no_key is not None:
-        used.add(no_key)
+    used = set()
+    message = level = number = None
+    if "message" in found:
+        used.add(found["message"][1])
+        message = obj[found["message"][1]]
+    if "level" in found:
+        used.add(found["level"][1])
+        level = obj[found["level"][1]]
+    if "level_no" in found:
+        used.add(found["level_no"][1])
+        number = obj[found["level_no"][1]]
     if isinstance(level, dict):  # {"level": {"name": "INFO", "no": 20}}
         level, number = level.get("name"), level.get("no", number)  # type: ignore[union-attr]
     if isinstance(level, int | float) and not isinstance(level, bool):
         level, number = None, level
     named = level_number(None if level is None else str(level), number)
-    time_key, stamp = _first(obj, _TIME_KEYS)
-    logged_at = _timestamp(stamp)
-    if time_key is not None and logged_at is not None:
-        used.add(time_key)
-    logger_key, logger = _first(obj, _LOGGER_KEYS)
-    if logger_key is not None and isinstance(logger, str):
-        used.add(logger_key)
-    else:
-        logger = None
-    fields = {k: v for k, v in obj.items() if k not in used}
+    logged_at = None
+    if "time" in found:
+        logged_at = _timestamp(obj[found["time"][1]])
+        if logged_at is not None:
+            used.add(found["time"][1])
+    logger = None
+    if "logger" in found and isinstance(obj[found["logger"][1]], str):
+        used.add(found["logger"][1])
+        logger = obj[found["logger"][1]][:200] or None
     return Structured(
         message=_text(message),
         level=named[0] if named else None,
         level_no=named[1] if named else None,
-        logger=logger[:200] if logger else None,
+        logger=logger,
         logged_at=logged_at,
-        fields=fields,
+        fields={k: v for k, v in obj.items() if k not in used} if used else dict(obj),
         format=fmt,
     )
 
@@ -148,31 +161,31 @@ def _loguru(record: dict[str, Any]) -> Structured:
 
 
 def _logfmt_line(text: str) -> Structured | None:
+    if _LOGFMT_LINE.fullmatch(text) is None:
+        return None  # something that is not key=value: prose that mentions `level=`
     pairs: dict[str, Any] = {}
-    at = len(text) - len(text.lstrip())
-    for m in _LOGFMT_PAIR.finditer(text, at):
-        if m.start() != at:
-            return None  # something that is not key=value: prose that mentions `level=`
-        raw = m.group(2)
-        if raw.startswith('"'):
+    for key, raw in _LOGFMT_PAIR.findall(text):
+        if raw[:1] != '"':
+            pairs[key] = _scalar(raw)
+        elif "\\" not in raw:
+            pairs[key] = raw[1:-1]
+        else:
             try:
-                pairs[m.group(1)] = json.loads(raw)
+                pairs[key] = json.loads(raw)
             except ValueError:
                 return None
-        else:
-            pairs[m.group(1)] = _scalar(raw)
-        at = m.end()
-    if at != len(text) or not pairs:
-        return None
+    if not any(key in pairs for key in ("level", "lvl", "msg", "message")):
+        return None  # `xlevel=...`: the hint matched inside another key
     return _mapping(pairs, "logfmt")
 
 
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_NUMBER_START = frozenset("-0123456789")
 
 
 def _scalar(raw: str) -> Any:
     """A bare logfmt value: a number when it reads as one, true/false, else the text."""
-    if _NUMBER.fullmatch(raw):
+    if raw[:1] in _NUMBER_START and _NUMBER.fullmatch(raw):
         return float(raw) if any(c in raw for c in ".eE") else int(raw)
     if raw in ("true", "false"):
         return raw == "true"

@@ -2,17 +2,18 @@
 full-text index.
 
 The index (migration 0014): on SQLite the FTS5 table ``log_lines_fts`` (external content: the lines' own
-rowids), on PostgreSQL a GIN index on the text's words (``to_tsvector('simple', ...)`` of its runs of letters
-and digits, the words FTS5 sees). Every word and phrase of the query that has word characters goes to the
-index (a phrase as a phrase), so only lines holding all of them are read; each is then checked as a case-insensitive substring, like the run's own line filter. So across runs
-a term matches **whole words** (``timeout`` finds ``NCCL timeout``, ``time`` does not); a term with no word
-characters, or a query with none, is answered without the index (``indexed: false``: a scan, newest lines
-first, stopped at the page). Open lines (a run's last line while it is still being written) are not
-searchable until they are final.
+rowids), on PostgreSQL a GIN index on the text's words (``to_tsvector('simple', ...)`` of its runs of
+letters and digits, the words FTS5 sees). Every word and phrase of the query that has word characters goes
+to the index (a phrase as a phrase), so only lines holding all of them are read; each is then checked as a
+case-insensitive substring, like the run's own line filter. So across runs a term matches **whole words**
+(``timeout`` finds ``NCCL timeout``, ``time`` does not); a term with no word characters, or a query with
+none, is answered without the index (``indexed: false``: lines read newest first). Open lines (a run's last
+line while it is still being written) are not searchable until they are final.
 
 Order: SQLite by storage order (the lines' rowid: the order they were indexed), PostgreSQL by line time;
-newest first on both. The cursor is opaque. A query with ``/regex/`` terms is checked in Python and reads
-at most ``MAX_EXAMINED`` candidate lines per page: a page that stops there says ``partial``.
+newest first on both. The cursor is opaque. Candidates are read in windows (``WINDOW``) and a page reads at
+most ``MAX_EXAMINED`` of them (a common word with a filter that keeps few of its lines, a ``/regex/``): a
+page that stops there says ``partial`` and its cursor goes on from there.
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ from trainboard.server.loglines.query import LogQuery, QueryError
 from trainboard.server.store.line_search_sql import compile_query
 from trainboard.server.store.sql import placeholder, placeholders
 
-MAX_EXAMINED = 50_000
+#: Candidate lines (matching the query's words, or any line without words) are read in windows of this many,
+#: newest first, the query's other terms applied to each window in SQL; a page stops after MAX_EXAMINED of
+#: them (``partial``: more may match further on), so a common word with a rare filter costs a bounded time.
+WINDOW = 20_000
+MAX_EXAMINED = 200_000
 _STANDARD = {5: "TRACE", 10: "DEBUG", 20: "INFO", 25: "SUCCESS", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
 _WORD = re.compile(r"[^\W_]+")
 #: The expression migration 0014's GIN index is on: the text's words (runs of letters and digits), as FTS5 sees them.
@@ -120,65 +125,84 @@ def search(
     joins = "JOIN runs r ON r.id = l.run_id LEFT JOIN log_line_fields lf ON lf.run_id = l.run_id " + (
         "AND lf.line_number = l.line_number"
     )
+    match: list[str] = []  # the index's condition alone: what windows are counted on
+    match_args: list[Any] = []
     if dialect == "sqlite":
         if terms:
-            source, order = (
-                "log_lines_fts JOIN log_lines l ON l.rowid = log_lines_fts.rowid",
-                "log_lines_fts.rowid DESC",
-            )
-            conds.insert(0, f"log_lines_fts MATCH {ph}")
-            args.insert(0, _fts5(terms))
+            source = "log_lines_fts JOIN log_lines l ON l.rowid = log_lines_fts.rowid"
+            match, match_args = [f"log_lines_fts MATCH {ph}"], [_fts5(terms)]
+            key, scan = "log_lines_fts.rowid", "log_lines_fts"
         else:
-            source, order = "log_lines l", "l.rowid DESC"
-        key_col, after_cond = "l.rowid", f"l.rowid < {ph}"
+            source, key, scan = "log_lines l", "l.rowid", "log_lines l"
+        order = f"{key} DESC"
+        before, from_ = f"{key} < {ph}", f"{key} >= {ph}"
     else:
         if terms:
             ts = " && ".join([f"phraseto_tsquery('simple', {ph})"] * len(terms))
-            conds.insert(0, f"{_PG_WORDS} @@ ({ts})")
-            args[0:0] = [" ".join(_WORD.findall(t)) for t in terms]
-        source, order = "log_lines l", "l.time DESC, l.run_id DESC, l.line_number DESC"
-        key_col, after_cond = "l.time", f"(l.time, l.run_id, l.line_number) < ({placeholders(conn, 3)})"
+            match, match_args = [f"{_PG_WORDS} @@ ({ts})"], [" ".join(_WORD.findall(t)) for t in terms]
+        source = scan = "log_lines l"
+        key = "l.time, l.run_id, l.line_number"
+        order = "l.time DESC, l.run_id DESC, l.line_number DESC"
+        before, from_ = f"({key}) < ({placeholders(conn, 3)})", f"({key}) >= ({placeholders(conn, 3)})"
 
-    def page_sql(after: list[Any] | None) -> tuple[str, list[Any]]:
-        where = list(conds) + ([after_cond] if after is not None else [])
-        sql = (
-            f"SELECT {key_col}, {cols} FROM {source} {joins} WHERE {' AND '.join(where) or '1 = 1'} "
-            f"ORDER BY {order} LIMIT {ph}"
+    def where(extra: list[str]) -> str:
+        return " AND ".join(extra) or "1 = 1"
+
+    def boundary(after: list[Any] | None) -> list[Any] | None:
+        """The last position of the next window of WINDOW candidate lines (None: fewer remain)."""
+        conds_ = match + ([before] if after is not None else [])
+        row = conn.exec_driver_sql(
+            f"SELECT {key} FROM {scan} WHERE {where(conds_)} ORDER BY {order} LIMIT 1 OFFSET {WINDOW - 1}",
+            (*match_args, *(after[1:] if after is not None else [])),
+        ).first()
+        return None if row is None else [dialect, *row]
+
+    def rows_of(after: list[Any] | None, bound: list[Any] | None, n: int) -> list[Any]:
+        conds_ = match + conds + ([before] if after is not None else []) + ([from_] if bound is not None else [])
+        params = [*match_args, *args, *(after[1:] if after else []), *(bound[1:] if bound else [])]
+        return list(
+            conn.exec_driver_sql(
+                f"SELECT {key}, {cols} FROM {source} {joins} WHERE {where(conds_)} ORDER BY {order} LIMIT {ph}",
+                (*params, n),
+            ).all()
         )
-        return sql, [*args, *(after[1:] if after is not None else [])]
 
+    width = 1 if dialect == "sqlite" else 3
     hits: list[dict[str, Any]] = []
     examined = 0
     batch = limit + 1 if not compiled.regexes else max(limit + 1, 500)
     more = partial = False
+    position = after
     while True:
-        sql, sql_args = page_sql(after)
-        rows = conn.exec_driver_sql(sql, (*sql_args, batch)).all()
-        for row in rows:
-            if len(hits) == limit:
-                more = True
+        bound = boundary(position)
+        while True:
+            rows = rows_of(position, bound, batch)
+            for row in rows:
+                if len(hits) == limit:
+                    more = True
+                    break
+                position = [dialect, *row[:width]]
+                if compiled.python_ok(row[width + 5]):
+                    hits.append(_hit(row[width:], query))
+            if more or len(rows) < batch:
                 break
-            examined += 1
-            after = (
-                [dialect, int(row[0])] if dialect == "sqlite" else [dialect, float(row[3]), str(row[1]), int(row[2])]
-            )
-            if compiled.python_ok(row[6]):
-                hits.append(_hit(row, query))
-        if more or len(rows) < batch:
+        if more or bound is None:
             break
+        examined += WINDOW
+        position = bound
         if examined >= MAX_EXAMINED:
             more = partial = True
             break
     return SearchPage(
         hits=hits,
-        next_cursor=_encode(after) if more and after is not None else None,
+        next_cursor=_encode(position) if more and position is not None else None,
         indexed=bool(terms),
         partial=partial,
     )
 
 
 def _hit(row: Any, query: LogQuery) -> dict[str, Any]:
-    _key, run_id, line_number, at, source, level, text, name, project, level_name, logger, fields, known_no = row
+    run_id, line_number, at, source, level, text, name, project, level_name, logger, fields, known_no = row
     return {
         "run_id": str(run_id),
         "run_name": name,
