@@ -45,3 +45,18 @@ def test_the_servers_first_failure_wins_and_is_waited_for() -> None:
     local = [{"rank": 0, "node": "n0", "exit_code": 1, "ended_at": 9.0, "error": "gloo timeout"}]
     assert first_failure_reason(get_json, "run-1", local, wait=5) == "rank 6 (node n1) failed first: OSError: disk full"
     assert asked == ["/api/runs/run-1/ranks"] * 2
+
+
+def test_launcher_output_goes_out_in_whole_lines() -> None:
+    from trainboard.sdk.rank_launch import WholeLines
+
+    out: list[tuple[bytes, str]] = []
+    lines = WholeLines(lambda data, source: out.append((data, source)))
+    lines.feed(b"W1207 torch/distributed/run.py:874] Setting OMP_")
+    lines.feed(b"NUM_THREADS\r\nnext ", "stdout")
+    lines.feed(b"err part", "stderr")
+    assert out == [(b"W1207 torch/distributed/run.py:874] Setting OMP_NUM_THREADS\r\n", "stdout")]
+    lines.feed(b"x" * 70_000)  # no newline for long: handed on rather than held
+    assert out[-1] == (b"next " + b"x" * 70_000, "stdout")
+    lines.close()
+    assert out[-1] == (b"err part", "stderr")

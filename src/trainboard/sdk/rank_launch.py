@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from trainboard.sdk.launch_rewrite import Rewritten, rewrite
@@ -27,7 +28,34 @@ from trainboard.sdk.rank_member import (
 from trainboard.sdk.rank_mirror import ENV_MIRROR, MirrorReader
 from trainboard.sdk.ranks import derived_run_id
 
-__all__ = ["RankedLaunch", "plan"]
+__all__ = ["RankedLaunch", "WholeLines", "plan"]
+
+#: A launcher line longer than this is handed on unfinished (a launcher printing a progress bar without newlines).
+_MAX_PENDING = 64 * 1024
+
+
+class WholeLines:
+    """The launcher's output handed on in whole lines: the wrappers of every node write the run's one unranked
+    stream, and a line of one node's launcher must never be glued to a line of another's. What is left of an
+    unfinished line goes out at ``close``."""
+
+    def __init__(self, emit: Callable[[bytes, str], None]) -> None:
+        self._emit = emit
+        self._pending: dict[str, bytearray] = {}
+
+    def feed(self, chunk: bytes, source: str = "stdout") -> None:
+        buf = self._pending.setdefault(source, bytearray())
+        buf += chunk
+        cut = buf.rfind(b"\n") + 1 if len(buf) <= _MAX_PENDING else len(buf)
+        if cut:
+            self._emit(bytes(buf[:cut]), source)
+            del buf[:cut]
+
+    def close(self) -> None:
+        for source, buf in self._pending.items():
+            if buf:
+                self._emit(bytes(buf), source)
+                buf.clear()
 
 
 class RankedLaunch:

@@ -140,13 +140,15 @@ def _run(
     def sample(pid: int) -> None:
         mon.start_system_sampler(system_interval, pid)
 
-    on_output: Callable[[str, bytes], None] = lambda source, chunk: mon.log_output(chunk, source)  # noqa: E731
+    launcher_lines = None if ranked is None else rank_launch.WholeLines(mon.log_output)
+    log = mon.log_output if launcher_lines is None else launcher_lines.feed
+    on_output: Callable[[str, bytes], None] = lambda source, chunk: log(chunk, source)  # noqa: E731
     parsing = _start_parsing(mon, env) if parse_metrics else None
     if parsing is not None:
         parsed, follower, keys_dir = parsing
 
         def on_output(source: str, chunk: bytes) -> None:
-            mon.log_output(chunk, source)
+            log(chunk, source)
             parsed.on_output(source, chunk)
 
     notice_fd = _notice_fd(env)
@@ -168,6 +170,8 @@ def _run(
         mon.finish()
         raise
     finally:
+        if launcher_lines is not None:
+            launcher_lines.close()
         if notice_fd is not None:
             os.close(notice_fd)
         if parsing is not None:
