@@ -187,3 +187,10 @@ def test_rank_record_is_the_wire_body() -> None:
         "gpus": [1],
     }
     assert set(body) <= {"local_rank", "node", "node_rank", "world_size", "pid", "gpus", "launcher"}
+
+
+def test_gpus_without_cuda_visible_devices_come_from_nvmls_count() -> None:
+    info = RankInfo(rank=10, launcher="torchrun", local_rank=2, local_world_size=8)
+    assert gpus_of(info, {}, gpu_count=8) == [2]
+    assert gpus_of(info, {}, gpu_count=None) is None  # no driver: unknown, not "none"
+    assert gpus_of(info, {}, gpu_count=0) is None

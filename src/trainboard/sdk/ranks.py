@@ -67,7 +67,8 @@ class RankInfo:
             value = getattr(self, key)
             if value is not None:
                 body[key] = value
-        gpus = gpus_of(self, os.environ if env is None else env)
+        env = os.environ if env is None else env
+        gpus = gpus_of(self, env, gpu_count=_nvml_gpu_count() if "CUDA_VISIBLE_DEVICES" not in env else None)
         if gpus is not None:
             body["gpus"] = gpus
         return body
@@ -230,14 +231,17 @@ def shared_run_id(info: RankInfo | None, env: Mapping[str, str] | None = None) -
     return derived_run_id(info.launcher, info.job_id)
 
 
-def gpus_of(info: RankInfo, env: Mapping[str, str]) -> list[int] | None:
+def gpus_of(info: RankInfo, env: Mapping[str, str], *, gpu_count: int | None = None) -> list[int] | None:
     """The GPU indices this rank may use, from ``CUDA_VISIBLE_DEVICES`` and its local rank: when every rank of the
     node sees the same list (torchrun), rank ``local_rank`` takes entry ``local_rank`` (``torch.cuda.set_device(
     local_rank)``, what the launchers' examples do); a list shorter than the node's ranks is this rank's own (SLURM
-    ``--gpus-per-task``). ``[]``: no GPU visible; ``None``: unknown (unset, or UUID / MIG names)."""
+    ``--gpus-per-task``). Unset, every one of the ``gpu_count`` GPUs NVML counts is visible. ``[]``: no GPU visible;
+    ``None``: unknown (unset without NVML, or UUID / MIG names)."""
     raw = env.get("CUDA_VISIBLE_DEVICES")
     if raw is None:
-        return None
+        if not gpu_count:
+            return None
+        raw = ",".join(str(i) for i in range(gpu_count))
     if not raw.strip():
         return []
     try:
@@ -251,3 +255,24 @@ def gpus_of(info: RankInfo, env: Mapping[str, str]) -> list[int] | None:
     if local is not None and shared and local < len(visible) and len(visible) > 1:
         return [visible[local]]
     return visible
+
+
+def _nvml_gpu_count() -> int | None:
+    """GPUs on this machine by NVML (``nvidia-ml-py``), ``None`` without a driver."""
+    try:
+        import pynvml
+    except ImportError:
+        return None
+    try:
+        pynvml.nvmlInit()
+    except Exception:  # no driver, no library: no GPU to map
+        return None
+    try:
+        return int(pynvml.nvmlDeviceGetCount())
+    except Exception:
+        return None
+    finally:
+        try:
+            pynvml.nvmlShutdown()
+        except Exception:
+            pass
