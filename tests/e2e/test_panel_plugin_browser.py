@@ -1,9 +1,12 @@
 """Panel plugins in chromium: the example ``trainboard-confusion-matrix`` (installed with pip, found through its
-entry point, enabled with ``--plugin``) draws the matrix of a logged table on the run page, with a step slider; a
+entry point, enabled with ``--plugin``) draws the matrix of a table a training script logged through the SDK on the
+run page, with a step slider; a
 panel plugin whose ``mount`` throws shows its error in its own box and the rest of the run page keeps working."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,25 +61,29 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PluginServer]:
     proc.stop()
 
 
-def logged_run(url: str) -> str:
-    with httpx.Client(base_url=url, headers={"X-Trainboard": "1"}, timeout=30) as http:
-        run_id = str(http.post("/api/runs", json={"name": "classifier"}).json()["id"])
-        tables = {
-            1: [["cat", "cat", 5], ["cat", "dog", 5], ["dog", "dog", 8], ["dog", "cat", 2]],
-            2: [["cat", "cat", 9], ["cat", "dog", 1], ["<b>dog</b>", "<b>dog</b>", 10]],
-        }
-        cols = [
-            {"name": "actual", "type": "str"},
-            {"name": "predicted", "type": "str"},
-            {"name": "count", "type": "int"},
-        ]
-        values = [
-            {"key": "eval/confusion", "step": s, "kind": "table", "table": {"columns": cols, "rows": rows}}
-            for s, rows in tables.items()
-        ]
-        resp = http.post(f"/api/runs/{run_id}/rich", json={"values": values})
-        assert resp.status_code == 200, resp.text
-        return run_id
+TRAIN = """
+from trainboard import Table, TrainingMonitor
+steps = {
+    1: [["cat", "cat", 5], ["cat", "dog", 5], ["dog", "dog", 8], ["dog", "cat", 2]],
+    2: [["cat", "cat", 9], ["cat", "dog", 1], ["<b>dog</b>", "<b>dog</b>", 10]],
+}
+with TrainingMonitor(run_name="classifier", capture_output=False, system_metrics=False) as monitor:
+    for step, rows in steps.items():
+        table = Table(columns=[("actual", "str"), ("predicted", "str"), ("count", "int")], rows=rows)
+        monitor.log_metrics({"loss": 1.0 / step, "eval/confusion": table}, step=step)
+"""
+
+
+def logged_run(server: PluginServer, tmp: Path) -> str:
+    """A training script logs a confusion table at steps 1 and 2 through the SDK."""
+    (tmp / "train.py").write_text(TRAIN)
+    env = server.env() | {"TRAINBOARD_DATA": str(tmp / "client")}
+    done = subprocess.run(
+        [sys.executable, str(tmp / "train.py")], env=env, capture_output=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    runs = httpx.get(f"{server.url}/api/runs").json()["runs"]
+    return str(next(r["id"] for r in runs if r["name"] == "classifier"))
 
 
 def test_plugins_api_lists_the_enabled_panels(server: PluginServer) -> None:
@@ -93,8 +100,8 @@ def test_plugins_api_lists_the_enabled_panels(server: PluginServer) -> None:
     assert httpx.get(server.url + "/api/plugins/nope/assets/panel.js").status_code == 404
 
 
-def test_panel_draws_and_a_throwing_panel_stays_in_its_box(server: PluginServer, page: Any) -> None:
-    run_id = logged_run(server.url)
+def test_panel_draws_and_a_throwing_panel_stays_in_its_box(server: PluginServer, page: Any, tmp_path: Path) -> None:
+    run_id = logged_run(server, tmp_path)
     page.goto(f"{server.url}/runs/{run_id}")
     matrix = page.get_by_role("table", name="confusion matrix")
     matrix.wait_for(timeout=20_000)
