@@ -1,7 +1,7 @@
 """Panel plugins in chromium: the example ``trainboard-confusion-matrix`` (installed with pip, found through its
 entry point, enabled with ``--plugin``) draws the matrix of a table a training script logged through the SDK on the
-run page, with a step slider; a
-panel plugin whose ``mount`` throws shows its error in its own box and the rest of the run page keeps working."""
+run page, with a step slider; a panel plugin whose ``mount`` throws shows its error in its own box and the rest of
+the run page keeps working."""
 
 from __future__ import annotations
 
