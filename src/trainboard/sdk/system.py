@@ -21,7 +21,9 @@ class SystemSampler:
 
     ``sample`` is a flat ``{"sys/...": float}`` dict from :class:`trainboard.sysinfo.SystemCollector`.
     The first comes one interval after :meth:`start`, so its CPU percent and rates cover that interval.
-    ``process`` (default: this process) is the one whose RSS is reported; ``gpus=False`` skips NVML.
+    ``process`` (default: this process) is the one whose RSS is reported, and with its descendants the one whose
+    share of each GPU the accelerator sources report (``trainboard.system_sources``; plugins enabled by
+    ``$TRAINBOARD_PLUGINS``); ``gpus=False`` skips NVML and those sources.
     A sample that fails, or an ``on_sample`` that raises, is logged once as a warning and sampling goes
     on; a sample that runs late is not made up for. One sample costs about a millisecond of CPU (psutil
     reads a few ``/proc`` files; NVML takes a few calls per GPU).
