@@ -133,7 +133,8 @@ def run_browser(url: str, total: int, repeat: int) -> dict[str, list[float]]:
                           const t0 = performance.now();
                           form.requestSubmit();  // what Enter in the box does
                           // painted: the grid holds the filter's count of rows and its first rows are loaded
-                          const t1 = await window.__tbUntil(() => g.getAttribute('aria-rowcount') === String(expected + 1)
+                          const t1 = await window.__tbUntil(() =>
+                            g.getAttribute('aria-rowcount') === String(expected + 1)
                             && g.getAttribute('aria-busy') !== 'true' && !!document.querySelector('.xp-row'), 60000);
                           return t1 - t0;
                         }""",

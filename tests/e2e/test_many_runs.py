@@ -171,7 +171,7 @@ def test_brushing_the_parallel_coordinates_filters_the_config_diff(server: Serve
 
     def value_at(y: float) -> float:
         p = min(1.0, max(0.0, 1 - (y - line["y"]) / line["height"]))
-        return 10 ** (math.log10(low) + p * math.log10(high / low)) if log else low + p * (high - low)
+        return float(10 ** (math.log10(low) + p * math.log10(high / low)) if log else low + p * (high - low))
 
     lo, hi = sorted((value_at(y_from), value_at(y_to)))
     expected = {i for i, lr in lrs.items() if lo - 1e-12 <= lr <= hi + 1e-12}
