@@ -16,6 +16,7 @@ const RunsTablePage = lazyPage(() => import("./experiments/RunsTablePage").then(
 const ComparePage = lazyPage(() => import("./experiments/ComparePage").then((m) => m.ComparePage), "/compare");
 const GroupPage = lazyPage(() => import("./experiments/GroupPage").then((m) => m.GroupPage), "/group");
 const AlertsPage = lazy(() => import("./alerts/AlertsPage").then((m) => ({ default: m.AlertsPage })));
+const LogSearchPage = lazy(() => import("./logsearch/LogSearchPage").then((m) => ({ default: m.LogSearchPage })));
 
 function Page({ children }: { children: ReactNode }) {
   return (
@@ -63,6 +64,7 @@ export function App({ loginCode = null }: { loginCode?: string | null }) {
             <Route path="/compare" element={<Page><ComparePage /></Page>} />
             <Route path="/group" element={<Page><GroupPage /></Page>} />
             <Route path="/alerts" element={<Page><AlertsPage /></Page>} />
+            <Route path="/logs/search" element={<Page><LogSearchPage /></Page>} />
             <Route path="/" element={dashboard} />
             <Route path="/runs/:runId" element={dashboard} />
             <Route path="*" element={dashboard} />

@@ -1,4 +1,5 @@
 import { useEffect, useState, type ReactNode } from "react";
+import { Link } from "react-router";
 import { FiringAlerts } from "../alerts/FiringAlerts";
 import { UserMenu } from "../auth/UserMenu";
 import { LaunchDialogHost, NewRunButton } from "../launch/LaunchDialog";
@@ -33,6 +34,9 @@ export function TopBar({ total, running, onHelp, extra }: { total: number; runni
         WS {ws === "open" ? "● LIVE" : ws === "connecting" ? "… CONNECTING" : ws === "off" ? "○ NOT LIVE" : "✗ DOWN"}
       </span>
       <FiringAlerts />
+      <Link to="/logs/search" className="btn link" data-testid="topbar-logsearch" title="search the logs of every run">
+        SEARCH LOGS
+      </Link>
       <span className="spacer" />
       {extra}
       <NewRunButton />
