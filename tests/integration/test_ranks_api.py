@@ -5,6 +5,7 @@ stragglers, and 64 ranks x 1 MB."""
 from __future__ import annotations
 
 import base64
+import json
 import time
 from typing import Any
 
@@ -12,6 +13,8 @@ import httpx
 import pytest
 from tests.support.servers import ServerProcess
 from tests.support.sse import events
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 B64 = base64.b64encode
 
@@ -223,3 +226,29 @@ def test_64_ranks_of_1_mb_recorded_and_browsable(http: httpx.Client) -> None:
     page = http.get("/api/runs/wide/logs/lines", params={"rank": 63, "limit": 5}).json()
     assert page["total"] == len(per_rank) // len(line) and all(ln["rank"] == 63 for ln in page["lines"])
     assert page["lines"][0]["message"] == line.decode().strip().replace("0123", "0063")
+
+
+def test_the_line_socket_follows_one_rank(http: httpx.Client, server: ServerProcess) -> None:
+    http.post("/api/runs", json={"id": "sock"}).raise_for_status()
+    for rank in range(3):
+        http.post("/api/runs/sock/logs/raw", json={"chunks": [chunk(b"r%d first\nr%d second\n" % (rank, rank), rank)]})
+    base = server.url.replace("http://", "ws://")
+    seen: list[dict[str, Any]] = []
+    wrote = False
+    with connect(f"{base}/api/runs/sock/lines/ws?rank=1") as ws:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(ln["message"] == "r1 live" for ln in seen):
+            msg = json.loads(ws.recv(timeout=30))
+            if msg["type"] != "lines":
+                continue
+            seen += msg["lines"]
+            if not wrote:  # the history came: now live lines of two ranks (final once the next line starts)
+                wrote = True
+                for rank in (2, 1):
+                    body = {"chunks": [chunk(b"r%d live\nr%d more\n" % (rank, rank), rank)]}
+                    http.post("/api/runs/sock/logs/raw", json=body)
+    messages = [ln["message"] for ln in seen]
+    assert {ln["rank"] for ln in seen} == {1}, seen
+    assert messages[:2] == ["r1 first", "r1 second"] and "r1 live" in messages and "r2 live" not in messages
+    with pytest.raises(InvalidStatus), connect(f"{base}/api/runs/sock/lines/ws?rank=-1"):
+        pass
