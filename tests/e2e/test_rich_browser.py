@@ -5,6 +5,7 @@ steps, a virtualised table with a diff. Screenshots go to ``test-output/e2e/rich
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -13,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
 from tests.e2e.support import ensure_bundle, shot
 from tests.support.cli import cli
 from tests.support.servers import ServerProcess
+from trainboard.sdk.rich import png_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -70,6 +73,9 @@ def synced(tmp_path: Path) -> Iterator[tuple[ServerProcess, str]]:
         server.stop()
 
 
+TWO_PIXELS = base64.b64encode(png_bytes(np.full((1, 2, 3), 200, dtype=np.uint8))).decode()
+
+
 def choose(page: Any, key: str) -> None:
     page.get_by_label("rich key").select_option(key)
 
@@ -95,6 +101,15 @@ def test_each_rich_type_is_shown_after_an_offline_run_is_synced(page: Any, synce
     server, run_id = synced
     index = {k["key"]: k for k in httpx.get(f"{server.url}/api/runs/{run_id}/rich", timeout=30).json()["keys"]}
     assert [len(index[k]["steps"]) for k in ("weights", "samples/digit", "generation", "evals")] == [30, 20, 30, 2]
+    other = {  # a second run to compare with: an image at step 7 only, a text at step 28
+        "values": [
+            {"key": "samples/digit", "step": 7, "kind": "image", "image": {"format": "png", "data": TWO_PIXELS}},
+            {"key": "generation", "step": 28, "kind": "text", "text": {"text": "step 28\nanother model's answer"}},
+        ]
+    }
+    with httpx.Client(base_url=server.url, timeout=30, headers={"X-Trainboard": "1"}) as http:
+        assert http.post("/api/runs", json={"id": "other-run", "name": "other-run"}).status_code in (200, 201)
+        assert http.post("/api/runs/other-run/rich", json=other).status_code == 200
     page.goto(f"{server.url}/runs/{run_id}")
     panel = page.get_by_role("region", name="RICH · rich-e2e")
     panel.wait_for(timeout=30_000)
@@ -120,9 +135,16 @@ def test_each_rich_type_is_shown_after_an_offline_run_is_synced(page: Any, synce
     )
     assert panel.locator("figcaption").inner_text().startswith("step 19")
     panel.locator(".rich-thumb", has_text="7").first.click()
-    assert "step 7 · 48×32 png · sample 7" in panel.locator("figcaption").inner_text()
-    big = panel.locator("figure img").get_attribute("src")
+    assert "step 7 · 48×32 png · sample 7" in panel.locator(".rich-figure figcaption").inner_text()
+    big = panel.locator(".rich-figure img").get_attribute("src")
     assert big and big.startswith(f"/api/runs/{run_id}/rich-images/")
+    # a run ticked for comparison: its image of the same key at the same step beside this one
+    page.get_by_label("compare other-run").check()
+    compared = panel.get_by_role("img", name="samples/digit of other-run at step 7")
+    compared.wait_for()
+    assert compared.evaluate("i => i.complete && i.naturalWidth") == 2
+    panel.locator(".rich-thumb", has_text="8").first.click()
+    panel.get_by_text("no samples/digit at step 8").wait_for()  # said, not left blank
     shot(page, "rich-images")
 
     # text: shown as text (the logged markup is visible, no element made of it), diff against another step
@@ -132,12 +154,17 @@ def test_each_rich_type_is_shown_after_an_offline_run_is_synced(page: Any, synce
     assert pre.locator("img").count() == 0
     panel.get_by_label("step", exact=True).fill("28")
     pre.get_by_text("step 28").wait_for()
-    panel.get_by_text("DIFF").click()
+    panel.get_by_text("DIFF", exact=True).click()
     diff = panel.locator("pre.rich-diff")
     diff.locator(".d-del", has_text="step 27").wait_for()
     assert diff.locator(".d-add", has_text="step 28").count() == 1
     assert diff.locator(".d-add", has_text="answer 1").count() == 1 and diff.locator(".d-del").count() == 2
     shot(page, "rich-text-diff")
+    panel.get_by_label("diff against a compared run").select_option(label="other-run at this step")
+    by_run = panel.get_by_label("diff of other-run and this run at step 28")
+    by_run.locator(".d-del", has_text="another model's answer").wait_for()
+    assert by_run.locator(".d-add", has_text="answer 1").count() == 1
+    shot(page, "rich-text-diff-runs")
 
     # table: 10,000 rows in a virtualised grid (a few dozen DOM rows), scrolled to its end; diff between the steps
     choose(page, "evals")
@@ -151,7 +178,7 @@ def test_each_rich_type_is_shown_after_an_offline_run_is_synced(page: Any, synce
     )
     assert frames["rows"] < 200
     grid.get_by_text("prompt 9999").wait_for()
-    panel.get_by_text("DIFF").click()
+    panel.get_by_text("DIFF", exact=True).click()
     grid.evaluate("g => { g.scrollTop = 0; }")
     grid.locator(".d-add", has_text="a better answer").wait_for()
     assert grid.locator(".d-del", has_text="answer 5").count() == 1

@@ -272,7 +272,7 @@ export function Dashboard() {
                   )}
                 </Panel>
                 <RanksPanel run={run} {...fold("ranks")} />
-                <RichPanel run={run} {...fold("rich")} />
+                <RichPanel run={run} others={overlay.slice(1)} {...fold("rich")} />
               </div>
               {splitter("info", "x", "resize the config and checkpoints column", ".col-info", true)}
               <div className="col col-info">

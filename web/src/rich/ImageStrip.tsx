@@ -2,13 +2,16 @@
 // chosen step large, moved by a slider, a click on a thumbnail or the run page's time line.
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef } from "react";
+import type { Run } from "../api/types";
 import { richSeries, type RichKey } from "./api";
+import { ComparedImages } from "./Compared";
 import { StepSlider, Truncated } from "./StepSlider";
 import { useStep } from "./useStep";
 
 const LIMIT = 500;
 
-export function ImageStrip({ runId, rkey, live }: { runId: string; rkey: RichKey; live: boolean }) {
+export function ImageStrip(props: { runId: string; rkey: RichKey; live: boolean; others: Run[] }) {
+  const { runId, rkey, live, others } = props;
   const q = useQuery({
     queryKey: ["rich-series", runId, rkey.key, rkey.steps.length],
     queryFn: () => richSeries(runId, rkey.key, LIMIT),
@@ -62,6 +65,7 @@ export function ImageStrip({ runId, rkey, live }: { runId: string; rkey: RichKey
           <Truncated text={current.truncated} />
         </figure>
       )}
+      <ComparedImages others={others} rkey={rkey.key} step={step} />
     </div>
   );
 }

@@ -11,15 +11,15 @@ import "./rich.css";
 import { TableView } from "./TableView";
 import { TextView } from "./TextView";
 
-function View({ run, rkey }: { run: Run; rkey: RichKey }) {
+function View({ run, rkey, others }: { run: Run; rkey: RichKey; others: Run[] }) {
   const live = run.status === "running";
   switch (rkey.kind) {
     case "histogram":
       return <HistogramView runId={run.id} rkey={rkey} live={live} />;
     case "image":
-      return <ImageStrip runId={run.id} rkey={rkey} live={live} />;
+      return <ImageStrip runId={run.id} rkey={rkey} live={live} others={others} />;
     case "text":
-      return <TextView runId={run.id} rkey={rkey} />;
+      return <TextView runId={run.id} rkey={rkey} others={others} />;
     case "table":
       return <TableView runId={run.id} rkey={rkey} />;
     default:
@@ -27,7 +27,10 @@ function View({ run, rkey }: { run: Run; rkey: RichKey }) {
   }
 }
 
-export function RichPanel({ run, collapsed, onToggle }: { run: Run; collapsed?: boolean; onToggle?: () => void }) {
+/** `others`: the runs ticked for comparison (images of the same key beside these, text diffed against theirs). */
+export function RichPanel(props: { run: Run; others?: Run[]; collapsed?: boolean; onToggle?: () => void }) {
+  const { run, collapsed, onToggle } = props;
+  const others = props.others ?? [];
   const q = useQuery({
     queryKey: ["rich", run.id],
     queryFn: () => richIndex(run.id),
@@ -54,7 +57,7 @@ export function RichPanel({ run, collapsed, onToggle }: { run: Run; collapsed?: 
       }
     >
       <div className="rich-body" key={`${run.id}\n${current.key}`}>
-        <View run={run} rkey={current} />
+        <View run={run} rkey={current} others={others} />
       </div>
     </Panel>
   );
