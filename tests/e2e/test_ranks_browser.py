@@ -86,11 +86,25 @@ def test_rank_grid_and_filter_on_a_live_four_rank_run(dashboard: Dashboard, page
     assert page.locator(".p-ranks .rank-lines img").count() == 0
     assert page.get_by_text("<img src=x onerror=alert(1)> rank0 prints markup").count() == 1
 
+    # step times: rank 3 logs its steps 60 % slower than the others
+    t0 = time.time() - 100
+    for rank in range(4):
+        step = 1.6 if rank == 3 else 1.0
+        points = [{"step": s, "timestamp": t0 + s * step, "metrics": {"loss": 1 / (s + 1)}} for s in range(10)]
+        http.post("/api/runs/ddp4/metrics", json={"rank": rank, "points": points}).raise_for_status()
+    page.get_by_label("rank view").select_option("steps")
+    slow = page.locator(".p-ranks .rank-bar.slow")
+    slow.wait_for(timeout=20_000)
+    assert slow.count() == 1 and "rank 3" in slow.inner_text() and "+60" in slow.inner_text()
+    assert page.locator(".p-ranks .rank-bar").count() == 4
+    assert "straggler: rank 3 (+60%)" in page.locator(".p-ranks .rank-banner").inner_text()
+    shot(page, "ranks-steps")
+
     # rank 2 fails first: the banner names it and opens it
     http.put("/api/runs/ddp4/ranks/2", json={"exit_code": 1, "ended_at": time.time(), "error": "ValueError: boom"})
     http.put("/api/runs/ddp4/ranks/0", json={"exit_code": 1, "ended_at": time.time() + 1, "error": "gloo timeout"})
     banner = page.locator(".p-ranks .rank-banner")
-    banner.wait_for(timeout=20_000)
+    banner.get_by_text("failed first").wait_for(timeout=20_000)
     assert "rank 2 (node n1) failed first: ValueError: boom" in banner.inner_text()
     page.get_by_role("button", name="open rank 2").click()
     page.locator(".p-ranks .rank-term.big[data-rank='2']").wait_for(timeout=20_000)

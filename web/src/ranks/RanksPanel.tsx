@@ -7,6 +7,7 @@ import { Panel } from "../components/Panel";
 import { GRID_SIZES, findings, gridPage, pageOf, type GridSize, type RankView } from "./model";
 import { RankLines } from "./RankLines";
 import { RankTerminal } from "./RankTerminal";
+import { StepTimes } from "./StepTimes";
 import "./ranks.css";
 import { useRanks } from "./useRanks";
 
@@ -38,11 +39,12 @@ export function RanksPanel({ run, collapsed, onToggle }: { run: Run; collapsed?:
             value={selectValue}
             onChange={(e) => {
               const v = e.target.value;
-              setView(v === "grid" || v === "merged" ? { kind: v } : { kind: "rank", rank: Number(v) });
+              setView(v === "grid" || v === "merged" || v === "steps" ? { kind: v } : { kind: "rank", rank: Number(v) });
             }}
           >
             <option value="grid">grid of ranks</option>
             <option value="merged">all ranks · merged lines</option>
+            <option value="steps">step time per rank</option>
             {ranks.map((r) => (
               <option key={r.rank} value={r.rank}>
                 rank {r.rank}
@@ -110,6 +112,7 @@ export function RanksPanel({ run, collapsed, onToggle }: { run: Run; collapsed?:
         </>
       )}
       {view.kind === "merged" && <RankLines runId={run.id} rank={null} live={live} />}
+      {view.kind === "steps" && <StepTimes ranks={ranks} onOpen={openRank} />}
       {view.kind === "rank" && (
         <div className="rank-one">
           {one && <RankTerminal key={`${run.id}:${one.rank}:big`} runId={run.id} record={one} live={live} big />}

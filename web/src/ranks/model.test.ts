@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RankList, RankRecord } from "./api";
-import { findings, gridPage, lineLabel, pageOf, rankState } from "./model";
+import { findings, gridPage, lineLabel, pageOf, rankState, stepBars } from "./model";
 
 const rec = (rank: number, extra: Partial<RankRecord> = {}): RankRecord =>
   ({ rank, bytes: 0, straggler: false, ...extra }) as RankRecord;
@@ -25,5 +25,19 @@ describe("ranks model", () => {
     } as RankList;
     expect(findings(list)).toEqual(["rank 2 (node n1) failed first: ValueError: boom", "straggler: rank 3 (+60%)"]);
     expect(rankState(rec(1, { exit_code: 1 }))).toEqual({ text: "✗ exit 1", cls: "red" });
+  });
+
+  it("draws measured step times only, scaled to the slowest", () => {
+    const got = stepBars([
+      rec(0, { step_time_median: 1 }),
+      rec(1, { step_time_median: 2, straggler: true, slower_by_percent: 60 }),
+      rec(2),
+    ]);
+    expect(got.max).toBe(2);
+    expect(got.unknown).toBe(1);
+    expect(got.bars.map((b) => [b.rank, b.straggler, b.slowerBy])).toEqual([
+      [0, false, null],
+      [1, true, 60],
+    ]);
   });
 });

@@ -6,7 +6,7 @@ export const GRID_SIZES = [4, 8, 16] as const;
 export type GridSize = (typeof GRID_SIZES)[number];
 
 /** What the panel shows: the grid of rank terminals, the merged lines, or one rank. */
-export type RankView = { kind: "grid" } | { kind: "merged" } | { kind: "rank"; rank: number };
+export type RankView = { kind: "grid" } | { kind: "merged" } | { kind: "steps" } | { kind: "rank"; rank: number };
 
 export interface GridPage {
   ranks: RankRecord[];
@@ -59,4 +59,22 @@ export function rankState(r: RankRecord): { text: string; cls: string } {
   }
   if (r.straggler) return { text: `slow +${r.slower_by_percent ?? "?"}%`, cls: "amber" };
   return { text: "", cls: "" };
+}
+
+export interface StepBar {
+  rank: number;
+  seconds: number;
+  straggler: boolean;
+  slowerBy: number | null;
+}
+
+/** The ranks with a measured step time, as bars scaled to the slowest; how many have none yet. */
+export function stepBars(ranks: RankRecord[]): { bars: StepBar[]; unknown: number; max: number } {
+  const bars: StepBar[] = [];
+  for (const r of ranks) {
+    if (r.step_time_median === null || r.step_time_median === undefined) continue;
+    bars.push({ rank: r.rank, seconds: r.step_time_median, straggler: r.straggler ?? false, slowerBy: r.slower_by_percent ?? null });
+  }
+  const max = Math.max(1e-9, ...bars.map((b) => b.seconds));
+  return { bars, unknown: ranks.length - bars.length, max };
 }
