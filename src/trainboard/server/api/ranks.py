@@ -105,7 +105,8 @@ async def list_ranks(run_id: str, state: State) -> RankList:
     if found is None:
         not_found("run", run_id)
     records, measured = found
-    if any(t.straggler for t in measured.values()):
+    noted = {int(r["rank"]) for r in records if r["straggler_noted"]}
+    if any(t.straggler and rank not in noted for rank, t in measured.items()):
         await ingest_ranks.check_stragglers(state, run_id=run_id, measured=measured)
     out = []
     for r in records:

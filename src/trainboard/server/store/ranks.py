@@ -59,6 +59,7 @@ def _row(r: Any) -> dict[str, Any]:
     out = {k: r[k] for k in ("rank", *FIELDS)}
     out["gpus"] = json.loads(r["gpus"]) if r["gpus"] else None
     out["bytes"] = int(r["log_size"])
+    out["straggler_noted"] = bool(r["straggler_noted"])  # internal: its straggler event is recorded
     return out
 
 
