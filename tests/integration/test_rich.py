@@ -158,6 +158,14 @@ def _png(width: int, height: int) -> str:
             "one cell per column",
         ),
         ({"kind": "text", "text": {"text": "x" * 1_000_001}}, ["text", "text"], "at most"),
+        (
+            {
+                "kind": "table",
+                "table": {"columns": [{"name": "s", "type": "str"}], "rows": [["y" * 90_000] for _ in range(100)]},
+            },
+            ["table", "rows"],
+            "at most 8388608 bytes",
+        ),
     ],
 )
 def test_bad_values_are_422_naming_the_field(

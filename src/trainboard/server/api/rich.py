@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import json
 import math
 from typing import Annotated, Any, Literal
 
@@ -28,6 +29,7 @@ from trainboard.wire.rich import (
     MAX_CELL_CHARS,
     MAX_IMAGE_BYTES,
     MAX_IMAGE_SIDE,
+    MAX_TABLE_BYTES,
     MAX_TABLE_COLUMNS,
     MAX_TABLE_ROWS,
     MAX_TEXT_CHARS,
@@ -183,6 +185,11 @@ class RichSeries(BaseModel):
 
 
 def _check_table(i: int, table: TableIn) -> None:
+    size = len(json.dumps(table.rows, separators=(",", ":")))
+    if size > MAX_TABLE_BYTES:
+        invalid(
+            ["body", "values", i, "table", "rows"], f"a table is at most {MAX_TABLE_BYTES} bytes as JSON, got {size}"
+        )
     width = len(table.columns)
     types = [c.type for c in table.columns]
     for r, row in enumerate(table.rows):
