@@ -65,6 +65,7 @@ def ids(http: httpx.Client) -> dict[str, str]:
         "project": "p",
         "rule_id": str(rule.json()["id"]),
         "key": "weights",
+        "rank": "1",
     }
 
 
@@ -196,6 +197,18 @@ BASES: dict[str, dict[str, Any]] = {
     },
     "POST /api/runs/{run_id}/alerts": {"id": "client-1", "title": "t", "text": "x", "level": "warning"},
     "POST /api/runs/{run_id}/bookmarks": {"offset": 0, "time": 1.7e9, "note": "n"},
+    "PUT /api/runs/{run_id}/ranks/{rank}": {
+        "local_rank": 1,
+        "node": "n0",
+        "node_rank": 0,
+        "world_size": 4,
+        "pid": 1,
+        "gpus": [1],
+        "launcher": "torchrun",
+        "exit_code": 0,
+        "ended_at": 1.7e9,
+        "error": "e",
+    },
     "POST /api/alert-rules": {
         "name": "r",
         "project": "p",
