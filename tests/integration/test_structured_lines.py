@@ -110,6 +110,12 @@ def _check_run(server: ServerProcess, rid: str, printed: bytes) -> None:
     assert q("/^plain line \\d+$/") == ["plain line 42"]
     assert q("level>=warning -field.step>1500") == ["loss spiked"]
     assert q("time:-1h..") and q("time:..-1h") == []
+    assert q("level<=debug") == ["tiny detail"]
+    assert q("level=25") == ["checkpoint saved", "shard 3 loaded"]
+    assert q("level>40") == []
+    assert q("field.step!=7 field.step<=1200") == ["loss spiked", "logfmt line"]
+    assert q("level:success logger!=__main__") == ["shard 3 loaded"]  # a level name stands for its number (25)
+    assert q("-level:info -level>=warning") == ["eval half done", "checkpoint saved", "tiny detail", "shard 3 loaded"]
 
     bad = httpx.get(f"{server.url}/api/runs/{rid}/logs/lines", params={"q": "level>=warning levle>=3"}, timeout=30)
     assert bad.status_code == 422
