@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from trainboard.sdk import ranks
+from trainboard.sdk import notices, ranks
 from trainboard.sdk.monitor import ENV_CAPTURED, ENV_RUN_ID, ENV_SYSTEM_SAMPLED, TrainingMonitor
 from trainboard.sdk.parsed_metrics import MonitorSink, ParsedMetrics
 from trainboard.sdk.pty_runner import run_under_pty
@@ -60,6 +60,8 @@ def main(argv: list[str]) -> int:
     os.environ[ENV_CAPTURED] = "1"  # CMD's SDK attaches and leaves capture and status to this wrapper
     os.environ.setdefault(ENV_SYSTEM_SAMPLED, "1")
     os.environ.pop(ENV_SDK_KEYS, None)  # the node wrapper's: this rank's parser gets its own (below)
+    mirror = open_writer(os.environ.get(ENV_MIRROR))
+    notice_fd = _notice_channel(mirror)
     mon = TrainingMonitor(
         run_name=os.environ.get(ENV_RUN_NAME) or _program(argv),
         project=os.environ.get(ENV_PROJECT) or None,
@@ -70,7 +72,6 @@ def main(argv: list[str]) -> int:
     base = {"rank": info.rank, "node": info.node, "local_rank": info.local_rank, "pid": os.getpid()}
     write_local(folder, base)
     tail = TracebackTail()
-    mirror = open_writer(os.environ.get(ENV_MIRROR))
     mirror_to: int | None = mirror if mirror is not None else 1
     keys_dir = tempfile.TemporaryDirectory(prefix="trainboard-rank-keys-")
     keys = Path(keys_dir.name) / "sdk_keys"
@@ -88,7 +89,12 @@ def main(argv: list[str]) -> int:
 
     try:
         result = run_under_pty(
-            argv, on_output=on_output, separate_stderr=False, mirror=False, on_resize=mon.log_terminal_size
+            argv,
+            on_output=on_output,
+            separate_stderr=False,
+            mirror=False,
+            on_resize=mon.log_terminal_size,
+            pass_fds=() if notice_fd is None else (notice_fd,),
         )
     except OSError as exc:
         why = f"cannot start {argv[0]!r}: {exc.strerror or exc}"
@@ -113,6 +119,19 @@ def main(argv: list[str]) -> int:
         signal.signal(result.signal, signal.SIG_DFL)
         os.kill(os.getpid(), result.signal)
     return result.exit_code
+
+
+def _notice_channel(mirror: int | None) -> int | None:
+    """Where the SDK's notices (this wrapper's and CMD's) go: not the rank's pseudo-terminal, which would record them
+    into the rank's stream, but the node wrapper's terminal (the mirror FIFO), else the launcher's stderr. Named in
+    ``$TRAINBOARD_NOTICE_FD`` for this process and CMD (the launcher closed the one ``trainboard run`` passed)."""
+    try:
+        fd = os.dup(mirror if mirror is not None else 2)
+    except OSError:
+        os.environ.pop(notices.ENV_NOTICE_FD, None)
+        return None
+    os.environ[notices.ENV_NOTICE_FD] = notices.describe_fd(fd)
+    return fd
 
 
 def _program(argv: list[str]) -> str:
