@@ -11,13 +11,10 @@ in any other way (``validate`` never raises): a registration is never dropped.
 from __future__ import annotations
 
 import os
-import queue
 import sys
-import threading
-from collections.abc import Callable
 from typing import Any
 
-from trainboard.sdk import notices
+from trainboard.sdk.task_thread import TaskThread
 
 #: Where a launched job saves its checkpoints (set by the server when the job has a volume that outlives it:
 #: RunPod's ``<mount>/trainboard/<run id>``); ``resume_or_create``'s default ``checkpoint_dir``.
@@ -100,44 +97,8 @@ def _validate_dir(path: str) -> tuple[bool, str | None, int | None]:
     return True, None, size
 
 
-class CheckpointWorker:
+class CheckpointWorker(TaskThread):
     """One daemon thread running tasks (validate+register, mark best) in order."""
 
     def __init__(self) -> None:
-        self._tasks: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._pending = 0
-        self._done = threading.Condition()
-
-    def submit(self, task: Callable[[], None]) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="trainboard-checkpoints", daemon=True)
-            self._thread.start()
-        with self._done:
-            self._pending += 1
-        self._tasks.put(task)
-
-    def _run(self) -> None:
-        while True:
-            task = self._tasks.get()
-            if task is None:
-                return
-            try:
-                task()
-            except Exception as exc:  # never reaches training
-                notices.notice(f"checkpoint task failed: {exc!r}")
-            finally:
-                with self._done:
-                    self._pending -= 1
-                    self._done.notify_all()
-
-    def wait(self, timeout: float) -> bool:
-        """Wait until every submitted task ran; False on timeout."""
-        with self._done:
-            return self._done.wait_for(lambda: self._pending == 0, timeout)
-
-    def close(self, timeout: float) -> None:
-        if self._thread is not None:
-            self.wait(timeout)
-            self._tasks.put(None)
-            self._thread.join(1.0)
+        super().__init__("trainboard-checkpoints", "checkpoint task failed")

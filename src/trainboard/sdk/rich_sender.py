@@ -10,20 +10,18 @@ re-sent request stores nothing twice. A value that fails here is reported once p
 from __future__ import annotations
 
 import json
-import queue
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from trainboard.sdk import notices
 from trainboard.sdk.rich import RichValue
+from trainboard.sdk.task_thread import TaskThread
 from trainboard.wire.rich import MAX_VALUES_PER_REQUEST
 
 #: One request carries about this many bytes of values at most (the server's body limit is 32 MiB).
 MAX_REQUEST_BYTES = 12 * 1024 * 1024
 
 Submit = Callable[[str, str, dict[str, Any]], None]
-_Batch = tuple[int, float, dict[str, RichValue]]
 
 
 class RichSender:
@@ -32,33 +30,11 @@ class RichSender:
     def __init__(self, run_id: str, op: Submit) -> None:
         self._path = f"/api/runs/{run_id}/rich"
         self._op = op
-        self._tasks: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._pending = 0
-        self._done = threading.Condition()
+        self._thread = TaskThread("trainboard-rich", "rich values skipped")
         self._warned: set[str] = set()
 
     def submit(self, step: int, ts: float, values: dict[str, RichValue]) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="trainboard-rich", daemon=True)
-            self._thread.start()
-        with self._done:
-            self._pending += 1
-        self._tasks.put((step, ts, values))
-
-    def _run(self) -> None:
-        while True:
-            task = self._tasks.get()
-            if task is None:
-                return
-            try:
-                self._encode(*task)
-            except Exception as exc:  # never reaches training
-                notices.notice(f"rich values at step {task[0]} skipped: {exc!r}")
-            finally:
-                with self._done:
-                    self._pending -= 1
-                    self._done.notify_all()
+        self._thread.submit(lambda: self._encode(step, ts, values))
 
     def _encode(self, step: int, ts: float, values: dict[str, RichValue]) -> None:
         batch: list[dict[str, Any]] = []
@@ -83,14 +59,10 @@ class RichSender:
 
     def wait(self, timeout: float) -> bool:
         """Wait until every value submitted so far is queued for upload; False on timeout."""
-        with self._done:
-            return self._done.wait_for(lambda: self._pending == 0, timeout)
+        return self._thread.wait(timeout)
 
     def close(self, timeout: float) -> None:
-        if self._thread is not None:
-            self.wait(timeout)
-            self._tasks.put(None)
-            self._thread.join(1.0)
+        self._thread.close(timeout)
 
 
 def _approx_size(body: dict[str, Any]) -> int:
