@@ -74,9 +74,10 @@ export function RunsTablePage() {
     }
     return [...keys].sort();
   }, [state.columns, serverColumns]);
-  // the runs wait for the key index (a few ms) when the columns come from it: one request with the summaries
-  // the columns show, not one with every summary followed by another
-  const ready = state.columns !== null || !state.project || keysQ.isFetched;
+  // the first window does not wait for the key index: it asks for every summary, and the windows after the
+  // index arrived ask for the columns' summaries only (the first rows stay shown while that one is refetched).
+  // (Waiting for the index put its request before the first rows: ~50-250 ms more under load.)
+  const ready = true;
   const wq = useMemo<WindowQuery>(
     () => ({ project: state.project, filter: state.filter, sort: state.sort, summary }),
     [state.project, state.filter, state.sort, summary],
