@@ -167,7 +167,9 @@ def main() -> None:
                 ms, body = timed(c, limit=50, **params)
                 hits = body["hits"]
                 assert isinstance(hits, list)
-                print(f"{name:32} {ms:8.1f} ms  ({len(hits)} hits, indexed={body['indexed']})")
+                print(
+                    f"{name:32} {ms:8.1f} ms  ({len(hits)} hits, indexed={body['indexed']}, partial={body['partial']})"
+                )
             # the 20th page of a common word through the cursor chain
             cursor = None
             for _ in range(19):
