@@ -89,8 +89,8 @@ def test_rank_grid_and_filter_on_a_live_four_rank_run(dashboard: Dashboard, page
     # step times: rank 3 logs its steps 60 % slower than the others
     t0 = time.time() - 100
     for rank in range(4):
-        step = 1.6 if rank == 3 else 1.0
-        points = [{"step": s, "timestamp": t0 + s * step, "metrics": {"loss": 1 / (s + 1)}} for s in range(10)]
+        pace = 1.6 if rank == 3 else 1.0
+        points = [{"step": s, "timestamp": t0 + s * pace, "metrics": {"loss": 1 / (s + 1)}} for s in range(10)]
         http.post("/api/runs/ddp4/metrics", json={"rank": rank, "points": points}).raise_for_status()
     page.get_by_label("rank view").select_option("steps")
     slow = page.locator(".p-ranks .rank-bar.slow")

@@ -28,8 +28,8 @@ from trainboard.server.api import log_search as api_log_search
 from trainboard.server.api import log_time as api_log_time
 from trainboard.server.api import plugins as api_plugins
 from trainboard.server.api import projects as api_projects
-from trainboard.server.api import ranks as api_ranks
 from trainboard.server.api import prometheus as api_prometheus
+from trainboard.server.api import ranks as api_ranks
 from trainboard.server.api import responses as api_responses
 from trainboard.server.api import rich as api_rich
 from trainboard.server.api import run_groups as api_run_groups

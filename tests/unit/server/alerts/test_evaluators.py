@@ -140,7 +140,7 @@ _VALUES = st.one_of(st.floats(-2, 2), st.sampled_from([math.nan, math.inf, -math
 def _episode_actions(verdicts: list[evaluators.Verdict]) -> list[tuple[str, int]]:
     """What the episodes do with a verdict stream (the engine's use of it)."""
     current: episodes.Open | None = None
-    out = []
+    out: list[tuple[str, int]] = []
     for v in verdicts:
         action = episodes.step(current, active=v.active, now=v.wall, for_seconds=0, repeat_seconds=None)
         if action == "fire":
