@@ -171,6 +171,16 @@ def test_first_failing_rank_is_the_reason(server: ServerProcess, tmp_path: Path)
     reason = next(e["data"]["reason"] for e in events if e["kind"] == "status_change")
     assert reason.startswith("rank 2 (node "), reason
     assert "failed first: ValueError: boom at step 10 (train.py:" in reason, reason
+    # what the run shows as its reason: the server's diagnosis, made from rank 2's own output (the other ranks'
+    # rendezvous errors and torchrun's report are consequences)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        events = httpx.get(f"{server.url}/api/runs/{rid}/events").json()["events"]
+        if any(e["kind"] == "diagnosis" for e in events):
+            break
+        time.sleep(0.2)
+    shown = httpx.get(f"{server.url}/api/runs/{rid}").json()["status_reason"]
+    assert shown.startswith("rank 2 (node ") and "failed first" in shown and "ValueError" in shown, shown
     ranks = {r["rank"]: r for r in httpx.get(f"{server.url}/api/runs/{rid}/ranks").json()["ranks"]}
     # 1, or 134 when gloo's threads abort the interpreter's shutdown after the traceback ("terminate called ...")
     assert ranks[2]["exit_code"] in (1, 134) and ranks[2]["error"].startswith("ValueError: boom at step 10")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 #: Lines of the run's output looked at (the last ones).
 TAIL_LINES = 400
@@ -169,3 +170,17 @@ def diagnose(
     if exit_code not in (None, 0):
         return Diagnosis("exit_code", _with_location(f"Exited with code {exit_code}", None, step))
     return None
+
+
+def first_failing_rank(first: dict[str, Any], found: Diagnosis | None) -> Diagnosis:
+    """A distributed run's diagnosis: the rank that failed first (``store.ranks.first_failure``) and why, from
+    that rank's own output (``found``) or else the error its record carries; the other ranks' errors (collective
+    timeouts, the launcher's report) are consequences and never the cause."""
+    where = f"rank {first['rank']}" + (f" (node {first['node']})" if first.get("node") else "")
+    error = str(first["error"]) if first.get("error") else ""
+    if found is not None and (found.kind not in ("exit_code", "sigterm") or not error):
+        return Diagnosis(
+            found.kind, f"{where} failed first: {found.summary}", found.line, found.exception, found.location
+        )
+    # only an exit code in what the rank printed (its traceback not final yet): the error its record carries
+    return Diagnosis("exception" if error else "exit_code", f"{where} failed first" + (f": {error}" if error else ""))

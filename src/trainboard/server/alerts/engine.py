@@ -273,13 +273,19 @@ class AlertEngine:
         self._progress.pop(run_id, None)
 
     def _diagnose(self, change: StatusChange) -> diagnosis.Diagnosis | None:
+        from trainboard.server.store import ranks as ranks_store
         from trainboard.server.store.runs import get_run
 
         with self.state.engines.reader.connect() as conn:
-            rows = tail_lines(conn, run_id=change.run_id, limit=diagnosis.TAIL_LINES)
+            first = ranks_store.first_failure(ranks_store.list_ranks(conn, run_id=change.run_id))
+            rank = None if first is None else int(first["rank"])
+            rows = tail_lines(conn, run_id=change.run_id, limit=diagnosis.TAIL_LINES, rank=rank)
             run = get_run(conn, run_id=change.run_id)
         step = run.get("last_step") if run else None
-        return diagnosis.diagnose(rows, exit_code=change.exit_code, step=step)
+        found = diagnosis.diagnose(rows, exit_code=change.exit_code, step=step)
+        if first is None:
+            return found
+        return diagnosis.first_failing_rank(first, found)
 
     async def _lines(self, batch: LineBatch) -> None:
         rules = await self._load()
@@ -300,16 +306,21 @@ class AlertEngine:
         await self._commit(ops)
 
 
-def tail_lines(conn: Connection, *, run_id: str, limit: int) -> list[tuple[int, str]]:
-    """The run's last ``limit`` log lines (final ones, then the open tail), oldest first."""
+def tail_lines(conn: Connection, *, run_id: str, limit: int, rank: int | None = None) -> list[tuple[int, str]]:
+    """The run's last ``limit`` log lines (final ones, then the open tail), oldest first; with ``rank``, that
+    rank's final lines only (in a distributed run the other ranks' output tells the consequences: their
+    collectives timing out, the launcher's report)."""
     from trainboard.server.store import log_lines
     from trainboard.server.store.sql import placeholder
 
     ph = placeholder(conn)
+    where = f"run_id = {ph}" if rank is None else f"run_id = {ph} AND rank = {ph}"
+    params: tuple[object, ...] = (run_id,) if rank is None else (run_id, rank)
     rows = conn.exec_driver_sql(
-        f"SELECT line_number, text FROM log_lines WHERE run_id = {ph} ORDER BY line_number DESC LIMIT {int(limit)}",
-        (run_id,),
+        f"SELECT line_number, text FROM log_lines WHERE {where} ORDER BY line_number DESC LIMIT {int(limit)}",
+        params,
     ).all()
     out = [(int(n), str(t)) for n, t in reversed(rows)]
-    out += [(int(r[0]), str(r[4])) for r in log_lines.open_rows(conn, run_id=run_id)]
+    if rank is None:
+        out += [(int(r[0]), str(r[4])) for r in log_lines.open_rows(conn, run_id=run_id)]
     return out[-limit:]

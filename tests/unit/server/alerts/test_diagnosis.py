@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from trainboard.server.alerts import diagnosis
 from trainboard.server.alerts.diagnosis import diagnose
 
 
@@ -104,3 +105,17 @@ def test_a_clean_exit_has_no_diagnosis_and_an_unexplained_code_says_the_code() -
     assert diagnose(numbered("done\n"), exit_code=0) is None
     found = diagnose(numbered("done\n"), exit_code=3)
     assert found is not None and found.summary == "Exited with code 3"
+
+
+def test_a_distributed_run_is_diagnosed_by_its_first_failing_rank() -> None:
+    first = {"rank": 2, "node": "n1", "error": "ValueError: boom (train.py:10 in <module>)", "ended_at": 1.0}
+    oom = diagnosis.diagnose([(1, "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB")])
+    assert oom is not None
+    said = diagnosis.first_failing_rank(first, oom)
+    assert said.summary.startswith("rank 2 (node n1) failed first: ") and said.kind == oom.kind
+    # only an exit code in its output: the rank record's error names the cause
+    bare = diagnosis.diagnose([], exit_code=1)
+    assert diagnosis.first_failing_rank(first, bare).summary == (
+        "rank 2 (node n1) failed first: ValueError: boom (train.py:10 in <module>)"
+    )
+    assert diagnosis.first_failing_rank({**first, "node": None, "error": None}, None).summary == "rank 2 failed first"
