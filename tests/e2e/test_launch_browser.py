@@ -286,6 +286,14 @@ def test_an_editor_granted_launch_launches_and_sees_the_cost(
     said = wait_until(lambda: (m := re.search(r"\$([\d.,]+) spent", readout.inner_text())) and m, "a cost readout")
     assert 0 < float(said.group(1).replace(",", "")) < time.time() - first_seen + 5  # dollars, not seconds or steps
     shot(page, "launch-cost-axis")
+    # and in the runs table, counting up while the run runs (issue 21)
+    page.goto(f"{server.url}/table?cols=name%0Astatus%0Acost")
+    cell = page.locator(f'[data-run-id="{run_id}"] [data-col="cost"] [data-live-cost="live"]')
+    cell.wait_for(timeout=30_000)
+    before = float(cell.inner_text().lstrip("$").replace(",", ""))
+    time.sleep(2.5)
+    assert float(cell.inner_text().lstrip("$").replace(",", "")) > before
+    page.goto(f"{server.url}/runs/{run_id}")
     page.get_by_role("button", name="[CANCEL RUN]").click()
     page.get_by_role("alertdialog", name="confirm cancel").get_by_role("button", name="[YES, CANCEL THE RUN]").click()
     page.locator('.actions-panel [data-status="interrupted"]').wait_for(timeout=20_000)

@@ -2,9 +2,11 @@
 // whole order (rows fetched in windows by the page), so 100,000 rows cost what the ~45 visible ones cost.
 import { getCoreRowModel, useReactTable, type ColumnDef, type SortingState } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { memo, useEffect, useMemo, useRef, type KeyboardEvent } from "react";
+import { memo, useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import { StatusBadge } from "../components/StatusBadge";
-import { fmtDuration, fmtNumber, fmtTime } from "../lib/format";
+import { costNow } from "../launch/CostRow";
+import type { RunCost } from "../launch/api";
+import { fmtDuration, fmtNumber, fmtTime, fmtUsd } from "../lib/format";
 import type { ExpRun } from "./api";
 import { cellValue, columnLabel, roundedNumber, columnOfSort, flattenConfig, parseColumn, sortParam, type ColumnId, type Scalar } from "./columns";
 import { fmtScalar } from "./diff";
@@ -42,6 +44,24 @@ export function columnWidth(id: ColumnId): number {
 }
 
 /** A cell's content: plain text where it can be (fewer DOM nodes: a page of 50 columns mounts fast). */
+/** A run's cost: while it runs, counting up from the server's figure at its price (as on the run page). */
+function LiveCost({ cost }: { cost: RunCost }) {
+  const [clock, setClock] = useState(() => ({ readAt: Date.now(), now: Date.now() }));
+  useEffect(() => {
+    const readAt = Date.now(); // a new figure from the server: count up from it
+    setClock({ readAt, now: readAt });
+    if (!cost.live) return;
+    const t = setInterval(() => setClock((c) => ({ ...c, now: Date.now() })), 1000);
+    return () => clearInterval(t);
+  }, [cost]);
+  const usd = costNow(cost, clock.readAt, Math.max(clock.now, clock.readAt));
+  return (
+    <span data-live-cost={cost.live ? "live" : "final"} title={`${fmtUsd(cost.usd_per_hour)}/h · ${cost.source}`}>
+      {fmtUsd(usd)}
+    </span>
+  );
+}
+
 function Cell({ run, id }: { run: ExpRun; id: ColumnId }) {
   const v = cellValue(run, id, flatOf(run));
   const c = parseColumn(id);
@@ -59,7 +79,10 @@ function Cell({ run, id }: { run: ExpRun; id: ColumnId }) {
       );
     if (c.id === "start_time") return fmtTime(run.start_time).slice(0, 16);
     if (c.id === "duration") return v === null ? "—" : fmtDuration(v as number);
-    if (c.id === "cost") return v === null ? "—" : `$${(v as number).toFixed(2)}`;
+    if (c.id === "cost") {
+      const cost = (run as { cost?: RunCost | null }).cost;
+      return cost ? <LiveCost cost={cost} /> : "—";
+    }
     return String(v ?? "");
   }
   if (c?.kind === "metric") return v === null ? "—" : fmtNumber(v as number);
