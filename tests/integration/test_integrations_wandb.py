@@ -63,8 +63,13 @@ def test_typical_wandb_script(server: ServerProcess, http: httpx.Client, tmp_pat
     config = run["config"]
     assert config["lr"] == 0.01 and config["layers"] == [8, 8] and config["batch_size"] == 32 and config["epochs"] == 3
     assert config["summary"] == {"best_acc": 0.5, "note": "ok"}
-    assert proc.stderr.count("trainboard's wandb shim: wandb.Image is not recorded here") == 1
-    assert proc.stderr.count("trainboard's wandb shim: wandb.Table is not recorded here") == 1
+    # wandb.Image(None) is no image: said once per key, never raised into the script, counted at the end; the
+    # (empty) table is recorded as a rich value
+    assert proc.stderr.count("wandb.Image 'sample' not recorded: Image takes") == 1, proc.stderr
+    assert proc.stderr.count("wandb.Image 'also_image' not recorded") == 1, proc.stderr
+    assert "7 wandb.Image value(s) (also_image, sample)" in proc.stderr, proc.stderr
+    rich = http.get(f"/api/runs/{run['id']}/rich").json()
+    assert "table" in str(rich) and "wandb.Table" not in proc.stderr, (rich, proc.stderr)
     saved = http.get(f"/api/runs/{run['id']}/checkpoints").json()["checkpoints"]
     assert [(Path(c["path"]), c["valid"]) for c in saved] == [((tmp_path / "model.pt").resolve(), True)]
     lines = http.get(f"/api/runs/{run['id']}/logs/lines", params={"search": "Low accuracy"}).json()["lines"]

@@ -151,24 +151,26 @@ class RayHead:
         return listening_sockets(self.pids())
 
 
-def _ray_ports() -> list[str]:
-    """Every port option of ``ray start`` pinned to a free loopback port (none left to Ray's defaults)."""
-    low = free_port()
-    return [
+def _ray_ports(taken: set[int]) -> list[str]:
+    """Every port option of ``ray start`` pinned to a free loopback port (none left to Ray's defaults). The worker
+    port range lies clear of every other port given (``taken`` and these): Ray refuses to start when a component's
+    port falls inside it ("worker_ports is trying to use a port number ... used by other components")."""
+    names = (
         "--node-manager-port",
-        str(free_port()),
         "--object-manager-port",
-        str(free_port()),
         "--ray-client-server-port",
-        str(free_port()),
         "--dashboard-agent-grpc-port",
-        str(free_port()),
         "--dashboard-agent-listen-port",
-        str(free_port()),
         "--metrics-export-port",
-        str(free_port()),
         "--runtime-env-agent-port",
-        str(free_port()),
+    )
+    ports = {name: free_port() for name in names}
+    used = taken | set(ports.values())
+    low = free_port()
+    while any(low <= p <= low + 40 for p in used):
+        low = free_port()
+    return [
+        *(x for name, port in ports.items() for x in (name, str(port))),
         "--min-worker-port",
         str(low),
         "--max-worker-port",
@@ -195,8 +197,8 @@ def ray_head(num_cpus: int = 2, timeout: float = 90.0) -> Iterator[RayHead]:
     # believes it is a single-machine setup (the flag below, meant for macOS/Windows): keep every address 127.0.0.1.
     env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     # Two metrics ports have fixed defaults and no `ray start` option: free ones, so heads can run side by side.
-    env["AUTOSCALER_METRIC_PORT"] = str(free_port())
-    env["DASHBOARD_METRIC_PORT"] = str(free_port())
+    metric_ports = free_port(), free_port()
+    env["AUTOSCALER_METRIC_PORT"], env["DASHBOARD_METRIC_PORT"] = (str(p) for p in metric_ports)
     args = [
         ray_bin,
         "start",
@@ -211,7 +213,7 @@ def ray_head(num_cpus: int = 2, timeout: float = 90.0) -> Iterator[RayHead]:
         "--num-gpus=0",
         "--include-dashboard=true",
         "--disable-usage-stats",
-        *_ray_ports(),
+        *_ray_ports({gcs_port, dashboard_port, *metric_ports}),
     ]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)

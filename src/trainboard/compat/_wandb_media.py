@@ -57,11 +57,18 @@ class Image(Media):
         for extra in ("boxes", "masks", "classes"):
             if kwargs.get(extra) is not None:
                 warn_once(f"wandb.Image({extra}=...)", f"is not kept here: the image is recorded without its {extra}")
-        data = data_or_path.convert(mode) if mode and hasattr(data_or_path, "convert") else data_or_path
         self.caption = caption
-        self._value = RichImage(data, caption=caption)
+        self._value: Any = None
+        self._error: Exception | None = None
+        try:  # read now (an array changed later must not change what was logged); a bad one never raises here
+            data = data_or_path.convert(mode) if mode and hasattr(data_or_path, "convert") else data_or_path
+            self._value = RichImage(data, caption=caption)
+        except (TypeError, ValueError, OSError) as exc:
+            self._error = exc  # said when logged: `wandb.log` warns and counts it as not recorded
 
     def to_trainboard(self) -> Any:
+        if self._error is not None:
+            raise self._error
         return self._value
 
 
@@ -97,14 +104,22 @@ class Histogram(Media):
         from trainboard.sdk.rich import Histogram as RichHistogram
 
         self._args, self._kwargs = (), {}
-        self._value = (
-            RichHistogram(np_histogram=np_histogram)
-            if np_histogram is not None
-            else RichHistogram(sequence, num_bins=min(int(num_bins), 512))
-        )
-        self.bins = self._value.payload()["histogram"]["bin_edges"]
+        self._value: Any = None
+        self._error: Exception | None = None
+        self.bins: Any = None
+        try:  # a bad sequence never raises into the script: `wandb.log` warns and counts it as not recorded
+            self._value = (
+                RichHistogram(np_histogram=np_histogram)
+                if np_histogram is not None
+                else RichHistogram(sequence, num_bins=min(int(num_bins), 512))
+            )
+            self.bins = self._value.payload()["histogram"]["bin_edges"]
+        except (TypeError, ValueError) as exc:
+            self._error = exc
 
     def to_trainboard(self) -> Any:
+        if self._error is not None:
+            raise self._error
         return self._value
 
 

@@ -335,8 +335,10 @@ class Run:
             try:
                 out[key] = convert()
             except (TypeError, ValueError, OSError) as exc:
-                termwarn(f"{value.wandb_name()} {key!r} not recorded: {exc}")
-                self._skipped.setdefault(value.wandb_name(), Counter())[key] += 1
+                skipped = self._skipped.setdefault(value.wandb_name(), Counter())
+                if not skipped[key]:  # once per key; the run's end counts them all
+                    termwarn(f"{value.wandb_name()} {key!r} not recorded: {exc}")
+                skipped[key] += 1
         return out
 
     def _commit(self) -> None:
