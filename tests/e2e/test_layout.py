@@ -170,7 +170,7 @@ def test_folded_side_panels_give_their_width_back(layout_run: tuple[str, str], n
     page = new_page(1440, 900)
     open_run(page, url, run_id)
     before = panel_box(page, "METRICS")["width"]
-    for title in ("CONFIG", "CHECKPOINTS", "ACTIONS"):
+    for title in ("CONFIG", "CHECKPOINTS", "BOOKMARKS", "ACTIONS"):  # every panel of the right column
         page.get_by_label(f"collapse {title}").click()
     page.wait_for_timeout(300)
     after = panel_box(page, "METRICS")["width"]

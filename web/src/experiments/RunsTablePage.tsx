@@ -1,6 +1,6 @@
 // /table: every run of a project as a sortable, filterable table; select runs to compare or group them.
 import { keepPreviousData, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import { useNavigate } from "react-router";
 import { ApiError } from "../api/client";
 import { live } from "../api/live";
@@ -185,6 +185,12 @@ export function RunsTablePage() {
     () => [...FILTER_FIELDS, ...configKeys.map((k) => `config.${k}`), ...metricKeys],
     [configKeys, metricKeys],
   );
+  const [placeCaret, setPlaceCaret] = useState<number | null>(null);
+  useLayoutEffect(() => {
+    if (placeCaret === null) return;
+    filterRef.current?.setSelectionRange(placeCaret, placeCaret);
+    setPlaceCaret(null);
+  }, [placeCaret]);
   const typing = caret === null ? null : wordAt(draft, caret);
   const suggestions = typing ? completions(typing.word, filterKeys) : [];
   const complete = (key: string) => {
@@ -192,7 +198,7 @@ export function RunsTablePage() {
     const next = applyCompletion(draft, typing.start, caret, key);
     setDraft(next.text);
     setCaret(next.caret);
-    requestAnimationFrame(() => filterRef.current?.setSelectionRange(next.caret, next.caret));
+    setPlaceCaret(next.caret); // in the same commit as the text (a frame later, keys typed meanwhile went astray)
   };
   const archivedShown = /\barchived\b/.test(state.filter);
   const projects = useMemo(() => {
