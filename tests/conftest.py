@@ -21,25 +21,25 @@ os.environ.setdefault("TRAINBOARD_BACKGROUND_UPLOAD", "0")
 #: The longest test files (minutes each on a 2-core machine), handed to the parallel workers first: with
 #: ``--dist loadfile`` files go out in collection order, and one of these started last is the run's tail.
 LONGEST_FIRST = (  # measured: seconds of one worker's time in a CI run (JUnit report, test-output/)
-    "test_schemathesis.py",  # 372
-    "test_run_and_raw_logs.py",  # 239
-    "test_auth_schemathesis.py",  # 236
-    "test_workers.py",  # 232
-    "test_line_index.py",  # 207
-    "test_import_export.py",  # 194
-    "test_run_metric_parsing.py",  # 184
-    "test_sdk_delivery.py",  # 150
-    "test_sdk_exit.py",  # 130
-    "test_dashboard_resume.py",  # 121
-    "test_origin_rules.py",  # 118
-    "test_sdk_pipeline.py",  # 117
-    "test_parsing_corpus.py",  # 112
-    "test_integrations_readme.py",  # 107
-    "test_terminal_geometry.py",  # 106
-    "test_cli_auth.py",  # 101
-    "test_integrations_hf.py",  # 99
-    "test_integrations_keras.py",  # 96
-    "test_import_mlflow.py",  # 90
+    "test_schemathesis.py",  # 554
+    "test_auth_schemathesis.py",  # 198
+    "test_workers.py",  # 175
+    "test_rich.py",  # 165
+    "test_ranks_torchrun.py",  # 136
+    "test_line_index.py",  # 121
+    "test_alerts.py",  # 105
+    "test_run_and_raw_logs.py",  # 101
+    "test_ranks_api.py",  # 101
+    "test_import_export.py",  # 92
+    "test_cli.py",  # 79
+    "test_sdk_delivery.py",  # 72
+    "test_sdk_pipeline.py",  # 72
+    "test_wide_ids.py",  # 67
+    "test_sdk_outage_events.py",  # 67
+    "test_dashboard_resume.py",  # 62
+    "test_run_metric_parsing.py",  # 61
+    "test_bookmarks.py",  # 58
+    "test_cli_auth.py",  # 55
 )
 
 
