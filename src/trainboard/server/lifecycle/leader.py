@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -39,6 +40,22 @@ async def _stop(tasks: list[asyncio.Task[None]]) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _acquire(acquire: Callable[[], Connection | None]) -> Connection | None:
+    """``acquire`` in a thread; cancelled meanwhile (the server stopping), the connection the thread still gets is
+    closed when it arrives instead of being left to the garbage collector with the lock held."""
+    attempt = asyncio.ensure_future(asyncio.to_thread(acquire))
+    try:
+        return await asyncio.shield(attempt)
+    except asyncio.CancelledError:
+
+        def close_late(done: asyncio.Future[Connection | None]) -> None:
+            if not done.cancelled() and done.exception() is None and (late := done.result()) is not None:
+                threading.Thread(target=late.close, name="trainboard-leader-close", daemon=True).start()
+
+        attempt.add_done_callback(close_late)
+        raise
 
 
 async def lead(database_url: str, jobs: list[tuple[str, Job]], *, retry: float = RETRY_SECONDS) -> None:
@@ -71,7 +88,7 @@ async def lead(database_url: str, jobs: list[tuple[str, Job]], *, retry: float =
     try:
         while True:
             try:
-                conn = await asyncio.to_thread(acquire)
+                conn = await _acquire(acquire)
             except Exception as exc:
                 log.warning("background jobs: cannot reach the database for the leader lock: %s", exc)
                 conn = None
