@@ -227,18 +227,27 @@ def test_a_slow_rank_is_flagged_as_a_straggler(server: ServerProcess, tmp_path: 
 
 
 SDK_ONLY = r"""
-import os, sys, time
+import os, pathlib, sys, time
 import trainboard
 rank = int(os.environ["RANK"])
+done = pathlib.Path(__file__).resolve().parent
 with trainboard.TrainingMonitor(system_metrics=False) as mon:
     for step in range(3):
         mon.log_metrics({"acc": rank + step / 10}, step=step)
         print(f"rank {rank} says {step}", flush=True)
-    if rank == 3:
+    if rank == 3:  # the others have said all first (torchrun stops whoever still runs when this one fails)
+        deadline = time.time() + 90
+        while time.time() < deadline and not all((done / f"done-{r}").exists() for r in (0, 1, 2)):
+            time.sleep(0.05)
         raise RuntimeError("rank three gives up")
     if rank == 0:
-        time.sleep(30)  # still running when rank 3 fails: torchrun stops it then
+        mon.flush()
+        (done / "done-0").touch()
+        time.sleep(60)  # still running when rank 3 fails: torchrun stops it then
+(done / f"done-{rank}").touch()  # ranks 1 and 2: finished, everything uploaded
 """
+#: The line of SDK_ONLY that raises (the rank's error names it).
+RAISE_LINE = SDK_ONLY.splitlines().index('        raise RuntimeError("rank three gives up")') + 1
 
 
 def test_sdk_alone_under_torchrun_one_run_rank_zero_ends_it(server: ServerProcess, tmp_path: Path) -> None:
@@ -264,4 +273,6 @@ def test_sdk_alone_under_torchrun_one_run_rank_zero_ends_it(server: ServerProces
     changes = [e["data"] for e in events if e["kind"] == "status_change"]
     assert len(changes) == 1 and changes[0]["new_status"] == "failed", changes
     assert changes[0]["reason"].startswith("rank 3 (node "), changes
-    assert changes[0]["reason"].endswith("failed first: RuntimeError: rank three gives up (train.py:10 in <module>)")
+    assert changes[0]["reason"].endswith(
+        f"failed first: RuntimeError: rank three gives up (train.py:{RAISE_LINE} in <module>)"
+    )
