@@ -99,23 +99,29 @@ def _torchrun(head: list[str], args: list[str], py: str) -> Rewritten | None:
     at = _split_options(args, _TORCHRUN_FLAGS)
     if at is None:
         return None
+    opts = args[:at]
+    if any(o in ("--run-path", "--run_path", "-h", "--help") for o in opts):
+        return None
+    kept, child = _script_child(args, at, py)
+    job = _option_value(kept, ("--rdzv-id", "--rdzv_id"))  # left out: torchrun's "none", a fresh run id here
+    job = None if job == "none" else job
+    return Rewritten([*head, *kept, "--no-python", *_wrapped(py, child)], "torchrun", job)
+
+
+def _script_child(args: list[str], at: int, py: str) -> tuple[list[str], list[str]]:
+    """The launcher's options without those that say how to run the script (``-m``, ``--no-python``), and the
+    command a rank runs: what torchrun and accelerate launch would have run themselves (``python -u``)."""
     opts, script, script_args = args[:at], args[at], args[at + 1 :]
     if opts and opts[-1] == "--":
         opts = opts[:-1]
-    if any(o in ("--run-path", "--run_path", "-h", "--help") for o in opts):
-        return None
-    module = any(o in ("-m", "--module") for o in opts)
-    no_python = any(o in ("--no-python", "--no_python") for o in opts)
-    if no_python:
+    if any(o in ("--no-python", "--no_python") for o in opts):
         child = [script, *script_args]
-    elif module:
+    elif any(o in ("-m", "--module") for o in opts):
         child = [py, "-u", "-m", script, *script_args]
     else:
         child = [py, "-u", script, *script_args]
     kept = [o for o in opts if o not in ("-m", "--module", "--no-python", "--no_python")]
-    job = _option_value(kept, ("--rdzv-id", "--rdzv_id"))  # left out: torchrun's "none", a fresh run id here
-    job = None if job == "none" else job
-    return Rewritten([*head, *kept, "--no-python", *_wrapped(py, child)], "torchrun", job)
+    return kept, child
 
 
 def _option_value(opts: list[str], names: tuple[str, ...]) -> str | None:
@@ -147,18 +153,7 @@ def _accelerate(head: list[str], args: list[str], py: str) -> Rewritten | None:
     at = _split_options(args, flags)
     if at is None:
         return None
-    opts, script, script_args = args[:at], args[at], args[at + 1 :]
-    if opts and opts[-1] == "--":
-        opts = opts[:-1]
-    module = any(o in ("-m", "--module") for o in opts)
-    no_python = any(o in ("--no_python", "--no-python") for o in opts)
-    if no_python:
-        child = [script, *script_args]
-    elif module:
-        child = [py, "-u", "-m", script, *script_args]
-    else:
-        child = [py, "-u", script, *script_args]
-    kept = [o for o in opts if o not in ("-m", "--module", "--no_python", "--no-python")]
+    kept, child = _script_child(args, at, py)
     job = _option_value(kept, ("--rdzv_id", "--rdzv-id"))
     return Rewritten([*head, *kept, "--no_python", *_wrapped(py, child)], "accelerate", job)
 

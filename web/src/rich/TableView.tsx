@@ -1,11 +1,11 @@
 // A table per step: a step slider and a virtualised grid (10,000 rows scroll as a few dozen DOM rows); DIFF shows
 // the rows removed and added since another step. Cells are text nodes, never HTML.
-import { useQuery } from "@tanstack/react-query";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useMemo, useRef, useState } from "react";
-import { richValue, type Cell, type RichKey } from "./api";
+import type { Cell, RichKey } from "./api";
 import { cellText, lineDiff } from "./model";
 import { StepSlider, Truncated } from "./StepSlider";
+import { useRichValue } from "./useRichValue";
 import { useStep } from "./useStep";
 
 const ROW = 22;
@@ -18,16 +18,8 @@ interface Shown {
 export function TableView({ runId, rkey }: { runId: string; rkey: RichKey }) {
   const [step, setStep] = useStep(runId, rkey.steps);
   const [against, setAgainst] = useState<number | null>(null);
-  const q = useQuery({
-    queryKey: ["rich-value", runId, rkey.key, step],
-    queryFn: () => richValue(runId, rkey.key, step as number),
-    enabled: step !== null,
-  });
-  const other = useQuery({
-    queryKey: ["rich-value", runId, rkey.key, against],
-    queryFn: () => richValue(runId, rkey.key, against as number),
-    enabled: against !== null,
-  });
+  const q = useRichValue(runId, rkey.key, step);
+  const other = useRichValue(runId, rkey.key, against);
   const table = q.data?.table;
   const rows: Shown[] = useMemo(() => {
     if (!table) return [];

@@ -1,12 +1,12 @@
 // A text per step (an LLM's generations): a step slider, and a line diff against another step. The text is shown
 // as text (React escapes it): nothing a run logged is ever read as HTML.
-import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import type { Run } from "../api/types";
-import { richValue, type RichKey } from "./api";
+import type { RichKey } from "./api";
 import { useCompared } from "./Compared";
 import { lineDiff } from "./model";
 import { StepSlider, Truncated } from "./StepSlider";
+import { useRichValue } from "./useRichValue";
 import { useStep } from "./useStep";
 
 export function TextView({ runId, rkey, others }: { runId: string; rkey: RichKey; others: Run[] }) {
@@ -16,16 +16,8 @@ export function TextView({ runId, rkey, others }: { runId: string; rkey: RichKey
   const compared = useCompared(others, rkey.key, step);
   const runIndex = others.findIndex((r) => r.id === againstRun);
   const runValue = runIndex >= 0 ? compared[runIndex] : undefined;
-  const q = useQuery({
-    queryKey: ["rich-value", runId, rkey.key, step],
-    queryFn: () => richValue(runId, rkey.key, step as number),
-    enabled: step !== null,
-  });
-  const other = useQuery({
-    queryKey: ["rich-value", runId, rkey.key, against],
-    queryFn: () => richValue(runId, rkey.key, against as number),
-    enabled: against !== null,
-  });
+  const q = useRichValue(runId, rkey.key, step);
+  const other = useRichValue(runId, rkey.key, against);
   const text = q.data?.text?.text ?? "";
   const diff = useMemo(() => {
     if (runValue?.text) return lineDiff(runValue.text.text, text);
